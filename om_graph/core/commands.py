@@ -1,0 +1,37 @@
+"""Inputs to the order use cases, independent of any API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+MAX_LINES = 100
+MAX_CHARACTERISTICS = 50
+
+
+@dataclass(frozen=True)
+class LineInput:
+    offering: str | None = None
+    quantity: int = 1
+    action: str = "add"
+    characteristics: dict[str, Any] = field(default_factory=dict)
+    product_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    customer_id: str
+    lines: tuple[LineInput, ...]
+    description: str = ""
+    external_id: str | None = None
+    requested_completion_date: datetime | None = None
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """A hash of everything but the idempotency key: a retry must send the same payload."""
+        body = asdict(self)
+        body.pop("idempotency_key")
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,152 @@
+"""Decomposition: an order line becomes product, service and resource orders with their tasks.
+
+Per unit of quantity, the line's product specification is expanded over its specification
+relationships (a bill of materials over the catalog graph), filtered by decomposition rules. Each
+domain order gets the tasks of its specification's fulfilment pattern for the line's action.
+
+Dependencies are finish-to-start: inside a domain order as the templates say; across domain
+orders, provisioning runs bottom-up (resources before the services and products they realise)
+and disconnection top-down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from om_graph.core.catalog_defs import SpecificationDef
+from om_graph.core.errors import PluginConfigurationError
+from om_graph.core.models import DomainOrder, Order, OrderLine, Task, TaskDependency
+from om_graph.core.registry import Registry
+
+
+@dataclass
+class _Node:
+    domain_order: DomainOrder
+    tasks: list[Task] = field(default_factory=list)
+    internal_deps: list[tuple[Task, Task]] = field(default_factory=list)  # (task, predecessor)
+    children: list[_Node] = field(default_factory=list)
+
+    def entry_tasks(self) -> list[Task]:
+        dependent = {id(t) for t, _ in self.internal_deps}
+        return [t for t in self.tasks if id(t) not in dependent]
+
+    def exit_tasks(self) -> list[Task]:
+        predecessors = {id(p) for _, p in self.internal_deps}
+        return [t for t in self.tasks if id(t) not in predecessors]
+
+    def exits_or_descendants(self) -> list[Task]:
+        """The tasks that finish this subtree (looking through domain orders without tasks)."""
+        if self.tasks:
+            return self.exit_tasks()
+        return [t for child in self.children for t in child.exits_or_descendants()]
+
+    def entries_or_descendants(self) -> list[Task]:
+        if self.tasks:
+            return self.entry_tasks()
+        return [t for child in self.children for t in child.entries_or_descendants()]
+
+
+@dataclass
+class Plan:
+    domain_orders: list[DomainOrder]
+    tasks: list[Task]
+    dependencies: list[TaskDependency]
+
+
+class Decomposer:
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def included(self, source: SpecificationDef, target: str, characteristics: Mapping[str, Any]) -> bool:
+        rules = self.registry.rules_by_relationship.get((source.key, target), ())
+        return all(rule.include(characteristics) for rule in rules)
+
+    def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Plan:
+        roots: list[_Node] = []
+        for line in lines:
+            spec = self.registry.specifications[line.spec_key]
+            for unit in range(line.quantity):
+                roots.append(self._expand(order, line, spec, unit, line.characteristics))
+        nodes = [n for root in roots for n in _walk(root)]
+        tasks = [t for n in nodes for t in n.tasks]
+        session.add_all([n.domain_order for n in nodes])
+        session.add_all(tasks)
+        session.flush()
+        pairs: list[tuple[Task, Task]] = []
+        for root in roots:
+            line_action = root.domain_order.line.action
+            for node in _walk(root):
+                pairs.extend(node.internal_deps)
+                for child in node.children:
+                    if line_action == "delete":  # tear down top-down
+                        before, after = node.exits_or_descendants(), child.entries_or_descendants()
+                    else:  # build bottom-up
+                        before, after = child.exits_or_descendants(), node.entries_or_descendants()
+                    pairs.extend((a, b) for a in after for b in before)
+        deps = [TaskDependency(task_id=t.id, predecessor_id=p.id) for t, p in {(id(a), id(b)): (a, b) for a, b in pairs}.values()]
+        session.add_all(deps)
+        return Plan([n.domain_order for n in nodes], tasks, deps)
+
+    def _expand(
+        self,
+        order: Order,
+        line: OrderLine,
+        spec: SpecificationDef,
+        unit: int,
+        characteristics: Mapping[str, Any],
+        parent: DomainOrder | None = None,
+    ) -> _Node:
+        domain_order = DomainOrder(
+            order_id=order.id,
+            line_id=line.id,
+            parent=parent,
+            kind=spec.kind.upper(),
+            spec_key=spec.key,
+            unit_index=unit,
+            state="acknowledged",
+            characteristics=dict(characteristics),
+        )
+        domain_order.line = line
+        node = _Node(domain_order)
+        by_key: dict[str, Task] = {}
+        for template in spec.tasks:
+            if line.action not in template.actions:
+                continue
+            handler = self.registry.handlers.get(template.handler) if template.handler else None
+            if template.kind == "automatic" and handler is None:
+                raise PluginConfigurationError(f"task {template.key!r} has no handler")
+            task = Task(
+                order_id=order.id,
+                domain_order=domain_order,
+                key=template.key,
+                name=template.name,
+                kind=template.kind,
+                handler=template.handler,
+                state="pending",
+                max_attempts=handler.max_attempts if handler else 1,
+            )
+            by_key[template.key] = task
+            node.tasks.append(task)
+        for template in spec.tasks:
+            if template.key in by_key:
+                for dep in template.depends_on:
+                    if dep in by_key:
+                        node.internal_deps.append((by_key[template.key], by_key[dep]))
+        for rel in spec.relationships:
+            if not self.included(spec, rel.target, characteristics):
+                continue
+            count = characteristics.get(rel.count_from, rel.min_cardinality) if rel.count_from else rel.min_cardinality
+            target = self.registry.specifications[rel.target]
+            for index in range(count):
+                node.children.append(self._expand(order, line, target, index, characteristics, domain_order))
+        return node
+
+
+def _walk(node: _Node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)

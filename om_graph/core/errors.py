@@ -1,0 +1,63 @@
+"""Domain errors. Codes are part of the API contract (they reach GraphQL payloads unchanged)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+    code: str
+
+
+class DomainError(Exception):
+    """An expected failure of a use case; never masked, never half-applied."""
+
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    @property
+    def errors(self) -> list[FieldError]:
+        return [FieldError(self.field or "", self.message, self.code)]
+
+
+class ValidationFailed(DomainError):
+    """Input failed validation; carries one error per offending field."""
+
+    code = "INVALID"
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self._errors = errors
+
+    @property
+    def errors(self) -> list[FieldError]:
+        return self._errors
+
+    @classmethod
+    def single(cls, field: str, message: str, code: str) -> ValidationFailed:
+        return cls([FieldError(field, message, code)])
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class InvalidTransition(DomainError):
+    code = "INVALID_STATE"
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+
+
+class PluginConfigurationError(Exception):
+    """Installed packs disagree (duplicate keys, unknown references); startup stops."""

@@ -1,0 +1,36 @@
+"""Order events: one per state transition or notable change, written in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An event as it is announced after commit (to subscribers and the ``om_handle_order_event`` hook)."""
+
+    id: int
+    order_id: int
+    customer_id: str
+    event_type: str
+    entity_kind: str
+    entity_id: int
+    from_state: str | None
+    to_state: str | None
+    actor: str
+    occurred_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+# Event types (TMF622 listener names where one exists).
+ORDER_CREATE = "ProductOrderCreateEvent"
+ORDER_ATTRIBUTE_CHANGE = "ProductOrderAttributeValueChangeEvent"
+ORDER_STATE_CHANGE = "ProductOrderStateChangeEvent"
+ITEM_STATE_CHANGE = "ProductOrderItemStateChangeEvent"
+DOMAIN_ORDER_STATE_CHANGE = "DomainOrderStateChangeEvent"
+TASK_STATE_CHANGE = "TaskStateChangeEvent"
+ERROR_MESSAGE = "ProductOrderErrorMessageEvent"
+JEOPARDY_ALERT = "ProductOrderJeopardyAlertEvent"
+PRODUCT_STATE_CHANGE = "ProductStateChangeEvent"

@@ -1,0 +1,150 @@
+"""The objects packs register through the plugin hooks.
+
+Each is a small frozen dataclass of a key plus callables, so a pack can build one from plain
+functions. Keys are unique across all installed packs; the registry refuses duplicates at startup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task handler sees. ``idempotency_key`` is stable across retries of the same task:
+    pass it to any external system so a repeated call is recognised and not applied twice."""
+
+    task_id: int
+    task_key: str
+    idempotency_key: str
+    attempt: int
+    order_id: int
+    customer_id: str
+    line_id: int
+    action: str
+    spec_key: str
+    domain_kind: str
+    characteristics: Mapping[str, Any]
+    """The domain order's characteristics (propagated from the line, plus outputs of earlier tasks)."""
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What a handler returns: characteristics to record on the domain order (for example an
+    assigned serial number), written in the same transaction that completes the task."""
+
+    characteristics: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+class TaskHandlerError(Exception):
+    """Raised by a handler for a failure it understands; ``retryable`` asks for another attempt."""
+
+    def __init__(self, message: str, *, code: str = "HANDLER_FAILED", retryable: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class TaskHandler:
+    """Performs an automatic task. ``do`` applies the effect, ``undo`` reverses it (used when a
+    completed task is compensated). Both must be idempotent for a given ``idempotency_key``."""
+
+    key: str
+    do: Callable[[TaskContext], TaskOutcome | None]
+    undo: Callable[[TaskContext], None] | None = None
+    max_attempts: int = 3
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DecompositionRule:
+    """Decides whether a specification relationship ``source -> target`` is decomposed for a line.
+
+    ``include`` receives the line's characteristics and returns True to create the target domain
+    orders, False to exclude them. Rules for the same relationship must all include it.
+    """
+
+    key: str
+    source_spec: str
+    target_spec: str
+    include: Callable[[Mapping[str, Any]], bool]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LineView:
+    """A read-only view of an order line given to enrichment steps and validators."""
+
+    line_id: int | None
+    line_number: int
+    action: str
+    offering_key: str
+    spec_key: str
+    quantity: int
+    characteristics: Mapping[str, Any]
+    customer_id: str
+    product_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EnrichmentStep:
+    """Adds data to a submitted line before decomposition. ``enrich`` returns characteristic
+    values to set (only names the line does not already carry are written). Steps run in
+    ascending ``order``; ``spec_keys`` limits a step to lines of those product specifications."""
+
+    key: str
+    enrich: Callable[[LineView], Mapping[str, Any]]
+    order: int = 100
+    spec_keys: tuple[str, ...] | None = None
+    description: str = ""
+
+    def applies_to(self, line: LineView) -> bool:
+        return self.spec_keys is None or line.spec_key in self.spec_keys
+
+
+@dataclass(frozen=True)
+class LineIssue:
+    """A problem a business validator found on a line. ``field`` is a path such as
+    ``lines.0.characteristics.bandwidth``."""
+
+    field: str
+    message: str
+    code: str = "BUSINESS_RULE"
+
+
+@dataclass(frozen=True)
+class BusinessValidator:
+    """Checks a line at submission (after basic validation). Any issue rejects the whole order."""
+
+    key: str
+    validate: Callable[[LineView], list[LineIssue]]
+    spec_keys: tuple[str, ...] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TaskTiming:
+    """What a jeopardy policy sees of a task."""
+
+    task_key: str
+    kind: str
+    spec_key: str
+    started_at: datetime | None
+
+
+@dataclass(frozen=True)
+class JeopardyPolicy:
+    """Gives a task its planned duration (its SLA). The first policy that answers for a task wins;
+    policies are consulted in descending ``priority``. Jeopardy levels are set when the elapsed
+    share of the SLA crosses ``thresholds`` (LOW, MEDIUM, HIGH, CRITICAL at 50/75/100/150 % by default)."""
+
+    key: str
+    planned_duration: Callable[[TaskTiming], timedelta | None]
+    priority: int = 0
+    thresholds: tuple[float, float, float, float] = (0.5, 0.75, 1.0, 1.5)
+    description: str = ""

@@ -1,0 +1,131 @@
+"""Inventory coupling: placeholders at decomposition, activation per line, contracts at the end.
+
+TMF637 statuses: an add line's products are created (``created``) when the line is decomposed,
+become ``active`` with their final characteristics when the line completes, and ``aborted`` when it
+fails. A modify line rewrites the product's characteristics; a delete line terminates it. When the
+order ends with any product activated, a contract (agreement) and the offerings' entitlements are
+written, each linked back to the order and product.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from om_graph.core.models import Agreement, DomainOrder, Entitlement, Order, OrderLine, Product, utcnow
+from om_graph.core.registry import Registry
+from om_graph.core.transitions import fire
+from om_graph.core.uow import Actor, UnitOfWork
+
+
+def create_placeholders(uow: UnitOfWork, order: Order, line: OrderLine, registry: Registry) -> None:
+    if line.action != "add":
+        return
+    offering = registry.offerings[line.offering_key]
+    uow.session.add_all(
+        [
+            Product(
+                customer_id=order.customer_id,
+                name=offering.name,
+                offering_key=line.offering_key,
+                spec_key=line.spec_key,
+                status="created",
+                characteristics=dict(line.characteristics),
+                one_time_price=line.unit_one_time_price,
+                recurring_price=line.unit_recurring_price,
+                order_id=order.id,
+                order_line_id=line.id,
+                last_order_line_id=line.id,
+            )
+            for _ in range(line.quantity)
+        ]
+    )
+
+
+def _unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int, dict]:
+    """Characteristics produced by tasks (e.g. assigned serials), gathered per unit of the line."""
+    per_unit: dict[int, dict] = {}
+    roots = {d.id: d.unit_index for d in domain_orders if d.line_id == line.id and d.parent_id is None}
+    parents = {d.id: d.parent_id for d in domain_orders}
+    for d in domain_orders:
+        if d.line_id != line.id:
+            continue
+        root = d.id
+        while parents.get(root) is not None:
+            root = parents[root]
+        extra = {k: v for k, v in d.characteristics.items() if k not in line.characteristics}
+        per_unit.setdefault(roots.get(root, 0), {}).update(extra)
+    return per_unit
+
+
+def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: list[DomainOrder], actor: Actor) -> None:
+    """Apply a finished line to the inventory."""
+    session = uow.session
+    now = utcnow()
+    if line.action == "add":
+        products = session.scalars(select(Product).where(Product.order_line_id == line.id).order_by(Product.id)).all()
+        outputs = _unit_outputs(domain_orders, line)
+        for unit, product in enumerate(products):
+            if product.status != "created":
+                continue
+            if line.state == "completed":
+                product.characteristics = {**line.characteristics, **outputs.get(unit, {})}
+                product.start_date = now
+                fire(uow, order, product, "activate", actor, {"lineId": line.id})
+            else:
+                fire(uow, order, product, "abort", actor, {"lineId": line.id})
+        return
+    if line.state != "completed" or line.product_id is None:
+        return
+    product = session.get(Product, line.product_id)
+    product.last_order_line_id = line.id
+    if line.action == "modify":
+        outputs = _unit_outputs(domain_orders, line).get(0, {})
+        product.characteristics = {**line.characteristics, **outputs}
+        fire(uow, order, product, "modify", actor, {"lineId": line.id})
+    elif line.action == "delete":
+        product.termination_date = now
+        fire(uow, order, product, "terminate", actor, {"lineId": line.id})
+        session.execute(
+            Entitlement.__table__.update().where(Entitlement.product_id == product.id).values(status="revoked")
+        )
+
+
+def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreement | None:
+    """Contract and entitlements for the products this order activated."""
+    session = uow.session
+    products = session.scalars(
+        select(Product).where(Product.order_id == order.id, Product.status == "active").order_by(Product.id)
+    ).all()
+    if not products:
+        return None
+    now = utcnow()
+    term = max(registry.offerings[p.offering_key].contract_term_months for p in products if p.offering_key in registry.offerings)
+    agreement = Agreement(
+        customer_id=order.customer_id,
+        order_id=order.id,
+        name=f"Contract for order {order.id}",
+        status="approved",
+        start_date=now,
+        end_date=now + timedelta(days=30 * term),
+    )
+    session.add(agreement)
+    session.flush()
+    for product in products:
+        product.agreement_id = agreement.id
+        offering = registry.offerings.get(product.offering_key)
+        for ent in offering.entitlements if offering else ():
+            quantity = product.characteristics.get(ent.quantity_from, ent.quantity) if ent.quantity_from else ent.quantity
+            session.add(
+                Entitlement(
+                    customer_id=order.customer_id,
+                    product_id=product.id,
+                    agreement_id=agreement.id,
+                    name=ent.name,
+                    quantity=int(quantity),
+                    unit=ent.unit,
+                    status="active",
+                )
+            )
+    return agreement

@@ -1,0 +1,260 @@
+"""Order capture and processing: create, update (draft), submit, then (in a worker) validate,
+enrich, decompose and start orchestration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from om_graph.core import events as ev
+from om_graph.core.commands import OrderInput
+from om_graph.core.decomposition import Decomposer
+from om_graph.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from om_graph.core.extension_points import LineView
+from om_graph.core.inventory import create_placeholders
+from om_graph.core.models import Order, OrderLine, Task, utcnow
+from om_graph.core.orchestration import Orchestrator
+from om_graph.core.ports import PROCESS_ORDER, Job
+from om_graph.core.registry import Registry
+from om_graph.core.rollup import rollup
+from om_graph.core.transitions import fire
+from om_graph.core.uow import SYSTEM_ACTOR, Actor, UnitOfWork
+from om_graph.core.validation import OrderValidator, ValidLine, check_characteristics
+
+UowFactory = Callable[..., UnitOfWork]
+
+
+def _view(order: Order, line: OrderLine) -> LineView:
+    return LineView(
+        line_id=line.id,
+        line_number=line.line_number,
+        action=line.action,
+        offering_key=line.offering_key,
+        spec_key=line.spec_key,
+        quantity=line.quantity,
+        characteristics=dict(line.characteristics),
+        customer_id=order.customer_id,
+        product_id=line.product_id,
+    )
+
+
+class OrderService:
+    def __init__(self, uow: UowFactory, registry: Registry, orchestrator: Orchestrator):
+        self._uow = uow
+        self.registry = registry
+        self.validator = OrderValidator(registry)
+        self.decomposer = Decomposer(registry)
+        self.orchestrator = orchestrator
+
+    # -- capture -------------------------------------------------------------------------------
+
+    def create(self, actor: Actor, data: OrderInput) -> Order:
+        data = self._scoped(actor, data)
+        fingerprint = data.fingerprint()
+        if data.idempotency_key:
+            existing = self._by_idempotency_key(data.customer_id, data.idempotency_key)
+            if existing is not None:
+                return self._replay(existing, fingerprint)
+        try:
+            with self._uow() as uow:
+                lines, errors = self.validator.validate(uow.session, data)
+                if errors:
+                    raise ValidationFailed(errors)
+                order = Order(
+                    customer_id=data.customer_id,
+                    state="draft",
+                    description=data.description,
+                    external_id=data.external_id,
+                    idempotency_key=data.idempotency_key,
+                    request_hash=fingerprint,
+                    requested_completion_date=data.requested_completion_date,
+                    created_by=actor.label,
+                )
+                self._set_lines(order, lines)
+                uow.session.add(order)
+                uow.session.flush()
+                uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity_id=order.id, actor=actor, to_state="draft")
+                return order
+        except IntegrityError:
+            # A concurrent retry with the same key won the race: answer as a retry does.
+            existing = self._by_idempotency_key(data.customer_id, data.idempotency_key) if data.idempotency_key else None
+            if existing is None:
+                raise
+            return self._replay(existing, fingerprint)
+
+    def _scoped(self, actor: Actor, data: OrderInput) -> OrderInput:
+        if actor.account_id is None:
+            return data
+        if data.customer_id and data.customer_id != actor.account_id:
+            raise ValidationFailed.single("customerId", "customers order for their own account", "FORBIDDEN")
+        return OrderInput(**{**data.__dict__, "customer_id": actor.account_id})
+
+    def _by_idempotency_key(self, customer_id: str, key: str) -> Order | None:
+        with self._uow(read_only=True) as uow:
+            return uow.session.scalars(
+                select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key)
+            ).first()
+
+    @staticmethod
+    def _replay(existing: Order, fingerprint: str) -> Order:
+        if existing.request_hash != fingerprint:
+            raise Conflict(
+                "this idempotency key was used for a different order", field="idempotencyKey", code="IDEMPOTENCY_KEY_REUSED"
+            )
+        return existing
+
+    def _set_lines(self, order: Order, lines: list[ValidLine]) -> None:
+        order.lines = [
+            OrderLine(
+                line_number=v.line_number,
+                action=v.action,
+                offering_key=v.offering.key,
+                spec_key=v.spec.key,
+                quantity=v.quantity,
+                characteristics=v.characteristics,
+                product_id=v.product_id,
+                state="draft",
+                unit_one_time_price=v.unit_one_time_price,
+                unit_recurring_price=v.unit_recurring_price,
+            )
+            for v in lines
+        ]
+        currencies = {v.offering.currency for v in lines if v.action == "add"}
+        order.currency = currencies.pop() if len(currencies) == 1 else (order.currency or "EUR")
+        order.one_time_total = sum((v.unit_one_time_price * v.quantity for v in lines), Decimal("0"))
+        order.recurring_total = sum((v.unit_recurring_price * v.quantity for v in lines), Decimal("0"))
+        if len(currencies) > 1:
+            raise ValidationFailed.single("lines", "all lines of an order must be priced in one currency", "CURRENCY_MISMATCH")
+
+    def _load_for_write(self, uow: UnitOfWork, actor: Actor, order_id: int, expected_version: int | None) -> Order:
+        order = uow.lock_order(order_id)
+        if order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
+            raise NotFound("no such order", field="id")
+        if expected_version is not None and order.version != expected_version:
+            raise Conflict(
+                f"the order changed (version {order.version}, you sent {expected_version}); reload it", field="version"
+            )
+        return order
+
+    def update(self, actor: Actor, order_id: int, data: OrderInput, expected_version: int | None = None) -> Order:
+        with self._uow() as uow:
+            order = self._load_for_write(uow, actor, order_id, expected_version)
+            if order.state != "draft":
+                raise ValidationFailed.single("id", f"only draft orders can be edited (this one is {order.state})", "NOT_DRAFT")
+            data = OrderInput(**{**data.__dict__, "customer_id": order.customer_id})
+            lines, errors = self.validator.validate(uow.session, data)
+            if errors:
+                raise ValidationFailed(errors)
+            uow.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
+            uow.session.expire(order, ["lines"])
+            order.description = data.description
+            order.external_id = data.external_id
+            order.requested_completion_date = data.requested_completion_date
+            self._set_lines(order, lines)
+            order.version += 1
+            uow.record(
+                order, ev.ORDER_ATTRIBUTE_CHANGE, entity_kind="order", entity_id=order.id, actor=actor,
+                payload={"changed": ["lines", "description", "externalId", "requestedCompletionDate"]},
+            )
+            return order
+
+    def submit(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
+        with self._uow() as uow:
+            order = self._load_for_write(uow, actor, order_id, expected_version)
+            fire(uow, order, order, "submit", actor)
+            for line in order.lines:
+                fire(uow, order, line, "submit", actor)
+            order.submitted_at = utcnow()
+            order.processing_dispatched_at = utcnow()
+            uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
+            return order
+
+    # -- processing (worker) -------------------------------------------------------------------
+
+    def process(self, order_id: int) -> None:
+        """Business validation, enrichment, decomposition and the start of orchestration, all in
+        one transaction: a crash leaves the order acknowledged and the reconciler re-runs it."""
+        with self._uow() as uow:
+            order = uow.lock_order(order_id)
+            if order is None or order.state != "acknowledged":
+                return
+            lines = list(order.lines)
+            issues = self._business_issues(order, lines)
+            if issues:
+                self._reject(uow, order, lines, issues)
+                return
+            self._enrich(uow, order, lines)
+            plan = self.decomposer.decompose(uow.session, order, lines)
+            fire(uow, order, order, "start", SYSTEM_ACTOR)
+            for line in lines:
+                fire(uow, order, line, "start", SYSTEM_ACTOR)
+                create_placeholders(uow, order, line, self.registry)
+            order.processing_dispatched_at = None
+            with_predecessors = {d.task_id for d in plan.dependencies}
+            self.orchestrator.release(uow, order, [t for t in plan.tasks if t.id not in with_predecessors])
+            uow.session.flush()
+            rollup(uow, order, self.registry)
+
+    def _business_issues(self, order: Order, lines: list[OrderLine]) -> list[FieldError]:
+        issues: list[FieldError] = []
+        for index, line in enumerate(lines):
+            view = _view(order, line)
+            for validator in self.registry.validators_for(line.spec_key):
+                for issue in validator.validate(view):
+                    issues.append(FieldError(f"lines.{index}.{issue.field}", issue.message, issue.code))
+        return issues
+
+    def _reject(self, uow: UnitOfWork, order: Order, lines: list[OrderLine], issues: list[FieldError]) -> None:
+        # TMF622: acceptance is all-or-nothing, so every line is rejected with the order.
+        for line in lines:
+            fire(uow, order, line, "reject", SYSTEM_ACTOR)
+        fire(uow, order, order, "reject", SYSTEM_ACTOR)
+        order.processing_dispatched_at = None
+        uow.record(
+            order, ev.ERROR_MESSAGE, entity_kind="order", entity_id=order.id, actor=SYSTEM_ACTOR,
+            payload={
+                "reason": "businessValidationFailed",
+                "errors": [{"field": i.field, "message": i.message, "code": i.code} for i in issues],
+            },
+        )
+
+    def _enrich(self, uow: UnitOfWork, order: Order, lines: list[OrderLine]) -> None:
+        for index, line in enumerate(lines):
+            if line.action == "delete":
+                continue
+            spec = self.registry.specifications[line.spec_key]
+            for step in self.registry.enrichment_steps:
+                view = _view(order, line)
+                if not step.applies_to(view):
+                    continue
+                updates = {k: v for k, v in step.enrich(view).items() if k not in line.characteristics or line.characteristics[k] is None}
+                if not updates:
+                    continue
+                checked, errors = check_characteristics(spec, updates, f"lines.{index}.characteristics", apply_defaults=False)
+                errors = [e for e in errors if e.code != "REQUIRED"]
+                if errors:
+                    raise ValidationFailed(errors)
+                line.characteristics = {**line.characteristics, **checked}
+                uow.record(
+                    order, ev.ORDER_ATTRIBUTE_CHANGE, entity_kind="line", entity_id=line.id, actor=SYSTEM_ACTOR,
+                    payload={"enrichmentStep": step.key, "characteristics": checked},
+                )
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def complete_task(self, actor: Actor, task_id: int, characteristics: dict | None = None) -> Task:
+        with self._uow() as uow:
+            return self.orchestrator.complete_manual(uow, task_id, actor, characteristics or {})
+
+    def execute_task(self, task_id: int) -> None:
+        """Claim, run the handler with no transaction open, record the result."""
+        with self._uow() as uow:
+            claim = self.orchestrator.claim(uow, task_id)
+        if claim is None:
+            return
+        result = self.orchestrator.run_handler(claim)
+        with self._uow() as uow:
+            self.orchestrator.finish(uow, task_id, claim.attempt, result)

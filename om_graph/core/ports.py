@@ -1,0 +1,41 @@
+"""What the core needs from the outside, provided by the worker and API layers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from om_graph.core.events import OrderEvent
+
+PROCESS_ORDER = "orders.process"
+EXECUTE_TASK = "tasks.execute"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A unit of background work, by name and primitive arguments only."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    delay_ms: int = 0
+
+
+class JobSink(Protocol):
+    def send(self, jobs: Sequence[Job]) -> None: ...
+
+
+class EventSink(Protocol):
+    def publish(self, events: Sequence[OrderEvent]) -> None: ...
+
+
+class NullJobSink:
+    """Drops jobs: for tools that only read, and tests that drive work by hand."""
+
+    def send(self, jobs: Sequence[Job]) -> None:
+        return None
+
+
+class NullEventSink:
+    def publish(self, events: Sequence[OrderEvent]) -> None:
+        return None

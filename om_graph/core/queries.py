@@ -1,0 +1,167 @@
+"""The read side: what the API shows, loaded in few round trips, scoped to the actor's account."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from om_graph.core.catalog import list_offerings
+from om_graph.core.errors import ValidationFailed
+from om_graph.core.models import DomainOrder, EventRecord, Offering, Order, Product, Task, TaskDependency
+from om_graph.core.uow import Actor, UnitOfWork
+
+MAX_PAGE = 100
+
+
+@dataclass
+class OrderDetail:
+    order: Order
+    dependencies: dict[int, list[int]]  # task id -> predecessor ids
+
+
+@dataclass
+class Page:
+    items: list
+    has_next: bool
+    end_cursor: str | None
+    start_cursor: str | None
+
+
+def encode_cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(f"k:{value}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "k":
+            raise ValueError
+        return int(value)
+    except Exception:
+        raise ValidationFailed.single("after", "not a cursor this API issued", "INVALID_CURSOR") from None
+
+
+class QueryService:
+    def __init__(self, uow: Callable[..., UnitOfWork]):
+        self._uow = uow
+
+    def offerings(self) -> list[Offering]:
+        with self._uow(read_only=True) as uow:
+            return list_offerings(uow.session)
+
+    def order(self, actor: Actor, order_id: int) -> OrderDetail | None:
+        return self.orders_by_id(actor, [order_id]).get(order_id)
+
+    def orders_by_id(self, actor: Actor, order_ids: list[int]) -> dict[int, OrderDetail]:
+        with self._uow(read_only=True) as uow:
+            stmt = (
+                select(Order)
+                .where(Order.id.in_(order_ids))
+                .options(
+                    selectinload(Order.lines),
+                    selectinload(Order.domain_orders),
+                    selectinload(Order.tasks),
+                    selectinload(Order.events),
+                    selectinload(Order.products),
+                )
+            )
+            if actor.account_id is not None:
+                stmt = stmt.where(Order.customer_id == actor.account_id)
+            orders = uow.session.scalars(stmt).all()
+            if not orders:
+                return {}
+            deps: dict[int, list[int]] = defaultdict(list)
+            rows = uow.session.execute(
+                select(TaskDependency.task_id, TaskDependency.predecessor_id)
+                .join(Task, Task.id == TaskDependency.task_id)
+                .where(Task.order_id.in_([o.id for o in orders]))
+            )
+            for task_id, predecessor_id in rows:
+                deps[task_id].append(predecessor_id)
+            return {o.id: OrderDetail(o, deps) for o in orders}
+
+    def orders(
+        self, actor: Actor, *, first: int, after: str | None, states: list[str] | None, customer_id: str | None
+    ) -> Page:
+        """Newest first, keyset-paginated on the primary key."""
+        if not 1 <= first <= MAX_PAGE:
+            raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
+        stmt = select(Order).order_by(Order.id.desc()).limit(first + 1)
+        if after:
+            stmt = stmt.where(Order.id < decode_cursor(after))
+        if actor.account_id is not None:
+            stmt = stmt.where(Order.customer_id == actor.account_id)
+        if customer_id:
+            stmt = stmt.where(Order.customer_id == customer_id)
+        if states:
+            stmt = stmt.where(Order.state.in_(states))
+        with self._uow(read_only=True) as uow:
+            rows = list(uow.session.scalars(stmt))
+        has_next = len(rows) > first
+        rows = rows[:first]
+        return Page(
+            rows,
+            has_next,
+            encode_cursor(rows[-1].id) if rows else None,
+            encode_cursor(rows[0].id) if rows else None,
+        )
+
+    def products(self, actor: Actor, *, first: int, after: str | None, customer_id: str | None, order_id: int | None) -> Page:
+        if not 1 <= first <= MAX_PAGE:
+            raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
+        stmt = select(Product).order_by(Product.id.desc()).limit(first + 1)
+        if after:
+            stmt = stmt.where(Product.id < decode_cursor(after))
+        if actor.account_id is not None:
+            stmt = stmt.where(Product.customer_id == actor.account_id)
+        if customer_id:
+            stmt = stmt.where(Product.customer_id == customer_id)
+        if order_id is not None:
+            stmt = stmt.where(Product.order_id == order_id)
+        with self._uow(read_only=True) as uow:
+            rows = list(uow.session.scalars(stmt))
+        has_next = len(rows) > first
+        rows = rows[:first]
+        return Page(rows, has_next, encode_cursor(rows[-1].id) if rows else None, encode_cursor(rows[0].id) if rows else None)
+
+    def product(self, actor: Actor, product_id: int) -> Product | None:
+        with self._uow(read_only=True) as uow:
+            product = uow.session.get(Product, product_id)
+        if product is None or (actor.account_id is not None and product.customer_id != actor.account_id):
+            return None
+        return product
+
+    def task(self, actor: Actor, task_id: int) -> Task | None:
+        with self._uow(read_only=True) as uow:
+            task = uow.session.get(Task, task_id)
+            if task is None:
+                return None
+            order = uow.session.get(Order, task.order_id)
+        if actor.account_id is not None and order.customer_id != actor.account_id:
+            return None
+        return task
+
+    def events_since(self, actor: Actor, order_id: int | None, after_id: int, limit: int = 500) -> list[EventRecord]:
+        stmt = select(EventRecord).where(EventRecord.id > after_id).order_by(EventRecord.id).limit(limit)
+        if order_id is not None:
+            stmt = stmt.where(EventRecord.order_id == order_id)
+        if actor.account_id is not None:
+            stmt = stmt.where(EventRecord.customer_id == actor.account_id)
+        with self._uow(read_only=True) as uow:
+            return list(uow.session.scalars(stmt))
+
+    def domain_order(self, actor: Actor, domain_order_id: int) -> DomainOrder | None:
+        with self._uow(read_only=True) as uow:
+            row = uow.session.get(DomainOrder, domain_order_id)
+            if row is None:
+                return None
+            order = uow.session.get(Order, row.order_id)
+        if actor.account_id is not None and order.customer_id != actor.account_id:
+            return None
+        return row

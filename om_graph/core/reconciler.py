@@ -1,0 +1,118 @@
+"""The reconciler: the database says what should be running; make the queue agree.
+
+It re-enqueues orders awaiting processing and runnable tasks whose message was lost (a restart,
+a broker flush, a worker killed mid-task whose lease ran out), and raises jeopardy levels on tasks
+running late against their SLA. Every action is conditional on the row's current state, so any
+number of reconcilers may run at once; duplicate messages are harmless because claims are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from om_graph.core import events as ev
+from om_graph.core.extension_points import TaskTiming
+from om_graph.core.models import DomainOrder, Order, Task, utcnow
+from om_graph.core.ports import EXECUTE_TASK, PROCESS_ORDER, Job
+from om_graph.core.registry import Registry
+from om_graph.core.uow import SYSTEM_ACTOR, UnitOfWork
+
+LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+@dataclass
+class ReconcileReport:
+    orders_requeued: int = 0
+    tasks_requeued: int = 0
+    jeopardy_changes: int = 0
+
+
+def jeopardy_level(elapsed_share: float, thresholds: tuple[float, float, float, float]) -> str | None:
+    level = None
+    for name, threshold in zip(LEVELS, thresholds):
+        if elapsed_share >= threshold:
+            level = name
+    return level
+
+
+class Reconciler:
+    def __init__(self, uow: Callable[..., UnitOfWork], registry: Registry, *, redispatch_after: float = 30.0, batch: int = 500):
+        self._uow = uow
+        self.registry = registry
+        self.redispatch_after = timedelta(seconds=redispatch_after)
+        self.batch = batch
+
+    def run_once(self) -> ReconcileReport:
+        report = ReconcileReport()
+        now = utcnow()
+        stale = now - self.redispatch_after
+        with self._uow() as uow:
+            session = uow.session
+            orders = session.scalars(
+                select(Order)
+                .where(Order.state == "acknowledged", or_(Order.processing_dispatched_at.is_(None), Order.processing_dispatched_at < stale))
+                .limit(self.batch)
+            ).all()
+            for order in orders:
+                order.processing_dispatched_at = now
+                uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
+            report.orders_requeued = len(orders)
+
+            tasks = session.scalars(
+                select(Task)
+                .where(
+                    Task.kind == "automatic",
+                    or_(
+                        (Task.state == "ready") & or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale),
+                        (Task.state == "inProgress") & (Task.lease_until < now) & or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale),
+                    ),
+                )
+                .limit(self.batch)
+            ).all()
+            for task in tasks:
+                task.dispatched_at = now
+                uow.enqueue(Job(EXECUTE_TASK, {"task_id": task.id}))
+            report.tasks_requeued = len(tasks)
+        report.jeopardy_changes = self.evaluate_jeopardy(now)
+        return report
+
+    def evaluate_jeopardy(self, now) -> int:
+        changes = 0
+        with self._uow() as uow:
+            session = uow.session
+            rows = session.execute(
+                select(Task, DomainOrder.spec_key)
+                .join(DomainOrder, DomainOrder.id == Task.domain_order_id)
+                .where(Task.state.in_(("ready", "inProgress")), Task.due_at.is_not(None))
+                .order_by(Task.order_id)
+                .limit(self.batch * 4)
+            ).all()
+            orders: dict[int, Order] = {}
+            for task, spec_key in rows:
+                found = self.registry.policy_for(TaskTiming(task.key, task.kind, spec_key, task.started_at))
+                if found is None or not task.planned_seconds:
+                    continue
+                policy, _ = found
+                opened = task.due_at - timedelta(seconds=task.planned_seconds)
+                share = (now - opened).total_seconds() / task.planned_seconds
+                level = jeopardy_level(share, policy.thresholds)
+                if level is None or level == task.jeopardy:
+                    continue
+                if task.jeopardy and LEVELS.index(level) < LEVELS.index(task.jeopardy):
+                    continue
+                order = orders.get(task.order_id) or uow.lock_order(task.order_id)
+                orders[task.order_id] = order
+                previous, task.jeopardy = task.jeopardy, level
+                uow.record(
+                    order, ev.JEOPARDY_ALERT, entity_kind="task", entity_id=task.id, actor=SYSTEM_ACTOR,
+                    payload={
+                        "jeopardyType": level, "previous": previous, "policy": policy.key, "taskKey": task.key,
+                        "dueAt": task.due_at.isoformat(), "slaConsumed": round(share, 3),
+                    },
+                )
+                changes += 1
+        return changes

@@ -1,0 +1,41 @@
+"""The core's entry point: every use case, wired to a database, a registry and the two ports."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from om_graph.core.catalog import sync_catalog
+from om_graph.core.orchestration import Orchestrator
+from om_graph.core.orders import OrderService
+from om_graph.core.ports import EventSink, JobSink
+from om_graph.core.queries import QueryService
+from om_graph.core.reconciler import Reconciler
+from om_graph.core.registry import Registry
+from om_graph.core.uow import UnitOfWork
+
+
+class Services:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        registry: Registry,
+        jobs: JobSink,
+        events: EventSink,
+        *,
+        lease_seconds: float = 60.0,
+        redispatch_after: float = 30.0,
+        retry_backoff_ms: int = 1000,
+    ):
+        self.sessions = sessions
+        self.registry = registry
+        self.uow = partial(UnitOfWork, sessions, jobs, events)
+        self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
+        self.orders = OrderService(self.uow, registry, self.orchestrator)
+        self.queries = QueryService(self.uow)
+        self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)
+
+    def load_catalog(self) -> None:
+        with self.uow() as uow:
+            sync_catalog(uow.session, self.registry)

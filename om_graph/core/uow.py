@@ -1,0 +1,127 @@
+"""Unit of work: one transaction; its jobs and events are released only after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from om_graph.core.db import READ_ONLY
+from om_graph.core.events import OrderEvent
+from om_graph.core.models import EventRecord, Order, utcnow
+from om_graph.core.ports import EventSink, Job, JobSink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user (with roles and, for customers, their account) or the system."""
+
+    id: str
+    roles: frozenset[str]
+    account_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.id
+
+
+SYSTEM_ACTOR = Actor("system", frozenset({"system"}))
+
+
+class UnitOfWork:
+    def __init__(self, sessions: sessionmaker[Session], jobs: JobSink, events: EventSink, *, read_only: bool = False):
+        self._sessions = sessions
+        self._job_sink = jobs
+        self._event_sink = events
+        self._read_only = read_only
+        self.jobs: list[Job] = []
+        self._events: list[EventRecord] = []
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        if self._read_only:
+            self.session.connection(execution_options={READ_ONLY: True})
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                self.session.rollback()
+                return
+            if self._read_only:
+                return  # close() ends the transaction and keeps what was loaded readable
+            self.session.commit()
+        finally:
+            self.session.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self.jobs:
+            self._job_sink.send(self.jobs)
+        if self._events:
+            announced = [to_order_event(r) for r in self._events]
+            try:
+                self._event_sink.publish(announced)
+            except Exception:  # the events are committed; subscribers can re-read them
+                log.exception("publishing %d events failed", len(announced))
+
+    def lock_order(self, order_id: int) -> Order | None:
+        """Load an order for writing, serialising concurrent writers of the same order
+        (row lock on PostgreSQL; SQLite already holds the database write lock)."""
+        return self.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+
+    def enqueue(self, job: Job) -> None:
+        self.jobs.append(job)
+
+    def record(
+        self,
+        order: Order,
+        event_type: str,
+        *,
+        entity_kind: str,
+        entity_id: int,
+        actor: Actor,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        payload: dict | None = None,
+    ) -> EventRecord:
+        record = EventRecord(
+            order_id=order.id,
+            customer_id=order.customer_id,
+            event_type=event_type,
+            entity_kind=entity_kind,
+            entity_id=entity_id,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor.label,
+            payload=payload or {},
+            occurred_at=utcnow(),
+        )
+        self.session.add(record)
+        self._events.append(record)
+        return record
+
+
+def to_order_event(record: EventRecord) -> OrderEvent:
+    return OrderEvent(
+        id=record.id,
+        order_id=record.order_id,
+        customer_id=record.customer_id,
+        event_type=record.event_type,
+        entity_kind=record.entity_kind,
+        entity_id=record.entity_id,
+        from_state=record.from_state,
+        to_state=record.to_state,
+        actor=record.actor,
+        occurred_at=record.occurred_at,
+        payload=dict(record.payload or {}),
+    )
+
+
+def to_order_events(records: Sequence[EventRecord]) -> list[OrderEvent]:
+    return [to_order_event(r) for r in records]

@@ -1,0 +1,234 @@
+"""Basic validation of order input against the catalog and the inventory (synchronous, nothing written).
+
+Every problem is reported with the path of the field that caused it; the caller rejects the
+whole request when any is found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from om_graph.core.catalog_defs import ALL_ACTIONS, CharacteristicDef, OfferingDef, SpecificationDef
+from om_graph.core.commands import MAX_CHARACTERISTICS, MAX_LINES, LineInput, OrderInput
+from om_graph.core.errors import FieldError
+from om_graph.core.models import Order, OrderLine, Product
+from om_graph.core.registry import Registry
+
+OPEN_ORDER_STATES = ("draft", "acknowledged", "inProgress", "pending", "held", "assessingCancellation")
+CHANGEABLE_PRODUCT_STATES = ("active",)
+
+
+@dataclass(frozen=True)
+class ValidLine:
+    line_number: int
+    action: str
+    offering: OfferingDef
+    spec: SpecificationDef
+    quantity: int
+    characteristics: dict[str, Any]
+    product_id: int | None
+    unit_one_time_price: Decimal
+    unit_recurring_price: Decimal
+
+
+def _type_ok(defn: CharacteristicDef, value: Any) -> bool:
+    if defn.value_type == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if defn.value_type == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if defn.value_type == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def check_characteristics(
+    spec: SpecificationDef, given: dict[str, Any], path: str, *, apply_defaults: bool
+) -> tuple[dict[str, Any], list[FieldError]]:
+    errors: list[FieldError] = []
+    defs = {c.name: c for c in spec.characteristics}
+    if len(given) > MAX_CHARACTERISTICS:
+        return {}, [FieldError(path, f"at most {MAX_CHARACTERISTICS} characteristics", "TOO_MANY")]
+    result: dict[str, Any] = {}
+    for name, value in given.items():
+        defn = defs.get(name)
+        field_path = f"{path}.{name}"
+        if defn is None:
+            errors.append(FieldError(field_path, f"{spec.name} has no characteristic {name!r}", "UNKNOWN_CHARACTERISTIC"))
+            continue
+        if value is None:
+            continue
+        if not _type_ok(defn, value):
+            errors.append(FieldError(field_path, f"must be a {defn.value_type}", "INVALID_TYPE"))
+            continue
+        if defn.allowed_values is not None and value not in defn.allowed_values:
+            allowed = ", ".join(str(v) for v in defn.allowed_values)
+            errors.append(FieldError(field_path, f"{value!r} is not allowed (allowed: {allowed})", "VALUE_NOT_ALLOWED"))
+            continue
+        if defn.min_value is not None and value < defn.min_value:
+            errors.append(FieldError(field_path, f"must be at least {defn.min_value:g}", "OUT_OF_RANGE"))
+            continue
+        if defn.max_value is not None and value > defn.max_value:
+            errors.append(FieldError(field_path, f"must be at most {defn.max_value:g}", "OUT_OF_RANGE"))
+            continue
+        if isinstance(value, str) and not value.strip() and defn.required:
+            errors.append(FieldError(field_path, "must not be blank", "REQUIRED"))
+            continue
+        result[name] = value
+    for defn in spec.characteristics:
+        if defn.name in result:
+            continue
+        if apply_defaults and defn.default is not None:
+            result[defn.name] = defn.default
+        elif defn.required and f"{path}.{defn.name}" not in {e.field for e in errors}:
+            errors.append(FieldError(f"{path}.{defn.name}", "is required", "REQUIRED"))
+    return result, errors
+
+
+def _check_cardinalities(spec: SpecificationDef, chars: dict[str, Any], path: str) -> list[FieldError]:
+    errors = []
+    for rel in spec.relationships:
+        if rel.count_from and rel.count_from in chars:
+            count = chars[rel.count_from]
+            if not isinstance(count, int) or not rel.min_cardinality <= count <= rel.max_cardinality:
+                errors.append(
+                    FieldError(
+                        f"{path}.{rel.count_from}",
+                        f"must be between {rel.min_cardinality} and {rel.max_cardinality}",
+                        "CARDINALITY",
+                    )
+                )
+    return errors
+
+
+class OrderValidator:
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def validate(self, session: Session, data: OrderInput) -> tuple[list[ValidLine], list[FieldError]]:
+        errors: list[FieldError] = []
+        if not data.customer_id or not data.customer_id.strip():
+            errors.append(FieldError("customerId", "is required", "REQUIRED"))
+        elif len(data.customer_id) > 80:
+            errors.append(FieldError("customerId", "at most 80 characters", "TOO_LONG"))
+        if len(data.description) > 2000:
+            errors.append(FieldError("description", "at most 2000 characters", "TOO_LONG"))
+        if data.external_id is not None and len(data.external_id) > 120:
+            errors.append(FieldError("externalId", "at most 120 characters", "TOO_LONG"))
+        if data.idempotency_key is not None and not 1 <= len(data.idempotency_key) <= 200:
+            errors.append(FieldError("idempotencyKey", "must be 1 to 200 characters", "INVALID"))
+        if not data.lines:
+            errors.append(FieldError("lines", "an order needs at least one line", "REQUIRED"))
+        if len(data.lines) > MAX_LINES:
+            return [], errors + [FieldError("lines", f"at most {MAX_LINES} lines", "TOO_MANY")]
+        products = self._products(session, data)
+        valid: list[ValidLine] = []
+        for index, line in enumerate(data.lines):
+            result = self._line(index, line, data.customer_id, products, errors)
+            if result is not None:
+                valid.append(result)
+        targeted = [v.product_id for v in valid if v.product_id is not None]
+        if len(targeted) != len(set(targeted)):
+            errors.append(FieldError("lines", "two lines change the same product", "DUPLICATE_PRODUCT"))
+        if targeted:
+            errors.extend(self._busy_products(session, targeted))
+        return valid, errors
+
+    def _products(self, session: Session, data: OrderInput) -> dict[int, Product]:
+        ids = {line.product_id for line in data.lines if line.product_id is not None}
+        if not ids:
+            return {}
+        return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
+
+    def _busy_products(self, session: Session, product_ids: list[int]) -> list[FieldError]:
+        busy = session.scalars(
+            select(OrderLine.product_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.product_id.in_(product_ids), Order.state.in_(OPEN_ORDER_STATES))
+        ).all()
+        return [
+            FieldError("lines", f"product {pid} is already being changed by another open order", "PRODUCT_BUSY")
+            for pid in sorted(set(busy))
+        ]
+
+    def _line(
+        self, index: int, line: LineInput, customer_id: str, products: dict[int, Product], errors: list[FieldError]
+    ) -> ValidLine | None:
+        path = f"lines.{index}"
+        if line.action not in ALL_ACTIONS:
+            errors.append(FieldError(f"{path}.action", f"must be one of {', '.join(ALL_ACTIONS)}", "INVALID_ACTION"))
+            return None
+        product = None
+        offering_key = line.offering
+        if line.action == "add":
+            if line.product_id is not None:
+                errors.append(FieldError(f"{path}.productId", "an add line cannot name an existing product", "INVALID"))
+                return None
+        else:
+            if line.product_id is None:
+                errors.append(FieldError(f"{path}.productId", f"a {line.action} line must name the product", "REQUIRED"))
+                return None
+            product = products.get(line.product_id)
+            if product is None or product.customer_id != customer_id:
+                errors.append(FieldError(f"{path}.productId", "no such product for this customer", "UNKNOWN_PRODUCT"))
+                return None
+            if product.status not in CHANGEABLE_PRODUCT_STATES:
+                errors.append(
+                    FieldError(f"{path}.productId", f"product is {product.status}; it must be active", "PRODUCT_NOT_ACTIVE")
+                )
+                return None
+            if offering_key is not None and offering_key != product.offering_key:
+                errors.append(FieldError(f"{path}.offering", "does not match the product's offering", "INVALID"))
+                return None
+            offering_key = product.offering_key
+        if not offering_key:
+            errors.append(FieldError(f"{path}.offering", "is required", "REQUIRED"))
+            return None
+        offering = self.registry.offerings.get(offering_key)
+        if offering is None:
+            errors.append(FieldError(f"{path}.offering", f"unknown offering {offering_key!r}", "UNKNOWN_OFFERING"))
+            return None
+        spec = self.registry.specifications[offering.product_spec]
+        if line.action == "add":
+            if not offering.min_quantity <= line.quantity <= offering.max_quantity:
+                errors.append(
+                    FieldError(
+                        f"{path}.quantity",
+                        f"must be between {offering.min_quantity} and {offering.max_quantity}",
+                        "QUANTITY_OUT_OF_RANGE",
+                    )
+                )
+                return None
+        elif line.quantity != 1:
+            errors.append(FieldError(f"{path}.quantity", f"a {line.action} line changes one product", "QUANTITY_OUT_OF_RANGE"))
+            return None
+        if line.action == "delete":
+            if line.characteristics:
+                errors.append(FieldError(f"{path}.characteristics", "a delete line carries no characteristics", "INVALID"))
+                return None
+            chars, char_errors = dict(product.characteristics), []
+        elif line.action == "modify":
+            merged = {**product.characteristics, **line.characteristics}
+            chars, char_errors = check_characteristics(spec, merged, f"{path}.characteristics", apply_defaults=True)
+        else:
+            chars, char_errors = check_characteristics(spec, line.characteristics, f"{path}.characteristics", apply_defaults=True)
+        char_errors += _check_cardinalities(spec, chars, f"{path}.characteristics")
+        if char_errors:
+            errors.extend(char_errors)
+            return None
+        priced = line.action == "add"
+        return ValidLine(
+            line_number=index + 1,
+            action=line.action,
+            offering=offering,
+            spec=spec,
+            quantity=line.quantity,
+            characteristics=chars,
+            product_id=line.product_id,
+            unit_one_time_price=offering.one_time_price if priced else Decimal("0"),
+            unit_recurring_price=offering.recurring_price if priced else Decimal("0"),
+        )

@@ -1,0 +1,7 @@
+"""om-graph telecom pack (TSM): fibre broadband, SD-WAN sites and mobile plans.
+
+The entry point ``om_graph: tsm`` loads :mod:`om_graph_tsm.plugin`, which implements every hook.
+"""
+
+PACK = "tsm"
+__version__ = "0.1.0"
