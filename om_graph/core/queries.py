@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.catalog import list_offerings
 from om_graph.core.errors import ValidationFailed
@@ -16,6 +17,7 @@ from om_graph.core.models import DomainOrder, EventRecord, Offering, Order, Prod
 from om_graph.core.uow import Actor, UnitOfWork
 
 MAX_PAGE = 100
+ORDER_CHILDREN = frozenset({"lines", "domain_orders", "tasks", "events", "products"})
 
 
 @dataclass
@@ -58,25 +60,25 @@ class QueryService:
     def order(self, actor: Actor, order_id: int) -> OrderDetail | None:
         return self.orders_by_id(actor, [order_id]).get(order_id)
 
-    def orders_by_id(self, actor: Actor, order_ids: list[int]) -> dict[int, OrderDetail]:
+    def orders_by_id(
+        self, actor: Actor, order_ids: list[int], include: frozenset[str] = ORDER_CHILDREN
+    ) -> dict[int, OrderDetail]:
+        """Orders with the children named in ``include`` loaded (one query per kind of child);
+        children not loaded read as empty."""
         with self._uow(read_only=True) as uow:
-            stmt = (
-                select(Order)
-                .where(Order.id.in_(order_ids))
-                .options(
-                    selectinload(Order.lines),
-                    selectinload(Order.domain_orders),
-                    selectinload(Order.tasks),
-                    selectinload(Order.events),
-                    selectinload(Order.products),
-                )
-            )
+            stmt = select(Order).where(Order.id.in_(order_ids))
+            stmt = stmt.options(*(selectinload(getattr(Order, child)) for child in sorted(include & ORDER_CHILDREN)))
             if actor.account_id is not None:
                 stmt = stmt.where(Order.customer_id == actor.account_id)
             orders = uow.session.scalars(stmt).all()
             if not orders:
                 return {}
+            for order in orders:
+                for child in ORDER_CHILDREN - include:
+                    set_committed_value(order, child, [])
             deps: dict[int, list[int]] = defaultdict(list)
+            if "tasks" not in include:
+                return {o.id: OrderDetail(o, deps) for o in orders}
             rows = uow.session.execute(
                 select(TaskDependency.task_id, TaskDependency.predecessor_id)
                 .join(Task, Task.id == TaskDependency.task_id)
@@ -105,6 +107,9 @@ class QueryService:
             rows = list(uow.session.scalars(stmt))
         has_next = len(rows) > first
         rows = rows[:first]
+        for row in rows:  # children are loaded on demand by orders_by_id
+            for child in ORDER_CHILDREN:
+                set_committed_value(row, child, [])
         return Page(
             rows,
             has_next,

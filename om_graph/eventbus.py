@@ -1,0 +1,172 @@
+"""Announcing committed events to live subscribers.
+
+Embedded: an in-process fan-out (workers run as threads of the server). Scaled: every process
+publishes to one Redis pub/sub channel and each server process relays that channel to its own
+subscribers, so a websocket on any server sees changes made by any worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+
+from om_graph.core.events import OrderEvent
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBER_BUFFER = 10_000
+
+
+class _Subscriber:
+    def __init__(self, loop: asyncio.AbstractEventLoop, accept: Callable[[OrderEvent], bool]):
+        self.loop = loop
+        self.accept = accept
+        self.queue: asyncio.Queue[OrderEvent] = asyncio.Queue(SUBSCRIBER_BUFFER)
+        self.overflowed = False
+
+    def offer(self, event: OrderEvent) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:  # a stalled client must not grow memory without bound
+            self.overflowed = True
+
+
+class LocalFanout:
+    """Thread-safe fan-out to asyncio subscribers of this process."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[_Subscriber] = set()
+        self._lock = threading.Lock()
+
+    def publish(self, events: Sequence[OrderEvent]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for sub in subscribers:
+            wanted = [e for e in events if sub.accept(e)]
+            if wanted and not sub.loop.is_closed():
+                sub.loop.call_soon_threadsafe(lambda s=sub, w=wanted: [s.offer(e) for e in w])
+
+    async def subscribe(self, accept: Callable[[OrderEvent], bool]) -> AsyncIterator[OrderEvent]:
+        sub = _Subscriber(asyncio.get_running_loop(), accept)
+        with self._lock:
+            self._subscribers.add(sub)
+        try:
+            while True:
+                event = await sub.queue.get()
+                yield event
+                if sub.overflowed and sub.queue.empty():
+                    log.warning("a subscriber fell more than %d events behind; closing it", SUBSCRIBER_BUFFER)
+                    return
+        finally:
+            with self._lock:
+                self._subscribers.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+
+def event_to_json(event: OrderEvent) -> str:
+    body = asdict(event)
+    body["occurred_at"] = event.occurred_at.isoformat()
+    return json.dumps(body, default=str)
+
+
+def event_from_json(raw: str | bytes) -> OrderEvent:
+    body = json.loads(raw)
+    body["occurred_at"] = datetime.fromisoformat(body["occurred_at"])
+    return OrderEvent(**body)
+
+
+class InProcessEventBus:
+    def __init__(self) -> None:
+        self.local = LocalFanout()
+
+    def publish(self, events: Sequence[OrderEvent]) -> None:
+        self.local.publish(events)
+
+    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> AsyncIterator[OrderEvent]:
+        return self.local.subscribe(accept)
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class RedisEventBus:
+    """Publishes to ``<namespace>:order-events``; ``start()`` relays the channel to local subscribers."""
+
+    def __init__(self, url: str, namespace: str):
+        import redis
+
+        self.channel = f"{namespace}:order-events"
+        self._redis = redis.Redis.from_url(url)
+        self.local = LocalFanout()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+
+    def publish(self, events: Sequence[OrderEvent]) -> None:
+        if not events:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            pipe.publish(self.channel, event_to_json(event))
+        pipe.execute()
+
+    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> AsyncIterator[OrderEvent]:
+        return self.local.subscribe(accept)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._relay, name="om-graph-event-relay", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _relay(self) -> None:
+        while not self._stopping.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.channel)
+                self._ready.set()
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message and message["type"] == "message":
+                        self.local.publish([event_from_json(message["data"])])
+            except Exception:
+                log.exception("event relay lost its Redis connection; reconnecting")
+                self._stopping.wait(1)
+            finally:
+                pubsub.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+
+class FanoutSink:
+    """The core's EventSink: the live bus, then the packs' ``om_handle_order_event`` hook."""
+
+    def __init__(self, bus, hook: Callable[..., object] | None):
+        self.bus = bus
+        self.hook = hook
+
+    def publish(self, events: Sequence[OrderEvent]) -> None:
+        self.bus.publish(events)
+        if self.hook is None:
+            return
+        for event in events:
+            try:
+                self.hook(event=event)
+            except Exception:
+                log.exception("an om_handle_order_event implementation raised for event %s", event.id)

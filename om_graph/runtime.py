@@ -1,0 +1,94 @@
+"""Wiring: one Runtime per process builds the database, plugins, broker, bus and services.
+
+The server, the ``om-graph worker`` processes and the tests all build the same Runtime from
+:class:`Settings`; only which parts they start differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from dramatiq import Worker
+
+from om_graph.core.db import make_engine, make_session_factory
+from om_graph.core.services import Services
+from om_graph.eventbus import FanoutSink, InProcessEventBus, RedisEventBus
+from om_graph.migrations import upgrade
+from om_graph.plugins.manager import build_plugin_manager, collect_registry
+from om_graph.settings import Settings
+from om_graph.worker.actors import DramatiqJobSink, declare_actors
+from om_graph.worker.broker import build_broker
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings = settings or Settings.from_env()
+        self.engine = make_engine(settings.database_url)
+        self.sessions = make_session_factory(self.engine)
+        self.pm = build_plugin_manager(
+            load_entrypoints=settings.load_entrypoints,
+            blocked=settings.disabled_plugins,
+            extra_plugins=settings.extra_plugins,
+        )
+        self.registry = collect_registry(self.pm)
+        self.bus = RedisEventBus(settings.redis_url, settings.redis_namespace) if settings.scaled else InProcessEventBus()
+        self.broker = build_broker(settings)
+        self.actors = declare_actors(
+            self.broker, lambda: self.services, time_limit_ms=int(settings.task_lease_seconds * 1000)
+        )
+        self.services = Services(
+            self.sessions,
+            self.registry,
+            DramatiqJobSink(self.actors),
+            FanoutSink(self.bus, self.pm.hook.om_handle_order_event),
+            lease_seconds=settings.task_lease_seconds,
+            redispatch_after=settings.redispatch_after_seconds,
+            retry_backoff_ms=settings.retry_backoff_ms,
+        )
+        self._worker: Worker | None = None
+        self._reconciler: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def prepare_database(self) -> None:
+        """Bring the schema to head (when allowed) and store the packs' catalog."""
+        if self.settings.auto_migrate:
+            upgrade(self.engine)
+        self.services.load_catalog()
+
+    def start_workers(self) -> None:
+        self._worker = Worker(self.broker, worker_threads=self.settings.worker_threads, worker_timeout=100)
+        self._worker.start()
+
+    def start_reconciler(self) -> None:
+        self._reconciler = threading.Thread(target=self._reconcile_loop, name="om-graph-reconciler", daemon=True)
+        self._reconciler.start()
+
+    def _reconcile_loop(self) -> None:
+        while not self._stopping.wait(self.settings.reconcile_interval_seconds):
+            try:
+                report = self.services.reconciler.run_once()
+                if report.orders_requeued or report.tasks_requeued:
+                    log.info("reconciler: %s", report)
+            except Exception:
+                log.exception("reconciler pass failed")
+
+    def start(self) -> None:
+        """What the server process runs: the event relay, and in embedded mode the workers."""
+        self.bus.start()
+        if self.settings.run_workers_in_process:
+            self.start_workers()
+            self.start_reconciler()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        if self._reconciler is not None:
+            self._reconciler.join(5)
+        self.bus.stop()
+        self.broker.close()
+        self.engine.dispose()

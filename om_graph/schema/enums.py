@@ -1,0 +1,49 @@
+"""GraphQL enums: TMF values, upper-snake-cased names (IN_PROGRESS = "inProgress")."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+import strawberry
+
+from om_graph.core.states import DOMAIN_ORDER, LINE, ORDER, PRODUCT, TASK
+
+
+def _enum(name: str, values, description: str) -> type[Enum]:
+    members = {re.sub(r"(?<!^)(?=[A-Z])", "_", v).upper(): v for v in sorted(values)}
+    return strawberry.enum(Enum(name, members), description=description)
+
+
+OrderState = _enum("OrderState", ORDER.states | {"pending", "held", "assessingCancellation", "pendingCancellation", "cancelled"}, "TMF622 product order state.")
+OrderLineState = _enum("OrderLineState", LINE.states, "TMF622 product order item state.")
+DomainOrderState = _enum("DomainOrderState", DOMAIN_ORDER.states, "Product, service or resource order state (TMF641/652).")
+TaskState = _enum("TaskState", TASK.states, "Orchestration task state.")
+ProductStatus = _enum("ProductStatus", PRODUCT.states, "TMF637 product status (aborted without the published trailing space).")
+LineAction = _enum("LineAction", {"add", "modify", "delete"}, "TMF622 item action.")
+
+
+@strawberry.enum(description="The level of a domain order: what it fulfils.")
+class DomainOrderKind(Enum):
+    PRODUCT = "PRODUCT"
+    SERVICE = "SERVICE"
+    RESOURCE = "RESOURCE"
+
+
+@strawberry.enum(description="Automatic tasks run in workers; manual tasks wait for a person.")
+class TaskKind(Enum):
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+@strawberry.enum
+class DependencyType(Enum):
+    FINISH_TO_START = "finishToStart"
+
+
+@strawberry.enum(description="Jeopardy level from SLA consumption.")
+class JeopardyLevel(Enum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"

@@ -1,0 +1,121 @@
+"""Root query fields."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import strawberry
+from strawberry import relay
+
+from om_graph.core.errors import DomainError
+from om_graph.core.queries import MAX_PAGE, OrderDetail, encode_cursor
+from om_graph.schema.context import Info
+from om_graph.schema.enums import OrderState
+from om_graph.schema.inputs import node_id
+from om_graph.schema.types import (
+    Order,
+    OrderConnection,
+    OrderEdge,
+    PageInfo,
+    Product,
+    ProductConnection,
+    ProductEdge,
+    ProductOffering,
+)
+
+_CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products"}
+
+
+def requested_children(info: Info, path: tuple[str, ...] = ()) -> frozenset[str]:
+    """Which of an Order's child collections the query selects (fragments included)."""
+    wanted: set[str] = set()
+
+    def walk(selections, depth):
+        for sel in selections:
+            name = getattr(sel, "name", None)
+            children = getattr(sel, "selections", []) or []
+            if name is None or name.startswith("__"):
+                walk(children, depth)  # fragments
+                continue
+            if depth < len(path):
+                if name == path[depth]:
+                    walk(children, depth + 1)
+                continue
+            if name in _CHILD_FIELDS:
+                wanted.add(_CHILD_FIELDS[name])
+                if name == "domainOrders" and any(getattr(s, "name", None) == "tasks" for s in _flatten(children)):
+                    wanted.add("tasks")
+
+    walk(info.selected_fields[0].selections, 0)
+    return frozenset(wanted)
+
+
+def _flatten(selections):
+    for sel in selections:
+        if getattr(sel, "name", None) is None:
+            yield from _flatten(getattr(sel, "selections", []) or [])
+        else:
+            yield sel
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = relay.node()
+
+    @strawberry.field(description="Orderable offerings of the catalog.")
+    async def product_offerings(self, info: Info) -> list[ProductOffering]:
+        rows = await info.context.run(info.context.services.queries.offerings)
+        specs = info.context.services.registry.specifications
+        return [
+            ProductOffering.from_model(row, dataclasses.asdict(specs[row.product_spec_key]) if row.product_spec_key in specs else None)
+            for row in rows
+        ]
+
+    @strawberry.field(description="One order with its lines, domain orders, tasks, events and products.")
+    async def order(self, info: Info, id: relay.GlobalID) -> Order | None:
+        try:
+            order_id = node_id(id, "Order", "id")
+        except DomainError:
+            return None
+        include = requested_children(info)
+        found = await info.context.run(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
+        return Order.from_detail(found[order_id]) if order_id in found else None
+
+    @strawberry.field(description=f"Orders, newest first (keyset pagination, at most {MAX_PAGE} per page).")
+    async def orders(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        states: list[OrderState] | None = None,
+        customer_id: str | None = None,
+    ) -> OrderConnection:
+        queries, actor = info.context.services.queries, info.context.actor
+        page = await info.context.run(
+            queries.orders, actor, first=first, after=after, states=[s.value for s in states or []], customer_id=customer_id
+        )
+        include = requested_children(info, ("edges", "node"))
+        details = {o.id: OrderDetail(o, {}) for o in page.items}
+        if include and page.items:
+            details = await info.context.run(queries.orders_by_id, actor, [o.id for o in page.items], include)
+        edges = [OrderEdge(cursor=encode_cursor(o.id), node=Order.from_detail(details[o.id])) for o in page.items if o.id in details]
+        return OrderConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, has_previous_page=after is not None, start_cursor=page.start_cursor, end_cursor=page.end_cursor
+            ),
+        )
+
+    @strawberry.field(description="Inventory products, newest first.")
+    async def products(
+        self, info: Info, first: int = 20, after: str | None = None, customer_id: str | None = None, order_id: relay.GlobalID | None = None
+    ) -> ProductConnection:
+        queries, actor = info.context.services.queries, info.context.actor
+        oid = node_id(order_id, "Order", "orderId") if order_id else None
+        page = await info.context.run(queries.products, actor, first=first, after=after, customer_id=customer_id, order_id=oid)
+        return ProductConnection(
+            edges=[ProductEdge(cursor=encode_cursor(p.id), node=Product.from_model(p)) for p in page.items],
+            page_info=PageInfo(
+                has_next_page=page.has_next, has_previous_page=after is not None, start_cursor=page.start_cursor, end_cursor=page.end_cursor
+            ),
+        )

@@ -1,0 +1,51 @@
+"""The actors. Messages carry ids only; all logic lives in core services.
+
+Actors are declared per broker (not at import time on a global one), so the server, the worker
+command and the tests each bind them to the broker they built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import dramatiq
+
+from om_graph.core.ports import EXECUTE_TASK, PROCESS_ORDER, Job
+from om_graph.core.services import Services
+from om_graph.worker.broker import ACTOR_OPTIONS
+
+QUEUE = "orders"
+
+
+@dataclass
+class Actors:
+    by_name: dict[str, dramatiq.Actor]
+
+
+def declare_actors(broker: dramatiq.Broker, services: Callable[[], Services], *, time_limit_ms: int) -> Actors:
+    def process_order(order_id: int) -> None:
+        services().orders.process(order_id)
+
+    def execute_task(task_id: int) -> None:
+        services().orders.execute_task(task_id)
+
+    options = dict(ACTOR_OPTIONS, time_limit=time_limit_ms, queue_name=QUEUE, broker=broker)
+    return Actors(
+        {
+            PROCESS_ORDER: dramatiq.actor(process_order, actor_name=PROCESS_ORDER, **options),
+            EXECUTE_TASK: dramatiq.actor(execute_task, actor_name=EXECUTE_TASK, **options),
+        }
+    )
+
+
+class DramatiqJobSink:
+    """The core's JobSink: jobs become dramatiq messages (sent after commit by the unit of work)."""
+
+    def __init__(self, actors: Actors):
+        self.actors = actors
+
+    def send(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            actor = self.actors.by_name[job.name]
+            actor.send_with_options(kwargs=job.args, delay=job.delay_ms or None)

@@ -1,0 +1,23 @@
+"""Entry module for ``dramatiq om_graph.worker.boot`` (what ``om-graph worker`` runs).
+
+Each worker process builds its Runtime from the environment, makes the runtime's broker the
+global one (so dramatiq's CLI consumes it), and runs a reconciler thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+
+from om_graph.runtime import Runtime
+from om_graph.settings import Settings
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+
+runtime = Runtime(Settings.from_env())
+runtime.services.load_catalog()
+dramatiq.set_broker(runtime.broker)
+runtime.bus.start = lambda: None  # workers publish events; they do not relay them
+runtime.start_reconciler()
+broker = runtime.broker

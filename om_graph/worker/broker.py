@@ -1,0 +1,33 @@
+"""The dramatiq broker: Redis when scaled, an in-memory broker when embedded."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+
+from om_graph.settings import Settings
+
+# Retries are the reconciler's job (it knows what is runnable from the database); dramatiq only
+# retries a few times quickly for transient errors such as a database restart.
+ACTOR_OPTIONS = {"max_retries": 3, "min_backoff": 200, "max_backoff": 5_000}
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries()]
+    if settings.redis_url:
+        # A worker that dies stops heart-beating; after heartbeat_timeout another worker requeues
+        # its unacknowledged messages. Defaults are a minute; we want seconds. maintenance_chance
+        # is per million commands, so raising it makes that check happen promptly.
+        return RedisBroker(
+            url=settings.redis_url,
+            namespace=f"{settings.redis_namespace}-dramatiq",
+            middleware=middleware,
+            heartbeat_timeout=settings.broker_heartbeat_ms,
+            dead_message_ttl=86_400_000,
+            maintenance_chance=50_000,
+        )
+    broker = StubBroker(middleware=middleware)
+    broker.emit_after("process_boot")
+    return broker

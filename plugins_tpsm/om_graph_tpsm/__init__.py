@@ -1,0 +1,7 @@
+"""om-graph technology-provider pack (TPSM): SaaS subscriptions and edge appliances shipped to sites.
+
+The entry point ``om_graph: tpsm`` loads :mod:`om_graph_tpsm.plugin`, which implements every hook.
+"""
+
+PACK = "tpsm"
+__version__ = "0.1.0"

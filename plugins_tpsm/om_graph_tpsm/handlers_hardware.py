@@ -1,0 +1,62 @@
+"""Handlers for edge appliances: stock reservation, warranty, asset updates, returns, rack kits."""
+
+from __future__ import annotations
+
+from om_graph.core.extension_points import TaskContext, TaskOutcome
+from om_graph_tpsm import identifiers as ids
+from om_graph_tpsm.catalog_hardware import WAREHOUSE_BY_COUNTRY
+from om_graph_tpsm.handlers_common import handler, outcome, require
+from om_graph_tpsm.simulated import WAREHOUSE
+
+
+def _warehouse(ctx: TaskContext) -> str:
+    warehouse = ctx.characteristics.get("warehouse")
+    if warehouse:
+        return warehouse
+    return WAREHOUSE_BY_COUNTRY.get(str(require(ctx, "country")).upper(), "AMS-DC1")
+
+
+def reserve_stock(ctx: TaskContext) -> TaskOutcome:
+    warehouse = _warehouse(ctx)
+    model = ctx.characteristics.get("applianceModel") or "EA-2400"
+    serial = ctx.characteristics.get("applianceSerial") or (
+        model.replace("-", "") + "-" + ids.digits(ctx.idempotency_key, "appliance-serial", 9)
+    )
+    reservation = f"RSV-{warehouse}-" + ids.token(ctx.idempotency_key, "reservation", 8)
+    return outcome(
+        WAREHOUSE, ctx, {"applianceSerial": serial, "stockReservation": reservation, "warehouse": warehouse},
+        f"{model} {serial} reserved in {warehouse}",
+    )
+
+
+def register_warranty(ctx: TaskContext) -> TaskOutcome:
+    serial = require(ctx, "applianceSerial", retryable=True)
+    warranty = "WTY-" + ids.token(ctx.idempotency_key, "warranty", 10)
+    return outcome(WAREHOUSE, ctx, {"warrantyId": warranty}, f"warranty {warranty} for {serial}", applianceSerial=serial)
+
+
+def update_asset_record(ctx: TaskContext) -> TaskOutcome:
+    address = require(ctx, "shippingAddress")
+    contact = ctx.characteristics.get("siteContactName", "")
+    return outcome(WAREHOUSE, ctx, {"assetRecordVersion": ids.token(ctx.idempotency_key, "asset-version", 6)},
+                   f"asset record updated ({contact}, {address})")
+
+
+def issue_rma(ctx: TaskContext) -> TaskOutcome:
+    rma = "RMA-" + ids.digits(ctx.idempotency_key, "rma", 8)
+    return outcome(WAREHOUSE, ctx, {"rmaNumber": rma, "returnWarehouse": _warehouse(ctx)}, f"return {rma} authorised",
+                   applianceSerial=ctx.characteristics.get("applianceSerial"))
+
+
+def pick_rack_kit(ctx: TaskContext) -> TaskOutcome:
+    pick = "PCK-" + ids.token(ctx.idempotency_key, "rack-kit", 8)
+    return outcome(WAREHOUSE, ctx, {"rackKitPickList": pick}, f"rack kit picked ({pick}) at {_warehouse(ctx)}")
+
+
+HARDWARE_HANDLERS = (
+    handler("tpsm.reserve-stock", reserve_stock, WAREHOUSE, "Reserves a unit in the serving warehouse."),
+    handler("tpsm.register-warranty", register_warranty, WAREHOUSE, "Registers the serial for warranty."),
+    handler("tpsm.update-asset-record", update_asset_record, WAREHOUSE, "Updates the installed-base record."),
+    handler("tpsm.issue-rma", issue_rma, WAREHOUSE, "Authorises the return of the unit."),
+    handler("tpsm.pick-rack-kit", pick_rack_kit, WAREHOUSE, "Picks the rack-mount kit."),
+)

@@ -1,0 +1,79 @@
+"""Handlers for SaaS subscriptions: tenant lifecycle, licences, SSO removal, welcome invitation.
+
+The tenant ID is derived from the tenant domain (the platform's natural key: creating a tenant
+for a domain that exists returns it), so a modify or delete finds the tenant its add created even
+when the order carries only the line's characteristics. Request and licence-pool references are
+derived from the idempotency key.
+"""
+
+from __future__ import annotations
+
+from om_graph.core.extension_points import TaskContext, TaskOutcome
+from om_graph_tpsm import identifiers as ids
+from om_graph_tpsm.handlers_common import handler, outcome, require
+from om_graph_tpsm.simulated import LICENSING, TENANT_PLATFORM
+
+PLATFORM_BY_REGION = {"eu": "eu-west-1.platform", "us": "us-east-1.platform", "apac": "ap-southeast-1.platform"}
+RETENTION_DAYS = 30
+
+
+def tenant_id_for(domain: str) -> str:
+    return "tn-" + ids.token(domain.lower(), "tenant", 12).lower()
+
+
+def create_tenant(ctx: TaskContext) -> TaskOutcome:
+    domain = require(ctx, "tenantDomain")
+    region = require(ctx, "region")
+    tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(domain)
+    request = "REQ-" + ids.token(ctx.idempotency_key, "tenant-request", 10)
+    return outcome(
+        TENANT_PLATFORM, ctx, {"tenantId": tenant_id, "tenantUrl": f"https://{domain}", "platformCell": PLATFORM_BY_REGION[region]},
+        f"tenant {tenant_id} ready at {domain}", requestId=request, company=ctx.characteristics.get("companyName"),
+    )
+
+
+def provision_licences(ctx: TaskContext) -> TaskOutcome:
+    seats = require(ctx, "seats")
+    domain = require(ctx, "tenantDomain")
+    tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(domain)
+    pool = "LP-" + ids.token(ctx.idempotency_key, "licence-pool", 10)
+    return outcome(
+        LICENSING, ctx, {"licencePoolId": pool, "licensedSeats": seats}, f"{seats} seats licensed to {tenant_id}",
+        tenantId=tenant_id,
+    )
+
+
+def revoke_licences(ctx: TaskContext) -> TaskOutcome:
+    tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(require(ctx, "tenantDomain"))
+    return outcome(LICENSING, ctx, {"licensedSeats": 0}, f"licences of {tenant_id} revoked", tenantId=tenant_id)
+
+
+def archive_tenant(ctx: TaskContext) -> TaskOutcome:
+    tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(require(ctx, "tenantDomain"))
+    return outcome(
+        TENANT_PLATFORM, ctx, {"tenantStatus": "archived", "retentionDays": RETENTION_DAYS},
+        f"tenant {tenant_id} archived; data deleted after {RETENTION_DAYS} days", tenantId=tenant_id,
+    )
+
+
+def remove_sso_connection(ctx: TaskContext) -> TaskOutcome:
+    domain = ctx.characteristics.get("tenantDomain", "unknown")
+    return outcome(TENANT_PLATFORM, ctx, {"ssoStatus": "removed"}, f"IdP connection of {domain} removed")
+
+
+def send_welcome(ctx: TaskContext) -> TaskOutcome:
+    domain = require(ctx, "tenantDomain")
+    invite = "INV-" + ids.token(ctx.idempotency_key, "invite", 12)
+    recipient = ctx.characteristics.get("adminEmail") or f"admin@{domain}"
+    return outcome(TENANT_PLATFORM, ctx, {"adminInviteId": invite}, f"invitation {invite} queued for {recipient}",
+                   recipient=recipient)
+
+
+SAAS_HANDLERS = (
+    handler("tpsm.create-tenant", create_tenant, TENANT_PLATFORM, "Creates or locates the tenant by its domain."),
+    handler("tpsm.provision-licences", provision_licences, LICENSING, "Provisions the seat licences."),
+    handler("tpsm.revoke-licences", revoke_licences, LICENSING, "Revokes the seat licences."),
+    handler("tpsm.archive-tenant", archive_tenant, TENANT_PLATFORM, "Archives the tenant with 30-day retention."),
+    handler("tpsm.remove-sso-connection", remove_sso_connection, TENANT_PLATFORM, "Removes the IdP connection."),
+    handler("tpsm.send-welcome", send_welcome, TENANT_PLATFORM, "Invites the first administrator."),
+)

@@ -1,0 +1,48 @@
+"""Decomposition rules: optional resources that only some lines need."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from om_graph.core.extension_points import DecompositionRule
+from om_graph_tsm.catalog_fibre import INTERNET_CFS, STATIC_IP
+from om_graph_tsm.catalog_mobile import MOBILE_CFS, NUMBER_PORT
+from om_graph_tsm.catalog_sdwan import EDGE_SECONDARY, SDWAN_CFS
+
+
+def _flag(name: str):
+    """Include when the line's boolean characteristic ``name`` is exactly True (missing = False)."""
+
+    def include(characteristics: Mapping[str, Any]) -> bool:
+        return characteristics.get(name) is True
+
+    include.__name__ = f"include_when_{name}"
+    return include
+
+
+static_ip_on_request = DecompositionRule(
+    key="tsm.static-ip-on-request",
+    source_spec=INTERNET_CFS,
+    target_spec=STATIC_IP,
+    include=_flag("staticIp"),
+    description="A static IPv4 address is only allocated when the customer ordered one (staticIp).",
+)
+
+sdwan_ha_secondary_edge = DecompositionRule(
+    key="tsm.sdwan-ha-secondary-edge",
+    source_spec=SDWAN_CFS,
+    target_spec=EDGE_SECONDARY,
+    include=_flag("haPair"),
+    description="A second edge device is shipped and onboarded only for high-availability sites (haPair).",
+)
+
+number_port_on_port_in = DecompositionRule(
+    key="tsm.number-port-on-port-in",
+    source_spec=MOBILE_CFS,
+    target_spec=NUMBER_PORT,
+    include=_flag("portIn"),
+    description="Number porting runs only when the customer keeps a number from another operator (portIn).",
+)
+
+RULES = (static_ip_on_request, sdwan_ha_secondary_edge, number_port_on_port_in)
