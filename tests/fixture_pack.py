@@ -127,11 +127,3 @@ def om_register_catalog():
 @hookimpl
 def om_register_task_handlers():
     return [HANDLER]
-
-
-class AutoPack:
-    __name__ = "test-auto-pack"
-
-    @hookimpl
-    def om_register_catalog(self):
-        return AUTO_ONLY

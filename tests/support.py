@@ -17,7 +17,7 @@ from om_graph.core.db import normalise_url
 from om_graph.core.uow import Actor
 from om_graph.runtime import Runtime
 from om_graph.settings import Settings
-from tests import fixture_pack
+from tests import fixture_auto_pack, fixture_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENT = Actor("agent-1", frozenset({"order_agent", "order_fulfillment_agent", "order_manager"}))
@@ -72,7 +72,7 @@ def flush_namespace(url: str, namespace: str) -> None:
 
 
 def build_runtime(database_url: str, **overrides) -> Runtime:
-    overrides.setdefault("extra_plugins", (fixture_pack, fixture_pack.AutoPack()))
+    overrides.setdefault("extra_plugins", (fixture_pack, fixture_auto_pack))
     overrides.setdefault("load_entrypoints", False)
     settings = Settings(database_url=database_url, **overrides)
     runtime = Runtime(settings)

@@ -89,12 +89,31 @@ def check_characteristics(
     return result, errors
 
 
-def _check_cardinalities(spec: SpecificationDef, chars: dict[str, Any], path: str) -> list[FieldError]:
-    errors = []
-    for rel in spec.relationships:
+def _reachable(spec: SpecificationDef, specs: dict[str, SpecificationDef]) -> list[SpecificationDef]:
+    seen: dict[str, SpecificationDef] = {}
+    stack = [spec]
+    while stack:
+        current = stack.pop()
+        if current.key not in seen:
+            seen[current.key] = current
+            stack.extend(specs[r.target] for r in current.relationships)
+    return list(seen.values())
+
+
+def _check_cardinalities(
+    spec: SpecificationDef, specs: dict[str, SpecificationDef], chars: dict[str, Any], path: str
+) -> list[FieldError]:
+    """Relationship counts taken from a characteristic must respect min..max, anywhere in the
+    specification graph below the product."""
+    errors: list[FieldError] = []
+    reported: set[str] = set()
+    for rel in (r for s in _reachable(spec, specs) for r in s.relationships):
+        if rel.count_from in reported:
+            continue
         if rel.count_from and rel.count_from in chars:
             count = chars[rel.count_from]
             if not isinstance(count, int) or not rel.min_cardinality <= count <= rel.max_cardinality:
+                reported.add(rel.count_from)
                 errors.append(
                     FieldError(
                         f"{path}.{rel.count_from}",
@@ -216,7 +235,7 @@ class OrderValidator:
             chars, char_errors = check_characteristics(spec, merged, f"{path}.characteristics", apply_defaults=True)
         else:
             chars, char_errors = check_characteristics(spec, line.characteristics, f"{path}.characteristics", apply_defaults=True)
-        char_errors += _check_cardinalities(spec, chars, f"{path}.characteristics")
+        char_errors += _check_cardinalities(spec, self.registry.specifications, chars, f"{path}.characteristics")
         if char_errors:
             errors.extend(char_errors)
             return None

@@ -10,17 +10,17 @@ from om_graph_tpsm.catalog_hardware import APPLIANCE_PRODUCT, MODEL_BY_OFFERING,
 from om_graph_tpsm.catalog_saas import REGIONS, SAAS_PRODUCT, TENANT_DOMAIN_SUFFIX
 from om_graph_tpsm.identifiers import slug
 
-_LEGAL_SUFFIXES = ("inc", "ltd", "llc", "gmbh", "bv", "b-v", "nv", "sa", "ag", "plc", "corp")
+_LEGAL_FORMS = ("inc", "ltd", "llc", "gmbh", "bv", "b-v", "nv", "n-v", "sa", "ag", "plc", "corp", "co")
 
 
 def tenant_label(company_name: str, region: str) -> str:
-    """'ACME Widgets B.V.' in eu -> 'acme-widgets-eu' (legal-form suffixes dropped)."""
-    words = slug(company_name, 63).split("-")
-    while len(words) > 1 and words[-1] in _LEGAL_SUFFIXES:
-        words.pop()
-    if len(words) > 1 and words[-2:] == ["b", "v"]:
-        words = words[:-2] or words
-    base = "-".join(w for w in words if w)[: 63 - len(region) - 1].strip("-")
+    """'ACME Widgets B.V.' in eu -> 'acme-widgets-eu' (a trailing legal form is dropped)."""
+    base = slug(company_name, 63)
+    for form in _LEGAL_FORMS:
+        if base.endswith("-" + form):
+            base = base[: -len(form) - 1]
+            break
+    base = base[: 63 - len(region) - 1].strip("-")
     return f"{base}-{region}" if base else ""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 _BASE32 = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -30,5 +31,5 @@ def digits(key: str, purpose: str, count: int) -> str:
 
 def slug(text: str, max_length: int = 40) -> str:
     """Lower-case DNS-label-safe slug: 'ACME Corp. (NL)' -> 'acme-corp-nl'."""
-    ascii_text = text.encode("ascii", "ignore").decode() if text else ""
+    ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_length].strip("-")
