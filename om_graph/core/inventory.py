@@ -82,7 +82,7 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
     product.last_order_line_id = line.id
     if line.action == "modify":
         outputs = _unit_outputs(domain_orders, line).get(0, {})
-        product.characteristics = {**line.characteristics, **outputs}
+        product.characteristics = {**product.characteristics, **line.characteristics, **outputs}
         fire(uow, order, product, "modify", actor, {"lineId": line.id})
     elif line.action == "delete":
         product.termination_date = now

@@ -231,7 +231,11 @@ class OrderValidator:
                 return None
             chars, char_errors = dict(product.characteristics), []
         elif line.action == "modify":
-            merged = {**product.characteristics, **line.characteristics}
+            # The product also carries values produced during fulfilment (serials, numbers);
+            # only the specification's own characteristics are orderable.
+            declared = {c.name for c in spec.characteristics}
+            current = {k: v for k, v in product.characteristics.items() if k in declared}
+            merged = {**current, **line.characteristics}
             chars, char_errors = check_characteristics(spec, merged, f"{path}.characteristics", apply_defaults=True)
         else:
             chars, char_errors = check_characteristics(spec, line.characteristics, f"{path}.characteristics", apply_defaults=True)

@@ -8,7 +8,7 @@ from typing import Any
 from om_graph.core.extension_points import EnrichmentStep, LineView
 from om_graph_tpsm.catalog_hardware import APPLIANCE_PRODUCT, MODEL_BY_OFFERING, WAREHOUSE_BY_COUNTRY
 from om_graph_tpsm.catalog_saas import REGIONS, SAAS_PRODUCT, TENANT_DOMAIN_SUFFIX
-from om_graph_tpsm.identifiers import slug
+from om_graph_tpsm.southbound import slug
 
 _LEGAL_FORMS = ("inc", "ltd", "llc", "gmbh", "bv", "b-v", "nv", "n-v", "sa", "ag", "plc", "corp", "co")
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from om_graph.core.extension_points import TaskContext, TaskHandler, TaskHandlerError, TaskOutcome
-from om_graph_tpsm import identifiers as ids
-from om_graph_tpsm.simulated import BILLING, SimulatedSystem
+from om_graph_tpsm import southbound as ids
+from om_graph_tpsm.southbound import BILLING, SimulatedSystem
 
 
 def require(ctx: TaskContext, name: str, *, retryable: bool = False) -> Any:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from om_graph.core.extension_points import TaskContext, TaskOutcome
-from om_graph_tpsm import identifiers as ids
+from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.catalog_hardware import WAREHOUSE_BY_COUNTRY
 from om_graph_tpsm.handlers_common import handler, outcome, require
-from om_graph_tpsm.simulated import WAREHOUSE
+from om_graph_tpsm.southbound import WAREHOUSE
 
 
 def _warehouse(ctx: TaskContext) -> str:

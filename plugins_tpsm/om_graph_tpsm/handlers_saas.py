@@ -9,9 +9,9 @@ derived from the idempotency key.
 from __future__ import annotations
 
 from om_graph.core.extension_points import TaskContext, TaskOutcome
-from om_graph_tpsm import identifiers as ids
+from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.handlers_common import handler, outcome, require
-from om_graph_tpsm.simulated import LICENSING, TENANT_PLATFORM
+from om_graph_tpsm.southbound import LICENSING, TENANT_PLATFORM
 
 PLATFORM_BY_REGION = {"eu": "eu-west-1.platform", "us": "us-east-1.platform", "apac": "ap-southeast-1.platform"}
 RETENTION_DAYS = 30

@@ -12,7 +12,9 @@ from om_graph.core.extension_points import (
     TaskHandler,
 )
 from om_graph.plugins import hookimpl
-from om_graph_tpsm import catalog, enrichment, events, jeopardy, rules, validators
+from om_graph_tpsm import PACK, enrichment, events, jeopardy, rules, validators
+from om_graph_tpsm.catalog_saas import saas_offerings, saas_specifications
+from om_graph_tpsm.catalog_hardware import hardware_offerings, hardware_specifications
 from om_graph_tpsm.handlers_common import COMMON_HANDLERS
 from om_graph_tpsm.handlers_hardware import HARDWARE_HANDLERS
 from om_graph_tpsm.handlers_saas import SAAS_HANDLERS
@@ -20,7 +22,11 @@ from om_graph_tpsm.handlers_saas import SAAS_HANDLERS
 
 @hookimpl
 def om_register_catalog() -> CatalogContribution:
-    return catalog.build_catalog()
+    return CatalogContribution(
+        pack=PACK,
+        specifications=saas_specifications + hardware_specifications,
+        offerings=saas_offerings + hardware_offerings,
+    )
 
 
 @hookimpl

@@ -7,7 +7,7 @@ import re
 from om_graph.core.extension_points import BusinessValidator, LineIssue, LineView
 from om_graph_tpsm.catalog_hardware import APPLIANCE_PRODUCT, FREIGHT_THRESHOLD, SHIPPING_COUNTRIES
 from om_graph_tpsm.catalog_saas import EDITION_SEATS, SAAS_PRODUCT, SSO_EDITIONS
-from om_graph_tpsm.identifiers import slug
+from om_graph_tpsm.southbound import slug
 
 
 def _blank(value) -> bool:

@@ -15,7 +15,7 @@ from om_graph.core.extension_points import LineView, TaskContext, TaskHandlerErr
 from om_graph.core.registry import Registry
 from om_graph.plugins import hookspecs
 from om_graph_tpsm import events
-from om_graph_tpsm.simulated import ALL_SYSTEMS, WAREHOUSE
+from om_graph_tpsm.southbound import ALL_SYSTEMS, WAREHOUSE
 
 
 def _registry_from_hooks() -> Registry:

@@ -2,7 +2,7 @@
 
 Handler conventions in this pack:
 
-* identifiers come from :mod:`om_graph_tsm.identifiers`, derived from ``ctx.idempotency_key``;
+* identifiers come from :mod:`om_graph_tsm.southbound`, derived from ``ctx.idempotency_key``;
 * a value the domain order already carries (for example ``ontSerial`` on a modify) is kept, not
   re-allocated;
 * everything done against a simulated system is recorded under the idempotency key, and ``undo``
@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from om_graph.core.extension_points import TaskContext, TaskHandler, TaskHandlerError, TaskOutcome
-from om_graph_tsm import identifiers
-from om_graph_tsm.simulated import BILLING, SimulatedSystem
+from om_graph_tsm import southbound as ids
+from om_graph_tsm.southbound import BILLING, SimulatedSystem
 
 
 def require(ctx: TaskContext, name: str, *, retryable: bool = False) -> Any:
@@ -74,7 +74,7 @@ def billing_sync(ctx: TaskContext) -> TaskOutcome:
     operation = _BILLING_OPERATION.get(ctx.action)
     if operation is None:
         raise TaskHandlerError(f"billing cannot handle action {ctx.action!r}", code="UNSUPPORTED_ACTION")
-    reference = f"BIL-{operation.upper()}-{identifiers.token(ctx.idempotency_key, 'billing', 10)}"
+    reference = f"BIL-{operation.upper()}-{ids.token(ctx.idempotency_key, 'billing', 10)}"
     return outcome(
         BILLING,
         ctx,

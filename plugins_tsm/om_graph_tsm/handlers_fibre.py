@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from om_graph.core.extension_points import TaskContext, TaskHandler, TaskOutcome
-from om_graph_tsm import identifiers as ids
+from om_graph_tsm import southbound as ids
 from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require, slug
-from om_graph_tsm.simulated import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
+from om_graph_tsm.southbound import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
 
 OLT_SITES = ("AMS-CO01", "AMS-CO02", "RTM-CO01", "UTR-CO01", "EIN-CO01", "GRQ-CO01")
 STATIC_IP_POOLS = ("198.51.100.0/24", "203.0.113.0/24")

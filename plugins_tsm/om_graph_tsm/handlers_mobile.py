@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from om_graph.core.extension_points import TaskContext, TaskHandler, TaskHandlerError, TaskOutcome
-from om_graph_tsm import identifiers as ids
+from om_graph_tsm import southbound as ids
 from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require
-from om_graph_tsm.simulated import ELEMENT_MANAGER, NETWORK_INVENTORY
+from om_graph_tsm.southbound import ELEMENT_MANAGER, NETWORK_INVENTORY
 
 MSISDN_RANGE = "3161"
 """Country code 31 + mobile prefix 6 + block 1: allocated numbers are 3161 followed by 7 digits."""

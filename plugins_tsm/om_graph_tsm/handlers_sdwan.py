@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from om_graph.core.extension_points import TaskContext, TaskHandler, TaskOutcome
-from om_graph_tsm import identifiers as ids
+from om_graph_tsm import southbound as ids
 from om_graph_tsm.catalog_sdwan import EDGE_SECONDARY
 from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require, slug
-from om_graph_tsm.simulated import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
+from om_graph_tsm.southbound import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
 
 TRANSIT_POOL = "100.127.0.0/16"
 """Provider-internal space for /30 transit subnets between edge and underlay CPE."""

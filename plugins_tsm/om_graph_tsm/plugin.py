@@ -16,7 +16,10 @@ from om_graph.core.extension_points import (
     TaskHandler,
 )
 from om_graph.plugins import hookimpl
-from om_graph_tsm import catalog, enrichment, events, jeopardy, rules, validators
+from om_graph_tsm import PACK, enrichment, events, jeopardy, rules, validators
+from om_graph_tsm.catalog_fibre import fibre_offerings, fibre_specifications
+from om_graph_tsm.catalog_mobile import mobile_offerings, mobile_specifications
+from om_graph_tsm.catalog_sdwan import sdwan_offerings, sdwan_specifications
 from om_graph_tsm.handlers_common import COMMON_HANDLERS
 from om_graph_tsm.handlers_fibre import FIBRE_HANDLERS
 from om_graph_tsm.handlers_mobile import MOBILE_HANDLERS
@@ -25,7 +28,11 @@ from om_graph_tsm.handlers_sdwan import SDWAN_HANDLERS
 
 @hookimpl
 def om_register_catalog() -> CatalogContribution:
-    return catalog.build_catalog()
+    return CatalogContribution(
+        pack=PACK,
+        specifications=fibre_specifications + sdwan_specifications + mobile_specifications,
+        offerings=fibre_offerings + sdwan_offerings + mobile_offerings,
+    )
 
 
 @hookimpl

@@ -14,8 +14,9 @@ from om_graph.core.events import ORDER_STATE_CHANGE, TASK_STATE_CHANGE, OrderEve
 from om_graph.core.extension_points import LineView, TaskContext, TaskHandlerError, TaskOutcome, TaskTiming
 from om_graph.core.registry import Registry
 from om_graph.plugins import hookspecs
-from om_graph_tsm import events, identifiers
-from om_graph_tsm.simulated import ALL_SYSTEMS, NETWORK_INVENTORY
+from om_graph_tsm import events
+from om_graph_tsm import southbound as identifiers
+from om_graph_tsm.southbound import ALL_SYSTEMS, NETWORK_INVENTORY
 
 
 def _registry_from_hooks() -> Registry:

@@ -1,0 +1,209 @@
+"""Orchestration semantics driven through the core services with a recording job sink:
+failures, retries, cascades, roll-up, and serialised completion of parallel tasks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from om_graph.core.commands import LineInput, OrderInput
+from om_graph.core.db import make_engine, make_session_factory
+from om_graph.core.models import EventRecord, Order, Product, Task
+from om_graph.core.ports import EXECUTE_TASK, NullEventSink, PROCESS_ORDER
+from om_graph.core.services import Services
+from om_graph.migrations import upgrade
+from om_graph.plugins.manager import build_plugin_manager, collect_registry
+from tests import fixture_auto_pack, fixture_pack
+from tests.support import AGENT
+
+
+class RecordingJobs:
+    def __init__(self):
+        self.jobs = []
+        self.lock = threading.Lock()
+
+    def send(self, jobs):
+        with self.lock:
+            self.jobs.extend(jobs)
+
+    def take(self):
+        with self.lock:
+            jobs, self.jobs = self.jobs, []
+        return jobs
+
+
+@pytest.fixture
+def services(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    registry = collect_registry(build_plugin_manager(load_entrypoints=False, extra_plugins=[fixture_pack, fixture_auto_pack]))
+    jobs = RecordingJobs()
+    svc = Services(make_session_factory(engine), registry, jobs, NullEventSink(), retry_backoff_ms=0)
+    svc.load_catalog()
+    svc.jobs = jobs
+    yield svc
+    engine.dispose()
+
+
+def drain(svc, *, manual_chars=None):
+    """Run queued jobs until none are left, completing manual tasks when asked to."""
+    while True:
+        jobs = svc.jobs.take()
+        if not jobs:
+            if manual_chars is None:
+                return
+            with svc.sessions() as s:
+                ready = s.scalars(select(Task.id).where(Task.kind == "manual", Task.state == "ready")).all()
+            if not ready:
+                return
+            for task_id in ready:
+                svc.orders.complete_task(AGENT, task_id, manual_chars)
+            continue
+        for job in jobs:
+            if job.name == PROCESS_ORDER:
+                svc.orders.process(job.args["order_id"])
+            elif job.name == EXECUTE_TASK:
+                svc.orders.execute_task(job.args["task_id"])
+
+
+def place(svc, *lines: dict, customer="ACME") -> int:
+    lines = lines or ({},)
+    order = svc.orders.create(
+        AGENT, OrderInput(customer, tuple(LineInput("test-internet", characteristics={"speed": 100, "address": "x", **c}) for c in lines))
+    )
+    svc.orders.submit(AGENT, order.id)
+    return order.id
+
+
+def load(svc, order_id):
+    return svc.queries.order(AGENT, order_id).order
+
+
+def test_failing_handler_fails_task_cascades_and_never_completes(services):
+    order_id = place(services, {"failAt": "test.allocate-line"})
+    drain(services, manual_chars={})
+    order = load(services, order_id)
+    states = {t.key: t.state for t in order.tasks}
+    assert states["test.allocate-line"] == "failed"
+    assert states["test.install"] == "cancelled"  # depends on the failed task
+    assert states["test.activate-product"] == "cancelled"  # the product waited for its resources
+    assert states["test.ship-router"] == "completed"  # independent work still ran
+    assert order.state == "failed" and order.lines[0].state == "failed"
+    [product] = order.products
+    assert product.status == "aborted"
+    errors = [e for e in order.events if e.event_type == "ProductOrderErrorMessageEvent"]
+    assert errors and errors[0].payload["code"] == "PROVISIONING_FAILED"
+
+
+def test_one_failed_line_of_two_makes_the_order_partial(services):
+    order_id = place(services, {}, {"failAt": "test.ship-router"})
+    drain(services, manual_chars={})
+    order = load(services, order_id)
+    assert sorted(line.state for line in order.lines) == ["completed", "failed"]
+    assert order.state == "partial"
+    assert sorted(p.status for p in order.products) == ["aborted", "active"]
+
+
+def test_retryable_error_is_retried_with_the_same_idempotency_key(services):
+    order_id = place(services, {"flakyAt": "test.design"})
+    drain(services, manual_chars={})
+    order = load(services, order_id)
+    design = next(t for t in order.tasks if t.key == "test.design")
+    assert design.state == "completed" and design.attempts == 2
+    assert design.outcome["characteristics"] == {"design": f"val-om-task-{design.id}"}
+    assert order.state == "completed"
+
+
+def test_duplicate_and_stale_messages_change_nothing(services):
+    order_id = place(services)
+    services.orders.process(order_id)
+    jobs = services.jobs.take()
+    task_id = next(j.args["task_id"] for j in jobs if j.name == EXECUTE_TASK)
+    services.orders.execute_task(task_id)
+    with services.sessions() as s:
+        events_before = s.scalar(select(EventRecord.id).order_by(EventRecord.id.desc()).limit(1))
+    services.orders.execute_task(task_id)  # a redelivered message
+    services.orders.process(order_id)  # a redelivered process message
+    with services.sessions() as s:
+        assert s.scalar(select(EventRecord.id).order_by(EventRecord.id.desc()).limit(1)) == events_before
+
+
+def test_stale_attempt_result_is_discarded(services):
+    order_id = place(services)
+    services.orders.process(order_id)
+    task_id = next(j.args["task_id"] for j in services.jobs.take() if j.name == EXECUTE_TASK)
+    with services.uow() as uow:
+        claim = services.orchestrator.claim(uow, task_id)
+    with services.uow() as uow:  # the lease ran out; another worker took over
+        uow.session.get(Task, task_id).state = "ready"
+    with services.uow() as uow:
+        second = services.orchestrator.claim(uow, task_id)
+    assert second.attempt == claim.attempt + 1
+    result = services.orchestrator.run_handler(claim)
+    with services.uow() as uow:
+        assert services.orchestrator.finish(uow, task_id, claim.attempt, result) is False
+    with services.uow() as uow:
+        assert services.orchestrator.finish(uow, task_id, second.attempt, result) is True
+
+
+def test_parallel_completions_roll_up_once(services):
+    """Many independent tasks finishing at the same moment: one event per transition."""
+    order_id = place(services, {}, {}, {})
+    services.orders.process(order_id)
+    task_ids = [j.args["task_id"] for j in services.jobs.take() if j.name == EXECUTE_TASK]
+    threads = [threading.Thread(target=services.orders.execute_task, args=(t,)) for t in task_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drain(services, manual_chars={"ontSerial": "S"})
+    order = load(services, order_id)
+    assert order.state == "completed"
+    transitions = [(e.entity_kind, e.entity_id, e.to_state) for e in order.events if e.to_state]
+    assert len(transitions) == len(set(transitions)), "a transition was announced twice"
+    order_changes = [e.to_state for e in order.events if e.entity_kind == "order" and e.from_state]
+    assert order_changes == ["acknowledged", "inProgress", "completed"]
+    assert len(order.products) == 3 and all(p.status == "active" for p in order.products)
+
+
+def test_completion_writes_contract_and_modify_and_delete_change_inventory(services):
+    order_id = place(services)
+    drain(services, manual_chars={"ontSerial": "S1"})
+    with services.sessions() as s:
+        product = s.scalars(select(Product).where(Product.order_id == order_id)).one()
+        assert product.agreement_id is not None and product.status == "active"
+    change = services.orders.create(
+        AGENT, OrderInput("ACME", (LineInput(action="modify", product_id=product.id, characteristics={"speed": 1000}),))
+    )
+    services.orders.submit(AGENT, change.id)
+    drain(services, manual_chars={})
+    with services.sessions() as s:
+        assert s.get(Product, product.id).characteristics["speed"] == 1000
+        assert s.get(Order, change.id).state == "completed"
+    stop = services.orders.create(AGENT, OrderInput("ACME", (LineInput(action="delete", product_id=product.id),)))
+    services.orders.submit(AGENT, stop.id)
+    drain(services, manual_chars={})
+    with services.sessions() as s:
+        assert s.get(Product, product.id).status == "terminated"
+        # Disconnection runs top-down: the product task before the resources'.
+        tasks = s.scalars(select(Task).where(Task.order_id == stop.id).order_by(Task.finished_at)).all()
+        assert tasks[0].key == "test.activate-product"
+
+
+def test_business_validation_rejects_whole_order(services):
+    from om_graph.core.errors import ValidationFailed
+
+    order_id = place(services)
+    drain(services, manual_chars={"ontSerial": "S1"})
+    with services.sessions() as s:
+        product_id = s.scalars(select(Product.id).where(Product.order_id == order_id)).one()
+    busy = services.orders.create(AGENT, OrderInput("ACME", (LineInput(action="delete", product_id=product_id),)))
+    with pytest.raises(ValidationFailed) as err:
+        services.orders.create(AGENT, OrderInput("ACME", (LineInput(action="delete", product_id=product_id),)))
+    assert err.value.errors[0].code == "PRODUCT_BUSY"
+    with pytest.raises(ValidationFailed) as err:
+        services.orders.create(AGENT, OrderInput("OTHER", (LineInput(action="delete", product_id=product_id),)))
+    assert err.value.errors[0].code == "UNKNOWN_PRODUCT"
+    assert busy.state == "draft"
