@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from om_graph.core.catalog_defs import SpecificationDef
 from om_graph.core.errors import PluginConfigurationError
-from om_graph.core.models import DomainOrder, Order, OrderLine, Task, TaskDependency
+from om_graph.core.models import DomainOrder, Order, OrderLine, Product, Task, TaskDependency
 from om_graph.core.registry import Registry
 
 
@@ -67,10 +68,16 @@ class Decomposer:
 
     def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Plan:
         roots: list[_Node] = []
+        products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_([l.product_id for l in lines if l.product_id])))}
         for line in lines:
             spec = self.registry.specifications[line.spec_key]
+            characteristics = dict(line.characteristics)
+            if line.product_id in products:
+                # Changes to an installed product see what fulfilment recorded on it (serials,
+                # numbers, tenant ids), so handlers act on the same instances.
+                characteristics = {**products[line.product_id].characteristics, **characteristics}
             for unit in range(line.quantity):
-                roots.append(self._expand(order, line, spec, unit, line.characteristics))
+                roots.append(self._expand(order, line, spec, unit, characteristics))
         nodes = [n for root in roots for n in _walk(root)]
         tasks = [t for n in nodes for t in n.tasks]
         session.add_all([n.domain_order for n in nodes])
