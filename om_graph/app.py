@@ -1,37 +1,112 @@
-"""The ASGI application: GraphQL over HTTP and graphql-transport-ws, plus a health check."""
+"""The ASGI application: GraphQL over HTTP and graphql-transport-ws, plus a health check.
+
+Every GraphQL request is authenticated before strawberry sees it: a bearer token (an om-graph API
+token or a JWT from the configured identity provider) in the ``Authorization`` header, or, on a
+websocket, in the ``connection_init`` payload. Unauthenticated HTTP requests get 401; an
+unauthenticated websocket is closed with 4403 before any data flows.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from om_graph.core.auth import AuthenticationFailed
 from om_graph.runtime import Runtime
 from om_graph.schema import build_schema
-from om_graph.schema.context import STAFF_ACTOR, Context
+from om_graph.schema.context import Context
 from om_graph.settings import Settings
+
+log = logging.getLogger(__name__)
+WS_AUTH_TIMEOUT = timedelta(seconds=5)
+MAX_BODY_BYTES = 1_000_000
+
+
+def _unauthorized(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="om-graph"'},
+    )
 
 
 class OmGraphQL(GraphQL):
-    def __init__(self, runtime: Runtime, **kwargs):
+    def __init__(self, runtime: Runtime):
+        settings = runtime.settings
         super().__init__(
             build_schema(),
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-            connection_init_wait_timeout=timedelta(seconds=5),
-            **kwargs,
+            connection_init_wait_timeout=WS_AUTH_TIMEOUT,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=not settings.production,
+            max_subscriptions_per_connection=20,
         )
         self.runtime = runtime
 
     async def get_context(self, request, response) -> Context:
+        actor = getattr(request.state, "actor", None) if hasattr(request, "state") else None
         return Context(
-            services=self.runtime.services, bus=self.runtime.bus, actor=STAFF_ACTOR, request=request, response=response
+            services=self.runtime.services,
+            bus=self.runtime.bus,
+            actor=actor,
+            allow_introspection=self.runtime.settings.introspection_enabled,
+            request=request,
+            response=response,
         )
+
+    async def on_ws_connect(self, context: Context):
+        params = context.connection_params
+        credential = None
+        if isinstance(params, dict):
+            credential = params.get("Authorization") or params.get("authorization") or params.get("token")
+        try:
+            actor = await run_in_threadpool(self.runtime.authenticator.authenticate, credential)
+        except AuthenticationFailed:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+        context.actor = actor
+
+
+class AuthenticatedGraphQL:
+    """The HTTP GraphQL endpoint: authenticate, then hand over to strawberry. (A class, so
+    Starlette mounts it as an ASGI app rather than a request handler.)"""
+
+    def __init__(self, graphql: OmGraphQL, runtime: Runtime):
+        self.graphql = graphql
+        self.runtime = runtime
+
+    async def __call__(self, scope, receive, send):
+        graphql, runtime = self.graphql, self.runtime
+        request = Request(scope, receive)
+        if request.method == "GET" and not request.query_params.get("query"):
+            if runtime.settings.graphiql_enabled:  # the GraphiQL page itself (it sends the token with each query)
+                await graphql(scope, receive, send)
+            else:
+                await JSONResponse({"errors": [{"message": "GraphiQL is disabled"}]}, status_code=404)(scope, receive, send)
+            return
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            await JSONResponse({"errors": [{"message": "request body too large"}]}, status_code=413)(scope, receive, send)
+            return
+        credential = request.headers.get("authorization")
+        try:
+            actor = runtime.authenticator.from_cache(credential)
+            if actor is None:
+                actor = await run_in_threadpool(runtime.authenticator.authenticate, credential)
+        except AuthenticationFailed as exc:
+            await _unauthorized(exc.message)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["actor"] = actor
+        await graphql(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
@@ -44,6 +119,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app):
         runtime.prepare_database()
+        runtime.prepare_credentials()
         runtime.start()
         try:
             yield
@@ -51,7 +127,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             runtime.stop()
 
     app = Starlette(
-        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql), Route("/health", health)],
+        routes=[
+            Route("/graphql", AuthenticatedGraphQL(graphql, runtime), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/health", health),
+        ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

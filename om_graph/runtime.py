@@ -11,8 +11,10 @@ import threading
 
 from dramatiq import Worker
 
+from om_graph.core.auth import Authenticator, JwtSettings, JwtVerifier, TokenService
 from om_graph.core.db import make_engine, make_session_factory
 from om_graph.core.services import Services
+from om_graph.demo import banner, ensure_demo_tokens, refuse_demo_credentials
 from om_graph.eventbus import FanoutSink, InProcessEventBus, RedisEventBus
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
@@ -48,6 +50,8 @@ class Runtime:
             redispatch_after=settings.redispatch_after_seconds,
             retry_backoff_ms=settings.retry_backoff_ms,
         )
+        self.tokens = TokenService(self.services.uow, cache_seconds=settings.token_cache_seconds)
+        self.authenticator = Authenticator(self.tokens, _jwt_verifier(settings))
         self._worker: Worker | None = None
         self._reconciler: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -57,6 +61,15 @@ class Runtime:
         if self.settings.auto_migrate:
             upgrade(self.engine)
         self.services.load_catalog()
+
+    def prepare_credentials(self) -> dict[str, str]:
+        """Production refuses active demo credentials; demo mode makes sure they exist."""
+        if self.settings.production:
+            refuse_demo_credentials(self.tokens)
+            return {}
+        issued = ensure_demo_tokens(self.tokens, self.settings.demo_tokens_file)
+        log.warning(banner(issued, self.settings.demo_tokens_file))
+        return issued
 
     def start_workers(self) -> None:
         self._worker = Worker(self.broker, worker_threads=self.settings.worker_threads, worker_timeout=100)
@@ -92,3 +105,18 @@ class Runtime:
         self.bus.stop()
         self.broker.close()
         self.engine.dispose()
+
+
+def _jwt_verifier(settings: Settings) -> JwtVerifier | None:
+    if not (settings.jwt_issuer and settings.jwt_audience and settings.jwt_keys):
+        return None
+    return JwtVerifier(
+        JwtSettings(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            keys=settings.jwt_keys,
+            algorithms=settings.jwt_algorithms,
+            roles_claim=settings.jwt_roles_claim,
+            account_claim=settings.jwt_account_claim,
+        )
+    )

@@ -39,6 +39,29 @@ class Settings:
     broker_heartbeat_ms: int = 5000
     auto_migrate: bool = True
     extra_plugins: tuple[object, ...] = field(default=(), compare=False)
+    mode: str = "demo"  # "production" refuses demo credentials and closes introspection/GraphiQL
+    introspection: bool | None = None
+    graphiql: bool | None = None
+    demo_tokens_file: str = "demo-tokens.json"
+    token_cache_seconds: float = 10.0
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_keys: str | None = None
+    jwt_algorithms: tuple[str, ...] = ("RS256",)
+    jwt_roles_claim: str = "roles"
+    jwt_account_claim: str = "account_id"
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return (not self.production) if self.introspection is None else self.introspection
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.production) if self.graphiql is None else self.graphiql
 
     @property
     def scaled(self) -> bool:
@@ -65,6 +88,19 @@ class Settings:
             broker_heartbeat_ms=int(_env("BROKER_HEARTBEAT_MS", str(cls.broker_heartbeat_ms))),
             auto_migrate=_bool("AUTO_MIGRATE", True),
             extra_plugins=_import_plugins(_env("PLUGINS", "") or ""),
+            mode=_env("MODE", cls.mode),
+            introspection=None if _env("INTROSPECTION") is None else _bool("INTROSPECTION", False),
+            graphiql=None if _env("GRAPHIQL") is None else _bool("GRAPHIQL", False),
+            demo_tokens_file=_env("DEMO_TOKENS_FILE", cls.demo_tokens_file),
+            token_cache_seconds=float(_env("TOKEN_CACHE_SECONDS", str(cls.token_cache_seconds))),
+            jwt_issuer=_env("JWT_ISSUER"),
+            jwt_audience=_env("JWT_AUDIENCE"),
+            jwt_keys=_env("JWT_KEYS"),
+            jwt_algorithms=tuple(a.strip() for a in (_env("JWT_ALGORITHMS", "RS256") or "").split(",") if a.strip()),
+            jwt_roles_claim=_env("JWT_ROLES_CLAIM", cls.jwt_roles_claim),
+            jwt_account_claim=_env("JWT_ACCOUNT_CLAIM", cls.jwt_account_claim),
         )
         values.update(overrides)
+        if values["mode"] not in ("demo", "production"):
+            raise ValueError(f"OM_GRAPH_MODE must be demo or production, not {values['mode']!r}")
         return cls(**values)

@@ -74,10 +74,20 @@ def flush_namespace(url: str, namespace: str) -> None:
 def build_runtime(database_url: str, **overrides) -> Runtime:
     overrides.setdefault("extra_plugins", (fixture_pack, fixture_auto_pack))
     overrides.setdefault("load_entrypoints", False)
+    overrides.setdefault("demo_tokens_file", str(Path(database_url.rsplit("/", 1)[-1]).with_suffix(".tokens.json")))
     settings = Settings(database_url=database_url, **overrides)
     runtime = Runtime(settings)
     runtime.prepare_database()
     return runtime
+
+
+def bearer(runtime: Runtime, role: str = "order_manager", account: str | None = None) -> dict[str, str]:
+    token = runtime.tokens.issue(f"test-{role}-{account or 'staff'}", [role], account_id=account).token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def demo_tokens(log_dir: Path) -> dict[str, str]:
+    return json.loads((log_dir / "demo-tokens.json").read_text())["tokens"]
 
 
 def free_port() -> int:
@@ -107,9 +117,10 @@ class Process:
         return self.log.read_text(errors="replace")
 
 
-def base_env(**extra: str) -> dict[str, str]:
+def base_env(log_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OM_GRAPH_")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OM_GRAPH_DEMO_TOKENS_FILE"] = str(log_dir / "demo-tokens.json")
     env.update(extra)
     return env
 
@@ -145,9 +156,9 @@ def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker", proce
 
 
 class GraphQLClient:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, token: str | None = None):
         self.url = base_url + "/graphql"
-        self.http = httpx.Client(timeout=30)
+        self.http = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def __call__(self, query: str, variables: dict | None = None, *, expect_errors: bool = False) -> dict:
         response = self.http.post(self.url, json={"query": query, "variables": variables or {}})

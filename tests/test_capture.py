@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from om_graph.app import create_app
 from om_graph.core.models import EventRecord, Order, OrderLine
+from tests import support
 
 CREATE = """
 mutation($input: OrderCreateInput!) {
@@ -31,7 +32,7 @@ mutation($input: TaskCompleteInput!) { taskComplete(input: $input) { task { id }
 def app(make_runtime, database_url):
     # No workers: capture only. Submitted orders stay acknowledged.
     runtime = make_runtime(database_url, embedded_workers=False)
-    with TestClient(create_app(runtime=runtime)) as client:
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_agent")) as client:
         client.runtime = runtime
         yield client
 
@@ -129,6 +130,7 @@ def test_update_and_submit_refuse_non_draft_and_unknown_orders(app):
 
 
 def test_task_complete_rejects_bad_input(app):
+    app.headers.update(support.bearer(app.runtime, "order_fulfillment_agent"))
     before = counts(app.runtime)
     missing = gql(app, COMPLETE, {"input": {"id": "VGFzazo5OTk5"}})["taskComplete"]  # Task:9999
     assert missing["errors"][0]["code"] == "NOT_FOUND"

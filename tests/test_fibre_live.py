@@ -36,10 +36,10 @@ EVENTS = "subscription($id: ID) { orderEvents(orderId: $id) { type entityKind fr
 
 
 class Subscriber:
-    def __init__(self, base_url: str, variables: dict):
+    def __init__(self, base_url: str, variables: dict, token: str):
         self.events: list[dict] = []
         self.ws = connect(base_url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"])
-        self.ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        self.ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
         assert json.loads(self.ws.recv(10))["type"] == "connection_ack"
         self.ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": variables}}))
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -58,15 +58,16 @@ class Subscriber:
         self.ws.close()
 
 
-def run_fibre_order(base_url: str) -> None:
-    gql = support.GraphQLClient(base_url)
-    everything = Subscriber(base_url, {})
+def run_fibre_order(base_url: str, tokens: dict[str, str]) -> None:
+    gql = support.GraphQLClient(base_url, tokens["order_agent"])
+    installer = support.GraphQLClient(base_url, tokens["order_fulfillment_agent"])
+    everything = Subscriber(base_url, {}, tokens["viewer"])
     try:
         chars = [{"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": "12 Harbour Road, Leith"}]
         created = gql(CREATE, {"input": {"customerId": "CUST-FIBRE", "lines": [{"offering": "fibre-broadband-500", "characteristics": chars}]}})
         assert created["orderCreate"]["errors"] == []
         order_id = created["orderCreate"]["order"]["id"]
-        mine = Subscriber(base_url, {"id": order_id})
+        mine = Subscriber(base_url, {"id": order_id}, tokens["order_manager"])
         assert gql(SUBMIT, {"id": order_id})["orderSubmit"]["order"]["state"] == "ACKNOWLEDGED"
 
         def installation_ready():
@@ -74,7 +75,7 @@ def run_fibre_order(base_url: str) -> None:
             return [t for d in detail["domainOrders"] for t in d["tasks"] if t["key"] == "tsm.onsite-installation" and t["state"] == "READY"]
 
         [installation] = support.wait_for(installation_ready, 60, message="the on-site installation work order")
-        done = gql(COMPLETE, {"id": installation["id"]})["taskComplete"]
+        done = installer(COMPLETE, {"id": installation["id"]})["taskComplete"]
         assert done["errors"] == [] and done["task"]["state"] == "COMPLETED"
         detail = support.wait_for(lambda: (d := gql(DETAIL, {"id": order_id})["order"])["state"] == "COMPLETED" and d, 60, message="completion")
 
@@ -106,16 +107,17 @@ def run_fibre_order(base_url: str) -> None:
 
 
 def test_fibre_order_embedded(tmp_path):
-    env = support.base_env(OM_GRAPH_DATABASE_URL=f"sqlite:///{tmp_path / 'om.db'}")
+    env = support.base_env(tmp_path, OM_GRAPH_DATABASE_URL=f"sqlite:///{tmp_path / 'om.db'}")
     server, url = support.start_server(env, tmp_path)
     try:
-        run_fibre_order(url)
+        run_fibre_order(url, support.demo_tokens(tmp_path))
     finally:
         server.kill()
 
 
 def test_fibre_order_scaled(tmp_path, postgres_url, redis_server_url, redis_namespace):
     env = support.base_env(
+        tmp_path,
         OM_GRAPH_DATABASE_URL=postgres_url,
         OM_GRAPH_REDIS_URL=redis_server_url,
         OM_GRAPH_REDIS_NAMESPACE=redis_namespace,
@@ -123,7 +125,7 @@ def test_fibre_order_scaled(tmp_path, postgres_url, redis_server_url, redis_name
     server, url = support.start_server(env, tmp_path)
     worker = support.start_worker(env, tmp_path, processes=2, threads=2)
     try:
-        run_fibre_order(url)
+        run_fibre_order(url, support.demo_tokens(tmp_path))
     finally:
         worker.kill()
         server.kill()

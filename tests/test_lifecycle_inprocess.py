@@ -43,7 +43,7 @@ def _gql(client, query, variables=None):
 @pytest.fixture
 def client(make_runtime, database_url):
     runtime = make_runtime(database_url, task_lease_seconds=30)
-    with TestClient(create_app(runtime=runtime)) as client:
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
         yield client
 
 

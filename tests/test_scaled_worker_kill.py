@@ -21,6 +21,7 @@ STATE = """query($id: ID!) { order(id: $id) { state } }"""
 
 def scaled_env(postgres_url, redis_server_url, redis_namespace, tmp_path, **extra):
     return support.base_env(
+        tmp_path,
         OM_GRAPH_DATABASE_URL=postgres_url,
         OM_GRAPH_REDIS_URL=redis_server_url,
         OM_GRAPH_REDIS_NAMESPACE=redis_namespace,
@@ -40,7 +41,7 @@ def test_killed_worker_loses_nothing_and_repeats_no_effect(postgres_url, redis_s
     first = support.start_worker(env, tmp_path, "worker-1", threads=2)
     second = None
     try:
-        gql = support.GraphQLClient(url)
+        gql = support.GraphQLClient(url, support.demo_tokens(tmp_path)["order_agent"])
         ids = []
         for n in range(4):
             order = gql(CREATE, {"input": {"customerId": "KILL", "lines": [{"offering": "test-auto"}]}})["orderCreate"]["order"]

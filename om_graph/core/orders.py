@@ -18,6 +18,7 @@ from om_graph.core.inventory import create_placeholders
 from om_graph.core.models import Order, OrderLine, Task, utcnow
 from om_graph.core.orchestration import Orchestrator
 from om_graph.core.ports import PROCESS_ORDER, Job
+from om_graph.core.permissions import Permission, require
 from om_graph.core.registry import Registry
 from om_graph.core.rollup import rollup
 from om_graph.core.transitions import fire
@@ -52,6 +53,7 @@ class OrderService:
     # -- capture -------------------------------------------------------------------------------
 
     def create(self, actor: Actor, data: OrderInput) -> Order:
+        require(actor, Permission.ORDER_CAPTURE)
         data = self._scoped(actor, data)
         fingerprint = data.fingerprint()
         if data.idempotency_key:
@@ -140,6 +142,7 @@ class OrderService:
         return order
 
     def update(self, actor: Actor, order_id: int, data: OrderInput, expected_version: int | None = None) -> Order:
+        require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
             order = self._load_for_write(uow, actor, order_id, expected_version)
             if order.state != "draft":
@@ -162,6 +165,7 @@ class OrderService:
             return order
 
     def submit(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
+        require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
             order = self._load_for_write(uow, actor, order_id, expected_version)
             fire(uow, order, order, "submit", actor)
@@ -246,6 +250,7 @@ class OrderService:
     # -- tasks ---------------------------------------------------------------------------------
 
     def complete_task(self, actor: Actor, task_id: int, characteristics: dict | None = None) -> Task:
+        require(actor, Permission.TASK_COMPLETE)
         with self._uow() as uow:
             return self.orchestrator.complete_manual(uow, task_id, actor, characteristics or {})
 

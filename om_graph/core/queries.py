@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from om_graph.core.catalog import list_offerings
 from om_graph.core.errors import ValidationFailed
 from om_graph.core.models import DomainOrder, EventRecord, Offering, Order, Product, Task, TaskDependency
+from om_graph.core.permissions import Permission, require
 from om_graph.core.uow import Actor, UnitOfWork
 
 MAX_PAGE = 100
@@ -53,7 +54,8 @@ class QueryService:
     def __init__(self, uow: Callable[..., UnitOfWork]):
         self._uow = uow
 
-    def offerings(self) -> list[Offering]:
+    def offerings(self, actor: Actor) -> list[Offering]:
+        require(actor, Permission.CATALOG_READ)
         with self._uow(read_only=True) as uow:
             return list_offerings(uow.session)
 
@@ -65,6 +67,7 @@ class QueryService:
     ) -> dict[int, OrderDetail]:
         """Orders with the children named in ``include`` loaded (one query per kind of child);
         children not loaded read as empty."""
+        require(actor, Permission.ORDER_READ)
         with self._uow(read_only=True) as uow:
             stmt = select(Order).where(Order.id.in_(order_ids))
             stmt = stmt.options(*(selectinload(getattr(Order, child)) for child in sorted(include & ORDER_CHILDREN)))
@@ -92,6 +95,7 @@ class QueryService:
         self, actor: Actor, *, first: int, after: str | None, states: list[str] | None, customer_id: str | None
     ) -> Page:
         """Newest first, keyset-paginated on the primary key."""
+        require(actor, Permission.ORDER_READ)
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
         stmt = select(Order).order_by(Order.id.desc()).limit(first + 1)
@@ -118,6 +122,7 @@ class QueryService:
         )
 
     def products(self, actor: Actor, *, first: int, after: str | None, customer_id: str | None, order_id: int | None) -> Page:
+        require(actor, Permission.INVENTORY_READ)
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
         stmt = select(Product).order_by(Product.id.desc()).limit(first + 1)
@@ -136,6 +141,7 @@ class QueryService:
         return Page(rows, has_next, encode_cursor(rows[-1].id) if rows else None, encode_cursor(rows[0].id) if rows else None)
 
     def product(self, actor: Actor, product_id: int) -> Product | None:
+        require(actor, Permission.INVENTORY_READ)
         with self._uow(read_only=True) as uow:
             product = uow.session.get(Product, product_id)
         if product is None or (actor.account_id is not None and product.customer_id != actor.account_id):
@@ -143,6 +149,7 @@ class QueryService:
         return product
 
     def task(self, actor: Actor, task_id: int) -> Task | None:
+        require(actor, Permission.ORDER_READ)
         with self._uow(read_only=True) as uow:
             task = uow.session.get(Task, task_id)
             if task is None:
@@ -153,6 +160,7 @@ class QueryService:
         return task
 
     def events_since(self, actor: Actor, order_id: int | None, after_id: int, limit: int = 500) -> list[EventRecord]:
+        require(actor, Permission.ORDER_READ)
         stmt = select(EventRecord).where(EventRecord.id > after_id).order_by(EventRecord.id).limit(limit)
         if order_id is not None:
             stmt = stmt.where(EventRecord.order_id == order_id)
@@ -162,6 +170,7 @@ class QueryService:
             return list(uow.session.scalars(stmt))
 
     def domain_order(self, actor: Actor, domain_order_id: int) -> DomainOrder | None:
+        require(actor, Permission.ORDER_READ)
         with self._uow(read_only=True) as uow:
             row = uow.session.get(DomainOrder, domain_order_id)
             if row is None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from om_graph.core.errors import InvalidTransition
+from om_graph.core.permissions import ROLE_PERMISSIONS, Permission
 
 # Roles (the seed's users). Access control (issue 3) maps identities to these.
 CUSTOMER = "customer"
@@ -24,8 +25,9 @@ FALLOUT_MANAGER = "order_fallout_manager"
 PROCESS_ADMIN = "process_admin"
 SYSTEM = "system"
 
-CAPTURE_ROLES = frozenset({CUSTOMER, ORDER_AGENT, ORDER_MANAGER, SYSTEM})
-FULFILMENT_ROLES = frozenset({FULFILLMENT_AGENT, FULFILLMENT_MANAGER, ORDER_MANAGER, SYSTEM})
+# Transition roles follow the permission table, so the two cannot disagree.
+CAPTURE_ROLES = frozenset(r.value for r, perms in ROLE_PERMISSIONS.items() if Permission.ORDER_CAPTURE in perms)
+FULFILMENT_ROLES = frozenset(r.value for r, perms in ROLE_PERMISSIONS.items() if Permission.TASK_COMPLETE in perms)
 SYSTEM_ONLY = frozenset({SYSTEM})
 
 

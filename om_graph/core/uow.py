@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from om_graph.core.db import READ_ONLY
 from om_graph.core.events import OrderEvent
 from om_graph.core.models import EventRecord, Order, utcnow
+from om_graph.core.permissions import permissions_of
 from om_graph.core.ports import EventSink, Job, JobSink
 
 log = logging.getLogger(__name__)
@@ -19,15 +20,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a user (with roles and, for customers, their account) or the system."""
+    """Who acts: a user or integration (with roles and, for customers, their account) or the
+    system itself (workers, the reconciler). ``account_id`` set means every read and write is
+    confined to that account."""
 
     id: str
     roles: frozenset[str]
     account_id: str | None = None
+    permissions: frozenset = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.permissions:
+            object.__setattr__(self, "permissions", permissions_of(self.roles))
 
     @property
     def label(self) -> str:
         return self.id
+
+    def can(self, permission) -> bool:
+        return permission in self.permissions
 
 
 SYSTEM_ACTOR = Actor("system", frozenset({"system"}))

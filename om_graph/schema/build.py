@@ -9,6 +9,8 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from om_graph.core.errors import DomainError
+from om_graph.schema import permissions, types
+from om_graph.schema.limits import limit_extensions
 from om_graph.schema.mutations import Mutation
 from om_graph.schema.queries import Query
 from om_graph.schema.subscriptions import Subscription
@@ -21,11 +23,13 @@ def _should_mask(error: GraphQLError) -> bool:
 
 @cache  # strawberry's relay node field can be converted only once per process
 def build_schema() -> strawberry.Schema:
+    permissions.apply([Query, Mutation, Subscription, *types.OBJECT_TYPES])
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
+            *limit_extensions(),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),

@@ -1,44 +1,40 @@
-"""Per-request context: the runtime's services, the bus and the acting user."""
+"""Per-request context: the runtime's services, the bus and the authenticated actor."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info as StrawberryInfo
 
+from om_graph.core.errors import DomainError
 from om_graph.core.services import Services
-from om_graph.core.states import (
-    APPROVER,
-    FALLOUT_AGENT,
-    FALLOUT_MANAGER,
-    FULFILLMENT_AGENT,
-    FULFILLMENT_MANAGER,
-    ORDER_AGENT,
-    ORDER_MANAGER,
-    PROCESS_ADMIN,
-)
 from om_graph.core.uow import Actor
-
-# Until authentication lands (issue 3) every request acts as this staff user.
-STAFF_ACTOR = Actor(
-    "staff",
-    frozenset({ORDER_AGENT, FULFILLMENT_AGENT, ORDER_MANAGER, APPROVER, FULFILLMENT_MANAGER, FALLOUT_AGENT, FALLOUT_MANAGER, PROCESS_ADMIN}),
-)
 
 
 @dataclass
 class Context:
     services: Services
     bus: Any
-    actor: Actor
+    actor: Actor | None
+    allow_introspection: bool = True
     request: Any = None
     response: Any = None
+    connection_params: Any = None  # the websocket connection_init payload
 
-    async def run(self, fn, *args, **kwargs):
+    async def call(self, fn, *args, **kwargs):
         """Core services are synchronous (SQLAlchemy sessions); run them off the event loop."""
         return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def run(self, fn, *args, **kwargs):
+        """Like ``call``, for queries: expected domain errors become GraphQL errors with a code."""
+        try:
+            return await run_in_threadpool(fn, *args, **kwargs)
+        except DomainError as exc:
+            first = exc.errors[0]
+            raise GraphQLError(exc.message, extensions={"code": exc.code, "field": first.field}, original_error=exc) from exc
 
 
 Info = StrawberryInfo[Context, Any]

@@ -63,7 +63,7 @@ async def _order_detail(info: Info, order_id: int) -> Order:
 
 async def _run(info: Info, payload: type, call: Callable[[], object]):
     try:
-        return await info.context.run(call)
+        return await info.context.call(call)
     except DomainError as exc:
         return payload(errors=_errors(exc))
 

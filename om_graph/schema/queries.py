@@ -64,7 +64,7 @@ class Query:
 
     @strawberry.field(description="Orderable offerings of the catalog.")
     async def product_offerings(self, info: Info) -> list[ProductOffering]:
-        rows = await info.context.run(info.context.services.queries.offerings)
+        rows = await info.context.run(info.context.services.queries.offerings, info.context.actor)
         specs = info.context.services.registry.specifications
         return [
             ProductOffering.from_model(row, dataclasses.asdict(specs[row.product_spec_key]) if row.product_spec_key in specs else None)

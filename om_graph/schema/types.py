@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from om_graph.core import models as m
 from om_graph.core.queries import OrderDetail
 from om_graph.schema.context import Info
+from om_graph.schema.permissions import may_see
 from om_graph.schema.enums import (
     DependencyType,
     DomainOrderKind,
@@ -116,8 +117,10 @@ class ProductOffering(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        if not may_see(info, cls.__strawberry_definition__.name):
+            return [None for _ in node_ids]
         ids = _ints(node_ids)
-        offerings = {o.id: o for o in await info.context.run(info.context.services.queries.offerings)}
+        offerings = {o.id: o for o in await info.context.run(info.context.services.queries.offerings, info.context.actor)}
         specs = info.context.services.registry.specifications
         return [
             cls.from_model(offerings[i], dataclasses.asdict(specs[offerings[i].product_spec_key])) if i in offerings else None
@@ -177,6 +180,8 @@ class Task(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        if not may_see(info, cls.__strawberry_definition__.name):
+            return [None for _ in node_ids]
         queries, actor = info.context.services.queries, info.context.actor
         result = []
         for task_id in _ints(node_ids):
@@ -194,12 +199,14 @@ class DomainOrder(relay.Node):
     state: DomainOrderState
     line_number: int
     parent_id: relay.GlobalID | None
-    characteristics: list[Characteristic]
+    characteristics: list[Characteristic] | None
     completed_at: datetime | None
     tasks: list[Task]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        if not may_see(info, cls.__strawberry_definition__.name):
+            return [None for _ in node_ids]
         queries, actor = info.context.services.queries, info.context.actor
         result = []
         for domain_order_id in _ints(node_ids):
@@ -223,8 +230,8 @@ class OrderLine:
     state: OrderLineState
     characteristics: list[Characteristic]
     product_id: relay.GlobalID | None
-    unit_one_time_price: Money
-    unit_recurring_price: Money
+    unit_one_time_price: Money | None
+    unit_recurring_price: Money | None
 
 
 @strawberry.type
@@ -236,9 +243,9 @@ class OrderEvent:
     entity_id: relay.GlobalID
     from_state: str | None
     to_state: str | None
-    actor: str
+    actor: str | None
     occurred_at: datetime
-    payload: JSON
+    payload: JSON | None
 
     @classmethod
     def from_record(cls, e) -> OrderEvent:
@@ -267,8 +274,8 @@ class Product(relay.Node):
     offering_key: str
     status: ProductStatus
     characteristics: list[Characteristic]
-    one_time_price: Money
-    recurring_price: Money
+    one_time_price: Money | None
+    recurring_price: Money | None
     order_id: relay.GlobalID
     order_line_id: relay.GlobalID
     agreement_id: relay.GlobalID | None
@@ -295,6 +302,8 @@ class Product(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        if not may_see(info, cls.__strawberry_definition__.name):
+            return [None for _ in node_ids]
         queries, actor = info.context.services.queries, info.context.actor
         rows = [await info.context.run(queries.product, actor, i) for i in _ints(node_ids)]
         return [cls.from_model(r) if r else None for r in rows]
@@ -308,10 +317,10 @@ class Order(relay.Node):
     customer_id: str
     description: str
     external_id: str | None
-    one_time_total: Money
-    recurring_total: Money
+    one_time_total: Money | None
+    recurring_total: Money | None
     requested_completion_date: datetime | None
-    created_by: str
+    created_by: str | None
     created_at: datetime
     submitted_at: datetime | None
     completed_at: datetime | None
@@ -367,6 +376,8 @@ class Order(relay.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        if not may_see(info, cls.__strawberry_definition__.name):
+            return [None for _ in node_ids]
         ids = _ints(node_ids)
         found = await info.context.run(info.context.services.queries.orders_by_id, info.context.actor, ids)
         return [cls.from_detail(found[i]) if i in found else None for i in ids]
@@ -419,3 +430,6 @@ class ProductEdge:
 class ProductConnection:
     edges: list[ProductEdge]
     page_info: PageInfo
+
+
+OBJECT_TYPES = [Order, OrderLine, DomainOrder, Task, OrderEvent, Product, ProductOffering, ProductSpecification]

@@ -1,0 +1,124 @@
+"""Full lifecycle, embedded (SQLite, workers inside the server process).
+
+Orders for the offering "test-auto" (two automatic tasks) are created and submitted over HTTP by
+:mod:`bench.load` (16 keep-alive connections, create then submit per order), decomposed and run by
+the server's in-process workers, and completed with their product and contract written. The clock
+runs from the first measured create to the last order's ``completed_at`` in the database.
+
+Reference: the rows the run left in the order tables, counted and copied into an empty migrated
+database with raw ``sqlite3`` ``executemany`` in one transaction (same WAL/synchronous pragmas).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.common import (
+    CREATE, ORDER_TABLES, SUBMIT, Client, Result, count_rows, gql_body, migrated_engine, profiling, run_load,
+    server_env, sqlite_url, start_server, wait_for,
+)
+
+PARAMS = {"tiny": dict(orders=40, connections=8), "small": dict(orders=1000, connections=16), "full": dict(orders=5000, connections=16)}
+TARGET_RATE, TARGET_RATIO = 300.0, 25.0
+CUSTOMER = "BENCH-LC"
+
+
+def epoch(value) -> float:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc).timestamp() if value.tzinfo is None else value.timestamp()
+
+
+def warm_up(server, wait_completed) -> None:
+    """One order end to end before measuring (imports, caches, first connections)."""
+    gql = Client(server.url, server.token)
+    try:
+        order = gql(CREATE, {"input": {"customerId": "BENCH-WARM", "lines": [{"offering": "test-auto"}]}})["orderCreate"]["order"]
+        gql(SUBMIT, {"id": order["id"]})
+        wait_for(lambda: wait_completed("BENCH-WARM")[0] >= 1, 60, message="the warm-up order")
+    finally:
+        gql.close()
+
+
+def drive(server, orders: int, connections: int, completed, profiled, label: str) -> dict:
+    """Create+submit ``orders`` orders over HTTP and wait for all to complete.
+    ``completed(customer) -> (count, last completed_at)`` reads the database."""
+    body = gql_body(CREATE, {"input": {"customerId": CUSTOMER, "lines": [{"offering": "test-auto"}]}})
+    with profiling(profiled, label):
+        load = run_load(server.url + "/graphql", token=server.token, body=body, then_body=gql_body(SUBMIT, {"id": "__ID__"}), requests=orders,
+                        duration=120 + orders / 5, connections=connections, expect='"errors":[]', then_expect='"errors":[]')
+        count, last = wait_for(lambda: (r := completed(CUSTOMER))[0] >= load["iterations"] and r, 120 + orders / 10,
+                               interval=0.1, message="all orders completed")
+    elapsed = epoch(last) - load["started_at"]
+    return {"load": load, "completed": count, "elapsed": elapsed, "rate": count / elapsed}
+
+
+def sqlite_completed(path: Path):
+    def read(customer: str):
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return conn.execute(
+                "SELECT count(*), max(completed_at) FROM customer_order WHERE customer_id = ? AND state = 'completed'", (customer,)
+            ).fetchone()
+        finally:
+            conn.close()
+
+    return read
+
+
+def raw_sqlite_write(src: Path, dst: Path) -> tuple[float, int]:
+    """Copy every row of the order tables into an empty migrated database: one transaction of
+    executemany per table. Returns (seconds, rows)."""
+    migrated_engine(sqlite_url(dst)).dispose()
+    source = sqlite3.connect(src)
+    data = []
+    for table in ORDER_TABLES:
+        cursor = source.execute(f"SELECT * FROM {table}")
+        columns = [d[0] for d in cursor.description]
+        data.append((f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})", cursor.fetchall()))
+    source.close()
+    conn = sqlite3.connect(dst, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    for sql, rows in data:
+        conn.executemany(sql, rows)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return seconds, sum(len(rows) for _, rows in data)
+
+
+def result(name: str, run: dict, rows: dict, raw_seconds: float, raw_label: str, judge: bool = True) -> Result:
+    ratio = run["elapsed"] / raw_seconds
+    load = run["load"]
+    ok = (run["rate"] >= TARGET_RATE and ratio <= TARGET_RATIO) if judge else None
+    return Result(
+        name, run["rate"], "orders/s", target=f">= {TARGET_RATE:.0f} orders/s, <= {TARGET_RATIO:.0f}x raw", ok=ok,
+        reference=raw_seconds * 1000, reference_unit=f"ms {raw_label} of {sum(rows.values())} rows", ratio=ratio,
+        note=f"{run['completed']} orders in {run['elapsed']:.1f}s; HTTP create+submit p99 {load['latency_ms'].get('p99', 0):.0f} ms"
+             + (f"; {load['errors']} HTTP errors" if load["errors"] else ""),
+        data={"run": run, "rows": rows, "raw_seconds": raw_seconds},
+    )
+
+
+def run(size: str, workdir: Path) -> list[Result]:
+    p = PARAMS[size]
+    db = workdir / "lifecycle.db"
+    server = start_server(server_env(sqlite_url(db)), workdir)
+    try:
+        completed = sqlite_completed(db)
+        warm_up(server, completed)
+        measured = drive(server, p["orders"], p["connections"], completed, server, "lifecycle")
+    finally:
+        server.stop()
+    rows = count_rows(sqlite_url(db))
+    if measured["completed"] < p["orders"] or measured["load"]["errors"]:
+        raise RuntimeError(f"lifecycle incomplete: {measured['completed']}/{p['orders']} completed, {measured['load']['error_samples']}")
+    raw_seconds, raw_rows = raw_sqlite_write(db, workdir / "raw-reference.db")
+    assert raw_rows == sum(rows.values())
+    return [result("lifecycle (embedded, SQLite)", measured, rows, raw_seconds, "sqlite3 executemany")]

@@ -1,0 +1,101 @@
+"""Full lifecycle, scaled: PostgreSQL + Redis, the server plus separate ``om-graph worker``
+processes (2 processes x 4 threads). Same driver as :mod:`bench.lifecycle`.
+
+Reference: the order tables' rows copied into an empty migrated PostgreSQL database with
+``COPY ... FROM STDIN`` in one transaction (the table's figure); ``executemany`` (psycopg pipeline)
+is measured too and kept in the JSON. Skipped, with a note, when PostgreSQL or Redis is unreachable.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bench.common import (
+    ORDER_TABLES, REDIS_URL, Result, check_postgres, check_redis, count_rows, migrated_engine, redis_namespace,
+    scratch_postgres, server_env, skipped, start_server, start_worker,
+)
+from bench.lifecycle import PARAMS, TARGET_RATE, TARGET_RATIO, drive, result, warm_up
+
+NAME = "lifecycle (scaled, PostgreSQL+Redis)"
+WORKER_PROCESSES, WORKER_THREADS = 2, 4
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def pg_completed(url: str):
+    import psycopg
+
+    def read(customer: str):
+        with psycopg.connect(_dsn(url)) as conn:
+            return conn.execute(
+                "SELECT count(*), max(completed_at) FROM customer_order WHERE customer_id = %s AND state = 'completed'", (customer,)
+            ).fetchone()
+
+    return read
+
+
+def raw_postgres_write(src_url: str, dst_url: str) -> dict:
+    """COPY and executemany of the same rows into an empty migrated database (each one
+    transaction, committed; the tables are emptied in between)."""
+    import psycopg
+
+    migrated_engine(dst_url).dispose()
+    data = []
+    with psycopg.connect(_dsn(src_url)) as src:
+        for table in ORDER_TABLES:
+            cur = src.execute(f"SELECT * FROM {table} LIMIT 0")
+            columns = [d.name for d in cur.description]
+            rows = src.execute(f"SELECT {','.join(c + '::text' for c in columns)} FROM {table}").fetchall()
+            data.append((table, columns, rows))
+    out = {"rows": sum(len(rows) for _, _, rows in data)}
+    with psycopg.connect(_dsn(dst_url)) as conn:
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            for table, columns, rows in data:
+                with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        conn.commit()
+        out["copy_seconds"] = time.perf_counter() - started
+        conn.execute(f"TRUNCATE {','.join(ORDER_TABLES)} RESTART IDENTITY CASCADE")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            for table, columns, rows in data:
+                if rows:
+                    cur.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join(['%s'] * len(columns))})", rows)
+        conn.commit()
+        out["executemany_seconds"] = time.perf_counter() - started
+    return out
+
+
+def run(size: str, workdir: Path) -> list[Result]:
+    target = f">= {TARGET_RATE:.0f} orders/s, <= {TARGET_RATIO:.0f}x raw (reported)"
+    problem = check_postgres() or check_redis()
+    if problem:
+        return [skipped(NAME, target, f"PostgreSQL/Redis unreachable ({problem})")]
+    p = PARAMS[size]
+    with scratch_postgres() as db_url, scratch_postgres() as ref_url, redis_namespace() as namespace:
+        env = server_env(db_url, OM_GRAPH_REDIS_URL=REDIS_URL, OM_GRAPH_REDIS_NAMESPACE=namespace)
+        server = start_server(env, workdir)
+        worker = start_worker(env, workdir, processes=WORKER_PROCESSES, threads=WORKER_THREADS)
+        try:
+            completed = pg_completed(db_url)
+            warm_up(server, completed)
+            measured = drive(server, p["orders"], p["connections"], completed, worker, "lifecycle_scaled_workers")
+        finally:
+            worker.stop()
+            server.stop()
+        if measured["completed"] < p["orders"] or measured["load"]["errors"]:
+            raise RuntimeError(f"scaled lifecycle incomplete: {measured['completed']}/{p['orders']}, {measured['load']['error_samples']}")
+        rows = count_rows(db_url)
+        raw = raw_postgres_write(db_url, ref_url)
+    assert raw["rows"] == sum(rows.values())
+    row = result(NAME, measured, rows, raw["copy_seconds"], "PostgreSQL COPY", judge=False)
+    row.data["raw"] = raw
+    row.data["workers"] = {"processes": WORKER_PROCESSES, "threads": WORKER_THREADS}
+    row.note += f"; executemany {raw['executemany_seconds'] * 1000:.0f} ms (ratio {measured['elapsed'] / raw['executemany_seconds']:.0f}x)"
+    return [row]

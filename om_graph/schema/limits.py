@@ -1,0 +1,49 @@
+"""Abuse limits: query depth, aliases and tokens (static), introspection (per deployment)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from graphql import FieldNode, GraphQLError, visit
+from graphql.language import Visitor
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+
+
+class _IntrospectionFinder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_):
+        if node.name.value in ("__schema", "__type"):
+            self.found = True
+
+
+class IntrospectionGate(SchemaExtension):
+    """Refuses introspection unless the request's context allows it (off in production).
+    Runs before validation, so the per-query-text validation cache cannot bypass it."""
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        allowed = getattr(ctx.context, "allow_introspection", True)
+        if not allowed and ctx.graphql_document is not None:
+            finder = _IntrospectionFinder()
+            visit(ctx.graphql_document, finder)
+            if finder.found:
+                ctx.pre_execution_errors = [
+                    GraphQLError("introspection is disabled on this server", extensions={"code": "INTROSPECTION_DISABLED"})
+                ]
+        yield
+
+
+def limit_extensions() -> list:
+    return [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        IntrospectionGate,
+    ]

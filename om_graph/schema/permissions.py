@@ -1,0 +1,161 @@
+"""The API's permission table: every operation and every field of every object type, in one place.
+
+``OPERATIONS`` says what each root field requires. ``FIELDS`` lists each object type's fields with
+the permission needed to read them; ``INHERIT`` means "visible whenever its parent object is"
+(value types such as Money, edges, payloads). A test walks the whole schema and fails when any
+operation or field is missing here, so nothing ships open by accident.
+
+At schema build, a field extension is attached to every operation and to every field whose
+permission differs from its type's ``BASE`` (the permission that led to the object), so plain
+fields cost nothing at run time. Row scoping (customers see only their account) is enforced in
+the core services, which also re-check these permissions.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension
+
+from om_graph.core.permissions import Permission as P
+
+INHERIT = "inherit"
+AUTHENTICATED = "authenticated"
+
+OPERATIONS: dict[str, str | P] = {
+    "Query.node": AUTHENTICATED,  # each type's resolve_nodes checks its BASE permission
+    "Query.productOfferings": P.CATALOG_READ,
+    "Query.order": P.ORDER_READ,
+    "Query.orders": P.ORDER_READ,
+    "Query.products": P.INVENTORY_READ,
+    "Mutation.orderCreate": P.ORDER_CAPTURE,
+    "Mutation.orderUpdate": P.ORDER_CAPTURE,
+    "Mutation.orderSubmit": P.ORDER_CAPTURE,
+    "Mutation.taskComplete": P.TASK_COMPLETE,
+    "Subscription.orderEvents": P.EVENTS_SUBSCRIBE,
+}
+
+# The permission that leads to an object of each node type (node(id) checks it).
+BASE: dict[str, P] = {
+    "Order": P.ORDER_READ,
+    "OrderLine": P.ORDER_READ,
+    "DomainOrder": P.ORDER_READ,
+    "Task": P.ORDER_READ,
+    "OrderEvent": P.ORDER_READ,
+    "Product": P.INVENTORY_READ,
+    "ProductOffering": P.CATALOG_READ,
+    "ProductSpecification": P.CATALOG_READ,
+}
+
+
+def _same(permission, names: str) -> dict:
+    return {name: permission for name in names.split()}
+
+
+FIELDS: dict[str, dict[str, str | P]] = {
+    "Order": {
+        **_same(P.ORDER_READ, "id state version customerId description externalId requestedCompletionDate createdAt submittedAt completedAt lines domainOrders events"),
+        "oneTimeTotal": P.PRICE_READ,
+        "recurringTotal": P.PRICE_READ,
+        "createdBy": P.AUDIT_READ,
+        "products": P.INVENTORY_READ,
+    },
+    "OrderLine": {
+        **_same(P.ORDER_READ, "id lineNumber action offeringKey quantity state characteristics productId"),
+        "unitOneTimePrice": P.PRICE_READ,
+        "unitRecurringPrice": P.PRICE_READ,
+    },
+    "DomainOrder": {
+        **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber parentId completedAt tasks"),
+        "characteristics": P.FULFILMENT_READ,  # technical data: ports, serials, addresses of kit
+    },
+    "Task": {
+        **_same(P.ORDER_READ, "id key name kind state attempts maxAttempts dependencies domainOrderId startedAt finishedAt dueAt jeopardy"),
+        **_same(P.FULFILMENT_READ, "handler errorCode errorMessage outcome"),
+        "completedBy": P.AUDIT_READ,
+    },
+    "OrderEvent": {
+        **_same(P.ORDER_READ, "id orderId type entityKind entityId fromState toState occurredAt"),
+        "actor": P.AUDIT_READ,
+        "payload": P.FULFILMENT_READ,
+    },
+    "Product": {
+        **_same(P.INVENTORY_READ, "id name customerId offeringKey status characteristics orderId orderLineId agreementId startDate terminationDate"),
+        "oneTimePrice": P.PRICE_READ,
+        "recurringPrice": P.PRICE_READ,
+    },
+    "ProductOffering": _same(
+        P.CATALOG_READ, "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification"
+    ),
+    "ProductSpecification": _same(P.CATALOG_READ, "key name version characteristics"),
+    "CharacteristicSpecification": _same(INHERIT, "name valueType required allowedValues default minValue maxValue description"),
+    "Characteristic": _same(INHERIT, "name value"),
+    "Money": _same(INHERIT, "amount currency"),
+    "TaskDependency": _same(INHERIT, "predecessorId type"),
+    "PageInfo": _same(INHERIT, "hasNextPage hasPreviousPage startCursor endCursor"),
+    "OrderConnection": _same(INHERIT, "edges pageInfo"),
+    "OrderEdge": _same(INHERIT, "cursor node"),
+    "ProductConnection": _same(INHERIT, "edges pageInfo"),
+    "ProductEdge": _same(INHERIT, "cursor node"),
+    "OrderCreatePayload": _same(INHERIT, "order errors"),
+    "OrderUpdatePayload": _same(INHERIT, "order errors"),
+    "OrderSubmitPayload": _same(INHERIT, "order errors"),
+    "TaskCompletePayload": _same(INHERIT, "task order errors"),
+    "UserError": _same(INHERIT, "field message code"),
+}
+
+
+def forbidden(what: str) -> GraphQLError:
+    return GraphQLError(f"not allowed: {what}", extensions={"code": "FORBIDDEN"})
+
+
+class RequirePermission(FieldExtension):
+    """Checks the acting user's permission before the field resolves."""
+
+    def __init__(self, permission: str | P, what: str):
+        self.permission = permission
+        self.what = what
+
+    def _check(self, info) -> None:
+        actor = info.context.actor
+        if actor is None:
+            raise GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
+        if self.permission != AUTHENTICATED and self.permission not in actor.permissions:
+            raise forbidden(self.what)
+
+    def resolve(self, next_, source, info, **kwargs):
+        self._check(info)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(self, next_, source, info, **kwargs):
+        self._check(info)
+        result = next_(source, info, **kwargs)
+        if inspect.isawaitable(result):
+            return await result
+        return result  # a subscription's async generator
+
+
+def may_see(info, type_name: str) -> bool:
+    actor = info.context.actor
+    return actor is not None and BASE[type_name] in actor.permissions
+
+
+def apply(types: list[type]) -> None:
+    """Attach RequirePermission to operations and to fields stricter than their type's BASE."""
+    from strawberry.utils.str_converters import to_camel_case
+
+    for cls in types:
+        definition = cls.__strawberry_definition__
+        type_name = definition.name
+        for field in definition.fields:
+            name = field.graphql_name or to_camel_case(field.python_name)
+            key = f"{type_name}.{name}"
+            if key in OPERATIONS:
+                rule = OPERATIONS[key]
+            else:
+                rule = FIELDS.get(type_name, {}).get(name)
+                if rule is None or rule == INHERIT or rule == BASE.get(type_name):
+                    continue
+            if not any(isinstance(e, RequirePermission) for e in field.extensions):
+                field.extensions.append(RequirePermission(rule, key))
