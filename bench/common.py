@@ -150,6 +150,11 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process (all threads) so far, from /proc."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def memory(self) -> dict[str, float]:
         """VmRSS and VmHWM (peak) in MB, from /proc."""
         values = {}
@@ -258,8 +263,9 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "
 
 @contextmanager
 def profiling(process: Process, label: str):
-    """With OM_GRAPH_BENCH_PROFILE=DIR (``bench.run --profile``), record the process with py-spy
-    (collapsed stacks, GIL-holding and idle threads both) while the block runs."""
+    """With OM_GRAPH_BENCH_PROFILE=DIR (``bench.run --profile``), record the process (and its
+    children) with py-spy while the block runs: collapsed stacks in DIR/<label>.txt, sampled at
+    100 Hz without pausing the process; OM_GRAPH_BENCH_PROFILE_IDLE=1 includes waiting threads."""
     out_dir = os.environ.get("OM_GRAPH_BENCH_PROFILE")
     spy = None
     if out_dir:
@@ -267,7 +273,8 @@ def profiling(process: Process, label: str):
         exe = Path(sys.executable).parent / "py-spy"
         if exe.exists():
             spy = subprocess.Popen(
-                [str(exe), "record", "--pid", str(process.pid), "--rate", "250", "--format", "raw", "--subprocesses",
+                [str(exe), "record", "--pid", str(process.pid), "--rate", "100", "--format", "raw", "--subprocesses",
+                 "--nonblocking", *(["--idle"] if os.environ.get("OM_GRAPH_BENCH_PROFILE_IDLE") else []),
                  "--output", str(Path(out_dir) / f"{label}.txt")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 from bench.common import (
-    ORDER_TABLES, REDIS_URL, Result, check_postgres, check_redis, count_rows, migrated_engine, redis_namespace,
+    ORDER_TABLES, PG_ADMIN_URL, REDIS_URL, Result, check_postgres, check_redis, count_rows, migrated_engine, redis_namespace,
     scratch_postgres, server_env, skipped, start_server, start_worker,
 )
 from bench.lifecycle import PARAMS, TARGET_RATE, TARGET_RATIO, drive, result, warm_up
 
-NAME = "lifecycle (scaled, PostgreSQL+Redis)"
+NAME = "lifecycle (scaled: PostgreSQL, Redis, 2 worker procs)"
 WORKER_PROCESSES, WORKER_THREADS = 2, 4
 
 
@@ -72,14 +72,15 @@ def raw_postgres_write(src_url: str, dst_url: str) -> dict:
     return out
 
 
-def run(size: str, workdir: Path) -> list[Result]:
+def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, redis_url: str = REDIS_URL) -> list[Result]:
     target = f">= {TARGET_RATE:.0f} orders/s, <= {TARGET_RATIO:.0f}x raw (reported)"
-    problem = check_postgres() or check_redis()
+    problem = check_postgres(postgres_admin_url) or check_redis(redis_url)
     if problem:
         return [skipped(NAME, target, f"PostgreSQL/Redis unreachable ({problem})")]
     p = PARAMS[size]
-    with scratch_postgres() as db_url, scratch_postgres() as ref_url, redis_namespace() as namespace:
-        env = server_env(db_url, OM_GRAPH_REDIS_URL=REDIS_URL, OM_GRAPH_REDIS_NAMESPACE=namespace)
+    with scratch_postgres(postgres_admin_url) as db_url, scratch_postgres(postgres_admin_url) as ref_url, \
+            redis_namespace(redis_url) as namespace:
+        env = server_env(db_url, OM_GRAPH_REDIS_URL=redis_url, OM_GRAPH_REDIS_NAMESPACE=namespace)
         server = start_server(env, workdir)
         worker = start_worker(env, workdir, processes=WORKER_PROCESSES, threads=WORKER_THREADS)
         try:

@@ -99,7 +99,7 @@ async def run(args) -> dict:
     bodies = [b.encode() for b in (json.load(open(args.bodies_file)) if args.bodies_file else [args.body])]
     headers = list(args.header)
     then = args.then_body
-    stats = {"latency": [], "steps": [[], []], "errors": 0, "samples": [], "iterations": 0, "requests": 0}
+    stats = {"latency": [], "steps": [[], []], "errors": 0, "samples": [], "iterations": 0, "requests": 0, "all": 0}
     started = time.perf_counter()
     measure_from = started + args.warmup
     deadline = measure_from + args.duration
@@ -121,6 +121,7 @@ async def run(args) -> dict:
                 error(f"{type(exc).__name__}: {exc}")
             return None
         elapsed = (time.perf_counter() - t0) * 1000
+        stats["all"] += 1
         if record:
             stats["requests"] += 1
             stats["latency"].append(elapsed)
@@ -180,6 +181,7 @@ async def run(args) -> dict:
         "elapsed": elapsed,
         "iterations": stats["iterations"],
         "requests": stats["requests"],
+        "all_requests": stats["all"],  # warm-up included
         "errors": stats["errors"],
         "error_samples": stats["samples"],
         "rps": stats["requests"] / elapsed,

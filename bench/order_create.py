@@ -23,9 +23,11 @@ def run(size: str, workdir: Path) -> list[Result]:
     db = workdir / "create.db"
     server = start_server(server_env(sqlite_url(db)), workdir)
     try:
+        cpu = server.cpu_seconds()
         with profiling(server, "order_create"):
             load = run_load(server.url + "/graphql", token=server.token, body=BODY, duration=p["duration"], warmup=p["warmup"],
                             connections=CONNECTIONS, expect='"state":"DRAFT"')
+        cpu_ms = 1000 * (server.cpu_seconds() - cpu) / max(1, load["all_requests"])
     finally:
         server.stop()
     conn = sqlite3.connect(db)
@@ -43,8 +45,8 @@ def run(size: str, workdir: Path) -> list[Result]:
             f"orderCreate over HTTP ({CONNECTIONS} conns)", load["rps"], "req/s",
             target=f">= {TARGET_RPS:.0f}/s, p99 <= {TARGET_P99_MS:.0f} ms", ok=ok,
             reference=ref["rps"], reference_unit="req/s noop", ratio=load["rps"] / ref["rps"],
-            note=f"p50 {lat.get('p50', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms (noop p99 {ref['latency_ms'].get('p99', 0):.1f} ms)"
+            note=f"p50 {lat.get('p50', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms, server CPU {cpu_ms:.1f} ms/req (noop p99 {ref['latency_ms'].get('p99', 0):.1f} ms)"
                  + (f"; {load['errors']} errors" if load["errors"] else ""),
-            data={"load": load, "reference": ref, "drafts_in_db": drafts},
+            data={"server_cpu_ms_per_request": cpu_ms, "load": load, "reference": ref, "drafts_in_db": drafts},
         )
     ]

@@ -62,9 +62,11 @@ def run(size: str, workdir: Path) -> list[Result]:
     server = start_server(server_env(sqlite_url(db)), workdir)
     try:
         body, raw, shape = capture(server, order_id)
+        cpu = server.cpu_seconds()
         with profiling(server, "order_detail"):
             load = run_load(server.url + "/graphql", token=server.token, body=body, duration=p["duration"], warmup=p["warmup"],
                             connections=CONNECTIONS, expect='"state":"COMPLETED"')
+        cpu_ms = 1000 * (server.cpu_seconds() - cpu) / max(1, load["all_requests"])
     finally:
         server.stop()
     document = workdir / "detail-response.json"
@@ -81,8 +83,8 @@ def run(size: str, workdir: Path) -> list[Result]:
             f"order(id) detail over HTTP ({CONNECTIONS} conns)", load["rps"], "req/s",
             target=f">= {TARGET_RPS:.0f}/s, >= {TARGET_SHARE:.0%} of ref", ok=load["rps"] >= TARGET_RPS and share >= TARGET_SHARE and not load["errors"],
             reference=ref["rps"], reference_unit="req/s same JSON", ratio=share,
-            note=f"{shape['tasks']} tasks, {shape['domainOrders']} domain orders, {shape['bytes']} B; p50 {lat.get('p50', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms"
+            note=f"{shape['tasks']} tasks, {shape['domainOrders']} domain orders, {shape['bytes']} B; p50 {lat.get('p50', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms, server CPU {cpu_ms:.1f} ms/req"
                  + (f"; {load['errors']} errors" if load["errors"] else ""),
-            data={"load": load, "reference": ref, "shape": shape},
+            data={"server_cpu_ms_per_request": cpu_ms, "load": load, "reference": ref, "shape": shape},
         )
     ]

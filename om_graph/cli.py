@@ -17,7 +17,7 @@ def _serve(args) -> int:
 
     settings = Settings.from_env()
     print(
-        f"om-graph: {'scaled' if settings.scaled else 'embedded'} mode, database {settings.database_url}, "
+        f"om-graph: {settings.mode} mode, {'scaled' if settings.scaled else 'embedded'}, database {settings.database_url}, "
         f"GraphQL at http://{args.host}:{args.port}/graphql",
         flush=True,
     )
@@ -81,6 +81,59 @@ def _plugins(args) -> int:
     return 0
 
 
+def _tokens():
+    from om_graph.core.auth import TokenService
+    from om_graph.core.db import make_engine, make_session_factory
+    from om_graph.core.ports import NullEventSink, NullJobSink
+    from om_graph.core.uow import UnitOfWork
+    from om_graph.migrations import upgrade
+    from om_graph.settings import Settings
+    from functools import partial
+
+    engine = make_engine(Settings.from_env().database_url)
+    upgrade(engine)
+    return TokenService(partial(UnitOfWork, make_session_factory(engine), NullJobSink(), NullEventSink()))
+
+
+def _token_create(args) -> int:
+    from datetime import timedelta
+
+    from om_graph.core.errors import ValidationFailed
+
+    try:
+        issued = _tokens().issue(
+            args.subject,
+            args.role,
+            account_id=args.account,
+            name=args.name or "",
+            expires_in=timedelta(days=args.expires_days) if args.expires_days > 0 else None,
+        )
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            print(f"error: {error.field}: {error.message}", file=sys.stderr)
+        return 2
+    print(json.dumps({"id": issued.id, "token": issued.token, "subject": issued.subject, "roles": issued.roles,
+                      "accountId": issued.account_id, "expiresAt": issued.expires_at.isoformat() if issued.expires_at else None}, indent=2))
+    print("store the token now: only its hash is kept", file=sys.stderr)
+    return 0
+
+
+def _token_list(_args) -> int:
+    for row in _tokens().list():
+        state = "revoked" if row.revoked_at else "active"
+        print(f"{row.id:5}  {row.prefix}…  {row.subject:30} {','.join(row.roles):40} account={row.account_id or '-':16} "
+              f"expires={row.expires_at or 'never'}  {state}{'  DEMO' if row.demo else ''}")
+    return 0
+
+
+def _token_revoke(args) -> int:
+    tokens = _tokens()
+    ids = [row.id for row in tokens.list() if row.demo and not row.revoked_at] if args.demo else args.ids
+    revoked = [i for i in ids if tokens.revoke(i)]
+    print(f"revoked {len(revoked)} token(s): {revoked}")
+    return 0 if revoked or args.demo else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="om-graph", description="Order management backend.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +155,20 @@ def main(argv: list[str] | None = None) -> int:
     plugins = sub.add_parser("plugins", help="installed packs and the hooks they implement")
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(func=_plugins)
+    token = sub.add_parser("token", help="API tokens: create, list, revoke")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="issue a token (printed once)")
+    create.add_argument("--subject", required=True, help="who the token is for (user or integration name)")
+    create.add_argument("--role", action="append", required=True, help="a role; repeat for several")
+    create.add_argument("--account", help="customer account (customer tokens)")
+    create.add_argument("--name", help="a label")
+    create.add_argument("--expires-days", type=int, default=90, help="0 for no expiry")
+    create.set_defaults(func=_token_create)
+    token_sub.add_parser("list", help="list tokens (never the secrets)").set_defaults(func=_token_list)
+    revoke = token_sub.add_parser("revoke", help="revoke tokens by id, or every demo token")
+    revoke.add_argument("ids", nargs="*", type=int)
+    revoke.add_argument("--demo", action="store_true")
+    revoke.set_defaults(func=_token_revoke)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -148,16 +148,18 @@ class QueryService:
             return None
         return product
 
-    def task(self, actor: Actor, task_id: int) -> Task | None:
+    def task(self, actor: Actor, task_id: int) -> tuple[Task, list[int]] | None:
+        """A task and the ids of its predecessors."""
         require(actor, Permission.ORDER_READ)
         with self._uow(read_only=True) as uow:
             task = uow.session.get(Task, task_id)
             if task is None:
                 return None
             order = uow.session.get(Order, task.order_id)
+            predecessors = list(uow.session.scalars(select(TaskDependency.predecessor_id).where(TaskDependency.task_id == task_id)))
         if actor.account_id is not None and order.customer_id != actor.account_id:
             return None
-        return task
+        return task, predecessors
 
     def events_since(self, actor: Actor, order_id: int | None, after_id: int, limit: int = 500) -> list[EventRecord]:
         require(actor, Permission.ORDER_READ)

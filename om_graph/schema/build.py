@@ -21,7 +21,7 @@ def _should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, (DomainError, GraphQLError))
 
 
-@cache  # strawberry's relay node field can be converted only once per process
+@cache
 def build_schema() -> strawberry.Schema:
     permissions.apply([Query, Mutation, Subscription, *types.OBJECT_TYPES])
     return strawberry.Schema(

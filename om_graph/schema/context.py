@@ -34,7 +34,7 @@ class Context:
             return await run_in_threadpool(fn, *args, **kwargs)
         except DomainError as exc:
             first = exc.errors[0]
-            raise GraphQLError(exc.message, extensions={"code": exc.code, "field": first.field}, original_error=exc) from exc
+            raise GraphQLError(first.message, extensions={"code": first.code, "field": first.field}, original_error=exc) from exc
 
 
 Info = StrawberryInfo[Context, Any]

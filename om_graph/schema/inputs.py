@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 import strawberry
 from strawberry import relay
@@ -102,12 +102,19 @@ def to_lines(lines: list[OrderLineInput]) -> tuple[LineInput, ...]:
     )
 
 
+def utc_naive(value: datetime | None) -> datetime | None:
+    """Times are stored as naive UTC: convert an offset, assume UTC when none is given."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def to_order_input(data: OrderCreateInput | OrderUpdateInput, customer_id: str, idempotency_key: str | None) -> OrderInput:
     return OrderInput(
         customer_id=customer_id,
         lines=to_lines(data.lines),
         description=data.description,
         external_id=data.external_id,
-        requested_completion_date=data.requested_completion_date,
+        requested_completion_date=utc_naive(data.requested_completion_date),
         idempotency_key=idempotency_key,
     )

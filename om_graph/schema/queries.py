@@ -60,7 +60,14 @@ def _flatten(selections):
 
 @strawberry.type
 class Query:
-    node: relay.Node | None = relay.node()
+    @strawberry.field(description="Fetches an object given its ID; null when it does not exist or is not visible to you.")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        definition = info.schema.get_type_by_name(id.type_name)
+        origin = getattr(definition, "origin", None)
+        if origin is None or not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+            return None
+        [found] = await origin.resolve_nodes(info=info, node_ids=[id.node_id])
+        return found
 
     @strawberry.field(description="Orderable offerings of the catalog.")
     async def product_offerings(self, info: Info) -> list[ProductOffering]:

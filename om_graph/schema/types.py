@@ -185,8 +185,8 @@ class Task(relay.Node):
         queries, actor = info.context.services.queries, info.context.actor
         result = []
         for task_id in _ints(node_ids):
-            row = await info.context.run(queries.task, actor, task_id)
-            result.append(cls.from_model(row, []) if row else None)
+            found = await info.context.run(queries.task, actor, task_id)
+            result.append(cls.from_model(*found) if found else None)
         return result
 
 

@@ -1,0 +1,319 @@
+"""Access control through the public surfaces: every role against every operation, customer A
+against customer B on every query, node(id) and subscription, sensitive fields, the
+deny-by-default schema walk, websocket authentication, limits and error masking."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+
+import pytest
+from graphql import GraphQLObjectType
+from sqlalchemy import select
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from om_graph.app import create_app
+from om_graph.core.models import Task
+from om_graph.schema import build_schema
+from om_graph.schema.permissions import FIELDS, OPERATIONS
+from tests import support
+
+ROLES = [
+    "customer", "order_agent", "order_fulfillment_agent", "order_manager", "order_approver",
+    "order_fulfillment_manager", "order_fallout_agent", "order_fallout_manager", "process_admin",
+    "viewer", "service_account",
+]
+READS = {"node", "productOfferings", "order", "orders", "products", "orderEvents"}
+CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit"}
+# Written out by hand (not derived from the permission table) so the table is what is tested.
+EXPECTED = {
+    "customer": READS | CAPTURE,
+    "order_agent": READS | CAPTURE,
+    "order_fulfillment_agent": READS | {"taskComplete"},
+    "order_manager": READS | CAPTURE | {"taskComplete"},
+    "order_approver": READS,
+    "order_fulfillment_manager": READS | {"taskComplete"},
+    "order_fallout_agent": READS | {"taskComplete"},
+    "order_fallout_manager": READS | {"taskComplete"},
+    "process_admin": READS,
+    "viewer": READS,
+    "service_account": READS | CAPTURE | {"taskComplete"},
+}
+
+ORDER_Q = """query($id: ID!) { order(id: $id) { id state lines { state } domainOrders { kind tasks { id state } } products { id } } }"""
+ORDERS_Q = "query { orders(first: 50) { edges { node { id customerId } } } }"
+PRODUCTS_Q = "query { products(first: 50) { edges { node { id customerId } } } }"
+NODE_Q = "query($id: ID!) { node(id: $id) { id __typename } }"
+CREATE_M = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) { order { id } errors { code } } }"""
+SUBMIT_M = """mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { id } errors { code } } }"""
+UPDATE_M = """mutation($id: ID!) { orderUpdate(input: {id: $id, lines: []}) { order { id } errors { code } } }"""
+COMPLETE_M = """mutation($id: ID!) { taskComplete(input: {id: $id}) { task { id } errors { code } } }"""
+EVENTS_S = "subscription($id: ID) { orderEvents(orderId: $id) { type orderId } }"
+MISSING_ORDER = "T3JkZXI6OTk5OTk5"  # Order:999999
+MISSING_TASK = "VGFzazo5OTk5OTk="  # Task:999999
+
+
+def gid(type_name: str, value: int) -> str:
+    return base64.b64encode(f"{type_name}:{value}".encode()).decode()
+
+
+def line():
+    return {"offering": "test-internet", "characteristics": [{"name": "speed", "value": 100}, {"name": "address", "value": "1 Main St"}]}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Two customers with a completed order each, and a token per role (A's for customer)."""
+    tmp = tmp_path_factory.mktemp("acl")
+    runtime = support.build_runtime(f"sqlite:///{tmp / 'acl.db'}")
+    app = create_app(runtime=runtime)
+    with TestClient(app) as client:
+        tokens = {role: support.bearer(runtime, role, "ACCT-A" if role == "customer" else None) for role in ROLES}
+        tokens["customer_b"] = support.bearer(runtime, "customer", "ACCT-B")
+        orders = {}
+        for who, account in (("customer", "ACCT-A"), ("customer_b", "ACCT-B")):
+            body = client.post("/graphql", headers=tokens[who], json={"query": CREATE_M, "variables": {"input": {"customerId": account, "lines": [line()]}}}).json()
+            order_id = body["data"]["orderCreate"]["order"]["id"]
+            client.post("/graphql", headers=tokens[who], json={"query": SUBMIT_M, "variables": {"id": order_id}})
+            orders[who] = order_id
+
+        def complete_manual():
+            with runtime.sessions() as s:
+                ready = s.scalars(select(Task.id).where(Task.kind == "manual", Task.state == "ready")).all()
+            for task_id in ready:
+                client.post("/graphql", headers=tokens["order_fulfillment_agent"], json={"query": COMPLETE_M, "variables": {"id": gid("Task", task_id)}})
+            detail = [client.post("/graphql", headers=tokens["viewer"], json={"query": ORDER_Q, "variables": {"id": o}}).json() for o in orders.values()]
+            return all(d["data"]["order"]["state"] == "COMPLETED" for d in detail)
+
+        support.wait_for(complete_manual, 30, interval=0.3, message="both orders to complete")
+        yield client, runtime, tokens, orders
+    runtime.stop()
+
+
+def call(client, headers, query, variables=None):
+    return client.post("/graphql", headers=headers, json={"query": query, "variables": variables or {}}).json()
+
+
+def _forbidden(body) -> bool:
+    return any(e.get("extensions", {}).get("code") == "FORBIDDEN" for e in body.get("errors", []))
+
+
+def _operation(client, runtime, headers, role, name, orders):
+    account = "ACCT-A" if role == "customer" else "ACCT-Z"
+    if name == "orderEvents":
+        import asyncio
+
+        from om_graph.schema.context import Context
+
+        actor = runtime.authenticator.authenticate(headers["Authorization"])
+        context = Context(services=runtime.services, bus=runtime.bus, actor=actor)
+
+        async def first():
+            result = await build_schema().subscribe(EVENTS_S, context_value=context)
+            if hasattr(result, "errors") and not hasattr(result, "__aiter__"):
+                return {"errors": [e.formatted for e in result.errors]}
+            await result.aclose()
+            return {}
+
+        return asyncio.run(first())
+    documents = {
+        "node": (NODE_Q, {"id": orders["customer"]}),
+        "productOfferings": ("{ productOfferings { key } }", {}),
+        "order": (ORDER_Q, {"id": orders["customer"]}),
+        "orders": (ORDERS_Q, {}),
+        "products": (PRODUCTS_Q, {}),
+        "orderCreate": (CREATE_M, {"input": {"customerId": account, "lines": [line()], "idempotencyKey": f"matrix-{role}"}}),
+        "orderUpdate": (UPDATE_M, {"id": MISSING_ORDER}),
+        "orderSubmit": (SUBMIT_M, {"id": MISSING_ORDER}),
+        "taskComplete": (COMPLETE_M, {"id": MISSING_TASK}),
+    }
+    query, variables = documents[name]
+    return call(client, headers, query, variables)
+
+
+OPERATION_NAMES = sorted(key.split(".", 1)[1] for key in OPERATIONS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_operation_matrix(world, role):
+    client, runtime, tokens, orders = world
+    for name in OPERATION_NAMES:
+        body = _operation(client, runtime, tokens[role], role, name, orders)
+        if name in EXPECTED[role]:
+            assert not _forbidden(body), (role, name, body)
+        else:
+            assert _forbidden(body), (role, name, body)
+            assert not (body.get("data") or {}).get(name), (role, name, body)
+
+
+def test_expected_matrix_covers_every_operation():
+    assert set().union(*EXPECTED.values()) <= set(OPERATION_NAMES)
+    assert set(OPERATION_NAMES) == {n for n in OPERATION_NAMES if any(n in ops for ops in EXPECTED.values())}
+
+
+def test_unauthenticated_and_bad_tokens_get_401(world):
+    client, *_ = world
+    for headers in ({}, {"Authorization": "Bearer omg_not-a-token"}, {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "Bearer a.b.c"}):
+        response = client.post("/graphql", headers=headers, json={"query": "{ productOfferings { key } }"})
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "productOfferings" not in response.text.replace('"query"', "")
+
+
+def test_revoked_token_stops_working(world):
+    client, runtime, *_ = world
+    issued = runtime.tokens.issue("short-lived", ["viewer"])
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert client.post("/graphql", headers=headers, json={"query": "{ productOfferings { key } }"}).status_code == 200
+    runtime.tokens.revoke(issued.id)
+    assert client.post("/graphql", headers=headers, json={"query": "{ productOfferings { key } }"}).status_code == 401
+
+
+class TestCustomerIsolation:
+    def test_order_and_node_answer_as_if_absent(self, world):
+        client, runtime, tokens, orders = world
+        a_order = orders["customer"]
+        assert call(client, tokens["customer"], ORDER_Q, {"id": a_order})["data"]["order"]["id"] == a_order
+        for query in (ORDER_Q, NODE_Q):
+            body = call(client, tokens["customer_b"], query, {"id": a_order})
+            assert "errors" not in body and list(body["data"].values()) == [None]
+            missing = call(client, tokens["customer_b"], query, {"id": MISSING_ORDER})
+            assert missing == body  # indistinguishable from an id that does not exist
+
+    def test_connections_only_list_own_rows(self, world):
+        client, runtime, tokens, orders = world
+        for who, account in (("customer", "ACCT-A"), ("customer_b", "ACCT-B")):
+            listed = call(client, tokens[who], ORDERS_Q)["data"]["orders"]["edges"]
+            assert listed and {e["node"]["customerId"] for e in listed} == {account}
+            products = call(client, tokens[who], PRODUCTS_Q)["data"]["products"]["edges"]
+            assert products and {e["node"]["customerId"] for e in products} == {account}
+        # Asking for B's rows by filter yields nothing for A.
+        body = call(client, tokens["customer"], "query { orders(first: 5, customerId: \"ACCT-B\") { edges { node { id } } } }")
+        assert body["data"]["orders"]["edges"] == []
+
+    def test_every_node_type_of_another_account_is_invisible(self, world):
+        client, runtime, tokens, orders = world
+        detail = call(client, tokens["viewer"], ORDER_Q, {"id": orders["customer"]})["data"]["order"]
+        ids = [detail["products"][0]["id"], detail["domainOrders"][0]["tasks"][0]["id"]]
+        domain = call(client, tokens["viewer"], "query($id: ID!) { order(id: $id) { domainOrders { id } } }", {"id": orders["customer"]})
+        ids.append(domain["data"]["order"]["domainOrders"][0]["id"])
+        for node_id in ids:
+            assert call(client, tokens["customer"], NODE_Q, {"id": node_id})["data"]["node"]["id"] == node_id
+            assert call(client, tokens["customer_b"], NODE_Q, {"id": node_id})["data"]["node"] is None
+
+    def test_customer_cannot_order_for_another_account(self, world):
+        client, runtime, tokens, orders = world
+        body = call(client, tokens["customer"], CREATE_M, {"input": {"customerId": "ACCT-B", "lines": [line()]}})
+        assert body["data"]["orderCreate"]["order"] is None
+        assert body["data"]["orderCreate"]["errors"][0]["code"] == "FORBIDDEN"
+        submit_other = call(client, tokens["customer"], SUBMIT_M, {"id": orders["customer_b"]})
+        assert submit_other["data"]["orderSubmit"]["errors"][0]["code"] == "NOT_FOUND"
+
+    def test_subscriptions_only_carry_own_events(self, world):
+        client, runtime, tokens, orders = world
+        received = {}
+        sockets = {}
+        with contextlib.ExitStack() as stack:
+            self._exchange(client, runtime, tokens, orders, stack, sockets, received)
+
+    def _exchange(self, client, runtime, tokens, orders, stack, sockets, received):
+        for who in ("customer", "customer_b"):
+            ws = stack.enter_context(client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]))
+            ws.send_json({"type": "connection_init", "payload": {"Authorization": tokens[who]["Authorization"]}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            # B subscribes to A's order explicitly, and to everything.
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": EVENTS_S, "variables": {"id": orders["customer"]}}})
+            ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": EVENTS_S, "variables": {}}})
+            sockets[who] = ws
+        # Subscriptions start asynchronously; create events only once all four listen.
+        support.wait_for(lambda: runtime.bus.local.subscriber_count >= 4, 10, interval=0.05, message="subscriptions")
+        call(client, tokens["customer"], CREATE_M, {"input": {"customerId": "ACCT-A", "lines": [line()]}})
+        created_b = call(client, tokens["customer_b"], CREATE_M, {"input": {"customerId": "ACCT-B", "lines": [line()]}})
+        b_order = created_b["data"]["orderCreate"]["order"]["id"]
+        # A's "everything" stream gets A's create; B's gets only B's.
+        for who in ("customer", "customer_b"):
+            message = sockets[who].receive_json()
+            received[who] = message
+        assert received["customer"]["payload"]["data"]["orderEvents"]["orderId"] != b_order
+        assert received["customer_b"]["payload"]["data"]["orderEvents"]["orderId"] == b_order
+        assert received["customer_b"]["id"] == "2"  # nothing on the subscription to A's order
+
+
+def test_sensitive_fields_need_their_permission(world):
+    client, runtime, tokens, orders = world
+    price_q = "query($id: ID!) { order(id: $id) { id oneTimeTotal { amount } } }"
+    body = call(client, tokens["order_fulfillment_agent"], price_q, {"id": orders["customer"]})
+    assert _forbidden(body) and body["data"]["order"]["oneTimeTotal"] is None and body["data"]["order"]["id"]
+    assert not _forbidden(call(client, tokens["customer"], price_q, {"id": orders["customer"]}))
+    internals = "query($id: ID!) { order(id: $id) { createdBy events { actor } domainOrders { characteristics { name } tasks { errorMessage completedBy } } } }"
+    assert _forbidden(call(client, tokens["customer"], internals, {"id": orders["customer"]}))
+    staff = call(client, tokens["viewer"], internals, {"id": orders["customer"]})
+    assert not _forbidden(staff)
+    actors = {e["actor"] for e in staff["data"]["order"]["events"]}
+    assert "token:test-customer-ACCT-A" in actors and "system" in actors  # who did what is recorded
+    completed_by = {t["completedBy"] for d in staff["data"]["order"]["domainOrders"] for t in d["tasks"]}
+    assert "token:test-order_fulfillment_agent-staff" in completed_by
+
+
+def test_schema_walk_every_operation_and_field_has_a_rule():
+    schema = build_schema()._schema
+    missing = []
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        missing += [f"{root.name}.{f}" for f in root.fields if f"{root.name}.{f}" not in OPERATIONS]
+    for name, gtype in schema.type_map.items():
+        if name.startswith("__") or not isinstance(gtype, GraphQLObjectType) or gtype in (schema.query_type, schema.mutation_type, schema.subscription_type):
+            continue
+        missing += [f"{name}.{f}" for f in gtype.fields if f not in FIELDS.get(name, {})]
+    assert missing == [], f"no permission rule for: {missing}"
+
+
+def test_websocket_without_valid_token_is_closed_with_no_data(world):
+    client, runtime, tokens, orders = world
+    for payload in ({}, {"Authorization": "Bearer omg_wrong"}):
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": payload})
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 4403
+
+
+class TestLimits:
+    def test_depth_limit(self, world):
+        client, runtime, tokens, _ = world
+        from om_graph.schema.limits import MAX_DEPTH
+
+        deepest_real = "{ orders { edges { node { domainOrders { tasks { dependencies { predecessorId } } } } } } }"
+        assert "errors" not in call(client, tokens["viewer"], deepest_real)
+        nested = "{ orders { edges { node { " + "a { " * (MAX_DEPTH - 2) + "b" + " }" * (MAX_DEPTH - 2) + " } } } }"
+        body = call(client, tokens["viewer"], nested)
+        assert any("exceeds maximum operation depth" in e["message"] for e in body["errors"]), body
+
+    def test_aliases_tokens_and_page_size_are_capped(self, world):
+        client, runtime, tokens, _ = world
+        aliases = "{ " + " ".join(f"a{i}: productOfferings {{ key }}" for i in range(20)) + " }"
+        body = call(client, tokens["viewer"], aliases)
+        assert "aliases" in body["errors"][0]["message"].lower(), body
+        huge = "{ productOfferings { " + " ".join(["key"] * 2100) + " } }"
+        body = call(client, tokens["viewer"], huge)
+        assert "token" in body["errors"][0]["message"].lower(), body
+        body = call(client, tokens["viewer"], "{ orders(first: 1000) { edges { cursor } } }")
+        assert body["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+        body = call(client, tokens["order_agent"], CREATE_M, {"input": {"customerId": "X", "lines": [line()] * 101}})
+        assert body["data"]["orderCreate"]["errors"][0]["code"] == "TOO_MANY"
+
+    def test_unexpected_errors_are_masked(self, world, monkeypatch):
+        client, runtime, tokens, _ = world
+
+        def explode(*args, **kwargs):
+            raise RuntimeError("SELECT secret FROM internal_table")
+
+        monkeypatch.setattr(runtime.services.queries, "offerings", explode)
+        body = call(client, tokens["viewer"], "{ productOfferings { key } }")
+        text = json.dumps(body)
+        assert body["errors"][0]["message"] == "Unexpected error."
+        assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
+        # Expected (domain) errors are not masked.
+        body = call(client, tokens["viewer"], "{ orders(after: \"nonsense\") { edges { cursor } } }")
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"

@@ -1,0 +1,84 @@
+"""The benchmark suite at --size tiny, through the same functions ``python -m bench.run`` calls:
+each benchmark runs and its work is done (orders completed, rows counted, stats present). No
+figure is asserted: timings belong to bench/results, not to a test. PostgreSQL/Redis parts use
+the conftest fixtures (skipped when unreachable, failing in CI)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import dispatch, event_latency, lifecycle, lifecycle_scaled, memory, order_create, order_detail, orders_page
+from bench import run as bench_run
+
+pytestmark = pytest.mark.slow
+
+
+def _only(results):
+    [result] = results
+    assert result.figure is not None and result.figure > 0, result
+    return result
+
+
+def test_lifecycle_embedded(tmp_path):
+    result = _only(lifecycle.run("tiny", tmp_path))
+    assert result.data["run"]["completed"] == lifecycle.PARAMS["tiny"]["orders"]
+    assert result.data["run"]["load"]["errors"] == 0
+    rows = result.data["rows"]
+    assert rows["customer_order"] > lifecycle.PARAMS["tiny"]["orders"] and rows["product"] > 0 and rows["agreement"] > 0
+    assert result.reference > 0 and result.ratio > 0
+
+
+def test_lifecycle_scaled(tmp_path, postgres_admin_url, redis_server_url):
+    result = _only(lifecycle_scaled.run("tiny", tmp_path, postgres_admin_url=postgres_admin_url, redis_url=redis_server_url))
+    assert result.data["run"]["completed"] == lifecycle.PARAMS["tiny"]["orders"]
+    assert result.data["rows"]["order_task"] > 0
+    assert result.data["raw"]["copy_seconds"] > 0 and result.data["raw"]["executemany_seconds"] > 0
+
+
+def test_order_create_through_the_cli(tmp_path):
+    out = tmp_path / "results.json"
+    assert bench_run.main(["order_create", "--size", "tiny", "--json", str(out)]) == 0
+    [row] = json.loads(out.read_text())["results"]
+    load = row["data"]["load"]
+    assert load["requests"] > 0 and load["errors"] == 0 and row["data"]["drafts_in_db"] >= load["requests"]
+    assert row["reference"] > 0 and row["data"]["reference"]["errors"] == 0
+
+
+def test_order_detail(tmp_path):
+    result = _only(order_detail.run("tiny", tmp_path))
+    assert result.data["shape"]["tasks"] == 22 and result.data["shape"]["products"] == 5
+    assert result.data["load"]["errors"] == 0 and result.reference > 0
+
+
+def test_orders_page(tmp_path):
+    results = orders_page.run("tiny", tmp_path)
+    assert len(results) == 4
+    for result in results:
+        assert result.figure > 0 and result.reference > 0
+        assert result.data["large"]["errors"] == 0 and result.data["small"]["errors"] == 0
+
+
+def test_event_latency(tmp_path):
+    mutation, everything = event_latency.run("tiny", tmp_path)
+    assert mutation.data["received"] >= mutation.data["committed"] > 0
+    assert mutation.data["mutation_ms"]["count"] > 0 and everything.data["all_ms"]["count"] >= mutation.data["mutation_ms"]["count"]
+
+
+def test_dispatch_embedded():
+    throughput, idle, loaded = dispatch.run_embedded("tiny")
+    assert throughput.figure > 0
+    assert idle.data["count"] == dispatch.PARAMS["tiny"]["idle"] and loaded.data["count"] > 0
+
+
+def test_dispatch_redis(redis_server_url):
+    throughput, idle, loaded = dispatch.run_redis("tiny", redis_server_url)
+    assert throughput.figure > 0
+    assert idle.data["count"] == dispatch.PARAMS["tiny"]["idle"] and loaded.data["count"] > 0
+
+
+def test_memory(tmp_path):
+    result = _only(memory.run("tiny", tmp_path))
+    assert result.data["burst"] == memory.PARAMS["tiny"]["burst"]
+    assert set(result.data["phases"]) >= {"started", "detail", "pages", "create", "lifecycle"}
