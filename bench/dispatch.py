@@ -8,7 +8,7 @@ middleware and actor options) and a no-op actor, consumed by a dramatiq Worker i
 
 Figures per broker: no-op throughput of one process (messages enqueued first, then the worker
 started and timed until it has run them all); enqueue→start latency idle (one message at a time,
-random 20-200 ms gaps so the consumer goes idle) and loaded (a steady stream at half the measured
+random 50-800 ms gaps so the consumer goes idle) and loaded (a steady stream at half the measured
 throughput). Latency = actor start time − the sender's time.time() carried in the message.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 
 from bench.common import REDIS_URL, Result, check_redis, percentile, redis_namespace, skipped, summary
 
-PARAMS = {"tiny": dict(messages=500, idle=10, loaded_seconds=1.0), "small": dict(messages=20_000, idle=60, loaded_seconds=5.0),
-          "full": dict(messages=50_000, idle=100, loaded_seconds=10.0)}
+PARAMS = {"tiny": dict(messages=500, idle=6, loaded_seconds=1.0), "small": dict(messages=20_000, idle=40, loaded_seconds=5.0),
+          "full": dict(messages=50_000, idle=60, loaded_seconds=10.0)}
 TARGET_P99_MS, TARGET_THROUGHPUT = 50.0, 5000.0
 
 
@@ -75,7 +75,7 @@ def measure(broker, worker_timeout: int, threads: int, p: dict) -> dict:
             raise RuntimeError(f"only {probe.done}/{p['messages']} no-op messages ran")
         rng = random.Random(7)
         for _ in range(p["idle"]):  # idle: one message at a time
-            time.sleep(rng.uniform(0.02, 0.2))
+            time.sleep(rng.uniform(0.05, 0.8))
             probe.event.clear()
             actor.send(time.time(), True)
             probe.event.wait(5)

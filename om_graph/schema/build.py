@@ -10,7 +10,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from om_graph.core.errors import DomainError
 from om_graph.schema import permissions, types
-from om_graph.schema.limits import limit_extensions
+from om_graph.schema.limits import IntrospectionGate, limit_extensions
 from om_graph.schema.mutations import Mutation
 from om_graph.schema.queries import Query
 from om_graph.schema.subscriptions import Subscription
@@ -32,6 +32,7 @@ def build_schema() -> strawberry.Schema:
             *limit_extensions(),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            IntrospectionGate,
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
         ],
     )

@@ -25,7 +25,8 @@ class _IntrospectionFinder(Visitor):
 
 class IntrospectionGate(SchemaExtension):
     """Refuses introspection unless the request's context allows it (off in production).
-    Runs before validation, so the per-query-text validation cache cannot bypass it."""
+    Listed after ValidationCache (whose cached result it must not be overwritten by) and acts
+    before validation completes, so a cached validation result cannot bypass it."""
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -35,7 +36,8 @@ class IntrospectionGate(SchemaExtension):
             visit(ctx.graphql_document, finder)
             if finder.found:
                 ctx.pre_execution_errors = [
-                    GraphQLError("introspection is disabled on this server", extensions={"code": "INTROSPECTION_DISABLED"})
+                    *(ctx.pre_execution_errors or []),
+                    GraphQLError("introspection is disabled on this server", extensions={"code": "INTROSPECTION_DISABLED"}),
                 ]
         yield
 
@@ -45,5 +47,4 @@ def limit_extensions() -> list:
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        IntrospectionGate,
     ]
