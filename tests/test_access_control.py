@@ -317,3 +317,16 @@ class TestLimits:
         # Expected (domain) errors are not masked.
         body = call(client, tokens["viewer"], "{ orders(after: \"nonsense\") { edges { cursor } } }")
         assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
+
+
+def test_security_doc_matrix_matches_the_code():
+    from pathlib import Path
+
+    from om_graph.core.permissions import ROLE_PERMISSIONS, Permission, Role
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    for role in Role:
+        if role is Role.SYSTEM:
+            continue
+        row = " | ".join("✔" if p in ROLE_PERMISSIONS[role] else "" for p in Permission)
+        assert f"| `{role.value}` | {row} |" in text, f"docs/security.md is stale for {role.value}"
