@@ -17,6 +17,7 @@ from om_graph.schema.inputs import (
     node_id,
     to_order_input,
 )
+from om_graph.schema.queries import requested_children
 from om_graph.schema.types import Order, Task
 
 
@@ -56,16 +57,19 @@ def _errors(exc: DomainError) -> list[UserError]:
     return [UserError(field=e.field or None, message=e.message, code=e.code) for e in exc.errors]
 
 
-async def _order_detail(info: Info, order_id: int) -> Order:
-    detail = await info.context.run(info.context.services.queries.order, info.context.actor, order_id)
-    return Order.from_detail(detail)
+async def _order_detail(info: Info, order_id: int, path: tuple[str, ...] = ("order",)) -> Order:
+    """The order as the payload's selection asks for it (children loaded only when selected)."""
+    include = requested_children(info, path)
+    found = await info.context.run(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
+    return Order.from_detail(found[order_id])
 
 
-async def _run(info: Info, payload: type, call: Callable[[], object]):
+async def _order_payload(info: Info, payload: type, call: Callable[[], object]):
     try:
-        return await info.context.call(call)
+        order = await info.context.call(call)
     except DomainError as exc:
         return payload(errors=_errors(exc))
+    return payload(order=await _order_detail(info, order.id))
 
 
 @strawberry.type
@@ -78,10 +82,7 @@ class Mutation:
             data = to_order_input(input, input.customer_id, input.idempotency_key)
             return ctx.services.orders.create(ctx.actor, data)
 
-        result = await _run(info, OrderCreatePayload, call)
-        if isinstance(result, OrderCreatePayload):
-            return result
-        return OrderCreatePayload(order=await _order_detail(info, result.id))
+        return await _order_payload(info, OrderCreatePayload, call)
 
     @strawberry.mutation(description="Replace a draft order's lines and header fields.")
     async def order_update(self, info: Info, input: OrderUpdateInput) -> OrderUpdatePayload:
@@ -91,10 +92,7 @@ class Mutation:
             order_id = node_id(input.id, "Order", "id")
             return ctx.services.orders.update(ctx.actor, order_id, to_order_input(input, "", None), input.version)
 
-        result = await _run(info, OrderUpdatePayload, call)
-        if isinstance(result, OrderUpdatePayload):
-            return result
-        return OrderUpdatePayload(order=await _order_detail(info, result.id))
+        return await _order_payload(info, OrderUpdatePayload, call)
 
     @strawberry.mutation(description="Submit a draft order for processing.")
     async def order_submit(self, info: Info, input: OrderSubmitInput) -> OrderSubmitPayload:
@@ -103,10 +101,7 @@ class Mutation:
         def call():
             return ctx.services.orders.submit(ctx.actor, node_id(input.id, "Order", "id"), input.version)
 
-        result = await _run(info, OrderSubmitPayload, call)
-        if isinstance(result, OrderSubmitPayload):
-            return result
-        return OrderSubmitPayload(order=await _order_detail(info, result.id))
+        return await _order_payload(info, OrderSubmitPayload, call)
 
     @strawberry.mutation(description="Complete a manual task (a work order) as the person who did the work.")
     async def task_complete(self, info: Info, input: TaskCompleteInput) -> TaskCompletePayload:
@@ -116,9 +111,10 @@ class Mutation:
             task_id = node_id(input.id, "Task", "id")
             return ctx.services.orders.complete_task(ctx.actor, task_id, characteristic_map(input.characteristics, "characteristics"))
 
-        result = await _run(info, TaskCompletePayload, call)
-        if isinstance(result, TaskCompletePayload):
-            return result
-        order = await _order_detail(info, result.order_id)
-        task = next(t for d in order.domain_orders for t in d.tasks if t.id == result.id)
-        return TaskCompletePayload(task=task, order=order)
+        try:
+            task_row = await ctx.call(call)
+        except DomainError as exc:
+            return TaskCompletePayload(errors=_errors(exc))
+        found = await ctx.run(ctx.services.queries.task, ctx.actor, task_row.id)
+        order = await _order_detail(info, task_row.order_id)
+        return TaskCompletePayload(task=Task.from_model(*found) if found else None, order=order)
