@@ -112,7 +112,7 @@ def test_retryable_error_is_retried_with_the_same_idempotency_key(services):
     order = load(services, order_id)
     design = next(t for t in order.tasks if t.key == "test.design")
     assert design.state == "completed" and design.attempts == 2
-    assert design.outcome["characteristics"] == {"design": f"val-om-task-{design.id}"}
+    assert design.outcome["characteristics"] == {"design": f"val-{design.idempotency_key}"}
     assert order.state == "completed"
 
 

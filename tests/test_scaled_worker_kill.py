@@ -71,7 +71,7 @@ def test_killed_worker_loses_nothing_and_repeats_no_effect(postgres_url, redis_s
 
     engine = create_engine(postgres_url)
     with engine.connect() as conn:
-        tasks = conn.execute(text("SELECT id, state, attempts, outcome FROM order_task")).all()
+        tasks = conn.execute(text("SELECT id, state, attempts, outcome, idempotency_key FROM order_task")).all()
         completions = dict(
             conn.execute(
                 text(
@@ -80,14 +80,14 @@ def test_killed_worker_loses_nothing_and_repeats_no_effect(postgres_url, redis_s
             ).all()
         )
     engine.dispose()
-    assert len(tasks) == 8 and all(state == "completed" for _, state, _, _ in tasks)
+    assert len(tasks) == 8 and all(state == "completed" for _, state, *_ in tasks)
     # Exactly one completion (one recorded effect) per task, whatever was re-run.
     assert completions == {task_id: 1 for task_id, *_ in tasks}
-    for task_id, _, _, outcome in tasks:
-        assert list(outcome["characteristics"].values()) == [f"val-om-task-{task_id}"]
+    for _, _, _, outcome, key in tasks:
+        assert list(outcome["characteristics"].values()) == [f"val-{key}"]
     with sqlite3.connect(ledger) as conn:
         per_key = dict(conn.execute("SELECT key, count(*) FROM calls GROUP BY key").fetchall())
     assert interrupted >= 1
     # The killed attempt was re-run: some task saw its handler called twice with the same key.
     assert max(per_key.values()) >= 2, per_key
-    assert max(attempts for _, _, attempts, _ in tasks) >= 2
+    assert max(attempts for _, _, attempts, *_ in tasks) >= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -159,6 +160,8 @@ class Task(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     handler: Mapped[str | None] = mapped_column(String(120))
+    # Globally unique and stable across attempts: what handlers pass to external systems.
+    idempotency_key: Mapped[str] = mapped_column(String(40), default=lambda: f"om-{uuid.uuid4().hex}")
     state: Mapped[str] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=1)
@@ -240,6 +243,8 @@ class Product(Base):
     termination_date: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    agreement: Mapped[Agreement | None] = relationship(viewonly=True)
+    entitlements: Mapped[list[Entitlement]] = relationship(order_by="Entitlement.id", viewonly=True)
 
 
 class Entitlement(Base):

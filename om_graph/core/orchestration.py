@@ -124,7 +124,7 @@ class Orchestrator:
         context = TaskContext(
             task_id=task.id,
             task_key=task.key,
-            idempotency_key=f"om-task-{task.id}",
+            idempotency_key=task.idempotency_key,
             attempt=task.attempts,
             order_id=order.id,
             customer_id=order.customer_id,

@@ -18,6 +18,14 @@ from om_graph.core.permissions import Permission, require
 from om_graph.core.uow import Actor, UnitOfWork
 
 MAX_PAGE = 100
+
+
+def _PRODUCT_DETAIL(path=None):
+    """Load options for a product's contract and entitlements (under ``path`` when nested)."""
+    if path is None:
+        return [selectinload(Product.agreement), selectinload(Product.entitlements)]
+    return [path.selectinload(Product.agreement), path.selectinload(Product.entitlements)]
+
 ORDER_CHILDREN = frozenset({"lines", "domain_orders", "tasks", "events", "products"})
 
 
@@ -70,7 +78,9 @@ class QueryService:
         require(actor, Permission.ORDER_READ)
         with self._uow(read_only=True) as uow:
             stmt = select(Order).where(Order.id.in_(order_ids))
-            stmt = stmt.options(*(selectinload(getattr(Order, child)) for child in sorted(include & ORDER_CHILDREN)))
+            stmt = stmt.options(*(selectinload(getattr(Order, child)) for child in sorted(include & ORDER_CHILDREN - {"products"})))
+            if "products" in include:
+                stmt = stmt.options(*_PRODUCT_DETAIL(selectinload(Order.products)))
             if actor.account_id is not None:
                 stmt = stmt.where(Order.customer_id == actor.account_id)
             orders = uow.session.scalars(stmt).all()
@@ -125,7 +135,7 @@ class QueryService:
         require(actor, Permission.INVENTORY_READ)
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
-        stmt = select(Product).order_by(Product.id.desc()).limit(first + 1)
+        stmt = select(Product).options(*_PRODUCT_DETAIL()).order_by(Product.id.desc()).limit(first + 1)
         if after:
             stmt = stmt.where(Product.id < decode_cursor(after))
         if actor.account_id is not None:
@@ -143,7 +153,7 @@ class QueryService:
     def product(self, actor: Actor, product_id: int) -> Product | None:
         require(actor, Permission.INVENTORY_READ)
         with self._uow(read_only=True) as uow:
-            product = uow.session.get(Product, product_id)
+            product = uow.session.get(Product, product_id, options=_PRODUCT_DETAIL())
         if product is None or (actor.account_id is not None and product.customer_id != actor.account_id):
             return None
         return product

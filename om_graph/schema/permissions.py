@@ -81,7 +81,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "payload": P.FULFILMENT_READ,
     },
     "Product": {
-        **_same(P.INVENTORY_READ, "id name customerId offeringKey status characteristics orderId orderLineId agreementId startDate terminationDate"),
+        **_same(P.INVENTORY_READ, "id name customerId offeringKey status characteristics orderId orderLineId agreementId agreement entitlements startDate terminationDate"),
         "oneTimePrice": P.PRICE_READ,
         "recurringPrice": P.PRICE_READ,
     },
@@ -92,6 +92,8 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "CharacteristicSpecification": _same(INHERIT, "name valueType required allowedValues default minValue maxValue description"),
     "Characteristic": _same(INHERIT, "name value"),
     "Money": _same(INHERIT, "amount currency"),
+    "Agreement": _same(INHERIT, "id name status startDate endDate"),
+    "Entitlement": _same(INHERIT, "id name quantity unit status"),
     "TaskDependency": _same(INHERIT, "predecessorId type"),
     "PageInfo": _same(INHERIT, "hasNextPage hasPreviousPage startCursor endCursor"),
     "OrderConnection": _same(INHERIT, "edges pageInfo"),

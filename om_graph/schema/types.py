@@ -264,6 +264,24 @@ class OrderEvent:
         )
 
 
+@strawberry.type(description="A contract (TMF651 agreement) written when an order completes.")
+class Agreement:
+    id: relay.GlobalID
+    name: str
+    status: str
+    start_date: datetime
+    end_date: datetime | None
+
+
+@strawberry.type(description="What a sold product entitles the customer to (licence seats, support plans).")
+class Entitlement:
+    id: relay.GlobalID
+    name: str
+    quantity: int
+    unit: str
+    status: str
+
+
 @strawberry.type
 class Product(relay.Node):
     """An inventory product (TMF637)."""
@@ -279,11 +297,14 @@ class Product(relay.Node):
     order_id: relay.GlobalID
     order_line_id: relay.GlobalID
     agreement_id: relay.GlobalID | None
+    agreement: Agreement | None
+    entitlements: list[Entitlement]
     start_date: datetime | None
     termination_date: datetime | None
 
     @classmethod
     def from_model(cls, row: m.Product, currency: str = "EUR") -> Product:
+        agreement = row.agreement
         return cls(
             id=row.id,
             name=row.name,
@@ -296,6 +317,16 @@ class Product(relay.Node):
             order_id=gid("Order", row.order_id),
             order_line_id=gid("OrderLine", row.order_line_id),
             agreement_id=gid("Agreement", row.agreement_id) if row.agreement_id else None,
+            agreement=Agreement(
+                id=gid("Agreement", agreement.id), name=agreement.name, status=agreement.status,
+                start_date=agreement.start_date, end_date=agreement.end_date,
+            )
+            if agreement
+            else None,
+            entitlements=[
+                Entitlement(id=gid("Entitlement", e.id), name=e.name, quantity=e.quantity, unit=e.unit, status=e.status)
+                for e in row.entitlements
+            ],
             start_date=row.start_date,
             termination_date=row.termination_date,
         )
