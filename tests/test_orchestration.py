@@ -11,7 +11,7 @@ from sqlalchemy import select
 from om_graph.core.commands import LineInput, OrderInput
 from om_graph.core.db import make_engine, make_session_factory
 from om_graph.core.models import EventRecord, Order, Product, Task
-from om_graph.core.ports import EXECUTE_TASK, NullEventSink, PROCESS_ORDER
+from om_graph.core.ports import ADVANCE_ORDER, NullEventSink, PROCESS_ORDER
 from om_graph.core.services import Services
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
@@ -64,8 +64,8 @@ def drain(svc, *, manual_chars=None):
         for job in jobs:
             if job.name == PROCESS_ORDER:
                 svc.orders.process(job.args["order_id"])
-            elif job.name == EXECUTE_TASK:
-                svc.orders.execute_task(job.args["task_id"])
+            elif job.name == ADVANCE_ORDER:
+                svc.orders.advance(job.args["order_id"])
 
 
 def place(svc, *lines: dict, customer="ACME") -> int:
@@ -120,11 +120,11 @@ def test_duplicate_and_stale_messages_change_nothing(services):
     order_id = place(services)
     services.orders.process(order_id)
     jobs = services.jobs.take()
-    task_id = next(j.args["task_id"] for j in jobs if j.name == EXECUTE_TASK)
-    services.orders.execute_task(task_id)
+    assert ADVANCE_ORDER in [j.name for j in jobs]
+    assert services.orders.advance(order_id) == 2  # allocate-line and ship-router; the rest waits for the installer
     with services.sessions() as s:
         events_before = s.scalar(select(EventRecord.id).order_by(EventRecord.id.desc()).limit(1))
-    services.orders.execute_task(task_id)  # a redelivered message
+    assert services.orders.advance(order_id) == 0  # a redelivered message
     services.orders.process(order_id)  # a redelivered process message
     with services.sessions() as s:
         assert s.scalar(select(EventRecord.id).order_by(EventRecord.id.desc()).limit(1)) == events_before
@@ -133,7 +133,9 @@ def test_duplicate_and_stale_messages_change_nothing(services):
 def test_stale_attempt_result_is_discarded(services):
     order_id = place(services)
     services.orders.process(order_id)
-    task_id = next(j.args["task_id"] for j in services.jobs.take() if j.name == EXECUTE_TASK)
+    services.jobs.take()
+    with services.sessions() as s:
+        task_id = s.scalars(select(Task.id).where(Task.order_id == order_id, Task.state == "ready")).first()
     with services.uow() as uow:
         claim = services.orchestrator.claim(uow, task_id)
     with services.uow() as uow:  # the lease ran out; another worker took over
@@ -152,8 +154,17 @@ def test_parallel_completions_roll_up_once(services):
     """Many independent tasks finishing at the same moment: one event per transition."""
     order_id = place(services, {}, {}, {})
     services.orders.process(order_id)
-    task_ids = [j.args["task_id"] for j in services.jobs.take() if j.name == EXECUTE_TASK]
-    threads = [threading.Thread(target=services.orders.execute_task, args=(t,)) for t in task_ids]
+    services.jobs.take()
+    with services.uow() as uow:
+        claims = services.orchestrator.claim_wave(uow, uow.lock_order(order_id))
+    assert len(claims) == 6  # three lines: allocate-line and ship-router each, all runnable at once
+    results = services.orchestrator.run_wave(claims)
+
+    def finish(claim, result):
+        with services.uow() as uow:
+            assert services.orchestrator.finish(uow, claim.context.task_id, claim.attempt, result)
+
+    threads = [threading.Thread(target=finish, args=pair) for pair in results]
     for thread in threads:
         thread.start()
     for thread in threads:

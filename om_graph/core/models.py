@@ -167,6 +167,7 @@ class Task(Base):
     max_attempts: Mapped[int] = mapped_column(default=1)
     dispatched_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]  # a retried task is not claimed before this
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     # Jeopardy: the SLA from the jeopardy policy, counted from the moment the task became ready.

@@ -1,9 +1,11 @@
 """Running the orchestration plan: release, claim, finish, fail and cascade.
 
-Automatic tasks run in three steps so no lock is held while a handler talks to the outside:
-``claim`` (short transaction: ready → inProgress, attempt + 1, a lease), the handler call with no
-transaction open, and ``finish`` (short transaction: the outcome is written only if this worker's
-attempt still owns the task). A worker killed mid-task leaves an expired lease; the reconciler
+Work is advanced per order, in waves: one transaction claims every runnable automatic task of
+the order (ready → inProgress, attempt + 1, a lease), the handlers run with no transaction open
+(concurrently when a wave has several), and one transaction records the results (only for
+attempts that still own their task), releases successors and rolls up; the next wave follows
+until nothing automatic is runnable. So a chain of tasks costs one transaction per wave, not two
+per task, and no lock is held while a handler talks to the outside. A worker killed mid-task leaves an expired lease; the reconciler
 re-dispatches the task, the next attempt runs with the same idempotency key, and a late answer
 from the lost attempt is discarded by the attempt check. So each task's recorded effect is applied
 exactly once, and handlers see a stable key to pass to external systems.
@@ -13,16 +15,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from om_graph.core import events as ev
 from om_graph.core.errors import NotFound, ValidationFailed
 from om_graph.core.extension_points import TaskContext, TaskHandlerError, TaskOutcome, TaskTiming
 from om_graph.core.models import DomainOrder, Order, OrderLine, Task, TaskDependency, utcnow
-from om_graph.core.ports import EXECUTE_TASK, Job
+from om_graph.core.ports import ADVANCE_ORDER, Job
 from om_graph.core.registry import Registry
 from om_graph.core.rollup import rollup
 from om_graph.core.transitions import fire
@@ -39,24 +42,27 @@ class Claim:
 
 
 class Orchestrator:
-    def __init__(self, registry: Registry, *, lease_seconds: float = 60.0, retry_backoff_ms: int = 1000):
+    WAVE_LIMIT = 100
+
+    def __init__(self, registry: Registry, *, lease_seconds: float = 60.0, retry_backoff_ms: int = 1000, handler_threads: int = 8):
         self.registry = registry
         self.lease = timedelta(seconds=lease_seconds)
         self.retry_backoff_ms = retry_backoff_ms
+        self._pool = ThreadPoolExecutor(max_workers=handler_threads, thread_name_prefix="om-handler")
 
     # -- release -------------------------------------------------------------------------------
 
     def release(self, uow: UnitOfWork, order: Order, tasks: Iterable[Task], actor: Actor = SYSTEM_ACTOR) -> None:
         now = utcnow()
+        automatic = False
         for task in tasks:
             fire(uow, order, task, "release", actor)
             self._start_sla(task, now)
             if task.kind == "automatic":
-                self.dispatch(uow, task, now)
-
-    def dispatch(self, uow: UnitOfWork, task: Task, now, delay_ms: int = 0) -> None:
-        task.dispatched_at = now
-        uow.enqueue(Job(EXECUTE_TASK, {"task_id": task.id}, delay_ms))
+                task.dispatched_at = now
+                automatic = True
+        if automatic:
+            uow.enqueue(Job(ADVANCE_ORDER, {"order_id": order.id}))
 
     def _start_sla(self, task: Task, now) -> None:
         found = self.registry.policy_for(TaskTiming(task.key, task.kind, task.domain_order.spec_key, now))
@@ -95,32 +101,58 @@ class Orchestrator:
 
     # -- automatic tasks -----------------------------------------------------------------------
 
+    def runnable(self, now):
+        """Automatic tasks a worker may claim now: ready (and past any retry back-off), or
+        in progress under a lease that expired (the worker holding it is gone)."""
+        return and_(
+            Task.kind == "automatic",
+            or_(
+                and_(Task.state == "ready", or_(Task.retry_at.is_(None), Task.retry_at <= now)),
+                and_(Task.state == "inProgress", Task.lease_until < now),
+            ),
+        )
+
+    def claim_wave(self, uow: UnitOfWork, order: Order) -> list[Claim]:
+        """Claim every runnable automatic task of ``order`` (locked by the caller)."""
+        now = utcnow()
+        tasks = uow.session.scalars(
+            select(Task).where(Task.order_id == order.id, self.runnable(now)).order_by(Task.id).limit(self.WAVE_LIMIT)
+        ).all()
+        claims = [c for c in (self._claim(uow, order, task, now) for task in tasks) if c is not None]
+        if tasks:
+            rollup(uow, order, self.registry)
+        return claims
+
     def claim(self, uow: UnitOfWork, task_id: int) -> Claim | None:
+        """Claim one task (for a caller that drives a single task)."""
         session = uow.session
         order_id = session.scalar(select(Task.order_id).where(Task.id == task_id))
         if order_id is None:
             return None
         order = uow.lock_order(order_id)
         task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one()
-        now = utcnow()
+        claim = self._claim(uow, order, task, utcnow())
+        rollup(uow, order, self.registry)
+        return claim
+
+    def _claim(self, uow: UnitOfWork, order: Order, task: Task, now) -> Claim | None:
         if task.kind != "automatic":
             return None
         if task.state == "inProgress" and task.lease_until is not None and task.lease_until < now:
             # The worker holding the lease is gone: this attempt is over.
             if task.attempts >= task.max_attempts:
                 self._fail(uow, order, task, "WORKER_LOST", "the worker running this task stopped responding")
-                rollup(uow, order, self.registry)
                 return None
             fire(uow, order, task, "retry", SYSTEM_ACTOR, {"reason": "lease expired"})
-        if task.state != "ready":
+        if task.state != "ready" or (task.retry_at is not None and task.retry_at > now):
             return None  # a duplicate message, or the task moved on: nothing to do
         task.attempts += 1
         task.lease_until = now + self.lease
+        task.retry_at = None
         task.started_at = task.started_at or now
         fire(uow, order, task, "start", SYSTEM_ACTOR, {"attempt": task.attempts})
-        domain_order = session.get(DomainOrder, task.domain_order_id)
-        line = session.get(OrderLine, domain_order.line_id)
-        rollup(uow, order, self.registry)
+        domain_order = task.domain_order
+        line = domain_order.line
         context = TaskContext(
             task_id=task.id,
             task_key=task.key,
@@ -135,6 +167,11 @@ class Orchestrator:
             characteristics=dict(domain_order.characteristics),
         )
         return Claim(context, task.attempts)
+
+    def run_wave(self, claims: list[Claim]) -> list[tuple[Claim, TaskOutcome | TaskHandlerError]]:
+        if len(claims) == 1:
+            return [(claims[0], self.run_handler(claims[0]))]
+        return list(zip(claims, self._pool.map(self.run_handler, claims)))
 
     def run_handler(self, claim: Claim) -> TaskOutcome | TaskHandlerError:
         task_key = claim.context.task_key
@@ -156,27 +193,38 @@ class Orchestrator:
                 return template.handler
         raise TaskHandlerError(f"no task template {claim.context.task_key!r}", code="UNKNOWN_TASK")
 
+    def finish_wave(self, uow: UnitOfWork, order: Order, results: list[tuple[Claim, TaskOutcome | TaskHandlerError]]) -> None:
+        for claim, result in results:
+            self._finish(uow, order, claim.context.task_id, claim.attempt, result)
+        rollup(uow, order, self.registry)
+
     def finish(self, uow: UnitOfWork, task_id: int, attempt: int, result: TaskOutcome | TaskHandlerError) -> bool:
-        """Record the handler's result if ``attempt`` still owns the task. Returns False when a
+        """Record one handler result if ``attempt`` still owns the task. Returns False when a
         later attempt took over (the result is discarded)."""
-        session = uow.session
-        order_id = session.scalar(select(Task.order_id).where(Task.id == task_id))
+        order_id = uow.session.scalar(select(Task.order_id).where(Task.id == task_id))
         order = uow.lock_order(order_id)
-        task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one()
+        recorded = self._finish(uow, order, task_id, attempt, result)
+        rollup(uow, order, self.registry)
+        return recorded
+
+    def _finish(self, uow: UnitOfWork, order: Order, task_id: int, attempt: int, result) -> bool:
+        task = uow.session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one()
         if task.state != "inProgress" or task.attempts != attempt:
             log.info("discarding stale result of task %s attempt %s", task_id, attempt)
             return False
         task.lease_until = None
         if isinstance(result, TaskHandlerError):
             if result.retryable and task.attempts < task.max_attempts:
+                delay_ms = self.retry_backoff_ms * 2 ** (task.attempts - 1)
                 task.error_code, task.error_message = result.code, str(result)[:2000]
-                fire(uow, order, task, "retry", SYSTEM_ACTOR, {"code": result.code, "message": str(result)})
-                self.dispatch(uow, task, utcnow(), delay_ms=self.retry_backoff_ms * 2 ** (task.attempts - 1))
+                task.retry_at = utcnow() + timedelta(milliseconds=delay_ms)
+                task.dispatched_at = utcnow()
+                fire(uow, order, task, "retry", SYSTEM_ACTOR, {"code": result.code, "message": str(result), "retryInMs": delay_ms})
+                uow.enqueue(Job(ADVANCE_ORDER, {"order_id": order.id}, delay_ms))
             else:
                 self._fail(uow, order, task, result.code, str(result))
         else:
             self._complete(uow, order, task, result.characteristics, SYSTEM_ACTOR, result.message)
-        rollup(uow, order, self.registry)
         return True
 
     def _complete(self, uow: UnitOfWork, order: Order, task: Task, characteristics, actor: Actor, message: str = "") -> None:
@@ -185,13 +233,14 @@ class Orchestrator:
         task.outcome = {"characteristics": dict(characteristics), "message": message}
         task.error_code = task.error_message = None
         if characteristics:
-            domain_order = uow.session.get(DomainOrder, task.domain_order_id)
+            domain_order = task.domain_order
             domain_order.characteristics = {**domain_order.characteristics, **characteristics}
         fire(uow, order, task, "complete", actor)
         self.release_successors(uow, order, task)
 
     def _fail(self, uow: UnitOfWork, order: Order, task: Task, code: str, message: str) -> None:
         task.finished_at = utcnow()
+        task.lease_until = None
         task.error_code, task.error_message = code, message[:2000]
         fire(uow, order, task, "fail", SYSTEM_ACTOR, {"code": code, "message": message})
         uow.record(

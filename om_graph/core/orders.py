@@ -254,12 +254,20 @@ class OrderService:
         with self._uow() as uow:
             return self.orchestrator.complete_manual(uow, task_id, actor, characteristics or {})
 
-    def execute_task(self, task_id: int) -> None:
-        """Claim, run the handler with no transaction open, record the result."""
+    def advance(self, order_id: int) -> int:
+        """Run the order's automatic work wave by wave until none is runnable; returns the
+        number of task attempts run. Each wave: claim (one transaction), handlers (no
+        transaction), record results and claim the next wave (one transaction)."""
+        orchestrator = self.orchestrator
         with self._uow() as uow:
-            claim = self.orchestrator.claim(uow, task_id)
-        if claim is None:
-            return
-        result = self.orchestrator.run_handler(claim)
-        with self._uow() as uow:
-            self.orchestrator.finish(uow, task_id, claim.attempt, result)
+            order = uow.lock_order(order_id)
+            claims = orchestrator.claim_wave(uow, order) if order is not None else []
+        attempts = 0
+        while claims:
+            results = orchestrator.run_wave(claims)
+            attempts += len(results)
+            with self._uow() as uow:
+                order = uow.lock_order(order_id)
+                orchestrator.finish_wave(uow, order, results)
+                claims = orchestrator.claim_wave(uow, order)
+        return attempts

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from om_graph.core.events import OrderEvent
 
 PROCESS_ORDER = "orders.process"
-EXECUTE_TASK = "tasks.execute"
+ADVANCE_ORDER = "orders.advance"
 
 
 @dataclass(frozen=True)

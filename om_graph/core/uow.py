@@ -87,7 +87,8 @@ class UnitOfWork:
         return self.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
 
     def enqueue(self, job: Job) -> None:
-        self.jobs.append(job)
+        if job not in self.jobs:  # one advance per order per transaction is enough
+            self.jobs.append(job)
 
     def record(
         self,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import dramatiq
 
-from om_graph.core.ports import EXECUTE_TASK, PROCESS_ORDER, Job
+from om_graph.core.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
 from om_graph.core.services import Services
 from om_graph.worker.broker import ACTOR_OPTIONS
 
@@ -27,14 +27,14 @@ def declare_actors(broker: dramatiq.Broker, services: Callable[[], Services], *,
     def process_order(order_id: int) -> None:
         services().orders.process(order_id)
 
-    def execute_task(task_id: int) -> None:
-        services().orders.execute_task(task_id)
+    def advance_order(order_id: int) -> None:
+        services().orders.advance(order_id)
 
     options = dict(ACTOR_OPTIONS, time_limit=time_limit_ms, queue_name=QUEUE, broker=broker)
     return Actors(
         {
             PROCESS_ORDER: dramatiq.actor(process_order, actor_name=PROCESS_ORDER, **options),
-            EXECUTE_TASK: dramatiq.actor(execute_task, actor_name=EXECUTE_TASK, **options),
+            ADVANCE_ORDER: dramatiq.actor(advance_order, actor_name=ADVANCE_ORDER, **options),
         }
     )
 
