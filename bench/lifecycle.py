@@ -5,8 +5,9 @@ Orders for the offering "test-auto" (two automatic tasks) are created and submit
 the server's in-process workers, and completed with their product and contract written. The clock
 runs from the first measured create to the last order's ``completed_at`` in the database.
 
-Reference: the rows the run left in the order tables, counted and copied into an empty migrated
-database with raw ``sqlite3`` ``executemany`` in one transaction (same WAL/synchronous pragmas).
+Reference: the rows the run left in the order tables, counted and copied with raw ``sqlite3``
+``executemany`` in one transaction into an empty database with the very same schema (the DDL of
+the run's database: tables, indexes, foreign keys) and the server's WAL/synchronous pragmas.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.common import (
-    CREATE, ORDER_TABLES, SUBMIT, Client, Result, count_rows, gql_body, migrated_engine, profiling, run_load,
+    CREATE, ORDER_TABLES, SUBMIT, Client, Result, count_rows, gql_body, profiling, run_load,
     server_env, sqlite_url, start_server, wait_for,
 )
 
@@ -70,10 +71,16 @@ def sqlite_completed(path: Path):
 
 
 def raw_sqlite_write(src: Path, dst: Path) -> tuple[float, int]:
-    """Copy every row of the order tables into an empty migrated database: one transaction of
-    executemany per table. Returns (seconds, rows)."""
-    migrated_engine(sqlite_url(dst)).dispose()
+    """Copy every row of the order tables into an empty database with the source's schema: one
+    transaction, executemany per table. Returns (seconds, rows)."""
     source = sqlite3.connect(src)
+    schema = [sql for (sql,) in source.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid")]
+    target = sqlite3.connect(dst)
+    for sql in schema:  # tables first ('table' > 'index' descending), then their indexes
+        target.execute(sql)
+    target.commit()
+    target.close()
     data = []
     for table in ORDER_TABLES:
         cursor = source.execute(f"SELECT * FROM {table}")

@@ -1,9 +1,10 @@
 """Full lifecycle, scaled: PostgreSQL + Redis, the server plus separate ``om-graph worker``
 processes (2 processes x 4 threads). Same driver as :mod:`bench.lifecycle`.
 
-Reference: the order tables' rows copied into an empty migrated PostgreSQL database with
-``COPY ... FROM STDIN`` in one transaction (the table's figure); ``executemany`` (psycopg pipeline)
-is measured too and kept in the JSON. Skipped, with a note, when PostgreSQL or Redis is unreachable.
+Reference: the order tables' rows copied, in the same database, into empty tables of a scratch
+schema created ``LIKE`` the originals ``INCLUDING ALL`` (same columns, defaults, indexes; foreign
+keys are not copied) with ``COPY ... FROM STDIN`` in one transaction (the table's figure);
+``executemany`` (psycopg pipeline) is measured too and kept in the JSON. Skipped, with a note, when PostgreSQL or Redis is unreachable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.common import (
-    ORDER_TABLES, PG_ADMIN_URL, REDIS_URL, Result, check_postgres, check_redis, count_rows, migrated_engine, redis_namespace,
+    ORDER_TABLES, PG_ADMIN_URL, REDIS_URL, Result, check_postgres, check_redis, count_rows, redis_namespace,
     scratch_postgres, server_env, skipped, start_server, start_worker,
 )
 from bench.lifecycle import PARAMS, TARGET_RATE, TARGET_RATIO, drive, result, warm_up
@@ -37,38 +38,41 @@ def pg_completed(url: str):
     return read
 
 
-def raw_postgres_write(src_url: str, dst_url: str) -> dict:
-    """COPY and executemany of the same rows into an empty migrated database (each one
-    transaction, committed; the tables are emptied in between)."""
+def raw_postgres_write(url: str) -> dict:
+    """COPY, then executemany, of the order tables' rows into same-shaped empty tables of a scratch
+    schema (each one committed transaction; the tables are emptied in between)."""
     import psycopg
 
-    migrated_engine(dst_url).dispose()
     data = []
-    with psycopg.connect(_dsn(src_url)) as src:
+    with psycopg.connect(_dsn(url)) as conn:
         for table in ORDER_TABLES:
-            cur = src.execute(f"SELECT * FROM {table} LIMIT 0")
-            columns = [d.name for d in cur.description]
-            rows = src.execute(f"SELECT {','.join(c + '::text' for c in columns)} FROM {table}").fetchall()
+            columns = [d.name for d in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
+            rows = conn.execute(f"SELECT {','.join(c + '::text' for c in columns)} FROM {table}").fetchall()
             data.append((table, columns, rows))
-    out = {"rows": sum(len(rows) for _, _, rows in data)}
-    with psycopg.connect(_dsn(dst_url)) as conn:
+        conn.execute("CREATE SCHEMA bench_ref")
+        for table in ORDER_TABLES:
+            conn.execute(f"CREATE TABLE bench_ref.{table} (LIKE public.{table} INCLUDING ALL)")
+        conn.commit()
+        out = {"rows": sum(len(rows) for _, _, rows in data)}
         started = time.perf_counter()
         with conn.cursor() as cur:
             for table, columns, rows in data:
-                with cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+                with cur.copy(f"COPY bench_ref.{table} ({','.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
         conn.commit()
         out["copy_seconds"] = time.perf_counter() - started
-        conn.execute(f"TRUNCATE {','.join(ORDER_TABLES)} RESTART IDENTITY CASCADE")
+        conn.execute("TRUNCATE " + ",".join(f"bench_ref.{t}" for t in ORDER_TABLES))
         conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur:
             for table, columns, rows in data:
                 if rows:
-                    cur.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join(['%s'] * len(columns))})", rows)
+                    cur.executemany(f"INSERT INTO bench_ref.{table} ({','.join(columns)}) VALUES ({','.join(['%s'] * len(columns))})", rows)
         conn.commit()
         out["executemany_seconds"] = time.perf_counter() - started
+        conn.execute("DROP SCHEMA bench_ref CASCADE")
+        conn.commit()
     return out
 
 
@@ -78,8 +82,7 @@ def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, red
     if problem:
         return [skipped(NAME, target, f"PostgreSQL/Redis unreachable ({problem})")]
     p = PARAMS[size]
-    with scratch_postgres(postgres_admin_url) as db_url, scratch_postgres(postgres_admin_url) as ref_url, \
-            redis_namespace(redis_url) as namespace:
+    with scratch_postgres(postgres_admin_url) as db_url, redis_namespace(redis_url) as namespace:
         env = server_env(db_url, OM_GRAPH_REDIS_URL=redis_url, OM_GRAPH_REDIS_NAMESPACE=namespace)
         server = start_server(env, workdir)
         worker = start_worker(env, workdir, processes=WORKER_PROCESSES, threads=WORKER_THREADS)
@@ -93,7 +96,7 @@ def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, red
         if measured["completed"] < p["orders"] or measured["load"]["errors"]:
             raise RuntimeError(f"scaled lifecycle incomplete: {measured['completed']}/{p['orders']}, {measured['load']['error_samples']}")
         rows = count_rows(db_url)
-        raw = raw_postgres_write(db_url, ref_url)
+        raw = raw_postgres_write(db_url)
     assert raw["rows"] == sum(rows.values())
     row = result(NAME, measured, rows, raw["copy_seconds"], "PostgreSQL COPY", judge=False)
     row.data["raw"] = raw

@@ -39,7 +39,9 @@ class RecordingJobs:
 
 
 def services_for(database_url: str):
-    """Core services on a migrated database with the test packs, jobs recorded (not dispatched)."""
+    """Core services on a migrated database with the test packs, jobs recorded (not dispatched).
+    Returns (services, jobs, engine, run_job) where run_job(job) runs a recorded job synchronously
+    through the project's own actor functions (whatever jobs the core currently emits)."""
     from om_graph.core.ports import NullEventSink
     from om_graph.core.services import Services
     from om_graph.core.db import make_session_factory
@@ -51,7 +53,16 @@ def services_for(database_url: str):
     jobs = RecordingJobs()
     svc = Services(make_session_factory(engine), registry, jobs, NullEventSink(), retry_backoff_ms=0)
     svc.load_catalog()
-    return svc, jobs, engine
+    from om_graph.settings import Settings
+    from om_graph.worker.actors import declare_actors
+    from om_graph.worker.broker import build_broker
+
+    actors = declare_actors(build_broker(Settings()), lambda: svc, time_limit_ms=60_000).by_name
+
+    def run_job(job) -> None:
+        actors[job.name].fn(**job.args)
+
+    return svc, jobs, engine, run_job
 
 
 def detail_order(database_url: str) -> int:
@@ -62,11 +73,10 @@ def detail_order(database_url: str) -> int:
 
     from om_graph.core.commands import LineInput, OrderInput
     from om_graph.core.models import Order, Task
-    from om_graph.core.ports import PROCESS_ORDER
     from om_graph.core.uow import Actor
 
     staff = Actor("bench", frozenset({"order_manager"}))
-    svc, jobs, engine = services_for(database_url)
+    svc, jobs, engine, run_job = services_for(database_url)
     try:
         internet = LineInput(offering="test-internet", characteristics={"speed": 100, "address": "1 Bench Street"})
         auto = LineInput(offering="test-auto", characteristics={"label": "bench"})
@@ -83,10 +93,7 @@ def detail_order(database_url: str) -> int:
                     svc.orders.complete_task(staff, task_id, {"ontSerial": f"ONT-{task_id}"})
                 continue
             for job in batch:
-                if job.name == PROCESS_ORDER:
-                    svc.orders.process(**job.args)
-                else:
-                    svc.orders.execute_task(**job.args)
+                run_job(job)
         with svc.sessions() as s:
             state = s.get(Order, order.id).state
         if state != "completed":

@@ -137,3 +137,12 @@ def test_task_complete_rejects_bad_input(app):
     dup = gql(app, COMPLETE, {"input": {"id": "VGFzazox", "characteristics": [{"name": "a", "value": 1}, {"name": "a", "value": 2}]}})
     assert dup["taskComplete"]["errors"][0]["code"] == "DUPLICATE"
     assert counts(app.runtime) == before
+
+
+def test_create_can_submit_at_once(app):
+    payload = {"customerId": "A", "lines": [line()], "requestedInitialState": "ACKNOWLEDGED"}
+    order = gql(app, CREATE, {"input": payload})["orderCreate"]["order"]
+    assert order["state"] == "ACKNOWLEDGED"
+    with app.runtime.sessions() as s:
+        kinds = [e.to_state for e in s.scalars(select(EventRecord).where(EventRecord.entity_kind == "order")) if e.to_state]
+    assert kinds[-2:] == ["draft", "acknowledged"]

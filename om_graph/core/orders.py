@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from om_graph.core import events as ev
 from om_graph.core.commands import OrderInput
@@ -52,7 +53,9 @@ class OrderService:
 
     # -- capture -------------------------------------------------------------------------------
 
-    def create(self, actor: Actor, data: OrderInput) -> Order:
+    def create(self, actor: Actor, data: OrderInput, *, submit: bool = False) -> Order:
+        """Create a draft order, or with ``submit`` (TMF622 requestedInitialState
+        ``acknowledged``) create and submit it in one transaction."""
         require(actor, Permission.ORDER_CAPTURE)
         data = self._scoped(actor, data)
         fingerprint = data.fingerprint()
@@ -79,6 +82,8 @@ class OrderService:
                 uow.session.add(order)
                 uow.session.flush()
                 uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity_id=order.id, actor=actor, to_state="draft")
+                if submit:
+                    self._submit(uow, actor, order)
                 return order
         except IntegrityError:
             # A concurrent retry with the same key won the race: answer as a retry does.
@@ -97,7 +102,9 @@ class OrderService:
     def _by_idempotency_key(self, customer_id: str, key: str) -> Order | None:
         with self._uow(read_only=True) as uow:
             return uow.session.scalars(
-                select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key)
+                select(Order)
+                .where(Order.customer_id == customer_id, Order.idempotency_key == key)
+                .options(selectinload(Order.lines))
             ).first()
 
     @staticmethod
@@ -168,13 +175,16 @@ class OrderService:
         require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
             order = self._load_for_write(uow, actor, order_id, expected_version)
-            fire(uow, order, order, "submit", actor)
-            for line in order.lines:
-                fire(uow, order, line, "submit", actor)
-            order.submitted_at = utcnow()
-            order.processing_dispatched_at = utcnow()
-            uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
+            self._submit(uow, actor, order)
             return order
+
+    def _submit(self, uow: UnitOfWork, actor: Actor, order: Order) -> None:
+        fire(uow, order, order, "submit", actor)
+        for line in order.lines:
+            fire(uow, order, line, "submit", actor)
+        order.submitted_at = utcnow()
+        order.processing_dispatched_at = utcnow()
+        uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
 
     # -- processing (worker) -------------------------------------------------------------------
 

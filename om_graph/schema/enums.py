@@ -47,3 +47,9 @@ class JeopardyLevel(Enum):
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
     CRITICAL = "CRITICAL"
+
+
+@strawberry.enum(description="TMF622 requestedInitialState of a new order.")
+class OrderInitialState(Enum):
+    DRAFT = "draft"
+    ACKNOWLEDGED = "acknowledged"

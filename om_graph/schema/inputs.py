@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from om_graph.core.commands import MAX_CHARACTERISTICS, MAX_LINES, LineInput, OrderInput
 from om_graph.core.errors import FieldError, ValidationFailed
-from om_graph.schema.enums import LineAction
+from om_graph.schema.enums import LineAction, OrderInitialState
 
 
 @strawberry.input
@@ -37,6 +37,10 @@ class OrderCreateInput:
     requested_completion_date: datetime | None = None
     idempotency_key: str | None = strawberry.field(
         default=None, description="Retrying with the same key returns the same order; reusing it with another payload is an error."
+    )
+    requested_initial_state: OrderInitialState = strawberry.field(
+        default=OrderInitialState.DRAFT,
+        description="TMF622 requestedInitialState: DRAFT to edit before submitting, ACKNOWLEDGED to create and submit at once.",
     )
 
 

@@ -17,6 +17,8 @@ from om_graph.schema.inputs import (
     node_id,
     to_order_input,
 )
+from om_graph.core.queries import OrderDetail
+from om_graph.schema.enums import OrderInitialState
 from om_graph.schema.queries import requested_children
 from om_graph.schema.types import Order, Task
 
@@ -69,6 +71,9 @@ async def _order_payload(info: Info, payload: type, call: Callable[[], object]):
         order = await info.context.call(call)
     except DomainError as exc:
         return payload(errors=_errors(exc))
+    if requested_children(info, ("order",)) <= {"lines"}:
+        # The service returned the order with its lines: no need to read it back.
+        return payload(order=Order.from_detail(OrderDetail(order, {}), loaded=("lines",)))
     return payload(order=await _order_detail(info, order.id))
 
 
@@ -80,7 +85,8 @@ class Mutation:
 
         def call():
             data = to_order_input(input, input.customer_id, input.idempotency_key)
-            return ctx.services.orders.create(ctx.actor, data)
+            submit = input.requested_initial_state is OrderInitialState.ACKNOWLEDGED
+            return ctx.services.orders.create(ctx.actor, data, submit=submit)
 
         return await _order_payload(info, OrderCreatePayload, call)
 

@@ -8,11 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
+from sqlalchemy.orm.attributes import set_committed_value
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core import models as m
-from om_graph.core.queries import OrderDetail
+from om_graph.core.queries import ORDER_CHILDREN, OrderDetail
 from om_graph.schema.context import Info
 from om_graph.schema.permissions import may_see
 from om_graph.schema.enums import (
@@ -361,8 +362,12 @@ class Order(relay.Node):
     products: list[Product]
 
     @classmethod
-    def from_detail(cls, detail: OrderDetail) -> Order:
+    def from_detail(cls, detail: OrderDetail, loaded: tuple[str, ...] | None = None) -> Order:
+        """Build from loaded rows; with ``loaded``, children not named are empty (not read)."""
         o = detail.order
+        if loaded is not None:
+            for child in ORDER_CHILDREN - set(loaded):
+                set_committed_value(o, child, [])
         currency = o.currency
         tasks_by_do: dict[int, list[Task]] = {}
         for t in o.tasks:
