@@ -70,6 +70,24 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines + (["", "notes:"] + notes if notes else []))
 
 
+def head_commit() -> str | None:
+    """The checked-out commit, read from .git (uncommitted edits are not reflected)."""
+    git = RESULTS.parent.parent / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head[5:]
+        if (git / ref).exists():
+            return (git / ref).read_text().strip()
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0]
+    except OSError:
+        pass
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.run", description="om-graph benchmarks")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(BENCHMARKS)}")
@@ -98,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps({
         "size": args.size,
         "finished_at": datetime.now(timezone.utc).isoformat(),
+        "commit": head_commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "seconds": timings,
         "results": [r.to_dict() for r in results],

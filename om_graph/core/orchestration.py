@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
 
 from om_graph.core import events as ev
 from om_graph.core.errors import NotFound, ValidationFailed
@@ -52,7 +53,11 @@ class Orchestrator:
 
     # -- release -------------------------------------------------------------------------------
 
-    def release(self, uow: UnitOfWork, order: Order, tasks: Iterable[Task], actor: Actor = SYSTEM_ACTOR) -> None:
+    def release(
+        self, uow: UnitOfWork, order: Order, tasks: Iterable[Task], actor: Actor = SYSTEM_ACTOR, *, enqueue: bool = True
+    ) -> None:
+        """Make tasks ready. Automatic ones get an advance message for their order, unless the
+        caller is an advance loop that claims them next anyway (``enqueue=False``)."""
         now = utcnow()
         automatic = False
         for task in tasks:
@@ -61,7 +66,7 @@ class Orchestrator:
             if task.kind == "automatic":
                 task.dispatched_at = now
                 automatic = True
-        if automatic:
+        if automatic and enqueue:
             uow.enqueue(Job(ADVANCE_ORDER, {"order_id": order.id}))
 
     def _start_sla(self, task: Task, now) -> None:
@@ -71,7 +76,7 @@ class Orchestrator:
             task.planned_seconds = int(duration.total_seconds())
             task.due_at = now + duration
 
-    def release_successors(self, uow: UnitOfWork, order: Order, task: Task) -> None:
+    def release_successors(self, uow: UnitOfWork, order: Order, task: Task, *, enqueue: bool = True) -> None:
         session = uow.session
         successor_ids = session.scalars(select(TaskDependency.task_id).where(TaskDependency.predecessor_id == task.id)).all()
         if not successor_ids:
@@ -85,7 +90,7 @@ class Orchestrator:
         ready = [tid for tid in successor_ids if tid not in blocked]
         if ready:
             tasks = session.scalars(select(Task).where(Task.id.in_(ready), Task.state == "pending").order_by(Task.id)).all()
-            self.release(uow, order, tasks)
+            self.release(uow, order, tasks, enqueue=enqueue)
 
     def cancel_successors(self, uow: UnitOfWork, order: Order, task: Task) -> None:
         session = uow.session
@@ -112,14 +117,18 @@ class Orchestrator:
             ),
         )
 
-    def claim_wave(self, uow: UnitOfWork, order: Order) -> list[Claim]:
+    def claim_wave(self, uow: UnitOfWork, order: Order, *, roll_up: bool = True) -> list[Claim]:
         """Claim every runnable automatic task of ``order`` (locked by the caller)."""
         now = utcnow()
         tasks = uow.session.scalars(
-            select(Task).where(Task.order_id == order.id, self.runnable(now)).order_by(Task.id).limit(self.WAVE_LIMIT)
+            select(Task)
+            .where(Task.order_id == order.id, self.runnable(now))
+            .options(joinedload(Task.domain_order).joinedload(DomainOrder.line))
+            .order_by(Task.id)
+            .limit(self.WAVE_LIMIT)
         ).all()
         claims = [c for c in (self._claim(uow, order, task, now) for task in tasks) if c is not None]
-        if tasks:
+        if tasks and roll_up:
             rollup(uow, order, self.registry)
         return claims
 
@@ -193,10 +202,15 @@ class Orchestrator:
                 return template.handler
         raise TaskHandlerError(f"no task template {claim.context.task_key!r}", code="UNKNOWN_TASK")
 
-    def finish_wave(self, uow: UnitOfWork, order: Order, results: list[tuple[Claim, TaskOutcome | TaskHandlerError]]) -> None:
+    def finish_wave_and_claim_next(
+        self, uow: UnitOfWork, order: Order, results: list[tuple[Claim, TaskOutcome | TaskHandlerError]]
+    ) -> list[Claim]:
+        """Record a wave's results, then claim what they made runnable; one roll-up for both."""
         for claim, result in results:
-            self._finish(uow, order, claim.context.task_id, claim.attempt, result)
+            self._finish(uow, order, claim.context.task_id, claim.attempt, result, enqueue=False)
+        claims = self.claim_wave(uow, order, roll_up=False)
         rollup(uow, order, self.registry)
+        return claims
 
     def finish(self, uow: UnitOfWork, task_id: int, attempt: int, result: TaskOutcome | TaskHandlerError) -> bool:
         """Record one handler result if ``attempt`` still owns the task. Returns False when a
@@ -207,7 +221,7 @@ class Orchestrator:
         rollup(uow, order, self.registry)
         return recorded
 
-    def _finish(self, uow: UnitOfWork, order: Order, task_id: int, attempt: int, result) -> bool:
+    def _finish(self, uow: UnitOfWork, order: Order, task_id: int, attempt: int, result, *, enqueue: bool = True) -> bool:
         task = uow.session.scalars(select(Task).where(Task.id == task_id).with_for_update()).one()
         if task.state != "inProgress" or task.attempts != attempt:
             log.info("discarding stale result of task %s attempt %s", task_id, attempt)
@@ -224,10 +238,12 @@ class Orchestrator:
             else:
                 self._fail(uow, order, task, result.code, str(result))
         else:
-            self._complete(uow, order, task, result.characteristics, SYSTEM_ACTOR, result.message)
+            self._complete(uow, order, task, result.characteristics, SYSTEM_ACTOR, result.message, enqueue=enqueue)
         return True
 
-    def _complete(self, uow: UnitOfWork, order: Order, task: Task, characteristics, actor: Actor, message: str = "") -> None:
+    def _complete(
+        self, uow: UnitOfWork, order: Order, task: Task, characteristics, actor: Actor, message: str = "", *, enqueue: bool = True
+    ) -> None:
         task.finished_at = utcnow()
         task.completed_by = actor.label
         task.outcome = {"characteristics": dict(characteristics), "message": message}
@@ -236,7 +252,7 @@ class Orchestrator:
             domain_order = task.domain_order
             domain_order.characteristics = {**domain_order.characteristics, **characteristics}
         fire(uow, order, task, "complete", actor)
-        self.release_successors(uow, order, task)
+        self.release_successors(uow, order, task, enqueue=enqueue)
 
     def _fail(self, uow: UnitOfWork, order: Order, task: Task, code: str, message: str) -> None:
         task.finished_at = utcnow()

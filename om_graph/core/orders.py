@@ -278,6 +278,5 @@ class OrderService:
             attempts += len(results)
             with self._uow() as uow:
                 order = uow.lock_order(order_id)
-                orchestrator.finish_wave(uow, order, results)
-                claims = orchestrator.claim_wave(uow, order)
+                claims = orchestrator.finish_wave_and_claim_next(uow, order, results)
         return attempts

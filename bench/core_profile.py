@@ -1,0 +1,85 @@
+"""Diagnostic (not a benchmark row): the core's own cost per "test-auto" order, single-threaded,
+in-process, no HTTP, no broker, on SQLite: per service call, the wall time, SQL statements and
+Session.flush() calls. It bounds what the embedded lifecycle could reach with no contention.
+
+    python -m bench.core_profile [--orders 300] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from bench import seed
+from bench.common import sqlite_url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.core_profile")
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--db", type=Path)
+    args = parser.parse_args(argv)
+    from om_graph.core.commands import LineInput, OrderInput
+    from om_graph.core.uow import Actor
+
+    db = args.db or Path(tempfile.mkdtemp()) / "core.db"
+    svc, jobs, engine, run_job = seed.services_for(sqlite_url(db))
+    staff = Actor("bench", frozenset({"order_manager"}))
+    current: list[str | None] = [None]
+    wall, calls, sql, flushes = defaultdict(float), defaultdict(int), defaultdict(int), defaultdict(int)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count_sql(*_):
+        if current[0]:
+            sql[current[0]] += 1
+
+    @event.listens_for(Session, "before_flush")
+    def _count_flush(*_):
+        if current[0]:
+            flushes[current[0]] += 1
+
+    def timed(name, fn, *a, **kw):
+        current[0] = name
+        started = time.perf_counter()
+        try:
+            return fn(*a, **kw)
+        finally:
+            wall[name] += time.perf_counter() - started
+            calls[name] += 1
+            current[0] = None
+
+    def one_order():
+        order = timed("create", svc.orders.create, staff, OrderInput(customer_id="CORE", lines=(LineInput(offering="test-auto"),)))
+        timed("submit", svc.orders.submit, staff, order.id)
+        for _ in range(100):
+            batch = jobs.take()
+            if not batch:
+                return
+            for job in batch:
+                timed(f"job {job.name}", run_job, job)
+
+    for _ in range(20):  # warm-up
+        one_order()
+    for d in (wall, calls, sql, flushes):
+        d.clear()
+    started = time.perf_counter()
+    for _ in range(args.orders):
+        one_order()
+    elapsed = time.perf_counter() - started
+    n = args.orders
+    print(f"{n} orders single-threaded: {n / elapsed:.0f} orders/s, {1000 * elapsed / n:.2f} ms/order")
+    for name in wall:
+        print(f"  {name:28s} {1000 * wall[name] / n:6.2f} ms/order  calls {calls[name] / n:4.1f}  "
+              f"SQL {sql[name] / n:5.1f}  flushes {flushes[name] / n:5.1f}")
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
