@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from graphql import FieldNode, GraphQLError, visit
 from graphql.language import Visitor
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -42,9 +42,17 @@ class IntrospectionGate(SchemaExtension):
         yield
 
 
+# The limiters build their validation rule classes when constructed. Building them once keeps
+# the rules identical across requests, which the validation cache needs to hit (a fresh rule
+# class per request would make every request re-validate its document).
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
+
 def limit_extensions() -> list:
     return [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
