@@ -218,3 +218,31 @@ def test_business_validation_rejects_whole_order(services):
         services.orders.create(AGENT, OrderInput("OTHER", (LineInput(action="delete", product_id=product_id),)))
     assert err.value.errors[0].code == "UNKNOWN_PRODUCT"
     assert busy.state == "draft"
+
+
+def test_a_failing_pack_extension_rejects_the_order_instead_of_retrying(database_url):
+    from om_graph.core.extension_points import EnrichmentStep
+    from om_graph.plugins import hookimpl
+
+    class Broken:
+        __name__ = "broken-enrichment"
+
+        @hookimpl
+        def om_register_enrichment_steps(self):
+            return [EnrichmentStep("broken.step", enrich=lambda line: 1 / 0)]
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    registry = collect_registry(build_plugin_manager(load_entrypoints=False, extra_plugins=[fixture_pack, Broken()]))
+    jobs = RecordingJobs()
+    svc = Services(make_session_factory(engine), registry, jobs, NullEventSink())
+    svc.load_catalog()
+    svc.jobs = jobs
+    order_id = place(svc)
+    drain(svc)
+    order = load(svc, order_id)
+    assert order.state == "rejected" and all(line.state == "rejected" for line in order.lines)
+    [error] = [e for e in order.events if e.event_type == "ProductOrderErrorMessageEvent"]
+    assert error.payload["reason"] == "processingFailed" and "ZeroDivisionError" in error.payload["errors"][0]["message"]
+    assert order.tasks == []
+    engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from om_graph.core.catalog_defs import SpecificationDef
-from om_graph.core.errors import PluginConfigurationError
+from om_graph.core.errors import PluginConfigurationError, call_plugin
 from om_graph.core.models import DomainOrder, Order, OrderLine, Product, Task, TaskDependency
 from om_graph.core.registry import Registry
 
@@ -64,7 +64,7 @@ class Decomposer:
 
     def included(self, source: SpecificationDef, target: str, characteristics: Mapping[str, Any]) -> bool:
         rules = self.registry.rules_by_relationship.get((source.key, target), ())
-        return all(rule.include(characteristics) for rule in rules)
+        return all(call_plugin(f"decomposition rule {rule.key!r}", rule.include, characteristics) for rule in rules)
 
     def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Plan:
         roots: list[_Node] = []

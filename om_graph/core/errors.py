@@ -61,3 +61,21 @@ class Conflict(DomainError):
 
 class PluginConfigurationError(Exception):
     """Installed packs disagree (duplicate keys, unknown references); startup stops."""
+
+
+class PluginCallFailed(Exception):
+    """A pack's validator, enrichment step or decomposition rule raised or returned bad data.
+    The order cannot be processed as configured, so it is rejected with this reason rather
+    than retried for ever."""
+
+    def __init__(self, message: str, errors: list[FieldError] | None = None):
+        super().__init__(message)
+        self.errors = errors or [FieldError("", message, "PLUGIN_ERROR")]
+
+
+def call_plugin(what: str, fn, *args):
+    """Call pack code; any exception becomes PluginCallFailed naming the extension."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        raise PluginCallFailed(f"{what} raised {type(exc).__name__}: {exc}") from exc

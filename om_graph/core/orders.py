@@ -3,6 +3,7 @@ enrich, decompose and start orchestration."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from om_graph.core import events as ev
 from om_graph.core.commands import OrderInput
 from om_graph.core.decomposition import Decomposer
-from om_graph.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from om_graph.core.errors import Conflict, FieldError, NotFound, PluginCallFailed, ValidationFailed, call_plugin
 from om_graph.core.extension_points import LineView
 from om_graph.core.inventory import create_placeholders
 from om_graph.core.models import Order, OrderLine, Task, utcnow
@@ -27,6 +28,7 @@ from om_graph.core.uow import SYSTEM_ACTOR, Actor, UnitOfWork
 from om_graph.core.validation import OrderValidator, ValidLine, check_characteristics
 
 UowFactory = Callable[..., UnitOfWork]
+log = logging.getLogger(__name__)
 
 
 def _view(order: Order, line: OrderLine) -> LineView:
@@ -190,7 +192,18 @@ class OrderService:
 
     def process(self, order_id: int) -> None:
         """Business validation, enrichment, decomposition and the start of orchestration, all in
-        one transaction: a crash leaves the order acknowledged and the reconciler re-runs it."""
+        one transaction: a crash leaves the order acknowledged and the reconciler re-runs it.
+        A pack's extension that fails is not transient: the order is rejected with the reason."""
+        try:
+            self._process(order_id)
+        except PluginCallFailed as exc:
+            log.error("order %s rejected: %s", order_id, exc)
+            with self._uow() as uow:
+                order = uow.lock_order(order_id)
+                if order is not None and order.state == "acknowledged":
+                    self._reject(uow, order, list(order.lines), exc.errors, reason="processingFailed")
+
+    def _process(self, order_id: int) -> None:
         with self._uow() as uow:
             order = uow.lock_order(order_id)
             if order is None or order.state != "acknowledged":
@@ -217,11 +230,13 @@ class OrderService:
         for index, line in enumerate(lines):
             view = _view(order, line)
             for validator in self.registry.validators_for(line.spec_key):
-                for issue in validator.validate(view):
+                for issue in call_plugin(f"business validator {validator.key!r}", validator.validate, view):
                     issues.append(FieldError(f"lines.{index}.{issue.field}", issue.message, issue.code))
         return issues
 
-    def _reject(self, uow: UnitOfWork, order: Order, lines: list[OrderLine], issues: list[FieldError]) -> None:
+    def _reject(
+        self, uow: UnitOfWork, order: Order, lines: list[OrderLine], issues: list[FieldError], reason: str = "businessValidationFailed"
+    ) -> None:
         # TMF622: acceptance is all-or-nothing, so every line is rejected with the order.
         for line in lines:
             fire(uow, order, line, "reject", SYSTEM_ACTOR)
@@ -230,7 +245,7 @@ class OrderService:
         uow.record(
             order, ev.ERROR_MESSAGE, entity_kind="order", entity_id=order.id, actor=SYSTEM_ACTOR,
             payload={
-                "reason": "businessValidationFailed",
+                "reason": reason,
                 "errors": [{"field": i.field, "message": i.message, "code": i.code} for i in issues],
             },
         )
@@ -244,13 +259,14 @@ class OrderService:
                 view = _view(order, line)
                 if not step.applies_to(view):
                     continue
-                updates = {k: v for k, v in step.enrich(view).items() if k not in line.characteristics or line.characteristics[k] is None}
+                enriched = call_plugin(f"enrichment step {step.key!r}", step.enrich, view)
+                updates = {k: v for k, v in enriched.items() if k not in line.characteristics or line.characteristics[k] is None}
                 if not updates:
                     continue
                 checked, errors = check_characteristics(spec, updates, f"lines.{index}.characteristics", apply_defaults=False)
                 errors = [e for e in errors if e.code != "REQUIRED"]
                 if errors:
-                    raise ValidationFailed(errors)
+                    raise PluginCallFailed(f"enrichment step {step.key!r} produced invalid values", errors)
                 line.characteristics = {**line.characteristics, **checked}
                 uow.record(
                     order, ev.ORDER_ATTRIBUTE_CHANGE, entity_kind="line", entity_id=line.id, actor=SYSTEM_ACTOR,
