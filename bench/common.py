@@ -265,7 +265,8 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "
 def profiling(process: Process, label: str):
     """With OM_GRAPH_BENCH_PROFILE=DIR (``bench.run --profile``), record the process (and its
     children) with py-spy while the block runs: collapsed stacks in DIR/<label>.txt, sampled at
-    100 Hz without pausing the process; OM_GRAPH_BENCH_PROFILE_IDLE=1 includes waiting threads."""
+    100 Hz without pausing the process; OM_GRAPH_BENCH_PROFILE_IDLE=1 includes waiting threads,
+    OM_GRAPH_BENCH_PROFILE_GIL=1 samples only the thread holding the GIL (where Python CPU goes)."""
     out_dir = os.environ.get("OM_GRAPH_BENCH_PROFILE")
     spy = None
     if out_dir:
@@ -275,6 +276,7 @@ def profiling(process: Process, label: str):
             spy = subprocess.Popen(
                 [str(exe), "record", "--pid", str(process.pid), "--rate", "100", "--format", "raw", "--subprocesses",
                  "--nonblocking", *(["--idle"] if os.environ.get("OM_GRAPH_BENCH_PROFILE_IDLE") else []),
+                 *(["--gil"] if os.environ.get("OM_GRAPH_BENCH_PROFILE_GIL") else []),
                  "--output", str(Path(out_dir) / f"{label}.txt")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )

@@ -156,7 +156,7 @@ def test_parallel_completions_roll_up_once(services):
     services.orders.process(order_id)
     services.jobs.take()
     with services.uow() as uow:
-        claims = services.orchestrator.claim_wave(uow, uow.lock_order(order_id))
+        claims = services.orchestrator.claim_wave(uow, services.orchestrator.load(uow, order_id))
     assert len(claims) == 6  # three lines: allocate-line and ship-router each, all runnable at once
     results = services.orchestrator.run_wave(claims)
 

@@ -52,7 +52,7 @@ class _Node:
 
 
 @dataclass
-class Plan:
+class Decomposition:
     domain_orders: list[DomainOrder]
     tasks: list[Task]
     dependencies: list[TaskDependency]
@@ -66,7 +66,7 @@ class Decomposer:
         rules = self.registry.rules_by_relationship.get((source.key, target), ())
         return all(call_plugin(f"decomposition rule {rule.key!r}", rule.include, characteristics) for rule in rules)
 
-    def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Plan:
+    def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Decomposition:
         roots: list[_Node] = []
         products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_([l.product_id for l in lines if l.product_id])))}
         for line in lines:
@@ -96,7 +96,7 @@ class Decomposer:
                     pairs.extend((a, b) for a in after for b in before)
         deps = [TaskDependency(task_id=t.id, predecessor_id=p.id) for t, p in {(id(a), id(b)): (a, b) for a, b in pairs}.values()]
         session.add_all(deps)
-        return Plan([n.domain_order for n in nodes], tasks, deps)
+        return Decomposition([n.domain_order for n in nodes], tasks, deps)
 
     def _expand(
         self,

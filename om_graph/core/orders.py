@@ -22,6 +22,7 @@ from om_graph.core.orchestration import Orchestrator
 from om_graph.core.ports import PROCESS_ORDER, Job
 from om_graph.core.permissions import Permission, require
 from om_graph.core.registry import Registry
+from om_graph.core.plan import OrderPlan
 from om_graph.core.rollup import rollup
 from om_graph.core.transitions import fire
 from om_graph.core.uow import SYSTEM_ACTOR, Actor, UnitOfWork
@@ -190,29 +191,35 @@ class OrderService:
 
     # -- processing (worker) -------------------------------------------------------------------
 
-    def process(self, order_id: int) -> None:
+    def process(self, order_id: int, *, then_advance: bool = False) -> None:
         """Business validation, enrichment, decomposition and the start of orchestration, all in
         one transaction: a crash leaves the order acknowledged and the reconciler re-runs it.
-        A pack's extension that fails is not transient: the order is rejected with the reason."""
+        A pack's extension that fails is not transient: the order is rejected with the reason.
+
+        With ``then_advance`` (what the worker does) the same transaction claims the first wave
+        of automatic tasks and this call goes on to run them; otherwise an advance job is queued."""
         try:
-            self._process(order_id)
+            claims = self._process(order_id, claim=then_advance)
         except PluginCallFailed as exc:
             log.error("order %s rejected: %s", order_id, exc)
             with self._uow() as uow:
                 order = uow.lock_order(order_id)
                 if order is not None and order.state == "acknowledged":
                     self._reject(uow, order, list(order.lines), exc.errors, reason="processingFailed")
+            return
+        if claims:
+            self._run_waves(order_id, claims)
 
-    def _process(self, order_id: int) -> None:
+    def _process(self, order_id: int, *, claim: bool) -> list:
         with self._uow() as uow:
             order = uow.lock_order(order_id)
             if order is None or order.state != "acknowledged":
-                return
+                return []
             lines = list(order.lines)
             issues = self._business_issues(order, lines)
             if issues:
                 self._reject(uow, order, lines, issues)
-                return
+                return []
             self._enrich(uow, order, lines)
             plan = self.decomposer.decompose(uow.session, order, lines)
             fire(uow, order, order, "start", SYSTEM_ACTOR)
@@ -220,10 +227,16 @@ class OrderService:
                 fire(uow, order, line, "start", SYSTEM_ACTOR)
                 create_placeholders(uow, order, line, self.registry)
             order.processing_dispatched_at = None
+            order_plan = OrderPlan.build(
+                order, lines, plan.domain_orders, plan.tasks, [(d.task_id, d.predecessor_id) for d in plan.dependencies]
+            )
             with_predecessors = {d.task_id for d in plan.dependencies}
-            self.orchestrator.release(uow, order, [t for t in plan.tasks if t.id not in with_predecessors])
-            uow.session.flush()
-            rollup(uow, order, self.registry)
+            roots = [t for t in plan.tasks if t.id not in with_predecessors]
+            self.orchestrator.release(uow, order_plan, roots, enqueue=not claim)
+            if claim:
+                return self.orchestrator.finish_wave_and_claim_next(uow, order_plan, [])
+            rollup(uow, order_plan, self.registry)
+            return []
 
     def _business_issues(self, order: Order, lines: list[OrderLine]) -> list[FieldError]:
         issues: list[FieldError] = []
@@ -284,15 +297,18 @@ class OrderService:
         """Run the order's automatic work wave by wave until none is runnable; returns the
         number of task attempts run. Each wave: claim (one transaction), handlers (no
         transaction), record results and claim the next wave (one transaction)."""
-        orchestrator = self.orchestrator
         with self._uow() as uow:
-            order = uow.lock_order(order_id)
-            claims = orchestrator.claim_wave(uow, order) if order is not None else []
+            plan = self.orchestrator.load(uow, order_id)
+            claims = self.orchestrator.claim_wave(uow, plan) if plan is not None else []
+        return self._run_waves(order_id, claims)
+
+    def _run_waves(self, order_id: int, claims: list) -> int:
+        orchestrator = self.orchestrator
         attempts = 0
         while claims:
             results = orchestrator.run_wave(claims)
             attempts += len(results)
             with self._uow() as uow:
-                order = uow.lock_order(order_id)
-                claims = orchestrator.finish_wave_and_claim_next(uow, order, results)
+                plan = orchestrator.load(uow, order_id)
+                claims = orchestrator.finish_wave_and_claim_next(uow, plan, results)
         return attempts

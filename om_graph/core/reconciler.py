@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from om_graph.core import events as ev
 from om_graph.core.extension_points import TaskTiming
 from om_graph.core.models import DomainOrder, Order, Task, utcnow
+from om_graph.core.orchestration import runnable_sql
 from om_graph.core.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
 from om_graph.core.registry import Registry
 from om_graph.core.uow import SYSTEM_ACTOR, UnitOfWork
@@ -40,12 +41,9 @@ def jeopardy_level(elapsed_share: float, thresholds: tuple[float, float, float, 
 
 
 class Reconciler:
-    def __init__(
-        self, uow: Callable[..., UnitOfWork], registry: Registry, runnable, *, redispatch_after: float = 30.0, batch: int = 500
-    ):
+    def __init__(self, uow: Callable[..., UnitOfWork], registry: Registry, *, redispatch_after: float = 30.0, batch: int = 500):
         self._uow = uow
         self.registry = registry
-        self.runnable = runnable  # the orchestrator's definition of claimable work
         self.redispatch_after = timedelta(seconds=redispatch_after)
         self.batch = batch
 
@@ -67,7 +65,7 @@ class Reconciler:
 
             tasks = session.scalars(
                 select(Task)
-                .where(self.runnable(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale))
+                .where(runnable_sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale))
                 .limit(self.batch)
             ).all()
             for task in tasks:

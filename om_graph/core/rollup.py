@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
-
 from om_graph.core.inventory import settle_line, write_contract
-from om_graph.core.models import DomainOrder, Order, OrderLine, Task, utcnow
+from om_graph.core.models import utcnow
+from om_graph.core.plan import OrderPlan
 from om_graph.core.registry import Registry
 from om_graph.core.states import EVENT_FOR_TARGET, aggregate
 from om_graph.core.transitions import fire
@@ -24,15 +23,10 @@ def _no_partial(state: str | None) -> str | None:
     return "failed" if state == "partial" else state
 
 
-def rollup(uow: UnitOfWork, order: Order, registry: Registry) -> None:
+def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
     """Derived transitions are the system's: the triggering change already names its actor."""
     actor = SYSTEM_ACTOR
-    session = uow.session
-    lines = session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
-    domain_orders = session.scalars(
-        select(DomainOrder).where(DomainOrder.order_id == order.id).order_by(DomainOrder.id)
-    ).all()
-    tasks = session.scalars(select(Task).where(Task.order_id == order.id)).all()
+    order, lines, domain_orders, tasks = plan.order, plan.lines, plan.domain_orders, plan.tasks.values()
 
     task_states: dict[int, list[str]] = defaultdict(list)
     for task in tasks:

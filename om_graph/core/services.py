@@ -34,7 +34,7 @@ class Services:
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
         self.orders = OrderService(self.uow, registry, self.orchestrator)
         self.queries = QueryService(self.uow)
-        self.reconciler = Reconciler(self.uow, registry, self.orchestrator.runnable, redispatch_after=redispatch_after)
+        self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)
 
     def load_catalog(self) -> None:
         with self.uow() as uow:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from om_graph.core.db import READ_ONLY
@@ -51,7 +51,8 @@ class UnitOfWork:
         self._event_sink = events
         self._read_only = read_only
         self.jobs: list[Job] = []
-        self._events: list[EventRecord] = []
+        self._events: list[dict] = []
+        self._announced: list[OrderEvent] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -66,6 +67,7 @@ class UnitOfWork:
                 return
             if self._read_only:
                 return  # close() ends the transaction and keeps what was loaded readable
+            self._write_events()
             self.session.commit()
         finally:
             self.session.close()
@@ -74,12 +76,30 @@ class UnitOfWork:
     def _release(self) -> None:
         if self.jobs:
             self._job_sink.send(self.jobs)
-        if self._events:
-            announced = [to_order_event(r) for r in self._events]
+        if self._announced:
             try:
-                self._event_sink.publish(announced)
+                self._event_sink.publish(self._announced)
             except Exception:  # the events are committed; subscribers can re-read them
-                log.exception("publishing %d events failed", len(announced))
+                log.exception("publishing %d events failed", len(self._announced))
+
+    def _write_events(self) -> None:
+        """All of the transaction's events in one statement, just before commit."""
+        if not self._events:
+            return
+        self.session.flush()
+        session = self.session
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so
+            # insert in one executemany and derive the ids: this transaction holds the database
+            # write lock and rowids are allocated max + 1, so they are consecutive.
+            session.execute(insert(EventRecord), self._events)
+            last = session.execute(text("SELECT last_insert_rowid()")).scalar_one()
+            ids = range(last - len(self._events) + 1, last + 1)
+        else:
+            ids = session.execute(
+                insert(EventRecord).returning(EventRecord.id, sort_by_parameter_order=True), self._events
+            ).scalars().all()
+        self._announced = [OrderEvent(id=i, **body) for i, body in zip(ids, self._events)]
 
     def lock_order(self, order_id: int) -> Order | None:
         """Load an order for writing, serialising concurrent writers of the same order
@@ -101,39 +121,19 @@ class UnitOfWork:
         from_state: str | None = None,
         to_state: str | None = None,
         payload: dict | None = None,
-    ) -> EventRecord:
-        record = EventRecord(
-            order_id=order.id,
-            customer_id=order.customer_id,
-            event_type=event_type,
-            entity_kind=entity_kind,
-            entity_id=entity_id,
-            from_state=from_state,
-            to_state=to_state,
-            actor=actor.label,
-            payload=payload or {},
-            occurred_at=utcnow(),
+    ) -> None:
+        """Record an event; it is written with the transaction's others just before commit."""
+        self._events.append(
+            dict(
+                order_id=order.id,
+                customer_id=order.customer_id,
+                event_type=event_type,
+                entity_kind=entity_kind,
+                entity_id=entity_id,
+                from_state=from_state,
+                to_state=to_state,
+                actor=actor.label,
+                payload=payload or {},
+                occurred_at=utcnow(),
+            )
         )
-        self.session.add(record)
-        self._events.append(record)
-        return record
-
-
-def to_order_event(record: EventRecord) -> OrderEvent:
-    return OrderEvent(
-        id=record.id,
-        order_id=record.order_id,
-        customer_id=record.customer_id,
-        event_type=record.event_type,
-        entity_kind=record.entity_kind,
-        entity_id=record.entity_id,
-        from_state=record.from_state,
-        to_state=record.to_state,
-        actor=record.actor,
-        occurred_at=record.occurred_at,
-        payload=dict(record.payload or {}),
-    )
-
-
-def to_order_events(records: Sequence[EventRecord]) -> list[OrderEvent]:
-    return [to_order_event(r) for r in records]

@@ -25,7 +25,7 @@ class Actors:
 
 def declare_actors(broker: dramatiq.Broker, services: Callable[[], Services], *, time_limit_ms: int) -> Actors:
     def process_order(order_id: int) -> None:
-        services().orders.process(order_id)
+        services().orders.process(order_id, then_advance=True)
 
     def advance_order(order_id: int) -> None:
         services().orders.advance(order_id)

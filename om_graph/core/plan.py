@@ -1,0 +1,63 @@
+"""The order's fulfilment plan as one transaction sees it: loaded once under the order lock.
+
+Claims, completions, releases, cascades and the roll-up all work on these objects in memory,
+so a transaction costs a handful of queries however many tasks it touches, and its changes are
+flushed together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from om_graph.core.models import DomainOrder, Order, OrderLine, Task, TaskDependency
+
+
+@dataclass
+class OrderPlan:
+    order: Order
+    lines: list[OrderLine]
+    domain_orders: list[DomainOrder]
+    tasks: dict[int, Task]
+    successors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    predecessors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def load(cls, session: Session, order: Order) -> OrderPlan:
+        lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
+        domain_orders = list(session.scalars(select(DomainOrder).where(DomainOrder.order_id == order.id).order_by(DomainOrder.id)))
+        tasks = {t.id: t for t in session.scalars(select(Task).where(Task.order_id == order.id).order_by(Task.id))}
+        edges = session.execute(
+            select(TaskDependency.task_id, TaskDependency.predecessor_id)
+            .join(Task, Task.id == TaskDependency.task_id)
+            .where(Task.order_id == order.id)
+        ).all()
+        return cls.build(order, lines, domain_orders, list(tasks.values()), edges)
+
+    @classmethod
+    def build(cls, order: Order, lines, domain_orders, tasks, edges) -> OrderPlan:
+        plan = cls(order, list(lines), list(domain_orders), {t.id: t for t in tasks})
+        for task_id, predecessor_id in edges:
+            plan.successors[predecessor_id].append(task_id)
+            plan.predecessors[task_id].append(predecessor_id)
+        return plan
+
+    def transitive_successors(self, task_id: int) -> list[Task]:
+        seen: set[int] = set()
+        frontier = [task_id]
+        while frontier:
+            frontier = [s for t in frontier for s in self.successors.get(t, ()) if s not in seen]
+            seen.update(frontier)
+        return [self.tasks[i] for i in sorted(seen)]
+
+    def ready_to_release(self, task_id: int) -> list[Task]:
+        """Successors of ``task_id`` still pending whose predecessors have all completed."""
+        out = []
+        for successor_id in self.successors.get(task_id, ()):
+            successor = self.tasks[successor_id]
+            if successor.state == "pending" and all(self.tasks[p].state == "completed" for p in self.predecessors[successor_id]):
+                out.append(successor)
+        return sorted(out, key=lambda t: t.id)
