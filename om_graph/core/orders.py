@@ -233,10 +233,9 @@ class OrderService:
             with_predecessors = {d.task_id for d in plan.dependencies}
             roots = [t for t in plan.tasks if t.id not in with_predecessors]
             self.orchestrator.release(uow, order_plan, roots, enqueue=not claim)
-            if claim:
-                return self.orchestrator.finish_wave_and_claim_next(uow, order_plan, [])
+            claims = self.orchestrator.claim_wave(uow, order_plan, roll_up=False) if claim else []
             rollup(uow, order_plan, self.registry)
-            return []
+            return claims
 
     def _business_issues(self, order: Order, lines: list[OrderLine]) -> list[FieldError]:
         issues: list[FieldError] = []
