@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         os.environ["OM_GRAPH_BENCH_PROFILE"] = str(args.profile.resolve())
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    commit_at_start = head_commit()
     work = RESULTS / "work" / stamp
     results: list[Result] = []
     timings = {}
@@ -116,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps({
         "size": args.size,
         "finished_at": datetime.now(timezone.utc).isoformat(),
-        "commit": head_commit(),
+        "commit": commit_at_start,
+        "commit_at_end": head_commit(),  # other work may land during a long run
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "seconds": timings,
         "results": [r.to_dict() for r in results],

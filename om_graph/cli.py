@@ -30,6 +30,10 @@ def _worker(args) -> int:
     if not os.environ.get("OM_GRAPH_REDIS_URL"):
         print("om-graph worker needs OM_GRAPH_REDIS_URL (embedded mode runs workers inside the server)", file=sys.stderr)
         return 2
+    from om_graph.worker.broker import WORKER_ENV
+
+    for name, value in WORKER_ENV.items():
+        os.environ.setdefault(name, value)
     cmd = [
         sys.executable, "-m", "dramatiq", "om_graph.worker.boot",
         "--processes", str(args.processes), "--threads", str(args.threads),
