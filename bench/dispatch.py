@@ -3,8 +3,8 @@ middleware and actor options) and a no-op actor, consumed by a dramatiq Worker i
 
 - embedded: StubBroker, Worker(threads=settings.worker_threads, worker_timeout=100) as
   Runtime.start_workers builds it;
-- redis: RedisBroker (unique namespace), Worker with dramatiq's default worker_timeout, as the
-  ``om-graph worker`` command (the dramatiq CLI) runs it.
+- redis: RedisBroker (unique namespace), Worker with the poll timeout and prefetch that the
+  ``om-graph worker`` command gives the dramatiq CLI (om_graph.worker.broker.WORKER_ENV).
 
 Figures per broker: no-op throughput of one process (messages enqueued first, then the worker
 started and timed until it has run them all); enqueue→start latency idle (one message at a time,
@@ -48,7 +48,7 @@ class Probe:
         return values
 
 
-def measure(broker, worker_timeout: int, threads: int, p: dict) -> dict:
+def measure(broker, worker_timeout: int, threads: int, p: dict, prefetch: int | None = None) -> dict:
     import dramatiq
     from dramatiq import Worker
 
@@ -64,6 +64,8 @@ def measure(broker, worker_timeout: int, threads: int, p: dict) -> dict:
         actor.send(time.time(), False)
     out["enqueue_per_s"] = p["messages"] / (time.perf_counter() - started)
     worker = Worker(broker, worker_threads=threads, worker_timeout=worker_timeout)
+    if prefetch:
+        worker.queue_prefetch = prefetch
     started = time.perf_counter()
     worker.start()
     try:
@@ -127,15 +129,17 @@ def run_embedded(size: str) -> list[Result]:
 
 
 def run_redis(size: str, redis_url: str = REDIS_URL) -> list[Result]:
-    from dramatiq.worker import WORKER_TIMEOUT
-
     from om_graph.settings import Settings
-    from om_graph.worker.broker import build_broker
+    from om_graph.worker.broker import WORKER_ENV, build_broker
 
+    timeout, prefetch = int(WORKER_ENV["dramatiq_worker_timeout"]), int(WORKER_ENV["dramatiq_queue_prefetch"])
     with redis_namespace(redis_url) as namespace:
         broker = build_broker(Settings(redis_url=redis_url, redis_namespace=namespace))
         try:
-            return rows("redis", measure(broker, WORKER_TIMEOUT, 4, PARAMS[size]), f"worker_timeout {WORKER_TIMEOUT} ms as the dramatiq CLI")
+            return rows(
+                "redis", measure(broker, timeout, 4, PARAMS[size], prefetch),
+                f"worker_timeout {timeout} ms, prefetch {prefetch}, as `om-graph worker` runs it",
+            )
         finally:
             broker.close()
 
