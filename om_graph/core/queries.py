@@ -76,60 +76,66 @@ class QueryService:
         """Orders with the children named in ``include`` loaded (one query per kind of child);
         children not loaded read as empty."""
         require(actor, Permission.ORDER_READ)
+        stmt = self._scoped(actor, select(Order).where(Order.id.in_(order_ids)))
         with self._uow(read_only=True) as uow:
-            stmt = select(Order).where(Order.id.in_(order_ids))
-            stmt = stmt.options(*(selectinload(getattr(Order, child)) for child in sorted(include & ORDER_CHILDREN - {"products"})))
-            if "products" in include:
-                stmt = stmt.options(*_PRODUCT_DETAIL(selectinload(Order.products)))
-            if actor.account_id is not None:
-                stmt = stmt.where(Order.customer_id == actor.account_id)
-            orders = uow.session.scalars(stmt).all()
-            if not orders:
-                return {}
-            for order in orders:
-                for child in ORDER_CHILDREN - include:
-                    set_committed_value(order, child, [])
-            deps: dict[int, list[int]] = defaultdict(list)
-            if "tasks" not in include:
-                return {o.id: OrderDetail(o, deps) for o in orders}
-            rows = uow.session.execute(
+            return {d.order.id: d for d in self._details(uow.session, stmt, include)}
+
+    def orders(
+        self,
+        actor: Actor,
+        *,
+        first: int,
+        after: str | None,
+        states: list[str] | None,
+        customer_id: str | None,
+        include: frozenset[str] = frozenset(),
+    ) -> Page:
+        """Newest first, keyset-paginated on the primary key; items are OrderDetails with the
+        children named in ``include``."""
+        require(actor, Permission.ORDER_READ)
+        if not 1 <= first <= MAX_PAGE:
+            raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
+        stmt = self._scoped(actor, select(Order).order_by(Order.id.desc()).limit(first + 1))
+        if after:
+            stmt = stmt.where(Order.id < decode_cursor(after))
+        if customer_id:
+            stmt = stmt.where(Order.customer_id == customer_id)
+        if states:
+            stmt = stmt.where(Order.state.in_(states))
+        with self._uow(read_only=True) as uow:
+            details = self._details(uow.session, stmt, include)
+        has_next = len(details) > first
+        details = details[:first]
+        return Page(
+            details,
+            has_next,
+            encode_cursor(details[-1].order.id) if details else None,
+            encode_cursor(details[0].order.id) if details else None,
+        )
+
+    @staticmethod
+    def _scoped(actor: Actor, stmt):
+        return stmt.where(Order.customer_id == actor.account_id) if actor.account_id is not None else stmt
+
+    @staticmethod
+    def _details(session, stmt, include: frozenset[str]) -> list[OrderDetail]:
+        stmt = stmt.options(*(selectinload(getattr(Order, child)) for child in sorted(include & ORDER_CHILDREN - {"products"})))
+        if "products" in include:
+            stmt = stmt.options(*_PRODUCT_DETAIL(selectinload(Order.products)))
+        orders = list(session.scalars(stmt))
+        for order in orders:
+            for child in ORDER_CHILDREN - include:
+                set_committed_value(order, child, [])
+        deps: dict[int, list[int]] = defaultdict(list)
+        if "tasks" in include and orders:
+            rows = session.execute(
                 select(TaskDependency.task_id, TaskDependency.predecessor_id)
                 .join(Task, Task.id == TaskDependency.task_id)
                 .where(Task.order_id.in_([o.id for o in orders]))
             )
             for task_id, predecessor_id in rows:
                 deps[task_id].append(predecessor_id)
-            return {o.id: OrderDetail(o, deps) for o in orders}
-
-    def orders(
-        self, actor: Actor, *, first: int, after: str | None, states: list[str] | None, customer_id: str | None
-    ) -> Page:
-        """Newest first, keyset-paginated on the primary key."""
-        require(actor, Permission.ORDER_READ)
-        if not 1 <= first <= MAX_PAGE:
-            raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
-        stmt = select(Order).order_by(Order.id.desc()).limit(first + 1)
-        if after:
-            stmt = stmt.where(Order.id < decode_cursor(after))
-        if actor.account_id is not None:
-            stmt = stmt.where(Order.customer_id == actor.account_id)
-        if customer_id:
-            stmt = stmt.where(Order.customer_id == customer_id)
-        if states:
-            stmt = stmt.where(Order.state.in_(states))
-        with self._uow(read_only=True) as uow:
-            rows = list(uow.session.scalars(stmt))
-        has_next = len(rows) > first
-        rows = rows[:first]
-        for row in rows:  # children are loaded on demand by orders_by_id
-            for child in ORDER_CHILDREN:
-                set_committed_value(row, child, [])
-        return Page(
-            rows,
-            has_next,
-            encode_cursor(rows[-1].id) if rows else None,
-            encode_cursor(rows[0].id) if rows else None,
-        )
+        return [OrderDetail(o, deps) for o in orders]
 
     def products(self, actor: Actor, *, first: int, after: str | None, customer_id: str | None, order_id: int | None) -> Page:
         require(actor, Permission.INVENTORY_READ)

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from om_graph.core.errors import DomainError
-from om_graph.core.queries import MAX_PAGE, OrderDetail, encode_cursor
+from om_graph.core.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info
 from om_graph.schema.enums import OrderState
 from om_graph.schema.inputs import node_id
@@ -98,14 +98,12 @@ class Query:
         customer_id: str | None = None,
     ) -> OrderConnection:
         queries, actor = info.context.services.queries, info.context.actor
-        page = await info.context.run(
-            queries.orders, actor, first=first, after=after, states=[s.value for s in states or []], customer_id=customer_id
-        )
         include = requested_children(info, ("edges", "node"))
-        details = {o.id: OrderDetail(o, {}) for o in page.items}
-        if include and page.items:
-            details = await info.context.run(queries.orders_by_id, actor, [o.id for o in page.items], include)
-        edges = [OrderEdge(cursor=encode_cursor(o.id), node=Order.from_detail(details[o.id])) for o in page.items if o.id in details]
+        page = await info.context.run(
+            queries.orders, actor, first=first, after=after, states=[s.value for s in states or []], customer_id=customer_id,
+            include=include,
+        )
+        edges = [OrderEdge(cursor=encode_cursor(d.order.id), node=Order.from_detail(d)) for d in page.items]
         return OrderConnection(
             edges=edges,
             page_info=PageInfo(
