@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,27 +21,11 @@ CUSTOMERS = 20  # "CUST-0".."CUST-19": 50 orders each at 1k
 STATES = (("completed", 80), ("inProgress", 5), ("failed", 5), ("rejected", 5), ("draft", 5))  # no "acknowledged": the reconciler would process those
 
 
-class RecordingJobs:
-    """A JobSink that keeps jobs so the caller runs them synchronously (no broker, no threads)."""
-
-    def __init__(self):
-        self.jobs, self.lock = [], threading.Lock()
-
-    def send(self, jobs):
-        with self.lock:
-            self.jobs.extend(jobs)
-
-    def take(self):
-        with self.lock:
-            jobs, self.jobs = self.jobs, []
-        return jobs
-
-
 def services_for(database_url: str):
     """Core services on a migrated database with the test packs, jobs recorded (not dispatched).
     Returns (services, jobs, engine, run_job) where run_job(job) runs a recorded job synchronously
     through the project's own actor functions (whatever jobs the core currently emits)."""
-    from om_graph.core.ports import NullEventSink
+    from om_graph.core.ports import NullEventSink, RecordingJobSink
     from om_graph.core.services import Services
     from om_graph.core.db import make_session_factory
     from om_graph.plugins.manager import build_plugin_manager, collect_registry
@@ -50,7 +33,7 @@ def services_for(database_url: str):
 
     engine = migrated_engine(database_url)
     registry = collect_registry(build_plugin_manager(load_entrypoints=False, extra_plugins=[fixture_pack, fixture_auto_pack]))
-    jobs = RecordingJobs()
+    jobs = RecordingJobSink()
     svc = Services(make_session_factory(engine), registry, jobs, NullEventSink(), retry_backoff_ms=0)
     svc.load_catalog()
     from om_graph.settings import Settings

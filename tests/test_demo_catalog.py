@@ -10,12 +10,12 @@ from sqlalchemy import select
 from om_graph.core.commands import LineInput, OrderInput
 from om_graph.core.db import make_engine, make_session_factory
 from om_graph.core.models import Agreement, DomainOrder, Entitlement, EventRecord, Order, Product, Task
-from om_graph.core.ports import NullEventSink
+from om_graph.core.ports import NullEventSink, RecordingJobSink
 from om_graph.core.services import Services
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
 from tests.support import AGENT
-from tests.test_orchestration import RecordingJobs, drain
+from tests.test_orchestration import drain
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def demo(sqlite_url):
     engine = make_engine(sqlite_url)
     upgrade(engine)
     registry = collect_registry(build_plugin_manager())  # the installed tsm and tpsm packs
-    jobs = RecordingJobs()
+    jobs = RecordingJobSink()
     svc = Services(make_session_factory(engine), registry, jobs, NullEventSink(), retry_backoff_ms=0)
     svc.load_catalog()
     svc.jobs = jobs

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from om_graph.core.commands import LineInput, OrderInput
 from om_graph.core.db import make_engine, make_session_factory
 from om_graph.core.models import EventRecord, Order, Product, Task
-from om_graph.core.ports import ADVANCE_ORDER, NullEventSink, PROCESS_ORDER
+from om_graph.core.ports import ADVANCE_ORDER, PROCESS_ORDER, NullEventSink, RecordingJobSink
 from om_graph.core.services import Services
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
@@ -19,27 +19,12 @@ from tests import fixture_auto_pack, fixture_pack
 from tests.support import AGENT
 
 
-class RecordingJobs:
-    def __init__(self):
-        self.jobs = []
-        self.lock = threading.Lock()
-
-    def send(self, jobs):
-        with self.lock:
-            self.jobs.extend(jobs)
-
-    def take(self):
-        with self.lock:
-            jobs, self.jobs = self.jobs, []
-        return jobs
-
-
 @pytest.fixture
 def services(database_url):
     engine = make_engine(database_url)
     upgrade(engine)
     registry = collect_registry(build_plugin_manager(load_entrypoints=False, extra_plugins=[fixture_pack, fixture_auto_pack]))
-    jobs = RecordingJobs()
+    jobs = RecordingJobSink()
     svc = Services(make_session_factory(engine), registry, jobs, NullEventSink(), retry_backoff_ms=0)
     svc.load_catalog()
     svc.jobs = jobs
@@ -234,7 +219,7 @@ def test_a_failing_pack_extension_rejects_the_order_instead_of_retrying(database
     engine = make_engine(database_url)
     upgrade(engine)
     registry = collect_registry(build_plugin_manager(load_entrypoints=False, extra_plugins=[fixture_pack, Broken()]))
-    jobs = RecordingJobs()
+    jobs = RecordingJobSink()
     svc = Services(make_session_factory(engine), registry, jobs, NullEventSink())
     svc.load_catalog()
     svc.jobs = jobs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,6 +35,23 @@ class NullJobSink:
 
     def send(self, jobs: Sequence[Job]) -> None:
         return None
+
+
+class RecordingJobSink:
+    """Keeps jobs for the caller to run synchronously (tools, tests, benchmarks' seeding)."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+        self._lock = threading.Lock()
+
+    def send(self, jobs: Sequence[Job]) -> None:
+        with self._lock:
+            self.jobs.extend(jobs)
+
+    def take(self) -> list[Job]:
+        with self._lock:
+            jobs, self.jobs = self.jobs, []
+        return jobs
 
 
 class NullEventSink:

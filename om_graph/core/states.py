@@ -11,24 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from om_graph.core.errors import InvalidTransition
-from om_graph.core.permissions import ROLE_PERMISSIONS, Permission
+from om_graph.core.permissions import ROLE_PERMISSIONS, Permission, Role
 
-# Roles (the seed's users). Access control (issue 3) maps identities to these.
-CUSTOMER = "customer"
-ORDER_AGENT = "order_agent"
-FULFILLMENT_AGENT = "order_fulfillment_agent"
-ORDER_MANAGER = "order_manager"
-APPROVER = "order_approver"
-FULFILLMENT_MANAGER = "order_fulfillment_manager"
-FALLOUT_AGENT = "order_fallout_agent"
-FALLOUT_MANAGER = "order_fallout_manager"
-PROCESS_ADMIN = "process_admin"
-SYSTEM = "system"
-
-# Transition roles follow the permission table, so the two cannot disagree.
+# Transition roles follow the permission table (core/permissions.py), so the two cannot disagree.
 CAPTURE_ROLES = frozenset(r.value for r, perms in ROLE_PERMISSIONS.items() if Permission.ORDER_CAPTURE in perms)
 FULFILMENT_ROLES = frozenset(r.value for r, perms in ROLE_PERMISSIONS.items() if Permission.TASK_COMPLETE in perms)
-SYSTEM_ONLY = frozenset({SYSTEM})
+SYSTEM_ONLY = frozenset({Role.SYSTEM.value})
 
 
 @dataclass(frozen=True)
