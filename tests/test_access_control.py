@@ -330,3 +330,11 @@ def test_security_doc_matrix_matches_the_code():
             continue
         row = " | ".join("✔" if p in ROLE_PERMISSIONS[role] else "" for p in Permission)
         assert f"| `{role.value}` | {row} |" in text, f"docs/security.md is stale for {role.value}"
+
+
+def test_websocket_must_authenticate_within_seconds(world):
+    client, *_ = world
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()  # we never send connection_init
+        assert closed.value.code == 4408
