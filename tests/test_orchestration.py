@@ -4,6 +4,7 @@ failures, retries, cascades, roll-up, and serialised completion of parallel task
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -63,7 +64,10 @@ def place(svc, *lines: dict, customer="ACME") -> int:
 
 
 def load(svc, order_id):
-    return svc.queries.order(AGENT, order_id).order
+    detail = svc.queries.order(AGENT, order_id)
+    return SimpleNamespace(
+        state=detail.order.state, lines=detail.lines, tasks=detail.tasks, events=detail.events, products=detail.products
+    )
 
 
 def test_failing_handler_fails_task_cascades_and_never_completes(services):

@@ -5,34 +5,56 @@ from __future__ import annotations
 import base64
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.catalog import list_offerings
 from om_graph.core.errors import ValidationFailed
-from om_graph.core.models import DomainOrder, EventRecord, Offering, Order, Product, Task, TaskDependency
+from om_graph.core.models import (
+    Agreement,
+    DomainOrder,
+    Entitlement,
+    EventRecord,
+    Offering,
+    Order,
+    OrderLine,
+    Product,
+    Task,
+    TaskDependency,
+)
 from om_graph.core.permissions import Permission, require
 from om_graph.core.uow import Actor, UnitOfWork
 
 MAX_PAGE = 100
 
 
-def _PRODUCT_DETAIL(path=None):
-    """Load options for a product's contract and entitlements (under ``path`` when nested)."""
-    if path is None:
-        return [selectinload(Product.agreement), selectinload(Product.entitlements)]
-    return [path.selectinload(Product.agreement), path.selectinload(Product.entitlements)]
-
 ORDER_CHILDREN = frozenset({"lines", "domain_orders", "tasks", "events", "products"})
+_CHILD_MODELS = {"lines": OrderLine, "domain_orders": DomainOrder, "tasks": Task, "events": EventRecord, "products": Product}
+
+
+def _PRODUCT_DETAIL():
+    """Load options for a product's contract and entitlements."""
+    return [selectinload(Product.agreement), selectinload(Product.entitlements)]
 
 
 @dataclass
 class OrderDetail:
-    order: Order
-    dependencies: dict[int, list[int]]  # task id -> predecessor ids
+    """An order and the children a reader asked for. Rows are plain (Core rows or ORM objects
+    read by attribute); children not asked for are empty."""
+
+    order: Any
+    lines: Sequence = ()
+    domain_orders: Sequence = ()
+    tasks: Sequence = ()
+    events: Sequence = ()
+    products: Sequence = ()
+    dependencies: dict[int, list[int]] = field(default_factory=dict)  # task id -> predecessor ids
+    agreements: dict[int, Any] = field(default_factory=dict)  # agreement id -> agreement
+    entitlements: dict[int, list] = field(default_factory=dict)  # product id -> entitlements
 
 
 @dataclass
@@ -76,7 +98,7 @@ class QueryService:
         """Orders with the children named in ``include`` loaded (one query per kind of child);
         children not loaded read as empty."""
         require(actor, Permission.ORDER_READ)
-        stmt = self._scoped(actor, select(Order).where(Order.id.in_(order_ids)))
+        stmt = self._scoped(actor, select(Order.__table__).where(Order.id.in_(order_ids)))
         with self._uow(read_only=True) as uow:
             return {d.order.id: d for d in self._details(uow.session, stmt, include)}
 
@@ -95,7 +117,7 @@ class QueryService:
         require(actor, Permission.ORDER_READ)
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
-        stmt = self._scoped(actor, select(Order).order_by(Order.id.desc()).limit(first + 1))
+        stmt = self._scoped(actor, select(Order.__table__).order_by(Order.id.desc()).limit(first + 1))
         if after:
             stmt = stmt.where(Order.id < decode_cursor(after))
         if customer_id:
@@ -119,23 +141,48 @@ class QueryService:
 
     @staticmethod
     def _details(session, stmt, include: frozenset[str]) -> list[OrderDetail]:
-        stmt = stmt.options(*(selectinload(getattr(Order, child)) for child in sorted(include & ORDER_CHILDREN - {"products"})))
-        if "products" in include:
-            stmt = stmt.options(*_PRODUCT_DETAIL(selectinload(Order.products)))
-        orders = list(session.scalars(stmt))
-        for order in orders:
-            for child in ORDER_CHILDREN - include:
-                set_committed_value(order, child, [])
+        """Plain rows (no ORM objects: this is the hot read path), one query per kind of child."""
+        orders = list(session.execute(stmt))
+        if not orders:
+            return []
+        ids = [o.id for o in orders]
+        children: dict[str, dict[int, list]] = {}
+        for child in sorted(include & ORDER_CHILDREN):
+            model = _CHILD_MODELS[child]
+            grouped: dict[int, list] = defaultdict(list)
+            for row in session.execute(select(model.__table__).where(model.order_id.in_(ids)).order_by(model.id)):
+                grouped[row.order_id].append(row)
+            children[child] = grouped
         deps: dict[int, list[int]] = defaultdict(list)
-        if "tasks" in include and orders:
+        if "tasks" in include:
             rows = session.execute(
                 select(TaskDependency.task_id, TaskDependency.predecessor_id)
                 .join(Task, Task.id == TaskDependency.task_id)
-                .where(Task.order_id.in_([o.id for o in orders]))
+                .where(Task.order_id.in_(ids))
             )
             for task_id, predecessor_id in rows:
                 deps[task_id].append(predecessor_id)
-        return [OrderDetail(o, deps) for o in orders]
+        agreements: dict[int, Any] = {}
+        entitlements: dict[int, list] = defaultdict(list)
+        products = [p for rows in children.get("products", {}).values() for p in rows]
+        if products:
+            agreement_ids = {p.agreement_id for p in products if p.agreement_id}
+            if agreement_ids:
+                agreements = {a.id: a for a in session.execute(select(Agreement.__table__).where(Agreement.id.in_(agreement_ids)))}
+            for e in session.execute(
+                select(Entitlement.__table__).where(Entitlement.product_id.in_([p.id for p in products])).order_by(Entitlement.id)
+            ):
+                entitlements[e.product_id].append(e)
+        return [
+            OrderDetail(
+                o,
+                **{child: children[child].get(o.id, []) for child in children},
+                dependencies=deps,
+                agreements=agreements,
+                entitlements=entitlements,
+            )
+            for o in orders
+        ]
 
     def products(self, actor: Actor, *, first: int, after: str | None, customer_id: str | None, order_id: int | None) -> Page:
         require(actor, Permission.INVENTORY_READ)

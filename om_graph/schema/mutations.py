@@ -73,7 +73,7 @@ async def _order_payload(info: Info, payload: type, call: Callable[[], object]):
         return payload(errors=_errors(exc))
     if requested_children(info, ("order",)) <= {"lines"}:
         # The service returned the order with its lines: no need to read it back.
-        return payload(order=Order.from_detail(OrderDetail(order, {}), loaded=("lines",)))
+        return payload(order=Order.from_detail(OrderDetail(order, lines=order.lines)))
     return payload(order=await _order_detail(info, order.id))
 
 

@@ -8,12 +8,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
-from sqlalchemy.orm.attributes import set_committed_value
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core import models as m
-from om_graph.core.queries import ORDER_CHILDREN, OrderDetail
+from om_graph.core.queries import OrderDetail
 from om_graph.schema.context import Info
 from om_graph.schema.permissions import may_see
 from om_graph.schema.enums import (
@@ -304,8 +303,10 @@ class Product(relay.Node):
     termination_date: datetime | None
 
     @classmethod
-    def from_model(cls, row: m.Product, currency: str = "EUR") -> Product:
-        agreement = row.agreement
+    def from_model(cls, row: m.Product, currency: str = "EUR", agreement=None, entitlements=None) -> Product:
+        """From a product row; contract and entitlements given, or read from the ORM object."""
+        if entitlements is None:
+            agreement, entitlements = row.agreement, row.entitlements
         return cls(
             id=row.id,
             name=row.name,
@@ -326,7 +327,7 @@ class Product(relay.Node):
             else None,
             entitlements=[
                 Entitlement(id=gid("Entitlement", e.id), name=e.name, quantity=e.quantity, unit=e.unit, status=e.status)
-                for e in row.entitlements
+                for e in entitlements
             ],
             start_date=row.start_date,
             termination_date=row.termination_date,
@@ -362,17 +363,14 @@ class Order(relay.Node):
     products: list[Product]
 
     @classmethod
-    def from_detail(cls, detail: OrderDetail, loaded: tuple[str, ...] | None = None) -> Order:
-        """Build from loaded rows; with ``loaded``, children not named are empty (not read)."""
+    def from_detail(cls, detail: OrderDetail) -> Order:
+        """Build from the loaded rows (children not loaded are empty lists)."""
         o = detail.order
-        if loaded is not None:
-            for child in ORDER_CHILDREN - set(loaded):
-                set_committed_value(o, child, [])
         currency = o.currency
         tasks_by_do: dict[int, list[Task]] = {}
-        for t in o.tasks:
+        for t in detail.tasks:
             tasks_by_do.setdefault(t.domain_order_id, []).append(Task.from_model(t, detail.dependencies.get(t.id, [])))
-        line_numbers = {line.id: line.line_number for line in o.lines}
+        line_numbers = {line.id: line.line_number for line in detail.lines}
         return cls(
             id=o.id,
             **_order_fields(o),
@@ -389,7 +387,7 @@ class Order(relay.Node):
                     unit_one_time_price=Money(amount=line.unit_one_time_price, currency=currency),
                     unit_recurring_price=Money(amount=line.unit_recurring_price, currency=currency),
                 )
-                for line in o.lines
+                for line in detail.lines
             ],
             domain_orders=[
                 DomainOrder(
@@ -404,10 +402,13 @@ class Order(relay.Node):
                     completed_at=d.completed_at,
                     tasks=tasks_by_do.get(d.id, []),
                 )
-                for d in o.domain_orders
+                for d in detail.domain_orders
             ],
-            events=[OrderEvent.from_record(e) for e in o.events],
-            products=[Product.from_model(p, currency) for p in o.products],
+            events=[OrderEvent.from_record(e) for e in detail.events],
+            products=[
+                Product.from_model(p, currency, detail.agreements.get(p.agreement_id), detail.entitlements.get(p.id, []))
+                for p in detail.products
+            ],
         )
 
     @classmethod
