@@ -18,6 +18,7 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s
 runtime = Runtime(Settings.from_env())
 runtime.services.load_catalog()
 dramatiq.set_broker(runtime.broker)
-runtime.bus.start = lambda: None  # workers publish events; they do not relay them
+# Workers publish events to Redis; only servers relay the channel to subscribers, so the bus's
+# relay is not started here.
 runtime.start_reconciler()
 broker = runtime.broker
