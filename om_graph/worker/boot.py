@@ -15,8 +15,9 @@ from om_graph.settings import Settings
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
 
+# The catalog rows are written by servers at start; workers read the packs' catalog from the
+# registry, so several worker processes starting together never race to write it.
 runtime = Runtime(Settings.from_env())
-runtime.services.load_catalog()
 dramatiq.set_broker(runtime.broker)
 # Workers publish events to Redis; only servers relay the channel to subscribers, so the bus's
 # relay is not started here.
