@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
@@ -36,6 +36,28 @@ class _Subscriber:
             self.overflowed = True
 
 
+class Subscription:
+    """An async iterator of one subscriber's events."""
+
+    def __init__(self, fanout: LocalFanout, sub: _Subscriber):
+        self._fanout = fanout
+        self._sub = sub
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> OrderEvent:
+        sub = self._sub
+        if sub.overflowed and sub.queue.empty():
+            log.warning("a subscriber fell more than %d events behind; closing it", SUBSCRIBER_BUFFER)
+            self.close()
+            raise StopAsyncIteration
+        return await sub.queue.get()
+
+    def close(self) -> None:
+        self._fanout._unregister(self._sub)
+
+
 class LocalFanout:
     """Thread-safe fan-out to asyncio subscribers of this process."""
 
@@ -51,20 +73,17 @@ class LocalFanout:
             if wanted and not sub.loop.is_closed():
                 sub.loop.call_soon_threadsafe(lambda s=sub, w=wanted: [s.offer(e) for e in w])
 
-    async def subscribe(self, accept: Callable[[OrderEvent], bool]) -> AsyncIterator[OrderEvent]:
+    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> Subscription:
+        """Registered at once (not at first iteration), so a caller can subscribe, then read
+        the store, and miss nothing in between. Close it (or exhaust it) to unregister."""
         sub = _Subscriber(asyncio.get_running_loop(), accept)
         with self._lock:
             self._subscribers.add(sub)
-        try:
-            while True:
-                event = await sub.queue.get()
-                yield event
-                if sub.overflowed and sub.queue.empty():
-                    log.warning("a subscriber fell more than %d events behind; closing it", SUBSCRIBER_BUFFER)
-                    return
-        finally:
-            with self._lock:
-                self._subscribers.discard(sub)
+        return Subscription(self, sub)
+
+    def _unregister(self, sub: _Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(sub)
 
     @property
     def subscriber_count(self) -> int:
@@ -90,7 +109,7 @@ class InProcessEventBus:
     def publish(self, events: Sequence[OrderEvent]) -> None:
         self.local.publish(events)
 
-    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> AsyncIterator[OrderEvent]:
+    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> Subscription:
         return self.local.subscribe(accept)
 
     def start(self) -> None:
@@ -121,7 +140,7 @@ class RedisEventBus:
             pipe.publish(self.channel, event_to_json(event))
         pipe.execute()
 
-    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> AsyncIterator[OrderEvent]:
+    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> Subscription:
         return self.local.subscribe(accept)
 
     def start(self) -> None:

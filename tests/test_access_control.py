@@ -338,3 +338,30 @@ def test_websocket_must_authenticate_within_seconds(world):
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()  # we never send connection_init
         assert closed.value.code == 4408
+
+
+def test_resubscribing_with_after_replays_missed_events_of_own_account_only(world):
+    client, runtime, tokens, orders = world
+    events = call(client, tokens["viewer"], "query($id: ID!) { order(id: $id) { events { id type } } }", {"id": orders["customer"]})
+    stored = events["data"]["order"]["events"]
+    assert len(stored) > 3
+    query = "subscription($id: ID, $after: ID) { orderEvents(orderId: $id, after: $after) { id type } }"
+    variables = {"id": orders["customer"], "after": stored[0]["id"]}
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": tokens["customer"]["Authorization"]}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "r", "type": "subscribe", "payload": {"query": query, "variables": variables}})
+        replayed = [ws.receive_json()["payload"]["data"]["orderEvents"] for _ in stored[1:]]
+    assert replayed == stored[1:]  # everything after the given event, in order
+    # Another account asking for the same replay of A's order gets nothing. Proof: on the same
+    # socket a second, live-only subscription sees B's next order first (a replay would have been
+    # sent as soon as the first subscription started).
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": tokens["customer_b"]["Authorization"]}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "r", "type": "subscribe", "payload": {"query": query, "variables": variables}})
+        ws.send_json({"id": "s", "type": "subscribe", "payload": {"query": query, "variables": {}}})
+        support.wait_for(lambda: runtime.bus.local.subscriber_count >= 2, 10, interval=0.05, message="subscriptions")
+        call(client, tokens["customer_b"], CREATE_M, {"input": {"customerId": "ACCT-B", "lines": [line()]}})
+        first = ws.receive_json()
+    assert first["id"] == "s" and first["payload"]["data"]["orderEvents"]["type"] == "ProductOrderCreateEvent"
