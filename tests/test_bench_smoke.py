@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from bench import dispatch, event_latency, lifecycle, lifecycle_scaled, memory, order_create, order_detail, orders_page
+from bench import dispatch, event_latency, lifecycle, lifecycle_scaled, memory, order_detail, orders_page
 from bench import run as bench_run
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,6 @@ task's effect is recorded exactly once."""
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import pytest
 from sqlalchemy import create_engine, text

@@ -100,14 +100,6 @@ class Order(Base):
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"
     )
-    domain_orders: Mapped[list[DomainOrder]] = relationship(
-        back_populates="order", order_by="DomainOrder.id", viewonly=True
-    )
-    tasks: Mapped[list[Task]] = relationship(order_by="Task.id", viewonly=True)
-    events: Mapped[list[EventRecord]] = relationship(order_by="EventRecord.id", viewonly=True)
-    products: Mapped[list[Product]] = relationship(
-        order_by="Product.id", viewonly=True, primaryjoin="Order.id == foreign(Product.order_id)"
-    )
 
 
 class OrderLine(Base):
@@ -142,7 +134,6 @@ class DomainOrder(Base):
     characteristics: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
-    order: Mapped[Order] = relationship(back_populates="domain_orders")
     line: Mapped[OrderLine] = relationship()
     parent: Mapped[DomainOrder | None] = relationship(remote_side="DomainOrder.id")
 

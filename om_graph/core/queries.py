@@ -36,7 +36,7 @@ ORDER_CHILDREN = frozenset({"lines", "domain_orders", "tasks", "events", "produc
 _CHILD_MODELS = {"lines": OrderLine, "domain_orders": DomainOrder, "tasks": Task, "events": EventRecord, "products": Product}
 
 
-def _PRODUCT_DETAIL():
+def _product_detail():
     """Load options for a product's contract and entitlements."""
     return [selectinload(Product.agreement), selectinload(Product.entitlements)]
 
@@ -188,7 +188,7 @@ class QueryService:
         require(actor, Permission.INVENTORY_READ)
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
-        stmt = select(Product).options(*_PRODUCT_DETAIL()).order_by(Product.id.desc()).limit(first + 1)
+        stmt = select(Product).options(*_product_detail()).order_by(Product.id.desc()).limit(first + 1)
         if after:
             stmt = stmt.where(Product.id < decode_cursor(after))
         if actor.account_id is not None:
@@ -206,7 +206,7 @@ class QueryService:
     def product(self, actor: Actor, product_id: int) -> Product | None:
         require(actor, Permission.INVENTORY_READ)
         with self._uow(read_only=True) as uow:
-            product = uow.session.get(Product, product_id, options=_PRODUCT_DETAIL())
+            product = uow.session.get(Product, product_id, options=_product_detail())
         if product is None or (actor.account_id is not None and product.customer_id != actor.account_id):
             return None
         return product
