@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def flush_namespace(url: str, namespace: str) -> None:
 def build_runtime(database_url: str, **overrides) -> Runtime:
     overrides.setdefault("extra_plugins", (fixture_pack, fixture_auto_pack))
     overrides.setdefault("load_entrypoints", False)
-    overrides.setdefault("demo_tokens_file", str(Path(database_url.rsplit("/", 1)[-1]).with_suffix(".tokens.json")))
+    # Beside the other test artefacts, never in the working tree.
+    token_file = Path(tempfile.gettempdir()) / Path(database_url.rsplit("/", 1)[-1]).with_suffix(".tokens.json").name
+    overrides.setdefault("demo_tokens_file", str(token_file))
     settings = Settings(database_url=database_url, **overrides)
     runtime = Runtime(settings)
     runtime.prepare_database()
