@@ -25,6 +25,7 @@ from om_graph.core.auth import AuthenticationFailed
 from om_graph.runtime import Runtime
 from om_graph.schema import build_schema
 from om_graph.schema.context import Context
+from om_graph.schema.response_cache import Entry, ResponseCache
 from om_graph.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,12 +78,15 @@ class OmGraphQL(GraphQL):
 
 
 class AuthenticatedGraphQL:
-    """The HTTP GraphQL endpoint: authenticate, then hand over to strawberry. (A class, so
-    Starlette mounts it as an ASGI app rather than a request handler.)"""
+    """The HTTP GraphQL endpoint: authenticate, answer order reads still current from the
+    response cache, hand everything else over to strawberry. (A class, so Starlette mounts it as
+    an ASGI app rather than a request handler.)"""
 
     def __init__(self, graphql: OmGraphQL, runtime: Runtime):
         self.graphql = graphql
         self.runtime = runtime
+        megabytes = runtime.settings.response_cache_mb
+        self.cache = ResponseCache(megabytes * 1_000_000) if megabytes > 0 else None
 
     async def __call__(self, scope, receive, send):
         graphql, runtime = self.graphql, self.runtime
@@ -106,7 +110,55 @@ class AuthenticatedGraphQL:
             await _unauthorized(exc.message)(scope, receive, send)
             return
         scope.setdefault("state", {})["actor"] = actor
+        if self.cache is not None and request.method == "POST":
+            await self._cached(request, actor, scope, send)
+            return
         await graphql(scope, receive, send)
+
+    async def _cached(self, request: Request, actor, scope, send) -> None:
+        body = await request.body()
+        receive = _replay(body)
+        cacheable = self.cache.request_key(body, actor)
+        if cacheable is None:
+            await self.graphql(scope, receive, send)
+            return
+        key, order_ids = cacheable
+        probe = self.runtime.services.revisions
+        current = probe(order_ids) if probe.blocking_is_cheap else await run_in_threadpool(probe, order_ids)
+        revisions = tuple((i, current.get(i)) for i in order_ids)
+        entry = self.cache.get(key, revisions)
+        if entry is not None:
+            await send({"type": "http.response.start", "status": entry.status, "headers": list(entry.headers)})
+            await send({"type": "http.response.body", "body": entry.body})
+            return
+        captured: dict = {"chunks": []}
+
+        async def capture(message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"], captured["headers"] = message["status"], tuple(message.get("headers", ()))
+            elif message["type"] == "http.response.body":
+                captured["chunks"].append(message.get("body", b""))
+                if not message.get("more_body") and captured.get("status") == 200:
+                    body = b"".join(captured["chunks"])
+                    if b'"errors"' not in body:
+                        self.cache.put(key, Entry(revisions, 200, captured["headers"], body))
+            await send(message)
+
+        await self.graphql(scope, receive, capture)
+
+
+def _replay(body: bytes):
+    """An ASGI receive that hands over a body already read."""
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:

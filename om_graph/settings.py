@@ -44,6 +44,7 @@ class Settings:
     graphiql: bool | None = None
     demo_tokens_file: str = "demo-tokens.json"
     token_cache_seconds: float = 10.0
+    response_cache_mb: int = 32  # order-detail responses kept per server process; 0 turns the cache off
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_keys: str | None = None
@@ -93,6 +94,7 @@ class Settings:
             graphiql=None if _env("GRAPHIQL") is None else _bool("GRAPHIQL", False),
             demo_tokens_file=_env("DEMO_TOKENS_FILE", cls.demo_tokens_file),
             token_cache_seconds=float(_env("TOKEN_CACHE_SECONDS", str(cls.token_cache_seconds))),
+            response_cache_mb=int(_env("RESPONSE_CACHE_MB", str(cls.response_cache_mb))),
             jwt_issuer=_env("JWT_ISSUER"),
             jwt_audience=_env("JWT_AUDIENCE"),
             jwt_keys=_env("JWT_KEYS"),

@@ -79,6 +79,7 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
     if line.state != "completed" or line.product_id is None:
         return
     product = session.get(Product, line.product_id)
+    uow.touch(product.order_id)  # the product is shown with the order that created it
     product.last_order_line_id = line.id
     if line.action == "modify":
         outputs = _unit_outputs(domain_orders, line).get(0, {})

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 
 from om_graph.core.catalog import list_offerings
@@ -78,6 +79,29 @@ def decode_cursor(cursor: str) -> int:
         return int(value)
     except Exception:
         raise ValidationFailed.single("after", "not a cursor this API issued", "INVALID_CURSOR") from None
+
+
+class RevisionProbe:
+    """The current revision of orders (missing ones are absent): enough to tell whether a detail
+    read earlier is still current. It sits on the path of every cached read, so it is one
+    statement on a pooled DBAPI connection, without a session. It reveals only existence and a
+    counter, and callers ask it only about reads the asker was allowed to make."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        # A read of a local SQLite file costs less than handing it to a thread.
+        self.blocking_is_cheap = engine.dialect.name == "sqlite"
+
+    def __call__(self, order_ids: Sequence[int]) -> dict[int, int]:
+        markers = ",".join([self._marker] * len(order_ids))
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(f"SELECT id, revision FROM customer_order WHERE id IN ({markers})", tuple(order_ids))
+            return dict(cursor.fetchall())
+        finally:
+            connection.close()  # back to the pool, which ends the read transaction
 
 
 class QueryService:

@@ -10,7 +10,7 @@ from om_graph.core.catalog import sync_catalog
 from om_graph.core.orchestration import Orchestrator
 from om_graph.core.orders import OrderService
 from om_graph.core.ports import EventSink, JobSink
-from om_graph.core.queries import QueryService
+from om_graph.core.queries import QueryService, RevisionProbe
 from om_graph.core.reconciler import Reconciler
 from om_graph.core.registry import Registry
 from om_graph.core.uow import UnitOfWork
@@ -34,6 +34,7 @@ class Services:
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
         self.orders = OrderService(self.uow, registry, self.orchestrator)
         self.queries = QueryService(self.uow)
+        self.revisions = RevisionProbe(sessions.kw["bind"])
         self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)
 
     def load_catalog(self) -> None:

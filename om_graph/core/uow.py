@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from om_graph.core.db import READ_ONLY
@@ -52,6 +52,8 @@ class UnitOfWork:
         self.jobs: list[Job] = []
         self._events: list[dict] = []
         self._announced: list[OrderEvent] = []
+        self._locked: dict[int, Order] = {}
+        self._touched: set[int] = set()
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -66,6 +68,7 @@ class UnitOfWork:
                 return
             if self._read_only:
                 return  # close() ends the transaction and keeps what was loaded readable
+            self._bump_revisions()
             self._write_events()
             self.session.commit()
         finally:
@@ -102,8 +105,26 @@ class UnitOfWork:
 
     def lock_order(self, order_id: int) -> Order | None:
         """Load an order for writing, serialising concurrent writers of the same order
-        (row lock on PostgreSQL; SQLite already holds the database write lock)."""
-        return self.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+        (row lock on PostgreSQL; SQLite already holds the database write lock). Its revision
+        is bumped when the transaction commits."""
+        order = self.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+        if order is not None:
+            self._locked[order.id] = order
+        return order
+
+    def touch(self, order_id: int) -> None:
+        """This transaction changes something shown with an order it did not lock (a product
+        that a later order modifies): bump that order's revision too."""
+        self._touched.add(order_id)
+
+    def _bump_revisions(self) -> None:
+        for order in self._locked.values():
+            order.revision = order.revision + 1  # the row is locked: read-modify-write is safe
+        others = self._touched.difference(self._locked)
+        if others:
+            self.session.execute(
+                update(Order).where(Order.id.in_(sorted(others))).values(revision=Order.revision + 1)
+            )
 
     def enqueue(self, job: Job) -> None:
         if job not in self.jobs:  # one advance per order per transaction is enough
