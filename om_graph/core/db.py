@@ -21,9 +21,10 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        # Enough connections for every request thread (anyio's pool of 40) and worker thread:
-        # SQLite connections are cheap, and waiting for one only adds to the write queue.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=16, max_overflow=48)
+        # A kept connection for every request thread (anyio's pool of 40) and worker thread:
+        # SQLite connections are cheap to keep, while opening one (and its pragmas) on every
+        # burst of load, as overflow connections are, costs more than the query.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=64, max_overflow=0)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

@@ -75,10 +75,17 @@ class Orchestrator:
         self.retry_backoff_ms = retry_backoff_ms
         self._pool = ThreadPoolExecutor(max_workers=handler_threads, thread_name_prefix="om-handler")
 
-    def load(self, uow: UnitOfWork, order_id: int) -> OrderPlan | None:
-        """Lock the order and load its plan (the start of every writing transaction)."""
-        order = uow.lock_order(order_id)
-        return OrderPlan.load(uow.session, order) if order is not None else None
+    def load(self, uow: UnitOfWork, order_id: int, previous: OrderPlan | None = None) -> OrderPlan | None:
+        """Lock the order and load its plan (the start of every writing transaction). With the
+        plan this caller's previous transaction committed, and nobody having written the order
+        since, that plan is re-attached instead of read again."""
+        order = uow.lock_order(order_id, known=previous.order if previous is not None else None)
+        if order is None:
+            return None
+        if previous is not None and order is previous.order:
+            previous.attach(uow.session)
+            return previous
+        return OrderPlan.load(uow.session, order)
 
     # -- release -------------------------------------------------------------------------------
 

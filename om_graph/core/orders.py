@@ -199,7 +199,7 @@ class OrderService:
         With ``then_advance`` (what the worker does) the same transaction claims the first wave
         of automatic tasks and this call goes on to run them; otherwise an advance job is queued."""
         try:
-            claims = self._process(order_id, claim=then_advance)
+            claims, plan = self._process(order_id, claim=then_advance)
         except PluginCallFailed as exc:
             log.error("order %s rejected: %s", order_id, exc)
             with self._uow() as uow:
@@ -208,18 +208,18 @@ class OrderService:
                     self._reject(uow, order, list(order.lines), exc.errors, reason="processingFailed")
             return
         if claims:
-            self._run_waves(order_id, claims)
+            self._run_waves(order_id, claims, plan)
 
-    def _process(self, order_id: int, *, claim: bool) -> list:
+    def _process(self, order_id: int, *, claim: bool) -> tuple[list, OrderPlan | None]:
         with self._uow() as uow:
             order = uow.lock_order(order_id)
             if order is None or order.state != "acknowledged":
-                return []
+                return [], None
             lines = list(order.lines)
             issues = self._business_issues(order, lines)
             if issues:
                 self._reject(uow, order, lines, issues)
-                return []
+                return [], None
             self._enrich(uow, order, lines)
             plan = self.decomposer.decompose(uow.session, order, lines)
             fire(uow, order, order, "start", SYSTEM_ACTOR)
@@ -235,7 +235,7 @@ class OrderService:
             self.orchestrator.release(uow, order_plan, roots, enqueue=not claim)
             claims = self.orchestrator.claim_wave(uow, order_plan, roll_up=False) if claim else []
             rollup(uow, order_plan, self.registry)
-            return claims
+            return claims, order_plan
 
     def _business_issues(self, order: Order, lines: list[OrderLine]) -> list[FieldError]:
         issues: list[FieldError] = []
@@ -299,15 +299,15 @@ class OrderService:
         with self._uow() as uow:
             plan = self.orchestrator.load(uow, order_id)
             claims = self.orchestrator.claim_wave(uow, plan) if plan is not None else []
-        return self._run_waves(order_id, claims)
+        return self._run_waves(order_id, claims, plan)
 
-    def _run_waves(self, order_id: int, claims: list) -> int:
+    def _run_waves(self, order_id: int, claims: list, plan: OrderPlan | None) -> int:
         orchestrator = self.orchestrator
         attempts = 0
         while claims:
             results = orchestrator.run_wave(claims)
             attempts += len(results)
             with self._uow() as uow:
-                plan = orchestrator.load(uow, order_id)
+                plan = orchestrator.load(uow, order_id, previous=plan)
                 claims = orchestrator.finish_wave_and_claim_next(uow, plan, results)
         return attempts

@@ -45,6 +45,11 @@ class OrderPlan:
             plan.predecessors[task_id].append(predecessor_id)
         return plan
 
+    def attach(self, session: Session) -> None:
+        """Make this plan's objects (detached after their transaction) part of ``session``."""
+        for obj in (*self.lines, *self.domain_orders, *self.tasks.values()):
+            session.add(obj)
+
     def transitive_successors(self, task_id: int) -> list[Task]:
         seen: set[int] = set()
         frontier = [task_id]

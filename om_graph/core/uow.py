@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.db import READ_ONLY
 from om_graph.core.events import OrderEvent
@@ -94,20 +95,44 @@ class UnitOfWork:
             # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so
             # insert in one executemany and derive the ids: this transaction holds the database
             # write lock and rowids are allocated max + 1, so they are consecutive.
-            session.execute(insert(EventRecord), self._events)
+            session.execute(insert(EventRecord), self._events, execution_options={"render_nulls": True})
             last = session.execute(text("SELECT last_insert_rowid()")).scalar_one()
             ids = range(last - len(self._events) + 1, last + 1)
         else:
             ids = session.execute(
-                insert(EventRecord).returning(EventRecord.id, sort_by_parameter_order=True), self._events
+                insert(EventRecord).returning(EventRecord.id, sort_by_parameter_order=True),
+                self._events,
+                execution_options={"render_nulls": True},  # one statement, even where some values are None
             ).scalars().all()
         self._announced = [OrderEvent(id=i, **body) for i, body in zip(ids, self._events)]
 
-    def lock_order(self, order_id: int) -> Order | None:
-        """Load an order for writing, serialising concurrent writers of the same order
-        (row lock on PostgreSQL; SQLite already holds the database write lock). Its revision
-        is bumped when the transaction commits."""
-        order = self.session.scalars(select(Order).where(Order.id == order_id).with_for_update()).first()
+    def lock_order(self, order_id: int, *, known: Order | None = None) -> Order | None:
+        """Load an order for writing, serialising concurrent writers of the same order (the
+        row is locked on PostgreSQL; SQLite already holds the database write lock), and bump
+        its revision: one ``UPDATE … RETURNING`` does all three.
+
+        ``known`` is the same order as the caller's previous transaction left it (detached,
+        with its loaded children): when the revision shows nobody wrote the order since, that
+        object is re-attached instead of loaded again."""
+        if order_id in self._locked:
+            return self._locked[order_id]
+        table = Order.__table__  # Core statements: the ORM's bulk-update bookkeeping is not needed here
+        bump = update(table).where(table.c.id == order_id).values(revision=table.c.revision + 1, updated_at=utcnow())
+        order = None
+        if known is not None:
+            revision = self.session.scalar(bump.returning(Order.revision))
+            if revision is None:
+                return None
+            if revision == known.revision + 1:
+                self.session.add(known)
+                set_committed_value(known, "revision", revision)
+                order = known
+        if order is None:
+            statement = bump.returning(*table.c) if known is None else select(Order).where(Order.id == order_id)
+            order = self.session.scalars(
+                select(Order).from_statement(statement) if known is None else statement,
+                execution_options={"populate_existing": True},
+            ).first()
         if order is not None:
             self._locked[order.id] = order
         return order
@@ -118,8 +143,6 @@ class UnitOfWork:
         self._touched.add(order_id)
 
     def _bump_revisions(self) -> None:
-        for order in self._locked.values():
-            order.revision = order.revision + 1  # the row is locked: read-modify-write is safe
         others = self._touched.difference(self._locked)
         if others:
             self.session.execute(
