@@ -235,3 +235,21 @@ def test_a_failing_pack_extension_rejects_the_order_instead_of_retrying(database
     assert error.payload["reason"] == "processingFailed" and "ZeroDivisionError" in error.payload["errors"][0]["message"]
     assert order.tasks == []
     engine.dispose()
+
+
+def test_advance_reuses_its_plan_only_while_nobody_else_wrote_the_order(services):
+    order_id = place(services)
+    drain(services)  # automatic work done; the installation work order waits for a person
+    orchestrator = services.orchestrator
+    with services.uow() as uow:
+        first = orchestrator.load(uow, order_id)
+    with services.uow() as uow:
+        assert orchestrator.load(uow, order_id, previous=first) is first  # unchanged: re-attached
+
+    [manual] = [t for t in first.tasks.values() if t.kind == "manual" and t.state == "ready"]
+    services.orders.complete_task(AGENT, manual.id, {"ontSerial": "S9"})  # another writer
+    with services.uow() as uow:
+        fresh = orchestrator.load(uow, order_id, previous=first)
+        assert fresh is not first
+        assert fresh.tasks[manual.id].state == "completed"
+        assert fresh.order.revision == first.order.revision + 2

@@ -74,6 +74,7 @@ class OrderService:
                 order = Order(
                     customer_id=data.customer_id,
                     state="draft",
+                    version=1,
                     description=data.description,
                     external_id=data.external_id,
                     idempotency_key=data.idempotency_key,
@@ -83,8 +84,7 @@ class OrderService:
                 )
                 self._set_lines(order, lines)
                 uow.session.add(order)
-                uow.session.flush()
-                uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity_id=order.id, actor=actor, to_state="draft")
+                uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity=order, actor=actor, to_state="draft")
                 if submit:
                     self._submit(uow, actor, order)
                 return order
@@ -187,6 +187,8 @@ class OrderService:
             fire(uow, order, line, "submit", actor)
         order.submitted_at = utcnow()
         order.processing_dispatched_at = utcnow()
+        if order.id is None:
+            uow.session.flush()  # created in this transaction: inserted already acknowledged
         uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
 
     # -- processing (worker) -------------------------------------------------------------------

@@ -30,7 +30,7 @@ def fire(uow: UnitOfWork, order: Order, entity, event: str, actor: Actor, payloa
         order,
         event_type,
         entity_kind=kind,
-        entity_id=entity.id,
+        entity=entity,
         actor=actor,
         from_state=previous,
         to_state=transition.target,

@@ -55,6 +55,7 @@ class UnitOfWork:
         self._announced: list[OrderEvent] = []
         self._locked: dict[int, Order] = {}
         self._touched: set[int] = set()
+        self._refs: list[tuple[Order, object]] = []  # per event: the order and entity whose ids it carries
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -90,6 +91,10 @@ class UnitOfWork:
         if not self._events:
             return
         self.session.flush()
+        for body, (order, entity) in zip(self._events, self._refs):
+            body["order_id"] = order.id
+            if entity is not None:
+                body["entity_id"] = entity.id
         session = self.session
         if session.get_bind().dialect.name == "sqlite":
             # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so
@@ -159,13 +164,17 @@ class UnitOfWork:
         event_type: str,
         *,
         entity_kind: str,
-        entity_id: int,
+        entity_id: int | None = None,
+        entity=None,
         actor: Actor,
         from_state: str | None = None,
         to_state: str | None = None,
         payload: dict | None = None,
     ) -> None:
-        """Record an event; it is written with the transaction's others just before commit."""
+        """Record an event; it is written with the transaction's others just before commit.
+        Give ``entity`` (rather than ``entity_id``) for an object that may not be inserted yet:
+        its id, and the order's, are read after the final flush, so recording never forces one."""
+        self._refs.append((order, entity))
         self._events.append(
             dict(
                 order_id=order.id,
