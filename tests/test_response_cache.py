@@ -149,3 +149,24 @@ def test_only_plain_order_reads_are_cached(server):
     assert _gql(server, "query { order(id: \"T3JkZXI6OTk5OTk=\") { id } }", {}, staff)["order"] is None
     body = server.post("/graphql", json={"query": "query { order(id: \"nonsense\") { id } }"}, headers=staff).json()
     assert body.get("errors")
+
+
+def test_the_cache_stays_within_its_byte_budget_evicting_least_recently_used():
+    from om_graph.schema.response_cache import Entry, ResponseCache
+
+    cache = ResponseCache(max_bytes=20_000)
+    keys = [(f"query {i:02d}", None, "{}", frozenset(), None) for i in range(40)]
+    entry = lambda i: Entry(((i, 1),), 200, (), b"x" * 1_000)  # noqa: E731
+    for i in range(15):
+        cache.put(keys[i], entry(i))
+    assert len(cache) == 15
+    assert cache.get(keys[0], ((0, 1),)) is not None  # now the most recently used
+    cache.put(keys[15], entry(15))
+    assert cache.get(keys[1], ((1, 1),)) is None and cache.get(keys[0], ((0, 1),)) is not None
+    for i in range(16, 40):
+        cache.put(keys[i], entry(i))
+    assert cache._bytes <= cache.max_bytes and len(cache) == 15
+    assert cache.get(keys[39], ((39, 2),)) is None  # a newer revision never gets the old answer
+    big = ("big", None, "{}", frozenset(), None)
+    cache.put(big, Entry(((1, 1),), 200, (), b"y" * 5_000))
+    assert cache.get(big, ((1, 1),)) is None  # over an eighth of the budget: not kept

@@ -45,9 +45,11 @@ class Entry:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
 
-    @property
-    def size(self) -> int:
-        return len(self.body) + 200
+
+
+def _footprint(key: tuple, entry: Entry) -> int:
+    """Bytes an entry holds: the response, the document and variables in its key, bookkeeping."""
+    return len(entry.body) + len(key[0]) + len(key[2]) + 300
 
 
 def _order_id(raw) -> int | None:
@@ -143,16 +145,16 @@ class ResponseCache:
         return entry
 
     def put(self, key: tuple, entry: Entry) -> None:
-        if entry.size > self.max_bytes // 8:
+        if _footprint(key, entry) > self.max_bytes // 8:
             return
         old = self._entries.pop(key, None)
         if old is not None:
-            self._bytes -= old.size
+            self._bytes -= _footprint(key, old)
         self._entries[key] = entry
-        self._bytes += entry.size
+        self._bytes += _footprint(key, entry)
         while self._bytes > self.max_bytes:
-            _, evicted = self._entries.popitem(last=False)
-            self._bytes -= evicted.size
+            evicted_key, evicted = self._entries.popitem(last=False)
+            self._bytes -= _footprint(evicted_key, evicted)
 
     def __len__(self) -> int:
         return len(self._entries)
