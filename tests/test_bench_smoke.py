@@ -62,9 +62,11 @@ def test_orders_page(tmp_path):
 
 
 def test_event_latency(tmp_path):
-    mutation, everything = event_latency.run("tiny", tmp_path)
+    mutation, everything, *below = event_latency.run("tiny", tmp_path)
     assert mutation.data["received"] >= mutation.data["committed"] > 0
     assert mutation.data["mutation_ms"]["count"] > 0 and everything.data["all_ms"]["count"] >= mutation.data["mutation_ms"]["count"]
+    for result in below:  # only when the tiny rate already saturated this machine
+        assert result.data["mutation_ms"]["count"] > 0
 
 
 def test_dispatch_embedded():

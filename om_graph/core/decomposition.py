@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from om_graph.core.catalog_defs import SpecificationDef
 from om_graph.core.errors import PluginConfigurationError, call_plugin
-from om_graph.core.models import DomainOrder, Order, OrderLine, Product, Task, TaskDependency
+from om_graph.core.ids import reserve_ids
+from om_graph.core.models import DomainOrder, Order, OrderLine, Product, Task, TaskDependency, new_task_key
 from om_graph.core.registry import Registry
 
 
@@ -67,8 +68,11 @@ class Decomposer:
         return all(call_plugin(f"decomposition rule {rule.key!r}", rule.include, characteristics) for rule in rules)
 
     def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Decomposition:
+        """Domain orders, tasks and dependencies with their ids reserved but not inserted: the
+        caller moves them to their first states and they are inserted once, at commit."""
         roots: list[_Node] = []
-        products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_([l.product_id for l in lines if l.product_id])))}
+        product_ids = [line.product_id for line in lines if line.product_id]
+        products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))} if product_ids else {}
         for line in lines:
             spec = self.registry.specifications[line.spec_key]
             characteristics = dict(line.characteristics)
@@ -78,11 +82,19 @@ class Decomposer:
                 characteristics = {**products[line.product_id].characteristics, **characteristics}
             for unit in range(line.quantity):
                 roots.append(self._expand(order, line, spec, unit, characteristics))
-        nodes = [n for root in roots for n in _walk(root)]
+        nodes = [n for root in roots for n in _walk(root)]  # parents before children: smaller ids
         tasks = [t for n in nodes for t in n.tasks]
+        for node, domain_order_id in zip(nodes, reserve_ids(session, DomainOrder, len(nodes))):
+            node.domain_order.id = domain_order_id
+        for node in nodes:
+            domain_order = node.domain_order
+            domain_order.parent_id = domain_order.parent.id if domain_order.parent is not None else None
+            for task in node.tasks:
+                task.domain_order_id = domain_order.id
+        for task, task_id in zip(tasks, reserve_ids(session, Task, len(tasks))):
+            task.id = task_id
         session.add_all([n.domain_order for n in nodes])
         session.add_all(tasks)
-        session.flush()
         pairs: list[tuple[Task, Task]] = []
         for root in roots:
             line_action = root.domain_order.line.action
@@ -94,7 +106,10 @@ class Decomposer:
                     else:  # build bottom-up
                         before, after = child.exits_or_descendants(), node.entries_or_descendants()
                     pairs.extend((a, b) for a in after for b in before)
-        deps = [TaskDependency(task_id=t.id, predecessor_id=p.id) for t, p in {(id(a), id(b)): (a, b) for a, b in pairs}.values()]
+        deps = [
+            TaskDependency(task=t, predecessor=p, task_id=t.id, predecessor_id=p.id)
+            for t, p in {(id(a), id(b)): (a, b) for a, b in pairs}.values()
+        ]
         session.add_all(deps)
         return Decomposition([n.domain_order for n in nodes], tasks, deps)
 
@@ -134,7 +149,9 @@ class Decomposer:
                 kind=template.kind,
                 handler=template.handler,
                 state="pending",
+                attempts=0,
                 max_attempts=handler.max_attempts if handler else 1,
+                idempotency_key=new_task_key(),
             )
             by_key[template.key] = task
             node.tasks.append(task)

@@ -22,6 +22,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # BIGINT on PostgreSQL, INTEGER (rowid alias, so autoincrement works) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def new_task_key() -> str:
+    """A task's idempotency key: the same for every attempt, passed to its handler."""
+    return f"om-{uuid.uuid4().hex}"
 Money = Numeric(14, 2)
 
 NAMING = {
@@ -155,7 +160,7 @@ class Task(Base):
     kind: Mapped[str] = mapped_column(String(16))
     handler: Mapped[str | None] = mapped_column(String(120))
     # Globally unique and stable across attempts: what handlers pass to external systems.
-    idempotency_key: Mapped[str] = mapped_column(String(40), default=lambda: f"om-{uuid.uuid4().hex}")
+    idempotency_key: Mapped[str] = mapped_column(String(40), default=lambda: new_task_key())
     state: Mapped[str] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=1)
@@ -181,6 +186,9 @@ class TaskDependency(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("order_task.id", ondelete="CASCADE"), primary_key=True)
     predecessor_id: Mapped[int] = mapped_column(ForeignKey("order_task.id", ondelete="CASCADE"), primary_key=True)
     dependency_type: Mapped[str] = mapped_column(String(24), default="finishToStart")
+    # Only so that a flush inserts tasks before the edges between them.
+    task: Mapped[Task] = relationship(foreign_keys=[task_id])
+    predecessor: Mapped[Task] = relationship(foreign_keys=[predecessor_id])
 
 
 class EventRecord(Base):
