@@ -17,13 +17,14 @@ def reserve_ids(session: Session, model, count: int) -> list[int]:
     if count == 0:
         return []
     table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-            {"table": table.name, "n": count},
-        )
-        return sorted(rows.scalars())
-    # SQLite: every writing transaction holds the database write lock from BEGIN IMMEDIATE, and
-    # a new rowid is max(rowid) + 1, so the next ``count`` ids are ours until commit.
-    last = session.scalar(select(func.max(table.c.id))) or 0
-    return list(range(last + 1, last + count + 1))
+    with session.no_autoflush:  # pending rows of this transaction have no id yet either way
+        if session.get_bind().dialect.name == "postgresql":
+            rows = session.execute(
+                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+                {"table": table.name, "n": count},
+            )
+            return sorted(rows.scalars())
+        # SQLite: every writing transaction holds the database write lock from BEGIN IMMEDIATE,
+        # and a new rowid is max(rowid) + 1, so the next ``count`` ids are ours until commit.
+        last = session.scalar(select(func.max(table.c.id))) or 0
+        return list(range(last + 1, last + count + 1))

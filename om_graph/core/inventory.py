@@ -64,7 +64,8 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
     session = uow.session
     now = utcnow()
     if line.action == "add":
-        products = session.scalars(select(Product).where(Product.order_line_id == line.id).order_by(Product.id)).all()
+        with session.no_autoflush:  # the line's products are only written here and at decomposition
+            products = session.scalars(select(Product).where(Product.order_line_id == line.id).order_by(Product.id)).all()
         outputs = _unit_outputs(domain_orders, line)
         for unit, product in enumerate(products):
             if product.status != "created":
@@ -96,9 +97,11 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
 def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreement | None:
     """Contract and entitlements for the products this order activated."""
     session = uow.session
-    products = session.scalars(
-        select(Product).where(Product.order_id == order.id, Product.status == "active").order_by(Product.id)
-    ).all()
+    with session.no_autoflush:  # statuses changed in this transaction are read from the objects
+        products = [
+            p for p in session.scalars(select(Product).where(Product.order_id == order.id).order_by(Product.id))
+            if p.status == "active"
+        ]
     if not products:
         return None
     now = utcnow()
@@ -112,7 +115,7 @@ def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreeme
         end_date=now + timedelta(days=30 * term),
     )
     session.add(agreement)
-    session.flush()
+    session.flush()  # its id, and the rows products and entitlements point at
     for product in products:
         product.agreement_id = agreement.id
         offering = registry.offerings.get(product.offering_key)
