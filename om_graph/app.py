@@ -111,13 +111,13 @@ class AuthenticatedGraphQL:
             return
         scope.setdefault("state", {})["actor"] = actor
         if self.cache is not None and request.method == "POST":
-            await self._cached(request, actor, scope, send)
+            await self._cached(request, actor, scope, receive, send)
             return
         await graphql(scope, receive, send)
 
-    async def _cached(self, request: Request, actor, scope, send) -> None:
+    async def _cached(self, request: Request, actor, scope, receive, send) -> None:
         body = await request.body()
-        receive = _replay(body)
+        receive = _replay(body, receive)
         cacheable = self.cache.request_key(body, actor)
         if cacheable is None:
             await self.graphql(scope, receive, send)
@@ -147,18 +147,18 @@ class AuthenticatedGraphQL:
         await self.graphql(scope, receive, capture)
 
 
-def _replay(body: bytes):
-    """An ASGI receive that hands over a body already read."""
+def _replay(body: bytes, receive):
+    """An ASGI receive that hands over a body already read, then the client's own messages."""
     sent = False
 
-    async def receive():
+    async def replay():
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replay
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:

@@ -104,6 +104,7 @@ class Runtime:
             self._reconciler.join(5)
         self.bus.stop()
         self.broker.close()
+        self.services.revisions.close()
         self.engine.dispose()
 
 

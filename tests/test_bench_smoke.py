@@ -65,7 +65,9 @@ def test_event_latency(tmp_path):
     mutation, everything, *below = event_latency.run("tiny", tmp_path)
     assert mutation.data["received"] >= mutation.data["committed"] > 0
     assert mutation.data["mutation_ms"]["count"] > 0 and everything.data["all_ms"]["count"] >= mutation.data["mutation_ms"]["count"]
-    for result in below:  # only when the tiny rate already saturated this machine
+    saturated = mutation.data["achieved_events_per_s"] < 0.9 * mutation.data["offered_events_per_s"]
+    assert len(below) == (1 if saturated else 0)  # the phase below saturation runs when the target rate was not sustained
+    for result in below:
         assert result.data["mutation_ms"]["count"] > 0
 
 

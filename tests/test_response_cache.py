@@ -98,7 +98,9 @@ def test_a_later_order_changing_the_product_invalidates_the_original_order(serve
     _run(server, order_id)
     before = _gql(server, DETAIL, {"id": order_id}, staff)["order"]
     product = before["products"][0]
-    assert _gql(server, DETAIL, {"id": order_id}, staff)["order"] == before  # cached now
+    hits = server.cache.hits
+    assert _gql(server, DETAIL, {"id": order_id}, staff)["order"] == before
+    assert server.cache.hits == hits + 1  # cached now
 
     change = {"customerId": "ACME", "requestedInitialState": "ACKNOWLEDGED",
               "lines": [{"action": "MODIFY", "productId": product["id"], "characteristics": [{"name": "label", "value": "second"}]}]}

@@ -43,6 +43,13 @@ def create_placeholders(uow: UnitOfWork, order: Order, line: OrderLine, registry
     )
 
 
+def _flush_new_products(session) -> None:
+    """Products created in this same transaction (a line with no work to do completes at
+    once) must be in the database before products are queried; otherwise no flush is needed."""
+    if any(isinstance(obj, Product) for obj in session.new):
+        session.flush()
+
+
 def _unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int, dict]:
     """Characteristics produced by tasks (e.g. assigned serials), gathered per unit of the line."""
     per_unit: dict[int, dict] = {}
@@ -64,7 +71,8 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
     session = uow.session
     now = utcnow()
     if line.action == "add":
-        with session.no_autoflush:  # the line's products are only written here and at decomposition
+        _flush_new_products(session)
+        with session.no_autoflush:  # nothing else pending changes which products the line has
             products = session.scalars(select(Product).where(Product.order_line_id == line.id).order_by(Product.id)).all()
         outputs = _unit_outputs(domain_orders, line)
         for unit, product in enumerate(products):
@@ -97,6 +105,7 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
 def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreement | None:
     """Contract and entitlements for the products this order activated."""
     session = uow.session
+    _flush_new_products(session)
     with session.no_autoflush:  # statuses changed in this transaction are read from the objects
         products = [
             p for p in session.scalars(select(Product).where(Product.order_id == order.id).order_by(Product.id))

@@ -83,7 +83,7 @@ class Reconciler:
                 select(Task, DomainOrder.spec_key)
                 .join(DomainOrder, DomainOrder.id == Task.domain_order_id)
                 .where(Task.state.in_(("ready", "inProgress")), Task.due_at.is_not(None))
-                .order_by(Task.order_id)
+                .order_by(Task.order_id.desc())  # several orders are locked: newest first, as everywhere
                 .limit(self.batch * 4)
             ).all()
             orders: dict[int, Order] = {}

@@ -70,7 +70,6 @@ class UnitOfWork:
                 return
             if self._read_only:
                 return  # close() ends the transaction and keeps what was loaded readable
-            self._bump_revisions()
             self._write_events()
             self.session.commit()
         finally:
@@ -143,16 +142,16 @@ class UnitOfWork:
         return order
 
     def touch(self, order_id: int) -> None:
-        """This transaction changes something shown with an order it did not lock (a product
-        that a later order modifies): bump that order's revision too."""
+        """This transaction is about to change something shown with an order it did not lock
+        (a product that a later order modifies): bump that order's revision now, before the
+        write, so its row is locked first. A transaction holding several orders always takes
+        the newer one first (the order it works on, then older ones it touches; the reconciler
+        newest first), so two of them never wait for each other in a cycle."""
+        if order_id in self._locked or order_id in self._touched:
+            return
         self._touched.add(order_id)
-
-    def _bump_revisions(self) -> None:
-        others = self._touched.difference(self._locked)
-        if others:
-            self.session.execute(
-                update(Order).where(Order.id.in_(sorted(others))).values(revision=Order.revision + 1)
-            )
+        table = Order.__table__
+        self.session.execute(update(table).where(table.c.id == order_id).values(revision=table.c.revision + 1))
 
     def enqueue(self, job: Job) -> None:
         if job not in self.jobs:  # one advance per order per transaction is enough

@@ -26,8 +26,11 @@ from dataclasses import dataclass
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, StringValueNode, VariableNode, parse
 from strawberry import relay
 
+from om_graph.schema.limits import MAX_TOKENS
+
 CACHEABLE_ROOT = "order"
 _MAX_DOCUMENTS = 256
+_MAX_DOCUMENT_CHARS = 20_000  # larger documents go straight to the executor (and its limits)
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,11 @@ def _order_id(raw) -> int | None:
 def _roots(query: str, operation_name: str | None) -> tuple[_Root, ...] | None:
     """The ``order`` root fields of the selected operation, or None when the document is not a
     plain order read (mutations, other roots, fragments or directives at the root, parse errors)."""
+    if len(query) > _MAX_DOCUMENT_CHARS:
+        return None
     try:
-        document = parse(query)
-    except GraphQLError:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except (GraphQLError, RecursionError):
         return None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
