@@ -50,15 +50,18 @@ def _configure_sqlite(engine: Engine) -> None:
     # (FIFO-ish, no polling) and only other processes meet SQLite's busy timeout.
     write_lock = threading.Lock()
 
+    # BEGIN goes straight to the driver: it runs before every transaction, and SQLAlchemy's
+    # statement execution around it would cost more than SQLite's own work.
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        driver = conn.connection.driver_connection
         if conn.get_execution_options().get(READ_ONLY):
-            conn.exec_driver_sql("BEGIN")
+            driver.execute("BEGIN")
             return
         write_lock.acquire()
         conn.info["om_write_lock"] = True
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
         except Exception:
             _release(conn.info)
             raise

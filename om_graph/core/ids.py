@@ -8,8 +8,18 @@ inserted once, in its final state.
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+
+
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+
+
+@cache
+def _max_id(table):
+    return select(func.max(table.c.id))  # built once per table: SQLAlchemy reuses its compiled form
 
 
 def reserve_ids(session: Session, model, count: int) -> list[int]:
@@ -19,12 +29,9 @@ def reserve_ids(session: Session, model, count: int) -> list[int]:
     table = model.__table__
     with session.no_autoflush:  # pending rows of this transaction have no id yet either way
         if session.get_bind().dialect.name == "postgresql":
-            rows = session.execute(
-                text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
-                {"table": table.name, "n": count},
-            )
+            rows = session.execute(_NEXT_IDS, {"table": table.name, "n": count})
             return sorted(rows.scalars())
         # SQLite: every writing transaction holds the database write lock from BEGIN IMMEDIATE,
         # and a new rowid is max(rowid) + 1, so the next ``count`` ids are ours until commit.
-        last = session.scalar(select(func.max(table.c.id))) or 0
+        last = session.scalar(_max_id(table)) or 0
         return list(range(last + 1, last + count + 1))

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from om_graph.core.models import Agreement, DomainOrder, Entitlement, Order, OrderLine, Product, utcnow
 from om_graph.core.registry import Registry
 from om_graph.core.transitions import fire
 from om_graph.core.uow import Actor, UnitOfWork
+
+
+_PRODUCTS_OF_LINE = select(Product).where(Product.order_line_id == bindparam("line_id")).order_by(Product.id)
+_PRODUCTS_OF_ORDER = select(Product).where(Product.order_id == bindparam("order_id")).order_by(Product.id)
 
 
 def create_placeholders(uow: UnitOfWork, order: Order, line: OrderLine, registry: Registry) -> None:
@@ -73,7 +77,7 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
     if line.action == "add":
         _flush_new_products(session)
         with session.no_autoflush:  # nothing else pending changes which products the line has
-            products = session.scalars(select(Product).where(Product.order_line_id == line.id).order_by(Product.id)).all()
+            products = session.scalars(_PRODUCTS_OF_LINE, {"line_id": line.id}).all()
         outputs = _unit_outputs(domain_orders, line)
         for unit, product in enumerate(products):
             if product.status != "created":
@@ -108,8 +112,7 @@ def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreeme
     _flush_new_products(session)
     with session.no_autoflush:  # statuses changed in this transaction are read from the objects
         products = [
-            p for p in session.scalars(select(Product).where(Product.order_id == order.id).order_by(Product.id))
-            if p.status == "active"
+            p for p in session.scalars(_PRODUCTS_OF_ORDER, {"order_id": order.id}) if p.status == "active"
         ]
     if not products:
         return None

@@ -10,10 +10,22 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from om_graph.core.models import DomainOrder, Order, OrderLine, Task, TaskDependency
+
+
+# Built once (SQLAlchemy reuses their cache keys and compiled forms): they run in every transaction.
+_ORDER_ID = bindparam("order_id")
+_LINES = select(OrderLine).where(OrderLine.order_id == _ORDER_ID).order_by(OrderLine.id)
+_DOMAIN_ORDERS = select(DomainOrder).where(DomainOrder.order_id == _ORDER_ID).order_by(DomainOrder.id)
+_TASKS = select(Task).where(Task.order_id == _ORDER_ID).order_by(Task.id)
+_EDGES = (
+    select(TaskDependency.task_id, TaskDependency.predecessor_id)
+    .join(Task, Task.id == TaskDependency.task_id)
+    .where(Task.order_id == _ORDER_ID)
+)
 
 
 @dataclass
@@ -27,15 +39,12 @@ class OrderPlan:
 
     @classmethod
     def load(cls, session: Session, order: Order) -> OrderPlan:
-        lines = list(session.scalars(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)))
-        domain_orders = list(session.scalars(select(DomainOrder).where(DomainOrder.order_id == order.id).order_by(DomainOrder.id)))
-        tasks = {t.id: t for t in session.scalars(select(Task).where(Task.order_id == order.id).order_by(Task.id))}
-        edges = session.execute(
-            select(TaskDependency.task_id, TaskDependency.predecessor_id)
-            .join(Task, Task.id == TaskDependency.task_id)
-            .where(Task.order_id == order.id)
-        ).all()
-        return cls.build(order, lines, domain_orders, list(tasks.values()), edges)
+        params = {"order_id": order.id}
+        lines = session.scalars(_LINES, params).all()
+        domain_orders = session.scalars(_DOMAIN_ORDERS, params).all()
+        tasks = session.scalars(_TASKS, params).all()
+        edges = session.execute(_EDGES, params).all()
+        return cls.build(order, lines, domain_orders, tasks, edges)
 
     @classmethod
     def build(cls, order: Order, lines, domain_orders, tasks, edges) -> OrderPlan:

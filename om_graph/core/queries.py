@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +35,21 @@ MAX_PAGE = 100
 
 ORDER_CHILDREN = frozenset({"lines", "domain_orders", "tasks", "events", "products"})
 _CHILD_MODELS = {"lines": OrderLine, "domain_orders": DomainOrder, "tasks": Task, "events": EventRecord, "products": Product}
+
+# The read path's statements, built once (SQLAlchemy reuses their cache keys and compiled forms).
+_IDS = bindparam("ids", expanding=True)
+_ORDERS_BY_ID = select(Order.__table__).where(Order.id.in_(_IDS))
+_ORDERS_BY_ID_OF_ACCOUNT = _ORDERS_BY_ID.where(Order.customer_id == bindparam("account"))
+_CHILDREN = {
+    child: select(model.__table__).where(model.order_id.in_(_IDS)).order_by(model.id) for child, model in _CHILD_MODELS.items()
+}
+_DEPENDENCIES = (
+    select(TaskDependency.task_id, TaskDependency.predecessor_id)
+    .join(Task, Task.id == TaskDependency.task_id)
+    .where(Task.order_id.in_(_IDS))
+)
+_AGREEMENTS = select(Agreement.__table__).where(Agreement.id.in_(_IDS))
+_ENTITLEMENTS = select(Entitlement.__table__).where(Entitlement.product_id.in_(_IDS)).order_by(Entitlement.id)
 
 
 def _product_detail():
@@ -137,9 +152,12 @@ class QueryService:
         """Orders with the children named in ``include`` loaded (one query per kind of child);
         children not loaded read as empty."""
         require(actor, Permission.ORDER_READ)
-        stmt = self._scoped(actor, select(Order.__table__).where(Order.id.in_(order_ids)))
+        if actor.account_id is None:
+            stmt, params = _ORDERS_BY_ID, {"ids": list(order_ids)}
+        else:
+            stmt, params = _ORDERS_BY_ID_OF_ACCOUNT, {"ids": list(order_ids), "account": actor.account_id}
         with self._uow(read_only=True) as uow:
-            return {d.order.id: d for d in self._details(uow.session, stmt, include)}
+            return {d.order.id: d for d in self._details(uow.session, stmt, include, params)}
 
     def orders(
         self,
@@ -179,27 +197,21 @@ class QueryService:
         return stmt.where(Order.customer_id == actor.account_id) if actor.account_id is not None else stmt
 
     @staticmethod
-    def _details(session, stmt, include: frozenset[str]) -> list[OrderDetail]:
+    def _details(session, stmt, include: frozenset[str], params: dict | None = None) -> list[OrderDetail]:
         """Plain rows (no ORM objects: this is the hot read path), one query per kind of child."""
-        orders = list(session.execute(stmt))
+        orders = list(session.execute(stmt, params or {}))
         if not orders:
             return []
         ids = [o.id for o in orders]
         children: dict[str, dict[int, list]] = {}
         for child in sorted(include & ORDER_CHILDREN):
-            model = _CHILD_MODELS[child]
             grouped: dict[int, list] = defaultdict(list)
-            for row in session.execute(select(model.__table__).where(model.order_id.in_(ids)).order_by(model.id)):
+            for row in session.execute(_CHILDREN[child], {"ids": ids}):
                 grouped[row.order_id].append(row)
             children[child] = grouped
         deps: dict[int, list[int]] = defaultdict(list)
         if "tasks" in include:
-            rows = session.execute(
-                select(TaskDependency.task_id, TaskDependency.predecessor_id)
-                .join(Task, Task.id == TaskDependency.task_id)
-                .where(Task.order_id.in_(ids))
-            )
-            for task_id, predecessor_id in rows:
+            for task_id, predecessor_id in session.execute(_DEPENDENCIES, {"ids": ids}):
                 deps[task_id].append(predecessor_id)
         agreements: dict[int, Any] = {}
         entitlements: dict[int, list] = defaultdict(list)
@@ -207,10 +219,8 @@ class QueryService:
         if products:
             agreement_ids = {p.agreement_id for p in products if p.agreement_id}
             if agreement_ids:
-                agreements = {a.id: a for a in session.execute(select(Agreement.__table__).where(Agreement.id.in_(agreement_ids)))}
-            for e in session.execute(
-                select(Entitlement.__table__).where(Entitlement.product_id.in_([p.id for p in products])).order_by(Entitlement.id)
-            ):
+                agreements = {a.id: a for a in session.execute(_AGREEMENTS, {"ids": sorted(agreement_ids)})}
+            for e in session.execute(_ENTITLEMENTS, {"ids": [p.id for p in products]}):
                 entitlements[e.product_id].append(e)
         return [
             OrderDetail(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -16,6 +16,21 @@ from om_graph.core.permissions import permissions_of
 from om_graph.core.ports import EventSink, Job, JobSink
 
 log = logging.getLogger(__name__)
+
+# Hot statements are built once: SQLAlchemy then reuses their cache key and compiled form instead
+# of constructing and traversing a new statement on every call (a large share of its cost).
+_ORDERS, _EVENTS = Order.__table__, EventRecord.__table__
+_BUMP = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values(revision=_ORDERS.c.revision + 1, updated_at=bindparam("now"))
+)
+_BUMP_AND_LOAD = select(Order).from_statement(_BUMP.returning(*_ORDERS.c))
+_BUMP_REVISION = _BUMP.returning(_ORDERS.c.revision)
+_LOAD = select(Order).where(Order.id == bindparam("order_id"))
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_EVENTS_RETURNING = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_LAST_ROWID = text("SELECT last_insert_rowid()")
 
 
 @dataclass(frozen=True)
@@ -99,15 +114,11 @@ class UnitOfWork:
             # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so
             # insert in one executemany and derive the ids: this transaction holds the database
             # write lock and rowids are allocated max + 1, so they are consecutive.
-            session.execute(insert(EventRecord), self._events, execution_options={"render_nulls": True})
-            last = session.execute(text("SELECT last_insert_rowid()")).scalar_one()
+            session.execute(_INSERT_EVENTS, self._events)
+            last = session.execute(_LAST_ROWID).scalar_one()
             ids = range(last - len(self._events) + 1, last + 1)
         else:
-            ids = session.execute(
-                insert(EventRecord).returning(EventRecord.id, sort_by_parameter_order=True),
-                self._events,
-                execution_options={"render_nulls": True},  # one statement, even where some values are None
-            ).scalars().all()
+            ids = session.execute(_INSERT_EVENTS_RETURNING, self._events).scalars().all()
         self._announced = [OrderEvent(id=i, **body) for i, body in zip(ids, self._events)]
 
     def lock_order(self, order_id: int, *, known: Order | None = None) -> Order | None:
@@ -120,11 +131,10 @@ class UnitOfWork:
         object is re-attached instead of loaded again."""
         if order_id in self._locked:
             return self._locked[order_id]
-        table = Order.__table__  # Core statements: the ORM's bulk-update bookkeeping is not needed here
-        bump = update(table).where(table.c.id == order_id).values(revision=table.c.revision + 1, updated_at=utcnow())
+        params = {"order_id": order_id, "now": utcnow()}
         order = None
         if known is not None:
-            revision = self.session.scalar(bump.returning(Order.revision))
+            revision = self.session.scalar(_BUMP_REVISION, params)
             if revision is None:
                 return None
             if revision == known.revision + 1:
@@ -132,11 +142,8 @@ class UnitOfWork:
                 set_committed_value(known, "revision", revision)
                 order = known
         if order is None:
-            statement = bump.returning(*table.c) if known is None else select(Order).where(Order.id == order_id)
-            order = self.session.scalars(
-                select(Order).from_statement(statement) if known is None else statement,
-                execution_options={"populate_existing": True},
-            ).first()
+            statement = _BUMP_AND_LOAD if known is None else _LOAD  # (the bump already happened)
+            order = self.session.scalars(statement, params, execution_options={"populate_existing": True}).first()
         if order is not None:
             self._locked[order.id] = order
         return order
@@ -150,8 +157,7 @@ class UnitOfWork:
         if order_id in self._locked or order_id in self._touched:
             return
         self._touched.add(order_id)
-        table = Order.__table__
-        self.session.execute(update(table).where(table.c.id == order_id).values(revision=table.c.revision + 1))
+        self.session.execute(_BUMP, {"order_id": order_id, "now": utcnow()})
 
     def enqueue(self, job: Job) -> None:
         if job not in self.jobs:  # one advance per order per transaction is enough
