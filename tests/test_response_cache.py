@@ -1,7 +1,8 @@
-"""The order-detail response cache, through GraphQL over HTTP: repeated reads are answered from
-it, and never with anything stale: every write shown in a detail (the order's own progress, a
-later order modifying its product) invalidates it, and askers with other permissions or accounts
-never share an answer."""
+"""Order reads through GraphQL over HTTP. The order-detail response cache: repeated reads are
+answered from it, and never with anything stale: every write shown in a detail (the order's own
+progress, a later order modifying its product) invalidates it, and askers with other permissions
+or accounts never share an answer. And reads load the children a query selects, fragments
+included."""
 
 from __future__ import annotations
 
@@ -172,3 +173,17 @@ def test_the_cache_stays_within_its_byte_budget_evicting_least_recently_used():
     big = ("big", None, "{}", frozenset(), None)
     cache.put(big, Entry(((1, 1),), 200, (), b"y" * 5_000))
     assert cache.get(big, ((1, 1),)) is None  # over an eighth of the budget: not kept
+
+
+def test_children_selected_through_fragments_are_loaded(server):
+    staff = support.bearer(server.runtime, "order_manager")
+    order_id = _create(server, staff, submit=True, label="f")
+    _run(server, order_id)
+    query = """
+    fragment Work on DomainOrder { state ... on DomainOrder { tasks { state } } }
+    fragment Detail on Order { lines { state } domainOrders { ...Work } }
+    query($id: ID!) { order(id: $id) { ...Detail ... on Order { products { status } } } }"""
+    detail = _gql(server, query, {"id": order_id}, staff)["order"]
+    assert detail["lines"] == [{"state": "COMPLETED"}]
+    assert detail["domainOrders"] and all(d["tasks"] for d in detail["domainOrders"])
+    assert detail["products"] == [{"status": "ACTIVE"}]

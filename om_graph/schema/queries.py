@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode
 from strawberry import relay
 
 from om_graph.core.errors import DomainError
@@ -27,35 +28,38 @@ _CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "e
 
 
 def requested_children(info: Info, path: tuple[str, ...] = ()) -> frozenset[str]:
-    """Which of an Order's child collections the query selects (fragments included)."""
+    """Which of an Order's child collections the query selects (fragments included). Walks the
+    parsed document itself: strawberry's ``selected_fields`` would first convert the whole
+    selection tree, on every request."""
+    raw = info._raw_info
+    fragments = raw.fragments
     wanted: set[str] = set()
 
-    def walk(selections, depth):
-        for sel in selections:
-            name = getattr(sel, "name", None)
-            children = getattr(sel, "selections", []) or []
-            if name is None or name.startswith("__"):
-                walk(children, depth)  # fragments
-                continue
+    def fields(selection_set):
+        for sel in selection_set.selections if selection_set is not None else ():
+            if isinstance(sel, FieldNode):
+                yield sel
+            elif isinstance(sel, FragmentSpreadNode):
+                fragment = fragments.get(sel.name.value)
+                yield from fields(fragment.selection_set if fragment is not None else None)
+            else:  # inline fragment
+                yield from fields(sel.selection_set)
+
+    def walk(selection_set, depth):
+        for field in fields(selection_set):
+            name = field.name.value
             if depth < len(path):
                 if name == path[depth]:
-                    walk(children, depth + 1)
+                    walk(field.selection_set, depth + 1)
                 continue
             if name in _CHILD_FIELDS:
                 wanted.add(_CHILD_FIELDS[name])
-                if name == "domainOrders" and any(getattr(s, "name", None) == "tasks" for s in _flatten(children)):
+                if name == "domainOrders" and any(f.name.value == "tasks" for f in fields(field.selection_set)):
                     wanted.add("tasks")
 
-    walk(info.selected_fields[0].selections, 0)
+    for node in raw.field_nodes:
+        walk(node.selection_set, 0)
     return frozenset(wanted)
-
-
-def _flatten(selections):
-    for sel in selections:
-        if getattr(sel, "name", None) is None:
-            yield from _flatten(getattr(sel, "selections", []) or [])
-        else:
-            yield sel
 
 
 @strawberry.type
