@@ -7,6 +7,7 @@ included."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
@@ -25,6 +26,10 @@ query($id: ID!) {
     domainOrders { state tasks { state attempts } }
     products { id status characteristics { name value } }
   }
+}"""
+COMPLETE_TASK = """
+mutation($id: ID!) {
+  taskComplete(input: {id: $id, characteristics: [{name: "ontSerial", value: "S"}]}) { errors { code } }
 }"""
 UPDATE = """
 mutation($input: OrderUpdateInput!) { orderUpdate(input: $input) { order { id version } errors { code } } }"""
@@ -187,3 +192,83 @@ def test_children_selected_through_fragments_are_loaded(server):
     assert detail["lines"] == [{"state": "COMPLETED"}]
     assert detail["domainOrders"] and all(d["tasks"] for d in detail["domainOrders"])
     assert detail["products"] == [{"status": "ACTIVE"}]
+
+
+def test_a_cached_detail_never_differs_from_a_fresh_read_through_a_whole_life(make_runtime, database_url):
+    """Every kind of writer (capture, processing, retries, failures, manual work, jeopardy,
+    later orders changing products) against a server that caches and one that does not."""
+    from datetime import timedelta
+
+    from strawberry import relay
+
+    from om_graph.core.models import Task, utcnow
+
+    runtime = make_runtime(database_url, embedded_workers=False, retry_backoff_ms=0)
+    cached_app, fresh_app = create_app(runtime=runtime), create_app(runtime=runtime)
+    next(r.app for r in fresh_app.routes if hasattr(getattr(r, "app", None), "cache")).cache = None
+    staff = support.bearer(runtime, "order_manager")
+    full = DETAIL.replace("products {", "events { type toState } products {")
+    services = runtime.services
+    orders: list[str] = []
+
+    with TestClient(cached_app) as cached:
+        fresh = TestClient(fresh_app)
+
+        def check():
+            for gid in orders:
+                first = _gql(cached, full, {"id": gid}, staff)["order"]
+                hits = _cache(cached_app).hits
+                assert _gql(cached, full, {"id": gid}, staff)["order"] == first
+                assert _cache(cached_app).hits == hits + 1
+                assert _gql(fresh, full, {"id": gid}, staff)["order"] == first, f"stale cached detail of {gid}"
+
+        def place(*chars: dict) -> str:
+            lines = [{"offering": "test-internet", "characteristics": [{"name": k, "value": v} for k, v in
+                                                                       {"speed": 100, "address": "x", **c}.items()]} for c in chars]
+            created = _gql(cached, CREATE, {"input": {"customerId": "ACME", "lines": lines, "requestedInitialState": "ACKNOWLEDGED"}}, staff)
+            gid = created["orderCreate"]["order"]["id"]
+            orders.append(gid)
+            check()
+            return gid
+
+        def work(gid: str) -> None:
+            order_id = int(relay.GlobalID.from_id(gid).node_id)
+            services.orders.process(order_id, then_advance=True)
+            check()
+            services.orders.advance(order_id)  # what a retry's delayed message does
+            check()
+
+        flaky = place({"flakyAt": "test.design"})
+        failing = place({"failAt": "test.allocate-line"}, {})
+        work(flaky)
+        work(failing)
+
+        services.reconciler.evaluate_jeopardy(utcnow() + timedelta(days=30))  # every open SLA breached
+        check()
+
+        with runtime.sessions() as s:
+            manual = s.scalars(select(Task.id).where(Task.kind == "manual", Task.state == "ready")).all()
+        assert manual
+        for task_id in manual:
+            done = _gql(cached, COMPLETE_TASK, {"id": str(relay.GlobalID("Task", str(task_id)))}, staff)
+            assert done["taskComplete"]["errors"] == []
+            check()
+        for gid in (flaky, failing):
+            services.orders.advance(int(relay.GlobalID.from_id(gid).node_id))
+        check()
+
+        product = _gql(cached, full, {"id": flaky}, staff)["order"]["products"][0]
+        assert product["status"] == "ACTIVE"
+        for line in ({"action": "MODIFY", "productId": product["id"], "characteristics": [{"name": "speed", "value": 1000}]},
+                     {"action": "DELETE", "productId": product["id"]}):
+            created = _gql(cached, CREATE, {"input": {"customerId": "ACME", "lines": [line], "requestedInitialState": "ACKNOWLEDGED"}}, staff)
+            gid = created["orderCreate"]["order"]["id"]
+            orders.append(gid)
+            work(gid)
+        final = _gql(cached, full, {"id": flaky}, staff)["order"]
+        assert final["products"][0]["status"] == "TERMINATED"
+        assert _gql(cached, full, {"id": failing}, staff)["order"]["state"] == "PARTIAL"
+
+
+def _cache(app):
+    return next(r.app for r in app.routes if hasattr(getattr(r, "app", None), "cache")).cache
