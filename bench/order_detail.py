@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from bench import seed
 from bench.common import Client, Result, gql_body, profiling, run_load, server_env, sqlite_url, start_reference, start_server
 
@@ -69,6 +71,7 @@ def measure(db: Path, order_id: int, workdir: Path, p: dict, *, cache_mb: str, l
             load = run_load(server.url + "/graphql", token=server.token, body=body, duration=p["duration"], warmup=p["warmup"],
                             connections=CONNECTIONS, expect='"state":"COMPLETED"')
         cpu_ms = 1000 * (server.cpu_seconds() - cpu) / max(1, load["all_requests"])
+        load["response_cache"] = httpx.get(server.url + "/health", timeout=5).json()["responseCache"]
     finally:
         server.stop()
     return load, cpu_ms, body, raw, shape

@@ -164,9 +164,15 @@ def _replay(body: bytes, receive):
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
     runtime = runtime or Runtime(settings)
     graphql = OmGraphQL(runtime)
+    endpoint = AuthenticatedGraphQL(graphql, runtime)
 
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "mode": "scaled" if runtime.settings.scaled else "embedded"})
+        cache = endpoint.cache
+        return JSONResponse({
+            "status": "ok",
+            "mode": "scaled" if runtime.settings.scaled else "embedded",
+            "responseCache": None if cache is None else {"entries": len(cache), "hits": cache.hits, "misses": cache.misses},
+        })
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -180,7 +186,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app = Starlette(
         routes=[
-            Route("/graphql", AuthenticatedGraphQL(graphql, runtime), methods=["GET", "POST"]),
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
         ],

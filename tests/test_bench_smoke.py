@@ -51,6 +51,8 @@ def test_order_detail(tmp_path):
     assert cached.data["shape"]["tasks"] == 22 and cached.data["shape"]["products"] == 5
     assert cached.data["load"]["errors"] == 0 and cached.reference > 0
     assert uncached.data["load"]["errors"] == 0 and uncached.figure > 0
+    assert cached.data["load"]["response_cache"]["hits"] > 0  # the figure is of cached reads
+    assert uncached.data["load"]["response_cache"] is None  # and this one of executed reads
 
 
 def test_orders_page(tmp_path):

@@ -80,6 +80,8 @@ def test_repeated_reads_hit_and_every_change_is_seen(server):
     hits = server.cache.hits
     assert _gql(server, DETAIL, {"id": order_id}, staff)["order"] == first
     assert server.cache.hits == hits + 1
+    assert server.get("/health").json()["responseCache"] == {"entries": len(server.cache), "hits": server.cache.hits,
+                                                             "misses": server.cache.misses}
 
     # A draft edit is seen at once.
     updated = _gql(server, UPDATE, {"input": {"id": order_id, "lines": [_line(label="b")]}}, staff)
