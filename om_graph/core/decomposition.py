@@ -88,7 +88,8 @@ class Decomposer:
             node.domain_order.id = domain_order_id
         for node in nodes:
             domain_order = node.domain_order
-            domain_order.parent_id = domain_order.parent.id if domain_order.parent is not None else None
+            for child in node.children:
+                child.domain_order.parent_id = domain_order.id
             for task in node.tasks:
                 task.domain_order_id = domain_order.id
         for task, task_id in zip(tasks, reserve_ids(session, Task, len(tasks))):
@@ -120,12 +121,11 @@ class Decomposer:
         spec: SpecificationDef,
         unit: int,
         characteristics: Mapping[str, Any],
-        parent: DomainOrder | None = None,
     ) -> _Node:
         domain_order = DomainOrder(
             order_id=order.id,
             line_id=line.id,
-            parent=parent,
+            parent_id=None,  # set once ids are reserved
             kind=spec.kind.upper(),
             spec_key=spec.key,
             unit_index=unit,
@@ -166,7 +166,7 @@ class Decomposer:
             count = characteristics.get(rel.count_from, rel.min_cardinality) if rel.count_from else rel.min_cardinality
             target = self.registry.specifications[rel.target]
             for index in range(count):
-                node.children.append(self._expand(order, line, target, index, characteristics, domain_order))
+                node.children.append(self._expand(order, line, target, index, characteristics))
         return node
 
 

@@ -143,7 +143,6 @@ class DomainOrder(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     line: Mapped[OrderLine] = relationship()
-    parent: Mapped[DomainOrder | None] = relationship(remote_side="DomainOrder.id")
 
 
 class Task(Base):
