@@ -28,6 +28,7 @@ from om_graph.core.registry import Registry
 @dataclass
 class _Node:
     domain_order: DomainOrder
+    line: OrderLine
     tasks: list[Task] = field(default_factory=list)
     internal_deps: list[tuple[Task, Task]] = field(default_factory=list)  # (task, predecessor)
     children: list[_Node] = field(default_factory=list)
@@ -98,7 +99,7 @@ class Decomposer:
         session.add_all(tasks)
         pairs: list[tuple[Task, Task]] = []
         for root in roots:
-            line_action = root.domain_order.line.action
+            line_action = root.line.action
             for node in _walk(root):
                 pairs.extend(node.internal_deps)
                 for child in node.children:
@@ -132,8 +133,7 @@ class Decomposer:
             state="acknowledged",
             characteristics=dict(characteristics),
         )
-        domain_order.line = line
-        node = _Node(domain_order)
+        node = _Node(domain_order, line)
         by_key: dict[str, Task] = {}
         for template in spec.tasks:
             if line.action not in template.actions:

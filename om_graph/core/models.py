@@ -142,7 +142,6 @@ class DomainOrder(Base):
     characteristics: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
-    line: Mapped[OrderLine] = relationship()
 
 
 class Task(Base):

@@ -156,8 +156,8 @@ class Orchestrator:
         task.retry_at = None
         task.started_at = task.started_at or now
         fire(uow, order, task, "start", SYSTEM_ACTOR, {"attempt": task.attempts})
-        domain_order = task.domain_order
-        line = domain_order.line
+        domain_order = plan.domain_order(task.domain_order_id)
+        line = plan.line(domain_order.line_id)
         context = TaskContext(
             task_id=task.id,
             task_key=task.key,

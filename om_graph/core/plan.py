@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -53,6 +54,20 @@ class OrderPlan:
             plan.successors[predecessor_id].append(task_id)
             plan.predecessors[task_id].append(predecessor_id)
         return plan
+
+    def domain_order(self, domain_order_id: int) -> DomainOrder:
+        return self._domain_orders_by_id[domain_order_id]
+
+    def line(self, line_id: int) -> OrderLine:
+        return self._lines_by_id[line_id]
+
+    @cached_property
+    def _domain_orders_by_id(self) -> dict[int, DomainOrder]:
+        return {d.id: d for d in self.domain_orders}
+
+    @cached_property
+    def _lines_by_id(self) -> dict[int, OrderLine]:
+        return {line.id: line for line in self.lines}
 
     def attach(self, session: Session) -> None:
         """Make this plan's objects (detached after their transaction) part of ``session``."""
