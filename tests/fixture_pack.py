@@ -96,10 +96,12 @@ CATALOG = CatalogContribution(
             "test.router", "resource", "Router",
             tasks=(TaskTemplate("test.ship-router", "Ship router", handler="test.allocate"),),
         ),
+        SpecificationDef("test.licence", "product", "Licence (nothing to fulfil)"),
     ),
     offerings=(
         OfferingDef("test-internet", "Test internet", "test.internet", Decimal("49.00"), Decimal("29.99"), max_quantity=5),
         OfferingDef("test-internet-usd", "Test internet (US)", "test.internet", Decimal("10"), Decimal("5"), currency="USD"),
+        OfferingDef("test-licence", "Test licence", "test.licence", Decimal("0"), Decimal("9")),
     ),
 )
 

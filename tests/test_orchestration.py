@@ -253,3 +253,12 @@ def test_advance_reuses_its_plan_only_while_nobody_else_wrote_the_order(services
         assert fresh is not first
         assert fresh.tasks[manual.id].state == "completed"
         assert fresh.order.revision == first.order.revision + 2
+
+
+def test_a_line_with_nothing_to_fulfil_completes_when_processed(services):
+    order = services.orders.create(AGENT, OrderInput("ACME", (LineInput("test-licence"), LineInput("test-licence"))), submit=True)
+    services.orders.process(order.id, then_advance=True)
+    detail = load(services, order.id)
+    assert detail.state == "completed" and [line.state for line in detail.lines] == ["completed", "completed"]
+    assert [p.status for p in detail.products] == ["active", "active"]
+    assert all(p.agreement_id is not None for p in detail.products)
