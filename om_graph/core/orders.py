@@ -16,6 +16,7 @@ from om_graph.core.commands import OrderInput
 from om_graph.core.decomposition import Decomposer
 from om_graph.core.errors import Conflict, FieldError, NotFound, PluginCallFailed, ValidationFailed, call_plugin
 from om_graph.core.extension_points import LineView
+from om_graph.core.ids import reserve_ids
 from om_graph.core.inventory import create_placeholders
 from om_graph.core.models import Order, OrderLine, Task, utcnow
 from om_graph.core.orchestration import Orchestrator
@@ -83,10 +84,13 @@ class OrderService:
                     created_by=actor.label,
                 )
                 self._set_lines(order, lines)
-                uow.session.add(order)
+                [order.id] = reserve_ids(uow.session, Order, 1)
+                for line, line_id in zip(order.lines, reserve_ids(uow.session, OrderLine, len(order.lines))):
+                    line.id, line.order_id = line_id, order.id
                 uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity=order, actor=actor, to_state="draft")
                 if submit:
                     self._submit(uow, actor, order)
+                uow.insert([order, *order.lines])  # written once, as captured (or submitted)
                 return order
         except IntegrityError:
             # A concurrent retry with the same key won the race: answer as a retry does.
@@ -187,8 +191,6 @@ class OrderService:
             fire(uow, order, line, "submit", actor)
         order.submitted_at = utcnow()
         order.processing_dispatched_at = utcnow()
-        if order.id is None:
-            uow.session.flush()  # created in this transaction: inserted already acknowledged
         uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
 
     # -- processing (worker) -------------------------------------------------------------------
