@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 
+from om_graph.core.ids import reserve_ids
 from om_graph.core.models import Agreement, DomainOrder, Entitlement, Order, OrderLine, Product, utcnow
 from om_graph.core.registry import Registry
 from om_graph.core.transitions import fire
@@ -118,7 +119,9 @@ def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreeme
         return None
     now = utcnow()
     term = max(registry.offerings[p.offering_key].contract_term_months for p in products if p.offering_key in registry.offerings)
+    [agreement_id] = reserve_ids(session, Agreement, 1)
     agreement = Agreement(
+        id=agreement_id,
         customer_id=order.customer_id,
         order_id=order.id,
         name=f"Contract for order {order.id}",
@@ -126,14 +129,13 @@ def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreeme
         start_date=now,
         end_date=now + timedelta(days=30 * term),
     )
-    session.add(agreement)
-    session.flush()  # its id, and the rows products and entitlements point at
+    entitlements = []
     for product in products:
         product.agreement_id = agreement.id
         offering = registry.offerings.get(product.offering_key)
         for ent in offering.entitlements if offering else ():
             quantity = product.characteristics.get(ent.quantity_from, ent.quantity) if ent.quantity_from else ent.quantity
-            session.add(
+            entitlements.append(
                 Entitlement(
                     customer_id=order.customer_id,
                     product_id=product.id,
@@ -144,4 +146,5 @@ def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreeme
                     status="active",
                 )
             )
+    uow.insert([agreement, *entitlements])  # written once; products point at it from the final flush
     return agreement

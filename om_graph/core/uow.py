@@ -74,7 +74,9 @@ def _row_of(obj) -> dict:
     for attr in sa_inspect(type(obj)).column_attrs:
         column = attr.columns[0]
         value = obj.__dict__.get(attr.key)
-        if value is None and column.default is not None and not column.primary_key:
+        if value is None and column.primary_key:
+            continue  # assigned by the database
+        if value is None and column.default is not None:
             value = column.default.arg(None) if column.default.is_callable else column.default.arg
             setattr(obj, attr.key, value)
         values[column.key] = value
@@ -123,16 +125,19 @@ class UnitOfWork:
                 log.exception("publishing %d events failed", len(self._announced))
 
     def insert(self, objects: Sequence) -> None:
-        """Insert new mapped objects as they are now, with their ids already set (reserved with
-        ``core.ids.reserve_ids``), by plain Core statements, without adding them to the session:
-        for rows this transaction creates and does not change again (a captured order and its
-        lines). The ORM's flush bookkeeping, most of a small transaction's cost, is skipped.
-        Objects are inserted table by table in the order given (parents first)."""
+        """Insert new mapped objects as they are now, by plain Core statements, without adding
+        them to the session: for rows this transaction creates and does not change again (a
+        captured order and its lines, a contract and its entitlements). The ORM's flush
+        bookkeeping, most of a small transaction's cost, is skipped. Ids that others point at
+        are reserved first (``core.ids.reserve_ids``); ids left unset are assigned by the
+        database and not read back. Objects go table by table in the order given (parents
+        first), without flushing the session's pending changes first."""
         rows: dict = {}
         for obj in objects:
             rows.setdefault(obj.__table__, []).append(_row_of(obj))
-        for table, values in rows.items():
-            self.session.execute(_insert_into(table), values)
+        with self.session.no_autoflush:
+            for table, values in rows.items():
+                self.session.execute(_insert_into(table), values)
 
     def _write_events(self) -> None:
         """All of the transaction's events in one statement, just before commit."""
