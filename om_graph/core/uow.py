@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from sqlalchemy import bindparam, insert, select, text, update
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.db import READ_ONLY
