@@ -128,6 +128,7 @@ def test_stale_attempt_result_is_discarded(services):
     with services.uow() as uow:
         claim = services.orchestrator.claim(uow, task_id)
     with services.uow() as uow:  # the lease ran out; another worker took over
+        uow.lock_order(order_id)
         uow.session.get(Task, task_id).state = "ready"
     with services.uow() as uow:
         second = services.orchestrator.claim(uow, task_id)
@@ -262,3 +263,20 @@ def test_a_line_with_nothing_to_fulfil_completes_when_processed(services):
     assert detail.state == "completed" and [line.state for line in detail.lines] == ["completed", "completed"]
     assert [p.status for p in detail.products] == ["active", "active"]
     assert all(p.agreement_id is not None for p in detail.products)
+
+
+def test_changing_an_order_without_bumping_its_revision_is_refused(services):
+    from om_graph.core.uow import RevisionNotBumped
+
+    order_id = place(services)
+    services.orders.process(order_id)
+    with services.sessions() as s:
+        task_id = s.scalars(select(Task.id).where(Task.order_id == order_id)).first()
+    with pytest.raises(RevisionNotBumped):
+        with services.uow() as uow:
+            uow.session.get(Task, task_id).jeopardy = "critical"
+    with services.uow() as uow:
+        uow.lock_order(order_id)
+        uow.session.get(Task, task_id).jeopardy = "critical"
+    with services.sessions() as s:
+        assert s.get(Task, task_id).jeopardy == "critical"

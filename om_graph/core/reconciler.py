@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from om_graph.core import events as ev
 from om_graph.core.extension_points import TaskTiming
@@ -53,23 +53,27 @@ class Reconciler:
         stale = now - self.redispatch_after
         with self._uow() as uow:
             session = uow.session
-            orders = session.scalars(
-                select(Order)
+            # Dispatch bookkeeping is not part of any order's detail, so it is written with plain
+            # statements: it neither locks the orders nor invalidates their cached reads.
+            order_ids = session.scalars(
+                select(Order.id)
                 .where(Order.state == "acknowledged", or_(Order.processing_dispatched_at.is_(None), Order.processing_dispatched_at < stale))
                 .limit(self.batch)
             ).all()
-            for order in orders:
-                order.processing_dispatched_at = now
-                uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
-            report.orders_requeued = len(orders)
+            if order_ids:
+                session.execute(update(Order.__table__).where(Order.id.in_(order_ids)).values(processing_dispatched_at=now))
+            for order_id in order_ids:
+                uow.enqueue(Job(PROCESS_ORDER, {"order_id": order_id}))
+            report.orders_requeued = len(order_ids)
 
-            tasks = session.scalars(
-                select(Task)
+            tasks = session.execute(
+                select(Task.id, Task.order_id)
                 .where(runnable_sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale))
                 .limit(self.batch)
             ).all()
+            if tasks:
+                session.execute(update(Task.__table__).where(Task.id.in_([t.id for t in tasks])).values(dispatched_at=now))
             for task in tasks:
-                task.dispatched_at = now
                 uow.enqueue(Job(ADVANCE_ORDER, {"order_id": task.order_id}))
             report.tasks_requeued = len(tasks)
         report.jeopardy_changes = self.evaluate_jeopardy(now)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -83,6 +83,20 @@ def _row_of(obj) -> dict:
     return values
 
 
+class RevisionNotBumped(RuntimeError):
+    """A transaction changed an order's rows through the ORM without ``lock_order`` or
+    ``touch``: the order's cached reads would go stale. A programming error."""
+
+
+@event.listens_for(Session, "before_flush")
+def _changes_bump_revisions(session: Session, _context, _instances) -> None:
+    """Every flush of a unit of work checks that each row it writes for an existing order
+    belongs to an order whose revision this transaction bumps."""
+    uow = session.info.get("uow")
+    if uow is not None:
+        uow.check_revisions([*session.dirty, *session.new])
+
+
 class UnitOfWork:
     def __init__(self, sessions: sessionmaker[Session], jobs: JobSink, events: EventSink, *, read_only: bool = False):
         self._sessions = sessions
@@ -98,6 +112,7 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
+        self.session.info["uow"] = self
         if self._read_only:
             self.session.connection(execution_options={READ_ONLY: True})
         return self
@@ -186,6 +201,14 @@ class UnitOfWork:
         if order is not None:
             self._locked[order.id] = order
         return order
+
+    def check_revisions(self, changed) -> None:
+        for obj in changed:
+            order_id = obj.id if isinstance(obj, Order) else getattr(obj, "order_id", None)
+            if order_id is not None and order_id not in self._locked and order_id not in self._touched:
+                raise RevisionNotBumped(
+                    f"{type(obj).__name__} of order {order_id} changed without lock_order() or touch()"
+                )
 
     def touch(self, order_id: int) -> None:
         """This transaction is about to change something shown with an order it did not lock
