@@ -117,16 +117,18 @@ class RevisionProbe:
         if self.blocking_is_cheap:
             if self._own is None:
                 self._own = self._engine.raw_connection()  # autocommit: each read sees the latest commit
-            cursor = self._own.cursor()
-            cursor.execute(sql, tuple(order_ids))
-            return dict(cursor.fetchall())
+            return self._read(self._own, sql, order_ids)
         connection = self._engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            cursor.execute(sql, tuple(order_ids))
-            return dict(cursor.fetchall())
+            return self._read(connection, sql, order_ids)
         finally:
             connection.close()  # back to the pool, which ends the read transaction
+
+    @staticmethod
+    def _read(connection, sql: str, order_ids: Sequence[int]) -> dict[int, int]:
+        cursor = connection.cursor()
+        cursor.execute(sql, tuple(order_ids))
+        return dict(cursor.fetchall())
 
     def close(self) -> None:
         if self._own is not None:
