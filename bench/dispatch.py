@@ -9,11 +9,14 @@ middleware and actor options) and a no-op actor, consumed by a dramatiq Worker i
 Figures per broker: no-op throughput of one process (messages enqueued first, then the worker
 started and timed until it has run them all); enqueue→start latency idle (one message at a time,
 random 50-800 ms gaps so the consumer goes idle) and loaded (a steady stream at half the measured
-throughput). Latency = actor start time − the sender's time.time() carried in the message.
+throughput; over Redis sent from a separate process, as the server sends to ``om-graph worker``,
+so the sender does not share the consumer's interpreter lock). Latency = actor start time − the sender's time.time() carried in the message.
 """
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import random
 import threading
 import time
@@ -48,7 +51,32 @@ class Probe:
         return values
 
 
-def measure(broker, worker_timeout: int, threads: int, p: dict, prefetch: int | None = None) -> dict:
+def send_stream(send, rate: float, count: int) -> None:
+    begin = time.perf_counter()
+    for k in range(count):
+        delay = begin + k / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        send(time.time(), True)
+
+
+def send_over_redis(redis_url: str, namespace: str, actor_name: str, queue: str, rate: float, count: int) -> None:
+    """The loaded phase's sender process (Redis): the same broker settings, the same actor name."""
+    import dramatiq
+
+    from om_graph.settings import Settings
+    from om_graph.worker.broker import ACTOR_OPTIONS, build_broker
+
+    broker = build_broker(Settings(redis_url=redis_url, redis_namespace=namespace))
+    actor = dramatiq.actor(lambda *_: None, actor_name=actor_name, queue_name=queue, broker=broker, **ACTOR_OPTIONS)
+    try:
+        send_stream(actor.send, rate, count)
+    finally:
+        broker.close()
+
+
+def measure(broker, worker_timeout: int, threads: int, p: dict, prefetch: int | None = None, sender=None) -> dict:
+    """``sender(actor_name, queue, rate, count)``, when given, sends the loaded stream from another process."""
     import dramatiq
     from dramatiq import Worker
 
@@ -83,13 +111,16 @@ def measure(broker, worker_timeout: int, threads: int, p: dict, prefetch: int | 
             probe.event.wait(5)
         out["idle"] = probe.take()
         rate = out["throughput"] / 2  # loaded: a steady stream at half the capacity
-        count, begin = int(rate * p["loaded_seconds"]), time.perf_counter()
+        count = int(rate * p["loaded_seconds"])
         target_done = probe.done + count
-        for k in range(count):
-            delay = begin + k / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            actor.send(time.time(), True)
+        if sender is None:
+            send_stream(actor.send, rate, count)
+        else:  # the sender in its own process, as the server is beside `om-graph worker`
+            proc = multiprocessing.get_context("spawn").Process(target=sender, args=(actor.actor_name, queue, rate, count))
+            proc.start()
+            proc.join(p["loaded_seconds"] * 4 + 60)
+            if proc.exitcode != 0:
+                raise RuntimeError(f"the sender process failed (exit code {proc.exitcode})")
         deadline = time.monotonic() + 60
         while probe.done < target_done and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -137,7 +168,8 @@ def run_redis(size: str, redis_url: str = REDIS_URL) -> list[Result]:
         broker = build_broker(Settings(redis_url=redis_url, redis_namespace=namespace))
         try:
             return rows(
-                "redis", measure(broker, timeout, 4, PARAMS[size], prefetch),
+                "redis", measure(broker, timeout, 4, PARAMS[size], prefetch,
+                                 sender=functools.partial(send_over_redis, redis_url, namespace)),
                 f"worker_timeout {timeout} ms, prefetch {prefetch}, as `om-graph worker` runs it",
             )
         finally:
