@@ -17,6 +17,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
+
 from bench.common import (
     CREATE, ORDER_TABLES, SUBMIT, Client, Result, count_rows, gql_body, profiling, run_load,
     server_env, sqlite_url, start_server, wait_for,
@@ -103,15 +105,33 @@ def raw_sqlite_write(src: Path, dst: Path) -> tuple[float, int]:
     return seconds, sum(len(rows) for _, rows in data)
 
 
+def writer_stats(server) -> dict:
+    return httpx.get(server.url + "/health", timeout=10).json()["sqliteWriter"]
+
+
+def writer_share(before: dict, after: dict, run: dict) -> dict:
+    """How long the measured orders held SQLite's single write lock: per order, as a share of the
+    run, and the rate that bounds (no number of cores or processes runs writes side by side)."""
+    held = after["heldSeconds"] - before["heldSeconds"]
+    per_order_ms = 1000 * held / max(run["completed"], 1)
+    return {"held_seconds": held, "transactions": after["transactions"] - before["transactions"],
+            "held_ms_per_order": per_order_ms, "share_of_run": held / run["elapsed"],
+            "ceiling_orders_per_s": 1000 / per_order_ms if per_order_ms else None}
+
+
 def result(name: str, run: dict, rows: dict, raw_seconds: float, raw_label: str, judge: bool = True) -> Result:
     ratio = run["elapsed"] / raw_seconds
     load = run["load"]
+    writer = run.get("writer")
     ok = (run["rate"] >= TARGET_RATE and ratio <= TARGET_RATIO) if judge else None
     return Result(
         name, run["rate"], "orders/s", target=f">= {TARGET_RATE:.0f} orders/s, <= {TARGET_RATIO:.0f}x raw", ok=ok,
         reference=raw_seconds * 1000, reference_unit=f"ms {raw_label} of {sum(rows.values())} rows", ratio=ratio,
         note=f"{run['completed']} orders in {run['elapsed']:.1f}s; HTTP create+submit p99 {load['latency_ms'].get('p99', 0):.0f} ms"
-             + (f"; {load['errors']} HTTP errors" if load["errors"] else ""),
+             + (f"; {load['errors']} HTTP errors" if load["errors"] else "")
+             + (f"; SQLite write lock held {writer['held_ms_per_order']:.1f} ms/order ({writer['transactions'] / run['completed']:.1f}"
+                f" transactions), {100 * writer['share_of_run']:.0f}% of the run: ceiling {writer['ceiling_orders_per_s']:.0f} orders/s"
+                if writer else ""),
         data={"run": run, "rows": rows, "raw_seconds": raw_seconds},
     )
 
@@ -123,7 +143,9 @@ def run(size: str, workdir: Path) -> list[Result]:
     try:
         completed = sqlite_completed(db)
         warm_up(server, completed)
+        before = writer_stats(server)
         measured = drive(server, p["orders"], p["connections"], completed, server, "lifecycle")
+        measured["writer"] = writer_share(before, writer_stats(server), measured)
     finally:
         server.stop()
     rows = count_rows(sqlite_url(db))

@@ -22,6 +22,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from om_graph.core.auth import AuthenticationFailed
+from om_graph.core.db import sqlite_writer_stats
 from om_graph.runtime import Runtime
 from om_graph.schema import build_schema
 from om_graph.schema.context import Context
@@ -168,10 +169,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     async def health(_: Request) -> JSONResponse:
         cache = endpoint.cache
+        writer = sqlite_writer_stats(runtime.engine)
         return JSONResponse({
             "status": "ok",
             "mode": "scaled" if runtime.settings.scaled else "embedded",
             "responseCache": None if cache is None else {"entries": len(cache), "hits": cache.hits, "misses": cache.misses},
+            "sqliteWriter": None if writer is None else {
+                "transactions": writer.transactions,
+                "heldSeconds": round(writer.held_seconds, 3),
+                "waitedSeconds": round(writer.waited_seconds, 3),
+            },
         })
 
     @contextlib.asynccontextmanager

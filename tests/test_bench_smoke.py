@@ -28,6 +28,8 @@ def test_lifecycle_embedded(tmp_path):
     rows = result.data["rows"]
     assert rows["customer_order"] > lifecycle.PARAMS["tiny"]["orders"] and rows["product"] > 0 and rows["agreement"] > 0
     assert result.reference > 0 and result.ratio > 0
+    writer = result.data["run"]["writer"]  # every order wrote at least once under the SQLite write lock
+    assert writer["transactions"] >= lifecycle.PARAMS["tiny"]["orders"] and writer["held_seconds"] > 0
 
 
 def test_lifecycle_scaled(tmp_path, postgres_admin_url, redis_server_url):

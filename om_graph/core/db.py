@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+import weakref
+from dataclasses import dataclass
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -48,7 +51,7 @@ def _configure_sqlite(engine: Engine) -> None:
     # SQLite has one writer. Left to itself, a waiting writer polls with sleeps that grow to
     # 100 ms, so under load latency explodes; instead writers of this process queue on a lock
     # (FIFO-ish, no polling) and only other processes meet SQLite's busy timeout.
-    write_lock = threading.Lock()
+    write_lock = _WRITERS[engine] = SqliteWriter()
 
     # BEGIN goes straight to the driver: it runs before every transaction, and SQLAlchemy's
     # statement execution around it would cost more than SQLite's own work.
@@ -78,6 +81,49 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine.pool, "checkin")
     def _on_checkin(dbapi_conn, record):
         _release(record.info)
+
+
+@dataclass
+class WriterStats:
+    transactions: int
+    held_seconds: float
+    waited_seconds: float
+
+
+class SqliteWriter:
+    """The process's SQLite write lock, with its utilisation: how many write transactions ran,
+    how long the lock was held and how long writers queued for it. Held time close to the
+    wall-clock time means the single writer is the bottleneck (see docs/operations.md)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._acquired_at = 0.0
+        self._transactions = 0
+        self._held = 0.0
+        self._waited = 0.0
+
+    def acquire(self) -> None:
+        asked = time.perf_counter()
+        self._lock.acquire()
+        self._acquired_at = now = time.perf_counter()
+        self._waited += now - asked
+
+    def release(self) -> None:
+        self._held += time.perf_counter() - self._acquired_at
+        self._transactions += 1
+        self._lock.release()
+
+    def stats(self) -> WriterStats:
+        return WriterStats(self._transactions, self._held, self._waited)
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, SqliteWriter] = weakref.WeakKeyDictionary()
+
+
+def sqlite_writer_stats(engine: Engine) -> WriterStats | None:
+    """The write lock's utilisation so far for an SQLite engine; None for other databases."""
+    writer = _WRITERS.get(engine)
+    return None if writer is None else writer.stats()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
