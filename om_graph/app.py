@@ -8,6 +8,7 @@ unauthenticated websocket is closed with 4403 before any data flows.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from datetime import timedelta
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -31,6 +33,7 @@ from om_graph.settings import Settings
 
 log = logging.getLogger(__name__)
 WS_AUTH_TIMEOUT = timedelta(seconds=5)
+WS_RECHECK_MIN_SECONDS = 0.2
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -76,6 +79,24 @@ class OmGraphQL(GraphQL):
         except AuthenticationFailed:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
         context.actor = actor
+        context.credential_watch = asyncio.create_task(self._watch_credential(context.request, credential))
+
+    async def _watch_credential(self, websocket: WebSocket, credential: str) -> None:
+        """A websocket is authenticated once, at connection_init, but may stay open for days: its
+        credential is checked again every token-cache period, and the socket is closed with 4403
+        once the token is revoked or the JWT has expired."""
+        interval = max(self.runtime.settings.token_cache_seconds, WS_RECHECK_MIN_SECONDS)
+        while True:
+            await asyncio.sleep(interval)
+            if WebSocketState.DISCONNECTED in (websocket.client_state, websocket.application_state):
+                return
+            try:
+                await run_in_threadpool(self.runtime.authenticator.authenticate, credential)
+            except AuthenticationFailed:
+                log.info("closing a websocket whose credential was revoked or expired")
+                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                    await websocket.close(code=4403, reason="credential revoked or expired")
+                return
 
 
 class AuthenticatedGraphQL:
