@@ -1,6 +1,6 @@
 """Diagnostic (not a benchmark row): the core's own cost per "test-auto" order, single-threaded,
-in-process, no HTTP, no broker, on SQLite: per service call, the wall time, SQL statements and
-Session.flush() calls. It bounds what the embedded lifecycle could reach with no contention.
+in-process, no HTTP, no broker, on SQLite: per service call, the wall time, SQL statements,
+Session.flush() calls and the time the SQLite write lock was held. It bounds what the embedded lifecycle could reach with no contention.
 
     python -m bench.core_profile [--orders 300] [--db PATH]
 """
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bench import seed
 from bench.common import sqlite_url
+from om_graph.core.db import sqlite_writer_stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     staff = Actor("bench", frozenset({"order_manager"}))
     current: list[str | None] = [None]
     wall, calls, sql, flushes = defaultdict(float), defaultdict(int), defaultdict(int), defaultdict(int)
+    held, txns = defaultdict(float), defaultdict(int)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count_sql(*_):
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def timed(name, fn, *a, **kw):
         current[0] = name
+        writer = sqlite_writer_stats(engine)
         started = time.perf_counter()
         try:
             return fn(*a, **kw)
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             wall[name] += time.perf_counter() - started
             calls[name] += 1
             current[0] = None
+            after = sqlite_writer_stats(engine)
+            held[name] += after.held_seconds - writer.held_seconds
+            txns[name] += after.transactions - writer.transactions
 
     def one_order():
         order = timed("create", svc.orders.create, staff, OrderInput(customer_id="CORE", lines=(LineInput(offering="test-auto"),)))
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for _ in range(20):  # warm-up
         one_order()
-    for d in (wall, calls, sql, flushes):
+    for d in (wall, calls, sql, flushes, held, txns):
         d.clear()
     started = time.perf_counter()
     for _ in range(args.orders):
@@ -76,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n} orders single-threaded: {n / elapsed:.0f} orders/s, {1000 * elapsed / n:.2f} ms/order")
     for name in wall:
         print(f"  {name:28s} {1000 * wall[name] / n:6.2f} ms/order  calls {calls[name] / n:4.1f}  "
-              f"SQL {sql[name] / n:5.1f}  flushes {flushes[name] / n:5.1f}")
+              f"SQL {sql[name] / n:5.1f}  flushes {flushes[name] / n:5.1f}  write lock {1000 * held[name] / n:5.2f} ms "
+              f"in {txns[name] / n:3.1f} transactions")
     engine.dispose()
     return 0
 
