@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -18,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketState
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -34,6 +35,7 @@ from om_graph.settings import Settings
 log = logging.getLogger(__name__)
 WS_AUTH_TIMEOUT = timedelta(seconds=5)
 WS_RECHECK_MIN_SECONDS = 0.2
+WS_WATCH_KEY = "om_graph.credential_watch"
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -45,7 +47,19 @@ def _unauthorized(message: str) -> JSONResponse:
     )
 
 
+class _WebSocketAdapter(ASGIWebSocketAdapter):
+    """Drops what a subscription sends after the server closed the socket (a revoked credential)
+    instead of strawberry logging the failed send as an error."""
+
+    async def send_json(self, message) -> None:
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        await super().send_json(message)
+
+
 class OmGraphQL(GraphQL):
+    websocket_adapter_class = _WebSocketAdapter
+
     def __init__(self, runtime: Runtime):
         settings = runtime.settings
         super().__init__(
@@ -79,24 +93,38 @@ class OmGraphQL(GraphQL):
         except AuthenticationFailed:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
         context.actor = actor
-        context.credential_watch = asyncio.create_task(self._watch_credential(context.request, credential))
+        websocket: WebSocket = context.request
+        # Kept in the connection's scope, where __call__ cancels it when the connection ends.
+        websocket.scope[WS_WATCH_KEY] = asyncio.create_task(self._watch_credential(websocket, credential))
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            watch = scope.get(WS_WATCH_KEY)
+            if watch is not None:
+                watch.cancel()
 
     async def _watch_credential(self, websocket: WebSocket, credential: str) -> None:
         """A websocket is authenticated once, at connection_init, but may stay open for days: its
-        credential is checked again every token-cache period, and the socket is closed with 4403
-        once the token is revoked or the JWT has expired."""
+        credential is checked again every token-cache period (with jitter, so sockets opened
+        together do not check together), and the socket is closed with 4403 once the token is
+        revoked or the JWT has expired. A check that fails for another reason (the database is
+        down) is logged and retried at the next period; it does not end the watch."""
         interval = max(self.runtime.settings.token_cache_seconds, WS_RECHECK_MIN_SECONDS)
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(interval * random.uniform(0.9, 1.1))
             if WebSocketState.DISCONNECTED in (websocket.client_state, websocket.application_state):
                 return
             try:
                 await run_in_threadpool(self.runtime.authenticator.authenticate, credential)
             except AuthenticationFailed:
                 log.info("closing a websocket whose credential was revoked or expired")
-                with contextlib.suppress(RuntimeError):  # closed meanwhile
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # closed meanwhile
                     await websocket.close(code=4403, reason="credential revoked or expired")
                 return
+            except Exception:
+                log.exception("could not re-check a websocket's credential; trying again in %.1f s", interval)
 
 
 class AuthenticatedGraphQL:

@@ -369,27 +369,41 @@ def test_resubscribing_with_after_replays_missed_events_of_own_account_only(worl
 
 
 @pytest.mark.timeout(60)  # without the re-check the receive below would wait forever
-@pytest.mark.parametrize("end", ["revoked", "expired"])
-def test_open_websocket_is_closed_once_its_token_is_revoked_or_expires(tmp_path, end):
+@pytest.mark.parametrize("end", ["revoked", "expired", "revoked after a failed check"])
+def test_open_websocket_is_closed_once_its_token_is_revoked_or_expires(tmp_path, end, caplog):
     """Authenticated at connection_init, but not forever: the credential is checked again every
-    token-cache period and the socket closed with 4403 when it no longer holds."""
+    token-cache period and the socket closed with 4403 when it no longer holds. A check that
+    fails for another reason (database down) keeps the socket and keeps checking."""
     from datetime import timedelta
 
     runtime = support.build_runtime(f"sqlite:///{tmp_path / 'ws.db'}", token_cache_seconds=0.3)
     query = "subscription { orderEvents { id type } }"
+    authenticate, failed = runtime.authenticator.authenticate, []
+
+    def failing_once(credential):
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("database unavailable")
+        return authenticate(credential)
+
     with TestClient(create_app(runtime=runtime)) as client:
-        issued = runtime.tokens.issue("watcher", ["viewer"], expires_in=timedelta(seconds=2) if end == "expired" else None)
+        issued = runtime.tokens.issue("watcher", ["viewer"], expires_in=timedelta(seconds=4) if end == "expired" else None)
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {issued.token}"}})
             assert ws.receive_json()["type"] == "connection_ack"
             ws.send_json({"id": "s", "type": "subscribe", "payload": {"query": query}})
             support.wait_for(lambda: runtime.bus.local.subscriber_count >= 1, 10, interval=0.05, message="the subscription")
+            if end == "revoked after a failed check":
+                runtime.authenticator.authenticate = failing_once
+                support.wait_for(lambda: failed, 10, interval=0.05, message="a failed check")
             time.sleep(0.8)  # several re-checks pass while the token is good
             assert runtime.bus.local.subscriber_count == 1
-            if end == "revoked":
+            if end != "expired":
                 runtime.tokens.revoke(issued.id)
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_json()
             assert closed.value.code == 4403
         support.wait_for(lambda: runtime.bus.local.subscriber_count == 0, 10, interval=0.05, message="the subscription to end")
     runtime.stop()
+    if end == "revoked after a failed check":
+        assert "could not re-check a websocket's credential" in caplog.text

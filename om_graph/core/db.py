@@ -76,6 +76,11 @@ def _configure_sqlite(engine: Engine) -> None:
     # Released when the connection goes back to the pool, i.e. after COMMIT or ROLLBACK ran.
     @event.listens_for(engine.pool, "reset")
     def _on_reset(dbapi_conn, record, reset_state):
+        if record is not None:  # None for a connection detached from the pool
+            _release(record.info)
+
+    @event.listens_for(engine.pool, "detach")
+    def _on_detach(dbapi_conn, record):
         _release(record.info)
 
     @event.listens_for(engine.pool, "checkin")

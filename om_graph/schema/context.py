@@ -23,7 +23,6 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: Any = None  # the websocket connection_init payload
-    credential_watch: Any = None  # a websocket's re-authentication task (kept referenced while it runs)
 
     async def call(self, fn, *args, **kwargs):
         """Core services are synchronous (SQLAlchemy sessions); run them off the event loop."""

@@ -46,10 +46,60 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
 
 class BatchAckRedisBroker(RedisBroker):
-    """dramatiq's RedisBroker whose consumers acknowledge messages in batches (see below)."""
+    """dramatiq's RedisBroker whose consumers acknowledge messages in batches (see below).
+
+    The recorded acks live here, per queue, not on a consumer: dramatiq replaces a consumer after
+    a connection error, and the new one must send what the old one could not."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pending_acks: dict[str, set[str]] = {}
+        self.pending_lock = threading.Lock()
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> _RedisConsumer:
         return BatchAckConsumer(self, queue_name, prefetch, timeout)
+
+    def record_ack(self, queue_name: str, redis_message_id: str) -> None:
+        with self.pending_lock:
+            self.pending_acks.setdefault(queue_name, set()).add(redis_message_id)
+
+    def has_pending_acks(self, queue_name: str) -> bool:
+        return bool(self.pending_acks.get(queue_name))
+
+    def flush_acks(self, queue_name: str) -> None:
+        """Send the queue's recorded acks in one pipeline. On any error they are recorded again
+        (sending an ack twice is harmless) and the error raised, so the caller's retry sends them."""
+        with self.pending_lock:
+            batch = self.pending_acks.pop(queue_name, None)
+        if not batch:
+            return
+        try:
+            self._send_acks(queue_name, batch)
+        except BaseException as exc:
+            with self.pending_lock:
+                self.pending_acks.setdefault(queue_name, set()).update(batch)
+            if isinstance(exc, redis.ConnectionError):
+                raise ConnectionClosed(exc) from None
+            raise
+
+    def _send_acks(self, queue_name: str, batch: set[str]) -> None:
+        # The arguments of dramatiq's dispatch script, as RedisBroker._dispatch passes them ("ack"
+        # never runs maintenance). EVALSHA straight away: registering the script with the pipeline
+        # would add a SCRIPT EXISTS round trip to every flush.
+        script = self.scripts["dispatch"]
+        head = ["ack", current_millis(), queue_name, self.broker_id, self.heartbeat_timeout, self.dead_message_ttl, 0,
+                self._max_unpack_size()]
+        for attempt in (1, 2):
+            with self.client.pipeline(transaction=False) as pipe:
+                for redis_message_id in batch:
+                    pipe.evalsha(script.sha, 1, self.namespace, *head, redis_message_id)
+                try:
+                    pipe.execute()
+                    return
+                except redis.exceptions.NoScriptError:  # Redis restarted or its script cache was flushed
+                    if attempt == 2:
+                        raise
+                    self.client.script_load(script.script)
 
 
 class BatchAckConsumer(_RedisConsumer):
@@ -59,63 +109,40 @@ class BatchAckConsumer(_RedisConsumer):
     and a network round trip per message, which bounded a process's no-op throughput. Here a
     worker thread only records the ack; the consumer thread sends the recorded acks, pipelined,
     before each fetch (when its prefetched messages are handed out; it loops at least every
-    ``worker_timeout`` ms, also when idle) and on close. Until then the message stays in this worker's ack set in Redis, so a process dying in
-    between has its messages redelivered like one dying during the actor: at-least-once, as
-    before, and the actors are idempotent. A recorded ack frees its prefetch slot at once, so
-    the consumer never waits on its own unsent acks.
+    ``worker_timeout`` ms, also when idle), before a nack or requeue, and on close. Until then
+    the message stays in this worker's ack set in Redis, so a process dying in between has its
+    messages redelivered like one dying during the actor: at-least-once, as before, and the
+    actors are idempotent. A recorded ack frees its prefetch slot at once, so the consumer never
+    waits on its own unsent acks. After close (dramatiq restarting the consumer), an ack is sent
+    at once by the worker thread, whose failure dramatiq retries.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pending: list = []
-        self._pending_lock = threading.Lock()
         self._closed = False
 
     def ack(self, message) -> None:
-        with self._pending_lock:
-            self._pending.append(message.options["redis_message_id"])
+        self.broker.record_ack(self.queue_name, message.options["redis_message_id"])
         self.queued_message_ids.discard(message.message_id)
         if self._closed:
-            self.flush_acks()
+            self.broker.flush_acks(self.queue_name)
 
     def nack(self, message) -> None:
-        self.flush_acks()
+        self.broker.flush_acks(self.queue_name)
         super().nack(message)
 
     def requeue(self, messages) -> None:
-        self.flush_acks()
+        self.broker.flush_acks(self.queue_name)
         super().requeue(messages)
 
     def __next__(self):
-        if self._pending and not self.message_cache:  # about to fetch: one more round trip is cheap then
-            self.flush_acks()
+        if not self.message_cache and self.broker.has_pending_acks(self.queue_name):
+            self.broker.flush_acks(self.queue_name)  # about to fetch: one more round trip is cheap then
         return super().__next__()
 
     def close(self) -> None:
         self._closed = True
-        self.flush_acks()
-        super().close()
-
-    def flush_acks(self) -> None:
-        with self._pending_lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
-        broker = self.broker
-        script = broker.scripts["dispatch"]
-        timestamp = current_millis()
-        maintenance = broker._should_do_maintenance("ack")
-        unpack = broker._max_unpack_size()
         try:
-            with broker.client.pipeline(transaction=False) as pipe:
-                for redis_message_id in batch:
-                    script(
-                        keys=[broker.namespace],
-                        args=["ack", timestamp, self.queue_name, broker.broker_id, broker.heartbeat_timeout,
-                              broker.dead_message_ttl, maintenance, unpack, redis_message_id],
-                        client=pipe,
-                    )
-                    maintenance = 0
-                pipe.execute()
-        except redis.ConnectionError as exc:
-            raise ConnectionClosed(exc) from None
+            self.broker.flush_acks(self.queue_name)
+        finally:
+            super().close()
