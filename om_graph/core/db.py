@@ -29,6 +29,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # burst of load, as overflow connections are, costs more than the query.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=64, max_overflow=0)
         _configure_sqlite(engine)
+        engine.connect().close()  # the first connection puts the file in WAL mode, before any concurrency
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -41,7 +42,10 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
-        if engine.url.database not in (None, "", ":memory:"):
+        # Switching to WAL needs an exclusive lock, and a BEGIN meeting it fails at once instead
+        # of waiting: switch only when the file is not in WAL yet (the setting is persistent),
+        # which make_engine does before anything else connects.
+        if engine.url.database not in (None, "", ":memory:") and cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
