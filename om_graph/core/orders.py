@@ -23,7 +23,7 @@ from om_graph.core.orchestration import Orchestrator
 from om_graph.core.ports import PROCESS_ORDER, Job
 from om_graph.core.permissions import Permission, require
 from om_graph.core.registry import Registry
-from om_graph.core.plan import OrderPlan
+from om_graph.core.plan import OrderPlan, load_lines
 from om_graph.core.rollup import rollup
 from om_graph.core.transitions import fire
 from om_graph.core.uow import SYSTEM_ACTOR, Actor, UnitOfWork
@@ -89,7 +89,7 @@ class OrderService:
                     line.id, line.order_id = line_id, order.id
                 uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity=order, actor=actor, to_state="draft")
                 if submit:
-                    self._submit(uow, actor, order)
+                    self._submit(uow, actor, order, order.lines)
                 uow.insert([order, *order.lines])  # written once, as captured (or submitted)
                 return order
         except IntegrityError:
@@ -182,12 +182,12 @@ class OrderService:
         require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
             order = self._load_for_write(uow, actor, order_id, expected_version)
-            self._submit(uow, actor, order)
+            self._submit(uow, actor, order, load_lines(uow.session, order))
             return order
 
-    def _submit(self, uow: UnitOfWork, actor: Actor, order: Order) -> None:
+    def _submit(self, uow: UnitOfWork, actor: Actor, order: Order, lines: list[OrderLine]) -> None:
         fire(uow, order, order, "submit", actor)
-        for line in order.lines:
+        for line in lines:
             fire(uow, order, line, "submit", actor)
         order.submitted_at = utcnow()
         order.processing_dispatched_at = utcnow()
@@ -209,7 +209,7 @@ class OrderService:
             with self._uow() as uow:
                 order = uow.lock_order(order_id)
                 if order is not None and order.state == "acknowledged":
-                    self._reject(uow, order, list(order.lines), exc.errors, reason="processingFailed")
+                    self._reject(uow, order, load_lines(uow.session, order), exc.errors, reason="processingFailed")
             return
         if claims:
             self._run_waves(order_id, claims, plan)
@@ -219,7 +219,7 @@ class OrderService:
             order = uow.lock_order(order_id)
             if order is None or order.state != "acknowledged":
                 return [], None
-            lines = list(order.lines)
+            lines = load_lines(uow.session, order)
             issues = self._business_issues(order, lines)
             if issues:
                 self._reject(uow, order, lines, issues)
