@@ -98,15 +98,15 @@ class Orchestrator:
         automatic = False
         for task in tasks:
             fire(uow, plan.order, task, "release", actor)
-            self._start_sla(task, now)
+            self._start_sla(task, plan.domain_order(task.domain_order_id).spec_key, now)
             if task.kind == "automatic":
                 task.dispatched_at = now
                 automatic = True
         if automatic and enqueue:
             uow.enqueue(Job(ADVANCE_ORDER, {"order_id": plan.order.id}))
 
-    def _start_sla(self, task: Task, now) -> None:
-        found = self.registry.policy_for(TaskTiming(task.key, task.kind, task.domain_order.spec_key, now))
+    def _start_sla(self, task: Task, spec_key: str, now) -> None:
+        found = self.registry.policy_for(TaskTiming(task.key, task.kind, spec_key, now))
         if found is not None:
             _, duration = found
             task.planned_seconds = int(duration.total_seconds())
@@ -242,7 +242,7 @@ class Orchestrator:
         task.outcome = {"characteristics": dict(characteristics), "message": message}
         task.error_code = task.error_message = None
         if characteristics:
-            domain_order = task.domain_order
+            domain_order = plan.domain_order(task.domain_order_id)
             domain_order.characteristics = {**domain_order.characteristics, **characteristics}
         fire(uow, plan.order, task, "complete", actor)
         self.release(uow, plan, plan.ready_to_release(task.id), enqueue=enqueue)
@@ -271,7 +271,7 @@ class Orchestrator:
         task = plan.tasks[task_id]
         if task.kind != "manual":
             raise ValidationFailed.single("id", "automatic tasks are completed by workers", "NOT_MANUAL")
-        spec = self.registry.specifications[task.domain_order.spec_key]
+        spec = self.registry.specifications[plan.domain_order(task.domain_order_id).spec_key]
         if characteristics:
             _, errors = check_characteristics(spec, characteristics, "characteristics", apply_defaults=False)
             errors = [e for e in errors if e.code != "REQUIRED"]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core import events as ev
 from om_graph.core.commands import OrderInput
@@ -166,7 +167,7 @@ class OrderService:
             if errors:
                 raise ValidationFailed(errors)
             uow.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
-            uow.session.expire(order, ["lines"])
+            set_committed_value(order, "lines", [])  # what the DELETE left, without reading it back
             order.description = data.description
             order.external_id = data.external_id
             order.requested_completion_date = data.requested_completion_date

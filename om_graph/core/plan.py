@@ -32,7 +32,10 @@ _EDGES = (
 
 def load_lines(session: Session, order: Order) -> list[OrderLine]:
     """The order's lines, read with one prebuilt statement and set as ``order.lines``: touching
-    the relationship would lazy-load it, which costs SQLAlchemy several times the query."""
+    the relationship would lazy-load it, which costs SQLAlchemy several times the query. Once
+    loaded (or changed) in this session, the relationship itself is the truth."""
+    if "lines" in order.__dict__:
+        return list(order.lines)
     lines = session.scalars(_LINES, {"order_id": order.id}).all()
     set_committed_value(order, "lines", lines)
     return list(lines)
