@@ -387,7 +387,7 @@ def test_open_websocket_is_closed_once_its_token_is_revoked_or_expires(tmp_path,
         return authenticate(credential)
 
     with TestClient(create_app(runtime=runtime)) as client:
-        issued = runtime.tokens.issue("watcher", ["viewer"], expires_in=timedelta(seconds=4) if end == "expired" else None)
+        issued = runtime.tokens.issue("watcher", ["viewer"], expires_in=timedelta(seconds=6) if end == "expired" else None)
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {issued.token}"}})
             assert ws.receive_json()["type"] == "connection_ack"
