@@ -7,9 +7,9 @@ import threading
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
-from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
 
 from om_graph.settings import Settings
