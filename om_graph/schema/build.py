@@ -10,6 +10,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from om_graph.core.errors import DomainError
 from om_graph.schema import permissions, types
+from om_graph.schema.execution import PerEventMemoExecutionContext
 from om_graph.schema.limits import IntrospectionGate, limit_extensions
 from om_graph.schema.mutations import Mutation
 from om_graph.schema.queries import Query
@@ -28,6 +29,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=PerEventMemoExecutionContext,
         extensions=[
             *limit_extensions(),
             lambda: ParserCache(maxsize=512),
