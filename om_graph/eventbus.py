@@ -2,7 +2,10 @@
 
 Embedded: an in-process fan-out (workers run as threads of the server). Scaled: every process
 publishes to one Redis pub/sub channel and each server process relays that channel to its own
-subscribers, so a websocket on any server sees changes made by any worker.
+subscribers, so a websocket on any server sees changes made by any worker. Either way, a
+server delivers to its subscribers through :class:`~om_graph.commit_order.CommitOrder`: every
+committed event once, in commit order, filled from the database where an announcement was
+late or lost.
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
+from om_graph.commit_order import CommitOrder, EventSource
 from om_graph.core.events import OrderEvent
 
 log = logging.getLogger(__name__)
 
 SUBSCRIBER_BUFFER = 10_000
+
+
+class SubscriberOverflow(Exception):
+    """The subscriber fell more than SUBSCRIBER_BUFFER events behind and was dropped: it has
+    every event up to the last one it took, and resumes from there (``orderEvents(after:)``)."""
 
 
 class _Subscriber:
@@ -49,9 +58,9 @@ class Subscription:
     async def __anext__(self) -> OrderEvent:
         sub = self._sub
         if sub.overflowed and sub.queue.empty():
-            log.warning("a subscriber fell more than %d events behind; closing it", SUBSCRIBER_BUFFER)
+            log.warning("a subscriber fell more than %d events behind; telling it to resume", SUBSCRIBER_BUFFER)
             self.close()
-            raise StopAsyncIteration
+            raise SubscriberOverflow(SUBSCRIBER_BUFFER)
         return await sub.queue.get()
 
     def close(self) -> None:
@@ -102,25 +111,53 @@ def event_from_json(raw: str | bytes) -> OrderEvent:
     return OrderEvent(**body)
 
 
-class InProcessEventBus:
-    def __init__(self) -> None:
-        self.local = LocalFanout()
+class _OrderedBus:
+    """What both buses share: local subscribers fed in commit order once started."""
 
-    def publish(self, events: Sequence[OrderEvent]) -> None:
-        self.local.publish(events)
+    local: LocalFanout
+    _order: CommitOrder | None = None
+    _store: EventSource | None = None
+
+    def bind_store(self, store: EventSource) -> None:
+        """Where missed events are read from; needed before ``start()``."""
+        self._store = store
 
     def subscribe(self, accept: Callable[[OrderEvent], bool]) -> Subscription:
         return self.local.subscribe(accept)
 
+    def _start_ordering(self) -> CommitOrder:
+        if self._store is None:
+            raise RuntimeError("bind_store() before start(): the bus fills gaps from the store")
+        self._order = CommitOrder(self._store, self.local.publish)
+        self._order.start()
+        return self._order
+
+    def _stop_ordering(self) -> None:
+        if self._order is not None:
+            self._order.stop()
+            self._order = None
+
+
+class InProcessEventBus(_OrderedBus):
+    def __init__(self) -> None:
+        self.local = LocalFanout()
+
+    def publish(self, events: Sequence[OrderEvent]) -> None:
+        # Not started (a tool, a test without a server): nobody needs the order restored.
+        (self._order or self.local).publish(events)
+
     def start(self) -> None:
-        return None
+        if self._order is None:
+            self._start_ordering()
 
     def stop(self) -> None:
-        return None
+        self._stop_ordering()
 
 
-class RedisEventBus:
-    """Publishes to ``<namespace>:order-events``; ``start()`` relays the channel to local subscribers."""
+class RedisEventBus(_OrderedBus):
+    """Publishes to ``<namespace>:order-events``; ``start()`` relays the channel to local
+    subscribers. Whenever the relay (re)connects it has the store checked for events announced
+    while it was away."""
 
     def __init__(self, url: str, namespace: str):
         import redis
@@ -140,26 +177,29 @@ class RedisEventBus:
             pipe.publish(self.channel, event_to_json(event))
         pipe.execute()
 
-    def subscribe(self, accept: Callable[[OrderEvent], bool]) -> Subscription:
-        return self.local.subscribe(accept)
-
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._relay, name="om-graph-event-relay", daemon=True)
+        order = self._start_ordering()
+        self._thread = threading.Thread(target=self._relay, args=(order,), name="om-graph-event-relay", daemon=True)
         self._thread.start()
         self._ready.wait(10)
 
-    def _relay(self) -> None:
+    def _relay(self, order: CommitOrder) -> None:
         while not self._stopping.is_set():
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub()
             try:
                 pubsub.subscribe(self.channel)
-                self._ready.set()
                 while not self._stopping.is_set():
                     message = pubsub.get_message(timeout=0.5)
-                    if message and message["type"] == "message":
-                        self.local.publish([event_from_json(message["data"])])
+                    if message is None:
+                        continue
+                    if message["type"] == "message":
+                        order.publish([event_from_json(message["data"])])
+                    elif message["type"] == "subscribe":
+                        # Listening from here on: what was announced before is in the store.
+                        order.resync()
+                        self._ready.set()
             except Exception:
                 log.exception("event relay lost its Redis connection; reconnecting")
                 self._stopping.wait(1)
@@ -171,6 +211,7 @@ class RedisEventBus:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+        self._stop_ordering()
 
 
 class FanoutSink:

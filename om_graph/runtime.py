@@ -13,6 +13,7 @@ from dramatiq import Worker
 
 from om_graph.core.auth import Authenticator, JwtSettings, JwtVerifier, TokenService
 from om_graph.core.db import make_engine, make_session_factory
+from om_graph.core.event_store import EventStore
 from om_graph.core.services import Services
 from om_graph.demo import banner, ensure_demo_tokens, refuse_demo_credentials
 from om_graph.eventbus import FanoutSink, InProcessEventBus, RedisEventBus
@@ -50,6 +51,7 @@ class Runtime:
             redispatch_after=settings.redispatch_after_seconds,
             retry_backoff_ms=settings.retry_backoff_ms,
         )
+        self.bus.bind_store(EventStore(self.services.uow))
         self.tokens = TokenService(self.services.uow, cache_seconds=settings.token_cache_seconds)
         self.authenticator = Authenticator(self.tokens, _jwt_verifier(settings))
         self._worker: Worker | None = None

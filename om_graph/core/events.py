@@ -22,6 +22,8 @@ class OrderEvent:
     actor: str
     occurred_at: datetime
     payload: dict[str, Any] = field(default_factory=dict)
+    # Position in commit order: gapless and increasing across all orders (EventRecord.sequence).
+    sequence: int = 0
 
 
 # Event types (TMF622 listener names where one exists).

@@ -193,6 +193,9 @@ class EventRecord(Base):
     __tablename__ = "order_event"
     __table_args__ = (Index("ix_order_event_order_id_id", "order_id", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # Commit order, gapless (EventSequence): ids are assigned at insert, so a transaction that
+    # commits late can carry a lower id than one already delivered; the sequence cannot.
+    sequence: Mapped[int] = mapped_column(BigInteger, unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
     customer_id: Mapped[str] = mapped_column(String(80))
     event_type: Mapped[str] = mapped_column(String(64))
@@ -203,6 +206,16 @@ class EventRecord(Base):
     actor: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict[str, Any]]
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventSequence(Base):
+    """One row: the last event sequence number handed out. A transaction takes its block with
+    ``UPDATE … SET last = last + n RETURNING last`` right before commit, so the row lock is held
+    from that statement to commit and sequence order is commit order (core/uow.py)."""
+
+    __tablename__ = "event_sequence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(BigInteger)
 
 
 class Agreement(Base):

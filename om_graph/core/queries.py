@@ -275,15 +275,23 @@ class QueryService:
             return None
         return task, predecessors
 
-    def events_since(self, actor: Actor, order_id: int | None, after_id: int, limit: int = 500) -> list[EventRecord]:
+    def events_since(self, actor: Actor, order_id: int | None, after_sequence: int, limit: int = 500) -> list[EventRecord]:
+        """The caller's events committed after ``after_sequence``, in commit order."""
         require(actor, Permission.ORDER_READ)
-        stmt = select(EventRecord).where(EventRecord.id > after_id).order_by(EventRecord.id).limit(limit)
+        stmt = select(EventRecord).where(EventRecord.sequence > after_sequence).order_by(EventRecord.sequence).limit(limit)
         if order_id is not None:
             stmt = stmt.where(EventRecord.order_id == order_id)
         if actor.account_id is not None:
             stmt = stmt.where(EventRecord.customer_id == actor.account_id)
         with self._uow(read_only=True) as uow:
             return list(uow.session.scalars(stmt))
+
+    def event_sequence(self, actor: Actor, event_id: int) -> int | None:
+        """Where an event stands in commit order (a resume position), or None when there is no
+        such event. Any event marks a position: it shows no content, so it is not scoped."""
+        require(actor, Permission.ORDER_READ)
+        with self._uow(read_only=True) as uow:
+            return uow.session.scalar(select(EventRecord.sequence).where(EventRecord.id == event_id))
 
     def domain_order(self, actor: Actor, domain_order_id: int) -> DomainOrder | None:
         require(actor, Permission.ORDER_READ)

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.db import READ_ONLY
 from om_graph.core.events import OrderEvent
-from om_graph.core.models import EventRecord, Order, utcnow
+from om_graph.core.models import EventRecord, EventSequence, Order, utcnow
 from om_graph.core.permissions import permissions_of
 from om_graph.core.ports import EventSink, Job, JobSink
 
@@ -34,6 +34,13 @@ _LOAD = select(Order).where(Order.id == bindparam("order_id"))
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_EVENTS_RETURNING = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 _LAST_ROWID = text("SELECT last_insert_rowid()")
+_SEQUENCE = EventSequence.__table__
+_TAKE_SEQUENCE = (
+    update(_SEQUENCE)
+    .where(_SEQUENCE.c.id == 1)
+    .values(last=_SEQUENCE.c.last + bindparam("count"))
+    .returning(_SEQUENCE.c.last)
+)
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,15 @@ class UnitOfWork:
                 self.session.execute(_insert_into(table), values)
 
     def _write_events(self) -> None:
-        """All of the transaction's events in one statement, just before commit."""
+        """All of the transaction's events in one statement, just before commit, numbered in
+        commit order.
+
+        The sequence block is taken last, after every other write of the transaction: the
+        counter row stays locked from this statement to commit (on PostgreSQL; SQLite's single
+        writer already serialises), so a transaction that takes a later block commits later,
+        and a rolled-back transaction gives its block back. Subscribers can therefore resume
+        and order by sequence, and detect a gap as a missed event. Taking it last keeps the
+        serialised part to the events' insert and the commit."""
         if not self._events:
             return
         self.session.flush()
@@ -164,6 +179,9 @@ class UnitOfWork:
             if entity is not None:
                 body["entity_id"] = entity.id
         session = self.session
+        last = session.execute(_TAKE_SEQUENCE, {"count": len(self._events)}).scalar_one()
+        for number, body in enumerate(self._events, last - len(self._events) + 1):
+            body["sequence"] = number
         if session.get_bind().dialect.name == "sqlite":
             # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so
             # insert in one executemany and derive the ids: this transaction holds the database

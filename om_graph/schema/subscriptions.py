@@ -1,53 +1,73 @@
-"""Subscriptions over graphql-transport-ws, fed by the event bus (after commit)."""
+"""Subscriptions over graphql-transport-ws, fed by the event bus (after commit, in commit order)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 
 from om_graph.core.events import OrderEvent as CoreEvent
+from om_graph.eventbus import SUBSCRIBER_BUFFER, SubscriberOverflow
 from om_graph.schema.context import Info
 from om_graph.schema.inputs import node_id
 from om_graph.schema.types import OrderEvent
 
-REPLAY_LIMIT = 5_000
+REPLAY_PAGE = 1_000
+RESUME_REQUIRED = "RESUME_REQUIRED"
 
 
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
         description=(
-            "Events of one order, or of every order the caller may see when orderId is omitted. With after "
-            "(an OrderEvent id the client last saw), stored events since then are replayed first, so a client "
-            "that reconnects misses nothing (at most 5,000 are replayed; re-read order.events beyond that)."
+            "Events of one order, or of every order the caller may see when orderId is omitted, in commit "
+            "order, each once. With after (the id of the last OrderEvent the client processed), every stored "
+            "event committed after that one is replayed first, then the stream continues live. A subscriber "
+            "that falls too far behind is ended with the error code RESUME_REQUIRED: subscribe again with "
+            "after set to the last event received."
         )
     )
     async def order_events(
         self, info: Info, order_id: relay.GlobalID | None = None, after: relay.GlobalID | None = None
     ) -> AsyncGenerator[OrderEvent, None]:
+        context = info.context
         wanted = node_id(order_id, "Order", "orderId") if order_id else None
-        after_id = node_id(after, "OrderEvent", "after") if after else None
-        account = info.context.actor.account_id
+        after_sequence = None
+        if after is not None:
+            after_id = node_id(after, "OrderEvent", "after")
+            after_sequence = await context.run(context.services.queries.event_sequence, context.actor, after_id)
+            if after_sequence is None:
+                raise GraphQLError("after: no such event", extensions={"code": "NOT_FOUND", "field": "after"})
+        account = context.actor.account_id
 
         def accept(event: CoreEvent) -> bool:
             return (wanted is None or event.order_id == wanted) and (account is None or event.customer_id == account)
 
         # Listen first, then read the store: an event committed in between is in one or the
-        # other, and the id check drops it from the live stream if it was replayed.
-        live = info.context.bus.subscribe(accept)
+        # other, and live events come in commit order, so the sequence check drops exactly the
+        # ones already replayed.
+        live = context.bus.subscribe(accept)
         try:
-            last_replayed = 0
-            if after_id is not None:
-                stored = await info.context.run(
-                    info.context.services.queries.events_since, info.context.actor, wanted, after_id, REPLAY_LIMIT
-                )
-                for record in stored:
-                    last_replayed = record.id
-                    yield OrderEvent.from_record(record)
-            async for event in live:
-                if event.id > last_replayed:
-                    yield OrderEvent.from_record(event)
+            last = after_sequence or 0
+            if after_sequence is not None:
+                while True:
+                    page = await context.run(context.services.queries.events_since, context.actor, wanted, last, REPLAY_PAGE)
+                    for record in page:
+                        last = record.sequence
+                        yield OrderEvent.from_record(record)
+                    if len(page) < REPLAY_PAGE:
+                        break
+            try:
+                async for event in live:
+                    if event.sequence > last:
+                        yield OrderEvent.from_record(event)
+            except SubscriberOverflow:
+                raise GraphQLError(
+                    f"fell more than {SUBSCRIBER_BUFFER} events behind; subscribe again with after set to the "
+                    "last event received",
+                    extensions={"code": RESUME_REQUIRED},
+                ) from None
         finally:
             live.close()
