@@ -9,7 +9,8 @@ written, each linked back to the order and product.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import calendar
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
@@ -22,6 +23,17 @@ from om_graph.core.uow import Actor, UnitOfWork
 
 _PRODUCTS_OF_LINE = select(Product).where(Product.order_line_id == bindparam("line_id")).order_by(Product.id)
 _PRODUCTS_OF_ORDER = select(Product).where(Product.order_id == bindparam("order_id")).order_by(Product.id)
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """``start`` plus a number of calendar months, at the same time of day.
+
+    A day that the target month does not have is clamped to that month's last day: 31 January
+    plus one month is 28 February (29 in a leap year), 31 August plus one month 30 September.
+    The clamp does not carry over: 31 January plus two months is 31 March, not 28 or 29."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def create_placeholders(uow: UnitOfWork, order: Order, line: OrderLine, registry: Registry) -> None:
@@ -108,7 +120,9 @@ def settle_line(uow: UnitOfWork, order: Order, line: OrderLine, domain_orders: l
 
 
 def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreement | None:
-    """Contract and entitlements for the products this order activated."""
+    """Contract and entitlements for the products this order activated. The contract starts
+    now (the order's completion) and runs for the longest term of the products' offerings, in
+    calendar months (:func:`add_months`)."""
     session = uow.session
     _flush_new_products(session)
     with session.no_autoflush:  # statuses changed in this transaction are read from the objects
@@ -127,7 +141,7 @@ def write_contract(uow: UnitOfWork, order: Order, registry: Registry) -> Agreeme
         name=f"Contract for order {order.id}",
         status="approved",
         start_date=now,
-        end_date=now + timedelta(days=30 * term),
+        end_date=add_months(now, term),  # calendar months (add_months)
     )
     entitlements = []
     for product in products:
