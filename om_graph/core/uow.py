@@ -12,7 +12,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from om_graph.core import metrics
 from om_graph.core.db import READ_ONLY
+from om_graph.core.dispatch import forget_dispatch
 from om_graph.core.events import OrderEvent
 from om_graph.core.models import EventRecord, EventSequence, Order, utcnow
 from om_graph.core.permissions import permissions_of
@@ -138,13 +140,36 @@ class UnitOfWork:
         self._release()
 
     def _release(self) -> None:
+        """Hand the committed transaction's jobs and events on. Nothing here may fail the
+        caller: the transaction is committed, so its answer is what was committed. An unsent
+        job is left to the reconciler, an unannounced event to the store (subscribers replay)."""
         if self.jobs:
-            self._job_sink.send(self.jobs)
+            self._send_jobs()
         if self._announced:
             try:
                 self._event_sink.publish(self._announced)
-            except Exception:  # the events are committed; subscribers can re-read them
-                log.exception("publishing %d events failed", len(self._announced))
+            except Exception:
+                metrics.EVENT_PUBLISH_FAILURES.inc(len(self._announced))
+                log.exception("announcing %d committed events failed; they stay in the store", len(self._announced))
+
+    def _send_jobs(self) -> None:
+        for index, job in enumerate(self.jobs):
+            try:
+                self._job_sink.send([job])
+            except Exception as exc:
+                failure, unsent = exc, self.jobs[index:]  # the broker is down: do not wait on it once per job
+                break
+            metrics.JOBS_ENQUEUED.labels(job.name).inc()
+        else:
+            return
+        for job in unsent:
+            metrics.JOB_SEND_FAILURES.labels(job.name).inc()
+        log.warning("sending %d jobs after commit failed (%s); the reconciler delivers them", len(unsent), failure)
+        try:
+            with self._sessions() as session, session.begin():
+                forget_dispatch(session, unsent)
+        except Exception:  # then they go out after the redispatch age instead
+            log.exception("could not mark %d unsent jobs for the reconciler", len(unsent))
 
     def insert(self, objects: Sequence) -> None:
         """Insert new mapped objects as they are now, by plain Core statements, without adding
