@@ -11,11 +11,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from om_graph.core.errors import PluginConfigurationError
+
 ValueType = Literal["string", "integer", "number", "boolean"]
 SpecKind = Literal["product", "service", "resource"]
 TaskKind = Literal["automatic", "manual"]
 LineAction = Literal["add", "modify", "delete"]
 ALL_ACTIONS: tuple[LineAction, ...] = ("add", "modify", "delete")
+
+# The longest string value a characteristic accepts unless its specification says otherwise
+# (``CharacteristicDef.max_length``), and the most any specification may allow.
+DEFAULT_STRING_MAX_LENGTH = 255
+STRING_MAX_LENGTH_CEILING = 4000
+# Integer values are stored as JSON and read back by other systems: keep them to 64 bits.
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,24 @@ class CharacteristicDef:
     min_value: float | None = None
     max_value: float | None = None
     description: str = ""
+    max_length: int | None = None  # strings only; DEFAULT_STRING_MAX_LENGTH when not given
+
+    def __post_init__(self) -> None:
+        if self.max_length is None:
+            return
+        if self.value_type != "string":
+            raise PluginConfigurationError(f"characteristic {self.name!r}: max_length applies to strings only")
+        if not 1 <= self.max_length <= STRING_MAX_LENGTH_CEILING:
+            raise PluginConfigurationError(
+                f"characteristic {self.name!r}: max_length must be between 1 and {STRING_MAX_LENGTH_CEILING}"
+            )
+
+    @property
+    def effective_max_length(self) -> int | None:
+        """The longest accepted string value (None for other value types)."""
+        if self.value_type != "string":
+            return None
+        return self.max_length or DEFAULT_STRING_MAX_LENGTH
 
 
 @dataclass(frozen=True)

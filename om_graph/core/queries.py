@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 
@@ -79,6 +79,7 @@ class Page:
     has_next: bool
     end_cursor: str | None
     start_cursor: str | None
+    total_count: int | None = None  # rows matching the filters, whatever the cursor; when asked for
 
 
 def encode_cursor(value: int) -> str:
@@ -170,21 +171,27 @@ class QueryService:
         states: list[str] | None,
         customer_id: str | None,
         include: frozenset[str] = frozenset(),
+        count: bool = False,
     ) -> Page:
         """Newest first, keyset-paginated on the primary key; items are OrderDetails with the
-        children named in ``include``."""
+        children named in ``include``. ``count`` adds the number of orders matching the
+        filters, counted over the (customer_id, id) or (state, id) index."""
         require(actor, Permission.ORDER_READ)
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
-        stmt = self._scoped(actor, select(Order.__table__).order_by(Order.id.desc()).limit(first + 1))
+        filters = []
+        if actor.account_id is not None:
+            filters.append(Order.customer_id == actor.account_id)
+        if customer_id:
+            filters.append(Order.customer_id == customer_id)
+        if states:
+            filters.append(Order.state.in_(states))
+        stmt = select(Order.__table__).where(*filters).order_by(Order.id.desc()).limit(first + 1)
         if after:
             stmt = stmt.where(Order.id < decode_cursor(after))
-        if customer_id:
-            stmt = stmt.where(Order.customer_id == customer_id)
-        if states:
-            stmt = stmt.where(Order.state.in_(states))
         with self._uow(read_only=True) as uow:
             details = self._details(uow.session, stmt, include)
+            total = uow.session.scalar(select(func.count()).select_from(Order.__table__).where(*filters)) if count else None
         has_next = len(details) > first
         details = details[:first]
         return Page(
@@ -192,11 +199,8 @@ class QueryService:
             has_next,
             encode_cursor(details[-1].order.id) if details else None,
             encode_cursor(details[0].order.id) if details else None,
+            total,
         )
-
-    @staticmethod
-    def _scoped(actor: Actor, stmt):
-        return stmt.where(Order.customer_id == actor.account_id) if actor.account_id is not None else stmt
 
     @staticmethod
     def _details(session, stmt, include: frozenset[str], params: dict | None = None) -> list[OrderDetail]:
@@ -235,24 +239,30 @@ class QueryService:
             for o in orders
         ]
 
-    def products(self, actor: Actor, *, first: int, after: str | None, customer_id: str | None, order_id: int | None) -> Page:
+    def products(
+        self, actor: Actor, *, first: int, after: str | None, customer_id: str | None, order_id: int | None, count: bool = False
+    ) -> Page:
+        """Newest first, keyset-paginated; ``count`` adds the number of products matching the
+        filters (over the (customer_id, id) or order_id index)."""
         require(actor, Permission.INVENTORY_READ)
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
-        stmt = select(Product).options(*_product_detail()).order_by(Product.id.desc()).limit(first + 1)
+        filters = []
+        if actor.account_id is not None:
+            filters.append(Product.customer_id == actor.account_id)
+        if customer_id:
+            filters.append(Product.customer_id == customer_id)
+        if order_id is not None:
+            filters.append(Product.order_id == order_id)
+        stmt = select(Product).options(*_product_detail()).where(*filters).order_by(Product.id.desc()).limit(first + 1)
         if after:
             stmt = stmt.where(Product.id < decode_cursor(after))
-        if actor.account_id is not None:
-            stmt = stmt.where(Product.customer_id == actor.account_id)
-        if customer_id:
-            stmt = stmt.where(Product.customer_id == customer_id)
-        if order_id is not None:
-            stmt = stmt.where(Product.order_id == order_id)
         with self._uow(read_only=True) as uow:
             rows = list(uow.session.scalars(stmt))
+            total = uow.session.scalar(select(func.count()).select_from(Product.__table__).where(*filters)) if count else None
         has_next = len(rows) > first
         rows = rows[:first]
-        return Page(rows, has_next, encode_cursor(rows[-1].id) if rows else None, encode_cursor(rows[0].id) if rows else None)
+        return Page(rows, has_next, encode_cursor(rows[-1].id) if rows else None, encode_cursor(rows[0].id) if rows else None, total)
 
     def product(self, actor: Actor, product_id: int) -> Product | None:
         require(actor, Permission.INVENTORY_READ)

@@ -6,6 +6,7 @@ whole request when any is found.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from om_graph.core.catalog_defs import ALL_ACTIONS, CharacteristicDef, OfferingDef, SpecificationDef
+from om_graph.core.catalog_defs import ALL_ACTIONS, INTEGER_RANGE, CharacteristicDef, OfferingDef, SpecificationDef
 from om_graph.core.commands import MAX_CHARACTERISTICS, MAX_LINES, LineInput, OrderInput
 from om_graph.core.errors import FieldError
 from om_graph.core.models import Order, OrderLine, Product
@@ -21,6 +22,12 @@ from om_graph.core.registry import Registry
 
 OPEN_ORDER_STATES = ("draft", "acknowledged", "inProgress", "pending", "held", "assessingCancellation")
 CHANGEABLE_PRODUCT_STATES = ("active",)
+
+# Lengths of an order's header fields, in characters.
+MAX_CUSTOMER_ID_LENGTH = 80
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_EXTERNAL_ID_LENGTH = 120
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,20 @@ def _type_ok(defn: CharacteristicDef, value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _size_error(defn: CharacteristicDef, value: Any, field_path: str) -> FieldError | None:
+    """Bounds every value type has, whatever the specification says: a string's length, an
+    integer's 64 bits, a number being finite (Python's JSON parser accepts NaN and Infinity)."""
+    if isinstance(value, str):
+        limit = defn.effective_max_length
+        if len(value) > limit:
+            return FieldError(field_path, f"at most {limit} characters", "TOO_LONG")
+    elif defn.value_type == "integer" and not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
+        return FieldError(field_path, "must fit in 64 bits", "OUT_OF_RANGE")
+    elif defn.value_type == "number" and not math.isfinite(value):
+        return FieldError(field_path, "must be a finite number", "OUT_OF_RANGE")
+    return None
+
+
 def check_characteristics(
     spec: SpecificationDef, given: dict[str, Any], path: str, *, apply_defaults: bool
 ) -> tuple[dict[str, Any], list[FieldError]]:
@@ -64,6 +85,10 @@ def check_characteristics(
             continue
         if not _type_ok(defn, value):
             errors.append(FieldError(field_path, f"must be a {defn.value_type}", "INVALID_TYPE"))
+            continue
+        size_error = _size_error(defn, value, field_path)
+        if size_error is not None:
+            errors.append(size_error)
             continue
         if defn.allowed_values is not None and value not in defn.allowed_values:
             allowed = ", ".join(str(v) for v in defn.allowed_values)
@@ -87,6 +112,23 @@ def check_characteristics(
         elif defn.required and f"{path}.{defn.name}" not in {e.field for e in errors}:
             errors.append(FieldError(f"{path}.{defn.name}", "is required", "REQUIRED"))
     return result, errors
+
+
+def header_length_errors(data: OrderInput) -> list[FieldError]:
+    """Length rules of the header fields; reads nothing, so an API can check them before it
+    opens a transaction."""
+    errors = []
+    for field, value, limit in (
+        ("customerId", data.customer_id, MAX_CUSTOMER_ID_LENGTH),
+        ("description", data.description, MAX_DESCRIPTION_LENGTH),
+        ("externalId", data.external_id, MAX_EXTERNAL_ID_LENGTH),
+        ("idempotencyKey", data.idempotency_key, MAX_IDEMPOTENCY_KEY_LENGTH),
+    ):
+        if value is not None and len(value) > limit:
+            errors.append(FieldError(field, f"at most {limit} characters", "TOO_LONG"))
+    if data.idempotency_key == "":
+        errors.append(FieldError("idempotencyKey", "must not be empty", "INVALID"))
+    return errors
 
 
 def _reachable(spec: SpecificationDef, specs: dict[str, SpecificationDef]) -> list[SpecificationDef]:
@@ -132,14 +174,7 @@ class OrderValidator:
         errors: list[FieldError] = []
         if not data.customer_id or not data.customer_id.strip():
             errors.append(FieldError("customerId", "is required", "REQUIRED"))
-        elif len(data.customer_id) > 80:
-            errors.append(FieldError("customerId", "at most 80 characters", "TOO_LONG"))
-        if len(data.description) > 2000:
-            errors.append(FieldError("description", "at most 2000 characters", "TOO_LONG"))
-        if data.external_id is not None and len(data.external_id) > 120:
-            errors.append(FieldError("externalId", "at most 120 characters", "TOO_LONG"))
-        if data.idempotency_key is not None and not 1 <= len(data.idempotency_key) <= 200:
-            errors.append(FieldError("idempotencyKey", "must be 1 to 200 characters", "INVALID"))
+        errors.extend(header_length_errors(data))
         if not data.lines:
             errors.append(FieldError("lines", "an order needs at least one line", "REQUIRED"))
         if len(data.lines) > MAX_LINES:

@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
-from om_graph.core.errors import DomainError
+from om_graph.schema import errors as errors_module
 from om_graph.schema import permissions, types
 from om_graph.schema.execution import PerEventMemoExecutionContext
 from om_graph.schema.limits import IntrospectionGate, limit_extensions
@@ -17,15 +17,20 @@ from om_graph.schema.queries import Query
 from om_graph.schema.subscriptions import Subscription
 
 
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        # Runs before MaskErrors, so unexpected errors are logged with their real cause.
+        errors_module.process_errors(errors)
+
+
 def _should_mask(error: GraphQLError) -> bool:
-    original = getattr(error, "original_error", None)
-    return original is not None and not isinstance(original, (DomainError, GraphQLError))
+    return not errors_module.is_expected(error)
 
 
 @cache
 def build_schema() -> strawberry.Schema:
     permissions.apply([Query, Mutation, Subscription, *types.OBJECT_TYPES])
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -1,16 +1,30 @@
-"""Input types, and their conversion to core commands (with the API's own size limits)."""
+"""Input types, and their conversion to core commands.
+
+Conversion enforces the API's limits (schema/limits.py) before any service is called: list
+sizes, string lengths, id shapes and characteristic values being JSON scalars. The core then
+checks values against the catalog (including each characteristic's maxLength)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from om_graph.core.commands import MAX_CHARACTERISTICS, MAX_LINES, LineInput, OrderInput
+from om_graph.core.commands import LineInput, OrderInput
 from om_graph.core.errors import FieldError, ValidationFailed
+from om_graph.core.validation import header_length_errors
 from om_graph.schema.enums import LineAction, OrderInitialState
+from om_graph.schema.limits import (
+    MAX_CHARACTERISTIC_NAME_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_KEY_LENGTH,
+    MAX_LINE_CHARACTERISTICS,
+    MAX_ORDER_LINES,
+    STRING_MAX_LENGTH_CEILING,
+)
 
 
 @strawberry.input
@@ -25,7 +39,7 @@ class OrderLineInput:
     offering: str | None = strawberry.field(default=None, description="Offering key (required for ADD).")
     quantity: int = 1
     characteristics: list[CharacteristicInput] = strawberry.field(default_factory=list)
-    product_id: relay.GlobalID | None = strawberry.field(default=None, description="The product to change (MODIFY/DELETE).")
+    product_id: strawberry.ID | None = strawberry.field(default=None, description="The product to change (MODIFY/DELETE).")
 
 
 @strawberry.input
@@ -46,7 +60,7 @@ class OrderCreateInput:
 
 @strawberry.input
 class OrderUpdateInput:
-    id: relay.GlobalID
+    id: strawberry.ID
     version: int | None = strawberry.field(default=None, description="Optimistic lock: fail if the order changed since.")
     lines: list[OrderLineInput]
     description: str = ""
@@ -56,19 +70,32 @@ class OrderUpdateInput:
 
 @strawberry.input
 class OrderSubmitInput:
-    id: relay.GlobalID
+    id: strawberry.ID
     version: int | None = None
 
 
 @strawberry.input
 class TaskCompleteInput:
-    id: relay.GlobalID
+    id: strawberry.ID
     characteristics: list[CharacteristicInput] = strawberry.field(
         default_factory=list, description="Values recorded by the person doing the work (e.g. an installed serial number)."
     )
 
 
-def node_id(value: relay.GlobalID, type_name: str, field: str) -> int:
+def parse_global_id(value: str, field: str) -> relay.GlobalID:
+    """A global id sent by a client; INVALID_ID when it is not one this API could have issued."""
+    if len(value) > MAX_ID_LENGTH:
+        raise ValidationFailed.single(field, f"not an id this API issued (longer than {MAX_ID_LENGTH} characters)", "INVALID_ID")
+    try:
+        return relay.GlobalID.from_id(value)
+    except ValueError:
+        raise ValidationFailed.single(field, "not an id this API issued", "INVALID_ID") from None
+
+
+def node_id(value: str | relay.GlobalID, type_name: str, field: str) -> int:
+    """The numeric id in a global id of ``type_name``; INVALID_ID when it is anything else."""
+    if not isinstance(value, relay.GlobalID):
+        value = parse_global_id(value, field)
     if value.type_name != type_name:
         raise ValidationFailed.single(field, f"expected a {type_name} id", "INVALID_ID")
     try:
@@ -77,33 +104,68 @@ def node_id(value: relay.GlobalID, type_name: str, field: str) -> int:
         raise ValidationFailed.single(field, f"not a {type_name} id", "INVALID_ID") from None
 
 
+def too_long(value: str | None, limit: int, field: str) -> FieldError | None:
+    if value is not None and len(value) > limit:
+        return FieldError(field, f"at most {limit} characters", "TOO_LONG")
+    return None
+
+
+def _value_error(value, field: str) -> FieldError | None:
+    """Characteristic values are JSON scalars; strings are bounded by the catalog's ceiling
+    here (the specification's own maxLength is the core's check)."""
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        return FieldError(field, "must be a string, number or boolean", "INVALID_TYPE")
+    if isinstance(value, str):
+        return too_long(value, STRING_MAX_LENGTH_CEILING, field)
+    return None
+
+
 def characteristic_map(items: list[CharacteristicInput], path: str) -> dict:
-    if len(items) > MAX_CHARACTERISTICS:
-        raise ValidationFailed.single(path, f"at most {MAX_CHARACTERISTICS} characteristics", "TOO_MANY")
+    if len(items) > MAX_LINE_CHARACTERISTICS:
+        raise ValidationFailed.single(path, f"at most {MAX_LINE_CHARACTERISTICS} characteristics", "TOO_MANY")
     result: dict = {}
     errors = []
     for item in items:
+        if len(item.name) > MAX_CHARACTERISTIC_NAME_LENGTH:
+            errors.append(FieldError(path, f"a characteristic name has more than {MAX_CHARACTERISTIC_NAME_LENGTH} characters", "TOO_LONG"))
+            continue
+        field = f"{path}.{item.name}"
         if item.name in result:
-            errors.append(FieldError(f"{path}.{item.name}", "given twice", "DUPLICATE"))
+            errors.append(FieldError(field, "given twice", "DUPLICATE"))
+        problem = _value_error(item.value, field)
+        if problem is not None:
+            errors.append(problem)
         result[item.name] = item.value
     if errors:
         raise ValidationFailed(errors)
     return result
 
 
-def to_lines(lines: list[OrderLineInput]) -> tuple[LineInput, ...]:
-    if len(lines) > MAX_LINES:
-        raise ValidationFailed.single("lines", f"at most {MAX_LINES} lines", "TOO_MANY")
-    return tuple(
-        LineInput(
-            offering=line.offering,
-            quantity=line.quantity,
-            action=line.action.value,
-            characteristics=characteristic_map(line.characteristics, f"lines.{i}.characteristics"),
-            product_id=node_id(line.product_id, "Product", f"lines.{i}.productId") if line.product_id else None,
-        )
-        for i, line in enumerate(lines)
+def _line(line: OrderLineInput, index: int) -> LineInput:
+    path = f"lines.{index}"
+    if problem := too_long(line.offering, MAX_KEY_LENGTH, f"{path}.offering"):
+        raise ValidationFailed([problem])
+    return LineInput(
+        offering=line.offering,
+        quantity=line.quantity,
+        action=line.action.value,
+        characteristics=characteristic_map(line.characteristics, f"{path}.characteristics"),
+        product_id=node_id(line.product_id, "Product", f"{path}.productId") if line.product_id is not None else None,
     )
+
+
+def to_lines(lines: list[OrderLineInput]) -> tuple[LineInput, ...]:
+    if len(lines) > MAX_ORDER_LINES:
+        raise ValidationFailed.single("lines", f"at most {MAX_ORDER_LINES} lines", "TOO_MANY")
+    converted, errors = [], []
+    for index, line in enumerate(lines):
+        try:
+            converted.append(_line(line, index))
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return tuple(converted)
 
 
 def utc_naive(value: datetime | None) -> datetime | None:
@@ -114,11 +176,20 @@ def utc_naive(value: datetime | None) -> datetime | None:
 
 
 def to_order_input(data: OrderCreateInput | OrderUpdateInput, customer_id: str, idempotency_key: str | None) -> OrderInput:
-    return OrderInput(
+    """The core's input, or ValidationFailed with every problem found in reading it."""
+    order = OrderInput(
         customer_id=customer_id,
-        lines=to_lines(data.lines),
+        lines=(),
         description=data.description,
         external_id=data.external_id,
         requested_completion_date=utc_naive(data.requested_completion_date),
         idempotency_key=idempotency_key,
     )
+    errors = header_length_errors(order)
+    try:
+        lines = to_lines(data.lines)
+    except ValidationFailed as exc:
+        errors += exc.errors
+    if errors:
+        raise ValidationFailed(errors)
+    return dataclasses.replace(order, lines=lines)

@@ -1,4 +1,8 @@
-"""Abuse limits: query depth, aliases and tokens (static), introspection (per deployment)."""
+"""Every limit of the API in one place (docs/security.md's table is checked against these
+names), plus the document limiters and the introspection gate.
+
+Some numbers are the core's own rules, re-exported here so that one module lists them all.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,39 @@ from graphql import FieldNode, GraphQLError, visit
 from graphql.language import Visitor
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
+from om_graph.core.catalog_defs import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING
+from om_graph.core.commands import MAX_CHARACTERISTICS, MAX_LINES
+from om_graph.core.queries import MAX_PAGE
+from om_graph.core.validation import (
+    MAX_CUSTOMER_ID_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_EXTERNAL_ID_LENGTH,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+)
+
+# Transport (enforced in app.py)
+MAX_BODY_BYTES = 1_000_000
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+
+# Documents
 MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 2000
+
+# List inputs
+MAX_ORDER_LINES = MAX_LINES
+MAX_LINE_CHARACTERISTICS = MAX_CHARACTERISTICS
+MAX_STATE_FILTERS = 20  # orders(states:); there are 12 order states
+
+# String inputs, in characters
+MAX_ID_LENGTH = 100  # any ID argument or input field (issued ids are about 20)
+MAX_CURSOR_LENGTH = 100
+MAX_KEY_LENGTH = 100  # offering keys
+MAX_CHARACTERISTIC_NAME_LENGTH = 100
+# customerId, description, externalId, idempotencyKey: the core's MAX_*_LENGTH above.
+# A characteristic string value: its specification's maxLength, DEFAULT_STRING_MAX_LENGTH when
+# it declares none, never more than STRING_MAX_LENGTH_CEILING.
+
 
 
 class _IntrospectionFinder(Visitor):

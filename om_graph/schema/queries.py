@@ -8,11 +8,12 @@ import strawberry
 from graphql import FieldNode, FragmentSpreadNode
 from strawberry import relay
 
-from om_graph.core.errors import DomainError
+from om_graph.core.errors import FieldError, ValidationFailed
 from om_graph.core.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info
 from om_graph.schema.enums import OrderState
-from om_graph.schema.inputs import node_id
+from om_graph.schema.inputs import node_id, parse_global_id, too_long
+from om_graph.schema.limits import MAX_CURSOR_LENGTH, MAX_CUSTOMER_ID_LENGTH, MAX_STATE_FILTERS
 from om_graph.schema.types import (
     Order,
     OrderConnection,
@@ -24,7 +25,21 @@ from om_graph.schema.types import (
     ProductOffering,
 )
 
+# Ids the API hands out for objects that are not Nodes, and where to read those objects.
+_READ_THROUGH = {"OrderLine": "order", "OrderEvent": "order", "Agreement": "product"}
 _CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products"}
+
+
+def _fields(selection_set, fragments):
+    """The fields of a selection set, through fragments (spreads and inline)."""
+    for sel in selection_set.selections if selection_set is not None else ():
+        if isinstance(sel, FieldNode):
+            yield sel
+        elif isinstance(sel, FragmentSpreadNode):
+            fragment = fragments.get(sel.name.value)
+            yield from _fields(fragment.selection_set if fragment is not None else None, fragments)
+        else:  # inline fragment
+            yield from _fields(sel.selection_set, fragments)
 
 
 def requested_children(info: Info, path: tuple[str, ...] = ()) -> frozenset[str]:
@@ -35,18 +50,8 @@ def requested_children(info: Info, path: tuple[str, ...] = ()) -> frozenset[str]
     fragments = raw.fragments
     wanted: set[str] = set()
 
-    def fields(selection_set):
-        for sel in selection_set.selections if selection_set is not None else ():
-            if isinstance(sel, FieldNode):
-                yield sel
-            elif isinstance(sel, FragmentSpreadNode):
-                fragment = fragments.get(sel.name.value)
-                yield from fields(fragment.selection_set if fragment is not None else None)
-            else:  # inline fragment
-                yield from fields(sel.selection_set)
-
     def walk(selection_set, depth):
-        for field in fields(selection_set):
+        for field in _fields(selection_set, fragments):
             name = field.name.value
             if depth < len(path):
                 if name == path[depth]:
@@ -54,7 +59,7 @@ def requested_children(info: Info, path: tuple[str, ...] = ()) -> frozenset[str]
                 continue
             if name in _CHILD_FIELDS:
                 wanted.add(_CHILD_FIELDS[name])
-                if name == "domainOrders" and any(f.name.value == "tasks" for f in fields(field.selection_set)):
+                if name == "domainOrders" and any(f.name.value == "tasks" for f in _fields(field.selection_set, fragments)):
                     wanted.add("tasks")
 
     for node in raw.field_nodes:
@@ -62,14 +67,44 @@ def requested_children(info: Info, path: tuple[str, ...] = ()) -> frozenset[str]
     return frozenset(wanted)
 
 
+def selects_total_count(info: Info) -> bool:
+    raw = info._raw_info
+    return any(f.name.value == "totalCount" for node in raw.field_nodes for f in _fields(node.selection_set, raw.fragments))
+
+
+def check_arguments(*problems: FieldError | None) -> None:
+    """Raise the problems found in a query's arguments (a GraphQL error with their code)."""
+    found = [p for p in problems if p is not None]
+    if found:
+        raise ValidationFailed(found)
+
+
+def _cursor_problem(after: str | None) -> FieldError | None:
+    if after is not None and len(after) > MAX_CURSOR_LENGTH:
+        return FieldError("after", "not a cursor this API issued", "INVALID_CURSOR")
+    return None
+
+
+def _page_info(page, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=page.has_next, has_previous_page=after is not None, start_cursor=page.start_cursor, end_cursor=page.end_cursor
+    )
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Fetches an object given its ID; null when it does not exist or is not visible to you.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         definition = info.schema.get_type_by_name(id.type_name)
+        if definition is None:
+            return None  # well-formed but names no type of ours: unknown, like a missing row
         origin = getattr(definition, "origin", None)
-        if origin is None or not (isinstance(origin, type) and issubclass(origin, relay.Node)):
-            return None
+        if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+            # Our own id of a type node() cannot fetch (OrderLine, OrderEvent, Agreement): null
+            # would read as "does not exist", so say where it can be read instead.
+            where = _READ_THROUGH.get(id.type_name)
+            hint = f"; read them through their {where}" if where else ""
+            raise ValidationFailed.single("id", f"{id.type_name} ids cannot be fetched with node(){hint}", "INVALID_ID")
         [found] = await origin.resolve_nodes(info=info, node_ids=[id.node_id])
         return found
 
@@ -83,11 +118,11 @@ class Query:
         ]
 
     @strawberry.field(description="One order with its lines, domain orders, tasks, events and products.")
-    async def order(self, info: Info, id: relay.GlobalID) -> Order | None:
-        try:
-            order_id = node_id(id, "Order", "id")
-        except DomainError:
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        global_id = parse_global_id(id, "id")
+        if global_id.type_name != "Order":
             return None
+        order_id = node_id(global_id, "Order", "id")
         include = requested_children(info)
         found = await info.context.run(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
         return Order.from_detail(found[order_id]) if order_id in found else None
@@ -101,30 +136,32 @@ class Query:
         states: list[OrderState] | None = None,
         customer_id: str | None = None,
     ) -> OrderConnection:
+        check_arguments(
+            FieldError("states", f"at most {MAX_STATE_FILTERS} states", "TOO_MANY") if states and len(states) > MAX_STATE_FILTERS else None,
+            too_long(customer_id, MAX_CUSTOMER_ID_LENGTH, "customerId"),
+            _cursor_problem(after),
+        )
         queries, actor = info.context.services.queries, info.context.actor
         include = requested_children(info, ("edges", "node"))
         page = await info.context.run(
-            queries.orders, actor, first=first, after=after, states=[s.value for s in states or []], customer_id=customer_id,
-            include=include,
+            queries.orders, actor, first=first, after=after, states=sorted({s.value for s in states or []}), customer_id=customer_id,
+            include=include, count=selects_total_count(info),
         )
         edges = [OrderEdge(cursor=encode_cursor(d.order.id), node=Order.from_detail(d)) for d in page.items]
-        return OrderConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next, has_previous_page=after is not None, start_cursor=page.start_cursor, end_cursor=page.end_cursor
-            ),
-        )
+        return OrderConnection(edges=edges, page_info=_page_info(page, after), total_count=page.total_count)
 
     @strawberry.field(description="Inventory products, newest first.")
     async def products(
-        self, info: Info, first: int = 20, after: str | None = None, customer_id: str | None = None, order_id: relay.GlobalID | None = None
+        self, info: Info, first: int = 20, after: str | None = None, customer_id: str | None = None, order_id: strawberry.ID | None = None
     ) -> ProductConnection:
+        check_arguments(too_long(customer_id, MAX_CUSTOMER_ID_LENGTH, "customerId"), _cursor_problem(after))
         queries, actor = info.context.services.queries, info.context.actor
-        oid = node_id(order_id, "Order", "orderId") if order_id else None
-        page = await info.context.run(queries.products, actor, first=first, after=after, customer_id=customer_id, order_id=oid)
+        oid = node_id(order_id, "Order", "orderId") if order_id is not None else None
+        page = await info.context.run(
+            queries.products, actor, first=first, after=after, customer_id=customer_id, order_id=oid, count=selects_total_count(info)
+        )
         return ProductConnection(
             edges=[ProductEdge(cursor=encode_cursor(p.id), node=Product.from_model(p)) for p in page.items],
-            page_info=PageInfo(
-                has_next_page=page.has_next, has_previous_page=after is not None, start_cursor=page.start_cursor, end_cursor=page.end_cursor
-            ),
+            page_info=_page_info(page, after),
+            total_count=page.total_count,
         )

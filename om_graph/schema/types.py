@@ -12,6 +12,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core import models as m
+from om_graph.core.catalog_defs import DEFAULT_STRING_MAX_LENGTH
 from om_graph.core.queries import OrderDetail
 from om_graph.schema.context import Info
 from om_graph.schema.permissions import may_see
@@ -69,6 +70,17 @@ class CharacteristicSpecification:
     min_value: float | None
     max_value: float | None
     description: str
+    max_length: int | None = strawberry.field(
+        description="The longest accepted string value, in characters (null for other value types)."
+    )
+
+    @classmethod
+    def from_definition(cls, definition: dict) -> CharacteristicSpecification:
+        """From a stored CharacteristicDef (as a dict): the effective maxLength, default included."""
+        fields = {**definition}
+        declared = fields.pop("max_length", None)
+        fields["max_length"] = (declared or DEFAULT_STRING_MAX_LENGTH) if fields["value_type"] == "string" else None
+        return cls(**fields)
 
 
 @strawberry.type
@@ -109,7 +121,7 @@ class ProductOffering(relay.Node):
                 key=definition["key"],
                 name=definition["name"],
                 version=definition["version"],
-                characteristics=[CharacteristicSpecification(**c) for c in definition["characteristics"]],
+                characteristics=[CharacteristicSpecification.from_definition(c) for c in definition["characteristics"]],
             )
             if definition
             else None,
@@ -455,6 +467,9 @@ class OrderEdge:
 class OrderConnection:
     edges: list[OrderEdge]
     page_info: PageInfo
+    total_count: int = strawberry.field(
+        description="How many match the filters, whatever the cursor: a COUNT over an index, run only when selected."
+    )
 
 
 @strawberry.type
@@ -467,6 +482,9 @@ class ProductEdge:
 class ProductConnection:
     edges: list[ProductEdge]
     page_info: PageInfo
+    total_count: int = strawberry.field(
+        description="How many match the filters, whatever the cursor: a COUNT over an index, run only when selected."
+    )
 
 
 OBJECT_TYPES = [Order, OrderLine, DomainOrder, Task, OrderEvent, Product, ProductOffering, ProductSpecification]

@@ -30,7 +30,7 @@ SSO_EDITIONS = frozenset({"saas-analytics-pro", "saas-analytics-enterprise"})
 
 BILLING_TASK = TaskTemplate("tpsm.billing-sync", "Synchronise subscription billing", handler="tpsm.billing-sync")
 
-_company = CharacteristicDef("companyName", "string", required=True, description="Legal name of the customer")
+_company = CharacteristicDef("companyName", "string", required=True, max_length=200, description="Legal name of the customer")
 _seats = CharacteristicDef("seats", "integer", required=True, min_value=1, max_value=10000, description="Named users")
 _region = CharacteristicDef("region", "string", default="eu", allowed_values=REGIONS, description="Data residency")
 _domain = CharacteristicDef("tenantDomain", "string", description="Derived by enrichment: <company-slug>-<region>")
@@ -41,7 +41,7 @@ saas_product = SpecificationDef(
     kind="product",
     name="Analytics SaaS Subscription",
     characteristics=(_company, _seats, _region, _domain, _sso,
-                     CharacteristicDef("adminEmail", "string", description="First administrator to invite")),
+                     CharacteristicDef("adminEmail", "string", max_length=254, description="First administrator to invite")),
     relationships=(
         SpecRelationshipDef(TENANT, "realizedAs"),
         SpecRelationshipDef(SSO, "requires"),  # only with ssoRequired (rule tpsm.sso-on-request)

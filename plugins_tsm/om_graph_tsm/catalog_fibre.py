@@ -30,7 +30,7 @@ _bandwidth = CharacteristicDef(
     "bandwidth", "integer", required=True, allowed_values=BANDWIDTHS, description="Downstream Mbit/s"
 )
 _address = CharacteristicDef(
-    "installationAddress", "string", required=True, description="Premises where the fibre is terminated"
+    "installationAddress", "string", required=True, max_length=500, description="Premises where the fibre is terminated"
 )
 _static_ip = CharacteristicDef("staticIp", "boolean", default=False, description="A fixed public IPv4 address")
 

@@ -28,7 +28,7 @@ NETWORK_PROFILES = {
 """HLR/HSS subscriber profile per offering (enrichment sets ``networkProfile``)."""
 
 _port_in = CharacteristicDef("portIn", "boolean", default=False, description="Keep the number from another operator")
-_port_in_number = CharacteristicDef("portInNumber", "string", description="Number to port, E.164")
+_port_in_number = CharacteristicDef("portInNumber", "string", max_length=16, description="Number to port, E.164")
 _donor = CharacteristicDef("donorOperator", "string", description="Operator the number is ported from")
 _sim_type = CharacteristicDef("simType", "string", default="physical", allowed_values=("physical", "esim"))
 _profile = CharacteristicDef("networkProfile", "string", description="Subscriber profile; set by enrichment")

@@ -27,7 +27,7 @@ MAX_SITES_PER_LINE = {50: 10, 100: 20, 200: 50, 500: 50, 1000: 50}
 """How many sites one order line may roll out per bandwidth tier: the small tiers are sold for
 branch bundles whose orchestrator capacity (tunnels per hub) is capped."""
 
-_site_name = CharacteristicDef("siteName", "string", required=True, description="Customer's name for the site")
+_site_name = CharacteristicDef("siteName", "string", required=True, max_length=200, description="Customer's name for the site")
 _bandwidth = CharacteristicDef("bandwidth", "integer", required=True, allowed_values=SDWAN_BANDWIDTHS)
 _wan_links = CharacteristicDef(
     "wanLinks", "integer", default=1, min_value=1, max_value=3, description="Underlay links per site (1-3)"
@@ -42,7 +42,7 @@ sdwan_product = SpecificationDef(
     description="A site connected to the customer's managed SD-WAN overlay.",
     characteristics=(
         _site_name,
-        CharacteristicDef("siteAddress", "string", required=True),
+        CharacteristicDef("siteAddress", "string", required=True, max_length=500),
         _bandwidth,
         _wan_links,
         _ha_pair,
