@@ -4,15 +4,20 @@ stored, a retry must not duplicate, and every order must still complete once the
 
 from __future__ import annotations
 
+import base64
 import threading
+import time
+import uuid
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, select, text
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
 from om_graph.core.models import Order
 from tests import support
+from tests.redis_process import RedisProcess
 
 CREATE = """
 mutation($input: OrderCreateInput!) {
@@ -91,3 +96,101 @@ def test_broker_down_at_commit_answers_what_was_committed_and_the_work_runs_once
             lambda: set(order_states(runtime, "OUTAGE").values()) == {"completed"}, 30, message="orders to complete"
         )
         assert len(stored_orders(runtime, "OUTAGE")) == 6
+
+
+def scaled_env(tmp_path, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    return support.base_env(
+        tmp_path,
+        OM_GRAPH_DATABASE_URL=database_url,
+        OM_GRAPH_REDIS_URL=redis_url,
+        OM_GRAPH_REDIS_NAMESPACE=f"om-fault-{uuid.uuid4().hex[:8]}",
+        OM_GRAPH_PLUGINS="tests.fixture_pack,tests.fixture_auto_pack",
+        OM_GRAPH_TASK_LEASE_SECONDS="5",
+        OM_GRAPH_REDISPATCH_SECONDS="4",
+        OM_GRAPH_RECONCILE_INTERVAL="0.5",
+        OM_GRAPH_BROKER_HEARTBEAT_MS="2000",
+        **extra,
+    )
+
+
+def stream_creates(url: str, token: str, customer: str, stop: threading.Event, answers: dict) -> None:
+    """orderCreate, one request after another until ``stop``: each answer by idempotency key."""
+    client = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {token}"})
+    n = 0
+    while not stop.is_set():
+        key = f"{customer}-{n}"
+        try:
+            response = client.post(url + "/graphql", json={"query": CREATE, "variables": {"input": auto_order(customer, key)}})
+            answers[key] = response.json()
+        except httpx.HTTPError as exc:
+            answers[key] = {"transport_error": repr(exc)}
+        n += 1
+        time.sleep(0.02)
+    client.close()
+
+
+def db_rows(database_url: str, sql: str) -> list:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).all()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.scaled
+def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgres_url, tmp_path):
+    """Server and worker processes on PostgreSQL and a private Redis; Redis is killed for 5 s
+    while orderCreate requests stream, then restarted empty. Before the fix, most requests of the
+    outage answered "Unexpected error." although their order was committed."""
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    env = scaled_env(tmp_path, postgres_url, redis.url)
+    server, url = support.start_server(env, tmp_path)
+    worker = support.start_worker(env, tmp_path, "worker", threads=2)
+    answers: dict[str, dict] = {}
+    stop = threading.Event()
+    try:
+        token = support.demo_tokens(tmp_path)["order_agent"]
+        streamer = threading.Thread(target=stream_creates, args=(url, token, "REDIS-OUT", stop, answers))
+        streamer.start()
+        time.sleep(2)
+        before_outage = len(answers)
+        redis.restart_after(5)
+        during_outage = len(answers) - before_outage
+        time.sleep(2)
+        stop.set()
+        streamer.join(60)
+        assert before_outage > 0 and during_outage > 10, (before_outage, during_outage)
+
+        stored: dict[str, list[int]] = {}
+        for key, order_id in db_rows(postgres_url, "SELECT idempotency_key, id FROM customer_order WHERE customer_id = 'REDIS-OUT'"):
+            stored.setdefault(key, []).append(order_id)
+        wrong = {}
+        for key, answer in answers.items():
+            payload = (answer.get("data") or {}).get("orderCreate") or {}
+            if payload.get("order") is None:
+                wrong[key] = (answer, stored.get(key))  # an error: only right if nothing was stored
+            elif stored.get(key) != [int(base64.b64decode(payload["order"]["id"]).decode().split(":")[1])]:
+                wrong[key] = (answer, stored.get(key))
+        # Only the broker failed: every request had its order committed and must say so.
+        assert not wrong, f"{len(wrong)} of {len(answers)} answers do not match the store: {list(wrong.items())[:3]}"
+        assert set(stored) == set(answers) and all(len(ids) == 1 for ids in stored.values())
+
+        def unfinished() -> int:
+            return db_rows(
+                postgres_url, "SELECT count(*) FROM customer_order WHERE customer_id = 'REDIS-OUT' AND state <> 'completed'"
+            )[0][0]
+
+        support.wait_for(lambda: unfinished() == 0, 45, 0.5, "every order to complete after the outage")
+    finally:
+        stop.set()
+        for proc in (worker, server):
+            proc.kill()
+        redis.kill()
+    completions = db_rows(
+        postgres_url,
+        "SELECT entity_id, count(*) FROM order_event WHERE entity_kind = 'task' AND to_state = 'completed' GROUP BY entity_id",
+    )
+    assert len(completions) == 2 * len(answers) and {count for _, count in completions} == {1}
