@@ -10,8 +10,9 @@ import time
 import uuid
 
 import httpx
+import psycopg
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
@@ -172,7 +173,7 @@ def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgr
             payload = (answer.get("data") or {}).get("orderCreate") or {}
             if payload.get("order") is None:
                 wrong[key] = (answer, stored.get(key))  # an error: only right if nothing was stored
-            elif stored.get(key) != [int(base64.b64decode(payload["order"]["id"]).decode().split(":")[1])]:
+            elif stored.get(key) != [support_id(payload["order"]["id"])]:
                 wrong[key] = (answer, stored.get(key))
         # Only the broker failed: every request had its order committed and must say so.
         assert not wrong, f"{len(wrong)} of {len(answers)} answers do not match the store: {list(wrong.items())[:3]}"
@@ -194,3 +195,69 @@ def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgr
         "SELECT entity_id, count(*) FROM order_event WHERE entity_kind = 'task' AND to_state = 'completed' GROUP BY entity_id",
     )
     assert len(completions) == 2 * len(answers) and {count for _, count in completions} == {1}
+
+
+# -- the database connection dropped mid-request ----------------------------------------------------
+
+
+class ConnectionKiller:
+    """Terminates the PostgreSQL backend of the next request that reaches a chosen point: before
+    its events are inserted (the transaction dies, nothing is stored) or right after its COMMIT
+    reached the server (stored, but the acknowledgement is lost on the way back)."""
+
+    def __init__(self, engine, admin_url: str):
+        self._admin_url = admin_url
+        self.armed: str | None = None
+        self.fired = 0
+        event.listen(engine, "before_cursor_execute", self._before_statement)
+        dialect = engine.dialect
+        commit = dialect.do_commit
+
+        def do_commit(pooled):
+            commit(pooled)
+            if self.armed == "after-commit":
+                self._terminate(pooled.dbapi_connection)
+                pooled.dbapi_connection.execute("SELECT 1")  # the dead connection: what the caller of COMMIT sees
+
+        dialect.do_commit = do_commit
+
+    def _before_statement(self, conn, cursor, statement, parameters, context, executemany):
+        if self.armed == "before-events" and statement.startswith("INSERT INTO order_event"):
+            self._terminate(conn.connection.dbapi_connection)
+
+    def _terminate(self, dbapi_connection) -> None:
+        self.armed = None
+        self.fired += 1
+        pid = dbapi_connection.info.backend_pid
+        with psycopg.connect(self._admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+
+
+@pytest.mark.parametrize("point", ["before-events", "after-commit"])
+def test_connection_dropped_mid_request_answers_what_was_stored_and_a_retry_does_not_duplicate(
+    make_runtime, postgres_url, point
+):
+    runtime = make_runtime(postgres_url)
+    killer = ConnectionKiller(runtime.engine, postgres_url)
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_agent")) as client:
+        killer.armed = point
+        first = post(client, CREATE, {"input": auto_order("DROP", "drop-1")})
+        assert killer.fired == 1
+        stored = stored_orders(runtime, "DROP").get("drop-1", [])
+        payload = (first.get("data") or {}).get("orderCreate")
+        if stored:  # committed: the answer is that order, not an error
+            assert "errors" not in first and payload["errors"] == [], first
+            assert support_id(payload["order"]["id"]) == stored[0]
+        else:
+            assert payload is None and first["errors"][0]["message"] == "Unexpected error."
+        assert len(stored) == (1 if point == "after-commit" else 0)
+
+        retry = post(client, CREATE, {"input": auto_order("DROP", "drop-1")})
+        assert "errors" not in retry and retry["data"]["orderCreate"]["errors"] == [], retry
+        [order_id] = stored_orders(runtime, "DROP")["drop-1"]  # one order, whatever happened
+        assert support_id(retry["data"]["orderCreate"]["order"]["id"]) == order_id
+        support.wait_for(lambda: order_states(runtime, "DROP") == {order_id: "completed"}, 15, message="the order to complete")
+
+
+def support_id(global_id: str) -> int:
+    return int(base64.b64decode(global_id).decode().split(":", 1)[1])

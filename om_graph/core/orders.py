@@ -8,7 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -93,8 +93,10 @@ class OrderService:
                     self._submit(uow, actor, order, order.lines)
                 uow.insert([order, *order.lines])  # written once, as captured (or submitted)
                 return order
-        except IntegrityError:
-            # A concurrent retry with the same key won the race: answer as a retry does.
+        except (IntegrityError, OperationalError):
+            # IntegrityError: a concurrent retry with the same key won the race. OperationalError:
+            # the connection was lost, perhaps after the COMMIT reached the database. Either way
+            # the key says whether the order is stored: answer as a retry does, else the error.
             existing = self._by_idempotency_key(data.customer_id, data.idempotency_key) if data.idempotency_key else None
             if existing is None:
                 raise

@@ -127,6 +127,7 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        committing = False
         try:
             if exc_type is not None:
                 self.session.rollback()
@@ -134,9 +135,13 @@ class UnitOfWork:
             if self._read_only:
                 return  # close() ends the transaction and keeps what was loaded readable
             self._write_events()
+            committing = True
             self.session.commit()
+            committing = False
         finally:
-            self.session.close()
+            self.session.close()  # first: on SQLite this frees the process's write lock
+            if committing:
+                self._commit_failed()
         self._release()
 
     def _release(self) -> None:
@@ -152,6 +157,13 @@ class UnitOfWork:
                 metrics.EVENT_PUBLISH_FAILURES.inc(len(self._announced))
                 log.exception("announcing %d committed events failed; they stay in the store", len(self._announced))
 
+    def _commit_failed(self) -> None:
+        """A commit that raised may still have committed (the connection died after COMMIT was
+        sent), and its jobs were not sent: leave them to the reconciler's next pass. If it did
+        not commit, the rows are as they were, and at worst get one more (harmless) message."""
+        if self.jobs:
+            self._forget_dispatch(self.jobs)
+
     def _send_jobs(self) -> None:
         for index, job in enumerate(self.jobs):
             try:
@@ -165,11 +177,14 @@ class UnitOfWork:
         for job in unsent:
             metrics.JOB_SEND_FAILURES.labels(job.name).inc()
         log.warning("sending %d jobs after commit failed (%s); the reconciler delivers them", len(unsent), failure)
+        self._forget_dispatch(unsent)
+
+    def _forget_dispatch(self, jobs: list[Job]) -> None:
         try:
             with self._sessions() as session, session.begin():
-                forget_dispatch(session, unsent)
+                forget_dispatch(session, jobs)
         except Exception:  # then they go out after the redispatch age instead
-            log.exception("could not mark %d unsent jobs for the reconciler", len(unsent))
+            log.exception("could not mark %d unsent jobs for the reconciler", len(jobs))
 
     def insert(self, objects: Sequence) -> None:
         """Insert new mapped objects as they are now, by plain Core statements, without adding
