@@ -6,8 +6,13 @@ means loading the order's rows and completing every requested field; answering i
 cache means one indexed read of the order's revision.
 
 What is cached: the exact response of a query whose root fields are all ``order(id: …)`` (aliases
-allowed), when it carries no errors. The key is the request (document, operation name, variables)
-and what shapes the answer for the asker: their permissions (field rules) and account (row scoping).
+allowed), when it carries no errors. The key is the request (document, operation name, variables),
+the response's media type and what shapes the answer for the asker: their permissions (field
+rules) and account (row scoping).
+
+The key is derived before strawberry parses and validates the document, so the document is
+untrusted here: anything this module does not recognise as a plain order read is simply not
+cacheable and goes to the executor, which answers it (with its validation errors if need be).
 
 Why it is never stale: every transaction that writes something an order's detail shows bumps that
 order's revision (``UnitOfWork``); an entry remembers the revisions read *before* the response was
@@ -27,10 +32,12 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationT
 from strawberry import relay
 
 from om_graph.schema.limits import MAX_TOKENS
+from om_graph.transport.request_body import GraphQLParams
 
 CACHEABLE_ROOT = "order"
 _MAX_DOCUMENTS = 256
 _MAX_DOCUMENT_CHARS = 20_000  # larger documents go straight to the executor (and its limits)
+_MAX_ORDER_ID = 2**63 - 1  # a larger id cannot be a row (and would overflow a BIGINT parameter)
 
 
 @dataclass(frozen=True)
@@ -56,13 +63,19 @@ def _footprint(key: tuple, entry: Entry) -> int:
 
 
 def _order_id(raw) -> int | None:
+    """The row id of an Order global id; None for anything else (the executor answers it)."""
     if not isinstance(raw, str):
         return None
     try:
         gid = relay.GlobalID.from_id(raw)
-        return int(gid.node_id) if gid.type_name == "Order" else None
     except Exception:
         return None
+    node_id = gid.node_id
+    # isdecimal alone would let other scripts' digits through (int("١٢") == 12)
+    if gid.type_name != "Order" or not (node_id.isascii() and node_id.isdecimal()):
+        return None
+    order_id = int(node_id)
+    return order_id if 0 < order_id <= _MAX_ORDER_ID else None
 
 
 def _roots(query: str, operation_name: str | None) -> tuple[_Root, ...] | None:
@@ -80,11 +93,15 @@ def _roots(query: str, operation_name: str | None) -> tuple[_Root, ...] | None:
     if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
         return None
     roots = []
-    for selection in operations[0].selection_set.selections:
+    # graphql-core leaves absent lists as None or empty tuples depending on the node: read them
+    # all through `or ()`.
+    for selection in operations[0].selection_set.selections or ():
         if not isinstance(selection, FieldNode) or selection.directives or selection.name.value != CACHEABLE_ROOT:
             return None
-        arguments = {a.name.value: a.value for a in selection.arguments}
-        value = arguments.get("id")
+        arguments = selection.arguments or ()
+        if len(arguments) != 1 or arguments[0].name.value != "id":
+            return None  # a missing, repeated or unknown argument: the executor reports it
+        value = arguments[0].value
         if isinstance(value, StringValueNode):
             roots.append(_Root(literal=value.value))
         elif isinstance(value, VariableNode):
@@ -104,17 +121,12 @@ class ResponseCache:
         self._documents: OrderedDict[tuple[str, str | None], tuple[_Root, ...] | None] = OrderedDict()
         self.hits = self.misses = 0
 
-    def request_key(self, body: bytes, actor) -> tuple[tuple, tuple[int, ...]] | None:
-        """(cache key, order ids read) for a cacheable request body, else None."""
-        try:
-            request = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
-            return None
-        query, operation_name = request["query"], request.get("operationName")
-        variables = request.get("variables") or {}
-        if not isinstance(variables, dict) or not (operation_name is None or isinstance(operation_name, str)):
+    def request_key(self, params: GraphQLParams, actor, media_type: str) -> tuple[tuple, tuple[int, ...]] | None:
+        """(cache key, order ids read) for a cacheable request, else None. ``params`` have been
+        type-checked (``transport.request_body``), nothing else: the document is unparsed."""
+        query, operation_name = params.query, params.operation_name
+        variables = params.variables or {}
+        if query is None or params.extensions:
             return None
         roots = self._document(query, operation_name)
         if roots is None:
@@ -125,8 +137,11 @@ class ResponseCache:
             if order_id is None:
                 return None  # let the executor answer the malformed id
             ids.append(order_id)
-        canonical = json.dumps(variables, sort_keys=True, separators=(",", ":"))
-        key = (query, operation_name, canonical, actor.permissions, actor.account_id)
+        try:
+            canonical = json.dumps(variables, sort_keys=True, separators=(",", ":"))
+        except (ValueError, RecursionError):  # variables nested deeper than the interpreter's stack
+            return None
+        key = (query, operation_name, canonical, media_type, actor.permissions, actor.account_id)
         return key, tuple(sorted(set(ids)))
 
     def _document(self, query: str, operation_name: str | None) -> tuple[_Root, ...] | None:
