@@ -18,6 +18,7 @@ from om_graph.core.services import Services
 from om_graph.demo import banner, ensure_demo_tokens, refuse_demo_credentials
 from om_graph.eventbus import FanoutSink, InProcessEventBus, RedisEventBus
 from om_graph.migrations import upgrade
+from om_graph.observability.tracing import instrument_engine, process_tracer_provider
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
 from om_graph.settings import Settings
 from om_graph.worker.actors import DramatiqJobSink, declare_actors
@@ -26,10 +27,18 @@ from om_graph.worker.broker import build_broker
 log = logging.getLogger(__name__)
 
 
+_FROM_ENV = object()
+
+
 class Runtime:
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, *, tracer_provider=_FROM_ENV, service_name: str = "om-graph"):
+        """``tracer_provider``: the OpenTelemetry SDK provider to trace with; by default the
+        process's, from the ``OTEL_*`` variables (None, i.e. no tracing, when unset)."""
         self.settings = settings = settings or Settings.from_env()
+        self.tracer_provider = process_tracer_provider(service_name) if tracer_provider is _FROM_ENV else tracer_provider
         self.engine = make_engine(settings.database_url)
+        if self.tracer_provider is not None:
+            instrument_engine(self.engine, self.tracer_provider)
         self.sessions = make_session_factory(self.engine)
         self.pm = build_plugin_manager(
             load_entrypoints=settings.load_entrypoints,
@@ -38,14 +47,14 @@ class Runtime:
         )
         self.registry = collect_registry(self.pm)
         self.bus = RedisEventBus(settings.redis_url, settings.redis_namespace) if settings.scaled else InProcessEventBus()
-        self.broker = build_broker(settings)
+        self.broker = build_broker(settings, tracer_provider=self.tracer_provider)
         self.actors = declare_actors(
             self.broker, lambda: self.services, time_limit_ms=int(settings.task_lease_seconds * 1000)
         )
         self.services = Services(
             self.sessions,
             self.registry,
-            DramatiqJobSink(self.actors),
+            DramatiqJobSink(self.actors, trace_context=self.tracer_provider is not None),
             FanoutSink(self.bus, self.pm.hook.om_handle_order_event),
             lease_seconds=settings.task_lease_seconds,
             redispatch_after=settings.redispatch_after_seconds,
@@ -76,6 +85,12 @@ class Runtime:
     def start_workers(self) -> None:
         self._worker = Worker(self.broker, worker_threads=self.settings.worker_threads, worker_timeout=100)
         self._worker.start()
+
+    @property
+    def workers_running(self) -> bool:
+        """The in-process worker is started and none of its threads has died."""
+        worker = self._worker
+        return worker is not None and bool(worker.workers) and all(t.is_alive() for t in worker.workers)
 
     def start_reconciler(self) -> None:
         self._reconciler = threading.Thread(target=self._reconcile_loop, name="om-graph-reconciler", daemon=True)

@@ -51,6 +51,11 @@ class Settings:
     jwt_algorithms: tuple[str, ...] = ("RS256",)
     jwt_roles_claim: str = "roles"
     jwt_account_claim: str = "account_id"
+    log_format: str = "text"  # "json": one JSON object per line (docs/operations.md, Logs)
+    log_level: str = "info"
+    metrics_token: str | None = None  # set: GET /metrics needs "Authorization: Bearer <token>"
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int | None = None  # om-graph worker --metrics-port: each process serves /metrics
 
     @property
     def production(self) -> bool:
@@ -101,8 +106,15 @@ class Settings:
             jwt_algorithms=tuple(a.strip() for a in (_env("JWT_ALGORITHMS", "RS256") or "").split(",") if a.strip()),
             jwt_roles_claim=_env("JWT_ROLES_CLAIM", cls.jwt_roles_claim),
             jwt_account_claim=_env("JWT_ACCOUNT_CLAIM", cls.jwt_account_claim),
+            log_format=(_env("LOG_FORMAT", cls.log_format) or "").lower(),
+            log_level=_env("LOG_LEVEL", cls.log_level),
+            metrics_token=_env("METRICS_TOKEN"),
+            worker_metrics_host=_env("WORKER_METRICS_HOST", cls.worker_metrics_host),
+            worker_metrics_port=None if _env("WORKER_METRICS_PORT") is None else int(_env("WORKER_METRICS_PORT")),
         )
         values.update(overrides)
         if values["mode"] not in ("demo", "production"):
             raise ValueError(f"OM_GRAPH_MODE must be demo or production, not {values['mode']!r}")
+        if values["log_format"] not in ("text", "json"):
+            raise ValueError(f"OM_GRAPH_LOG_FORMAT must be text or json, not {values['log_format']!r}")
         return cls(**values)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from om_graph.core import events as ev
+from om_graph.core import metrics
 from om_graph.core.extension_points import TaskTiming
 from om_graph.core.models import DomainOrder, Order, Task, utcnow
 from om_graph.core.orchestration import runnable_sql
@@ -76,6 +77,9 @@ class Reconciler:
             for task in tasks:
                 uow.enqueue(Job(ADVANCE_ORDER, {"order_id": task.order_id}))
             report.tasks_requeued = len(tasks)
+        # Counted after the commit (a send that fails then also counts as a job send failure).
+        metrics.RECONCILER_REQUEUED.labels("order").inc(report.orders_requeued)
+        metrics.RECONCILER_REQUEUED.labels("task").inc(report.tasks_requeued)
         report.jeopardy_changes = self.evaluate_jeopardy(now)
         return report
 

@@ -13,6 +13,7 @@ import dramatiq
 
 from om_graph.core.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
 from om_graph.core.services import Services
+from om_graph.observability.jobs import send_options
 from om_graph.worker.broker import ACTOR_OPTIONS
 
 QUEUE = "orders"
@@ -40,12 +41,16 @@ def declare_actors(broker: dramatiq.Broker, services: Callable[[], Services], *,
 
 
 class DramatiqJobSink:
-    """The core's JobSink: jobs become dramatiq messages (sent after commit by the unit of work)."""
+    """The core's JobSink: jobs become dramatiq messages (sent after commit by the unit of work).
+    A message carries the request id of the request that caused it and, with ``trace_context``,
+    the request's trace context (``observability.jobs``)."""
 
-    def __init__(self, actors: Actors):
+    def __init__(self, actors: Actors, *, trace_context: bool = False):
         self.actors = actors
+        self.trace_context = trace_context
 
     def send(self, jobs: Sequence[Job]) -> None:
+        options = send_options(trace_context=self.trace_context)
         for job in jobs:
             actor = self.actors.by_name[job.name]
-            actor.send_with_options(kwargs=job.args, delay=job.delay_ms or None)
+            actor.send_with_options(kwargs=job.args, delay=job.delay_ms or None, **options)

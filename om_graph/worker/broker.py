@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import dramatiq
@@ -12,7 +13,10 @@ from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
 
+from om_graph.observability.jobs import JobObservability
 from om_graph.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Retries are the reconciler's job (it knows what is runnable from the database); dramatiq only
 # retries a few times quickly for transient errors such as a database restart.
@@ -26,9 +30,14 @@ ACTOR_OPTIONS = {"max_retries": 3, "min_backoff": 200, "max_backoff": 5_000}
 WORKER_ENV = {"dramatiq_worker_timeout": "20", "dramatiq_queue_prefetch": "64"}
 
 
-def build_broker(settings: Settings) -> dramatiq.Broker:
-    middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries()]
+def build_broker(settings: Settings, *, tracer_provider=None) -> dramatiq.Broker:
+    # JobObservability comes first: dramatiq runs the after_* hooks in reverse, so it sees the
+    # message after Retries has decided whether to give up on it.
+    middleware = [JobObservability(tracer_provider), AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(),
+                  Pipelines(), Retries()]
     if settings.redis_url:
+        if settings.worker_metrics_port:
+            middleware.append(WorkerMetricsServer(settings.worker_metrics_host, settings.worker_metrics_port))
         # A worker that dies stops heart-beating; after heartbeat_timeout another worker requeues
         # its unacknowledged messages. Defaults are a minute; we want seconds. maintenance_chance
         # is per million commands, so raising it makes that check happen promptly.
@@ -43,6 +52,29 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker = StubBroker(middleware=middleware)
     broker.emit_after("process_boot")
     return broker
+
+
+class WorkerMetricsServer(dramatiq.Middleware):
+    """Serves the process's Prometheus metrics once dramatiq has booted it as a worker process
+    (``om-graph worker --metrics-port P``). The worker processes of one ``om-graph worker``
+    share the setting, so each binds the first free port from P: P, P+1, … for N processes."""
+
+    attempts = 64
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+
+    def after_process_boot(self, broker) -> None:
+        from prometheus_client import start_http_server
+
+        for port in range(self.port, self.port + self.attempts):
+            try:
+                start_http_server(port, addr=self.host)
+            except OSError:
+                continue
+            log.info("worker metrics at http://%s:%d/metrics", self.host, port)
+            return
+        log.error("no free port for worker metrics in %d-%d", self.port, self.port + self.attempts - 1)
 
 
 class BatchAckRedisBroker(RedisBroker):

@@ -1,0 +1,86 @@
+"""The ASGI middleware around the app: request ids, GraphQL request metrics, websocket gauge.
+
+Per request it costs a context-variable set, a wrapped ``send`` that appends the request id
+header, and for ``/graphql`` one counter increment and one histogram observation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+from om_graph.observability.context import ACTOR, ORDER_ID, REQUEST_ID
+from om_graph.observability.graphql import NO_OPERATION, SCOPE_KEY
+from om_graph.observability.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS, WEBSOCKET_CONNECTIONS
+
+REQUEST_ID_HEADER = b"x-request-id"
+# A caller's id is kept when it is a plausible id (no spaces or control characters, which would
+# let it forge log lines); otherwise a fresh one is made.
+_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
+GRAPHQL_PATH = "/graphql"
+
+
+def _request_id(headers) -> str:
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            if _VALID_REQUEST_ID.fullmatch(value):
+                return value.decode()
+            break
+    return os.urandom(12).hex()
+
+
+def _outcome_of_status(status: int) -> str:
+    if status == 401:
+        return "unauthenticated"
+    if status >= 500:
+        return "error"
+    return "rejected" if status >= 400 else "ok"
+
+
+class RequestObservability:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        kind = scope["type"]
+        if kind == "websocket":
+            WEBSOCKET_CONNECTIONS.inc()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                WEBSOCKET_CONNECTIONS.dec()
+            return
+        if kind != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = _request_id(scope["headers"])
+        header = (REQUEST_ID_HEADER, request_id.encode())
+        tokens = REQUEST_ID.set(request_id), ACTOR.set(None), ORDER_ID.set(None)
+        status = 500
+
+        async def send_with_request_id(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            if scope["path"] == GRAPHQL_PATH:
+                _observe(scope, status, time.perf_counter() - started)
+            REQUEST_ID.reset(tokens[0])
+            ACTOR.reset(tokens[1])
+            ORDER_ID.reset(tokens[2])
+
+
+def _observe(scope, status: int, seconds: float) -> None:
+    operation, outcome = scope.get(SCOPE_KEY) or (NO_OPERATION, None)
+    if outcome is None or status == 401 or status >= 500:
+        outcome = _outcome_of_status(status)
+    GRAPHQL_REQUESTS.labels(operation, outcome).inc()
+    GRAPHQL_DURATION.labels(operation).observe(seconds)
