@@ -5,6 +5,7 @@ stored, a retry must not duplicate, and every order must still complete once the
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 import uuid
@@ -17,7 +18,7 @@ from starlette.testclient import TestClient
 
 from om_graph.app import create_app
 from om_graph.core.models import Order
-from tests import support
+from tests import fixture_auto_pack, fixture_hang_pack, fixture_pack, support
 from tests.redis_process import RedisProcess
 
 CREATE = """
@@ -261,3 +262,58 @@ def test_connection_dropped_mid_request_answers_what_was_stored_and_a_retry_does
 
 def support_id(global_id: str) -> int:
     return int(base64.b64decode(global_id).decode().split(":", 1)[1])
+
+
+# -- a handler hanging past its lease ---------------------------------------------------------------
+
+HANG_ORDER = """
+query($id: ID!) {
+  order(id: $id) {
+    state
+    domainOrders { tasks { attempts state } }
+    products { characteristics { name value } }
+    events { entityKind toState }
+  }
+}"""
+
+
+@pytest.mark.slow
+def test_handler_hanging_past_its_lease_is_rerun_and_its_late_result_is_fenced_off(make_runtime, sqlite_url, caplog):
+    """Lease 1.5 s; the first attempt hangs 6 s and then answers. The reconciler sees the expired
+    lease, another worker thread runs attempt 2, and the first attempt's late answer is discarded."""
+    fixture_hang_pack.CALLS.clear()
+    runtime = make_runtime(
+        sqlite_url,
+        extra_plugins=(fixture_pack, fixture_auto_pack, fixture_hang_pack),
+        task_lease_seconds=1.5,
+        redispatch_after_seconds=0.5,
+        reconcile_interval_seconds=0.2,
+        worker_threads=2,
+    )
+    caplog.set_level(logging.INFO, logger="om_graph.core.orchestration")
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
+        order_input = {"customerId": "HANG", "lines": [{"offering": "test-hang"}], "requestedInitialState": "ACKNOWLEDGED"}
+        order_id = post(client, CREATE, {"input": order_input})["data"]["orderCreate"]["order"]["id"]
+
+        def detail():
+            return post(client, HANG_ORDER, {"id": order_id})["data"]["order"]
+
+        completed = support.wait_for(lambda: (d := detail())["state"] == "COMPLETED" and d, 30, message="the order to complete")
+        support.wait_for(
+            lambda: (fixture_hang_pack.CALLS[-1][1:] if fixture_hang_pack.CALLS else None) == (1, "returned"),
+            15,
+            message="the hung first attempt to return",
+        )
+        support.wait_for(lambda: "discarding stale result" in caplog.text, 5, message="the late result to be discarded")
+        after = detail()
+
+    [[task]] = [d["tasks"] for d in after["domainOrders"]]
+    assert task == {"attempts": 2, "state": "COMPLETED"}
+    [product] = after["products"]
+    assert {"name": "answeredBy", "value": "attempt-2"} in product["characteristics"]  # the effect recorded is attempt 2's
+    assert after == completed  # the late answer changed nothing
+    assert [e["toState"] for e in after["events"] if e["entityKind"] == "task"].count("completed") == 1
+    keys = {key for key, _, _ in fixture_hang_pack.CALLS}
+    assert len(keys) == 1 and [(a, w) for _, a, w in fixture_hang_pack.CALLS] == [
+        (1, "started"), (2, "started"), (2, "returned"), (1, "returned")
+    ]
