@@ -13,15 +13,19 @@ def _serve(args) -> int:
     import uvicorn
 
     from om_graph.app import create_app
+    from om_graph.observability.logs import configure_logging
     from om_graph.settings import Settings
 
     settings = Settings.from_env()
+    configure_logging(settings.log_format, args.log_level)
     print(
         f"om-graph: {settings.mode} mode, {'scaled' if settings.scaled else 'embedded'}, database {settings.database_url}, "
         f"GraphQL at http://{args.host}:{args.port}/graphql",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    # JSON: uvicorn's loggers propagate to the root's JSON handler instead of its own text config.
+    text = {} if settings.log_format == "text" else {"log_config": None}
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, **text)
     return 0
 
 
@@ -34,6 +38,9 @@ def _worker(args) -> int:
 
     for name, value in WORKER_ENV.items():
         os.environ.setdefault(name, value)
+    if args.metrics_port:  # read by each worker process's Settings
+        os.environ["OM_GRAPH_WORKER_METRICS_PORT"] = str(args.metrics_port)
+        os.environ["OM_GRAPH_WORKER_METRICS_HOST"] = args.metrics_host
     cmd = [
         sys.executable, "-m", "dramatiq", "om_graph.worker.boot",
         "--processes", str(args.processes), "--threads", str(args.threads),
@@ -144,11 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the API server (uvicorn)")
     serve.add_argument("--host", default=os.environ.get("OM_GRAPH_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("OM_GRAPH_PORT", "8000")))
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-level", default=os.environ.get("OM_GRAPH_LOG_LEVEL", "info"))
     serve.set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run dramatiq worker processes (scaled mode)")
     worker.add_argument("--processes", type=int, default=2)
     worker.add_argument("--threads", type=int, default=4)
+    worker.add_argument("--metrics-port", type=int, default=int(os.environ.get("OM_GRAPH_WORKER_METRICS_PORT") or 0),
+                        help="serve each worker process's Prometheus metrics from this port on (P, P+1, …)")
+    worker.add_argument("--metrics-host", default=os.environ.get("OM_GRAPH_WORKER_METRICS_HOST", "127.0.0.1"))
     worker.set_defaults(func=_worker)
     db = sub.add_parser("db", help="database administration")
     db_sub = db.add_subparsers(dest="db_command", required=True)

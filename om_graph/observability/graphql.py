@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from graphql import FieldNode, GraphQLError, ObjectValueNode, OperationDefinitionNode, VariableNode
 from strawberry.extensions import SchemaExtension
+from strawberry.relay import GlobalID
 
 from om_graph.observability.context import ACTOR, ORDER_ID
 from om_graph.schema.errors import is_expected
@@ -43,7 +44,7 @@ class OperationObservability(SchemaExtension):
             self._operation = field.name.value
             order_id = _order_id(field, ctx.variables or {}) if self._operation.startswith("order") else None
             if order_id is not None:
-                ORDER_ID.set(order_id)
+                ORDER_ID.set(_database_id(order_id))
         yield
 
     def _outcome(self) -> str:
@@ -99,6 +100,16 @@ def _order_id(field: FieldNode, variables: dict):
                 if isinstance(given, dict):
                     return given.get("id", given.get("orderId"))
     return None
+
+
+def _database_id(given):
+    """The order's row id, as workers log it, from a relay id ("Order:42" in base64)."""
+    try:
+        global_id = GlobalID.from_id(given)
+    except Exception:
+        return given
+    node = global_id.node_id
+    return int(node) if global_id.type_name == "Order" and node.isdigit() else given
 
 
 def observe_operations(schema) -> None:

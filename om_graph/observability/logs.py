@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from om_graph.observability.context import LogContextFilter
@@ -19,6 +20,7 @@ def json_formatter() -> logging.Formatter:
         JSON_FIELDS,
         rename_fields={"levelname": "level", "name": "logger", "threadName": "thread"},
         timestamp="time",  # ISO 8601, UTC
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy of the message with ANSI colours
     )
 
 

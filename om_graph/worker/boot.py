@@ -6,18 +6,18 @@ global one (so dramatiq's CLI consumes it), and runs a reconciler thread.
 
 from __future__ import annotations
 
-import logging
-
 import dramatiq
 
+from om_graph.observability.logs import configure_logging
 from om_graph.runtime import Runtime
 from om_graph.settings import Settings
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+settings = Settings.from_env()
+configure_logging(settings.log_format, settings.log_level)
 
 # The catalog rows are written by servers at start; workers read the packs' catalog from the
 # registry, so several worker processes starting together never race to write it.
-runtime = Runtime(Settings.from_env())
+runtime = Runtime(settings, service_name="om-graph-worker")
 dramatiq.set_broker(runtime.broker)
 # Workers publish events to Redis; only servers relay the channel to subscribers, so the bus's
 # relay is not started here.
