@@ -222,7 +222,12 @@ class FanoutSink:
         self.hook = hook
 
     def publish(self, events: Sequence[OrderEvent]) -> None:
-        self.bus.publish(events)
+        try:
+            self.bus.publish(events)
+        finally:  # the bus being down (subscribers replay from the store) must not silence the hook
+            self._call_hook(events)
+
+    def _call_hook(self, events: Sequence[OrderEvent]) -> None:
         if self.hook is None:
             return
         for event in events:

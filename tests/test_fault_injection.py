@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from om_graph.app import create_app
 from om_graph.core.models import Order
+from om_graph.plugins import hookimpl
 from tests import fixture_auto_pack, fixture_hang_pack, fixture_pack, support
 from tests.redis_process import RedisProcess
 
@@ -317,3 +318,32 @@ def test_handler_hanging_past_its_lease_is_rerun_and_its_late_result_is_fenced_o
     assert len(keys) == 1 and [(a, w) for _, a, w in fixture_hang_pack.CALLS] == [
         (1, "started"), (2, "started"), (2, "returned"), (1, "returned")
     ]
+
+
+# -- the event bus unreachable: the packs' event hook still hears every committed event ------------
+
+
+class EventHookPack:
+    def __init__(self):
+        self.seen: list[tuple[str, str | None]] = []
+
+    @hookimpl
+    def om_handle_order_event(self, event):
+        self.seen.append((event.event_type, event.to_state))
+
+
+def test_bus_down_packs_still_receive_committed_events(make_runtime, sqlite_url, monkeypatch):
+    """The live bus (Redis pub/sub when scaled) failing must not also silence the packs'
+    ``om_handle_order_event`` hook, which has no store to catch up from."""
+    pack = EventHookPack()
+    runtime = make_runtime(sqlite_url, embedded_workers=False, extra_plugins=(fixture_pack, fixture_auto_pack, pack))
+
+    def unreachable(events):
+        raise ConnectionError("event bus unreachable (injected)")
+
+    monkeypatch.setattr(runtime.bus, "publish", unreachable)
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_agent")) as client:
+        answer = post(client, CREATE, {"input": auto_order("BUS-DOWN", "bus-1")})
+    assert answer["data"]["orderCreate"]["errors"] == [], answer
+    assert ("ProductOrderCreateEvent", "draft") in pack.seen, pack.seen
+    assert ("ProductOrderStateChangeEvent", "acknowledged") in pack.seen, pack.seen
