@@ -13,7 +13,7 @@ from graphql.language import Visitor
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
 from om_graph.core.catalog_defs import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING
-from om_graph.core.commands import MAX_CHARACTERISTICS, MAX_LINES
+from om_graph.core import commands
 from om_graph.core.queries import MAX_PAGE
 from om_graph.core.validation import (
     MAX_CUSTOMER_ID_LENGTH,
@@ -32,8 +32,8 @@ MAX_ALIASES = 15
 MAX_TOKENS = 2000
 
 # List inputs
-MAX_ORDER_LINES = MAX_LINES
-MAX_LINE_CHARACTERISTICS = MAX_CHARACTERISTICS
+MAX_ORDER_LINES = commands.MAX_LINES
+MAX_LINE_CHARACTERISTICS = commands.MAX_CHARACTERISTICS
 MAX_STATE_FILTERS = 20  # orders(states:); there are 12 order states
 
 # String inputs, in characters
