@@ -3,10 +3,13 @@ processes), OpenTelemetry traces from a request into the worker, structured JSON
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import sys
 import time
 
+import dramatiq
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -16,6 +19,8 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
+from om_graph.observability.context import LogContextFilter
+from om_graph.observability.logs import json_formatter
 from om_graph.observability.tracing import build_tracer_provider
 from om_graph.runtime import Runtime
 from om_graph.settings import Settings
@@ -203,6 +208,37 @@ def test_metrics_show_jobs_the_reconciler_and_the_sqlite_writer(make_runtime, sq
     assert delta("om_graph_sqlite_writer_transactions_total") >= 4
     assert delta("om_graph_sqlite_writer_held_seconds_total") > 0
     assert value(after, "process_cpu_seconds_total") > 0  # the client library's process metrics
+
+
+def test_failed_jobs_are_counted_and_logged_with_their_order(make_runtime, sqlite_url):
+    runtime = make_runtime(sqlite_url)
+    with TestClient(create_app(runtime=runtime)) as client:
+        def always_fails(order_id: int) -> None:
+            raise RuntimeError("the handler's system is down")
+
+        failing = dramatiq.actor(always_fails, actor_name="test.fails", queue_name="orders", broker=runtime.broker,
+                                 max_retries=2, min_backoff=10, max_backoff=20)
+        before = scrape(client)
+        captured = io.StringIO()
+        handler = logging.StreamHandler(captured)
+        handler.setFormatter(json_formatter())
+        handler.addFilter(LogContextFilter())
+        logging.getLogger().addHandler(handler)
+        try:
+            failing.send(order_id=7)
+
+            def dead():
+                samples = scrape(client)
+                return samples if value(samples, "om_graph_jobs_dead_total", job="test.fails") == 1 else None
+
+            after = support.wait_for(dead, 20, 0.1, "the job to be given up")
+        finally:
+            logging.getLogger().removeHandler(handler)
+    failures = [json.loads(line) for line in captured.getvalue().splitlines() if "test.fails" in line]
+    assert failures and all(r["order_id"] == 7 and r["actor"] == "system" for r in failures)  # the worker's context
+    assert value(after, "om_graph_jobs_failed_total", job="test.fails") == 3  # the first attempt and two retries
+    assert value(after, "om_graph_jobs_redelivered_total", job="test.fails") == 2
+    assert value(before, "om_graph_jobs_failed_total", job="test.fails") == 0
 
 
 def test_metrics_count_open_websockets(make_runtime, sqlite_url):
