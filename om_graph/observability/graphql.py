@@ -86,13 +86,13 @@ def _order_id(field: FieldNode, variables: dict):
             return variables.get(node.name.value)
         return getattr(node, "value", None)
 
-    for argument in field.arguments:
+    for argument in field.arguments or ():
         name = argument.name.value
         if name in ("id", "orderId"):
             return value(argument.value)
         if name == "input":
             if isinstance(argument.value, ObjectValueNode):
-                for item in argument.value.fields:
+                for item in argument.value.fields or ():
                     if item.name.value in ("id", "orderId"):
                         return value(item.value)
             else:
