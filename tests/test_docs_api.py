@@ -202,11 +202,20 @@ def test_every_json_block_parses():
 # Every example runs as printed, with the token its role comment names.
 
 _ROLE = re.compile(r"<!--\s*role:\s*(?P<role>[a-z_]+)\s*(?:;\s*step:\s*(?P<step>\d+)\s*)?-->")
+_NEW_TOPIC = re.compile(r"^\s*(#+|[*-]|\d+\.)\s", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"<the (?P<what>[a-z]+) id>")
 DEMO_ROLES = {r.value for r in Role if r not in (Role.SYSTEM, Role.CUSTOMER)} | set(DEMO_ACCOUNTS)
 # Values that differ on every installation: ids, cursors and timestamps compare only in being
 # null or not, and so do the values fulfilment generates (serials, line ids, addresses).
 GENERATED = {"accessLineId", "oltPort", "ontSerial", "pppoeUsername", "routerSerial", "shipmentTracking", "staticIpAddress"}
+# Known defects the docs run finds, by the difference they make; each has an xfail(strict=True)
+# test that flips once it is fixed (then drop it here).
+KNOWN_DIFFERENCES = {
+    # om_graph/core/orders.py sums zero-priced lines from Decimal("0") (and core/validation.py
+    # prices MODIFY/DELETE lines at Decimal("0")): the create payload says "0", a later read "0.00".
+    # tests/test_fuzz_schema.py::test_known_defect_zero_amount_without_decimals.
+    ".data.orderCreate.order.oneTimeTotal.amount: documented '0.00', got '0'",
+}
 RETRY_SECONDS = 60  # processing is asynchronous: a step is repeated until it answers as documented
 
 
@@ -269,7 +278,8 @@ def plan(blocks: list[Block]) -> list[Step]:
         step = Step(block, comment["role"], (step_number, index))
         following = []
         for later in blocks[index + 1:]:
-            if later.lang == "graphql" or _is_ws_message(later, "connection_init"):
+            # An example ends at the next example, heading or list (the delivery rules' own examples).
+            if later.lang == "graphql" or _is_ws_message(later, "connection_init") or _NEW_TOPIC.search(later.gap):
                 break
             if later.lang == "json":
                 following.append(later)
@@ -420,7 +430,7 @@ class DocsRun:
         # A mutation that wrote something is not repeated: a second order would change the story.
         wrote = operation.operation.value == "mutation" and "errors" not in body and not payload_errors
         if step.expected is not None:
-            problems = differences(step.expected, body)
+            problems = [p for p in differences(step.expected, body) if p not in KNOWN_DIFFERENCES]
             if problems:
                 error = AssertionError("answers other than documented:\n" + "\n".join(problems[:12]) + f"\n\ngot: {json.dumps(body)[:3000]}")
                 error.final = wrote
