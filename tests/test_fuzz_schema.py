@@ -386,3 +386,22 @@ def test_the_property_can_fail(world):
     for fine in ['Syntax Error: Expected Name, found "}".', "Unexpected error.", "Cannot query field 'x' on type 'Query'.",
                  "Variable '$id' of required type 'ID!' was not provided.", "Cannot query field 'x' on type 'UserError'."]:
         assert leaked(json.dumps({"errors": [{"message": fine}]})) is None, fine
+
+
+NODE = "query($id: ID!) { node(id: $id) { id __typename } }"
+
+
+@pytest.mark.parametrize("role", ["viewer", "customer", "customer_b"])
+def test_node_with_an_id_it_cannot_fetch(world, role):
+    """OrderLine, OrderEvent and Agreement ids are ours but not Nodes: a clear INVALID_ID error
+    (the same for every account, so it tells nothing about other accounts' rows), not the null
+    that means "no such object"; a type the API does not have is just unknown (null)."""
+    for type_name, where in (("OrderLine", "order"), ("OrderEvent", "order"), ("Agreement", "product")):
+        [existing] = [i for i in world.ids if base64.b64decode(i).decode().startswith(f"{type_name}:")][:1]
+        body = world.client.post("/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": existing}}).json()
+        assert body["data"] == {"node": None}, body
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "INVALID_ID", body
+        assert error["message"] == f"{type_name} ids cannot be fetched with node(); read them through their {where}", body
+    body = world.client.post("/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": gid("Nope", 1)}}).json()
+    assert body == {"data": {"node": None}}, body
