@@ -262,27 +262,64 @@ class Step:
     expected: dict | None = None  # the documented response (the first ```json with "data" after it)
     messages: list[dict] | None = None  # a websocket example: the messages the client sends
     replies: list[dict] | None = None  # and the `next` messages it documents
+    shown: Block | None = None  # the ```json block that asks for the run, when it is not the example itself
+
+    def describe(self) -> str:
+        return (self.shown or self.block).describe()
+
+
+def _example(blocks: list[Block], index: int) -> list[Block]:
+    """The ```json blocks that belong to the example at ``index``: up to the next example, heading
+    or list (so the delivery rules' own snippets are not taken for this example's answers)."""
+    following = []
+    for later in blocks[index + 1:]:
+        if later.lang == "graphql" or _is_ws_message(later, "connection_init") or _NEW_TOPIC.search(later.gap):
+            break
+        if later.lang == "json":
+            following.append(later)
+    return following
+
+
+def _response(following: list[Block]) -> dict | None:
+    """The documented answer: the first ```json after the example that holds a GraphQL "data"."""
+    for block in following:
+        if not block.follows_graphql:
+            parsed = json.loads(block.text)
+            if isinstance(parsed, dict) and "data" in parsed:
+                return parsed
+    return None
 
 
 def plan(blocks: list[Block]) -> list[Step]:
-    """The runnable examples of one document in the order they run: by step, else document order."""
+    """The runnable examples of one document in the order they run: by step, else document order.
+
+    Besides the ```graphql and websocket examples, a ```json block with a role comment runs too:
+    an answer ("sending the same request again …") runs the example before it again and expects
+    that answer; variables ("`OrderCreate` (above) with these variables") run the named operation
+    with them and expect the answer after them."""
     steps: list[Step] = []
     step_number = 0
+    operations = {}  # operation name -> (its block, its step)
     for index, block in enumerate(blocks):
         ws = _is_ws_message(block, "connection_init")
+        comment = role_comment(block)
+        if block.lang == "json" and not ws and comment and not block.follows_graphql:
+            step_number = int(comment["step"]) if comment["step"] else step_number
+            parsed = json.loads(block.text)
+            if "data" in parsed:
+                again = steps[-1]  # the example right before, in document order
+                steps.append(Step(again.block, comment["role"], (step_number, index), again.variables, parsed, shown=block))
+            else:
+                named = [operations[n] for n in re.findall(r"`(\w+)`", block.gap) if n in operations]
+                assert named, f"variables with a role comment name no operation of this document\nin {block.describe()}"
+                steps.append(Step(named[0].block, comment["role"], (step_number, index), parsed, _response(_example(blocks, index)), shown=block))
+            continue
         if block.lang != "graphql" and not ws:
             continue
-        comment = role_comment(block)
         assert comment, f"no role comment\nin {block.describe()}"
         step_number = int(comment["step"]) if comment["step"] else step_number
         step = Step(block, comment["role"], (step_number, index))
-        following = []
-        for later in blocks[index + 1:]:
-            # An example ends at the next example, heading or list (the delivery rules' own examples).
-            if later.lang == "graphql" or _is_ws_message(later, "connection_init") or _NEW_TOPIC.search(later.gap):
-                break
-            if later.lang == "json":
-                following.append(later)
+        following = _example(blocks, index)
         if ws:
             parsed = [json.loads(b.text) for b in following if _is_ws_message(b, "subscribe") or _is_ws_message(b, "next")]
             step.messages = [json.loads(block.text)] + [m for m in parsed if m["type"] == "subscribe"]
@@ -290,8 +327,10 @@ def plan(blocks: list[Block]) -> list[Step]:
         else:
             if following and following[0].follows_graphql:
                 step.variables = json.loads(following[0].text)
-            responses = [json.loads(b.text) for b in following if b.follows_graphql is False and '"data"' in b.text]
-            step.expected = next((r for r in responses if isinstance(r, dict) and "data" in r), None)
+            step.expected = _response(following)
+            for definition in parse(block.text).definitions:
+                if isinstance(definition, OperationDefinitionNode) and definition.name:
+                    operations[definition.name.value] = step
         steps.append(step)
     return sorted(steps, key=lambda s: s.order)
 
@@ -407,7 +446,7 @@ class DocsRun:
                 return
             except AssertionError as problem:
                 if time.monotonic() > deadline or getattr(problem, "final", False):
-                    pytest.fail(f"{problem}\n\nas {step.role} in {step.block.describe()}", pytrace=False)
+                    pytest.fail(f"{problem}\n\nas {step.role} in {step.describe()}", pytrace=False)
             time.sleep(0.5)
             if previous is not None and previous.messages is None and not _is_mutation(previous.block.text):
                 with contextlib.suppress(AssertionError):
