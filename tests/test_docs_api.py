@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shlex
 import threading
 import time
 from dataclasses import dataclass
@@ -235,10 +236,14 @@ def _is_ws_message(block: Block, kind: str) -> bool:
     return isinstance(message, dict) and message.get("type") == kind
 
 
-WS_INITS = [b for b in BLOCKS if _is_ws_message(b, "connection_init")]
+def _is_curl(block: Block) -> bool:
+    return block.lang in ("sh", "bash", "shell") and block.text.lstrip().startswith("curl") and "/graphql" in block.text
 
 
-@pytest.mark.parametrize("block", GRAPHQL + WS_INITS, ids=_ids(GRAPHQL + WS_INITS))
+RUN_ALSO = [b for b in BLOCKS if _is_ws_message(b, "connection_init") or _is_curl(b)]
+
+
+@pytest.mark.parametrize("block", GRAPHQL + RUN_ALSO, ids=_ids(GRAPHQL + RUN_ALSO))
 def test_example_names_its_role(block):
     found = role_comment(block)
     assert found, f"no <!-- role: … --> comment right before the example (which token runs it?)\nin {block.describe()}"
@@ -263,6 +268,7 @@ class Step:
     messages: list[dict] | None = None  # a websocket example: the messages the client sends
     replies: list[dict] | None = None  # and the `next` messages it documents
     shown: Block | None = None  # the ```json block that asks for the run, when it is not the example itself
+    curl: tuple[dict, dict] | None = None  # a curl example's headers and JSON body
 
     def describe(self) -> str:
         return (self.shown or self.block).describe()
@@ -290,6 +296,20 @@ def _response(following: list[Block]) -> dict | None:
     return None
 
 
+def _curl_request(text: str) -> tuple[dict, dict]:
+    """The headers and body of a ``curl … -H … -d '…'`` example."""
+    words = shlex.split(text.replace("\\\n", " "))
+    headers, body = {}, None
+    for flag, value in zip(words, words[1:]):
+        if flag in ("-H", "--header"):
+            name, _, content = value.partition(":")
+            headers[name.strip()] = content.strip()
+        elif flag in ("-d", "--data", "--data-raw"):
+            body = json.loads(value)
+    assert body is not None, f"a curl example without -d JSON:\n{text}"
+    return headers, body
+
+
 def plan(blocks: list[Block]) -> list[Step]:
     """The runnable examples of one document in the order they run: by step, else document order.
 
@@ -313,6 +333,11 @@ def plan(blocks: list[Block]) -> list[Step]:
                 named = [operations[n] for n in re.findall(r"`(\w+)`", block.gap) if n in operations]
                 assert named, f"variables with a role comment name no operation of this document\nin {block.describe()}"
                 steps.append(Step(named[0].block, comment["role"], (step_number, index), parsed, _response(_example(blocks, index)), shown=block))
+            continue
+        if _is_curl(block):
+            assert comment, f"no role comment\nin {block.describe()}"
+            step_number = int(comment["step"]) if comment["step"] else step_number
+            steps.append(Step(block, comment["role"], (step_number, index), curl=_curl_request(block.text)))
             continue
         if block.lang != "graphql" and not ws:
             continue
@@ -453,6 +478,12 @@ class DocsRun:
                     self.post(previous)  # a read the step depends on (the README's task list)
 
     def attempt(self, step: Step) -> None:
+        if step.curl is not None:
+            headers, body = step.curl
+            headers = {k: v.replace("<token>", self.tokens[step.role]) for k, v in headers.items()}
+            response = self.http.post(self.url + "/graphql", headers=headers, json=body)
+            assert response.status_code == 200 and "errors" not in response.json(), f"{response.status_code}: {response.text[:2000]}"
+            return
         if step.messages is not None:
             messages = [json.loads(json.dumps(m).replace("<token>", self.tokens[step.role])) for m in step.messages]
             self.subscriptions.append((step, Subscription(self.url, messages)))
