@@ -1,13 +1,21 @@
 """The documentation stays true to the schema and to the server's behaviour.
 
 Static checks: every ```graphql example in README.md and docs/*.md is a valid operation, docs/api.md
-covers every root field, example variables are JSON the operation accepts, and every example names
-the token it runs with in an HTML comment right before it: ``<!-- role: order_agent -->``
-(a demo token name, see om_graph/demo.py), optionally with a ``step: N`` that sets where in the
-story it runs (docs/api.md is a reference, not a tutorial; without a step a block runs after the
-one before it). The live run (test_docs_run_as_printed) starts
-`om-graph serve` as the README says and runs every document's examples against it, in that order,
-exactly as printed."""
+covers every root field, and example variables are JSON the operation accepts.
+
+The live run (test_docs_run_as_printed) starts `om-graph serve` on a fresh database in demo mode,
+as the README says, and runs each document's examples against it exactly as printed, comparing
+each answer with the documented response (ids, timestamps and generated serials aside). What runs:
+``graphql`` blocks (with the ```json variables right after them), websocket examples (a
+``connection_init`` message and the ``subscribe``/``next`` messages after it), ``curl`` examples,
+and ```json answers or variables that carry a role comment (see plan()).
+
+The convention: an HTML comment right before the block names the demo token it runs with
+(a key of demo-tokens.json, see om_graph/demo.py): ``<!-- role: order_agent -->``, optionally
+``<!-- role: order_agent; step: 3 -->`` to set where in the story it runs (docs/api.md is a
+reference, ordered by topic; a block without a step runs after the one before it). Where a
+step needs an id an earlier one returned, the docs write ``<the order id>`` / ``<the task id>``.
+test_example_names_its_role fails for an example without a role."""
 
 from __future__ import annotations
 
