@@ -5,7 +5,9 @@ mutated and truncated valid documents, garbage bodies and random variables are s
 role's token, a customer's, a wrong one and none, to a real app whose database holds the demo
 catalog and orders in several states, so that the ids the fuzzer sends partly exist. Whatever
 is sent, the server must answer below 500 and must not leak internals (tracebacks, SQL, file
-paths, Python exception names).
+paths, Python exception names). Subscriptions are fuzzed over the websocket the same way
+(generated and broken subscription documents, odd protocol messages): no internal-error close,
+no leak in any message.
 
 CI runs a bounded number of examples (the ``FUZZ`` settings: ``FUZZ_EXAMPLES`` per kind of input,
 deadline off; about half a minute on SQLite); ``test_fuzz_long`` (marked slow) runs ten times as
@@ -26,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, nodes, queries
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from om_graph.app import create_app
 from om_graph.demo import ensure_demo_tokens
@@ -353,3 +356,88 @@ def test_node_with_an_id_it_cannot_fetch(world, role):
         assert error["message"] == f"{type_name} ids cannot be fetched with node(); read them through their {where}", body
     body = world.client.post("/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": gid("Nope", 1)}}).json()
     assert body == {"data": {"node": None}}, body
+
+
+# ---------------------------------------------------------------------------------------------
+# Subscriptions over the websocket (graphql-transport-ws).
+
+# hypothesis-graphql generates queries only: a schema whose query type is the Subscription type
+# yields subscription selections, which become subscriptions with the keyword in front.
+SUBSCRIPTIONS = graphql.GraphQLSchema(query=SCHEMA.subscription_type, types=list(SCHEMA.type_map.values()))
+INTERNAL_CLOSE = {1011, 4500}  # the server failed, as opposed to refusing a bad message (4400, 4403, …)
+
+
+def _crashes_transport_ws(message) -> bool:
+    """Known defect (issue #9): strawberry's graphql-transport-ws handler raises on a JSON message
+    that is not an object (TypeError on message["type"]) or whose id is a list or object
+    (unhashable, as a key of its operations) instead of closing with 4400; the exception escapes
+    the ASGI app. om_graph/app.py's websocket adapter is where to refuse such messages. Excluded
+    from the fuzzer; test_known_defect_ws_message_not_an_object flips once fixed."""
+    if not isinstance(message, dict):
+        return True
+    return isinstance(message.get("id"), (list, dict))
+
+
+@st.composite
+def ws_messages(draw, world: World):
+    scalars = _scalars(world)
+    mode = draw(st.sampled_from([Mode.POSITIVE, Mode.NEGATIVE]))
+    selection = draw(queries(SUBSCRIPTIONS, custom_scalars=scalars, mode=mode))
+    document = "subscription " + selection
+    if draw(st.booleans()):
+        document = draw(mangled(st.just(document)))
+    subscribe = {"id": draw(st.text(min_size=1, max_size=8)), "type": "subscribe",
+                 "payload": {"query": document, "variables": draw(st.one_of(st.none(), variables(world)))}}
+    odd = st.one_of(
+        st.builds(lambda t, p: {"type": t, "payload": p}, st.sampled_from(["subscribe", "complete", "next", "pong", "nope", ""]), _json(4)),
+        st.builds(lambda i: {"id": i, "type": "complete"}, _json(2)),
+        _json(6),
+    )
+    return draw(st.lists(st.one_of(st.just(subscribe), odd), min_size=1, max_size=4).map(lambda m: [subscribe, *m]))
+
+
+def run_websocket(world, data):
+    role = data.draw(st.sampled_from(sorted(world.headers)))
+    token = world.headers[role].get("Authorization")
+    init = {"type": "connection_init", "payload": data.draw(st.one_of(st.just({"Authorization": token}), _json(3)))}
+    messages = [m for m in data.draw(ws_messages(world)) if not _crashes_transport_ws(m)]
+    received = []
+    try:
+        with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(init)
+            received.append(ws.receive_text())
+            for message in messages:
+                ws.send_text(json.dumps(message))
+            ws.send_json({"type": "ping"})
+            while '"pong"' not in received[-1]:  # answered in order: all replies to the above come first
+                received.append(ws.receive_text())
+    except WebSocketDisconnect as closed:
+        assert closed.code not in INTERNAL_CLOSE, f"closed {closed.code} {closed.reason!r} as {role} after {init}, {messages}"
+    for text in received:
+        leak = leaked(text)
+        assert leak is None, f"leaked {leak!r} as {role} after {init}, {messages}:\n{text[:2000]}"
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_websocket(world, data):
+    run_websocket(world, data)
+
+
+@pytest.mark.slow
+@LONG
+@given(data=st.data())
+def test_fuzz_websocket_long(world, data):
+    run_websocket(world, data)
+
+
+@pytest.mark.xfail(strict=True, reason="issue #9: a graphql-transport-ws message that is not an object, or has a list id, crashes the handler")
+@pytest.mark.parametrize("message", [None, [1], "ping", 5, {"id": [1], "type": "complete"}, {"id": {}, "type": "complete"}])
+def test_known_defect_ws_message_not_an_object(world, message):
+    with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": world.headers["viewer"]["Authorization"]}})
+        assert json.loads(ws.receive_text())["type"] == "connection_ack"
+        ws.send_text(json.dumps(message))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+        assert closed.value.code == 4400
