@@ -428,6 +428,12 @@ class Subscription:
         assert ack["type"] == "connection_ack", ack
         for message in messages[1:]:
             self.ws.send(json.dumps(message))
+        # The protocol does not acknowledge a subscribe; a pong (answered in order) and a moment
+        # for the subscription to reach the event bus keep the next step from racing it.
+        self.ws.send(json.dumps({"type": "ping"}))
+        while (message := json.loads(self.ws.recv(10)))["type"] != "pong":
+            self.received.append(message)
+        time.sleep(0.2)
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
