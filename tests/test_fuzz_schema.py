@@ -65,6 +65,28 @@ def leaked(text: str, sent: str = "") -> str | None:
     return next((c for c in candidates if c.lower() not in sent), None)
 
 
+UNEXPECTED = "Unexpected error."
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{4,}={0,2}")
+
+
+def _out_of_range_key(body: bytes) -> bool:
+    """Known defect (issue #9): an id or cursor whose number no 64-bit key holds (Order:2**70)
+    reaches the database, which cannot bind it: "Unexpected error." from order(id:),
+    products(orderId:), orders/products(after:) and the mutations' ids (om_graph/schema/inputs.py
+    node_id and the cursor decoding in om_graph/core/queries.py should refuse it as INVALID_ID /
+    INVALID_CURSOR, or answer null/NOT_FOUND). node(id:) answers null (fixed in its resolver).
+    Such requests are still checked for 5xx and leaks; test_known_defect_out_of_range_key flips."""
+    for candidate in _BASE64.findall(body.decode("utf-8", "replace")):
+        try:
+            decoded = base64.b64decode(candidate + "=" * (-len(candidate) % 4)).decode()
+        except (ValueError, UnicodeDecodeError):
+            continue
+        number = decoded.rpartition(":")[2]
+        if number.lstrip("-").isdigit() and not -(2**63) <= int(number) < 2**63:
+            return True
+    return False
+
+
 def gid(type_name: str, key) -> str:
     return base64.b64encode(f"{type_name}:{key}".encode()).decode()
 
@@ -243,6 +265,10 @@ def check(world: World, role: str, body: bytes | dict, content_type: str = "appl
     assert response.status_code < 500, f"{response.status_code} as {role} for {body[:2000]!r}:\n{text[:2000]}"
     leak = leaked(text, body.decode("utf-8", "replace"))
     assert leak is None, f"leaked {leak!r} as {role} for {body[:2000]!r}:\n{text[:2000]}"
+    # A masked error is a failure the server did not expect: whatever a client sends, it is
+    # answered as the client's mistake (with a code), never as the server's.
+    if not _out_of_range_key(body):
+        assert UNEXPECTED not in text, f"an unexpected error as {role} for {body[:2000]!r}:\n{text[:2000]}"
 
 
 def _valid(world):
@@ -316,6 +342,22 @@ def test_found_body_not_a_json_object(world, body):
     assert response.status_code == 400, response.text
 
 
+BIG = 2**70
+
+
+@pytest.mark.xfail(strict=True, reason="issue #9: an id or cursor beyond 64 bits answers Unexpected error. (the database cannot bind it)")
+@pytest.mark.parametrize("query", [
+    '{ order(id: "%s") { id } }' % gid("Order", BIG),
+    '{ products(orderId: "%s") { edges { cursor } } }' % gid("Order", BIG),
+    '{ orders(after: "%s") { edges { cursor } } }' % base64.b64encode(f"k:{BIG}".encode()).decode(),
+    'mutation { orderSubmit(input: {id: "%s"}) { errors { code } } }' % gid("Order", BIG),
+    'mutation { taskComplete(input: {id: "%s"}) { errors { code } } }' % gid("Task", BIG),
+])
+def test_known_defect_out_of_range_key(world, query):
+    body = world.client.post("/graphql", headers=world.headers["order_manager"], json={"query": query}).json()
+    assert UNEXPECTED not in json.dumps(body), body
+
+
 @pytest.mark.xfail(strict=True, reason="issue #9: a MODIFY order's create payload totals \"0\", not \"0.00\" (core/orders.py sums from Decimal(\"0\"))")
 def test_known_defect_zero_amount_without_decimals(world):
     """Found by the docs run (docs/api.md, OrderCreateModify; tests/test_docs_api.py KNOWN_DIFFERENCES).
@@ -357,8 +399,9 @@ def test_node_with_an_id_it_cannot_fetch(world, role):
         [error] = body["errors"]
         assert error["extensions"]["code"] == "INVALID_ID", body
         assert error["message"] == f"{type_name} ids cannot be fetched with node(); read them through their {where}", body
-    body = world.client.post("/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": gid("Nope", 1)}}).json()
-    assert body == {"data": {"node": None}}, body
+    for unknown in (gid("Nope", 1), gid("Order", BIG), gid("Task", -BIG), gid("Product", "x")):
+        body = world.client.post("/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": unknown}}).json()
+        assert body == {"data": {"node": None}}, body
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,6 +422,17 @@ def _crashes_transport_ws(message) -> bool:
     if not isinstance(message, dict):
         return True
     return isinstance(message.get("id"), (list, dict))
+
+
+def _query_missing(message) -> bool:
+    """Known defect (issue #9): a subscribe whose query is empty or missing answers an `error`
+    "Unexpected error." (strawberry's MissingQueryError, logged with its traceback) instead of
+    saying what is wrong; the websocket layer (om_graph/app.py) could check it first.
+    test_known_defect_ws_subscribe_without_query flips once fixed."""
+    if not isinstance(message, dict) or message.get("type") != "subscribe":
+        return False
+    payload = message.get("payload")
+    return isinstance(payload, dict) and not payload.get("query")
 
 
 @st.composite
@@ -420,6 +474,8 @@ def run_websocket(world, data):
     for text in received:
         leak = leaked(text, sent)
         assert leak is None, f"leaked {leak!r} as {role} after {init}, {messages}:\n{text[:2000]}"
+        if not _out_of_range_key(sent.encode()) and not any(_query_missing(m) for m in messages):
+            assert UNEXPECTED not in text, f"an unexpected error as {role} after {init}, {messages}:\n{text[:2000]}"
 
 
 @FUZZ
@@ -445,3 +501,29 @@ def test_known_defect_ws_message_not_an_object(world, message):
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
         assert closed.value.code == 4400
+
+
+def _subscribe(world: World, query) -> list[dict]:
+    """Replies to one subscribe on a fresh socket, up to the pong that follows them."""
+    with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": world.headers["viewer"]["Authorization"]}})
+        assert json.loads(ws.receive_text())["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        ws.send_json({"type": "ping"})
+        replies = []
+        while (reply := json.loads(ws.receive_text()))["type"] != "pong":
+            replies.append(reply)
+        return replies
+
+
+@pytest.mark.xfail(strict=True, reason="issue #9: a subscribe without a query answers 'Unexpected error.'")
+@pytest.mark.parametrize("query", ["", None])
+def test_known_defect_ws_subscribe_without_query(world, query):
+    [reply] = _subscribe(world, query)
+    assert reply["type"] == "error" and UNEXPECTED not in json.dumps(reply), reply
+
+
+@pytest.mark.xfail(strict=True, reason="issue #9: a subscription document with a syntax error is completed without any error (strawberry logs 'Exception in worker task')")
+def test_known_defect_ws_subscribe_syntax_error(world):
+    replies = _subscribe(world, "subscription {")
+    assert [r["type"] for r in replies] == ["error"], replies

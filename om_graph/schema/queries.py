@@ -27,6 +27,17 @@ from om_graph.schema.types import (
 
 # Ids the API hands out for objects that are not Nodes, and where to read those objects.
 _READ_THROUGH = {"OrderLine": "order", "OrderEvent": "order", "Agreement": "product"}
+_KEY_RANGE = range(-(2**63), 2**63)  # primary keys are 64-bit integers
+
+
+def _fits_a_key(node_id: str) -> bool:
+    """False for a number no primary key can hold (SQLite and PostgreSQL refuse to bind it)."""
+    try:
+        return int(node_id) in _KEY_RANGE
+    except ValueError:
+        return True  # not a number: the node types answer it as unknown
+
+
 _CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products"}
 
 
@@ -105,6 +116,8 @@ class Query:
             where = _READ_THROUGH.get(id.type_name)
             hint = f"; read them through their {where}" if where else ""
             raise ValidationFailed.single("id", f"{id.type_name} ids cannot be fetched with node(){hint}", "INVALID_ID")
+        if not _fits_a_key(id.node_id):
+            return None  # no row has it (the database could not even compare it)
         [found] = await origin.resolve_nodes(info=info, node_ids=[id.node_id])
         return found
 
