@@ -21,6 +21,7 @@ import json
 import os
 import re
 import string
+import uuid
 
 import graphql
 import pytest
@@ -160,15 +161,28 @@ class World:
         self.ids += [o["id"] for o in self.gql("viewer", OFFERINGS)["productOfferings"]]
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fuzz")
-    runtime = support.build_runtime(f"sqlite:///{tmp / 'fuzz.db'}", extra_plugins=(), load_entrypoints=True)
+def _world(database_url: str):
+    runtime = support.build_runtime(database_url, extra_plugins=(), load_entrypoints=True)
     # raise_server_exceptions=False: a crash must come back as the 500 a client would see.
     with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
         world = World(client, ensure_demo_tokens(runtime.tokens, runtime.settings.demo_tokens_file))
         world.seed()
         yield world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    yield from _world(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}")
+
+
+@pytest.fixture(scope="module")
+def pg_world(postgres_admin_url):
+    """The same world on PostgreSQL, whose driver fails differently (types, ranges, encodings)."""
+    name = f"om_graph_fuzz_{uuid.uuid4().hex[:10]}"
+    try:
+        yield from _world(support.create_database(postgres_admin_url, name))
+    finally:
+        support.drop_database(postgres_admin_url, name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,6 +334,14 @@ def test_fuzz(world, run, data):
 @given(data=st.data())
 def test_fuzz_long(world, run, data):
     run(world, data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", [run_valid, run_negative, run_mangled, run_variables, run_garbage], ids=lambda f: f.__name__[4:])
+@FUZZ
+@given(data=st.data())
+def test_fuzz_postgresql(pg_world, run, data):
+    run(pg_world, data)
 
 
 # ---------------------------------------------------------------------------------------------
