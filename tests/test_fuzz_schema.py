@@ -321,7 +321,10 @@ def run_garbage(world, data):
     check(world, data.draw(roles(world)), body, content_type)
 
 
-@pytest.mark.parametrize("run", [run_valid, run_negative, run_mangled, run_variables, run_garbage], ids=lambda f: f.__name__[4:])
+RUNS = [run_valid, run_negative, run_mangled, run_variables, run_garbage]
+
+
+@pytest.mark.parametrize("run", RUNS, ids=lambda f: f.__name__[4:])
 @FUZZ
 @given(data=st.data())
 def test_fuzz(world, run, data):
@@ -329,7 +332,7 @@ def test_fuzz(world, run, data):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("run", [run_valid, run_negative, run_mangled, run_variables, run_garbage], ids=lambda f: f.__name__[4:])
+@pytest.mark.parametrize("run", RUNS, ids=lambda f: f.__name__[4:])
 @LONG
 @given(data=st.data())
 def test_fuzz_long(world, run, data):
@@ -337,7 +340,7 @@ def test_fuzz_long(world, run, data):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("run", [run_valid, run_negative, run_mangled, run_variables, run_garbage], ids=lambda f: f.__name__[4:])
+@pytest.mark.parametrize("run", RUNS, ids=lambda f: f.__name__[4:])
 @FUZZ
 @given(data=st.data())
 def test_fuzz_postgresql(pg_world, run, data):
