@@ -83,7 +83,7 @@ def _out_of_range_key(body: bytes) -> bool:
         except (ValueError, UnicodeDecodeError):
             continue
         number = decoded.rpartition(":")[2]
-        if number.lstrip("-").isdigit() and not -(2**63) <= int(number) < 2**63:
+        if re.fullmatch(r"-?[0-9]+", number) and not -(2**63) <= int(number) < 2**63:
             return True
     return False
 
