@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from om_graph.core.db import normalise_url
 from om_graph.core.uow import Actor
@@ -179,3 +180,13 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def db_rows(database_url: str, sql: str) -> list:
+    """Rows of one SQL statement, on a connection of its own."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).all()
+    finally:
+        engine.dispose()

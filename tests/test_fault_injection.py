@@ -13,7 +13,7 @@ import uuid
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
@@ -132,14 +132,6 @@ def stream_creates(url: str, token: str, customer: str, stop: threading.Event, a
     client.close()
 
 
-def db_rows(database_url: str, sql: str) -> list:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).all()
-    finally:
-        engine.dispose()
-
 
 @pytest.mark.slow
 @pytest.mark.scaled
@@ -168,7 +160,7 @@ def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgr
         assert before_outage > 0 and during_outage > 10, (before_outage, during_outage)
 
         stored: dict[str, list[int]] = {}
-        for key, order_id in db_rows(postgres_url, "SELECT idempotency_key, id FROM customer_order WHERE customer_id = 'REDIS-OUT'"):
+        for key, order_id in support.db_rows(postgres_url, "SELECT idempotency_key, id FROM customer_order WHERE customer_id = 'REDIS-OUT'"):
             stored.setdefault(key, []).append(order_id)
         wrong = {}
         for key, answer in answers.items():
@@ -182,7 +174,7 @@ def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgr
         assert set(stored) == set(answers) and all(len(ids) == 1 for ids in stored.values())
 
         def unfinished() -> int:
-            return db_rows(
+            return support.db_rows(
                 postgres_url, "SELECT count(*) FROM customer_order WHERE customer_id = 'REDIS-OUT' AND state <> 'completed'"
             )[0][0]
 
@@ -192,7 +184,7 @@ def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgr
         for proc in (worker, server):
             proc.kill()
         redis.kill()
-    completions = db_rows(
+    completions = support.db_rows(
         postgres_url,
         "SELECT entity_id, count(*) FROM order_event WHERE entity_kind = 'task' AND to_state = 'completed' GROUP BY entity_id",
     )

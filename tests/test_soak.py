@@ -15,7 +15,6 @@ import httpx
 import psutil
 import pytest
 import websockets
-from sqlalchemy import create_engine, text
 
 from tests import support
 from tests.redis_process import RedisProcess
@@ -209,10 +208,10 @@ def test_soak_mixed_load_with_a_worker_kill_and_a_redis_restart(postgres_url, tm
         reader.join(60)
 
         def unfinished() -> int:
-            return db_rows(postgres_url, f"SELECT count(*) FROM customer_order WHERE customer_id = '{CUSTOMER}' AND state <> 'completed'")[0][0]
+            return support.db_rows(postgres_url, f"SELECT count(*) FROM customer_order WHERE customer_id = '{CUSTOMER}' AND state <> 'completed'")[0][0]
 
         support.wait_for(lambda: unfinished() == 0, 60, 0.5, "every order to complete")
-        last_event = db_rows(postgres_url, "SELECT id FROM order_event ORDER BY sequence DESC LIMIT 1")[0][0]
+        last_event = support.db_rows(postgres_url, "SELECT id FROM order_event ORDER BY sequence DESC LIMIT 1")[0][0]
         support.wait_for(
             lambda: all(s.received and s.received[-1] == last_event for s in subscribers), 30, 0.5,
             "every subscriber to receive the last event",
@@ -227,18 +226,18 @@ def test_soak_mixed_load_with_a_worker_kill_and_a_redis_restart(postgres_url, tm
         redis.kill()
 
     # Nothing lost or doubled: one stored order per accepted key, and it is the one answered.
-    stored = db_rows(postgres_url, f"SELECT idempotency_key, id FROM customer_order WHERE customer_id = '{CUSTOMER}'")
+    stored = support.db_rows(postgres_url, f"SELECT idempotency_key, id FROM customer_order WHERE customer_id = '{CUSTOMER}'")
     assert len(capture.accepted) > 200, len(capture.accepted)
     assert sorted(stored) == sorted(capture.accepted.items())
     assert not reader.failures, reader.failures[:3]
-    completions = db_rows(
+    completions = support.db_rows(
         postgres_url, "SELECT count(*) FROM order_event WHERE entity_kind = 'task' AND to_state = 'completed'"
     )[0][0]
     assert completions == 2 * len(stored)  # two tasks per order, each completed once
 
     # Subscribers: from their first event on, every stored event once, in commit order, across
     # their reconnects.
-    in_commit_order = [row[0] for row in db_rows(postgres_url, "SELECT id FROM order_event ORDER BY sequence")]
+    in_commit_order = [row[0] for row in support.db_rows(postgres_url, "SELECT id FROM order_event ORDER BY sequence")]
     for n, subscriber in enumerate(subscribers):
         assert subscriber.connections >= 3, (n, subscriber.connections, subscriber.errors)
         first = in_commit_order.index(subscriber.received[0])
@@ -257,11 +256,3 @@ def test_soak_mixed_load_with_a_worker_kill_and_a_redis_restart(postgres_url, tm
         + ", subscriber connections " + str([s.connections for s in subscribers])
     )
 
-
-def db_rows(database_url: str, sql: str) -> list:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).all()
-    finally:
-        engine.dispose()
