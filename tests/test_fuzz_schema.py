@@ -438,28 +438,6 @@ SUBSCRIPTIONS = graphql.GraphQLSchema(query=SCHEMA.subscription_type, types=list
 INTERNAL_CLOSE = {1011, 4500}  # the server failed, as opposed to refusing a bad message (4400, 4403, …)
 
 
-def _crashes_transport_ws(message) -> bool:
-    """Known defect (issue #9): strawberry's graphql-transport-ws handler raises on a JSON message
-    that is not an object (TypeError on message["type"]) or whose id is a list or object
-    (unhashable, as a key of its operations) instead of closing with 4400; the exception escapes
-    the ASGI app. om_graph/app.py's websocket adapter is where to refuse such messages. Excluded
-    from the fuzzer; test_known_defect_ws_message_not_an_object flips once fixed."""
-    if not isinstance(message, dict):
-        return True
-    return isinstance(message.get("id"), (list, dict))
-
-
-def _query_missing(message) -> bool:
-    """Known defect (issue #9): a subscribe whose query is empty or missing answers an `error`
-    "Unexpected error." (strawberry's MissingQueryError, logged with its traceback) instead of
-    saying what is wrong; the websocket layer (om_graph/app.py) could check it first.
-    test_known_defect_ws_subscribe_without_query flips once fixed."""
-    if not isinstance(message, dict) or message.get("type") != "subscribe":
-        return False
-    payload = message.get("payload")
-    return isinstance(payload, dict) and not payload.get("query")
-
-
 @st.composite
 def ws_messages(draw, world: World):
     scalars = _scalars(world)
@@ -482,7 +460,7 @@ def run_websocket(world, data):
     role = data.draw(st.sampled_from(sorted(world.headers)))
     token = world.headers[role].get("Authorization")
     init = {"type": "connection_init", "payload": data.draw(st.one_of(st.just({"Authorization": token}), _json(3)))}
-    messages = [m for m in data.draw(ws_messages(world)) if not _crashes_transport_ws(m)]
+    messages = data.draw(ws_messages(world))
     received = []
     try:
         with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
@@ -499,7 +477,7 @@ def run_websocket(world, data):
     for text in received:
         leak = leaked(text, sent)
         assert leak is None, f"leaked {leak!r} as {role} after {init}, {messages}:\n{text[:2000]}"
-        if not _out_of_range_key(sent.encode()) and not any(_query_missing(m) for m in messages):
+        if not _out_of_range_key(sent.encode()):
             assert UNEXPECTED not in text, f"an unexpected error as {role} after {init}, {messages}:\n{text[:2000]}"
 
 
@@ -516,9 +494,14 @@ def test_fuzz_websocket_long(world, data):
     run_websocket(world, data)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #9: a graphql-transport-ws message that is not an object, or has a list id, crashes the handler")
-@pytest.mark.parametrize("message", [None, [1], "ping", 5, {"id": [1], "type": "complete"}, {"id": {}, "type": "complete"}])
-def test_known_defect_ws_message_not_an_object(world, message):
+@pytest.mark.parametrize("message", [
+    None, [1], "ping", 5, {"id": [1], "type": "complete"}, {"id": {}, "type": "complete"}, {"id": 1, "type": "complete"},
+    {"type": ["subscribe"]}, {"id": "1", "type": "subscribe", "payload": {"query": "subscription { x }", "variables": [1]}},
+])
+def test_found_ws_message_not_of_the_protocols_shape(world, message, caplog):
+    """Crashed strawberry's graphql-transport-ws handler (TypeError on message["type"], an
+    unhashable id as a key of its operations); now refused by app.py's handler as the protocol
+    says: close 4400 (Invalid message received)."""
     with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init", "payload": {"Authorization": world.headers["viewer"]["Authorization"]}})
         assert json.loads(ws.receive_text())["type"] == "connection_ack"
@@ -526,14 +509,15 @@ def test_known_defect_ws_message_not_an_object(world, message):
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_text()
         assert closed.value.code == 4400
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
 
 
-def _subscribe(world: World, query) -> list[dict]:
+def _subscribe(world: World, payload) -> list[dict]:
     """Replies to one subscribe on a fresh socket, up to the pong that follows them."""
     with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init", "payload": {"Authorization": world.headers["viewer"]["Authorization"]}})
         assert json.loads(ws.receive_text())["type"] == "connection_ack"
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
         ws.send_json({"type": "ping"})
         replies = []
         while (reply := json.loads(ws.receive_text()))["type"] != "pong":
@@ -541,14 +525,35 @@ def _subscribe(world: World, query) -> list[dict]:
         return replies
 
 
-@pytest.mark.xfail(strict=True, reason="issue #9: a subscribe without a query answers 'Unexpected error.'")
-@pytest.mark.parametrize("query", ["", None])
-def test_known_defect_ws_subscribe_without_query(world, query):
-    [reply] = _subscribe(world, query)
-    assert reply["type"] == "error" and UNEXPECTED not in json.dumps(reply), reply
+@pytest.mark.parametrize("payload", [{"query": None}, {}, {"query": 5}])
+def test_found_ws_subscribe_without_query(world, payload, caplog):
+    """Answered "Unexpected error." (strawberry's MissingQueryError, logged as a crash): a
+    subscribe payload without a string query is not a message of the protocol: close 4400."""
+    with pytest.raises(WebSocketDisconnect) as closed:
+        _subscribe(world, payload)
+    assert closed.value.code == 4400 and "query" in closed.value.reason, closed.value.reason
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
 
 
-@pytest.mark.xfail(strict=True, reason="issue #9: a subscription document with a syntax error is completed without any error (strawberry logs 'Exception in worker task')")
-def test_known_defect_ws_subscribe_syntax_error(world):
-    replies = _subscribe(world, "subscription {")
+@pytest.mark.parametrize("query", ["", "  ", "subscription {", "subscription { orderStateChanged(id: ) { id } }"])
+def test_found_ws_subscribe_syntax_error(world, query, caplog):
+    """Was completed without any error (strawberry's parser-cache extension raised the syntax
+    error out of the operation's task, logged as "Exception in worker task"; an empty query
+    answered "Unexpected error."): now an error message with the GraphQL syntax error."""
+    replies = _subscribe(world, {"query": query})
     assert [r["type"] for r in replies] == ["error"], replies
+    [error] = replies[0]["payload"]
+    assert replies[0]["id"] == "1" and error["message"].startswith("Syntax Error:") and error["locations"], replies
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+def test_ws_subscribe_still_runs_after_a_syntax_error(world):
+    """The id of a subscribe refused for its syntax is free again, and the socket stays usable."""
+    with world.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": world.headers["viewer"]["Authorization"]}})
+        assert json.loads(ws.receive_text())["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": "subscription {"}})
+        assert json.loads(ws.receive_text())["type"] == "error"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }"}})
+        assert json.loads(ws.receive_text()) == {"id": "1", "type": "next", "payload": {"data": {"__typename": "Query"}}}
+        assert json.loads(ws.receive_text()) == {"id": "1", "type": "complete"}
