@@ -219,12 +219,7 @@ DEMO_ROLES = {r.value for r in Role if r not in (Role.SYSTEM, Role.CUSTOMER)} | 
 GENERATED = {"accessLineId", "oltPort", "ontSerial", "pppoeUsername", "routerSerial", "shipmentTracking", "staticIpAddress"}
 # Known defects the docs run finds, by the difference they make; each has an xfail(strict=True)
 # test that flips once it is fixed (then drop it here).
-KNOWN_DIFFERENCES = {
-    # om_graph/core/orders.py sums zero-priced lines from Decimal("0") (and core/validation.py
-    # prices MODIFY/DELETE lines at Decimal("0")): the create payload says "0", a later read "0.00".
-    # tests/test_fuzz_schema.py::test_known_defect_zero_amount_without_decimals.
-    ".data.orderCreate.order.oneTimeTotal.amount: documented '0.00', got '0'",
-}
+KNOWN_DIFFERENCES: set[str] = set()
 RETRY_SECONDS = 60  # processing is asynchronous: a step is repeated until it answers as documented
 
 

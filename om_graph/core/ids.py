@@ -14,6 +14,19 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 
+MAX_KEY = 2**63 - 1  # primary keys are 64-bit: a larger number cannot even be bound as a parameter
+
+
+def key_number(text: str) -> int | None:
+    """The primary key a client's id or cursor names, or None when no row can have it: anything
+    but a number of ASCII digits (int() would take ' 7', '+7', '7_0' and other scripts' digits)
+    in 1..MAX_KEY. The one range check for every id and cursor the API decodes."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > 19:  # 19 digits hold MAX_KEY
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_KEY else None
+
+
 _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
 
 

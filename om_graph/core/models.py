@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -27,7 +27,16 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 def new_task_key() -> str:
     """A task's idempotency key: the same for every attempt, passed to its handler."""
     return f"om-{uuid.uuid4().hex}"
-Money = Numeric(14, 2)
+MONEY_SCALE = 2
+Money = Numeric(14, MONEY_SCALE)
+_MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
+
+
+def money(amount: Decimal) -> Decimal:
+    """An amount as the Money column reads it back: MONEY_SCALE decimals (Decimal("0") is
+    "0.00"), rounded half away from zero as PostgreSQL's numeric does. Amounts computed before
+    a read (a create's or update's answer) must say the same as the read will."""
+    return amount.quantize(_MONEY_QUANTUM, rounding=ROUND_HALF_UP)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -94,8 +103,8 @@ class Order(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    one_time_total: Mapped[Decimal] = mapped_column(default=Decimal("0"))
-    recurring_total: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    one_time_total: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    recurring_total: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
     requested_completion_date: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

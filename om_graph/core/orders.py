@@ -19,7 +19,7 @@ from om_graph.core.errors import Conflict, FieldError, NotFound, PluginCallFaile
 from om_graph.core.extension_points import LineView
 from om_graph.core.ids import reserve_ids
 from om_graph.core.inventory import create_placeholders
-from om_graph.core.models import Order, OrderLine, Task, utcnow
+from om_graph.core.models import Order, OrderLine, Task, money, utcnow
 from om_graph.core.orchestration import Orchestrator
 from om_graph.core.ports import PROCESS_ORDER, Job
 from om_graph.core.permissions import Permission, require
@@ -143,8 +143,8 @@ class OrderService:
         ]
         currencies = {v.offering.currency for v in lines if v.action == "add"}
         order.currency = currencies.pop() if len(currencies) == 1 else (order.currency or "EUR")
-        order.one_time_total = sum((v.unit_one_time_price * v.quantity for v in lines), Decimal("0"))
-        order.recurring_total = sum((v.unit_recurring_price * v.quantity for v in lines), Decimal("0"))
+        order.one_time_total = money(sum((v.unit_one_time_price * v.quantity for v in lines), Decimal("0")))
+        order.recurring_total = money(sum((v.unit_recurring_price * v.quantity for v in lines), Decimal("0")))
         if len(currencies) > 1:
             raise ValidationFailed.single("lines", "all lines of an order must be priced in one currency", "CURRENCY_MISMATCH")
 

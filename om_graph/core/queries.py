@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from om_graph.core.catalog import list_offerings
 from om_graph.core.errors import ValidationFailed
+from om_graph.core.ids import key_number
 from om_graph.core.models import (
     Agreement,
     DomainOrder,
@@ -90,9 +91,10 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
         prefix, value = raw.split(":", 1)
-        if prefix != "k":
+        number = key_number(value)
+        if prefix != "k" or number is None:
             raise ValueError
-        return int(value)
+        return number
     except Exception:
         raise ValidationFailed.single("after", "not a cursor this API issued", "INVALID_CURSOR") from None
 

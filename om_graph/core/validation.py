@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from om_graph.core.catalog_defs import ALL_ACTIONS, INTEGER_RANGE, CharacteristicDef, OfferingDef, SpecificationDef
 from om_graph.core.commands import MAX_CHARACTERISTICS, MAX_LINES, LineInput, OrderInput
 from om_graph.core.errors import FieldError
-from om_graph.core.models import Order, OrderLine, Product
+from om_graph.core.models import Order, OrderLine, Product, money
 from om_graph.core.registry import Registry
 
 OPEN_ORDER_STATES = ("draft", "acknowledged", "inProgress", "pending", "held", "assessingCancellation")
@@ -287,6 +287,6 @@ class OrderValidator:
             quantity=line.quantity,
             characteristics=chars,
             product_id=line.product_id,
-            unit_one_time_price=offering.one_time_price if priced else Decimal("0"),
-            unit_recurring_price=offering.recurring_price if priced else Decimal("0"),
+            unit_one_time_price=money(offering.one_time_price if priced else Decimal("0")),
+            unit_recurring_price=money(offering.recurring_price if priced else Decimal("0")),
         )

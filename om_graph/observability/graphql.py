@@ -14,6 +14,7 @@ from graphql import FieldNode, GraphQLError, ObjectValueNode, OperationDefinitio
 from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalID
 
+from om_graph.core.ids import key_number
 from om_graph.observability.context import ACTOR, ORDER_ID
 from om_graph.schema.errors import is_expected
 
@@ -108,8 +109,8 @@ def _database_id(given):
         global_id = GlobalID.from_id(given)
     except Exception:
         return given
-    node = global_id.node_id
-    return int(node) if global_id.type_name == "Order" and node.isdigit() else given
+    number = key_number(global_id.node_id) if global_id.type_name == "Order" else None
+    return given if number is None else number
 
 
 def observe_operations(schema) -> None:

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from om_graph.core.commands import LineInput, OrderInput
 from om_graph.core.errors import FieldError, ValidationFailed
+from om_graph.core.ids import key_number
 from om_graph.core.validation import header_length_errors
 from om_graph.schema.enums import LineAction, OrderInitialState
 from om_graph.schema.limits import (
@@ -93,15 +94,16 @@ def parse_global_id(value: str, field: str) -> relay.GlobalID:
 
 
 def node_id(value: str | relay.GlobalID, type_name: str, field: str) -> int:
-    """The numeric id in a global id of ``type_name``; INVALID_ID when it is anything else."""
+    """The numeric id in a global id of ``type_name``; INVALID_ID when it is anything else,
+    including a number no key can be (core/ids.py key_number: the database could not bind it)."""
     if not isinstance(value, relay.GlobalID):
         value = parse_global_id(value, field)
     if value.type_name != type_name:
         raise ValidationFailed.single(field, f"expected a {type_name} id", "INVALID_ID")
-    try:
-        return int(value.node_id)
-    except ValueError:
-        raise ValidationFailed.single(field, f"not a {type_name} id", "INVALID_ID") from None
+    number = key_number(value.node_id)
+    if number is None:
+        raise ValidationFailed.single(field, f"not a {type_name} id", "INVALID_ID")
+    return number
 
 
 def too_long(value: str | None, limit: int, field: str) -> FieldError | None:

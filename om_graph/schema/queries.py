@@ -9,6 +9,7 @@ from graphql import FieldNode, FragmentSpreadNode
 from strawberry import relay
 
 from om_graph.core.errors import FieldError, ValidationFailed
+from om_graph.core.ids import key_number
 from om_graph.core.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info
 from om_graph.schema.enums import OrderState
@@ -27,16 +28,6 @@ from om_graph.schema.types import (
 
 # Ids the API hands out for objects that are not Nodes, and where to read those objects.
 _READ_THROUGH = {"OrderLine": "order", "OrderEvent": "order", "Agreement": "product"}
-_KEY_RANGE = range(-(2**63), 2**63)  # primary keys are 64-bit integers
-
-
-def _fits_a_key(node_id: str) -> bool:
-    """False for a number no primary key can hold (SQLite and PostgreSQL refuse to bind it)."""
-    try:
-        return int(node_id) in _KEY_RANGE
-    except ValueError:
-        return True  # not a number: the node types answer it as unknown
-
 
 _CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products"}
 
@@ -116,8 +107,8 @@ class Query:
             where = _READ_THROUGH.get(id.type_name)
             hint = f"; read them through their {where}" if where else ""
             raise ValidationFailed.single("id", f"{id.type_name} ids cannot be fetched with node(){hint}", "INVALID_ID")
-        if not _fits_a_key(id.node_id):
-            return None  # no row has it (the database could not even compare it)
+        if key_number(id.node_id) is None:
+            return None  # no row has it (a number beyond 64 bits the database could not even bind)
         [found] = await origin.resolve_nodes(info=info, node_ids=[id.node_id])
         return found
 
@@ -133,9 +124,9 @@ class Query:
     @strawberry.field(description="One order with its lines, domain orders, tasks, events and products.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         global_id = parse_global_id(id, "id")
-        if global_id.type_name != "Order":
-            return None
-        order_id = node_id(global_id, "Order", "id")
+        order_id = key_number(global_id.node_id) if global_id.type_name == "Order" else None
+        if order_id is None:
+            return None  # no such order, as node() answers it
         include = requested_children(info)
         found = await info.context.run(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
         return Order.from_detail(found[order_id]) if order_id in found else None

@@ -31,13 +31,13 @@ from dataclasses import dataclass
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, StringValueNode, VariableNode, parse
 from strawberry import relay
 
+from om_graph.core.ids import key_number
 from om_graph.schema.limits import MAX_TOKENS
 from om_graph.transport.request_body import GraphQLParams
 
 CACHEABLE_ROOT = "order"
 _MAX_DOCUMENTS = 256
 _MAX_DOCUMENT_CHARS = 20_000  # larger documents go straight to the executor (and its limits)
-_MAX_ORDER_ID = 2**63 - 1  # a larger id cannot be a row (and would overflow a BIGINT parameter)
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,7 @@ def _order_id(raw) -> int | None:
         gid = relay.GlobalID.from_id(raw)
     except Exception:
         return None
-    node_id = gid.node_id
-    # isdecimal alone would let other scripts' digits through (int("١٢") == 12)
-    if gid.type_name != "Order" or not (node_id.isascii() and node_id.isdecimal()):
-        return None
-    order_id = int(node_id)
-    return order_id if 0 < order_id <= _MAX_ORDER_ID else None
+    return key_number(gid.node_id) if gid.type_name == "Order" else None
 
 
 def _roots(query: str, operation_name: str | None) -> tuple[_Root, ...] | None:
