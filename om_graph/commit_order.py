@@ -52,10 +52,18 @@ class CommitOrder:
         self._thread: threading.Thread | None = None
         self.delivered = 0  # the sequence number of the last event handed to subscribers
         self.backfilled = 0  # events read from the store because they did not arrive in time
+        self._position_known = False
 
     def start(self) -> None:
         # Everything committed before now is history (replayed on request with after:), not live.
-        self.delivered = self._store.last_sequence()
+        # A store that cannot answer yet (the database down or not migrated) is asked again at
+        # the first tail check; until then nothing is delivered.
+        try:
+            self._position_known = False
+            self.delivered = self._store.last_sequence()
+            self._position_known = True
+        except Exception:
+            log.exception("could not read the last committed event; live delivery starts once the store answers")
         self._thread = threading.Thread(target=self._run, name="om-graph-commit-order", daemon=True)
         self._thread.start()
 
@@ -81,8 +89,8 @@ class CommitOrder:
 
     def _run(self) -> None:
         pending: dict[int, OrderEvent] = {}
-        gap_since: float | None = None
-        next_tail_check = time.monotonic() + self._tail_check
+        gap_since: float | None = None  # since when the next sequence number has been missing
+        next_tail_check = time.monotonic() + (self._tail_check if self._position_known else self._gap_wait)
         while True:
             with self._wake:
                 timeout = next_tail_check - time.monotonic()
@@ -94,20 +102,36 @@ class CommitOrder:
                     return
                 arrived, self._inbox = self._inbox, []
                 resync, self._resync = self._resync, False
+            if not self._position_known:
+                if not self._locate():
+                    next_tail_check = time.monotonic() + self._gap_wait
+                    continue
             for event in arrived:
                 if event.sequence > self.delivered:
                     pending[event.sequence] = event
+            before = self.delivered
             self._flush(pending)
             now = time.monotonic()
             if not pending:
                 gap_since = None
-            elif gap_since is None:
-                gap_since = now
+            elif gap_since is None or self.delivered != before:
+                gap_since = now  # a gap's age counts from the last progress, not from the backlog
             lagging = pending and gap_since is not None and now - gap_since >= self._gap_wait
             if resync or lagging or now >= next_tail_check:
                 next_tail_check = now + self._tail_check
-                if self._backfill(pending, known_gap=bool(lagging)):
-                    gap_since = time.monotonic() if pending else None
+                # Success or not, the next attempt waits a whole gap_wait: a store that is down
+                # must not be asked in a tight loop.
+                self._backfill(pending, known_gap=bool(lagging))
+                gap_since = time.monotonic() if pending else None
+
+    def _locate(self) -> bool:
+        try:
+            self.delivered = self._store.last_sequence()
+        except Exception:
+            log.warning("the store still cannot say which event was committed last; trying again shortly")
+            return False
+        self._position_known = True
+        return True
 
     def _flush(self, pending: dict[int, OrderEvent]) -> None:
         ready = []
@@ -115,7 +139,14 @@ class CommitOrder:
             self.delivered += 1
             ready.append(pending.pop(self.delivered))
         if ready:
-            self._deliver(ready)
+            self._hand_over(ready)
+
+    def _hand_over(self, events: Sequence[OrderEvent]) -> None:
+        """A failing subscriber must not stop delivery to the others, nor this thread."""
+        try:
+            self._deliver(events)
+        except Exception:
+            log.exception("handing %d events to subscribers failed", len(events))
 
     def _backfill(self, pending: dict[int, OrderEvent], *, known_gap: bool) -> bool:
         """Deliver from the store everything committed after ``delivered``. False when the
@@ -130,11 +161,11 @@ class CommitOrder:
                         pending.pop(event.sequence, None)
                     self.backfilled += len(page)
                     self.delivered = page[-1].sequence
-                    self._deliver(page)
+                    self._hand_over(page)
                 if len(page) < BACKFILL_PAGE:
                     break
-        except Exception:
-            log.exception("could not read missed events from the store; trying again shortly")
+        except Exception as exc:  # the database is down: said once per attempt, without a traceback
+            log.warning("could not read missed events from the store (%s); trying again shortly", exc)
             return False
         for stale in [s for s in pending if s <= self.delivered]:
             del pending[stale]

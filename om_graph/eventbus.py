@@ -39,6 +39,8 @@ class _Subscriber:
         self.overflowed = False
 
     def offer(self, event: OrderEvent) -> None:
+        if self.overflowed:
+            return  # once one event is dropped, none after it may be queued: resume covers them
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:  # a stalled client must not grow memory without bound
@@ -79,8 +81,12 @@ class LocalFanout:
             subscribers = list(self._subscribers)
         for sub in subscribers:
             wanted = [e for e in events if sub.accept(e)]
-            if wanted and not sub.loop.is_closed():
+            if not wanted:
+                continue
+            try:
                 sub.loop.call_soon_threadsafe(lambda s=sub, w=wanted: [s.offer(e) for e in w])
+            except RuntimeError:  # its event loop closed meanwhile: the subscriber is gone
+                self._unregister(sub)
 
     def subscribe(self, accept: Callable[[OrderEvent], bool]) -> Subscription:
         """Registered at once (not at first iteration), so a caller can subscribe, then read

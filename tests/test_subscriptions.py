@@ -351,3 +351,89 @@ def test_events_committed_during_a_redis_outage_reach_the_subscriber_once_and_in
             subscriber.close()
     assert extra is None, extra
     assert received == stored[order_created:]
+
+
+def test_commit_order_waits_between_attempts_while_the_store_is_down():
+    stored = {n: _synthetic(n) for n in range(1, 3)}  # committed so far
+    calls = {"events_after": 0}
+    down = threading.Event()
+    down.set()
+
+    class Store:
+        def last_sequence(self):
+            if down.is_set():
+                raise ConnectionError("database unreachable")
+            return 0
+
+        def events_after(self, after, limit):
+            calls["events_after"] += 1
+            if down.is_set():
+                raise ConnectionError("database unreachable")
+            return [stored[n] for n in sorted(stored) if n > after][:limit]
+
+    delivered: list[int] = []
+    order = CommitOrder(Store(), lambda events: delivered.extend(e.sequence for e in events), gap_wait=0.1, tail_check=60)
+    order.start()  # the store cannot answer yet: the position is found once it does
+    try:
+        time.sleep(0.3)
+        down.clear()
+        support.wait_for(lambda: order._position_known, 2, interval=0.01, message="the position found")
+        down.set()
+        order.publish([stored[2]])  # 1 is missing, and the store is down
+        time.sleep(0.5)
+        assert calls["events_after"] <= 8, calls  # about one attempt per gap_wait, not a tight loop
+        down.clear()
+        support.wait_for(lambda: delivered == [1, 2], 2, interval=0.01, message="1 from the store, then 2")
+        stored[3] = _synthetic(3)
+        order.publish([stored[3]])
+        support.wait_for(lambda: delivered == [1, 2, 3], 2, interval=0.01, message="live delivery again")
+    finally:
+        order.stop()
+
+
+def test_commit_order_keeps_delivering_after_a_subscriber_fails():
+    class Store:
+        def last_sequence(self):
+            return 0
+
+        def events_after(self, after, limit):
+            return []
+
+    delivered: list[int] = []
+
+    def deliver(events):
+        if not delivered:
+            delivered.append(-1)
+            raise RuntimeError("a subscriber's event loop closed")
+        delivered.extend(e.sequence for e in events)
+
+    order = CommitOrder(Store(), deliver, gap_wait=0.1, tail_check=60)
+    order.start()
+    try:
+        order.publish([_synthetic(1)])
+        support.wait_for(lambda: delivered == [-1], 2, interval=0.01, message="the failing delivery")
+        order.publish([_synthetic(2)])
+        support.wait_for(lambda: delivered == [-1, 2], 2, interval=0.01, message="delivery to go on")
+    finally:
+        order.stop()
+
+
+def test_an_overflowed_subscriber_queues_nothing_after_the_first_dropped_event(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(eventbus, "SUBSCRIBER_BUFFER", 2)
+
+    async def scenario():
+        fanout = eventbus.LocalFanout()
+        subscription = fanout.subscribe(lambda e: True)
+        fanout.publish([_synthetic(1), _synthetic(2), _synthetic(3)])  # 3 is dropped
+        await asyncio.sleep(0)
+        received = [(await subscription.__anext__()).sequence]
+        fanout.publish([_synthetic(4)])  # a slot is free again, but 4 must not jump the gap
+        await asyncio.sleep(0)
+        received.append((await subscription.__anext__()).sequence)
+        with pytest.raises(eventbus.SubscriberOverflow):
+            await subscription.__anext__()
+        return received
+
+    assert asyncio.run(scenario()) == [1, 2]
