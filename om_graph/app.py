@@ -225,6 +225,8 @@ class OmGraphQL(GraphQL):
         credential = None
         if isinstance(params, dict):
             credential = params.get("Authorization") or params.get("authorization") or params.get("token")
+        if not isinstance(credential, str):
+            credential = None  # any other JSON value is no credential: refused like a missing one
         try:
             actor = await run_in_threadpool(self.runtime.authenticator.authenticate, credential)
         except AuthenticationFailed:

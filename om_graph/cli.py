@@ -14,6 +14,7 @@ def _serve(args) -> int:
 
     from om_graph.app import create_app
     from om_graph.observability.logs import configure_logging
+    from om_graph.schema.limits import MAX_BODY_BYTES
     from om_graph.settings import Settings
 
     settings = Settings.from_env()
@@ -25,7 +26,9 @@ def _serve(args) -> int:
     )
     # JSON: uvicorn's loggers propagate to the root's JSON handler instead of its own text config.
     text = {} if settings.log_format == "text" else {"log_config": None}
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, **text)
+    # A websocket message is held to the same bound as an HTTP body (uvicorn's default is 16 MiB).
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                ws_max_size=MAX_BODY_BYTES, **text)
     return 0
 
 

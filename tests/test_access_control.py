@@ -272,7 +272,7 @@ def test_schema_walk_every_operation_and_field_has_a_rule():
 
 def test_websocket_without_valid_token_is_closed_with_no_data(world):
     client, runtime, tokens, orders = world
-    for payload in ({}, {"Authorization": "Bearer omg_wrong"}):
+    for payload in ({}, {"Authorization": "Bearer omg_wrong"}, {"Authorization": 5}, {"token": ["Bearer x"]}, {"Authorization": {}}):
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init", "payload": payload})
             with pytest.raises(WebSocketDisconnect) as closed:

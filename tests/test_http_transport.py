@@ -161,7 +161,8 @@ DOCUMENTS = [
 RAW_BODIES = [
     b"null", b'"a string"', b"123", b"true", b"[]", b"[{}]", b"{}", b"",
     b"{" * 3000, b"[" * 100_000 + b"]" * 100_000, b'{"query": "{ __typename }"',
-    b"\xff\xfe\x00garbage", b'{"query": "\\ud800"}', b'{"query": "{ __typename }", "variables": {"n": ' + b"9" * 5000 + b"}}",
+    b"\xff\xfe\x00garbage", b'{"query": "\\ud800"}', b'{"query": "{ __typename }", "operationName": "\\ud800"}',
+    b'{"query": "query($c: String) { orders(first: 1, customerId: $c) { edges { node { id } } } }", "variables": {"c": "a\\udc00"}}', b'{"query": "{ __typename }", "variables": {"n": ' + b"9" * 5000 + b"}}",
 ]
 
 
@@ -429,3 +430,23 @@ def test_graphiql_assets_are_not_served_in_production(make_runtime, sqlite_url):
     with TestClient(create_app(runtime=runtime)) as production:
         assert production.get("/graphql", headers={"Accept": "text/html"}).status_code == 404
         assert production.get("/graphiql-assets/graphiql.min.js").status_code == 404
+
+
+def test_om_graph_serve_holds_websocket_messages_to_the_body_limit(tmp_path):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    env = support.base_env(tmp_path, OM_GRAPH_DATABASE_URL=f"sqlite:///{tmp_path / 'ws.db'}", OM_GRAPH_EMBEDDED_WORKERS="false")
+    server, url = support.start_server(env, tmp_path)
+    try:
+        token = support.demo_tokens(tmp_path)["order_manager"]
+        with connect(url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+            query = "subscription { orderEvents { id } } # " + "x" * MAX_BODY_BYTES
+            ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    finally:
+        server.kill()

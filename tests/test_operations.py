@@ -339,6 +339,30 @@ def test_a_request_and_the_jobs_it_causes_share_one_trace(tmp_path):
     assert worker_db, "the worker's statements are children of its span"
 
 
+def test_requests_are_traced_whatever_the_host_name_and_probes_are_not(tmp_path):
+    exporter = InMemorySpanExporter()
+    provider = build_tracer_provider("om-graph-test", [exporter], batch=False)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'om.db'}", extra_plugins=(fixture_pack, fixture_auto_pack),
+        load_entrypoints=False, demo_tokens_file=str(tmp_path / "tokens.json"),
+    )
+    runtime = Runtime(settings, tracer_provider=provider)
+    try:
+        with TestClient(create_app(runtime=runtime)) as client:
+            staff = support.bearer(runtime)
+            for host in ("om-graph.healthcare.example", "ready.example", "api.example.com"):
+                exporter.clear()
+                client.post("/graphql", json={"query": "{ __typename }"}, headers={**staff, "Host": host})
+                assert [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER], host
+            exporter.clear()
+            for probe in ("/health", "/ready", "/metrics"):
+                client.get(probe)
+            assert not [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+    finally:
+        runtime.stop()
+        provider.shutdown()
+
+
 def test_tracing_is_off_unless_configured(make_runtime, sqlite_url, monkeypatch):
     for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)

@@ -91,7 +91,12 @@ def instrument_engine(engine, provider) -> None:
     EngineTracer(tracer, engine, connections)
 
 
-def trace_requests(app, provider, *, excluded: str = "health,ready,metrics") -> None:
+# Searched in the whole URL (scheme://host/path): anchored on the path, so that a host name
+# containing "health" or "ready" is still traced.
+_PROBES = r"^[a-z]+://[^/]*/(health|ready|metrics)/?$"
+
+
+def trace_requests(app, provider, *, excluded: str = _PROBES) -> None:
     """The ASGI instrumentation around a Starlette app, outermost: a server span per request
     (probes and scrapes excluded) and per websocket connection."""
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware

@@ -8,7 +8,14 @@ exception further in.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+
+# JSON may escape a UTF-16 surrogate alone ("\ud800"): it decodes to a Python string that no
+# encoder, driver or response can carry. Pairs decode to one character and are fine.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadRequest(Exception):
@@ -29,9 +36,28 @@ def decode_json(data: str | bytes):
     """json.loads, with every way it can fail (bad syntax or encoding, nesting deeper than the
     interpreter's recursion limit, integers too long to convert) as a BadRequest."""
     try:
-        return json.loads(data)
+        value = json.loads(data)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadRequest("the request body is not valid JSON") from None
+    escaped = _SURROGATE_ESCAPE_BYTES if isinstance(data, bytes | bytearray) else _SURROGATE_ESCAPE
+    if escaped.search(data) and _has_lone_surrogate(value):
+        raise BadRequest("the request body has a string with a lone UTF-16 surrogate (not valid Unicode)")
+    return value
+
+
+def _has_lone_surrogate(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def graphql_params(data) -> GraphQLParams:
