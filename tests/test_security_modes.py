@@ -70,6 +70,18 @@ def test_production_hardening(tmp_path):
         assert batch.status_code == 400
 
 
+def test_production_warns_when_metrics_are_open_and_a_token_closes_them(tmp_path, caplog):
+    runtime, client = _client(tmp_path, mode="production")
+    assert any("OM_GRAPH_METRICS_TOKEN" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    runtime.stop()
+    caplog.clear()
+    runtime, client = _client(tmp_path, mode="production", metrics_token="s3cret")
+    assert not any("OM_GRAPH_METRICS_TOKEN" in r.getMessage() for r in caplog.records)
+    with client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
 def test_demo_mode_never_accepts_mutations_over_get(tmp_path):
     runtime, client = _client(tmp_path)
     with client:

@@ -8,6 +8,7 @@ or customer data. ``OM_GRAPH_METRICS_TOKEN`` makes ``/metrics`` require that bea
 from __future__ import annotations
 
 import hmac
+import logging
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,11 +20,16 @@ from om_graph.observability.metrics import app_registry, exposition
 from om_graph.observability.readiness import readiness
 from om_graph.observability.tracing import trace_requests
 
+log = logging.getLogger(__name__)
+
 
 def install_observability(app, runtime, response_cache=None) -> None:
     registry = app_registry(runtime, response_cache)
     token = runtime.settings.metrics_token
     expected = None if token is None else f"Bearer {token}".encode()
+    if token is None and runtime.settings.production:
+        log.warning("/metrics is open to anyone who can reach this server (it shows order volumes by state): "
+                    "set OM_GRAPH_METRICS_TOKEN, or keep the port off public networks")
 
     async def ready(_: Request) -> JSONResponse:
         ok, checks = await readiness(runtime)
