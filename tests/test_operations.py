@@ -80,6 +80,36 @@ def test_health_is_liveness_and_ready_checks_database_broker_and_migrations(make
     assert body["checks"]["migrations"]["detail"].startswith("at head ")
 
 
+def test_an_unhandled_error_is_answered_and_logged_with_its_request_id(make_runtime, sqlite_url, monkeypatch):
+    from om_graph.observability import endpoints
+
+    async def broken(_runtime):
+        raise RuntimeError("a bug")
+
+    class Grab(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.ERROR)
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    grab = Grab()
+    grab.addFilter(LogContextFilter())  # as the configured handlers have it: read when emitted
+    monkeypatch.setattr(endpoints, "readiness", broken)
+    runtime = make_runtime(sqlite_url)
+    logging.getLogger().addHandler(grab)
+    try:
+        with TestClient(create_app(runtime=runtime), raise_server_exceptions=False) as client:
+            response = client.get("/ready", headers={"X-Request-ID": "req-42"})
+    finally:
+        logging.getLogger().removeHandler(grab)
+    assert response.status_code == 500 and response.headers["x-request-id"] == "req-42"
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR" and "a bug" not in response.text
+    logged = [r for r in grab.records if r.exc_info]
+    assert logged and logged[0].request_id == "req-42", [(r.getMessage(), getattr(r, "request_id", None)) for r in grab.records]
+
+
 def test_ready_is_503_when_the_schema_is_behind_head(make_runtime, sqlite_url):
     runtime = make_runtime(sqlite_url)
     with TestClient(create_app(runtime=runtime)) as client:

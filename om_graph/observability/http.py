@@ -7,6 +7,7 @@ microseconds (~7 µs over a bare ASGI app on the reference machine, most of it t
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -20,6 +21,9 @@ REQUEST_ID_HEADER = b"x-request-id"
 # let it forge log lines); otherwise a fresh one is made.
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 GRAPHQL_PATH = "/graphql"
+_INTERNAL_ERROR = b'{"errors":[{"message":"Internal server error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}'
+
+log = logging.getLogger(__name__)
 
 
 def _request_id(headers) -> str:
@@ -63,16 +67,28 @@ class RequestObservability:
         token = REQUEST_ID.set(request_id)
         status = 500
 
+        responded = False
+
         async def send_with_request_id(message):
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_request_id)
+        except Exception:
+            # Logged here, while the request id is still set, and answered with it (Starlette's
+            # error middleware, further out, would answer without it and log without it).
+            log.exception("unhandled error answering %s %s", scope.get("method"), scope["path"])
+            if responded:
+                raise
+            status = 500
+            await send_with_request_id({"type": "http.response.start", "status": 500,
+                                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
         finally:
             if scope["path"] == GRAPHQL_PATH:
                 _observe(scope, status, time.perf_counter() - started)
