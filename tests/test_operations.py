@@ -110,6 +110,32 @@ def test_an_unhandled_error_is_answered_and_logged_with_its_request_id(make_runt
     assert logged and logged[0].request_id == "req-42", [(r.getMessage(), getattr(r, "request_id", None)) for r in grab.records]
 
 
+def test_concurrent_readiness_probes_share_one_check(make_runtime, sqlite_url, monkeypatch):
+    import asyncio
+
+    from om_graph.observability import endpoints, readiness
+
+    runs = []
+
+    async def slow(runtime):
+        runs.append(1)
+        await asyncio.sleep(0.3)
+        return await readiness.readiness(runtime)
+
+    monkeypatch.setattr(endpoints, "readiness", slow)
+    runtime = make_runtime(sqlite_url)
+    app = create_app(runtime=runtime)
+
+    async def probe_many():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.get("/ready") for _ in range(20)))
+
+    with TestClient(app):  # the lifespan: database prepared, workers running
+        answers = asyncio.run(probe_many())
+    assert [a.status_code for a in answers] == [200] * 20 and len(runs) == 1
+
+
 def test_ready_is_503_when_the_schema_is_behind_head(make_runtime, sqlite_url):
     runtime = make_runtime(sqlite_url)
     with TestClient(create_app(runtime=runtime)) as client:

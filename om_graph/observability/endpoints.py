@@ -7,6 +7,7 @@ or customer data. ``OM_GRAPH_METRICS_TOKEN`` makes ``/metrics`` require that bea
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 
@@ -31,8 +32,15 @@ def install_observability(app, runtime, response_cache=None) -> None:
         log.warning("/metrics is open to anyone who can reach this server (it shows order volumes by state): "
                     "set OM_GRAPH_METRICS_TOKEN, or keep the port off public networks")
 
+    in_flight: asyncio.Task | None = None
+
     async def ready(_: Request) -> JSONResponse:
-        ok, checks = await readiness(runtime)
+        # Probes arriving while a check runs share its answer: a flood of them costs one
+        # database connection and one Redis connection, not one each.
+        nonlocal in_flight
+        if in_flight is None or in_flight.done():
+            in_flight = asyncio.ensure_future(readiness(runtime))
+        ok, checks = await asyncio.shield(in_flight)
         return JSONResponse({"status": "ready" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
