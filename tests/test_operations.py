@@ -356,7 +356,9 @@ def test_each_worker_process_serves_its_metrics(tmp_path, postgres_url, redis_se
 # -- tracing --------------------------------------------------------------------------------------
 
 
-def test_a_request_and_the_jobs_it_causes_share_one_trace(tmp_path):
+@pytest.fixture
+def traced(tmp_path):
+    """A runtime whose spans go to an in-memory exporter: (runtime, exporter)."""
     exporter = InMemorySpanExporter()
     provider = build_tracer_provider("om-graph-test", [exporter], batch=False)
     settings = Settings(
@@ -364,24 +366,27 @@ def test_a_request_and_the_jobs_it_causes_share_one_trace(tmp_path):
         load_entrypoints=False, demo_tokens_file=str(tmp_path / "tokens.json"),
     )
     runtime = Runtime(settings, tracer_provider=provider)
-    try:
-        with TestClient(create_app(runtime=runtime)) as client:
-            staff = support.bearer(runtime)
-            created = client.post("/graphql", json={"query": CREATE, "variables": AUTO_ORDER}, headers=staff).json()
-            order_id = created["data"]["orderCreate"]["order"]["id"]
-            exporter.clear()
-            client.post("/graphql", json={"query": SUBMIT, "variables": {"id": order_id}}, headers=staff)
-            submit_spans = exporter.get_finished_spans()
+    yield runtime, exporter
+    runtime.stop()
+    provider.shutdown()
 
-            def worker_spans():
-                spans = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.CONSUMER]
-                return spans if {s.name for s in spans} >= {"orders.process"} else None
 
-            consumers = support.wait_for(worker_spans, 30, 0.1, "the worker's span")
-            spans = exporter.get_finished_spans()
-    finally:
-        runtime.stop()
-        provider.shutdown()
+def test_a_request_and_the_jobs_it_causes_share_one_trace(traced):
+    runtime, exporter = traced
+    with TestClient(create_app(runtime=runtime)) as client:
+        staff = support.bearer(runtime)
+        created = client.post("/graphql", json={"query": CREATE, "variables": AUTO_ORDER}, headers=staff).json()
+        order_id = created["data"]["orderCreate"]["order"]["id"]
+        exporter.clear()
+        client.post("/graphql", json={"query": SUBMIT, "variables": {"id": order_id}}, headers=staff)
+        submit_spans = exporter.get_finished_spans()
+
+        def worker_spans():
+            spans = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.CONSUMER]
+            return spans if {s.name for s in spans} >= {"orders.process"} else None
+
+        consumers = support.wait_for(worker_spans, 30, 0.1, "the worker's span")
+        spans = exporter.get_finished_spans()
 
     http = [s for s in submit_spans if s.kind == SpanKind.SERVER]
     assert len(http) == 1 and http[0].name.startswith("POST"), [s.name for s in submit_spans]
@@ -395,28 +400,18 @@ def test_a_request_and_the_jobs_it_causes_share_one_trace(tmp_path):
     assert worker_db, "the worker's statements are children of its span"
 
 
-def test_requests_are_traced_whatever_the_host_name_and_probes_are_not(tmp_path):
-    exporter = InMemorySpanExporter()
-    provider = build_tracer_provider("om-graph-test", [exporter], batch=False)
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'om.db'}", extra_plugins=(fixture_pack, fixture_auto_pack),
-        load_entrypoints=False, demo_tokens_file=str(tmp_path / "tokens.json"),
-    )
-    runtime = Runtime(settings, tracer_provider=provider)
-    try:
-        with TestClient(create_app(runtime=runtime)) as client:
-            staff = support.bearer(runtime)
-            for host in ("om-graph.healthcare.example", "ready.example", "api.example.com"):
-                exporter.clear()
-                client.post("/graphql", json={"query": "{ __typename }"}, headers={**staff, "Host": host})
-                assert [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER], host
+def test_requests_are_traced_whatever_the_host_name_and_probes_are_not(traced):
+    runtime, exporter = traced
+    with TestClient(create_app(runtime=runtime)) as client:
+        staff = support.bearer(runtime)
+        for host in ("om-graph.healthcare.example", "ready.example", "api.example.com"):
             exporter.clear()
-            for probe in ("/health", "/ready", "/metrics"):
-                client.get(probe)
-            assert not [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
-    finally:
-        runtime.stop()
-        provider.shutdown()
+            client.post("/graphql", json={"query": "{ __typename }"}, headers={**staff, "Host": host})
+            assert [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER], host
+        exporter.clear()
+        for probe in ("/health", "/ready", "/metrics"):
+            client.get(probe)
+        assert not [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
 
 
 def test_tracing_is_off_unless_configured(make_runtime, sqlite_url, monkeypatch):

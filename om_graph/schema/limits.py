@@ -12,10 +12,10 @@ from graphql import FieldNode, GraphQLError, visit
 from graphql.language import Visitor
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
-from om_graph.core.catalog_defs import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING
+from om_graph.core.catalog_defs import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING  # noqa: F401 (listed here)
 from om_graph.core import commands
-from om_graph.core.queries import MAX_PAGE
-from om_graph.core.validation import (
+from om_graph.core.queries import MAX_PAGE  # noqa: F401 (listed here)
+from om_graph.core.validation import (  # noqa: F401 (listed here)
     MAX_CUSTOMER_ID_LENGTH,
     MAX_DESCRIPTION_LENGTH,
     MAX_EXTERNAL_ID_LENGTH,
