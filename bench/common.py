@@ -26,8 +26,15 @@ PG_ADMIN_URL = os.environ.get("OM_GRAPH_BENCH_POSTGRES_URL", "postgresql://postg
 REDIS_URL = os.environ.get("OM_GRAPH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 # The tables one order's life writes (catalog tables are written once at start).
 ORDER_TABLES = (
-    "customer_order", "order_line", "domain_order", "order_task", "task_dependency",
-    "order_event", "agreement", "product", "entitlement",
+    "customer_order",
+    "order_line",
+    "domain_order",
+    "order_task",
+    "task_dependency",
+    "order_event",
+    "agreement",
+    "product",
+    "entitlement",
 )
 
 CREATE = "mutation($input: OrderCreateInput!) { orderCreate(input: $input) { order { id state } errors { field code message } } }"
@@ -40,6 +47,7 @@ SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { id state 
 # of OM_GRAPH_BENCH_ROLE (default order_manager: capture, task completion, staff reads, prices,
 # events) from the demo tokens file the server writes (OM_GRAPH_DEMO_TOKENS_FILE, set per server);
 # otherwise none (a server without authentication).
+
 
 def server_token(tokens_file: Path | None) -> str | None:
     token = os.environ.get("OM_GRAPH_BENCH_TOKEN")
@@ -69,6 +77,7 @@ def gql_body(query: str, variables: dict | None = None) -> str:
 
 
 # -- results ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -107,6 +116,7 @@ def summary(values) -> dict:
 
 # -- processes --------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,7 +140,9 @@ class Process:
     def __init__(self, args: list[str], env: dict[str, str], log: Path):
         self.log = log
         self._file = open(log, "wb")
-        self.popen = subprocess.Popen(args, env=env, stdout=self._file, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+        self.popen = subprocess.Popen(
+            args, env=env, stdout=self._file, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+        )
         self.pid = self.popen.pid
 
     def stop(self, timeout: float = 15) -> None:
@@ -205,12 +217,41 @@ def start_worker(env: dict[str, str], workdir: Path, processes: int = 2, threads
     return Process(args, env, workdir / "worker.log")
 
 
-def run_load(url: str, *, token: str | None = None, body: str = "", duration: float = 10, connections: int = 16, requests: int = 0,
-             warmup: float = 0, rate: float = 0, then_body: str | None = None, expect: str | None = None,
-             then_expect: str | None = None, bodies: list[str] | None = None, workdir: Path | None = None) -> dict:
+def run_load(
+    url: str,
+    *,
+    token: str | None = None,
+    body: str = "",
+    duration: float = 10,
+    connections: int = 16,
+    requests: int = 0,
+    warmup: float = 0,
+    rate: float = 0,
+    then_body: str | None = None,
+    expect: str | None = None,
+    then_expect: str | None = None,
+    bodies: list[str] | None = None,
+    workdir: Path | None = None,
+) -> dict:
     """Run :mod:`bench.load` as a separate process and return its JSON stats."""
-    args = [sys.executable, "-m", "bench.load", url, "--connections", str(connections), "--duration", str(duration),
-            "--warmup", str(warmup), "--requests", str(requests), "--rate", str(rate), "--body", body]
+    args = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        url,
+        "--connections",
+        str(connections),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+        "--requests",
+        str(requests),
+        "--rate",
+        str(rate),
+        "--body",
+        body,
+    ]
     for name, value in request_headers(token).items():
         args += ["--header", f"{name}: {value}"]
     if then_body:
@@ -261,6 +302,7 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "
 
 # -- profiling ----------------------------------------------------------------------------------
 
+
 @contextmanager
 def profiling(process: Process, label: str):
     """With OM_GRAPH_BENCH_PROFILE=DIR (``bench.run --profile``), record the process (and its
@@ -274,11 +316,24 @@ def profiling(process: Process, label: str):
         exe = Path(sys.executable).parent / "py-spy"
         if exe.exists():
             spy = subprocess.Popen(
-                [str(exe), "record", "--pid", str(process.pid), "--rate", "100", "--format", "raw", "--subprocesses",
-                 "--nonblocking", *(["--idle"] if os.environ.get("OM_GRAPH_BENCH_PROFILE_IDLE") else []),
-                 *(["--gil"] if os.environ.get("OM_GRAPH_BENCH_PROFILE_GIL") else []),
-                 "--output", str(Path(out_dir) / f"{label}.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    str(exe),
+                    "record",
+                    "--pid",
+                    str(process.pid),
+                    "--rate",
+                    "100",
+                    "--format",
+                    "raw",
+                    "--subprocesses",
+                    "--nonblocking",
+                    *(["--idle"] if os.environ.get("OM_GRAPH_BENCH_PROFILE_IDLE") else []),
+                    *(["--gil"] if os.environ.get("OM_GRAPH_BENCH_PROFILE_GIL") else []),
+                    "--output",
+                    str(Path(out_dir) / f"{label}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             time.sleep(0.5)
     try:
@@ -294,6 +349,7 @@ def profiling(process: Process, label: str):
 
 # -- databases and services ---------------------------------------------------------------------
 
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -301,7 +357,7 @@ def sqlite_url(path: Path) -> str:
 def count_rows(database_url: str, tables=ORDER_TABLES) -> dict[str, int]:
     from sqlalchemy import create_engine, text
 
-    from om_graph.core.db import normalise_url
+    from om_graph.core.kernel.db import normalise_url
 
     engine = create_engine(normalise_url(database_url))
     try:
@@ -365,7 +421,7 @@ def redis_namespace(url: str = REDIS_URL):
 
 def migrated_engine(database_url: str):
     """An engine on a database brought to head by the project's migrations."""
-    from om_graph.core.db import make_engine
+    from om_graph.core.kernel.db import make_engine
     from om_graph.migrations import upgrade
 
     engine = make_engine(database_url)

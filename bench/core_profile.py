@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bench import seed
 from bench.common import sqlite_url
-from om_graph.core.db import sqlite_writer_stats
+from om_graph.core.kernel.db import sqlite_writer_stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--db", type=Path)
     args = parser.parse_args(argv)
-    from om_graph.core.commands import LineInput, OrderInput
-    from om_graph.core.uow import Actor
+    from om_graph.core.access.actor import Actor
+    from om_graph.core.ordering.commands import LineInput, OrderInput
 
     db = args.db or Path(tempfile.mkdtemp()) / "core.db"
     svc, jobs, engine, run_job = seed.services_for(sqlite_url(db))
@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             txns[name] += after.transactions - writer.transactions
 
     def one_order():
-        order = timed("create", svc.orders.create, staff, OrderInput(customer_id="CORE", lines=(LineInput(offering="test-auto"),)))
+        order = timed(
+            "create", svc.orders.create, staff, OrderInput(customer_id="CORE", lines=(LineInput(offering="test-auto"),))
+        )
         timed("submit", svc.orders.submit, staff, order.id)
         for _ in range(100):
             batch = jobs.take()
@@ -81,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     n = args.orders
     print(f"{n} orders single-threaded: {n / elapsed:.0f} orders/s, {1000 * elapsed / n:.2f} ms/order")
     for name in wall:
-        print(f"  {name:28s} {1000 * wall[name] / n:6.2f} ms/order  calls {calls[name] / n:4.1f}  "
-              f"SQL {sql[name] / n:5.1f}  flushes {flushes[name] / n:5.1f}  write lock {1000 * held[name] / n:5.2f} ms "
-              f"in {txns[name] / n:3.1f} transactions")
+        print(
+            f"  {name:28s} {1000 * wall[name] / n:6.2f} ms/order  calls {calls[name] / n:4.1f}  "
+            f"SQL {sql[name] / n:5.1f}  flushes {flushes[name] / n:5.1f}  write lock {1000 * held[name] / n:5.2f} ms "
+            f"in {txns[name] / n:3.1f} transactions"
+        )
     engine.dispose()
     return 0
 

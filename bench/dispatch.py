@@ -23,10 +23,21 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import REDIS_URL, Result, check_redis, percentile, redis_namespace, skipped, summary
+from bench.common import (
+    REDIS_URL,
+    Result,
+    check_redis,
+    percentile,
+    redis_namespace,
+    skipped,
+    summary,
+)
 
-PARAMS = {"tiny": dict(messages=500, idle=6, loaded_seconds=1.0), "small": dict(messages=20_000, idle=40, loaded_seconds=5.0),
-          "full": dict(messages=50_000, idle=60, loaded_seconds=10.0)}
+PARAMS = {
+    "tiny": dict(messages=500, idle=6, loaded_seconds=1.0),
+    "small": dict(messages=20_000, idle=40, loaded_seconds=5.0),
+    "full": dict(messages=50_000, idle=60, loaded_seconds=10.0),
+}
 TARGET_P99_MS, TARGET_THROUGHPUT = 50.0, 5000.0
 
 
@@ -84,8 +95,9 @@ def measure(broker, worker_timeout: int, threads: int, p: dict, prefetch: int | 
 
     probe = Probe()
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    actor = dramatiq.actor(probe.hit, actor_name=f"bench_noop_{queue}", queue_name=queue, broker=broker,
-                           **dict(ACTOR_OPTIONS, time_limit=60_000))
+    actor = dramatiq.actor(
+        probe.hit, actor_name=f"bench_noop_{queue}", queue_name=queue, broker=broker, **dict(ACTOR_OPTIONS, time_limit=60_000)
+    )
     out: dict = {}
     started = time.perf_counter()
     for _ in range(p["messages"]):
@@ -134,16 +146,33 @@ def measure(broker, worker_timeout: int, threads: int, p: dict, prefetch: int | 
 def rows(label: str, m: dict, how: str) -> list[Result]:
     idle_p99, loaded_p99 = percentile(m["idle"], 99), percentile(m["loaded"], 99)
     return [
-        Result(f"dispatch {label}: no-op throughput/process", m["throughput"], "msg/s", target=f">= {TARGET_THROUGHPUT:.0f} msg/s",
-               ok=m["throughput"] >= TARGET_THROUGHPUT, note=f"{how}; enqueue {m['enqueue_per_s']:.0f} msg/s",
-               data={"enqueue_per_s": m["enqueue_per_s"]}),
-        Result(f"dispatch {label}: enqueue->start idle, p99", idle_p99, "ms", target=f"p99 <= {TARGET_P99_MS:.0f} ms",
-               ok=idle_p99 is not None and idle_p99 <= TARGET_P99_MS,
-               note=f"p50 {percentile(m['idle'], 50):.1f} ms, n={len(m['idle'])}", data=summary(m["idle"])),
-        Result(f"dispatch {label}: enqueue->start loaded, p99", loaded_p99, "ms", target=f"p99 <= {TARGET_P99_MS:.0f} ms",
-               ok=loaded_p99 is not None and loaded_p99 <= TARGET_P99_MS,
-               note=f"p50 {percentile(m['loaded'], 50):.1f} ms at {m['loaded_rate']:.0f} msg/s, n={len(m['loaded'])}",
-               data=summary(m["loaded"])),
+        Result(
+            f"dispatch {label}: no-op throughput/process",
+            m["throughput"],
+            "msg/s",
+            target=f">= {TARGET_THROUGHPUT:.0f} msg/s",
+            ok=m["throughput"] >= TARGET_THROUGHPUT,
+            note=f"{how}; enqueue {m['enqueue_per_s']:.0f} msg/s",
+            data={"enqueue_per_s": m["enqueue_per_s"]},
+        ),
+        Result(
+            f"dispatch {label}: enqueue->start idle, p99",
+            idle_p99,
+            "ms",
+            target=f"p99 <= {TARGET_P99_MS:.0f} ms",
+            ok=idle_p99 is not None and idle_p99 <= TARGET_P99_MS,
+            note=f"p50 {percentile(m['idle'], 50):.1f} ms, n={len(m['idle'])}",
+            data=summary(m["idle"]),
+        ),
+        Result(
+            f"dispatch {label}: enqueue->start loaded, p99",
+            loaded_p99,
+            "ms",
+            target=f"p99 <= {TARGET_P99_MS:.0f} ms",
+            ok=loaded_p99 is not None and loaded_p99 <= TARGET_P99_MS,
+            note=f"p50 {percentile(m['loaded'], 50):.1f} ms at {m['loaded_rate']:.0f} msg/s, n={len(m['loaded'])}",
+            data=summary(m["loaded"]),
+        ),
     ]
 
 
@@ -168,8 +197,10 @@ def run_redis(size: str, redis_url: str = REDIS_URL) -> list[Result]:
         broker = build_broker(Settings(redis_url=redis_url, redis_namespace=namespace))
         try:
             return rows(
-                "redis", measure(broker, timeout, 4, PARAMS[size], prefetch,
-                                 sender=functools.partial(send_over_redis, redis_url, namespace)),
+                "redis",
+                measure(
+                    broker, timeout, 4, PARAMS[size], prefetch, sender=functools.partial(send_over_redis, redis_url, namespace)
+                ),
                 f"worker_timeout {timeout} ms, prefetch {prefetch}, as `om-graph worker` runs it",
             )
         finally:
@@ -180,6 +211,11 @@ def run(size: str, workdir: Path, *, redis_url: str = REDIS_URL) -> list[Result]
     results = run_embedded(size)
     problem = check_redis(redis_url)
     if problem:
-        return results + [skipped("dispatch redis", f"p99 <= {TARGET_P99_MS:.0f} ms, >= {TARGET_THROUGHPUT:.0f} msg/s",
-                                  f"Redis unreachable ({problem})")]
+        return results + [
+            skipped(
+                "dispatch redis",
+                f"p99 <= {TARGET_P99_MS:.0f} ms, >= {TARGET_THROUGHPUT:.0f} msg/s",
+                f"Redis unreachable ({problem})",
+            )
+        ]
     return results + run_redis(size, redis_url)

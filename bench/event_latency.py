@@ -23,16 +23,31 @@ import json
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import (
-    CREATE, SUBMIT, Client, Result, gql_body, percentile, profiling, run_load, server_env, sqlite_url, start_server,
-    summary, wait_for, ws_init_payload,
+    CREATE,
+    SUBMIT,
+    Client,
+    Result,
+    gql_body,
+    percentile,
+    profiling,
+    run_load,
+    server_env,
+    sqlite_url,
+    start_server,
+    summary,
+    wait_for,
+    ws_init_payload,
 )
 
-PARAMS = {"tiny": dict(events_per_s=300.0, duration=3.0), "small": dict(events_per_s=1000.0, duration=10.0),
-          "full": dict(events_per_s=1000.0, duration=20.0)}
+PARAMS = {
+    "tiny": dict(events_per_s=300.0, duration=3.0),
+    "small": dict(events_per_s=1000.0, duration=10.0),
+    "full": dict(events_per_s=1000.0, duration=20.0),
+}
 TARGET_P99_MS = 20.0
 SUBSCRIPTION = "subscription { orderEvents { id type entityKind fromState toState actor occurredAt orderId } }"
 
@@ -67,7 +82,7 @@ class Subscriber(threading.Thread):
             while not self.stopping.is_set():
                 try:
                     raw = await asyncio.wait_for(ws.recv(), 0.2)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 self.received.append((time.time(), raw))
 
@@ -83,7 +98,7 @@ class Subscriber(threading.Thread):
 
 
 def occurred(event: dict) -> float:
-    return datetime.fromisoformat(event["occurredAt"]).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.fromisoformat(event["occurredAt"]).replace(tzinfo=UTC).timestamp()
 
 
 def db_scalar(db: Path, sql: str, *args):
@@ -99,10 +114,26 @@ def _phase(server, db: Path, sub: Subscriber, p: dict, customer: str, rate: floa
     every committed event reached the subscriber; the load's stats and time window."""
     body = gql_body(CREATE, {"input": {"customerId": customer, "lines": [{"offering": "test-auto"}]}})
     with profiling(server, label):
-        load = run_load(server.url + "/graphql", token=server.token, body=body, then_body=gql_body(SUBMIT, {"id": "__ID__"}),
-                        duration=p["duration"], rate=rate, connections=16, expect='"errors":[]', then_expect='"errors":[]')
-        wait_for(lambda: db_scalar(db, "SELECT count(*) FROM customer_order WHERE customer_id = ? AND state = 'completed'", customer)
-                 >= load["iterations"], 120 + p["duration"] * 5, interval=0.2, message="all orders completed")
+        load = run_load(
+            server.url + "/graphql",
+            token=server.token,
+            body=body,
+            then_body=gql_body(SUBMIT, {"id": "__ID__"}),
+            duration=p["duration"],
+            rate=rate,
+            connections=16,
+            expect='"errors":[]',
+            then_expect='"errors":[]',
+        )
+        wait_for(
+            lambda: (
+                db_scalar(db, "SELECT count(*) FROM customer_order WHERE customer_id = ? AND state = 'completed'", customer)
+                >= load["iterations"]
+            ),
+            120 + p["duration"] * 5,
+            interval=0.2,
+            message="all orders completed",
+        )
         committed = db_scalar(db, "SELECT count(*) FROM order_event")
         wait_for(lambda: len(sub.received) >= committed, 30, interval=0.1, message=f"{committed} events on the websocket")
     return {"load": load, "window": (load["started_at"], load["started_at"] + load["elapsed"]), "committed": committed}
@@ -132,12 +163,17 @@ def run(size: str, workdir: Path) -> list[Result]:
             raise sub.error
         gql = Client(server.url, server.token)
         try:  # warm-up order: checks delivery and counts events per order
-            order = gql(CREATE, {"input": {"customerId": "BENCH-WARM", "lines": [{"offering": "test-auto"}]}})["orderCreate"]["order"]
+            order = gql(CREATE, {"input": {"customerId": "BENCH-WARM", "lines": [{"offering": "test-auto"}]}})["orderCreate"][
+                "order"
+            ]
             gql(SUBMIT, {"id": order["id"]})
         finally:
             gql.close()
-        wait_for(lambda: any(e["entityKind"] == "order" and e["toState"] == "completed" for _, e in sub.events()), 30,
-                 message="the warm-up order's completion event")
+        wait_for(
+            lambda: any(e["entityKind"] == "order" and e["toState"] == "completed" for _, e in sub.events()),
+            30,
+            message="the warm-up order's completion event",
+        )
         per_order = len([e for _, e in sub.events() if e["orderId"] == order["id"]])
         rate = p["events_per_s"] / per_order
         target = _phase(server, db, sub, p, "BENCH-EV", rate, "event_latency")
@@ -152,23 +188,45 @@ def run(size: str, workdir: Path) -> list[Result]:
     mutation, everything, achieved = _latencies(events, target)
     committed = (below or target)["committed"]
     p99 = percentile(mutation, 99)
-    base = dict(offered_events_per_s=p["events_per_s"], achieved_events_per_s=achieved, events_per_order=per_order,
-                orders_per_s=rate, received=len(events), committed=committed, load=target["load"])
+    base = dict(
+        offered_events_per_s=p["events_per_s"],
+        achieved_events_per_s=achieved,
+        events_per_order=per_order,
+        orders_per_s=rate,
+        received=len(events),
+        committed=committed,
+        load=target["load"],
+    )
     note = f"{achieved:.0f} ev/s achieved ({per_order} events/order at {rate:.0f} orders/s offered)"
     results = [
-        Result("event latency: mutation commit -> ws, p99", p99, "ms", target=f"p99 <= {TARGET_P99_MS:.0f} ms",
-               ok=p99 is not None and p99 <= TARGET_P99_MS and len(events) >= committed and achieved >= 0.9 * p["events_per_s"],
-               note=f"p50 {percentile(mutation, 50):.1f} ms, n={len(mutation)}; " + note,
-               data={**base, "mutation_ms": summary(mutation)}),
-        Result("event latency: all events, record -> ws, p99 (upper bound)", percentile(everything, 99), "ms",
-               target="(info)", note=f"p50 {percentile(everything, 50):.1f} ms, n={len(everything)}",
-               data={"all_ms": summary(everything)}),
+        Result(
+            "event latency: mutation commit -> ws, p99",
+            p99,
+            "ms",
+            target=f"p99 <= {TARGET_P99_MS:.0f} ms",
+            ok=p99 is not None and p99 <= TARGET_P99_MS and len(events) >= committed and achieved >= 0.9 * p["events_per_s"],
+            note=f"p50 {percentile(mutation, 50):.1f} ms, n={len(mutation)}; " + note,
+            data={**base, "mutation_ms": summary(mutation)},
+        ),
+        Result(
+            "event latency: all events, record -> ws, p99 (upper bound)",
+            percentile(everything, 99),
+            "ms",
+            target="(info)",
+            note=f"p50 {percentile(everything, 50):.1f} ms, n={len(everything)}",
+            data={"all_ms": summary(everything)},
+        ),
     ]
     if below is not None:
         low_mutation, _, low_achieved = _latencies(events, below)
-        results.append(Result(
-            "event latency below saturation (half the sustained rate), p99", percentile(low_mutation, 99), "ms", target="(info)",
-            note=f"p50 {percentile(low_mutation, 50):.1f} ms, n={len(low_mutation)}; {low_achieved:.0f} ev/s",
-            data={"achieved_events_per_s": low_achieved, "mutation_ms": summary(low_mutation), "load": below["load"]},
-        ))
+        results.append(
+            Result(
+                "event latency below saturation (half the sustained rate), p99",
+                percentile(low_mutation, 99),
+                "ms",
+                target="(info)",
+                note=f"p50 {percentile(low_mutation, 50):.1f} ms, n={len(low_mutation)}; {low_achieved:.0f} ev/s",
+                data={"achieved_events_per_s": low_achieved, "mutation_ms": summary(low_mutation), "load": below["load"]},
+            )
+        )
     return results

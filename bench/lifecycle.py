@@ -14,17 +14,32 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from bench.common import (
-    CREATE, ORDER_TABLES, SUBMIT, Client, Result, count_rows, gql_body, profiling, run_load,
-    server_env, sqlite_url, start_server, wait_for,
+    CREATE,
+    ORDER_TABLES,
+    SUBMIT,
+    Client,
+    Result,
+    count_rows,
+    gql_body,
+    profiling,
+    run_load,
+    server_env,
+    sqlite_url,
+    start_server,
+    wait_for,
 )
 
-PARAMS = {"tiny": dict(orders=40, connections=8), "small": dict(orders=1000, connections=16), "full": dict(orders=5000, connections=16)}
+PARAMS = {
+    "tiny": dict(orders=40, connections=8),
+    "small": dict(orders=1000, connections=16),
+    "full": dict(orders=5000, connections=16),
+}
 TARGET_RATE, TARGET_RATIO = 300.0, 25.0
 CUSTOMER = "BENCH-LC"
 
@@ -32,7 +47,7 @@ CUSTOMER = "BENCH-LC"
 def epoch(value) -> float:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc).timestamp() if value.tzinfo is None else value.timestamp()
+    return value.replace(tzinfo=UTC).timestamp() if value.tzinfo is None else value.timestamp()
 
 
 def warm_up(server, wait_completed) -> None:
@@ -54,10 +69,21 @@ def drive(server, orders: int, connections: int, completed, profiled, label: str
         CREATE, {"input": {"customerId": CUSTOMER, "lines": [{"offering": "test-auto"}], "requestedInitialState": "ACKNOWLEDGED"}}
     )
     with profiling(profiled, label):
-        load = run_load(server.url + "/graphql", token=server.token, body=body, requests=orders,
-                        duration=120 + orders / 5, connections=connections, expect='"errors":[]')
-        count, last = wait_for(lambda: (r := completed(CUSTOMER))[0] >= load["iterations"] and r, 120 + orders / 10,
-                               interval=0.1, message="all orders completed")
+        load = run_load(
+            server.url + "/graphql",
+            token=server.token,
+            body=body,
+            requests=orders,
+            duration=120 + orders / 5,
+            connections=connections,
+            expect='"errors":[]',
+        )
+        count, last = wait_for(
+            lambda: (r := completed(CUSTOMER))[0] >= load["iterations"] and r,
+            120 + orders / 10,
+            interval=0.1,
+            message="all orders completed",
+        )
     elapsed = epoch(last) - load["started_at"]
     return {"load": load, "completed": count, "elapsed": elapsed, "rate": count / elapsed}
 
@@ -67,7 +93,8 @@ def sqlite_completed(path: Path):
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
             return conn.execute(
-                "SELECT count(*), max(completed_at) FROM customer_order WHERE customer_id = ? AND state = 'completed'", (customer,)
+                "SELECT count(*), max(completed_at) FROM customer_order WHERE customer_id = ? AND state = 'completed'",
+                (customer,),
             ).fetchone()
         finally:
             conn.close()
@@ -79,8 +106,12 @@ def raw_sqlite_write(src: Path, dst: Path) -> tuple[float, int]:
     """Copy every row of the order tables into an empty database with the source's schema: one
     transaction, executemany per table. Returns (seconds, rows)."""
     source = sqlite3.connect(src)
-    schema = [sql for (sql,) in source.execute(
-        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid")]
+    schema = [
+        sql
+        for (sql,) in source.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid"
+        )
+    ]
     target = sqlite3.connect(dst)
     for sql in schema:  # tables first ('table' > 'index' descending), then their indexes
         target.execute(sql)
@@ -114,9 +145,13 @@ def writer_share(before: dict, after: dict, run: dict) -> dict:
     run, and the rate that bounds (no number of cores or processes runs writes side by side)."""
     held = after["heldSeconds"] - before["heldSeconds"]
     per_order_ms = 1000 * held / max(run["completed"], 1)
-    return {"held_seconds": held, "transactions": after["transactions"] - before["transactions"],
-            "held_ms_per_order": per_order_ms, "share_of_run": held / run["elapsed"],
-            "ceiling_orders_per_s": 1000 / per_order_ms if per_order_ms else None}
+    return {
+        "held_seconds": held,
+        "transactions": after["transactions"] - before["transactions"],
+        "held_ms_per_order": per_order_ms,
+        "share_of_run": held / run["elapsed"],
+        "ceiling_orders_per_s": 1000 / per_order_ms if per_order_ms else None,
+    }
 
 
 def result(name: str, run: dict, rows: dict, raw_seconds: float, raw_label: str, judge: bool = True) -> Result:
@@ -125,13 +160,22 @@ def result(name: str, run: dict, rows: dict, raw_seconds: float, raw_label: str,
     writer = run.get("writer")
     ok = (run["rate"] >= TARGET_RATE and ratio <= TARGET_RATIO) if judge else None
     return Result(
-        name, run["rate"], "orders/s", target=f">= {TARGET_RATE:.0f} orders/s, <= {TARGET_RATIO:.0f}x raw", ok=ok,
-        reference=raw_seconds * 1000, reference_unit=f"ms {raw_label} of {sum(rows.values())} rows", ratio=ratio,
+        name,
+        run["rate"],
+        "orders/s",
+        target=f">= {TARGET_RATE:.0f} orders/s, <= {TARGET_RATIO:.0f}x raw",
+        ok=ok,
+        reference=raw_seconds * 1000,
+        reference_unit=f"ms {raw_label} of {sum(rows.values())} rows",
+        ratio=ratio,
         note=f"{run['completed']} orders in {run['elapsed']:.1f}s; HTTP create+submit p99 {load['latency_ms'].get('p99', 0):.0f} ms"
-             + (f"; {load['errors']} HTTP errors" if load["errors"] else "")
-             + (f"; SQLite write lock held {writer['held_ms_per_order']:.1f} ms/order ({writer['transactions'] / run['completed']:.1f}"
-                f" transactions), {100 * writer['share_of_run']:.0f}% of the run: ceiling {writer['ceiling_orders_per_s']:.0f} orders/s"
-                if writer else ""),
+        + (f"; {load['errors']} HTTP errors" if load["errors"] else "")
+        + (
+            f"; SQLite write lock held {writer['held_ms_per_order']:.1f} ms/order ({writer['transactions'] / run['completed']:.1f}"
+            f" transactions), {100 * writer['share_of_run']:.0f}% of the run: ceiling {writer['ceiling_orders_per_s']:.0f} orders/s"
+            if writer
+            else ""
+        ),
         data={"run": run, "rows": rows, "raw_seconds": raw_seconds},
     )
 
@@ -150,7 +194,9 @@ def run(size: str, workdir: Path) -> list[Result]:
         server.stop()
     rows = count_rows(sqlite_url(db))
     if measured["completed"] < p["orders"] or measured["load"]["errors"]:
-        raise RuntimeError(f"lifecycle incomplete: {measured['completed']}/{p['orders']} completed, {measured['load']['error_samples']}")
+        raise RuntimeError(
+            f"lifecycle incomplete: {measured['completed']}/{p['orders']} completed, {measured['load']['error_samples']}"
+        )
     raw_seconds, raw_rows = raw_sqlite_write(db, workdir / "raw-reference.db")
     assert raw_rows == sum(rows.values())
     return [result("lifecycle (embedded, SQLite)", measured, rows, raw_seconds, "sqlite3 executemany")]

@@ -13,8 +13,19 @@ import time
 from pathlib import Path
 
 from bench.common import (
-    ORDER_TABLES, PG_ADMIN_URL, REDIS_URL, Result, check_postgres, check_redis, count_rows, redis_namespace,
-    scratch_postgres, server_env, skipped, start_server, start_worker,
+    ORDER_TABLES,
+    PG_ADMIN_URL,
+    REDIS_URL,
+    Result,
+    check_postgres,
+    check_redis,
+    count_rows,
+    redis_namespace,
+    scratch_postgres,
+    server_env,
+    skipped,
+    start_server,
+    start_worker,
 )
 from bench.lifecycle import PARAMS, TARGET_RATE, TARGET_RATIO, drive, result, warm_up
 
@@ -32,7 +43,8 @@ def pg_completed(url: str):
     def read(customer: str):
         with psycopg.connect(_dsn(url)) as conn:
             return conn.execute(
-                "SELECT count(*), max(completed_at) FROM customer_order WHERE customer_id = %s AND state = 'completed'", (customer,)
+                "SELECT count(*), max(completed_at) FROM customer_order WHERE customer_id = %s AND state = 'completed'",
+                (customer,),
             ).fetchone()
 
     return read
@@ -68,7 +80,9 @@ def raw_postgres_write(url: str) -> dict:
         with conn.cursor() as cur:
             for table, columns, rows in data:
                 if rows:
-                    cur.executemany(f"INSERT INTO bench_ref.{table} ({','.join(columns)}) VALUES ({','.join(['%s'] * len(columns))})", rows)
+                    cur.executemany(
+                        f"INSERT INTO bench_ref.{table} ({','.join(columns)}) VALUES ({','.join(['%s'] * len(columns))})", rows
+                    )
         conn.commit()
         out["executemany_seconds"] = time.perf_counter() - started
         conn.execute("DROP SCHEMA bench_ref CASCADE")
@@ -94,7 +108,9 @@ def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, red
             worker.stop()
             server.stop()
         if measured["completed"] < p["orders"] or measured["load"]["errors"]:
-            raise RuntimeError(f"scaled lifecycle incomplete: {measured['completed']}/{p['orders']}, {measured['load']['error_samples']}")
+            raise RuntimeError(
+                f"scaled lifecycle incomplete: {measured['completed']}/{p['orders']}, {measured['load']['error_samples']}"
+            )
         rows = count_rows(db_url)
         raw = raw_postgres_write(db_url)
     assert raw["rows"] == sum(rows.values())

@@ -162,7 +162,9 @@ async def run(args) -> dict:
                         if record:
                             error("no id in first response: " + body[:300].decode(errors="replace"))
                         continue
-                    raw2 = build_request(args.method, path, f"{host}:{port}", headers, then.replace("__ID__", found.group(1).decode()).encode())
+                    raw2 = build_request(
+                        args.method, path, f"{host}:{port}", headers, then.replace("__ID__", found.group(1).decode()).encode()
+                    )
                     body = await one(conn, raw2, args.then_expect, 1, record)
                 if record:
                     stats["iterations"] += 1 if body is not None else 0

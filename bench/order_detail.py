@@ -19,9 +19,23 @@ from pathlib import Path
 import httpx
 
 from bench import seed
-from bench.common import Client, Result, gql_body, profiling, run_load, server_env, sqlite_url, start_reference, start_server
+from bench.common import (
+    Client,
+    Result,
+    gql_body,
+    profiling,
+    run_load,
+    server_env,
+    sqlite_url,
+    start_reference,
+    start_server,
+)
 
-PARAMS = {"tiny": dict(duration=2.0, warmup=0.5), "small": dict(duration=10.0, warmup=2.0), "full": dict(duration=20.0, warmup=3.0)}
+PARAMS = {
+    "tiny": dict(duration=2.0, warmup=0.5),
+    "small": dict(duration=10.0, warmup=2.0),
+    "full": dict(duration=20.0, warmup=3.0),
+}
 CONNECTIONS = 16
 TARGET_RPS, TARGET_SHARE = 2000.0, 0.40
 DETAIL = """
@@ -55,21 +69,36 @@ def capture(server, order_id: int) -> tuple[str, bytes, dict]:
         gql.close()
     order = json.loads(raw)["data"]["order"]
     tasks = [t for d in order["domainOrders"] for t in d["tasks"]]
-    shape = {"lines": len(order["lines"]), "domainOrders": len(order["domainOrders"]), "tasks": len(tasks),
-             "products": len(order["products"]), "state": order["state"], "bytes": len(raw)}
+    shape = {
+        "lines": len(order["lines"]),
+        "domainOrders": len(order["domainOrders"]),
+        "tasks": len(tasks),
+        "products": len(order["products"]),
+        "state": order["state"],
+        "bytes": len(raw),
+    }
     if order["state"] != "COMPLETED" or shape["lines"] != 5 or not tasks or not order["products"]:
         raise RuntimeError(f"unexpected detail order: {shape}")
     return gql_body(DETAIL, variables), raw, shape
 
 
-def measure(db: Path, order_id: int, workdir: Path, p: dict, *, cache_mb: str, label: str) -> tuple[dict, float, str, bytes, dict]:
+def measure(
+    db: Path, order_id: int, workdir: Path, p: dict, *, cache_mb: str, label: str
+) -> tuple[dict, float, str, bytes, dict]:
     server = start_server(server_env(sqlite_url(db), OM_GRAPH_RESPONSE_CACHE_MB=cache_mb), workdir)
     try:
         body, raw, shape = capture(server, order_id)
         cpu = server.cpu_seconds()
         with profiling(server, label):
-            load = run_load(server.url + "/graphql", token=server.token, body=body, duration=p["duration"], warmup=p["warmup"],
-                            connections=CONNECTIONS, expect='"state":"COMPLETED"')
+            load = run_load(
+                server.url + "/graphql",
+                token=server.token,
+                body=body,
+                duration=p["duration"],
+                warmup=p["warmup"],
+                connections=CONNECTIONS,
+                expect='"state":"COMPLETED"',
+            )
         cpu_ms = 1000 * (server.cpu_seconds() - cpu) / max(1, load["all_requests"])
         load["response_cache"] = httpx.get(server.url + "/health", timeout=5).json()["responseCache"]
     finally:
@@ -94,18 +123,27 @@ def run(size: str, workdir: Path) -> list[Result]:
     lat = load["latency_ms"]
     return [
         Result(
-            f"order(id) detail over HTTP ({CONNECTIONS} conns)", load["rps"], "req/s",
-            target=f">= {TARGET_RPS:.0f}/s, >= {TARGET_SHARE:.0%} of ref", ok=load["rps"] >= TARGET_RPS and share >= TARGET_SHARE and not load["errors"],
-            reference=ref["rps"], reference_unit="req/s same JSON", ratio=share,
+            f"order(id) detail over HTTP ({CONNECTIONS} conns)",
+            load["rps"],
+            "req/s",
+            target=f">= {TARGET_RPS:.0f}/s, >= {TARGET_SHARE:.0%} of ref",
+            ok=load["rps"] >= TARGET_RPS and share >= TARGET_SHARE and not load["errors"],
+            reference=ref["rps"],
+            reference_unit="req/s same JSON",
+            ratio=share,
             note=f"{shape['tasks']} tasks, {shape['domainOrders']} domain orders, {shape['bytes']} B; p50 {lat.get('p50', 0):.1f} ms, p99 {lat.get('p99', 0):.1f} ms, server CPU {cpu_ms:.1f} ms/req"
-                 + (f"; {load['errors']} errors" if load["errors"] else ""),
+            + (f"; {load['errors']} errors" if load["errors"] else ""),
             data={"server_cpu_ms_per_request": cpu_ms, "load": load, "reference": ref, "shape": shape},
         ),
         Result(
-            "same, response cache off (every read executed)", uncached["rps"], "req/s",
-            reference=ref["rps"], reference_unit="req/s same JSON", ratio=uncached["rps"] / ref["rps"],
+            "same, response cache off (every read executed)",
+            uncached["rps"],
+            "req/s",
+            reference=ref["rps"],
+            reference_unit="req/s same JSON",
+            ratio=uncached["rps"] / ref["rps"],
             note=f"p50 {uncached['latency_ms'].get('p50', 0):.1f} ms, p99 {uncached['latency_ms'].get('p99', 0):.1f} ms, "
-                 f"server CPU {uncached_cpu_ms:.1f} ms/req" + (f"; {uncached['errors']} errors" if uncached["errors"] else ""),
+            f"server CPU {uncached_cpu_ms:.1f} ms/req" + (f"; {uncached['errors']} errors" if uncached["errors"] else ""),
             data={"server_cpu_ms_per_request": uncached_cpu_ms, "load": uncached},
         ),
     ]

@@ -14,9 +14,22 @@ import base64
 from pathlib import Path
 
 from bench import seed
-from bench.common import Client, Result, gql_body, profiling, run_load, server_env, sqlite_url, start_server
+from bench.common import (
+    Client,
+    Result,
+    gql_body,
+    profiling,
+    run_load,
+    server_env,
+    sqlite_url,
+    start_server,
+)
 
-PARAMS = {"tiny": dict(large=2_000, duration=1.5), "small": dict(large=100_000, duration=5.0), "full": dict(large=1_000_000, duration=8.0)}
+PARAMS = {
+    "tiny": dict(large=2_000, duration=1.5),
+    "small": dict(large=100_000, duration=5.0),
+    "full": dict(large=1_000_000, duration=8.0),
+}
 SMALL = 1_000
 CONNECTIONS = 4
 TARGET_RATIO = 1.5
@@ -56,8 +69,15 @@ def measure(db: Path, n: int, duration: float, workdir: Path, label: str) -> dic
             gql.close()
         with profiling(server, f"orders_page_{label}"):
             for name, variables in variants(n).items():
-                out[name] = run_load(server.url + "/graphql", token=server.token, body=gql_body(PAGE, variables),
-                                     duration=duration, warmup=min(1.0, duration / 3), connections=CONNECTIONS, expect='"hasNextPage"')
+                out[name] = run_load(
+                    server.url + "/graphql",
+                    token=server.token,
+                    body=gql_body(PAGE, variables),
+                    duration=duration,
+                    warmup=min(1.0, duration / 3),
+                    connections=CONNECTIONS,
+                    expect='"hasNextPage"',
+                )
     finally:
         server.stop()
     return out
@@ -82,12 +102,20 @@ def run(size: str, workdir: Path) -> list[Result]:
         reference = 1000 * CONNECTIONS / small["rps"]
         ratio = per_page / reference
         errors = small["errors"] + large["errors"]
-        rows.append(Result(
-            f"orders(first: 50) {name}, {p['large']:,} vs 1k", per_page, "ms/page", target=f"ratio <= {TARGET_RATIO}",
-            ok=ratio <= TARGET_RATIO and not errors, reference=reference, reference_unit="ms/page at 1k", ratio=ratio,
-            note=f"p99 {large['latency_ms'].get('p99', 0):.1f} ms vs {small['latency_ms'].get('p99', 0):.1f} ms"
-                 + (f"; seeded {p['large']:,} in {seeded[p['large']]:.0f}s" if seeded.get(p["large"]) else "")
-                 + (f"; {errors} errors" if errors else ""),
-            data={"large": large, "small": small, "orders": p["large"], "seed_seconds": seeded},
-        ))
+        rows.append(
+            Result(
+                f"orders(first: 50) {name}, {p['large']:,} vs 1k",
+                per_page,
+                "ms/page",
+                target=f"ratio <= {TARGET_RATIO}",
+                ok=ratio <= TARGET_RATIO and not errors,
+                reference=reference,
+                reference_unit="ms/page at 1k",
+                ratio=ratio,
+                note=f"p99 {large['latency_ms'].get('p99', 0):.1f} ms vs {small['latency_ms'].get('p99', 0):.1f} ms"
+                + (f"; seeded {p['large']:,} in {seeded[p['large']]:.0f}s" if seeded.get(p["large"]) else "")
+                + (f"; {errors} errors" if errors else ""),
+                data={"large": large, "small": small, "orders": p["large"], "seed_seconds": seeded},
+            )
+        )
     return rows

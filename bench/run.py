@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import RESULTS, SIZES, Result
@@ -59,10 +59,27 @@ def table(results: list[Result]) -> str:
     header = ("benchmark", "figure", "reference", "ratio", "target", "pass/miss")
     rows = []
     for r in results:
-        verdict = "skip" if r.note.startswith("skipped") else "error" if r.note.startswith("error") else \
-            "-" if r.ok is None else "pass" if r.ok else "MISS"
-        rows.append((r.name, fmt(r.figure, r.unit), fmt(r.reference, r.reference_unit),
-                     "-" if r.ratio is None else f"{r.ratio:.3g}", r.target, verdict))
+        verdict = (
+            "skip"
+            if r.note.startswith("skipped")
+            else "error"
+            if r.note.startswith("error")
+            else "-"
+            if r.ok is None
+            else "pass"
+            if r.ok
+            else "MISS"
+        )
+        rows.append(
+            (
+                r.name,
+                fmt(r.figure, r.unit),
+                fmt(r.reference, r.reference_unit),
+                "-" if r.ratio is None else f"{r.ratio:.3g}",
+                r.target,
+                verdict,
+            )
+        )
     widths = [min(60, max(len(str(x[i])) for x in [header, *rows])) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
@@ -101,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmarks {unknown}; known: {', '.join(BENCHMARKS)}")
     if args.profile:
         os.environ["OM_GRAPH_BENCH_PROFILE"] = str(args.profile.resolve())
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     commit_at_start = head_commit()
     work = RESULTS / "work" / stamp
     results: list[Result] = []
@@ -114,15 +131,21 @@ def main(argv: list[str] | None = None) -> int:
         print(table(rows), file=sys.stderr, flush=True)
     print(table(results))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "size": args.size,
-        "finished_at": datetime.now(timezone.utc).isoformat(),
-        "commit": commit_at_start,
-        "commit_at_end": head_commit(),  # other work may land during a long run
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "seconds": timings,
-        "results": [r.to_dict() for r in results],
-    }, indent=2, default=str))
+    args.json.write_text(
+        json.dumps(
+            {
+                "size": args.size,
+                "finished_at": datetime.now(UTC).isoformat(),
+                "commit": commit_at_start,
+                "commit_at_end": head_commit(),  # other work may land during a long run
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+                "seconds": timings,
+                "results": [r.to_dict() for r in results],
+            },
+            indent=2,
+            default=str,
+        )
+    )
     print(f"\nwritten {args.json}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -18,16 +18,22 @@ from bench.common import CACHE, migrated_engine, sqlite_url
 
 # Bulk orders: 1 line and 1 product each; states and customers spread so filtered pages are full.
 CUSTOMERS = 20  # "CUST-0".."CUST-19": 50 orders each at 1k
-STATES = (("completed", 80), ("inProgress", 5), ("failed", 5), ("rejected", 5), ("draft", 5))  # no "acknowledged": the reconciler would process those
+STATES = (
+    ("completed", 80),
+    ("inProgress", 5),
+    ("failed", 5),
+    ("rejected", 5),
+    ("draft", 5),
+)  # no "acknowledged": the reconciler would process those
 
 
 def services_for(database_url: str):
     """Core services on a migrated database with the test packs, jobs recorded (not dispatched).
     Returns (services, jobs, engine, run_job) where run_job(job) runs a recorded job synchronously
     through the project's own actor functions (whatever jobs the core currently emits)."""
-    from om_graph.core.ports import NullEventSink, RecordingJobSink
+    from om_graph.core.kernel.db import make_session_factory
+    from om_graph.core.kernel.ports import NullEventSink, RecordingJobSink
     from om_graph.core.services import Services
-    from om_graph.core.db import make_session_factory
     from om_graph.plugins.manager import build_plugin_manager, collect_registry
     from tests import fixture_auto_pack, fixture_pack
 
@@ -54,9 +60,10 @@ def detail_order(database_url: str) -> int:
     orders, 5 products, run to completion (contract and inventory written). Returns its id."""
     from sqlalchemy import select
 
-    from om_graph.core.commands import LineInput, OrderInput
-    from om_graph.core.models import Order, Task
-    from om_graph.core.uow import Actor
+    from om_graph.core.access.actor import Actor
+    from om_graph.core.fulfilment.models import Task
+    from om_graph.core.ordering.commands import LineInput, OrderInput
+    from om_graph.core.ordering.models import Order
 
     staff = Actor("bench", frozenset({"order_manager"}))
     svc, jobs, engine, run_job = services_for(database_url)
@@ -69,11 +76,13 @@ def detail_order(database_url: str) -> int:
             batch = jobs.take()
             if not batch:
                 with svc.sessions() as s:
-                    manual = s.scalars(select(Task.id).where(Task.order_id == order.id, Task.kind == "manual", Task.state == "ready")).all()
+                    manual = s.scalars(
+                        select(Task.id).where(Task.order_id == order.id, Task.kind == "manual", Task.state == "ready")
+                    ).all()
                 if not manual:
                     break
                 for task_id in manual:
-                    svc.orders.complete_task(staff, task_id, {"ontSerial": f"ONT-{task_id}"})
+                    svc.processing.complete_task(staff, task_id, {"ontSerial": f"ONT-{task_id}"})
                 continue
             for job in batch:
                 run_job(job)
@@ -123,9 +132,31 @@ def bulk_orders(path: Path, n: int, chunk: int = 50_000) -> float:
             customer = f"CUST-{k % CUSTOMERS}"
             orders.append((oid, customer, state, 3, "", None, None, None, "EUR", 1, 1, None, "bench", at, at, at, done, None))
             lines.append((lid, oid, 1, "add", "test-auto", "test.auto", 1, chars, None, state, 1, 1))
-            products.append((pid, customer, "Auto", "test-auto", "test.auto", "active" if done else "created", chars, 1, 1, oid, lid, lid, None, done, None, at, at))
+            products.append(
+                (
+                    pid,
+                    customer,
+                    "Auto",
+                    "test-auto",
+                    "test.auto",
+                    "active" if done else "created",
+                    chars,
+                    1,
+                    1,
+                    oid,
+                    lid,
+                    lid,
+                    None,
+                    done,
+                    None,
+                    at,
+                    at,
+                )
+            )
         conn.execute("BEGIN")
-        conn.executemany(f"INSERT INTO customer_order ({','.join(ORDER_COLS)}) VALUES ({','.join('?' * len(ORDER_COLS))})", orders)
+        conn.executemany(
+            f"INSERT INTO customer_order ({','.join(ORDER_COLS)}) VALUES ({','.join('?' * len(ORDER_COLS))})", orders
+        )
         conn.executemany(f"INSERT INTO order_line ({','.join(LINE_COLS)}) VALUES ({','.join('?' * len(LINE_COLS))})", lines)
         conn.executemany(f"INSERT INTO product ({','.join(PRODUCT_COLS)}) VALUES ({','.join('?' * len(PRODUCT_COLS))})", products)
         conn.execute("COMMIT")
@@ -134,14 +165,59 @@ def bulk_orders(path: Path, n: int, chunk: int = 50_000) -> float:
     return time.perf_counter() - started
 
 
-ORDER_COLS = ("id", "customer_id", "state", "version", "description", "external_id", "idempotency_key", "request_hash",
-              "currency", "one_time_total", "recurring_total", "requested_completion_date", "created_by", "created_at",
-              "updated_at", "submitted_at", "completed_at", "processing_dispatched_at")
-LINE_COLS = ("id", "order_id", "line_number", "action", "offering_key", "spec_key", "quantity", "characteristics",
-             "product_id", "state", "unit_one_time_price", "unit_recurring_price")
-PRODUCT_COLS = ("id", "customer_id", "name", "offering_key", "spec_key", "status", "characteristics", "one_time_price",
-                "recurring_price", "order_id", "order_line_id", "last_order_line_id", "agreement_id", "start_date",
-                "termination_date", "created_at", "updated_at")
+ORDER_COLS = (
+    "id",
+    "customer_id",
+    "state",
+    "version",
+    "description",
+    "external_id",
+    "idempotency_key",
+    "request_hash",
+    "currency",
+    "one_time_total",
+    "recurring_total",
+    "requested_completion_date",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "completed_at",
+    "processing_dispatched_at",
+)
+LINE_COLS = (
+    "id",
+    "order_id",
+    "line_number",
+    "action",
+    "offering_key",
+    "spec_key",
+    "quantity",
+    "characteristics",
+    "product_id",
+    "state",
+    "unit_one_time_price",
+    "unit_recurring_price",
+)
+PRODUCT_COLS = (
+    "id",
+    "customer_id",
+    "name",
+    "offering_key",
+    "spec_key",
+    "status",
+    "characteristics",
+    "one_time_price",
+    "recurring_price",
+    "order_id",
+    "order_line_id",
+    "last_order_line_id",
+    "agreement_id",
+    "start_date",
+    "termination_date",
+    "created_at",
+    "updated_at",
+)
 
 
 def cached_orders_db(n: int) -> tuple[Path, float | None]:

@@ -33,23 +33,43 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 
-from om_graph.core.auth import AuthenticationFailed
-from om_graph.core.db import sqlite_writer_stats
-from om_graph.observability.graphql import CACHED_ORDER_READ, SCOPE_KEY, observe_operations
+from om_graph.core.access.auth import AuthenticationFailed
+from om_graph.core.kernel.db import sqlite_writer_stats
 from om_graph.observability.endpoints import install_observability
+from om_graph.observability.graphql import (
+    CACHED_ORDER_READ,
+    SCOPE_KEY,
+    observe_operations,
+)
 from om_graph.runtime import Runtime
 from om_graph.schema import build_schema
 from om_graph.schema.context import Context
-from om_graph.schema.limits import MAX_BODY_BYTES, MAX_SUBSCRIPTIONS_PER_CONNECTION, MAX_TOKENS
+from om_graph.schema.limits import (
+    MAX_BODY_BYTES,
+    MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    MAX_TOKENS,
+)
 from om_graph.schema.response_cache import Entry, ResponseCache
 from om_graph.settings import Settings
 from om_graph.transport import graphiql
 from om_graph.transport.body_limit import BodyLimit
 from om_graph.transport.errors import error_response
-from om_graph.transport.media_types import GRAPHQL_RESPONSE, JSON, request_body_problem, response_media_type
-from om_graph.transport.request_body import BadRequest, GraphQLParams, decode_json, graphql_params
+from om_graph.transport.media_types import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    request_body_problem,
+    response_media_type,
+)
+from om_graph.transport.request_body import (
+    BadRequest,
+    GraphQLParams,
+    decode_json,
+    graphql_params,
+)
 
 log = logging.getLogger(__name__)
 WS_AUTH_TIMEOUT = timedelta(seconds=5)
@@ -101,8 +121,11 @@ def _ws_message_problem(message) -> str | None:
             return "Invalid message received: a subscribe message's 'payload' must be an object"
         if not isinstance(payload.get("query"), str):
             return "Invalid message received: a subscribe payload's 'query' must be a string"
-        for name, kinds, described in (("variables", dict, "an object"), ("operationName", str, "a string"),
-                                       ("extensions", dict, "an object")):
+        for name, kinds, described in (
+            ("variables", dict, "an object"),
+            ("operationName", str, "a string"),
+            ("extensions", dict, "an object"),
+        ):
             if payload.get(name) is not None and not isinstance(payload[name], kinds):
                 return f"Invalid message received: a subscribe payload's '{name}' must be {described} or null"
     return None
@@ -125,7 +148,9 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler):
     async def handle_subscribe(self, message) -> None:
         # Strawberry's own refusals first (not acknowledged 4401, a duplicate id 4409, the
         # subscription limit); only a subscribe it would run is parsed here.
-        at_limit = self.max_subscriptions_per_connection is not None and len(self.operations) >= self.max_subscriptions_per_connection
+        at_limit = (
+            self.max_subscriptions_per_connection is not None and len(self.operations) >= self.max_subscriptions_per_connection
+        )
         if self.connection_acknowledged and message["id"] not in self.operations and not at_limit:
             try:
                 parse(message["payload"]["query"], max_tokens=MAX_TOKENS)
@@ -201,7 +226,9 @@ class OmGraphQL(GraphQL):
     def create_response(self, response_data, sub_response: Response) -> Response:
         media_type = sub_response.media_type
         status = 400 if media_type == GRAPHQL_RESPONSE and "data" not in response_data else 200
-        response = Response(self.encode_json(response_data), status_code=sub_response.status_code or status, media_type=media_type)
+        response = Response(
+            self.encode_json(response_data), status_code=sub_response.status_code or status, media_type=media_type
+        )
         response.headers.raw.extend(h for h in sub_response.headers.raw if h[0] != b"content-type")
         response.background = sub_response.background
         return response
@@ -392,16 +419,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def health(_: Request) -> JSONResponse:
         cache = endpoint.cache
         writer = sqlite_writer_stats(runtime.engine)
-        return JSONResponse({
-            "status": "ok",
-            "mode": "scaled" if runtime.settings.scaled else "embedded",
-            "responseCache": None if cache is None else {"entries": len(cache), "hits": cache.hits, "misses": cache.misses},
-            "sqliteWriter": None if writer is None else {
-                "transactions": writer.transactions,
-                "heldSeconds": round(writer.held_seconds, 3),
-                "waitedSeconds": round(writer.waited_seconds, 3),
-            },
-        })
+        return JSONResponse(
+            {
+                "status": "ok",
+                "mode": "scaled" if runtime.settings.scaled else "embedded",
+                "responseCache": None if cache is None else {"entries": len(cache), "hits": cache.hits, "misses": cache.misses},
+                "sqliteWriter": None
+                if writer is None
+                else {
+                    "transactions": writer.transactions,
+                    "heldSeconds": round(writer.held_seconds, 3),
+                    "waitedSeconds": round(writer.waited_seconds, 3),
+                },
+            }
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -27,8 +27,9 @@ def _serve(args) -> int:
     # JSON: uvicorn's loggers propagate to the root's JSON handler instead of its own text config.
     text = {} if settings.log_format == "text" else {"log_config": None}
     # A websocket message is held to the same bound as an HTTP body (uvicorn's default is 16 MiB).
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                ws_max_size=MAX_BODY_BYTES, **text)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, ws_max_size=MAX_BODY_BYTES, **text
+    )
     return 0
 
 
@@ -45,15 +46,21 @@ def _worker(args) -> int:
         os.environ["OM_GRAPH_WORKER_METRICS_PORT"] = str(args.metrics_port)
         os.environ["OM_GRAPH_WORKER_METRICS_HOST"] = args.metrics_host
     cmd = [
-        sys.executable, "-m", "dramatiq", "om_graph.worker.boot",
-        "--processes", str(args.processes), "--threads", str(args.threads),
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "om_graph.worker.boot",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
     ]
     os.execv(sys.executable, cmd)
     return 0  # not reached
 
 
 def _db_upgrade(_args) -> int:
-    from om_graph.core.db import make_engine
+    from om_graph.core.kernel.db import make_engine
     from om_graph.migrations import upgrade
     from om_graph.settings import Settings
 
@@ -76,7 +83,11 @@ def _export_schema(args) -> int:
 
 
 def _plugins(args) -> int:
-    from om_graph.plugins.manager import build_plugin_manager, collect_registry, describe_plugins
+    from om_graph.plugins.manager import (
+        build_plugin_manager,
+        collect_registry,
+        describe_plugins,
+    )
     from om_graph.settings import Settings
 
     settings = Settings.from_env()
@@ -90,19 +101,22 @@ def _plugins(args) -> int:
         print(f"{row['name']}  ({row['distribution']})")
         for hook in row["hooks"]:
             print(f"    {hook}")
-    print(f"{len(registry.offerings)} offerings, {len(registry.specifications)} specifications, "
-          f"{len(registry.handlers)} task handlers")
+    print(
+        f"{len(registry.offerings)} offerings, {len(registry.specifications)} specifications, "
+        f"{len(registry.handlers)} task handlers"
+    )
     return 0
 
 
 def _tokens():
-    from om_graph.core.auth import TokenService
-    from om_graph.core.db import make_engine, make_session_factory
-    from om_graph.core.ports import NullEventSink, NullJobSink
-    from om_graph.core.uow import UnitOfWork
+    from functools import partial
+
+    from om_graph.core.access.auth import TokenService
+    from om_graph.core.kernel.db import make_engine, make_session_factory
+    from om_graph.core.kernel.ports import NullEventSink, NullJobSink
+    from om_graph.core.kernel.uow import UnitOfWork
     from om_graph.migrations import upgrade
     from om_graph.settings import Settings
-    from functools import partial
 
     engine = make_engine(Settings.from_env().database_url)
     upgrade(engine)
@@ -112,7 +126,7 @@ def _tokens():
 def _token_create(args) -> int:
     from datetime import timedelta
 
-    from om_graph.core.errors import ValidationFailed
+    from om_graph.core.kernel.errors import ValidationFailed
 
     try:
         issued = _tokens().issue(
@@ -126,8 +140,19 @@ def _token_create(args) -> int:
         for error in exc.errors:
             print(f"error: {error.field}: {error.message}", file=sys.stderr)
         return 2
-    print(json.dumps({"id": issued.id, "token": issued.token, "subject": issued.subject, "roles": issued.roles,
-                      "accountId": issued.account_id, "expiresAt": issued.expires_at.isoformat() if issued.expires_at else None}, indent=2))
+    print(
+        json.dumps(
+            {
+                "id": issued.id,
+                "token": issued.token,
+                "subject": issued.subject,
+                "roles": issued.roles,
+                "accountId": issued.account_id,
+                "expiresAt": issued.expires_at.isoformat() if issued.expires_at else None,
+            },
+            indent=2,
+        )
+    )
     print("store the token now: only its hash is kept", file=sys.stderr)
     return 0
 
@@ -135,8 +160,10 @@ def _token_create(args) -> int:
 def _token_list(_args) -> int:
     for row in _tokens().list():
         state = "revoked" if row.revoked_at else "active"
-        print(f"{row.id:5}  {row.prefix}…  {row.subject:30} {','.join(row.roles):40} account={row.account_id or '-':16} "
-              f"expires={row.expires_at or 'never'}  {state}{'  DEMO' if row.demo else ''}")
+        print(
+            f"{row.id:5}  {row.prefix}…  {row.subject:30} {','.join(row.roles):40} account={row.account_id or '-':16} "
+            f"expires={row.expires_at or 'never'}  {state}{'  DEMO' if row.demo else ''}"
+        )
     return 0
 
 
@@ -159,8 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="run dramatiq worker processes (scaled mode)")
     worker.add_argument("--processes", type=int, default=2)
     worker.add_argument("--threads", type=int, default=4)
-    worker.add_argument("--metrics-port", type=int, default=int(os.environ.get("OM_GRAPH_WORKER_METRICS_PORT") or 0),
-                        help="serve each worker process's Prometheus metrics from this port on (P, P+1, …)")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ.get("OM_GRAPH_WORKER_METRICS_PORT") or 0),
+        help="serve each worker process's Prometheus metrics from this port on (P, P+1, …)",
+    )
     worker.add_argument("--metrics-host", default=os.environ.get("OM_GRAPH_WORKER_METRICS_HOST", "127.0.0.1"))
     worker.set_defaults(func=_worker)
     db = sub.add_parser("db", help="database administration")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from om_graph.core.events import OrderEvent
+from om_graph.core.kernel.events import OrderEvent
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,9 @@ class CommitOrder:
                     return
                 arrived, self._inbox = self._inbox, []
                 resync, self._resync = self._resync, False
-            if not self._position_known:
-                if not self._locate():
-                    next_tail_check = time.monotonic() + self._gap_wait
-                    continue
+            if not self._position_known and not self._locate():
+                next_tail_check = time.monotonic() + self._gap_wait
+                continue
             for event in arrived:
                 if event.sequence > self.delivered:
                     pending[event.sequence] = event

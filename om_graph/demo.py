@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from om_graph.core.auth import TokenService
-from om_graph.core.permissions import Role
+from om_graph.core.access.auth import TokenService
+from om_graph.core.access.permissions import Role
 
 DEMO_ACCOUNTS = {"customer": "DEMO-CUSTOMER-1", "customer_b": "DEMO-CUSTOMER-2"}
 
@@ -31,7 +31,9 @@ def ensure_demo_tokens(tokens: TokenService, path: str) -> dict[str, str]:
     for role in Role:
         if role in (Role.SYSTEM, Role.CUSTOMER):
             continue
-        issued[role.value] = tokens.issue(f"demo-{role.value}", [role.value], name="DEMO", expires_in=timedelta(days=30), demo=True).token
+        issued[role.value] = tokens.issue(
+            f"demo-{role.value}", [role.value], name="DEMO", expires_in=timedelta(days=30), demo=True
+        ).token
     for label, account in DEMO_ACCOUNTS.items():
         issued[label] = tokens.issue(
             f"demo-{label}", [Role.CUSTOMER.value], account_id=account, name="DEMO", expires_in=timedelta(days=30), demo=True

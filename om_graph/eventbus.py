@@ -19,7 +19,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from om_graph.commit_order import CommitOrder, EventSource
-from om_graph.core.events import OrderEvent
+from om_graph.core.kernel.events import OrderEvent
 
 log = logging.getLogger(__name__)
 

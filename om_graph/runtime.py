@@ -11,9 +11,14 @@ import threading
 
 from dramatiq import Worker
 
-from om_graph.core.auth import Authenticator, JwtSettings, JwtVerifier, TokenService
-from om_graph.core.db import make_engine, make_session_factory
-from om_graph.core.event_store import EventStore
+from om_graph.core.access.auth import (
+    Authenticator,
+    JwtSettings,
+    JwtVerifier,
+    TokenService,
+)
+from om_graph.core.kernel.db import make_engine, make_session_factory
+from om_graph.core.kernel.event_store import EventStore
 from om_graph.core.services import Services
 from om_graph.demo import banner, ensure_demo_tokens, refuse_demo_credentials
 from om_graph.eventbus import FanoutSink, InProcessEventBus, RedisEventBus
@@ -48,9 +53,7 @@ class Runtime:
         self.registry = collect_registry(self.pm)
         self.bus = RedisEventBus(settings.redis_url, settings.redis_namespace) if settings.scaled else InProcessEventBus()
         self.broker = build_broker(settings, tracer_provider=self.tracer_provider)
-        self.actors = declare_actors(
-            self.broker, lambda: self.services, time_limit_ms=int(settings.task_lease_seconds * 1000)
-        )
+        self.actors = declare_actors(self.broker, lambda: self.services, time_limit_ms=int(settings.task_lease_seconds * 1000))
         self.services = Services(
             self.sessions,
             self.registry,

@@ -8,8 +8,13 @@ import threading
 import time
 from decimal import Decimal
 
-from om_graph.core.catalog_defs import CatalogContribution, OfferingDef, SpecificationDef, TaskTemplate
-from om_graph.core.extension_points import TaskHandler, TaskOutcome
+from om_graph.core.catalog.definitions import (
+    CatalogContribution,
+    OfferingDef,
+    SpecificationDef,
+    TaskTemplate,
+)
+from om_graph.core.catalog.extensions import TaskHandler, TaskOutcome
 from om_graph.plugins import hookimpl
 
 HANG_SECONDS = 6.0
@@ -39,7 +44,9 @@ CATALOG = CatalogContribution(
     pack="test-hang",
     specifications=(
         SpecificationDef(
-            "test.hang", "product", "Hangs once",
+            "test.hang",
+            "product",
+            "Hangs once",
             tasks=(TaskTemplate("test.hang-step", "Hang once", handler="test.hang-once"),),
         ),
     ),

@@ -9,7 +9,7 @@ import sqlite3
 import time
 from decimal import Decimal
 
-from om_graph.core.catalog_defs import (
+from om_graph.core.catalog.definitions import (
     CatalogContribution,
     CharacteristicDef,
     OfferingDef,
@@ -17,7 +17,7 @@ from om_graph.core.catalog_defs import (
     SpecRelationshipDef,
     TaskTemplate,
 )
-from om_graph.core.extension_points import TaskHandler, TaskHandlerError, TaskOutcome
+from om_graph.core.catalog.extensions import TaskHandler, TaskHandlerError, TaskOutcome
 from om_graph.plugins import hookimpl
 
 
@@ -68,13 +68,18 @@ CATALOG = CatalogContribution(
     pack="test",
     specifications=(
         SpecificationDef(
-            "test.internet", "product", "Test internet",
+            "test.internet",
+            "product",
+            "Test internet",
             characteristics=CHARS,
             relationships=(SpecRelationshipDef("test.access-cfs"),),
             tasks=(TaskTemplate("test.activate-product", "Activate product", handler="test.allocate"),),
         ),
         SpecificationDef(
-            "test.access-cfs", "service", "Access service", characteristics=CHARS,
+            "test.access-cfs",
+            "service",
+            "Access service",
+            characteristics=CHARS,
             relationships=(
                 SpecRelationshipDef("test.line", "requires", 1, 2, count_from="links"),
                 SpecRelationshipDef("test.router", "requires"),
@@ -85,15 +90,21 @@ CATALOG = CatalogContribution(
             ),
         ),
         SpecificationDef(
-            "test.line", "resource", "Access line",
+            "test.line",
+            "resource",
+            "Access line",
             tasks=(
                 TaskTemplate("test.allocate-line", "Allocate line", handler="test.allocate"),
-                TaskTemplate("test.install", "On-site installation", kind="manual", depends_on=("test.allocate-line",), actions=("add",)),
+                TaskTemplate(
+                    "test.install", "On-site installation", kind="manual", depends_on=("test.allocate-line",), actions=("add",)
+                ),
             ),
             characteristics=CHARS + (CharacteristicDef("ontSerial"),),
         ),
         SpecificationDef(
-            "test.router", "resource", "Router",
+            "test.router",
+            "resource",
+            "Router",
             tasks=(TaskTemplate("test.ship-router", "Ship router", handler="test.allocate"),),
         ),
         SpecificationDef("test.licence", "product", "Licence (nothing to fulfil)"),
@@ -110,7 +121,10 @@ AUTO_ONLY = CatalogContribution(
     pack="test-auto",
     specifications=(
         SpecificationDef(
-            "test.auto", "product", "Auto product", characteristics=(CharacteristicDef("label"),),
+            "test.auto",
+            "product",
+            "Auto product",
+            characteristics=(CharacteristicDef("label"),),
             tasks=(
                 TaskTemplate("test.step-1", "Step 1", handler="test.allocate"),
                 TaskTemplate("test.step-2", "Step 2", handler="test.allocate", depends_on=("test.step-1",)),

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from om_graph.core.db import normalise_url
-from om_graph.core.uow import Actor
+from om_graph.core.access.actor import Actor
+from om_graph.core.kernel.db import normalise_url
 from om_graph.runtime import Runtime
 from om_graph.settings import Settings
 from tests import fixture_auto_pack, fixture_pack

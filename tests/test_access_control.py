@@ -16,15 +16,23 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from om_graph.app import create_app
-from om_graph.core.models import Task
+from om_graph.core.fulfilment.models import Task
 from om_graph.schema import build_schema
 from om_graph.schema.permissions import FIELDS, OPERATIONS
 from tests import support
 
 ROLES = [
-    "customer", "order_agent", "order_fulfillment_agent", "order_manager", "order_approver",
-    "order_fulfillment_manager", "order_fallout_agent", "order_fallout_manager", "process_admin",
-    "viewer", "service_account",
+    "customer",
+    "order_agent",
+    "order_fulfillment_agent",
+    "order_manager",
+    "order_approver",
+    "order_fulfillment_manager",
+    "order_fallout_agent",
+    "order_fallout_manager",
+    "process_admin",
+    "viewer",
+    "service_account",
 ]
 READS = {"node", "productOfferings", "order", "orders", "products", "orderEvents"}
 CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit"}
@@ -43,7 +51,9 @@ EXPECTED = {
     "service_account": READS | CAPTURE | {"taskComplete"},
 }
 
-ORDER_Q = """query($id: ID!) { order(id: $id) { id state lines { state } domainOrders { kind tasks { id state } } products { id } } }"""
+ORDER_Q = (
+    """query($id: ID!) { order(id: $id) { id state lines { state } domainOrders { kind tasks { id state } } products { id } } }"""
+)
 ORDERS_Q = "query { orders(first: 50) { edges { node { id customerId } } } }"
 PRODUCTS_Q = "query { products(first: 50) { edges { node { id customerId } } } }"
 NODE_Q = "query($id: ID!) { node(id: $id) { id __typename } }"
@@ -61,7 +71,10 @@ def gid(type_name: str, value: int) -> str:
 
 
 def line():
-    return {"offering": "test-internet", "characteristics": [{"name": "speed", "value": 100}, {"name": "address", "value": "1 Main St"}]}
+    return {
+        "offering": "test-internet",
+        "characteristics": [{"name": "speed", "value": 100}, {"name": "address", "value": "1 Main St"}],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +88,11 @@ def world(tmp_path_factory):
         tokens["customer_b"] = support.bearer(runtime, "customer", "ACCT-B")
         orders = {}
         for who, account in (("customer", "ACCT-A"), ("customer_b", "ACCT-B")):
-            body = client.post("/graphql", headers=tokens[who], json={"query": CREATE_M, "variables": {"input": {"customerId": account, "lines": [line()]}}}).json()
+            body = client.post(
+                "/graphql",
+                headers=tokens[who],
+                json={"query": CREATE_M, "variables": {"input": {"customerId": account, "lines": [line()]}}},
+            ).json()
             order_id = body["data"]["orderCreate"]["order"]["id"]
             client.post("/graphql", headers=tokens[who], json={"query": SUBMIT_M, "variables": {"id": order_id}})
             orders[who] = order_id
@@ -84,8 +101,15 @@ def world(tmp_path_factory):
             with runtime.sessions() as s:
                 ready = s.scalars(select(Task.id).where(Task.kind == "manual", Task.state == "ready")).all()
             for task_id in ready:
-                client.post("/graphql", headers=tokens["order_fulfillment_agent"], json={"query": COMPLETE_M, "variables": {"id": gid("Task", task_id)}})
-            detail = [client.post("/graphql", headers=tokens["viewer"], json={"query": ORDER_Q, "variables": {"id": o}}).json() for o in orders.values()]
+                client.post(
+                    "/graphql",
+                    headers=tokens["order_fulfillment_agent"],
+                    json={"query": COMPLETE_M, "variables": {"id": gid("Task", task_id)}},
+                )
+            detail = [
+                client.post("/graphql", headers=tokens["viewer"], json={"query": ORDER_Q, "variables": {"id": o}}).json()
+                for o in orders.values()
+            ]
             return all(d["data"]["order"]["state"] == "COMPLETED" for d in detail)
 
         support.wait_for(complete_manual, 30, interval=0.3, message="both orders to complete")
@@ -156,7 +180,12 @@ def test_expected_matrix_covers_every_operation():
 
 def test_unauthenticated_and_bad_tokens_get_401(world):
     client, *_ = world
-    for headers in ({}, {"Authorization": "Bearer omg_not-a-token"}, {"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "Bearer a.b.c"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer omg_not-a-token"},
+        {"Authorization": "Basic dXNlcjpwdw=="},
+        {"Authorization": "Bearer a.b.c"},
+    ):
         response = client.post("/graphql", headers=headers, json={"query": "{ productOfferings { key } }"})
         assert response.status_code == 401
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -191,14 +220,16 @@ class TestCustomerIsolation:
             products = call(client, tokens[who], PRODUCTS_Q)["data"]["products"]["edges"]
             assert products and {e["node"]["customerId"] for e in products} == {account}
         # Asking for B's rows by filter yields nothing for A.
-        body = call(client, tokens["customer"], "query { orders(first: 5, customerId: \"ACCT-B\") { edges { node { id } } } }")
+        body = call(client, tokens["customer"], 'query { orders(first: 5, customerId: "ACCT-B") { edges { node { id } } } }')
         assert body["data"]["orders"]["edges"] == []
 
     def test_every_node_type_of_another_account_is_invisible(self, world):
         client, runtime, tokens, orders = world
         detail = call(client, tokens["viewer"], ORDER_Q, {"id": orders["customer"]})["data"]["order"]
         ids = [detail["products"][0]["id"], detail["domainOrders"][0]["tasks"][0]["id"]]
-        domain = call(client, tokens["viewer"], "query($id: ID!) { order(id: $id) { domainOrders { id } } }", {"id": orders["customer"]})
+        domain = call(
+            client, tokens["viewer"], "query($id: ID!) { order(id: $id) { domainOrders { id } } }", {"id": orders["customer"]}
+        )
         ids.append(domain["data"]["order"]["domainOrders"][0]["id"])
         for node_id in ids:
             assert call(client, tokens["customer"], NODE_Q, {"id": node_id})["data"]["node"]["id"] == node_id
@@ -225,7 +256,9 @@ class TestCustomerIsolation:
             ws.send_json({"type": "connection_init", "payload": {"Authorization": tokens[who]["Authorization"]}})
             assert ws.receive_json()["type"] == "connection_ack"
             # B subscribes to A's order explicitly, and to everything.
-            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": EVENTS_S, "variables": {"id": orders["customer"]}}})
+            ws.send_json(
+                {"id": "1", "type": "subscribe", "payload": {"query": EVENTS_S, "variables": {"id": orders["customer"]}}}
+            )
             ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": EVENTS_S, "variables": {}}})
             sockets[who] = ws
         # Subscriptions start asynchronously; create events only once all four listen.
@@ -264,7 +297,11 @@ def test_schema_walk_every_operation_and_field_has_a_rule():
     for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
         missing += [f"{root.name}.{f}" for f in root.fields if f"{root.name}.{f}" not in OPERATIONS]
     for name, gtype in schema.type_map.items():
-        if name.startswith("__") or not isinstance(gtype, GraphQLObjectType) or gtype in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        if (
+            name.startswith("__")
+            or not isinstance(gtype, GraphQLObjectType)
+            or gtype in (schema.query_type, schema.mutation_type, schema.subscription_type)
+        ):
             continue
         missing += [f"{name}.{f}" for f in gtype.fields if f not in FIELDS.get(name, {})]
     assert missing == [], f"no permission rule for: {missing}"
@@ -272,7 +309,13 @@ def test_schema_walk_every_operation_and_field_has_a_rule():
 
 def test_websocket_without_valid_token_is_closed_with_no_data(world):
     client, runtime, tokens, orders = world
-    for payload in ({}, {"Authorization": "Bearer omg_wrong"}, {"Authorization": 5}, {"token": ["Bearer x"]}, {"Authorization": {}}):
+    for payload in (
+        {},
+        {"Authorization": "Bearer omg_wrong"},
+        {"Authorization": 5},
+        {"token": ["Bearer x"]},
+        {"Authorization": {}},
+    ):
         with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init", "payload": payload})
             with pytest.raises(WebSocketDisconnect) as closed:
@@ -316,14 +359,14 @@ class TestLimits:
         assert body["errors"][0]["message"] == "Unexpected error."
         assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
         # Expected (domain) errors are not masked.
-        body = call(client, tokens["viewer"], "{ orders(after: \"nonsense\") { edges { cursor } } }")
+        body = call(client, tokens["viewer"], '{ orders(after: "nonsense") { edges { cursor } } }')
         assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
 
 
 def test_security_doc_matrix_matches_the_code():
     from pathlib import Path
 
-    from om_graph.core.permissions import ROLE_PERMISSIONS, Permission, Role
+    from om_graph.core.access.permissions import ROLE_PERMISSIONS, Permission, Role
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
     for role in Role:
@@ -343,7 +386,9 @@ def test_websocket_must_authenticate_within_seconds(world):
 
 def test_resubscribing_with_after_replays_missed_events_of_own_account_only(world):
     client, runtime, tokens, orders = world
-    events = call(client, tokens["viewer"], "query($id: ID!) { order(id: $id) { events { id type } } }", {"id": orders["customer"]})
+    events = call(
+        client, tokens["viewer"], "query($id: ID!) { order(id: $id) { events { id type } } }", {"id": orders["customer"]}
+    )
     stored = events["data"]["order"]["events"]
     assert len(stored) > 3
     query = "subscription($id: ID, $after: ID) { orderEvents(orderId: $id, after: $after) { id type } }"

@@ -9,7 +9,15 @@ import json
 
 import pytest
 
-from bench import dispatch, event_latency, lifecycle, lifecycle_scaled, memory, order_detail, orders_page
+from bench import (
+    dispatch,
+    event_latency,
+    lifecycle,
+    lifecycle_scaled,
+    memory,
+    order_detail,
+    orders_page,
+)
 from bench import run as bench_run
 
 pytestmark = pytest.mark.slow
@@ -68,7 +76,9 @@ def test_orders_page(tmp_path):
 def test_event_latency(tmp_path):
     mutation, everything, *below = event_latency.run("tiny", tmp_path)
     assert mutation.data["received"] >= mutation.data["committed"] > 0
-    assert mutation.data["mutation_ms"]["count"] > 0 and everything.data["all_ms"]["count"] >= mutation.data["mutation_ms"]["count"]
+    assert (
+        mutation.data["mutation_ms"]["count"] > 0 and everything.data["all_ms"]["count"] >= mutation.data["mutation_ms"]["count"]
+    )
     saturated = mutation.data["achieved_events_per_s"] < 0.9 * mutation.data["offered_events_per_s"]
     assert len(below) == (1 if saturated else 0)  # the phase below saturation runs when the target rate was not sustained
     for result in below:

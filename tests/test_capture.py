@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
-from om_graph.core.models import EventRecord, Order, OrderLine
+from om_graph.core.kernel.models import EventRecord
+from om_graph.core.ordering.models import Order, OrderLine
 from tests import support
 
 CREATE = """
@@ -50,7 +51,11 @@ def counts(runtime) -> tuple[int, int, int]:
 
 def line(offering="test-internet", quantity=1, **chars):
     chars = {"speed": 100, "address": "1 Main St", **chars}
-    return {"offering": offering, "quantity": quantity, "characteristics": [{"name": k, "value": v} for k, v in chars.items() if v is not None]}
+    return {
+        "offering": offering,
+        "quantity": quantity,
+        "characteristics": [{"name": k, "value": v} for k, v in chars.items() if v is not None],
+    }
 
 
 BAD_CREATES = [
@@ -66,7 +71,11 @@ BAD_CREATES = [
     ({"customerId": "A", "lines": []}, "lines", "REQUIRED"),
     ({"customerId": "A", "lines": [line(), line(offering="test-internet-usd")]}, "lines", "CURRENCY_MISMATCH"),
     ({"customerId": "A", "lines": [{"action": "MODIFY", "offering": "test-internet"}]}, "lines.0.productId", "REQUIRED"),
-    ({"customerId": "A", "lines": [{"action": "DELETE", "productId": "UHJvZHVjdDo5OTk="}]}, "lines.0.productId", "UNKNOWN_PRODUCT"),
+    (
+        {"customerId": "A", "lines": [{"action": "DELETE", "productId": "UHJvZHVjdDo5OTk="}]},
+        "lines.0.productId",
+        "UNKNOWN_PRODUCT",
+    ),
     ({"customerId": "A", "lines": [line()] * 101}, "lines", "TOO_MANY"),
 ]
 
@@ -104,7 +113,9 @@ def test_idempotency_key_returns_same_order_and_refuses_other_payload(app):
 
 def test_update_edits_draft_and_checks_version(app):
     order = gql(app, CREATE, {"input": {"customerId": "A", "lines": [line()]}})["orderCreate"]["order"]
-    updated = gql(app, UPDATE, {"input": {"id": order["id"], "version": order["version"], "lines": [line(quantity=3)]}})["orderUpdate"]
+    updated = gql(app, UPDATE, {"input": {"id": order["id"], "version": order["version"], "lines": [line(quantity=3)]}})[
+        "orderUpdate"
+    ]
     assert updated["errors"] == [] and updated["order"]["lines"] == [{"quantity": 3}]
     stale = gql(app, UPDATE, {"input": {"id": order["id"], "version": order["version"], "lines": [line()]}})["orderUpdate"]
     assert stale["order"] is None and stale["errors"][0]["code"] == "CONFLICT"
@@ -134,7 +145,9 @@ def test_task_complete_rejects_bad_input(app):
     before = counts(app.runtime)
     missing = gql(app, COMPLETE, {"input": {"id": "VGFzazo5OTk5"}})["taskComplete"]  # Task:9999
     assert missing["errors"][0]["code"] == "NOT_FOUND"
-    dup = gql(app, COMPLETE, {"input": {"id": "VGFzazox", "characteristics": [{"name": "a", "value": 1}, {"name": "a", "value": 2}]}})
+    dup = gql(
+        app, COMPLETE, {"input": {"id": "VGFzazox", "characteristics": [{"name": "a", "value": 1}, {"name": "a", "value": 2}]}}
+    )
     assert dup["taskComplete"]["errors"][0]["code"] == "DUPLICATE"
     assert counts(app.runtime) == before
 

@@ -18,7 +18,10 @@ PRODUCTS = "query($customerId: String, $orderId: ID) { products(customerId: $cus
 
 
 def line():
-    return {"offering": "test-internet", "characteristics": [{"name": "speed", "value": 100}, {"name": "address", "value": "1 Main St"}]}
+    return {
+        "offering": "test-internet",
+        "characteristics": [{"name": "speed", "value": 100}, {"name": "address", "value": "1 Main St"}],
+    }
 
 
 @pytest.fixture
@@ -29,8 +32,14 @@ def api(database_url, make_runtime):
     with TestClient(create_app(runtime=runtime)) as client:
         staff = support.bearer(runtime, "order_manager")
         for customer, initial in [("ACCT-A", "DRAFT")] * 3 + [("ACCT-A", "ACKNOWLEDGED")] * 2 + [("ACCT-B", "DRAFT")]:
-            body = client.post("/graphql", headers=staff, json={"query": CREATE, "variables": {"input": {
-                "customerId": customer, "lines": [line()], "requestedInitialState": initial}}}).json()
+            body = client.post(
+                "/graphql",
+                headers=staff,
+                json={
+                    "query": CREATE,
+                    "variables": {"input": {"customerId": customer, "lines": [line()], "requestedInitialState": initial}},
+                },
+            ).json()
             assert body["data"]["orderCreate"]["errors"] == [], body
         yield client, runtime, {"staff": staff, "customer_a": support.bearer(runtime, "customer", "ACCT-A")}
 
@@ -66,7 +75,9 @@ def test_total_count_does_not_depend_on_the_cursor(api):
 
 def test_products_total_count(api):
     client, _, tokens = api
-    body = client.post("/graphql", headers=tokens["staff"], json={"query": PRODUCTS, "variables": {"customerId": "ACCT-A"}}).json()
+    body = client.post(
+        "/graphql", headers=tokens["staff"], json={"query": PRODUCTS, "variables": {"customerId": "ACCT-A"}}
+    ).json()
     assert body["data"]["products"] == {"totalCount": 0, "edges": []}
 
 

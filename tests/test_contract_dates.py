@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
-from om_graph.core import inventory
-from om_graph.core.catalog_defs import CatalogContribution, OfferingDef
-from om_graph.core.inventory import add_months
+from om_graph.core.catalog.definitions import CatalogContribution, OfferingDef
+from om_graph.core.inventory import settlement as inventory
+from om_graph.core.inventory.settlement import add_months
 from om_graph.plugins import hookimpl
 from tests import fixture_auto_pack, fixture_pack, support
 

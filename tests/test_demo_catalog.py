@@ -7,10 +7,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from om_graph.core.commands import LineInput, OrderInput
-from om_graph.core.db import make_engine, make_session_factory
-from om_graph.core.models import Agreement, DomainOrder, Entitlement, EventRecord, Order, Product, Task
-from om_graph.core.ports import NullEventSink, RecordingJobSink
+from om_graph.core.fulfilment.models import DomainOrder, Task
+from om_graph.core.inventory.models import Agreement, Entitlement, Product
+from om_graph.core.kernel.db import make_engine, make_session_factory
+from om_graph.core.kernel.models import EventRecord
+from om_graph.core.kernel.ports import NullEventSink, RecordingJobSink
+from om_graph.core.ordering.commands import LineInput, OrderInput
+from om_graph.core.ordering.models import Order
 from om_graph.core.services import Services
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
@@ -40,7 +43,11 @@ def run(svc, customer, *lines: LineInput) -> Order:
 
 
 def test_saas_subscription_writes_contract_and_seat_entitlements(demo):
-    order = run(demo, "ACME", LineInput("saas-analytics-pro", characteristics={"companyName": "Acme Widgets Ltd", "seats": 25, "region": "eu"}))
+    order = run(
+        demo,
+        "ACME",
+        LineInput("saas-analytics-pro", characteristics={"companyName": "Acme Widgets Ltd", "seats": 25, "region": "eu"}),
+    )
     assert order.state == "completed"
     with demo.sessions() as s:
         product = s.scalars(select(Product).where(Product.order_id == order.id)).one()
@@ -53,8 +60,11 @@ def test_saas_subscription_writes_contract_and_seat_entitlements(demo):
 
 def test_fibre_with_static_ip_then_change_then_disconnect(demo):
     order = run(
-        demo, "HOME-1",
-        LineInput("fibre-broadband-1000", characteristics={"bandwidth": 1000, "installationAddress": "3 Quay St", "staticIp": True}),
+        demo,
+        "HOME-1",
+        LineInput(
+            "fibre-broadband-1000", characteristics={"bandwidth": 1000, "installationAddress": "3 Quay St", "staticIp": True}
+        ),
     )
     assert order.state == "completed"
     with demo.sessions() as s:
@@ -75,13 +85,16 @@ def test_fibre_with_static_ip_then_change_then_disconnect(demo):
 
 def test_mobile_port_in_is_validated_and_rejected_as_a_whole(demo):
     order = run(
-        demo, "MOB-1",
+        demo,
+        "MOB-1",
         LineInput("mobile-plan-unlimited", characteristics={"portIn": True}),
         LineInput("mobile-plan-20gb"),
     )
     assert order.state == "rejected"
     with demo.sessions() as s:
-        error = s.scalars(select(EventRecord).where(EventRecord.order_id == order.id, EventRecord.event_type == "ProductOrderErrorMessageEvent")).one()
+        error = s.scalars(
+            select(EventRecord).where(EventRecord.order_id == order.id, EventRecord.event_type == "ProductOrderErrorMessageEvent")
+        ).one()
         fields = {e["field"] for e in error.payload["errors"]}
         assert any(f.startswith("lines.0.characteristics.") for f in fields)
         assert s.scalars(select(Task).where(Task.order_id == order.id)).all() == []  # nothing decomposed
@@ -89,11 +102,18 @@ def test_mobile_port_in_is_validated_and_rejected_as_a_whole(demo):
 
 def test_sdwan_sites_decompose_per_unit_and_per_wan_link(demo):
     order = run(
-        demo, "CORP-1",
-        LineInput("sdwan-site", quantity=2, characteristics={"siteName": "Leeds", "bandwidth": 100, "wanLinks": 2, "siteAddress": "1 Park Row"}),
+        demo,
+        "CORP-1",
+        LineInput(
+            "sdwan-site",
+            quantity=2,
+            characteristics={"siteName": "Leeds", "bandwidth": 100, "wanLinks": 2, "siteAddress": "1 Park Row"},
+        ),
     )
     assert order.state == "completed"
     with demo.sessions() as s:
-        links = s.scalars(select(DomainOrder).where(DomainOrder.order_id == order.id, DomainOrder.spec_key == "tsm.wan-link")).all()
+        links = s.scalars(
+            select(DomainOrder).where(DomainOrder.order_id == order.id, DomainOrder.spec_key == "tsm.wan-link")
+        ).all()
         assert len(links) == 4  # two sites, two links each
         assert len(s.scalars(select(Product).where(Product.order_id == order.id, Product.status == "active")).all()) == 2

@@ -45,7 +45,7 @@ from graphql.execution.values import get_variable_values
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
-from om_graph.core.permissions import Role
+from om_graph.core.access.permissions import Role
 from om_graph.demo import DEMO_ACCOUNTS
 from om_graph.schema import build_schema
 from tests import support
@@ -250,13 +250,16 @@ RUN_ALSO = [b for b in BLOCKS if _is_ws_message(b, "connection_init") or _is_cur
 def test_example_names_its_role(block):
     found = role_comment(block)
     assert found, f"no <!-- role: … --> comment right before the example (which token runs it?)\nin {block.describe()}"
-    assert found["role"] in DEMO_ROLES, f"role {found['role']!r} is not a demo token ({sorted(DEMO_ROLES)})\nin {block.describe()}"
+    assert found["role"] in DEMO_ROLES, (
+        f"role {found['role']!r} is not a demo token ({sorted(DEMO_ROLES)})\nin {block.describe()}"
+    )
 
 
 def test_role_comment_is_read():
     """The convention's parser (a check that cannot fail is no check)."""
-    [_, with_step, without] = read_blocks("```sh\nx\n```\n<!-- role: viewer; step: 3 -->\n```graphql\n{ a }\n```\n\n"
-                                          "text\n```graphql\n{ b }\n```\n")
+    [_, with_step, without] = read_blocks(
+        "```sh\nx\n```\n<!-- role: viewer; step: 3 -->\n```graphql\n{ a }\n```\n\ntext\n```graphql\n{ b }\n```\n"
+    )
     assert role_comment(with_step)["role"] == "viewer" and role_comment(with_step)["step"] == "3"
     assert role_comment(without) is None
 
@@ -281,7 +284,7 @@ def _example(blocks: list[Block], index: int) -> list[Block]:
     """The ```json blocks that belong to the example at ``index``: up to the next example, heading
     or list (so the delivery rules' own snippets are not taken for this example's answers)."""
     following = []
-    for later in blocks[index + 1:]:
+    for later in blocks[index + 1 :]:
         if later.lang == "graphql" or _is_ws_message(later, "connection_init") or _NEW_TOPIC.search(later.gap):
             break
         if later.lang == "json":
@@ -335,7 +338,16 @@ def plan(blocks: list[Block]) -> list[Step]:
             else:
                 named = [operations[n] for n in re.findall(r"`(\w+)`", block.gap) if n in operations]
                 assert named, f"variables with a role comment name no operation of this document\nin {block.describe()}"
-                steps.append(Step(named[0].block, comment["role"], (step_number, index), parsed, _response(_example(blocks, index)), shown=block))
+                steps.append(
+                    Step(
+                        named[0].block,
+                        comment["role"],
+                        (step_number, index),
+                        parsed,
+                        _response(_example(blocks, index)),
+                        shown=block,
+                    )
+                )
             continue
         if _is_curl(block):
             assert comment, f"no role comment\nin {block.describe()}"
@@ -372,11 +384,22 @@ def differences(expected, actual, path: str = "", volatile: bool = False) -> lis
         if set(expected) != set(actual):
             return [f"{path}: documented keys {sorted(expected)}, got {sorted(actual)}"]
         generated = expected.get("name") in GENERATED
-        return [d for key in expected for d in differences(
-            expected[key], actual[key], f"{path}.{key}",
-            volatile or key == "id" or key.endswith(("Id", "At", "Cursor", "Date")) or key in ("cursor", "occurredAt")
-            or key in GENERATED or (generated and key == "value") or (path.endswith("outcome") and key == "message"),
-        )]
+        return [
+            d
+            for key in expected
+            for d in differences(
+                expected[key],
+                actual[key],
+                f"{path}.{key}",
+                volatile
+                or key == "id"
+                or key.endswith(("Id", "At", "Cursor", "Date"))
+                or key in ("cursor", "occurredAt")
+                or key in GENERATED
+                or (generated and key == "value")
+                or (path.endswith("outcome") and key == "message"),
+            )
+        ]
     if isinstance(expected, list):
         if not isinstance(actual, list):
             return [f"{path}: documented a list, got {json.dumps(actual)[:200]}"]
@@ -467,7 +490,9 @@ class DocsRun:
 
     def post(self, step: Step) -> dict:
         headers = {"Authorization": f"Bearer {self.tokens[step.role]}"}
-        response = self.http.post(self.url + "/graphql", headers=headers, json={"query": self.text(step), "variables": step.variables or {}})
+        response = self.http.post(
+            self.url + "/graphql", headers=headers, json={"query": self.text(step), "variables": step.variables or {}}
+        )
         body = response.json()
         self.history.append(body)
         return body
@@ -491,7 +516,9 @@ class DocsRun:
             headers, body = step.curl
             headers = {k: v.replace("<token>", self.tokens[step.role]) for k, v in headers.items()}
             response = self.http.post(self.url + "/graphql", headers=headers, json=body)
-            assert response.status_code == 200 and "errors" not in response.json(), f"{response.status_code}: {response.text[:2000]}"
+            assert response.status_code == 200 and "errors" not in response.json(), (
+                f"{response.status_code}: {response.text[:2000]}"
+            )
             return
         if step.messages is not None:
             messages = [json.loads(json.dumps(m).replace("<token>", self.tokens[step.role])) for m in step.messages]
@@ -511,7 +538,9 @@ class DocsRun:
         if step.expected is not None:
             problems = [p for p in differences(step.expected, body) if p not in KNOWN_DIFFERENCES]
             if problems:
-                error = AssertionError("answers other than documented:\n" + "\n".join(problems[:12]) + f"\n\ngot: {json.dumps(body)[:3000]}")
+                error = AssertionError(
+                    "answers other than documented:\n" + "\n".join(problems[:12]) + f"\n\ngot: {json.dumps(body)[:3000]}"
+                )
                 error.final = wrote
                 raise error
         else:
@@ -520,6 +549,7 @@ class DocsRun:
     def finish(self) -> None:
         """Every subscription example received events, and the documented ones."""
         for step, sub in self.subscriptions:
+
             def documented_received():
                 got = sub.nexts()
                 if not got or any(m["type"] == "error" for m in sub.received):
@@ -530,8 +560,11 @@ class DocsRun:
                 support.wait_for(documented_received, RETRY_SECONDS, message="the documented events")
             except AssertionError:
                 received = json.dumps(sub.received[:10])[:3000]
-                pytest.fail(f"subscription example: expected {step.replies or 'events'}\ngot {received}, closed: {sub.closed}\n"
-                            f"in {step.block.describe()}", pytrace=False)
+                pytest.fail(
+                    f"subscription example: expected {step.replies or 'events'}\ngot {received}, closed: {sub.closed}\n"
+                    f"in {step.block.describe()}",
+                    pytrace=False,
+                )
             finally:
                 sub.ws.close()
 

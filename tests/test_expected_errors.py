@@ -41,11 +41,23 @@ def top_level_code(body: dict) -> str:
 
 
 EXPECTED_TOP_LEVEL = [
-    pytest.param("mutation { orderSubmit(input: {id: \"T3JkZXI6MQ==\"}) { errors { code } } }", {}, "viewer", "FORBIDDEN", id="forbidden-operation"),
+    pytest.param(
+        'mutation { orderSubmit(input: {id: "T3JkZXI6MQ=="}) { errors { code } } }',
+        {},
+        "viewer",
+        "FORBIDDEN",
+        id="forbidden-operation",
+    ),
     pytest.param("query($id: ID!) { node(id: $id) { id } }", {"id": MALFORMED}, "viewer", "INVALID_ID", id="malformed-node-id"),
     pytest.param("query($id: ID!) { order(id: $id) { id } }", {"id": MALFORMED}, "viewer", "INVALID_ID", id="malformed-order-id"),
-    pytest.param("query($id: ID) { products(orderId: $id) { edges { cursor } } }", {"id": MALFORMED}, "viewer", "INVALID_ID", id="malformed-filter-id"),
-    pytest.param("{ orders(after: \"nonsense\") { edges { cursor } } }", {}, "viewer", "INVALID_CURSOR", id="domain-error"),
+    pytest.param(
+        "query($id: ID) { products(orderId: $id) { edges { cursor } } }",
+        {"id": MALFORMED},
+        "viewer",
+        "INVALID_ID",
+        id="malformed-filter-id",
+    ),
+    pytest.param('{ orders(after: "nonsense") { edges { cursor } } }', {}, "viewer", "INVALID_CURSOR", id="domain-error"),
     pytest.param("{ orders(first: 0) { edges { cursor } } }", {}, "viewer", "OUT_OF_RANGE", id="limit"),
     pytest.param("{ orders { nope } }", {}, "viewer", None, id="invalid-document"),
 ]
@@ -62,7 +74,10 @@ def test_expected_errors_are_answered_with_their_code_and_not_logged_as_crashes(
 
 def test_forbidden_field_is_a_debug_line(api, caplog):
     caplog.set_level(logging.DEBUG)
-    line = {"offering": "test-internet", "characteristics": [{"name": "speed", "value": 100}, {"name": "address", "value": "1 Main St"}]}
+    line = {
+        "offering": "test-internet",
+        "characteristics": [{"name": "speed", "value": 100}, {"name": "address", "value": "1 Main St"}],
+    }
     assert post(api, CREATE, {"input": {"customerId": "C", "lines": [line]}})["data"]["orderCreate"]["errors"] == []
     body = post(api, "{ orders { edges { node { id oneTimeTotal { amount } } } } }", role="order_fulfillment_agent")
     assert body["data"]["orders"]["edges"][0]["node"]["id"]  # the rest of the answer is there
@@ -72,12 +87,29 @@ def test_forbidden_field_is_a_debug_line(api, caplog):
 
 
 MUTATIONS_WITH_IDS = [
-    pytest.param("mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { id } errors { field code } } }", "orderSubmit", "id", id="orderSubmit"),
-    pytest.param("mutation($id: ID!) { orderUpdate(input: {id: $id, lines: []}) { order { id } errors { field code } } }", "orderUpdate", "id", id="orderUpdate"),
-    pytest.param("mutation($id: ID!) { taskComplete(input: {id: $id}) { task { id } errors { field code } } }", "taskComplete", "id", id="taskComplete"),
     pytest.param(
-        "mutation($id: ID!) { orderCreate(input: {customerId: \"C\", lines: [{action: MODIFY, productId: $id}]}) { order { id } errors { field code } } }",
-        "orderCreate", "lines.0.productId", id="orderCreate-productId",
+        "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { id } errors { field code } } }",
+        "orderSubmit",
+        "id",
+        id="orderSubmit",
+    ),
+    pytest.param(
+        "mutation($id: ID!) { orderUpdate(input: {id: $id, lines: []}) { order { id } errors { field code } } }",
+        "orderUpdate",
+        "id",
+        id="orderUpdate",
+    ),
+    pytest.param(
+        "mutation($id: ID!) { taskComplete(input: {id: $id}) { task { id } errors { field code } } }",
+        "taskComplete",
+        "id",
+        id="taskComplete",
+    ),
+    pytest.param(
+        'mutation($id: ID!) { orderCreate(input: {customerId: "C", lines: [{action: MODIFY, productId: $id}]}) { order { id } errors { field code } } }',
+        "orderCreate",
+        "lines.0.productId",
+        id="orderCreate-productId",
     ),
 ]
 

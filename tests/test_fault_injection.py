@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
-from om_graph.core.models import Order
+from om_graph.core.ordering.models import Order
 from om_graph.plugins import hookimpl
 from tests import fixture_auto_pack, fixture_hang_pack, fixture_pack, support
 from tests.redis_process import RedisProcess
@@ -95,9 +95,7 @@ def test_broker_down_at_commit_answers_what_was_committed_and_the_work_runs_once
         assert set(order_states(runtime, "OUTAGE").values()) == {"acknowledged"}
         outage.down.clear()
         # ... and everything completes promptly once it is back.
-        support.wait_for(
-            lambda: set(order_states(runtime, "OUTAGE").values()) == {"completed"}, 30, message="orders to complete"
-        )
+        support.wait_for(lambda: set(order_states(runtime, "OUTAGE").values()) == {"completed"}, 30, message="orders to complete")
         assert len(stored_orders(runtime, "OUTAGE")) == 6
 
 
@@ -132,7 +130,6 @@ def stream_creates(url: str, token: str, customer: str, stop: threading.Event, a
     client.close()
 
 
-
 @pytest.mark.slow
 @pytest.mark.scaled
 def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgres_url, tmp_path):
@@ -160,7 +157,9 @@ def test_redis_killed_while_orders_stream_every_answer_is_what_was_stored(postgr
         assert before_outage > 0 and during_outage > 10, (before_outage, during_outage)
 
         stored: dict[str, list[int]] = {}
-        for key, order_id in support.db_rows(postgres_url, "SELECT idempotency_key, id FROM customer_order WHERE customer_id = 'REDIS-OUT'"):
+        for key, order_id in support.db_rows(
+            postgres_url, "SELECT idempotency_key, id FROM customer_order WHERE customer_id = 'REDIS-OUT'"
+        ):
             stored.setdefault(key, []).append(order_id)
         wrong = {}
         for key, answer in answers.items():
@@ -228,9 +227,7 @@ class ConnectionKiller:
 
 
 @pytest.mark.parametrize("point", ["before-events", "after-commit"])
-def test_connection_dropped_mid_request_answers_what_was_stored_and_a_retry_does_not_duplicate(
-    make_runtime, postgres_url, point
-):
+def test_connection_dropped_mid_request_answers_what_was_stored_and_a_retry_does_not_duplicate(make_runtime, postgres_url, point):
     runtime = make_runtime(postgres_url)
     killer = ConnectionKiller(runtime.engine, postgres_url)
     with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_agent")) as client:
@@ -283,7 +280,7 @@ def test_handler_hanging_past_its_lease_is_rerun_and_its_late_result_is_fenced_o
         reconcile_interval_seconds=0.2,
         worker_threads=2,
     )
-    caplog.set_level(logging.INFO, logger="om_graph.core.orchestration")
+    caplog.set_level(logging.INFO, logger="om_graph.core.fulfilment.orchestration")
     with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
         order_input = {"customerId": "HANG", "lines": [{"offering": "test-hang"}], "requestedInitialState": "ACKNOWLEDGED"}
         order_id = post(client, CREATE, {"input": order_input})["data"]["orderCreate"]["order"]["id"]
@@ -308,7 +305,10 @@ def test_handler_hanging_past_its_lease_is_rerun_and_its_late_result_is_fenced_o
     assert [e["toState"] for e in after["events"] if e["entityKind"] == "task"].count("completed") == 1
     keys = {key for key, _, _ in fixture_hang_pack.CALLS}
     assert len(keys) == 1 and [(a, w) for _, a, w in fixture_hang_pack.CALLS] == [
-        (1, "started"), (2, "started"), (2, "returned"), (1, "returned")
+        (1, "started"),
+        (2, "started"),
+        (2, "returned"),
+        (1, "returned"),
     ]
 
 

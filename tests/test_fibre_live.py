@@ -64,7 +64,10 @@ def run_fibre_order(base_url: str, tokens: dict[str, str]) -> None:
     everything = Subscriber(base_url, {}, tokens["viewer"])
     try:
         chars = [{"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": "12 Harbour Road, Leith"}]
-        created = gql(CREATE, {"input": {"customerId": "CUST-FIBRE", "lines": [{"offering": "fibre-broadband-500", "characteristics": chars}]}})
+        created = gql(
+            CREATE,
+            {"input": {"customerId": "CUST-FIBRE", "lines": [{"offering": "fibre-broadband-500", "characteristics": chars}]}},
+        )
         assert created["orderCreate"]["errors"] == []
         order_id = created["orderCreate"]["order"]["id"]
         mine = Subscriber(base_url, {"id": order_id}, tokens["order_manager"])
@@ -72,15 +75,26 @@ def run_fibre_order(base_url: str, tokens: dict[str, str]) -> None:
 
         def installation_ready():
             detail = gql(DETAIL, {"id": order_id})["order"]
-            return [t for d in detail["domainOrders"] for t in d["tasks"] if t["key"] == "tsm.onsite-installation" and t["state"] == "READY"]
+            return [
+                t
+                for d in detail["domainOrders"]
+                for t in d["tasks"]
+                if t["key"] == "tsm.onsite-installation" and t["state"] == "READY"
+            ]
 
         [installation] = support.wait_for(installation_ready, 60, message="the on-site installation work order")
         done = installer(COMPLETE, {"id": installation["id"]})["taskComplete"]
         assert done["errors"] == [] and done["task"]["state"] == "COMPLETED"
-        detail = support.wait_for(lambda: (d := gql(DETAIL, {"id": order_id})["order"])["state"] == "COMPLETED" and d, 60, message="completion")
+        detail = support.wait_for(
+            lambda: (d := gql(DETAIL, {"id": order_id})["order"])["state"] == "COMPLETED" and d, 60, message="completion"
+        )
 
         kinds = {(d["kind"], d["specKey"]) for d in detail["domainOrders"]}
-        assert ("PRODUCT", "tsm.fibre-broadband") in kinds and ("RESOURCE", "tsm.ont") in kinds and ("SERVICE", "tsm.internet-access-cfs") in kinds
+        assert (
+            ("PRODUCT", "tsm.fibre-broadband") in kinds
+            and ("RESOURCE", "tsm.ont") in kinds
+            and ("SERVICE", "tsm.internet-access-cfs") in kinds
+        )
         assert ("RESOURCE", "tsm.static-ip") not in kinds  # excluded by the pack's decomposition rule
         assert all(t["state"] == "COMPLETED" for d in detail["domainOrders"] for t in d["tasks"])
         line_values = {c["name"]: c["value"] for c in detail["lines"][0]["characteristics"]}
@@ -95,9 +109,13 @@ def run_fibre_order(base_url: str, tokens: dict[str, str]) -> None:
         def saw_completion(sub):
             return any(e["entityKind"] == "order" and e["toState"] == "completed" for e in sub.events)
 
-        support.wait_for(lambda: saw_completion(mine) and saw_completion(everything), 20, message="completion events on both sockets")
+        support.wait_for(
+            lambda: saw_completion(mine) and saw_completion(everything), 20, message="completion events on both sockets"
+        )
         assert {e["orderId"] for e in mine.events} == {order_id}
-        order_states = [e["toState"] for e in everything.events if e["entityKind"] == "order" and e["orderId"] == order_id and e["fromState"]]
+        order_states = [
+            e["toState"] for e in everything.events if e["entityKind"] == "order" and e["orderId"] == order_id and e["fromState"]
+        ]
         assert order_states == ["acknowledged", "inProgress", "completed"]
         task_done = [e for e in mine.events if e["entityKind"] == "task" and e["toState"] == "completed"]
         assert len(task_done) == sum(len(d["tasks"]) for d in detail["domainOrders"])

@@ -67,6 +67,8 @@ def leaked(text: str, sent: str = "") -> str | None:
 
 
 UNEXPECTED = "Unexpected error."
+
+
 def gid(type_name: str, key) -> str:
     return base64.b64encode(f"{type_name}:{key}".encode()).decode()
 
@@ -87,8 +89,17 @@ OFFERINGS = "{ productOfferings { id key } }"
 
 
 def _fibre(customer: str, address: str = "12 Harbour Road, Leith EH6 6LX") -> dict:
-    return {"input": {"customerId": customer, "lines": [{"offering": "fibre-broadband-500", "characteristics": [
-        {"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": address}]}]}}
+    return {
+        "input": {
+            "customerId": customer,
+            "lines": [
+                {
+                    "offering": "fibre-broadband-500",
+                    "characteristics": [{"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": address}],
+                }
+            ],
+        }
+    }
 
 
 class World:
@@ -101,7 +112,9 @@ class World:
         self.ids: list[str] = []
 
     def gql(self, role: str, query: str, variables: dict | None = None) -> dict:
-        body = self.client.post("/graphql", headers=self.headers[role], json={"query": query, "variables": variables or {}}).json()
+        body = self.client.post(
+            "/graphql", headers=self.headers[role], json={"query": query, "variables": variables or {}}
+        ).json()
         assert "errors" not in body, body
         return body["data"]
 
@@ -171,9 +184,22 @@ def pg_world(postgres_admin_url):
 # ---------------------------------------------------------------------------------------------
 # Strategies.
 
+
 def _scalars(world: World) -> dict:
-    type_names = ["Order", "OrderLine", "OrderEvent", "Task", "DomainOrder", "Product", "ProductOffering",
-                  "Agreement", "Query", "Money", "Nope", ""]
+    type_names = [
+        "Order",
+        "OrderLine",
+        "OrderEvent",
+        "Task",
+        "DomainOrder",
+        "Product",
+        "ProductOffering",
+        "Agreement",
+        "Query",
+        "Money",
+        "Nope",
+        "",
+    ]
     keys = st.one_of(st.integers(-(2**70), 2**70), st.text(max_size=12))
     ids = st.one_of(
         st.sampled_from(world.ids),
@@ -181,7 +207,9 @@ def _scalars(world: World) -> dict:
         st.binary(max_size=24).map(lambda b: base64.b64encode(b).decode()),
         st.text(max_size=40),
     )
-    json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+    json_scalars = (
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+    )
     json_values = st.one_of(json_scalars, st.lists(json_scalars, max_size=4))
     return {
         "ID": ids.map(nodes.String),
@@ -209,13 +237,13 @@ def mangled(draw, valid):
     if how == "truncate":
         return text[:cut]
     if how == "delete":
-        return text[:cut] + text[cut + 1:]
+        return text[:cut] + text[cut + 1 :]
     if how == "insert":
         return text[:cut] + draw(st.text(alphabet=string.printable, min_size=1, max_size=8)) + text[cut:]
     if how == "unknown field":
         field = draw(st.sampled_from(["secret", "__proto__", "password", "id(x: 1)", "... on Nope { id }", "__typename @skip"]))
         brace = text.find("{", cut)
-        return text if brace < 0 else text[: brace + 1] + f" {field} " + text[brace + 1:]
+        return text if brace < 0 else text[: brace + 1] + f" {field} " + text[brace + 1 :]
     if how == "swap braces":
         return text.replace("{", "(", 1).replace("}", ")", 1)
     return text + "\n" + text
@@ -245,13 +273,19 @@ def _json(max_leaves: int = 12):
 def variables(draw, world: World):
     """Variables that fit a template's names, with values of any shape (and sometimes real ids)."""
     names = ["id", "first", "after", "states", "customerId", "orderId", "input"]
-    value = st.one_of(_json(), st.sampled_from(world.ids), st.integers(-(2**70), 2**70).map(cursor), st.builds(lambda i, c: {"id": i, "characteristics": c}, st.sampled_from(world.ids), _json(4)),
-                      st.just(_fibre("DEMO-CUSTOMER-1")["input"]))
+    value = st.one_of(
+        _json(),
+        st.sampled_from(world.ids),
+        st.integers(-(2**70), 2**70).map(cursor),
+        st.builds(lambda i, c: {"id": i, "characteristics": c}, st.sampled_from(world.ids), _json(4)),
+        st.just(_fibre("DEMO-CUSTOMER-1")["input"]),
+    )
     return draw(st.dictionaries(st.sampled_from(names), value, max_size=4))
 
 
 # ---------------------------------------------------------------------------------------------
 # The property.
+
 
 def check(world: World, role: str, body: bytes | dict, content_type: str = "application/json") -> None:
     if isinstance(body, dict):
@@ -292,14 +326,20 @@ def run_variables(world, data):
 
 
 def run_garbage(world, data):
-    body = data.draw(st.one_of(
-        st.binary(max_size=200),
-        st.text(max_size=200).map(str.encode),
-        _json().map(lambda v: json.dumps(v).encode()),
-        st.builds(lambda q, v: {"query": q, "variables": v}, st.text(max_size=80) | _json(4), _json(4)),
-        st.lists(st.builds(lambda q: {"query": q}, _valid(world)), min_size=1, max_size=3).map(lambda b: json.dumps(b).encode()),
-    ))
-    content_type = data.draw(st.sampled_from(["application/json", "text/plain", "application/graphql", "multipart/form-data; boundary=x"]))
+    body = data.draw(
+        st.one_of(
+            st.binary(max_size=200),
+            st.text(max_size=200).map(str.encode),
+            _json().map(lambda v: json.dumps(v).encode()),
+            st.builds(lambda q, v: {"query": q, "variables": v}, st.text(max_size=80) | _json(4), _json(4)),
+            st.lists(st.builds(lambda q: {"query": q}, _valid(world)), min_size=1, max_size=3).map(
+                lambda b: json.dumps(b).encode()
+            ),
+        )
+    )
+    content_type = data.draw(
+        st.sampled_from(["application/json", "text/plain", "application/graphql", "multipart/form-data; boundary=x"])
+    )
     check(world, data.draw(roles(world)), body, content_type)
 
 
@@ -333,6 +373,7 @@ def test_fuzz_postgresql(pg_world, run, data):
 # Defects the fuzzer found (issue #9), kept as regression tests; a defect found but not fixed yet
 # is an xfail(strict=True) test here, so that it flips once it is fixed.
 
+
 @pytest.mark.parametrize("document", ["{ order { id } }", "query { a: order { id } }"])
 def test_found_order_without_its_id_argument(world, document):
     """Was a 500: the response cache's document probe read the missing argument (fixed in 1709a9e)."""
@@ -340,7 +381,9 @@ def test_found_order_without_its_id_argument(world, document):
     assert response.status_code < 500 and response.json()["errors"], response.text
 
 
-@pytest.mark.parametrize("body", [b"\x80", b'{"query": "{ productOfferings { id } }", "x": "\xff"}', b"null", b"5", b'"query"', b"true"])
+@pytest.mark.parametrize(
+    "body", [b"\x80", b'{"query": "{ productOfferings { id } }", "x": "\xff"}', b"null", b"5", b'"query"', b"true"]
+)
 def test_found_body_not_a_json_object(world, body):
     """Were 500s: a body that is not UTF-8 (UnicodeDecodeError in strawberry's parse_json) or JSON
     that is not an object (AttributeError in its parse_http_body); fixed in 1709a9e."""
@@ -364,6 +407,7 @@ def test_found_out_of_range_key(each_world, bad):
     """Answered "Unexpected error." (the database could not bind 2**70). A number no key can be
     (core/ids.py key_number: 1..2**63-1, ASCII digits) is decoded as what it is: order(id:) and
     node(id:) answer null (no such order), input ids are INVALID_ID, cursors INVALID_CURSOR."""
+
     def post(query, variables=None):
         request = {"query": query, "variables": variables or {}}
         body = each_world.client.post("/graphql", headers=each_world.headers["order_manager"], json=request).json()
@@ -376,7 +420,10 @@ def test_found_out_of_range_key(each_world, bad):
 
     assert post("query($id: ID!) { order(id: $id) { id } }", {"id": bad}) == {"data": {"order": None}}
     assert post("query($id: ID!) { node(id: $id) { id } }", {"id": bad}) == {"data": {"node": None}}
-    assert top_level(post("query($id: ID) { products(orderId: $id) { edges { cursor } } }", {"id": bad})) == ("INVALID_ID", "orderId")
+    assert top_level(post("query($id: ID) { products(orderId: $id) { edges { cursor } } }", {"id": bad})) == (
+        "INVALID_ID",
+        "orderId",
+    )
     key = base64.b64decode(bad).decode().partition(":")[2]
     for connection in ("orders", "products"):
         body = post("query($after: String) { %s(after: $after) { edges { cursor } } }" % connection, {"after": cursor(key)})
@@ -386,7 +433,11 @@ def test_found_out_of_range_key(each_world, bad):
         ("orderSubmit(input: {id: $id})", {"id": bad}, "id"),
         ("orderUpdate(input: {id: $id, lines: []})", {"id": bad}, "id"),
         ("taskComplete(input: {id: $id})", {"id": task}, "id"),
-        ("orderCreate(input: {customerId: \"C\", lines: [{action: MODIFY, productId: $id}]})", {"id": product}, "lines.0.productId"),
+        (
+            'orderCreate(input: {customerId: "C", lines: [{action: MODIFY, productId: $id}]})',
+            {"id": product},
+            "lines.0.productId",
+        ),
     ]:
         body = post("mutation($id: ID!) { %s { errors { field code } } }" % mutation, variables)
         assert "errors" not in body, body
@@ -396,11 +447,23 @@ def test_found_out_of_range_key(each_world, bad):
 def test_found_keys_at_the_ends_of_the_range(each_world):
     """1 and 2**63-1 are keys: decoded, looked up, not found."""
     for key in (1, 2**63 - 1):
-        body = each_world.client.post("/graphql", headers=each_world.headers["order_manager"], json={
-            "query": "query($after: String) { orders(first: 1, after: $after) { edges { cursor } } }", "variables": {"after": cursor(key)}}).json()
+        body = each_world.client.post(
+            "/graphql",
+            headers=each_world.headers["order_manager"],
+            json={
+                "query": "query($after: String) { orders(first: 1, after: $after) { edges { cursor } } }",
+                "variables": {"after": cursor(key)},
+            },
+        ).json()
         assert "errors" not in body, body
-    body = each_world.client.post("/graphql", headers=each_world.headers["order_manager"], json={
-        "query": "mutation($id: ID!) { orderSubmit(input: {id: $id}) { errors { field code } } }", "variables": {"id": gid("Order", 2**63 - 1)}}).json()
+    body = each_world.client.post(
+        "/graphql",
+        headers=each_world.headers["order_manager"],
+        json={
+            "query": "mutation($id: ID!) { orderSubmit(input: {id: $id}) { errors { field code } } }",
+            "variables": {"id": gid("Order", 2**63 - 1)},
+        },
+    ).json()
     assert body["data"]["orderSubmit"]["errors"] == [{"field": "id", "code": "NOT_FOUND"}], body
 
 
@@ -409,10 +472,16 @@ def test_found_zero_amount_without_decimals(each_world):
     said "0" (core/orders.py summed from Decimal("0"), core/validation.py priced the line at
     Decimal("0")) where a later read of the same order says "0.00". Amounts have the Money
     column's two decimals in every answer (core/models.py money())."""
-    product = each_world.gql("customer", "{ products(first: 1) { edges { node { id status } } } }")["products"]["edges"][0]["node"]
+    product = each_world.gql("customer", "{ products(first: 1) { edges { node { id status } } } }")["products"]["edges"][0][
+        "node"
+    ]
     assert product["status"] == "ACTIVE"
-    modify = {"input": {"customerId": "DEMO-CUSTOMER-1", "lines": [{"action": "MODIFY", "productId": product["id"],
-                                                                      "characteristics": [{"name": "staticIp", "value": True}]}]}}
+    modify = {
+        "input": {
+            "customerId": "DEMO-CUSTOMER-1",
+            "lines": [{"action": "MODIFY", "productId": product["id"], "characteristics": [{"name": "staticIp", "value": True}]}],
+        }
+    }
     amounts = """order { id oneTimeTotal { amount } recurringTotal { amount }
         lines { unitOneTimePrice { amount } unitRecurringPrice { amount } } }"""
     create = "mutation($input: OrderCreateInput!) { orderCreate(input: $input) { %s errors { code } } }" % amounts
@@ -421,18 +490,32 @@ def test_found_zero_amount_without_decimals(each_world):
     created = payload["order"]
     assert created["oneTimeTotal"]["amount"] == "0.00"
     assert created["lines"][0]["unitOneTimePrice"]["amount"] == "0.00"
-    read = each_world.gql("customer", "query($id: ID!) { %s }" % amounts.replace("order {", "order(id: $id) {", 1), {"id": created["id"]})["order"]
+    read = each_world.gql(
+        "customer", "query($id: ID!) { %s }" % amounts.replace("order {", "order(id: $id) {", 1), {"id": created["id"]}
+    )["order"]
     assert read == created
 
 
 def test_the_property_can_fail(world):
     """The leak check catches what it is meant to catch (a property that cannot fail is no test)."""
-    for bad in ['Traceback (most recent call last)', 'File "/x/app.py", line 3', 'File "<string>", line 1', "KeyError: 'id'",
-                   "sqlalchemy.exc.IntegrityError", "SELECT orders.id FROM orders", "AttributeError"]:
+    for bad in [
+        "Traceback (most recent call last)",
+        'File "/x/app.py", line 3',
+        'File "<string>", line 1',
+        "KeyError: 'id'",
+        "sqlalchemy.exc.IntegrityError",
+        "SELECT orders.id FROM orders",
+        "AttributeError",
+    ]:
         assert leaked(json.dumps({"errors": [{"message": bad}]})), bad
         assert leaked(json.dumps({"errors": [{"message": bad}]}), sent=json.dumps({"query": bad})) is None, "an echo is no leak"
-    for fine in ['Syntax Error: Expected Name, found "}".', "Unexpected error.", "Cannot query field 'x' on type 'Query'.",
-                 "Variable '$id' of required type 'ID!' was not provided.", "Cannot query field 'x' on type 'UserError'."]:
+    for fine in [
+        'Syntax Error: Expected Name, found "}".',
+        "Unexpected error.",
+        "Cannot query field 'x' on type 'Query'.",
+        "Variable '$id' of required type 'ID!' was not provided.",
+        "Cannot query field 'x' on type 'UserError'.",
+    ]:
         assert leaked(json.dumps({"errors": [{"message": fine}]})) is None, fine
 
 
@@ -446,13 +529,17 @@ def test_node_with_an_id_it_cannot_fetch(world, role):
     that means "no such object"; a type the API does not have is just unknown (null)."""
     for type_name, where in (("OrderLine", "order"), ("OrderEvent", "order"), ("Agreement", "product")):
         [existing] = [i for i in world.ids if base64.b64decode(i).decode().startswith(f"{type_name}:")][:1]
-        body = world.client.post("/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": existing}}).json()
+        body = world.client.post(
+            "/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": existing}}
+        ).json()
         assert body["data"] == {"node": None}, body
         [error] = body["errors"]
         assert error["extensions"]["code"] == "INVALID_ID", body
         assert error["message"] == f"{type_name} ids cannot be fetched with node(); read them through their {where}", body
     for unknown in (gid("Nope", 1), gid("Order", BIG), gid("Task", -BIG), gid("Product", "x")):
-        body = world.client.post("/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": unknown}}).json()
+        body = world.client.post(
+            "/graphql", headers=world.headers[role], json={"query": NODE, "variables": {"id": unknown}}
+        ).json()
         assert body == {"data": {"node": None}}, body
 
 
@@ -473,10 +560,17 @@ def ws_messages(draw, world: World):
     document = "subscription " + selection
     if draw(st.booleans()):
         document = draw(mangled(st.just(document)))
-    subscribe = {"id": draw(st.text(min_size=1, max_size=8)), "type": "subscribe",
-                 "payload": {"query": document, "variables": draw(st.one_of(st.none(), variables(world)))}}
+    subscribe = {
+        "id": draw(st.text(min_size=1, max_size=8)),
+        "type": "subscribe",
+        "payload": {"query": document, "variables": draw(st.one_of(st.none(), variables(world)))},
+    }
     odd = st.one_of(
-        st.builds(lambda t, p: {"type": t, "payload": p}, st.sampled_from(["subscribe", "complete", "next", "pong", "nope", ""]), _json(4)),
+        st.builds(
+            lambda t, p: {"type": t, "payload": p},
+            st.sampled_from(["subscribe", "complete", "next", "pong", "nope", ""]),
+            _json(4),
+        ),
         st.builds(lambda i: {"id": i, "type": "complete"}, _json(2)),
         _json(6),
     )
@@ -520,10 +614,20 @@ def test_fuzz_websocket_long(world, data):
     run_websocket(world, data)
 
 
-@pytest.mark.parametrize("message", [
-    None, [1], "ping", 5, {"id": [1], "type": "complete"}, {"id": {}, "type": "complete"}, {"id": 1, "type": "complete"},
-    {"type": ["subscribe"]}, {"id": "1", "type": "subscribe", "payload": {"query": "subscription { x }", "variables": [1]}},
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        None,
+        [1],
+        "ping",
+        5,
+        {"id": [1], "type": "complete"},
+        {"id": {}, "type": "complete"},
+        {"id": 1, "type": "complete"},
+        {"type": ["subscribe"]},
+        {"id": "1", "type": "subscribe", "payload": {"query": "subscription { x }", "variables": [1]}},
+    ],
+)
 def test_found_ws_message_not_of_the_protocols_shape(world, message, caplog):
     """Crashed strawberry's graphql-transport-ws handler (TypeError on message["type"], an
     unhashable id as a key of its operations); now refused by app.py's handler as the protocol

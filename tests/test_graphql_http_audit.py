@@ -36,14 +36,19 @@ def node() -> str:
 
 
 def test_graphql_http_audit_passes_without_errors_or_warnings(node, tmp_path):
-    env = support.base_env(tmp_path, OM_GRAPH_DATABASE_URL=f"sqlite:///{tmp_path / 'audit.db'}", OM_GRAPH_EMBEDDED_WORKERS="false")
+    env = support.base_env(
+        tmp_path, OM_GRAPH_DATABASE_URL=f"sqlite:///{tmp_path / 'audit.db'}", OM_GRAPH_EMBEDDED_WORKERS="false"
+    )
     server, url = support.start_server(env, tmp_path)
     try:
         token = support.demo_tokens(tmp_path)["viewer"]
         run = subprocess.run(
             [node, "audit.mjs", url + "/graphql"],
-            cwd=AUDIT_DIR, env={**os.environ, "OM_GRAPH_AUDIT_TOKEN": token},
-            capture_output=True, text=True, timeout=120,
+            cwd=AUDIT_DIR,
+            env={**os.environ, "OM_GRAPH_AUDIT_TOKEN": token},
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         server.kill()

@@ -21,8 +21,11 @@ def test_health_reports_how_busy_the_sqlite_writer_is(make_runtime, database_url
             assert before["sqliteWriter"] is None  # PostgreSQL has no single writer to watch
             return
         for _ in range(3):
-            body = client.post("/graphql", json={"query": CREATE, "variables": {
-                "input": {"customerId": "ACME", "lines": [{"offering": "test-auto"}]}}}, headers=staff).json()
+            body = client.post(
+                "/graphql",
+                json={"query": CREATE, "variables": {"input": {"customerId": "ACME", "lines": [{"offering": "test-auto"}]}}},
+                headers=staff,
+            ).json()
             assert body["data"]["orderCreate"]["errors"] == []
         after = client.get("/health").json()["sqliteWriter"]
     assert after["transactions"] == before["sqliteWriter"]["transactions"] + 3  # one per create; reads take no write lock

@@ -89,7 +89,7 @@ DOCUMENTS = [
     # the root field without its required argument (issue #9's 500), with an alias, twice
     {"query": "{ order { id } }"},
     {"query": "query { a: order { id } }"},
-    {"query": "{ a: order { id } b: order(id: \"%s\") { id } }" % ORDER},
+    {"query": '{ a: order { id } b: order(id: "%s") { id } }' % ORDER},
     # arguments: repeated, unknown, of the wrong kind
     {"query": '{ order(id: "%s", id: "%s") { id } }' % (ORDER, ORDER)},
     {"query": '{ order(id: "%s", nope: 1) { id } }' % ORDER},
@@ -98,7 +98,7 @@ DOCUMENTS = [
     {"query": "{ order(id: 5.5) { id } }"},
     {"query": "{ order(id: true) { id } }"},
     {"query": "{ order(id: null) { id } }"},
-    {"query": "{ order(id: [\"%s\"]) { id } }" % ORDER},
+    {"query": '{ order(id: ["%s"]) { id } }' % ORDER},
     {"query": "{ order(id: {a: 1}) { id } }"},
     {"query": "{ order(id: ENUM) { id } }"},
     {"query": "{ order(id: $undeclared) { id } }"},
@@ -121,25 +121,29 @@ DOCUMENTS = [
     {"query": "query($id: ID!) { order(id: $id) { id } }", "variables": {"id": gid("Order", 10**30)}},
     {"query": "query($id: [ID!]) { order(id: $id) { id } }", "variables": {"id": [ORDER]}},
     {"query": "query($id: Int) { order(id: $id) { id } }", "variables": {"id": 1}},
-    {"query": "query($id: ID!) { order(id: $id) { id } }", "variables": {"id": ORDER, "extra": json.loads("[" * 900 + "]" * 900)}},
+    {
+        "query": "query($id: ID!) { order(id: $id) { id } }",
+        "variables": {"id": ORDER, "extra": json.loads("[" * 900 + "]" * 900)},
+    },
     # nested deeper than the interpreter's recursion limit: sent as raw JSON
-    b'{"query": "query($id: ID!) { order(id: $id) { id } }", "variables": {"id": "%s", "extra": %s}}' % (ORDER.encode(), b"[" * 3000 + b"]" * 3000),
+    b'{"query": "query($id: ID!) { order(id: $id) { id } }", "variables": {"id": "%s", "extra": %s}}'
+    % (ORDER.encode(), b"[" * 3000 + b"]" * 3000),
     b'{"query": "query($id: JSON) { __typename }", "variables": {"id": %s}}' % (b"[" * 980 + b"]" * 980),
     {"query": "query($id: ID!) { order(id: $id) { id } }", "variables": [ORDER]},
     {"query": "query($id: ID!) { order(id: $id) { id } }", "variables": "id"},
     # fragments, directives, several operations, other operation types
-    {"query": "{ ...F } fragment F on Query { order(id: \"%s\") { id } }" % ORDER},
-    {"query": "{ ... on Query { order(id: \"%s\") { id } } }" % ORDER},
-    {"query": "{ order(id: \"%s\") { ...F } } fragment F on Order { id ...F }" % ORDER},
-    {"query": "{ order(id: \"%s\") @skip(if: true) { id } }" % ORDER},
-    {"query": "query($s: Boolean!) { order(id: \"%s\") @include(if: $s) { id } }" % ORDER, "variables": {"s": "yes"}},
-    {"query": "{ order(id: \"%s\") @unknown { id } }" % ORDER},
-    {"query": "query A { order(id: \"%s\") { id } } query B { __typename }" % ORDER},
-    {"query": "query A { order(id: \"%s\") { id } } query A { __typename }" % ORDER, "operationName": "A"},
-    {"query": "query A { order(id: \"%s\") { id } }" % ORDER, "operationName": "B"},
-    {"query": "query A { order(id: \"%s\") { id } }" % ORDER, "operationName": 7},
+    {"query": '{ ...F } fragment F on Query { order(id: "%s") { id } }' % ORDER},
+    {"query": '{ ... on Query { order(id: "%s") { id } } }' % ORDER},
+    {"query": '{ order(id: "%s") { ...F } } fragment F on Order { id ...F }' % ORDER},
+    {"query": '{ order(id: "%s") @skip(if: true) { id } }' % ORDER},
+    {"query": 'query($s: Boolean!) { order(id: "%s") @include(if: $s) { id } }' % ORDER, "variables": {"s": "yes"}},
+    {"query": '{ order(id: "%s") @unknown { id } }' % ORDER},
+    {"query": 'query A { order(id: "%s") { id } } query B { __typename }' % ORDER},
+    {"query": 'query A { order(id: "%s") { id } } query A { __typename }' % ORDER, "operationName": "A"},
+    {"query": 'query A { order(id: "%s") { id } }' % ORDER, "operationName": "B"},
+    {"query": 'query A { order(id: "%s") { id } }' % ORDER, "operationName": 7},
     {"query": "subscription { orderEvents { id } }"},
-    {"query": "mutation { order(id: \"%s\") { id } }" % ORDER},
+    {"query": 'mutation { order(id: "%s") { id } }' % ORDER},
     {"query": "fragment F on Query { __typename }"},
     {"query": ""},
     {"query": "   "},
@@ -149,20 +153,32 @@ DOCUMENTS = [
     {"query": ["{ __typename }"]},
     {"notquery": "{ __typename }"},
     {"query": "{ __typename }", "extensions": "x"},
-    {"query": "{ order(id: \"%s\") { id } }" % ORDER, "extensions": {"persistedQuery": {"version": 1}}},
+    {"query": '{ order(id: "%s") { id } }' % ORDER, "extensions": {"persistedQuery": {"version": 1}}},
     # huge and nested documents
     {"query": DEEP},
     {"query": WIDE},
-    {"query": "{ order(id: \"%s\") { id } }" % ("A" * 500_000)},
+    {"query": '{ order(id: "%s") { id } }' % ("A" * 500_000)},
     {"query": "{ orders(states: [" + "[" * 2000 + "]" * 2000 + "]) { edges { node { id } } } }"},
-    {"query": "{ order(id: \"%s\") { id } }\n" % ORDER + "# comment\n" * 20_000},
+    {"query": '{ order(id: "%s") { id } }\n' % ORDER + "# comment\n" * 20_000},
 ]
 
 RAW_BODIES = [
-    b"null", b'"a string"', b"123", b"true", b"[]", b"[{}]", b"{}", b"",
-    b"{" * 3000, b"[" * 100_000 + b"]" * 100_000, b'{"query": "{ __typename }"',
-    b"\xff\xfe\x00garbage", b'{"query": "\\ud800"}', b'{"query": "{ __typename }", "operationName": "\\ud800"}',
-    b'{"query": "query($c: String) { orders(first: 1, customerId: $c) { edges { node { id } } } }", "variables": {"c": "a\\udc00"}}', b'{"query": "{ __typename }", "variables": {"n": ' + b"9" * 5000 + b"}}",
+    b"null",
+    b'"a string"',
+    b"123",
+    b"true",
+    b"[]",
+    b"[{}]",
+    b"{}",
+    b"",
+    b"{" * 3000,
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"query": "{ __typename }"',
+    b"\xff\xfe\x00garbage",
+    b'{"query": "\\ud800"}',
+    b'{"query": "{ __typename }", "operationName": "\\ud800"}',
+    b'{"query": "query($c: String) { orders(first: 1, customerId: $c) { edges { node { id } } } }", "variables": {"c": "a\\udc00"}}',
+    b'{"query": "{ __typename }", "variables": {"n": ' + b"9" * 5000 + b"}}",
 ]
 
 
@@ -200,8 +216,12 @@ def test_the_missing_argument_is_a_validation_error(sqlite_client):
 
 
 def test_query_string_parameters_are_untrusted_too(sqlite_client):
-    for params in ({"query": "{ order { id } }"}, {"query": "{ __typename }", "variables": "[" * 5000},
-                   {"query": "{ __typename }", "variables": "\"x\""}, {"query": "{ __typename }", "extensions": "1"}):
+    for params in (
+        {"query": "{ order { id } }"},
+        {"query": "{ __typename }", "variables": "[" * 5000},
+        {"query": "{ __typename }", "variables": '"x"'},
+        {"query": "{ __typename }", "extensions": "1"},
+    ):
         response = sqlite_client.get("/graphql", params=params)
         assert response.status_code < 500, (params, response.text)
 
@@ -214,11 +234,23 @@ CREATE = """mutation { orderCreate(input: {customerId: "ACME", lines: [{offering
 COUNT = "{ orders(first: 100) { edges { node { id } } } }"
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/json-patch+json", "application/jsonx", "application/json5", "text/json", "text/plain",
-    "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/graphql",
-    "application/json; charset=utf-16", "application/json; charset=latin-1", "json", "",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json-patch+json",
+        "application/jsonx",
+        "application/json5",
+        "text/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/graphql",
+        "application/json; charset=utf-16",
+        "application/json; charset=latin-1",
+        "json",
+        "",
+    ],
+)
 def test_other_request_media_types_are_refused_and_never_executed(sqlite_client, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     response = sqlite_client.post("/graphql", content=json.dumps({"query": CREATE}), headers=headers)
@@ -227,8 +259,16 @@ def test_other_request_media_types_are_refused_and_never_executed(sqlite_client,
     assert sqlite_client.post("/graphql", json={"query": COUNT}).json()["data"]["orders"]["edges"] == []
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "Application/JSON", "application/json; charset=utf-8",
-                                          "application/json;charset=UTF-8", 'application/json; charset="utf-8"'])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "Application/JSON",
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+        'application/json; charset="utf-8"',
+    ],
+)
 def test_json_with_parameters_is_accepted(sqlite_client, content_type):
     response = sqlite_client.post("/graphql", content=json.dumps(TYPENAME), headers={"Content-Type": content_type})
     assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
@@ -237,20 +277,24 @@ def test_json_with_parameters_is_accepted(sqlite_client, content_type):
 # ---------------------------------------------------------------------------------------------
 # Response media types (GraphQL over HTTP: Accept negotiation and status codes).
 
-@pytest.mark.parametrize(("accept", "expected"), [
-    (None, "application/json"),
-    ("*/*", "application/json"),
-    ("application/*", "application/json"),
-    ("application/json", "application/json"),
-    (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE),
-    (f"{GRAPHQL_RESPONSE}, application/json;q=0.9", GRAPHQL_RESPONSE),
-    (f"{GRAPHQL_RESPONSE}, application/json", GRAPHQL_RESPONSE),
-    (f"application/json, {GRAPHQL_RESPONSE}", "application/json"),
-    (f"application/json;q=0.5, {GRAPHQL_RESPONSE}", GRAPHQL_RESPONSE),
-    (f"{GRAPHQL_RESPONSE};q=0, */*", "application/json"),
-    ("APPLICATION/GRAPHQL-RESPONSE+JSON", GRAPHQL_RESPONSE),
-    ("text/html, */*;q=0.1", "application/json"),
-])
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, "application/json"),
+        ("*/*", "application/json"),
+        ("application/*", "application/json"),
+        ("application/json", "application/json"),
+        (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE),
+        (f"{GRAPHQL_RESPONSE}, application/json;q=0.9", GRAPHQL_RESPONSE),
+        (f"{GRAPHQL_RESPONSE}, application/json", GRAPHQL_RESPONSE),
+        (f"application/json, {GRAPHQL_RESPONSE}", "application/json"),
+        (f"application/json;q=0.5, {GRAPHQL_RESPONSE}", GRAPHQL_RESPONSE),
+        (f"{GRAPHQL_RESPONSE};q=0, */*", "application/json"),
+        ("APPLICATION/GRAPHQL-RESPONSE+JSON", GRAPHQL_RESPONSE),
+        ("text/html, */*;q=0.1", "application/json"),
+    ],
+)
 def test_the_response_media_type_follows_accept(sqlite_client, accept, expected):
     headers = {"Accept": accept} if accept else {}
     response = sqlite_client.post("/graphql", json=TYPENAME, headers=headers)
@@ -264,11 +308,14 @@ def test_an_unacceptable_accept_is_406(sqlite_client, accept):
     assert response.status_code == 406 and response.json()["errors"][0]["extensions"]["code"] == "NOT_ACCEPTABLE"
 
 
-@pytest.mark.parametrize("request_body", [
-    {"query": "{"},                                                          # parse error
-    {"query": "{ noSuchField }"},                                            # validation error
-    {"query": "query($id: ID!) { order(id: $id) { id } }", "variables": {"id": None}},  # variable coercion
-])
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"query": "{"},  # parse error
+        {"query": "{ noSuchField }"},  # validation error
+        {"query": "query($id: ID!) { order(id: $id) { id } }", "variables": {"id": None}},  # variable coercion
+    ],
+)
 def test_request_errors_are_400_without_data_in_graphql_response_json(sqlite_client, request_body):
     modern = sqlite_client.post("/graphql", json=request_body, headers={"Accept": GRAPHQL_RESPONSE})
     assert modern.status_code == 400 and modern.headers["content-type"] == GRAPHQL_RESPONSE
@@ -278,13 +325,17 @@ def test_request_errors_are_400_without_data_in_graphql_response_json(sqlite_cli
 
 
 def test_field_errors_stay_200_with_data_in_graphql_response_json(sqlite_client):
-    response = sqlite_client.post("/graphql", json={"query": '{ order(id: "nonsense") { id } }'}, headers={"Accept": GRAPHQL_RESPONSE})
+    response = sqlite_client.post(
+        "/graphql", json={"query": '{ order(id: "nonsense") { id } }'}, headers={"Accept": GRAPHQL_RESPONSE}
+    )
     assert response.status_code == 200, response.text
     assert "data" in response.json() and response.json()["errors"]
 
 
 def test_transport_errors_use_the_negotiated_type(sqlite_client):
-    response = sqlite_client.post("/graphql", content=b"{", headers={"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE})
+    response = sqlite_client.post(
+        "/graphql", content=b"{", headers={"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE}
+    )
     assert response.status_code == 400 and response.headers["content-type"] == GRAPHQL_RESPONSE
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
@@ -307,6 +358,7 @@ def test_unauthenticated_is_still_401_first(sqlite_client):
 # ---------------------------------------------------------------------------------------------
 # The body limit, on a real socket.
 
+
 def _request_head(path: str, headers: dict[str, str]) -> bytes:
     lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
     return "\r\n".join(lines).encode()
@@ -322,7 +374,9 @@ def _read_response(sock: socket.socket) -> tuple[int, bytes]:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
-    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), None)
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), None
+    )
     while length is not None and len(body) < length:
         chunk = sock.recv(65536)
         if not chunk:
@@ -367,9 +421,14 @@ def test_a_chunked_body_within_the_limit_is_served(live):
     def chunks():
         payload = json.dumps({"query": query}).encode()
         for i in range(0, len(payload), 10_000):
-            yield payload[i:i + 10_000]
+            yield payload[i : i + 10_000]
 
-    response = httpx.post(f"http://127.0.0.1:{live.port}/graphql", content=chunks(), headers={**live.headers, "Content-Type": "application/json"}, timeout=30)
+    response = httpx.post(
+        f"http://127.0.0.1:{live.port}/graphql",
+        content=chunks(),
+        headers={**live.headers, "Content-Type": "application/json"},
+        timeout=30,
+    )
     assert response.request.headers.get("transfer-encoding") == "chunked"
     assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
 
@@ -380,7 +439,12 @@ def test_a_chunked_body_streamed_with_httpx_over_the_limit_is_413(live):
             yield b" " * 1_000_000
 
     try:
-        response = httpx.post(f"http://127.0.0.1:{live.port}/graphql", content=chunks(), headers={**live.headers, "Content-Type": "application/json"}, timeout=30)
+        response = httpx.post(
+            f"http://127.0.0.1:{live.port}/graphql",
+            content=chunks(),
+            headers={**live.headers, "Content-Type": "application/json"},
+            timeout=30,
+        )
     except httpx.TransportError:
         pytest.skip("the connection closed before httpx read the answer (the raw-socket test checks the status)")
     assert response.status_code == 413
@@ -389,13 +453,16 @@ def test_a_chunked_body_streamed_with_httpx_over_the_limit_is_413(live):
 @pytest.mark.parametrize("path", ["/graphql", "/health", "/no-such-route"])
 def test_a_declared_length_over_the_limit_is_refused_on_every_route_before_the_body(live, path):
     with socket.create_connection(("127.0.0.1", live.port)) as sock:
-        sock.sendall(_request_head(path, {**live.headers, "Content-Type": "application/json", "Content-Length": str(MAX_BODY_BYTES + 1)}))
+        sock.sendall(
+            _request_head(path, {**live.headers, "Content-Type": "application/json", "Content-Length": str(MAX_BODY_BYTES + 1)})
+        )
         status, _ = _read_response(sock)  # nothing of the body was sent
     assert status == 413
 
 
 # ---------------------------------------------------------------------------------------------
 # GraphiQL from the package, no CDN.
+
 
 class _References(HTMLParser):
     def __init__(self):

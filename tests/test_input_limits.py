@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 import om_graph_tsm.plugin
 from om_graph.app import create_app
-from om_graph.core.errors import NotFound
-from om_graph.core.models import Order
+from om_graph.core.kernel.errors import NotFound
+from om_graph.core.ordering.models import Order
 from om_graph.schema import limits
 from tests import fixture_auto_pack, fixture_pack, support
 
@@ -37,14 +37,14 @@ def internet_line(address: str = "1 Main St", **extra) -> dict:
     return {"offering": "test-internet", "characteristics": characteristics}
 
 
-
-
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     """The test pack and the telecom pack (whose addresses declare a maxLength)."""
     tmp = tmp_path_factory.mktemp("limits")
     runtime = support.build_runtime(
-        f"sqlite:///{tmp / 'limits.db'}", extra_plugins=(fixture_pack, fixture_auto_pack, om_graph_tsm.plugin), embedded_workers=False
+        f"sqlite:///{tmp / 'limits.db'}",
+        extra_plugins=(fixture_pack, fixture_auto_pack, om_graph_tsm.plugin),
+        embedded_workers=False,
     )
     with TestClient(create_app(runtime=runtime)) as client:
         yield client, runtime, support.bearer(runtime, "order_manager")
@@ -96,7 +96,9 @@ def order_count(api) -> int:
 def _table_rows() -> list[list[str]]:
     text = (ROOT / "docs" / "security.md").read_text()
     section = text.split("## Limits", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Limit") and "---" not in line]
+    rows = [
+        line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Limit") and "---" not in line
+    ]
     return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
 
 
@@ -108,7 +110,9 @@ def test_security_doc_limits_table_matches_the_code():
         name = constant.strip("`")
         documented.add(name)
         number = int(re.match(r"[\d,]+", value).group().replace(",", ""))
-        assert getattr(limits, name) == number, f"docs/security.md says {limit} is {value}, schema/limits.py {name} = {getattr(limits, name)}"
+        assert getattr(limits, name) == number, (
+            f"docs/security.md says {limit} is {value}, schema/limits.py {name} = {getattr(limits, name)}"
+        )
         for name in re.findall(r"`([^`]+)`", test):
             if name.startswith("tests/"):
                 assert (ROOT / name).exists(), f"{name} (the test of {limit}) does not exist"
@@ -183,7 +187,10 @@ def test_characteristics_per_line(api):
     assert ("lines.0.characteristics", "TOO_MANY") not in codes(at)
     over = create(api, lines=[line(limits.MAX_LINE_CHARACTERISTICS + 1)])
     assert codes(over) == {("lines.0.characteristics", "TOO_MANY")}
-    task = {"id": "VGFzazo5OTk5OTk=", "characteristics": [{"name": f"c{i}", "value": 1} for i in range(limits.MAX_LINE_CHARACTERISTICS + 1)]}
+    task = {
+        "id": "VGFzazo5OTk5OTk=",
+        "characteristics": [{"name": f"c{i}", "value": 1} for i in range(limits.MAX_LINE_CHARACTERISTICS + 1)],
+    }
     completed = post(api, COMPLETE, {"input": task})["data"]["taskComplete"]
     assert codes(completed) == {("characteristics", "TOO_MANY")}
 
@@ -313,7 +320,10 @@ def test_subscriptions_per_connection(api):
         for i in range(limits.MAX_SUBSCRIPTIONS_PER_CONNECTION):
             ws.send_json({"id": str(i), "type": "subscribe", "payload": {"query": SUBSCRIBE}})
         support.wait_for(
-            lambda: runtime.bus.local.subscriber_count >= limits.MAX_SUBSCRIPTIONS_PER_CONNECTION, 10, interval=0.05, message="subscriptions"
+            lambda: runtime.bus.local.subscriber_count >= limits.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            10,
+            interval=0.05,
+            message="subscriptions",
         )
         ws.send_json({"id": "one-too-many", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
         refused = ws.receive_json()

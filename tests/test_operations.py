@@ -214,7 +214,9 @@ def test_metrics_count_graphql_requests_by_root_field_and_outcome(make_runtime, 
 
     def delta(operation, outcome):
         labels = {"operation": operation, "outcome": outcome}
-        return value(after, "om_graph_graphql_requests_total", **labels) - value(before, "om_graph_graphql_requests_total", **labels)
+        return value(after, "om_graph_graphql_requests_total", **labels) - value(
+            before, "om_graph_graphql_requests_total", **labels
+        )
 
     assert delta("orderCreate", "ok") == 1
     assert delta("order", "ok") == 2
@@ -269,11 +271,19 @@ def test_metrics_show_jobs_the_reconciler_and_the_sqlite_writer(make_runtime, sq
 def test_failed_jobs_are_counted_and_logged_with_their_order(make_runtime, sqlite_url):
     runtime = make_runtime(sqlite_url)
     with TestClient(create_app(runtime=runtime)) as client:
+
         def always_fails(order_id: int) -> None:
             raise RuntimeError("the handler's system is down")
 
-        failing = dramatiq.actor(always_fails, actor_name="test.fails", queue_name="orders", broker=runtime.broker,
-                                 max_retries=2, min_backoff=10, max_backoff=20)
+        failing = dramatiq.actor(
+            always_fails,
+            actor_name="test.fails",
+            queue_name="orders",
+            broker=runtime.broker,
+            max_retries=2,
+            min_backoff=10,
+            max_backoff=20,
+        )
         before = scrape(client)
         captured = io.StringIO()
         handler = logging.StreamHandler(captured)
@@ -335,6 +345,7 @@ def test_each_worker_process_serves_its_metrics(tmp_path, postgres_url, redis_se
         tmp_path / "worker.log",
     )
     try:
+
         def scraped(p):
             try:
                 return httpx.get(f"http://127.0.0.1:{p}/metrics", timeout=2).text
@@ -342,6 +353,7 @@ def test_each_worker_process_serves_its_metrics(tmp_path, postgres_url, redis_se
                 return None
 
         for each in (port, port + 1):  # one port per worker process
+
             def reconciled(p=each):
                 body = scraped(p)
                 return body if body and "om_graph_reconciler_requeued_total" in body else None
@@ -362,8 +374,10 @@ def traced(tmp_path):
     exporter = InMemorySpanExporter()
     provider = build_tracer_provider("om-graph-test", [exporter], batch=False)
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'om.db'}", extra_plugins=(fixture_pack, fixture_auto_pack),
-        load_entrypoints=False, demo_tokens_file=str(tmp_path / "tokens.json"),
+        database_url=f"sqlite:///{tmp_path / 'om.db'}",
+        extra_plugins=(fixture_pack, fixture_auto_pack),
+        load_entrypoints=False,
+        demo_tokens_file=str(tmp_path / "tokens.json"),
     )
     runtime = Runtime(settings, tracer_provider=provider)
     yield runtime, exporter
@@ -391,7 +405,9 @@ def test_a_request_and_the_jobs_it_causes_share_one_trace(traced):
     http = [s for s in submit_spans if s.kind == SpanKind.SERVER]
     assert len(http) == 1 and http[0].name.startswith("POST"), [s.name for s in submit_spans]
     trace_id = http[0].context.trace_id
-    db = [s for s in submit_spans if s.kind == SpanKind.CLIENT and s.attributes.get("db.system", s.attributes.get("db.system.name"))]
+    db = [
+        s for s in submit_spans if s.kind == SpanKind.CLIENT and s.attributes.get("db.system", s.attributes.get("db.system.name"))
+    ]
     assert db and all(s.context.trace_id == trace_id for s in db)  # the submit's statements
     process = next(s for s in consumers if s.name == "orders.process")
     assert process.context.trace_id == trace_id
@@ -436,12 +452,16 @@ def test_json_logs_carry_request_id_actor_and_order_id(tmp_path):
     try:
         token = support.demo_tokens(tmp_path)["order_manager"]
         http = httpx.Client(timeout=30, headers={"Authorization": f"Bearer {token}"})
-        created = http.post(url + "/graphql", json={"query": CREATE, "variables": AUTO_ORDER},
-                            headers={"X-Request-ID": "req-create-1"})
+        created = http.post(
+            url + "/graphql", json={"query": CREATE, "variables": AUTO_ORDER}, headers={"X-Request-ID": "req-create-1"}
+        )
         assert created.headers["x-request-id"] == "req-create-1"
         order_id = created.json()["data"]["orderCreate"]["order"]["id"]
-        submitted = http.post(url + "/graphql", json={"query": SUBMIT, "variables": {"id": order_id}},
-                              headers={"X-Request-ID": 'spaces and "quotes" forged'})
+        submitted = http.post(
+            url + "/graphql",
+            json={"query": SUBMIT, "variables": {"id": order_id}},
+            headers={"X-Request-ID": 'spaces and "quotes" forged'},
+        )
         generated = submitted.headers["x-request-id"]
         assert generated and "forged" not in generated
         time.sleep(0.5)
@@ -457,8 +477,9 @@ def test_json_logs_carry_request_id_actor_and_order_id(tmp_path):
 
 def _start_server_logging_info(env, log_dir):
     port = support.free_port()
-    proc = support.Process([sys.executable, "-m", "om_graph.cli", "serve", "--port", str(port), "--log-level", "info"],
-                           env, log_dir / "server.log")
+    proc = support.Process(
+        [sys.executable, "-m", "om_graph.cli", "serve", "--port", str(port), "--log-level", "info"], env, log_dir / "server.log"
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         support.wait_for(lambda: _answers(url + "/health"), 60, 0.2, "server start")

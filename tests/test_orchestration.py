@@ -9,10 +9,19 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from om_graph.core.commands import LineInput, OrderInput
-from om_graph.core.db import make_engine, make_session_factory
-from om_graph.core.models import EventRecord, Order, Product, Task
-from om_graph.core.ports import ADVANCE_ORDER, PROCESS_ORDER, NullEventSink, RecordingJobSink
+from om_graph.core.fulfilment.models import Task
+from om_graph.core.inventory.models import Product
+from om_graph.core.kernel.db import make_engine, make_session_factory
+from om_graph.core.kernel.models import EventRecord
+from om_graph.core.kernel.ports import (
+    ADVANCE_ORDER,
+    PROCESS_ORDER,
+    NullEventSink,
+    RecordingJobSink,
+)
+from om_graph.core.ordering.commands import LineInput, OrderInput
+from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.models import Order
 from om_graph.core.services import Services
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
@@ -45,19 +54,22 @@ def drain(svc, *, manual_chars=None):
             if not ready:
                 return
             for task_id in ready:
-                svc.orders.complete_task(AGENT, task_id, manual_chars)
+                svc.processing.complete_task(AGENT, task_id, manual_chars)
             continue
         for job in jobs:
             if job.name == PROCESS_ORDER:
-                svc.orders.process(job.args["order_id"])
+                svc.processing.process(job.args["order_id"])
             elif job.name == ADVANCE_ORDER:
-                svc.orders.advance(job.args["order_id"])
+                svc.processing.advance(job.args["order_id"])
 
 
 def place(svc, *lines: dict, customer="ACME") -> int:
     lines = lines or ({},)
     order = svc.orders.create(
-        AGENT, OrderInput(customer, tuple(LineInput("test-internet", characteristics={"speed": 100, "address": "x", **c}) for c in lines))
+        AGENT,
+        OrderInput(
+            customer, tuple(LineInput("test-internet", characteristics={"speed": 100, "address": "x", **c}) for c in lines)
+        ),
     )
     svc.orders.submit(AGENT, order.id)
     return order.id
@@ -107,28 +119,28 @@ def test_retryable_error_is_retried_with_the_same_idempotency_key(services):
 
 def test_duplicate_and_stale_messages_change_nothing(services):
     order_id = place(services)
-    services.orders.process(order_id)
+    services.processing.process(order_id)
     jobs = services.jobs.take()
     assert ADVANCE_ORDER in [j.name for j in jobs]
-    assert services.orders.advance(order_id) == 2  # allocate-line and ship-router; the rest waits for the installer
+    assert services.processing.advance(order_id) == 2  # allocate-line and ship-router; the rest waits for the installer
     with services.sessions() as s:
         events_before = s.scalar(select(EventRecord.id).order_by(EventRecord.id.desc()).limit(1))
-    assert services.orders.advance(order_id) == 0  # a redelivered message
-    services.orders.process(order_id)  # a redelivered process message
+    assert services.processing.advance(order_id) == 0  # a redelivered message
+    services.processing.process(order_id)  # a redelivered process message
     with services.sessions() as s:
         assert s.scalar(select(EventRecord.id).order_by(EventRecord.id.desc()).limit(1)) == events_before
 
 
 def test_stale_attempt_result_is_discarded(services):
     order_id = place(services)
-    services.orders.process(order_id)
+    services.processing.process(order_id)
     services.jobs.take()
     with services.sessions() as s:
         task_id = s.scalars(select(Task.id).where(Task.order_id == order_id, Task.state == "ready")).first()
     with services.uow() as uow:
         claim = services.orchestrator.claim(uow, task_id)
     with services.uow() as uow:  # the lease ran out; another worker took over
-        uow.lock_order(order_id)
+        lock_order(uow, order_id)
         uow.session.get(Task, task_id).state = "ready"
     with services.uow() as uow:
         second = services.orchestrator.claim(uow, task_id)
@@ -143,7 +155,7 @@ def test_stale_attempt_result_is_discarded(services):
 def test_parallel_completions_roll_up_once(services):
     """Many independent tasks finishing at the same moment: one event per transition."""
     order_id = place(services, {}, {}, {})
-    services.orders.process(order_id)
+    services.processing.process(order_id)
     services.jobs.take()
     with services.uow() as uow:
         claims = services.orchestrator.claim_wave(uow, services.orchestrator.load(uow, order_id))
@@ -194,7 +206,7 @@ def test_completion_writes_contract_and_modify_and_delete_change_inventory(servi
 
 
 def test_business_validation_rejects_whole_order(services):
-    from om_graph.core.errors import ValidationFailed
+    from om_graph.core.kernel.errors import ValidationFailed
 
     order_id = place(services)
     drain(services, manual_chars={"ontSerial": "S1"})
@@ -211,7 +223,7 @@ def test_business_validation_rejects_whole_order(services):
 
 
 def test_a_failing_pack_extension_rejects_the_order_instead_of_retrying(database_url):
-    from om_graph.core.extension_points import EnrichmentStep
+    from om_graph.core.catalog.extensions import EnrichmentStep
     from om_graph.plugins import hookimpl
 
     class Broken:
@@ -248,7 +260,7 @@ def test_advance_reuses_its_plan_only_while_nobody_else_wrote_the_order(services
         assert orchestrator.load(uow, order_id, previous=first) is first  # unchanged: re-attached
 
     [manual] = [t for t in first.tasks.values() if t.kind == "manual" and t.state == "ready"]
-    services.orders.complete_task(AGENT, manual.id, {"ontSerial": "S9"})  # another writer
+    services.processing.complete_task(AGENT, manual.id, {"ontSerial": "S9"})  # another writer
     with services.uow() as uow:
         fresh = orchestrator.load(uow, order_id, previous=first)
         assert fresh is not first
@@ -258,7 +270,7 @@ def test_advance_reuses_its_plan_only_while_nobody_else_wrote_the_order(services
 
 def test_a_line_with_nothing_to_fulfil_completes_when_processed(services):
     order = services.orders.create(AGENT, OrderInput("ACME", (LineInput("test-licence"), LineInput("test-licence"))), submit=True)
-    services.orders.process(order.id, then_advance=True)
+    services.processing.process(order.id, then_advance=True)
     detail = load(services, order.id)
     assert detail.state == "completed" and [line.state for line in detail.lines] == ["completed", "completed"]
     assert [p.status for p in detail.products] == ["active", "active"]
@@ -266,17 +278,16 @@ def test_a_line_with_nothing_to_fulfil_completes_when_processed(services):
 
 
 def test_changing_an_order_without_bumping_its_revision_is_refused(services):
-    from om_graph.core.uow import RevisionNotBumped
+    from om_graph.core.ordering.locking import RevisionNotBumped
 
     order_id = place(services)
-    services.orders.process(order_id)
+    services.processing.process(order_id)
     with services.sessions() as s:
         task_id = s.scalars(select(Task.id).where(Task.order_id == order_id)).first()
-    with pytest.raises(RevisionNotBumped):
-        with services.uow() as uow:
-            uow.session.get(Task, task_id).jeopardy = "critical"
+    with pytest.raises(RevisionNotBumped), services.uow() as uow:
+        uow.session.get(Task, task_id).jeopardy = "critical"
     with services.uow() as uow:
-        uow.lock_order(order_id)
+        lock_order(uow, order_id)
         uow.session.get(Task, task_id).jeopardy = "critical"
     with services.sessions() as s:
         assert s.get(Task, task_id).jeopardy == "critical"

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from om_graph.core.catalog_defs import CatalogContribution, OfferingDef, SpecificationDef, TaskTemplate
-from om_graph.core.errors import PluginConfigurationError
-from om_graph.core.extension_points import TaskHandler
+from om_graph.core.catalog.definitions import (
+    CatalogContribution,
+    OfferingDef,
+    SpecificationDef,
+    TaskTemplate,
+)
+from om_graph.core.catalog.extensions import TaskHandler
+from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.plugins import hookimpl, hookspecs
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
 from tests import fixture_pack

@@ -88,8 +88,11 @@ def test_a_failed_message_is_dead_lettered_and_acks_around_it_still_land(broker,
         for n in range(10):
             actor.send(n)
         support.wait_for(lambda: len(ran) >= 10, 30, message="10 messages to run")
-        support.wait_for(lambda: client.zcard(f"{redis_namespace}-dramatiq:nacks.XQ") == 1, 5,
-                         message="the failed message in the dead-letter queue")
+        support.wait_for(
+            lambda: client.zcard(f"{redis_namespace}-dramatiq:nacks.XQ") == 1,
+            5,
+            message="the failed message in the dead-letter queue",
+        )
         support.wait_for(lambda: not _leftovers(client, redis_namespace), 5, message="the other acks")
     finally:
         worker.stop()

@@ -70,7 +70,7 @@ def _run(client, order_gid):
     from strawberry import relay
 
     order_id = int(relay.GlobalID.from_id(order_gid).node_id)
-    client.runtime.services.orders.process(order_id, then_advance=True)
+    client.runtime.services.processing.process(order_id, then_advance=True)
 
 
 def test_repeated_reads_hit_and_every_change_is_seen(server):
@@ -80,8 +80,11 @@ def test_repeated_reads_hit_and_every_change_is_seen(server):
     hits = server.cache.hits
     assert _gql(server, DETAIL, {"id": order_id}, staff)["order"] == first
     assert server.cache.hits == hits + 1
-    assert server.get("/health").json()["responseCache"] == {"entries": len(server.cache), "hits": server.cache.hits,
-                                                             "misses": server.cache.misses}
+    assert server.get("/health").json()["responseCache"] == {
+        "entries": len(server.cache),
+        "hits": server.cache.hits,
+        "misses": server.cache.misses,
+    }
 
     # A draft edit is seen at once.
     updated = _gql(server, UPDATE, {"input": {"id": order_id, "lines": [_line(label="b")]}}, staff)
@@ -110,8 +113,11 @@ def test_a_later_order_changing_the_product_invalidates_the_original_order(serve
     assert _gql(server, DETAIL, {"id": order_id}, staff)["order"] == before
     assert server.cache.hits == hits + 1  # cached now
 
-    change = {"customerId": "ACME", "requestedInitialState": "ACKNOWLEDGED",
-              "lines": [{"action": "MODIFY", "productId": product["id"], "characteristics": [{"name": "label", "value": "second"}]}]}
+    change = {
+        "customerId": "ACME",
+        "requestedInitialState": "ACKNOWLEDGED",
+        "lines": [{"action": "MODIFY", "productId": product["id"], "characteristics": [{"name": "label", "value": "second"}]}],
+    }
     created = _gql(server, CREATE, {"input": change}, staff)["orderCreate"]
     assert created["errors"] == []
     _run(server, created["order"]["id"])
@@ -120,7 +126,11 @@ def test_a_later_order_changing_the_product_invalidates_the_original_order(serve
     chars = {c["name"]: c["value"] for c in after["products"][0]["characteristics"]}
     assert chars["label"] == "second"
 
-    disconnect = {"customerId": "ACME", "requestedInitialState": "ACKNOWLEDGED", "lines": [{"action": "DELETE", "productId": product["id"]}]}
+    disconnect = {
+        "customerId": "ACME",
+        "requestedInitialState": "ACKNOWLEDGED",
+        "lines": [{"action": "DELETE", "productId": product["id"]}],
+    }
     created = _gql(server, CREATE, {"input": disconnect}, staff)["orderCreate"]
     _run(server, created["order"]["id"])
     assert _gql(server, DETAIL, {"id": order_id}, staff)["order"]["products"][0]["status"] == "TERMINATED"
@@ -135,7 +145,9 @@ def test_answers_are_not_shared_across_permissions_or_accounts(server):
     # Same document, an asker without price:read: the field is refused, not served from cache.
     fulfilment = support.bearer(server.runtime, "order_fulfillment_agent")
     body = server.post("/graphql", json={"query": DETAIL, "variables": {"id": order_id}}, headers=fulfilment).json()
-    assert body.get("errors") and (body["data"] is None or body["data"]["order"] is None or body["data"]["order"]["oneTimeTotal"] is None)
+    assert body.get("errors") and (
+        body["data"] is None or body["data"]["order"] is None or body["data"]["order"]["oneTimeTotal"] is None
+    )
 
     # The owner's account sees it; another customer gets what a missing order gets.
     owner = support.bearer(server.runtime, "customer", account="ACME")
@@ -156,8 +168,8 @@ def test_only_plain_order_reads_are_cached(server):
     _gql(server, "query($id: ID!) { order(id: $id) @include(if: true) { id } }", {"id": order_id}, staff)
     assert len(server.cache) == before
     # Unknown or malformed ids are answered by the executor as before.
-    assert _gql(server, "query { order(id: \"T3JkZXI6OTk5OTk=\") { id } }", {}, staff)["order"] is None
-    body = server.post("/graphql", json={"query": "query { order(id: \"nonsense\") { id } }"}, headers=staff).json()
+    assert _gql(server, 'query { order(id: "T3JkZXI6OTk5OTk=") { id } }', {}, staff)["order"] is None
+    body = server.post("/graphql", json={"query": 'query { order(id: "nonsense") { id } }'}, headers=staff).json()
     assert body.get("errors")
 
 
@@ -203,7 +215,8 @@ def test_a_cached_detail_never_differs_from_a_fresh_read_through_a_whole_life(ma
 
     from strawberry import relay
 
-    from om_graph.core.models import Task, utcnow
+    from om_graph.core.fulfilment.models import Task
+    from om_graph.core.kernel.models import utcnow
 
     runtime = make_runtime(database_url, embedded_workers=False, retry_backoff_ms=0)
     cached_app, fresh_app = create_app(runtime=runtime), create_app(runtime=runtime)
@@ -225,9 +238,16 @@ def test_a_cached_detail_never_differs_from_a_fresh_read_through_a_whole_life(ma
                 assert _gql(fresh, full, {"id": gid}, staff)["order"] == first, f"stale cached detail of {gid}"
 
         def place(*chars: dict) -> str:
-            lines = [{"offering": "test-internet", "characteristics": [{"name": k, "value": v} for k, v in
-                                                                       {"speed": 100, "address": "x", **c}.items()]} for c in chars]
-            created = _gql(cached, CREATE, {"input": {"customerId": "ACME", "lines": lines, "requestedInitialState": "ACKNOWLEDGED"}}, staff)
+            lines = [
+                {
+                    "offering": "test-internet",
+                    "characteristics": [{"name": k, "value": v} for k, v in {"speed": 100, "address": "x", **c}.items()],
+                }
+                for c in chars
+            ]
+            created = _gql(
+                cached, CREATE, {"input": {"customerId": "ACME", "lines": lines, "requestedInitialState": "ACKNOWLEDGED"}}, staff
+            )
             gid = created["orderCreate"]["order"]["id"]
             orders.append(gid)
             check()
@@ -235,9 +255,9 @@ def test_a_cached_detail_never_differs_from_a_fresh_read_through_a_whole_life(ma
 
         def work(gid: str) -> None:
             order_id = int(relay.GlobalID.from_id(gid).node_id)
-            services.orders.process(order_id, then_advance=True)
+            services.processing.process(order_id, then_advance=True)
             check()
-            services.orders.advance(order_id)  # what a retry's delayed message does
+            services.processing.advance(order_id)  # what a retry's delayed message does
             check()
 
         flaky = place({"flakyAt": "test.design"})
@@ -256,14 +276,18 @@ def test_a_cached_detail_never_differs_from_a_fresh_read_through_a_whole_life(ma
             assert done["taskComplete"]["errors"] == []
             check()
         for gid in (flaky, failing):
-            services.orders.advance(int(relay.GlobalID.from_id(gid).node_id))
+            services.processing.advance(int(relay.GlobalID.from_id(gid).node_id))
         check()
 
         product = _gql(cached, full, {"id": flaky}, staff)["order"]["products"][0]
         assert product["status"] == "ACTIVE"
-        for line in ({"action": "MODIFY", "productId": product["id"], "characteristics": [{"name": "speed", "value": 1000}]},
-                     {"action": "DELETE", "productId": product["id"]}):
-            created = _gql(cached, CREATE, {"input": {"customerId": "ACME", "lines": [line], "requestedInitialState": "ACKNOWLEDGED"}}, staff)
+        for line in (
+            {"action": "MODIFY", "productId": product["id"], "characteristics": [{"name": "speed", "value": 1000}]},
+            {"action": "DELETE", "productId": product["id"]},
+        ):
+            created = _gql(
+                cached, CREATE, {"input": {"customerId": "ACME", "lines": [line], "requestedInitialState": "ACKNOWLEDGED"}}, staff
+            )
             gid = created["orderCreate"]["order"]["id"]
             orders.append(gid)
             work(gid)

@@ -42,7 +42,7 @@ def test_killed_worker_loses_nothing_and_repeats_no_effect(postgres_url, redis_s
     try:
         gql = support.GraphQLClient(url, support.demo_tokens(tmp_path)["order_agent"])
         ids = []
-        for n in range(4):
+        for _ in range(4):
             order = gql(CREATE, {"input": {"customerId": "KILL", "lines": [{"offering": "test-auto"}]}})["orderCreate"]["order"]
             gql(SUBMIT, {"id": order["id"]})
             ids.append(order["id"])
@@ -62,7 +62,9 @@ def test_killed_worker_loses_nothing_and_repeats_no_effect(postgres_url, redis_s
         interrupted = calls()
         second = support.start_worker(env, tmp_path, "worker-2", threads=2)
         for order_id in ids:
-            support.wait_for(lambda: gql(STATE, {"id": order_id})["order"]["state"] == "COMPLETED", 120, message=f"order {order_id}")
+            support.wait_for(
+                lambda: gql(STATE, {"id": order_id})["order"]["state"] == "COMPLETED", 120, message=f"order {order_id}"
+            )
     finally:
         for proc in (first, second, server):
             if proc is not None:

@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from om_graph.core.db import make_engine
-from om_graph.core.models import Base
+from om_graph.core.kernel.db import make_engine
+from om_graph.core.kernel.models import Base
 from om_graph.migrations import upgrade
 from om_graph.schema import build_schema
 
@@ -26,8 +26,18 @@ def test_committed_schema_matches_code():
 
 def test_contract_names_exist():
     sdl = str(build_schema())
-    for name in ("productOfferings", "order(id: ID!)", "orders(", "products(", "node(", "orderCreate(", "orderUpdate(",
-                 "orderSubmit(", "taskComplete(", "orderEvents("):
+    for name in (
+        "productOfferings",
+        "order(id: ID!)",
+        "orders(",
+        "products(",
+        "node(",
+        "orderCreate(",
+        "orderUpdate(",
+        "orderSubmit(",
+        "taskComplete(",
+        "orderEvents(",
+    ):
         assert name in sdl, name
 
 

@@ -20,7 +20,9 @@ INTROSPECT = "{ __schema { queryType { name } } }"
 
 
 def _client(tmp_path, **settings):
-    runtime = support.build_runtime(f"sqlite:///{tmp_path / 'sec.db'}", embedded_workers=False, demo_tokens_file=str(tmp_path / "demo.json"), **settings)
+    runtime = support.build_runtime(
+        f"sqlite:///{tmp_path / 'sec.db'}", embedded_workers=False, demo_tokens_file=str(tmp_path / "demo.json"), **settings
+    )
     return runtime, TestClient(create_app(runtime=runtime))
 
 
@@ -30,11 +32,15 @@ def test_demo_mode_writes_tokens_for_every_role_marked_demo(tmp_path):
         saved = json.loads((tmp_path / "demo.json").read_text())
         assert "DEMO" in saved["warning"]
         assert {"order_agent", "order_fulfillment_agent", "viewer", "service_account", "customer"} <= set(saved["tokens"])
-        response = client.post("/graphql", headers={"Authorization": f"Bearer {saved['tokens']['viewer']}"}, json={"query": OFFERINGS})
+        response = client.post(
+            "/graphql", headers={"Authorization": f"Bearer {saved['tokens']['viewer']}"}, json={"query": OFFERINGS}
+        )
         assert response.status_code == 200 and response.json()["data"]["productOfferings"]
         assert all(row.demo for row in runtime.tokens.list())
         # introspection and GraphiQL are on in demo mode
-        body = client.post("/graphql", headers={"Authorization": f"Bearer {saved['tokens']['viewer']}"}, json={"query": INTROSPECT}).json()
+        body = client.post(
+            "/graphql", headers={"Authorization": f"Bearer {saved['tokens']['viewer']}"}, json={"query": INTROSPECT}
+        ).json()
         assert body["data"]["__schema"]["queryType"]["name"] == "Query"
         assert "graphiql" in client.get("/graphql", headers={"Accept": "text/html"}).text.lower()
 
@@ -44,9 +50,8 @@ def test_production_refuses_to_start_with_demo_credentials(tmp_path):
     with client:
         pass  # demo mode issued demo tokens into this database
     runtime, client = _client(tmp_path, mode="production")
-    with pytest.raises(DemoCredentialsInProduction, match="demo tokens are active"):
-        with client:
-            pass
+    with pytest.raises(DemoCredentialsInProduction, match="demo tokens are active"), client:
+        pass
     runtime.stop()
 
 
@@ -62,9 +67,13 @@ def test_production_hardening(tmp_path):
         assert client.get("/graphql", headers={"Accept": "text/html"}).status_code == 404  # no GraphiQL
         get_query = client.get("/graphql", params={"query": OFFERINGS}, headers=headers)
         assert get_query.status_code in (400, 405)  # no operations over GET at all
-        get_mutation = client.get("/graphql", params={"query": "mutation { orderSubmit(input: {id: \"x\"}) { errors { code } } }"}, headers=headers)
+        get_mutation = client.get(
+            "/graphql", params={"query": 'mutation { orderSubmit(input: {id: "x"}) { errors { code } } }'}, headers=headers
+        )
         assert get_mutation.status_code in (400, 405)
-        form = client.post("/graphql", headers={**headers, "Content-Type": "text/plain"}, content=json.dumps({"query": OFFERINGS}))
+        form = client.post(
+            "/graphql", headers={**headers, "Content-Type": "text/plain"}, content=json.dumps({"query": OFFERINGS})
+        )
         assert form.status_code in (400, 415)
         batch = client.post("/graphql", headers=headers, json=[{"query": OFFERINGS}, {"query": OFFERINGS}])
         assert batch.status_code == 400
@@ -86,7 +95,9 @@ def test_demo_mode_never_accepts_mutations_over_get(tmp_path):
     runtime, client = _client(tmp_path)
     with client:
         headers = support.bearer(runtime, "order_agent")
-        response = client.get("/graphql", params={"query": "mutation { orderSubmit(input: {id: \"x\"}) { errors { code } } }"}, headers=headers)
+        response = client.get(
+            "/graphql", params={"query": 'mutation { orderSubmit(input: {id: "x"}) { errors { code } } }'}, headers=headers
+        )
         assert response.status_code in (400, 405)
 
 
@@ -112,6 +123,7 @@ def test_jwt_from_the_identity_provider(tmp_path, idp):
     jwks, sign = idp
     runtime, client = _client(tmp_path, jwt_issuer="https://sso.example.test", jwt_audience="om-graph", jwt_keys=jwks)
     with client:
+
         def post(token, query=OFFERINGS):
             return client.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={"query": query})
 

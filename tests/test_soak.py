@@ -58,8 +58,12 @@ class Capture(threading.Thread):
         n = 0
         while not self.stop.is_set():
             key = f"soak-{n}"
-            order = {"customerId": CUSTOMER, "idempotencyKey": key, "requestedInitialState": "ACKNOWLEDGED",
-                     "lines": [{"offering": "test-auto"}]}
+            order = {
+                "customerId": CUSTOMER,
+                "idempotencyKey": key,
+                "requestedInitialState": "ACKNOWLEDGED",
+                "lines": [{"offering": "test-auto"}],
+            }
             while key not in self.accepted:
                 try:
                     body = self.http.post(self.url + "/graphql", json={"query": CREATE, "variables": {"input": order}}).json()
@@ -89,7 +93,10 @@ class Reader(threading.Thread):
             if n % 2 or not ids:
                 request = {"query": READ_PAGE}
             else:
-                request = {"query": READ_ORDER, "variables": {"id": base64.b64encode(f"Order:{ids[-1 - n % len(ids)]}".encode()).decode()}}
+                request = {
+                    "query": READ_ORDER,
+                    "variables": {"id": base64.b64encode(f"Order:{ids[-1 - n % len(ids)]}".encode()).decode()},
+                }
             try:
                 body = self.http.post(self.url + "/graphql", json=request).json()
                 if "errors" in body:
@@ -125,12 +132,14 @@ class Subscriber:
             self.connections += 1
             await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": {"after": after}}}))
+            await ws.send(
+                json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS, "variables": {"after": after}}})
+            )
             until = time.monotonic() + self.reconnect_every
             while not stop.is_set() and time.monotonic() < until:
                 try:
                     raw = await asyncio.wait_for(ws.recv(), 0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 message = json.loads(raw)
                 if message["type"] == "next":
@@ -208,12 +217,16 @@ def test_soak_mixed_load_with_a_worker_kill_and_a_redis_restart(postgres_url, tm
         reader.join(60)
 
         def unfinished() -> int:
-            return support.db_rows(postgres_url, f"SELECT count(*) FROM customer_order WHERE customer_id = '{CUSTOMER}' AND state <> 'completed'")[0][0]
+            return support.db_rows(
+                postgres_url, f"SELECT count(*) FROM customer_order WHERE customer_id = '{CUSTOMER}' AND state <> 'completed'"
+            )[0][0]
 
         support.wait_for(lambda: unfinished() == 0, 60, 0.5, "every order to complete")
         last_event = support.db_rows(postgres_url, "SELECT id FROM order_event ORDER BY sequence DESC LIMIT 1")[0][0]
         support.wait_for(
-            lambda: all(s.received and s.received[-1] == last_event for s in subscribers), 30, 0.5,
+            lambda: all(s.received and s.received[-1] == last_event for s in subscribers),
+            30,
+            0.5,
             "every subscriber to receive the last event",
         )
         stop_subscribers.set()
@@ -253,6 +266,6 @@ def test_soak_mixed_load_with_a_worker_kill_and_a_redis_restart(postgres_url, tm
     print(
         f"\nsoak: {len(stored)} orders, {len(in_commit_order)} events, {capture.retries} capture retries, "
         + ", ".join(f"{k} RSS {v[0] / 2**20:.0f} -> {v[1] / 2**20:.0f} MB" for k, v in rss.items())
-        + ", subscriber connections " + str([s.connections for s in subscribers])
+        + ", subscriber connections "
+        + str([s.connections for s in subscribers])
     )
-

@@ -6,8 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from om_graph.core.errors import InvalidTransition
-from om_graph.core.states import DOMAIN_ORDER, LINE, ORDER, PRODUCT, SYSTEM_ONLY, TASK, aggregate
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, aggregate
+from om_graph.core.inventory.states import PRODUCT
+from om_graph.core.kernel.errors import InvalidTransition
+from om_graph.core.kernel.machine import SYSTEM_ONLY
+from om_graph.core.ordering.states import LINE, ORDER
 
 MACHINES = [ORDER, LINE, DOMAIN_ORDER, TASK, PRODUCT]
 
@@ -20,7 +23,9 @@ def test_terminal_states_have_no_way_out_and_every_state_is_reachable(machine):
     while frontier:
         state = frontier.pop()
         for event in machine.events_from(state):
-            target = machine.transition(state, event, frozenset({"system"}) | frozenset().union(*(t.roles for t in machine.transitions))).target
+            target = machine.transition(
+                state, event, frozenset({"system"}) | frozenset().union(*(t.roles for t in machine.transitions))
+            ).target
             if target not in reachable:
                 reachable.add(target)
                 frontier.append(target)
@@ -69,7 +74,14 @@ def test_aggregate_ignores_order_of_children(states, perm):
     assert aggregate(states) == aggregate(shuffled)
 
 
-@given(st.lists(st.tuples(st.sampled_from(sorted(TASK.states)), st.sampled_from(["release", "start", "retry", "complete", "fail", "cancel"])), max_size=20))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(sorted(TASK.states)), st.sampled_from(["release", "start", "retry", "complete", "fail", "cancel"])
+        ),
+        max_size=20,
+    )
+)
 def test_task_machine_never_leaves_a_terminal_state(steps):
     state = TASK.initial
     for _, event in steps:

@@ -20,9 +20,10 @@ from websockets.sync.client import connect
 from om_graph import eventbus
 from om_graph.app import create_app
 from om_graph.commit_order import CommitOrder
-from om_graph.core.event_store import EventStore
-from om_graph.core.events import OrderEvent
-from om_graph.core.uow import SYSTEM_ACTOR
+from om_graph.core.access.actor import SYSTEM_ACTOR
+from om_graph.core.kernel.event_store import EventStore
+from om_graph.core.kernel.events import OrderEvent
+from om_graph.core.ordering.locking import lock_order
 from tests import support
 
 EVENTS = "subscription($after: ID) { orderEvents(after: $after) { id type } }"
@@ -90,7 +91,7 @@ def record_events(runtime, count: int, *, oldest: bool = False, before_commit=No
         if before_commit is not None:
             sa_event.listen(uow.session, "before_commit", lambda _session: before_commit())
         order_id = uow.session.execute(_order(oldest)).scalar_one()
-        order = uow.lock_order(order_id)
+        order = lock_order(uow, order_id)
         for n in range(count):
             uow.record(order, "TestEvent", entity_kind="order", entity_id=order.id, actor=SYSTEM_ACTOR, payload={"n": n})
 
@@ -98,7 +99,7 @@ def record_events(runtime, count: int, *, oldest: bool = False, before_commit=No
 def _order(oldest: bool):
     from sqlalchemy import func, select
 
-    from om_graph.core.models import Order
+    from om_graph.core.ordering.models import Order
 
     return select(func.min(Order.id) if oldest else func.max(Order.id))
 
@@ -150,9 +151,18 @@ def test_memory_stays_flat_while_a_subscriber_streams_100k_events(make_runtime, 
 
 def _synthetic(sequence: int) -> OrderEvent:
     return OrderEvent(
-        id=sequence, order_id=1, customer_id="CUST-S", event_type="TaskStateChangeEvent", entity_kind="task",
-        entity_id=sequence, from_state="ready", to_state="inProgress", actor="system",
-        occurred_at=datetime(2026, 11, 28), payload={"n": sequence}, sequence=sequence,
+        id=sequence,
+        order_id=1,
+        customer_id="CUST-S",
+        event_type="TaskStateChangeEvent",
+        entity_kind="task",
+        entity_id=sequence,
+        from_state="ready",
+        to_state="inProgress",
+        actor="system",
+        occurred_at=datetime(2026, 11, 28),
+        payload={"n": sequence},
+        sequence=sequence,
     )
 
 
@@ -291,10 +301,12 @@ def own_redis(port: int):
         def start(self):
             self.process = subprocess.Popen(
                 [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
-            support.wait_for(lambda: support.check_redis(f"redis://127.0.0.1:{port}/0") is None, 10, interval=0.05,
-                             message="redis-server")
+            support.wait_for(
+                lambda: support.check_redis(f"redis://127.0.0.1:{port}/0") is None, 10, interval=0.05, message="redis-server"
+            )
 
         def kill(self):
             self.process.kill()

@@ -1,5 +1,14 @@
-"""The domain: catalog, orders, decomposition, orchestration, inventory.
+"""The domain, one package per context, over a small shared kernel.
+
+Contexts may import only the contexts before them in ``CONTEXTS`` (``tests/test_layering.py``
+checks it): the kernel imports no context; ordering may use inventory (what a customer has, to
+validate a change) but inventory knows orders only through the protocols it declares; fulfilment
+writes inventory when lines complete; the lifecycle drives ordering and fulfilment; the read side
+sees everything. ``services`` wires them; ``models`` collects every table for migrations and tests.
 
 Nothing in this package imports strawberry, starlette or dramatiq; the GraphQL and worker layers
-call into it through services and provide the ports in :mod:`om_graph.core.ports`.
+call into it through :mod:`om_graph.core.services` and provide the ports in
+:mod:`om_graph.core.kernel.ports`.
 """
+
+CONTEXTS = ("kernel", "access", "catalog", "inventory", "ordering", "fulfilment", "lifecycle", "reads")

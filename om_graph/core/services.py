@@ -6,14 +6,16 @@ from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from om_graph.core.catalog import sync_catalog
-from om_graph.core.orchestration import Orchestrator
-from om_graph.core.orders import OrderService
-from om_graph.core.ports import EventSink, JobSink
-from om_graph.core.queries import QueryService, RevisionProbe
-from om_graph.core.reconciler import Reconciler
-from om_graph.core.registry import Registry
-from om_graph.core.uow import UnitOfWork
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.catalog.sync import sync_catalog
+from om_graph.core.fulfilment.dispatch import forget_dispatch
+from om_graph.core.fulfilment.orchestration import Orchestrator
+from om_graph.core.fulfilment.reconciler import Reconciler
+from om_graph.core.kernel.ports import EventSink, JobSink
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.lifecycle.processing import OrderProcessing
+from om_graph.core.ordering.service import OrderService
+from om_graph.core.reads.queries import QueryService, RevisionProbe
 
 
 class Services:
@@ -30,9 +32,10 @@ class Services:
     ):
         self.sessions = sessions
         self.registry = registry
-        self.uow = partial(UnitOfWork, sessions, jobs, events)
+        self.uow = partial(UnitOfWork, sessions, jobs, events, unsent=forget_dispatch)
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
-        self.orders = OrderService(self.uow, registry, self.orchestrator)
+        self.orders = OrderService(self.uow, registry)
+        self.processing = OrderProcessing(self.uow, registry, self.orchestrator)
         self.queries = QueryService(self.uow)
         self.revisions = RevisionProbe(sessions.kw["bind"])
         self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)

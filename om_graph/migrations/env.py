@@ -3,8 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from om_graph.core.db import normalise_url
-from om_graph.core.models import Base
+from om_graph.core.kernel.db import normalise_url
+from om_graph.core.kernel.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -29,8 +29,10 @@ def install_observability(app, runtime, response_cache=None) -> None:
     token = runtime.settings.metrics_token
     expected = None if token is None else f"Bearer {token}".encode()
     if token is None and runtime.settings.production:
-        log.warning("/metrics is open to anyone who can reach this server (it shows order volumes by state): "
-                    "set OM_GRAPH_METRICS_TOKEN, or keep the port off public networks")
+        log.warning(
+            "/metrics is open to anyone who can reach this server (it shows order volumes by state): "
+            "set OM_GRAPH_METRICS_TOKEN, or keep the port off public networks"
+        )
 
     in_flight: asyncio.Task | None = None
 
@@ -47,8 +49,11 @@ def install_observability(app, runtime, response_cache=None) -> None:
         if expected is not None:
             given = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, expected):
-                return Response("metrics need the configured bearer token\n", status_code=401,
-                                headers={"WWW-Authenticate": 'Bearer realm="om-graph metrics"'})
+                return Response(
+                    "metrics need the configured bearer token\n",
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="om-graph metrics"'},
+                )
         body, content_type = await run_in_threadpool(exposition, registry)
         return Response(body, media_type=content_type)
 
@@ -58,4 +63,3 @@ def install_observability(app, runtime, response_cache=None) -> None:
     app.add_middleware(RequestObservability)
     if runtime.tracer_provider is not None:
         trace_requests(app, runtime.tracer_provider)
-

@@ -10,11 +10,17 @@ for a document that did not parse or validate, never a client-chosen operation n
 
 from __future__ import annotations
 
-from graphql import FieldNode, GraphQLError, ObjectValueNode, OperationDefinitionNode, VariableNode
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    VariableNode,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.relay import GlobalID
 
-from om_graph.core.ids import key_number
+from om_graph.core.kernel.ids import key_number
 from om_graph.observability.context import ACTOR, ORDER_ID
 from om_graph.schema.errors import is_expected
 
@@ -65,7 +71,9 @@ def _operation(document, name: str | None) -> OperationDefinitionNode | None:
     if document is None:
         return None
     for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (name is None or (definition.name and definition.name.value == name)):
+        if isinstance(definition, OperationDefinitionNode) and (
+            name is None or (definition.name and definition.name.value == name)
+        ):
             return definition
     return None
 

@@ -14,7 +14,11 @@ import time
 
 from om_graph.observability.context import REQUEST_ID
 from om_graph.observability.graphql import NO_OPERATION, SCOPE_KEY
-from om_graph.observability.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS, WEBSOCKET_CONNECTIONS
+from om_graph.observability.metrics import (
+    GRAPHQL_DURATION,
+    GRAPHQL_REQUESTS,
+    WEBSOCKET_CONNECTIONS,
+)
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A caller's id is kept when it is a plausible id (no spaces or control characters, which would
@@ -86,8 +90,9 @@ class RequestObservability:
             if responded:
                 raise
             status = 500
-            await send_with_request_id({"type": "http.response.start", "status": 500,
-                                        "headers": [(b"content-type", b"application/json")]})
+            await send_with_request_id(
+                {"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]}
+            )
             await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
         finally:
             if scope["path"] == GRAPHQL_PATH:

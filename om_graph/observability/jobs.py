@@ -16,9 +16,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from om_graph.core.uow import SYSTEM_ACTOR
+from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.observability.context import ACTOR, ORDER_ID, REQUEST_ID
-from om_graph.observability.metrics import JOBS_DEAD, JOBS_FAILED, JOBS_PROCESSED, JOBS_REDELIVERED
+from om_graph.observability.metrics import (
+    JOBS_DEAD,
+    JOBS_FAILED,
+    JOBS_PROCESSED,
+    JOBS_REDELIVERED,
+)
 from om_graph.observability.tracing import extract_from, inject_into
 
 REQUEST_ID_OPTION = "request_id"

@@ -1,7 +1,7 @@
 """Prometheus metrics of the HTTP edge and the workers, scrape-time collectors, and exposition.
 
 Counters and histograms live in prometheus-client's default registry beside the core's
-(``om_graph.core.metrics``) and the client's process and GC metrics. What is read from elsewhere
+(``om_graph.core.kernel.metrics``) and the client's process and GC metrics. What is read from elsewhere
 at scrape time (orders by state, the SQLite writer, the response cache) is collected by objects
 bound to one runtime, registered in that app's own registry: several apps in one process (the
 tests) never see each other's.
@@ -27,9 +27,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from om_graph.core.db import READ_ONLY, sqlite_writer_stats
-from om_graph.core.models import Order
-from om_graph.core.states import ORDER
+from om_graph.core.kernel.db import READ_ONLY, sqlite_writer_stats
+from om_graph.core.ordering.models import Order
+from om_graph.core.ordering.states import ORDER
 
 log = logging.getLogger(__name__)
 disable_created_metrics()  # no *_created series beside every counter: Prometheus does not need them

@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from om_graph.core.db import READ_ONLY
+from om_graph.core.kernel.db import READ_ONLY
 from om_graph.migrations import alembic_config
 
 log = logging.getLogger(__name__)

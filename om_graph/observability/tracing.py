@@ -101,8 +101,9 @@ def trace_requests(app, provider, *, excluded: str = _PROBES) -> None:
     (probes and scrapes excluded) and per websocket connection."""
     from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
-    app.add_middleware(OpenTelemetryMiddleware, excluded_urls=excluded, tracer_provider=provider,
-                       exclude_spans=["receive", "send"])
+    app.add_middleware(
+        OpenTelemetryMiddleware, excluded_urls=excluded, tracer_provider=provider, exclude_spans=["receive", "send"]
+    )
 
 
 def inject_into(options: dict) -> dict:

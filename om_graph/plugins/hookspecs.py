@@ -1,7 +1,7 @@
 """The hooks an industry pack implements. Each is documented in docs/plugins.md (a test checks).
 
 Registration hooks return objects; the host collects them once at startup into a
-:class:`om_graph.core.registry.Registry`, which refuses duplicate keys.
+:class:`om_graph.core.catalog.registry.Registry`, which refuses duplicate keys.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from om_graph.core.catalog_defs import CatalogContribution
-    from om_graph.core.events import OrderEvent
-    from om_graph.core.extension_points import (
+    from om_graph.core.catalog.definitions import CatalogContribution
+    from om_graph.core.catalog.extensions import (
         BusinessValidator,
         DecompositionRule,
         EnrichmentStep,
         JeopardyPolicy,
         TaskHandler,
     )
+    from om_graph.core.kernel.events import OrderEvent
 
 PROJECT = "om_graph"
 hookspec = pluggy.HookspecMarker(PROJECT)

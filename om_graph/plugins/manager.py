@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import pluggy
 
-from om_graph.core.errors import PluginConfigurationError
-from om_graph.core.registry import Registry
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.plugins import hookspecs
 from om_graph.plugins.hookspecs import PROJECT
 

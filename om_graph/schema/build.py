@@ -43,4 +43,3 @@ def build_schema() -> strawberry.Schema:
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
         ],
     )
-

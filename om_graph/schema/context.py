@@ -9,9 +9,9 @@ from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info as StrawberryInfo
 
-from om_graph.core.errors import DomainError
+from om_graph.core.access.actor import Actor
+from om_graph.core.kernel.errors import DomainError
 from om_graph.core.services import Services
-from om_graph.core.uow import Actor
 
 
 @dataclass

@@ -7,7 +7,9 @@ from enum import Enum
 
 import strawberry
 
-from om_graph.core.states import DOMAIN_ORDER, LINE, ORDER, PRODUCT, TASK
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
+from om_graph.core.inventory.states import PRODUCT
+from om_graph.core.ordering.states import LINE, ORDER
 
 
 def _enum(name: str, values, description: str) -> type[Enum]:
@@ -15,7 +17,11 @@ def _enum(name: str, values, description: str) -> type[Enum]:
     return strawberry.enum(Enum(name, members), description=description)
 
 
-OrderState = _enum("OrderState", ORDER.states | {"pending", "held", "assessingCancellation", "pendingCancellation", "cancelled"}, "TMF622 product order state.")
+OrderState = _enum(
+    "OrderState",
+    ORDER.states | {"pending", "held", "assessingCancellation", "pendingCancellation", "cancelled"},
+    "TMF622 product order state.",
+)
 OrderLineState = _enum("OrderLineState", LINE.states, "TMF622 product order item state.")
 DomainOrderState = _enum("DomainOrderState", DOMAIN_ORDER.states, "Product, service or resource order state (TMF641/652).")
 TaskState = _enum("TaskState", TASK.states, "Orchestration task state.")

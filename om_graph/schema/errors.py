@@ -15,7 +15,7 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.relay.types import InvalidGlobalIDError
 from strawberry.utils.logging import StrawberryLogger
 
-from om_graph.core.errors import DomainError
+from om_graph.core.kernel.errors import DomainError
 
 log = logging.getLogger("om_graph.graphql")
 

@@ -7,16 +7,16 @@ checks values against the catalog (including each characteristic's maxLength).""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from om_graph.core.commands import LineInput, OrderInput
-from om_graph.core.errors import FieldError, ValidationFailed
-from om_graph.core.ids import key_number
-from om_graph.core.validation import header_length_errors
+from om_graph.core.kernel.errors import FieldError, ValidationFailed
+from om_graph.core.kernel.ids import key_number
+from om_graph.core.ordering.commands import LineInput, OrderInput
+from om_graph.core.ordering.validation import header_length_errors
 from om_graph.schema.enums import LineAction, OrderInitialState
 from om_graph.schema.limits import (
     MAX_CHARACTERISTIC_NAME_LENGTH,
@@ -51,7 +51,8 @@ class OrderCreateInput:
     external_id: str | None = None
     requested_completion_date: datetime | None = None
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Retrying with the same key returns the same order; reusing it with another payload is an error."
+        default=None,
+        description="Retrying with the same key returns the same order; reusing it with another payload is an error.",
     )
     requested_initial_state: OrderInitialState = strawberry.field(
         default=OrderInitialState.DRAFT,
@@ -129,7 +130,9 @@ def characteristic_map(items: list[CharacteristicInput], path: str) -> dict:
     errors = []
     for item in items:
         if len(item.name) > MAX_CHARACTERISTIC_NAME_LENGTH:
-            errors.append(FieldError(path, f"a characteristic name has more than {MAX_CHARACTERISTIC_NAME_LENGTH} characters", "TOO_LONG"))
+            errors.append(
+                FieldError(path, f"a characteristic name has more than {MAX_CHARACTERISTIC_NAME_LENGTH} characters", "TOO_LONG")
+            )
             continue
         field = f"{path}.{item.name}"
         if item.name in result:
@@ -174,7 +177,7 @@ def utc_naive(value: datetime | None) -> datetime | None:
     """Times are stored as naive UTC: convert an offset, assume UTC when none is given."""
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def to_order_input(data: OrderCreateInput | OrderUpdateInput, customer_id: str, idempotency_key: str | None) -> OrderInput:

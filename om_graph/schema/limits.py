@@ -12,15 +12,15 @@ from graphql import FieldNode, GraphQLError, visit
 from graphql.language import Visitor
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 
-from om_graph.core.catalog_defs import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING  # noqa: F401 (listed here)
-from om_graph.core import commands
-from om_graph.core.queries import MAX_PAGE  # noqa: F401 (listed here)
-from om_graph.core.validation import (  # noqa: F401 (listed here)
+from om_graph.core.catalog.definitions import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING  # noqa: F401 (listed here)
+from om_graph.core.ordering import commands
+from om_graph.core.ordering.validation import (  # noqa: F401 (listed here)
     MAX_CUSTOMER_ID_LENGTH,
     MAX_DESCRIPTION_LENGTH,
     MAX_EXTERNAL_ID_LENGTH,
     MAX_IDEMPOTENCY_KEY_LENGTH,
 )
+from om_graph.core.reads.queries import MAX_PAGE  # noqa: F401 (listed here)
 
 # Transport (enforced in app.py)
 MAX_BODY_BYTES = 1_000_000
@@ -44,7 +44,6 @@ MAX_CHARACTERISTIC_NAME_LENGTH = 100
 # customerId, description, externalId, idempotencyKey: the core's MAX_*_LENGTH above.
 # A characteristic string value: its specification's maxLength, DEFAULT_STRING_MAX_LENGTH when
 # it declares none, never more than STRING_MAX_LENGTH_CEILING.
-
 
 
 class _IntrospectionFinder(Visitor):

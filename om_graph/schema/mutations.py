@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 import strawberry
 
-from om_graph.core.errors import DomainError
+from om_graph.core.kernel.errors import DomainError
+from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.context import Info
+from om_graph.schema.enums import OrderInitialState
 from om_graph.schema.inputs import (
     OrderCreateInput,
     OrderSubmitInput,
@@ -17,8 +19,6 @@ from om_graph.schema.inputs import (
     node_id,
     to_order_input,
 )
-from om_graph.core.queries import OrderDetail
-from om_graph.schema.enums import OrderInitialState
 from om_graph.schema.queries import requested_children
 from om_graph.schema.types import Order, Task
 
@@ -115,7 +115,9 @@ class Mutation:
 
         def call():
             task_id = node_id(input.id, "Task", "id")
-            return ctx.services.orders.complete_task(ctx.actor, task_id, characteristic_map(input.characteristics, "characteristics"))
+            return ctx.services.processing.complete_task(
+                ctx.actor, task_id, characteristic_map(input.characteristics, "characteristics")
+            )
 
         try:
             task_row = await ctx.call(call)

@@ -18,7 +18,7 @@ import inspect
 from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
 
-from om_graph.core.permissions import Permission as P
+from om_graph.core.access.permissions import Permission as P
 
 INHERIT = "inherit"
 AUTHENTICATED = "authenticated"
@@ -55,7 +55,10 @@ def _same(permission, names: str) -> dict:
 
 FIELDS: dict[str, dict[str, str | P]] = {
     "Order": {
-        **_same(P.ORDER_READ, "id state version customerId description externalId requestedCompletionDate createdAt submittedAt completedAt lines domainOrders events"),
+        **_same(
+            P.ORDER_READ,
+            "id state version customerId description externalId requestedCompletionDate createdAt submittedAt completedAt lines domainOrders events",
+        ),
         "oneTimeTotal": P.PRICE_READ,
         "recurringTotal": P.PRICE_READ,
         "createdBy": P.AUDIT_READ,
@@ -71,7 +74,10 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "characteristics": P.FULFILMENT_READ,  # technical data: ports, serials, addresses of kit
     },
     "Task": {
-        **_same(P.ORDER_READ, "id key name kind state attempts maxAttempts dependencies domainOrderId startedAt finishedAt dueAt jeopardy"),
+        **_same(
+            P.ORDER_READ,
+            "id key name kind state attempts maxAttempts dependencies domainOrderId startedAt finishedAt dueAt jeopardy",
+        ),
         **_same(P.FULFILMENT_READ, "handler errorCode errorMessage outcome"),
         "completedBy": P.AUDIT_READ,
     },
@@ -81,15 +87,21 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "payload": P.FULFILMENT_READ,
     },
     "Product": {
-        **_same(P.INVENTORY_READ, "id name customerId offeringKey status characteristics orderId orderLineId agreementId agreement entitlements startDate terminationDate"),
+        **_same(
+            P.INVENTORY_READ,
+            "id name customerId offeringKey status characteristics orderId orderLineId agreementId agreement entitlements startDate terminationDate",
+        ),
         "oneTimePrice": P.PRICE_READ,
         "recurringPrice": P.PRICE_READ,
     },
     "ProductOffering": _same(
-        P.CATALOG_READ, "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification"
+        P.CATALOG_READ,
+        "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification",
     ),
     "ProductSpecification": _same(P.CATALOG_READ, "key name version characteristics"),
-    "CharacteristicSpecification": _same(INHERIT, "name valueType required allowedValues default minValue maxValue maxLength description"),
+    "CharacteristicSpecification": _same(
+        INHERIT, "name valueType required allowedValues default minValue maxValue maxLength description"
+    ),
     "Characteristic": _same(INHERIT, "name value"),
     "Money": _same(INHERIT, "amount currency"),
     "Agreement": _same(INHERIT, "id name status startDate endDate"),

@@ -8,13 +8,17 @@ import strawberry
 from graphql import FieldNode, FragmentSpreadNode
 from strawberry import relay
 
-from om_graph.core.errors import FieldError, ValidationFailed
-from om_graph.core.ids import key_number
-from om_graph.core.queries import MAX_PAGE, encode_cursor
+from om_graph.core.kernel.errors import FieldError, ValidationFailed
+from om_graph.core.kernel.ids import key_number
+from om_graph.core.reads.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info
 from om_graph.schema.enums import OrderState
 from om_graph.schema.inputs import node_id, parse_global_id, too_long
-from om_graph.schema.limits import MAX_CURSOR_LENGTH, MAX_CUSTOMER_ID_LENGTH, MAX_STATE_FILTERS
+from om_graph.schema.limits import (
+    MAX_CURSOR_LENGTH,
+    MAX_CUSTOMER_ID_LENGTH,
+    MAX_STATE_FILTERS,
+)
 from om_graph.schema.types import (
     Order,
     OrderConnection,
@@ -89,7 +93,10 @@ def _cursor_problem(after: str | None) -> FieldError | None:
 
 def _page_info(page, after: str | None) -> PageInfo:
     return PageInfo(
-        has_next_page=page.has_next, has_previous_page=after is not None, start_cursor=page.start_cursor, end_cursor=page.end_cursor
+        has_next_page=page.has_next,
+        has_previous_page=after is not None,
+        start_cursor=page.start_cursor,
+        end_cursor=page.end_cursor,
     )
 
 
@@ -117,7 +124,9 @@ class Query:
         rows = await info.context.run(info.context.services.queries.offerings, info.context.actor)
         specs = info.context.services.registry.specifications
         return [
-            ProductOffering.from_model(row, dataclasses.asdict(specs[row.product_spec_key]) if row.product_spec_key in specs else None)
+            ProductOffering.from_model(
+                row, dataclasses.asdict(specs[row.product_spec_key]) if row.product_spec_key in specs else None
+            )
             for row in rows
         ]
 
@@ -141,28 +150,47 @@ class Query:
         customer_id: str | None = None,
     ) -> OrderConnection:
         check_arguments(
-            FieldError("states", f"at most {MAX_STATE_FILTERS} states", "TOO_MANY") if states and len(states) > MAX_STATE_FILTERS else None,
+            FieldError("states", f"at most {MAX_STATE_FILTERS} states", "TOO_MANY")
+            if states and len(states) > MAX_STATE_FILTERS
+            else None,
             too_long(customer_id, MAX_CUSTOMER_ID_LENGTH, "customerId"),
             _cursor_problem(after),
         )
         queries, actor = info.context.services.queries, info.context.actor
         include = requested_children(info, ("edges", "node"))
         page = await info.context.run(
-            queries.orders, actor, first=first, after=after, states=sorted({s.value for s in states or []}), customer_id=customer_id,
-            include=include, count=selects_total_count(info),
+            queries.orders,
+            actor,
+            first=first,
+            after=after,
+            states=sorted({s.value for s in states or []}),
+            customer_id=customer_id,
+            include=include,
+            count=selects_total_count(info),
         )
         edges = [OrderEdge(cursor=encode_cursor(d.order.id), node=Order.from_detail(d)) for d in page.items]
         return OrderConnection(edges=edges, page_info=_page_info(page, after), total_count=page.total_count)
 
     @strawberry.field(description="Inventory products, newest first.")
     async def products(
-        self, info: Info, first: int = 20, after: str | None = None, customer_id: str | None = None, order_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        customer_id: str | None = None,
+        order_id: strawberry.ID | None = None,
     ) -> ProductConnection:
         check_arguments(too_long(customer_id, MAX_CUSTOMER_ID_LENGTH, "customerId"), _cursor_problem(after))
         queries, actor = info.context.services.queries, info.context.actor
         oid = node_id(order_id, "Order", "orderId") if order_id is not None else None
         page = await info.context.run(
-            queries.products, actor, first=first, after=after, customer_id=customer_id, order_id=oid, count=selects_total_count(info)
+            queries.products,
+            actor,
+            first=first,
+            after=after,
+            customer_id=customer_id,
+            order_id=oid,
+            count=selects_total_count(info),
         )
         return ProductConnection(
             edges=[ProductEdge(cursor=encode_cursor(p.id), node=Product.from_model(p)) for p in page.items],

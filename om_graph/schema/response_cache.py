@@ -28,10 +28,18 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, StringValueNode, VariableNode, parse
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    VariableNode,
+    parse,
+)
 from strawberry import relay
 
-from om_graph.core.ids import key_number
+from om_graph.core.kernel.ids import key_number
 from om_graph.schema.limits import MAX_TOKENS
 from om_graph.transport.request_body import GraphQLParams
 
@@ -54,7 +62,6 @@ class Entry:
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
-
 
 
 def _footprint(key: tuple, entry: Entry) -> int:

@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry import relay
 
-from om_graph.core.events import OrderEvent as CoreEvent
+from om_graph.core.kernel.events import OrderEvent as CoreEvent
 from om_graph.eventbus import SUBSCRIBER_BUFFER, SubscriberOverflow
 from om_graph.schema.context import Info
 from om_graph.schema.inputs import node_id

@@ -12,10 +12,9 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core import models as m
-from om_graph.core.catalog_defs import DEFAULT_STRING_MAX_LENGTH
-from om_graph.core.queries import OrderDetail
+from om_graph.core.catalog.definitions import DEFAULT_STRING_MAX_LENGTH
+from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.context import Info
-from om_graph.schema.permissions import may_see
 from om_graph.schema.enums import (
     DependencyType,
     DomainOrderKind,
@@ -28,6 +27,7 @@ from om_graph.schema.enums import (
     TaskKind,
     TaskState,
 )
+from om_graph.schema.permissions import may_see
 
 
 def gid(type_name: str, value: int) -> relay.GlobalID:
@@ -178,7 +178,9 @@ class Task(relay.Node):
             handler=row.handler,
             attempts=row.attempts,
             max_attempts=row.max_attempts,
-            dependencies=[TaskDependency(predecessor_id=gid("Task", p), type=DependencyType.FINISH_TO_START) for p in sorted(predecessors)],
+            dependencies=[
+                TaskDependency(predecessor_id=gid("Task", p), type=DependencyType.FINISH_TO_START) for p in sorted(predecessors)
+            ],
             domain_order_id=gid("DomainOrder", row.domain_order_id),
             started_at=row.started_at,
             finished_at=row.finished_at,
@@ -332,8 +334,11 @@ class Product(relay.Node):
             order_line_id=gid("OrderLine", row.order_line_id),
             agreement_id=gid("Agreement", row.agreement_id) if row.agreement_id else None,
             agreement=Agreement(
-                id=gid("Agreement", agreement.id), name=agreement.name, status=agreement.status,
-                start_date=agreement.start_date, end_date=agreement.end_date,
+                id=gid("Agreement", agreement.id),
+                name=agreement.name,
+                status=agreement.status,
+                start_date=agreement.start_date,
+                end_date=agreement.end_date,
             )
             if agreement
             else None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import dramatiq
 
-from om_graph.core.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
+from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
 from om_graph.core.services import Services
 from om_graph.observability.jobs import send_options
 from om_graph.worker.broker import ACTOR_OPTIONS
@@ -26,10 +26,10 @@ class Actors:
 
 def declare_actors(broker: dramatiq.Broker, services: Callable[[], Services], *, time_limit_ms: int) -> Actors:
     def process_order(order_id: int) -> None:
-        services().orders.process(order_id, then_advance=True)
+        services().processing.process(order_id, then_advance=True)
 
     def advance_order(order_id: int) -> None:
-        services().orders.advance(order_id)
+        services().processing.advance(order_id)
 
     options = dict(ACTOR_OPTIONS, time_limit=time_limit_ms, queue_name=QUEUE, broker=broker)
     return Actors(

@@ -11,7 +11,14 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import current_millis
 from dramatiq.errors import ConnectionClosed
-from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
 from om_graph.observability.jobs import JobObservability
 from om_graph.settings import Settings
@@ -33,8 +40,15 @@ WORKER_ENV = {"dramatiq_worker_timeout": "20", "dramatiq_queue_prefetch": "64"}
 def build_broker(settings: Settings, *, tracer_provider=None) -> dramatiq.Broker:
     # JobObservability comes first: dramatiq runs the after_* hooks in reverse, so it sees the
     # message after Retries has decided whether to give up on it.
-    middleware = [JobObservability(tracer_provider), AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(),
-                  Pipelines(), Retries()]
+    middleware = [
+        JobObservability(tracer_provider),
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(),
+    ]
     if settings.redis_url:
         if settings.worker_metrics_port:
             middleware.append(WorkerMetricsServer(settings.worker_metrics_host, settings.worker_metrics_port))
@@ -119,8 +133,16 @@ class BatchAckRedisBroker(RedisBroker):
         # never runs maintenance). EVALSHA straight away: registering the script with the pipeline
         # would add a SCRIPT EXISTS round trip to every flush.
         script = self.scripts["dispatch"]
-        head = ["ack", current_millis(), queue_name, self.broker_id, self.heartbeat_timeout, self.dead_message_ttl, 0,
-                self._max_unpack_size()]
+        head = [
+            "ack",
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            0,
+            self._max_unpack_size(),
+        ]
         for attempt in (1, 2):
             with self.client.pipeline(transaction=False) as pipe:
                 for redis_message_id in batch:

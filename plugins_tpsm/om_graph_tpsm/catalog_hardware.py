@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from om_graph.core.catalog_defs import (
+from om_graph.core.catalog.definitions import (
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,
@@ -62,20 +62,46 @@ appliance = SpecificationDef(
         CharacteristicDef("applianceSerial", "string"),
     ),
     tasks=(
-        TaskTemplate("tpsm.reserve-stock", "Reserve a unit in the serving warehouse", handler="tpsm.reserve-stock",
-                     actions=("add",)),
-        TaskTemplate("tpsm.ship-to-site", "Pick, pack and ship the unit to the site", kind="manual",
-                     depends_on=("tpsm.reserve-stock",), actions=("add",)),
-        TaskTemplate("tpsm.site-acceptance", "Site acceptance: customer confirms delivery and power-on test",
-                     kind="manual", depends_on=("tpsm.ship-to-site",), actions=("add",)),
-        TaskTemplate("tpsm.register-warranty", "Register serial for warranty and support",
-                     handler="tpsm.register-warranty", depends_on=("tpsm.site-acceptance",), actions=("add",)),
-        TaskTemplate("tpsm.update-asset-record", "Update site contact and address on the asset",
-                     handler="tpsm.update-asset-record", actions=("modify",)),
-        TaskTemplate("tpsm.issue-rma", "Issue return authorisation and collection", handler="tpsm.issue-rma",
-                     actions=("delete",)),
-        TaskTemplate("tpsm.receive-return", "Receive and inspect the returned unit", kind="manual",
-                     depends_on=("tpsm.issue-rma",), actions=("delete",)),
+        TaskTemplate(
+            "tpsm.reserve-stock", "Reserve a unit in the serving warehouse", handler="tpsm.reserve-stock", actions=("add",)
+        ),
+        TaskTemplate(
+            "tpsm.ship-to-site",
+            "Pick, pack and ship the unit to the site",
+            kind="manual",
+            depends_on=("tpsm.reserve-stock",),
+            actions=("add",),
+        ),
+        TaskTemplate(
+            "tpsm.site-acceptance",
+            "Site acceptance: customer confirms delivery and power-on test",
+            kind="manual",
+            depends_on=("tpsm.ship-to-site",),
+            actions=("add",),
+        ),
+        TaskTemplate(
+            "tpsm.register-warranty",
+            "Register serial for warranty and support",
+            handler="tpsm.register-warranty",
+            depends_on=("tpsm.site-acceptance",),
+            actions=("add",),
+        ),
+        TaskTemplate(
+            "tpsm.update-asset-record",
+            "Update site contact and address on the asset",
+            handler="tpsm.update-asset-record",
+            actions=("modify",),
+        ),
+        TaskTemplate(
+            "tpsm.issue-rma", "Issue return authorisation and collection", handler="tpsm.issue-rma", actions=("delete",)
+        ),
+        TaskTemplate(
+            "tpsm.receive-return",
+            "Receive and inspect the returned unit",
+            kind="manual",
+            depends_on=("tpsm.issue-rma",),
+            actions=("delete",),
+        ),
     ),
 )
 
@@ -84,8 +110,9 @@ rack_kit = SpecificationDef(
     kind="resource",
     name="Rack-Mount Kit",
     tasks=(
-        TaskTemplate("tpsm.pick-rack-kit", "Pick rails and brackets into the consignment", handler="tpsm.pick-rack-kit",
-                     actions=("add",)),
+        TaskTemplate(
+            "tpsm.pick-rack-kit", "Pick rails and brackets into the consignment", handler="tpsm.pick-rack-kit", actions=("add",)
+        ),
     ),
 )
 

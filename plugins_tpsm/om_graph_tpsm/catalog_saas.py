@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from om_graph.core.catalog_defs import (
+from om_graph.core.catalog.definitions import (
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,
@@ -40,16 +40,27 @@ saas_product = SpecificationDef(
     key=SAAS_PRODUCT,
     kind="product",
     name="Analytics SaaS Subscription",
-    characteristics=(_company, _seats, _region, _domain, _sso,
-                     CharacteristicDef("adminEmail", "string", max_length=254, description="First administrator to invite")),
+    characteristics=(
+        _company,
+        _seats,
+        _region,
+        _domain,
+        _sso,
+        CharacteristicDef("adminEmail", "string", max_length=254, description="First administrator to invite"),
+    ),
     relationships=(
         SpecRelationshipDef(TENANT, "realizedAs"),
         SpecRelationshipDef(SSO, "requires"),  # only with ssoRequired (rule tpsm.sso-on-request)
     ),
     tasks=(
         BILLING_TASK,
-        TaskTemplate("tpsm.send-welcome", "Invite the first administrator", handler="tpsm.send-welcome",
-                     depends_on=("tpsm.billing-sync",), actions=("add",)),
+        TaskTemplate(
+            "tpsm.send-welcome",
+            "Invite the first administrator",
+            handler="tpsm.send-welcome",
+            depends_on=("tpsm.billing-sync",),
+            actions=("add",),
+        ),
     ),
 )
 
@@ -60,14 +71,27 @@ tenant = SpecificationDef(
     description="An isolated tenant on the regional analytics platform.",
     characteristics=(_company, _seats, _region, _domain, CharacteristicDef("tenantId", "string")),
     tasks=(
-        TaskTemplate("tpsm.create-tenant", "Create (or locate) the tenant in the regional platform",
-                     handler="tpsm.create-tenant", actions=("add", "modify")),
-        TaskTemplate("tpsm.provision-licences", "Provision the seat licences", handler="tpsm.provision-licences",
-                     depends_on=("tpsm.create-tenant",), actions=("add", "modify")),
-        TaskTemplate("tpsm.revoke-licences", "Revoke all seat licences", handler="tpsm.revoke-licences",
-                     actions=("delete",)),
-        TaskTemplate("tpsm.archive-tenant", "Archive the tenant (30-day retention before deletion)",
-                     handler="tpsm.archive-tenant", depends_on=("tpsm.revoke-licences",), actions=("delete",)),
+        TaskTemplate(
+            "tpsm.create-tenant",
+            "Create (or locate) the tenant in the regional platform",
+            handler="tpsm.create-tenant",
+            actions=("add", "modify"),
+        ),
+        TaskTemplate(
+            "tpsm.provision-licences",
+            "Provision the seat licences",
+            handler="tpsm.provision-licences",
+            depends_on=("tpsm.create-tenant",),
+            actions=("add", "modify"),
+        ),
+        TaskTemplate("tpsm.revoke-licences", "Revoke all seat licences", handler="tpsm.revoke-licences", actions=("delete",)),
+        TaskTemplate(
+            "tpsm.archive-tenant",
+            "Archive the tenant (30-day retention before deletion)",
+            handler="tpsm.archive-tenant",
+            depends_on=("tpsm.revoke-licences",),
+            actions=("delete",),
+        ),
     ),
 )
 
@@ -78,10 +102,15 @@ sso = SpecificationDef(
     description="SAML 2.0 / OIDC federation with the customer's identity provider.",
     characteristics=(_sso, _domain),
     tasks=(
-        TaskTemplate("tpsm.configure-sso", "Exchange IdP metadata with the customer and test sign-in",
-                     kind="manual", actions=("add", "modify")),
-        TaskTemplate("tpsm.remove-sso-connection", "Remove the IdP connection", handler="tpsm.remove-sso-connection",
-                     actions=("delete",)),
+        TaskTemplate(
+            "tpsm.configure-sso",
+            "Exchange IdP metadata with the customer and test sign-in",
+            kind="manual",
+            actions=("add", "modify"),
+        ),
+        TaskTemplate(
+            "tpsm.remove-sso-connection", "Remove the IdP connection", handler="tpsm.remove-sso-connection", actions=("delete",)
+        ),
     ),
 )
 
@@ -100,17 +129,34 @@ def _offering(key: str, name: str, monthly: str, setup: str, extra: tuple[Entitl
 
 
 saas_offerings = (
-    _offering("saas-analytics-starter", "Analytics Starter", "99.00", "0.00",
-              (EntitlementDef("support-standard", unit="plan", quantity=1), EntitlementDef("storage", unit="GB", quantity=50)),
-              "Dashboards for small teams, up to 25 seats, business-hours support."),
-    _offering("saas-analytics-pro", "Analytics Pro", "499.00", "250.00",
-              (EntitlementDef("support-priority", unit="plan", quantity=1), EntitlementDef("storage", unit="GB", quantity=500)),
-              "5-1000 seats, SSO, priority support."),
-    _offering("saas-analytics-enterprise", "Analytics Enterprise", "2490.00", "1500.00",
-              (EntitlementDef("support-premium", unit="plan", quantity=1),
-               EntitlementDef("customer-success-hours", unit="hour", quantity=40),
-               EntitlementDef("storage", unit="GB", quantity=5000)),
-              "100-10000 seats, SSO, 24x7 premium support, named customer success manager."),
+    _offering(
+        "saas-analytics-starter",
+        "Analytics Starter",
+        "99.00",
+        "0.00",
+        (EntitlementDef("support-standard", unit="plan", quantity=1), EntitlementDef("storage", unit="GB", quantity=50)),
+        "Dashboards for small teams, up to 25 seats, business-hours support.",
+    ),
+    _offering(
+        "saas-analytics-pro",
+        "Analytics Pro",
+        "499.00",
+        "250.00",
+        (EntitlementDef("support-priority", unit="plan", quantity=1), EntitlementDef("storage", unit="GB", quantity=500)),
+        "5-1000 seats, SSO, priority support.",
+    ),
+    _offering(
+        "saas-analytics-enterprise",
+        "Analytics Enterprise",
+        "2490.00",
+        "1500.00",
+        (
+            EntitlementDef("support-premium", unit="plan", quantity=1),
+            EntitlementDef("customer-success-hours", unit="hour", quantity=40),
+            EntitlementDef("storage", unit="GB", quantity=5000),
+        ),
+        "100-10000 seats, SSO, 24x7 premium support, named customer success manager.",
+    ),
 )
 
 saas_specifications = (saas_product, tenant, sso)

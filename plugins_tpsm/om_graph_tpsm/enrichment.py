@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from om_graph.core.extension_points import EnrichmentStep, LineView
-from om_graph_tpsm.catalog_hardware import APPLIANCE_PRODUCT, MODEL_BY_OFFERING, WAREHOUSE_BY_COUNTRY
+from om_graph.core.catalog.extensions import EnrichmentStep, LineView
+from om_graph_tpsm.catalog_hardware import (
+    APPLIANCE_PRODUCT,
+    MODEL_BY_OFFERING,
+    WAREHOUSE_BY_COUNTRY,
+)
 from om_graph_tpsm.catalog_saas import REGIONS, SAAS_PRODUCT, TENANT_DOMAIN_SUFFIX
 from om_graph_tpsm.southbound import slug
 

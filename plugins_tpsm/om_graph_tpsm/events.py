@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from om_graph.core.events import ERROR_MESSAGE, JEOPARDY_ALERT, OrderEvent
+from om_graph.core.kernel.events import ERROR_MESSAGE, JEOPARDY_ALERT, OrderEvent
 
 log = logging.getLogger("om_graph_tpsm.events")
 
@@ -42,8 +42,15 @@ def on_order_event(event: OrderEvent) -> None:
         _seen[event.event_type] += 1
     if event.event_type not in WATCHED:
         return
-    alert = Alert(event.order_id, event.customer_id, event.event_type, event.entity_kind, event.entity_id,
-                  event.occurred_at, dict(event.payload))
+    alert = Alert(
+        event.order_id,
+        event.customer_id,
+        event.event_type,
+        event.entity_kind,
+        event.entity_id,
+        event.occurred_at,
+        dict(event.payload),
+    )
     with _lock:
         _alerts.append(alert)
     log.warning("%s on order %s (%s %s)", event.event_type, event.order_id, event.entity_kind, event.entity_id)

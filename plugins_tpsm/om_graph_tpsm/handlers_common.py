@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from om_graph.core.extension_points import TaskContext, TaskHandler, TaskHandlerError, TaskOutcome
+from om_graph.core.catalog.extensions import (
+    TaskContext,
+    TaskHandler,
+    TaskHandlerError,
+    TaskOutcome,
+)
 from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.southbound import BILLING, SimulatedSystem
 
@@ -49,10 +54,9 @@ def billing_sync(ctx: TaskContext) -> TaskOutcome:
     if operation is None:
         raise TaskHandlerError(f"billing cannot handle action {ctx.action!r}", code="UNSUPPORTED_ACTION")
     reference = f"SUB-{operation.upper()}-{ids.token(ctx.idempotency_key, 'billing', 10)}"
-    return outcome(BILLING, ctx, {"billingEventReference": reference}, f"subscription billing {operation}",
-                   customerId=ctx.customer_id)
+    return outcome(
+        BILLING, ctx, {"billingEventReference": reference}, f"subscription billing {operation}", customerId=ctx.customer_id
+    )
 
 
-COMMON_HANDLERS = (
-    handler("tpsm.billing-sync", billing_sync, BILLING, "Starts, changes or stops the subscription in billing."),
-)
+COMMON_HANDLERS = (handler("tpsm.billing-sync", billing_sync, BILLING, "Starts, changes or stops the subscription in billing."),)

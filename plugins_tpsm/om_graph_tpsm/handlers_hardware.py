@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from om_graph.core.extension_points import TaskContext, TaskOutcome
+from om_graph.core.catalog.extensions import TaskContext, TaskOutcome
 from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.catalog_hardware import WAREHOUSE_BY_COUNTRY
 from om_graph_tpsm.handlers_common import handler, outcome, require
@@ -24,7 +24,9 @@ def reserve_stock(ctx: TaskContext) -> TaskOutcome:
     )
     reservation = f"RSV-{warehouse}-" + ids.token(ctx.idempotency_key, "reservation", 8)
     return outcome(
-        WAREHOUSE, ctx, {"applianceSerial": serial, "stockReservation": reservation, "warehouse": warehouse},
+        WAREHOUSE,
+        ctx,
+        {"applianceSerial": serial, "stockReservation": reservation, "warehouse": warehouse},
         f"{model} {serial} reserved in {warehouse}",
     )
 
@@ -38,14 +40,23 @@ def register_warranty(ctx: TaskContext) -> TaskOutcome:
 def update_asset_record(ctx: TaskContext) -> TaskOutcome:
     address = require(ctx, "shippingAddress")
     contact = ctx.characteristics.get("siteContactName", "")
-    return outcome(WAREHOUSE, ctx, {"assetRecordVersion": ids.token(ctx.idempotency_key, "asset-version", 6)},
-                   f"asset record updated ({contact}, {address})")
+    return outcome(
+        WAREHOUSE,
+        ctx,
+        {"assetRecordVersion": ids.token(ctx.idempotency_key, "asset-version", 6)},
+        f"asset record updated ({contact}, {address})",
+    )
 
 
 def issue_rma(ctx: TaskContext) -> TaskOutcome:
     rma = "RMA-" + ids.digits(ctx.idempotency_key, "rma", 8)
-    return outcome(WAREHOUSE, ctx, {"rmaNumber": rma, "returnWarehouse": _warehouse(ctx)}, f"return {rma} authorised",
-                   applianceSerial=ctx.characteristics.get("applianceSerial"))
+    return outcome(
+        WAREHOUSE,
+        ctx,
+        {"rmaNumber": rma, "returnWarehouse": _warehouse(ctx)},
+        f"return {rma} authorised",
+        applianceSerial=ctx.characteristics.get("applianceSerial"),
+    )
 
 
 def pick_rack_kit(ctx: TaskContext) -> TaskOutcome:

@@ -8,7 +8,7 @@ derived from the idempotency key.
 
 from __future__ import annotations
 
-from om_graph.core.extension_points import TaskContext, TaskOutcome
+from om_graph.core.catalog.extensions import TaskContext, TaskOutcome
 from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.handlers_common import handler, outcome, require
 from om_graph_tpsm.southbound import LICENSING, TENANT_PLATFORM
@@ -27,8 +27,12 @@ def create_tenant(ctx: TaskContext) -> TaskOutcome:
     tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(domain)
     request = "REQ-" + ids.token(ctx.idempotency_key, "tenant-request", 10)
     return outcome(
-        TENANT_PLATFORM, ctx, {"tenantId": tenant_id, "tenantUrl": f"https://{domain}", "platformCell": PLATFORM_BY_REGION[region]},
-        f"tenant {tenant_id} ready at {domain}", requestId=request, company=ctx.characteristics.get("companyName"),
+        TENANT_PLATFORM,
+        ctx,
+        {"tenantId": tenant_id, "tenantUrl": f"https://{domain}", "platformCell": PLATFORM_BY_REGION[region]},
+        f"tenant {tenant_id} ready at {domain}",
+        requestId=request,
+        company=ctx.characteristics.get("companyName"),
     )
 
 
@@ -38,7 +42,10 @@ def provision_licences(ctx: TaskContext) -> TaskOutcome:
     tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(domain)
     pool = "LP-" + ids.token(ctx.idempotency_key, "licence-pool", 10)
     return outcome(
-        LICENSING, ctx, {"licencePoolId": pool, "licensedSeats": seats}, f"{seats} seats licensed to {tenant_id}",
+        LICENSING,
+        ctx,
+        {"licencePoolId": pool, "licensedSeats": seats},
+        f"{seats} seats licensed to {tenant_id}",
         tenantId=tenant_id,
     )
 
@@ -51,8 +58,11 @@ def revoke_licences(ctx: TaskContext) -> TaskOutcome:
 def archive_tenant(ctx: TaskContext) -> TaskOutcome:
     tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(require(ctx, "tenantDomain"))
     return outcome(
-        TENANT_PLATFORM, ctx, {"tenantStatus": "archived", "retentionDays": RETENTION_DAYS},
-        f"tenant {tenant_id} archived; data deleted after {RETENTION_DAYS} days", tenantId=tenant_id,
+        TENANT_PLATFORM,
+        ctx,
+        {"tenantStatus": "archived", "retentionDays": RETENTION_DAYS},
+        f"tenant {tenant_id} archived; data deleted after {RETENTION_DAYS} days",
+        tenantId=tenant_id,
     )
 
 
@@ -65,8 +75,9 @@ def send_welcome(ctx: TaskContext) -> TaskOutcome:
     domain = require(ctx, "tenantDomain")
     invite = "INV-" + ids.token(ctx.idempotency_key, "invite", 12)
     recipient = ctx.characteristics.get("adminEmail") or f"admin@{domain}"
-    return outcome(TENANT_PLATFORM, ctx, {"adminInviteId": invite}, f"invitation {invite} queued for {recipient}",
-                   recipient=recipient)
+    return outcome(
+        TENANT_PLATFORM, ctx, {"adminInviteId": invite}, f"invitation {invite} queued for {recipient}", recipient=recipient
+    )
 
 
 SAAS_HANDLERS = (

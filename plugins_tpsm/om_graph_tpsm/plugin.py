@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from om_graph.core.catalog_defs import CatalogContribution
-from om_graph.core.events import OrderEvent
-from om_graph.core.extension_points import (
+from om_graph.core.catalog.definitions import CatalogContribution
+from om_graph.core.catalog.extensions import (
     BusinessValidator,
     DecompositionRule,
     EnrichmentStep,
     JeopardyPolicy,
     TaskHandler,
 )
+from om_graph.core.kernel.events import OrderEvent
 from om_graph.plugins import hookimpl
 from om_graph_tpsm import PACK, enrichment, events, jeopardy, rules, validators
-from om_graph_tpsm.catalog_saas import saas_offerings, saas_specifications
 from om_graph_tpsm.catalog_hardware import hardware_offerings, hardware_specifications
+from om_graph_tpsm.catalog_saas import saas_offerings, saas_specifications
 from om_graph_tpsm.handlers_common import COMMON_HANDLERS
 from om_graph_tpsm.handlers_hardware import HARDWARE_HANDLERS
 from om_graph_tpsm.handlers_saas import SAAS_HANDLERS

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pluggy
 import pytest
 
 import om_graph_tpsm.plugin as plugin
-from om_graph.core.catalog_defs import ALL_ACTIONS
-from om_graph.core.events import JEOPARDY_ALERT, ORDER_STATE_CHANGE, OrderEvent
-from om_graph.core.extension_points import LineView, TaskContext, TaskHandlerError, TaskOutcome, TaskTiming
-from om_graph.core.registry import Registry
+from om_graph.core.catalog.definitions import ALL_ACTIONS
+from om_graph.core.catalog.extensions import (
+    LineView,
+    TaskContext,
+    TaskHandlerError,
+    TaskOutcome,
+    TaskTiming,
+)
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.kernel.events import JEOPARDY_ALERT, ORDER_STATE_CHANGE, OrderEvent
 from om_graph.plugins import hookspecs
 from om_graph_tpsm import events
 from om_graph_tpsm.southbound import ALL_SYSTEMS, WAREHOUSE
@@ -54,8 +60,17 @@ def _clean():
 
 def ctx(task: str, spec_key: str, key: str = "idem-1", action: str = "add", **chars) -> TaskContext:
     return TaskContext(
-        task_id=1, task_key=task, idempotency_key=key, attempt=1, order_id=20, customer_id="cust-7", line_id=3,
-        action=action, spec_key=spec_key, domain_kind="service", characteristics=chars,
+        task_id=1,
+        task_key=task,
+        idempotency_key=key,
+        attempt=1,
+        order_id=20,
+        customer_id="cust-7",
+        line_id=3,
+        action=action,
+        spec_key=spec_key,
+        domain_kind="service",
+        characteristics=chars,
     )
 
 
@@ -101,8 +116,14 @@ def test_plugin_implements_every_hook():
 def test_catalog_content(registry):
     for key in ("saas-analytics-starter", "saas-analytics-pro", "saas-analytics-enterprise", "edge-appliance"):
         assert key in registry.offerings
-    for key in ("tpsm.saas-subscription", "tpsm.tenant", "tpsm.sso-integration", "tpsm.edge-appliance",
-                "tpsm.appliance", "tpsm.rack-mount-kit"):
+    for key in (
+        "tpsm.saas-subscription",
+        "tpsm.tenant",
+        "tpsm.sso-integration",
+        "tpsm.edge-appliance",
+        "tpsm.appliance",
+        "tpsm.rack-mount-kit",
+    ):
         assert key in registry.specifications
     pro = registry.offerings["saas-analytics-pro"]
     seats = next(e for e in pro.entitlements if e.name == "licence-seats")
@@ -217,14 +238,18 @@ def test_missing_data_raises_handler_errors(registry):
 
 
 def test_enrichment_derives_tenant_domain(registry):
-    chars = enrich(registry, line("saas-analytics-pro", "tpsm.saas-subscription", companyName="ACME Widgets B.V.",
-                                  seats=10, region="eu"))
+    chars = enrich(
+        registry, line("saas-analytics-pro", "tpsm.saas-subscription", companyName="ACME Widgets B.V.", seats=10, region="eu")
+    )
     assert chars["tenantDomain"] == "acme-widgets-eu.analytics.tpsm.example"
-    apac = enrich(registry, line("saas-analytics-pro", "tpsm.saas-subscription", companyName="Müller & Söhne GmbH",
-                                 seats=10, region="apac"))
+    apac = enrich(
+        registry, line("saas-analytics-pro", "tpsm.saas-subscription", companyName="Müller & Söhne GmbH", seats=10, region="apac")
+    )
     assert apac["tenantDomain"] == "muller-sohne-apac.analytics.tpsm.example"
-    given = enrich(registry, line("saas-analytics-pro", "tpsm.saas-subscription", companyName="Acme", region="us",
-                                  tenantDomain="custom.example"))
+    given = enrich(
+        registry,
+        line("saas-analytics-pro", "tpsm.saas-subscription", companyName="Acme", region="us", tenantDomain="custom.example"),
+    )
     assert given["tenantDomain"] == "custom.example"
 
 
@@ -236,8 +261,9 @@ def test_enrichment_sets_appliance_model_and_warehouse(registry):
 def test_saas_validator(registry):
     ok = line("saas-analytics-pro", "tpsm.saas-subscription", companyName="Globex", seats=200, ssoRequired=True)
     assert issues(registry, ok) == []
-    starter = issues(registry, line("saas-analytics-starter", "tpsm.saas-subscription", companyName="Globex", seats=26,
-                                    ssoRequired=True))
+    starter = issues(
+        registry, line("saas-analytics-starter", "tpsm.saas-subscription", companyName="Globex", seats=26, ssoRequired=True)
+    )
     assert {i.code for i in starter} == {"SEATS_OUT_OF_EDITION", "SSO_NOT_IN_EDITION"}
     enterprise = issues(registry, line("saas-analytics-enterprise", "tpsm.saas-subscription", companyName="X", seats=99))
     assert [i.field for i in enterprise] == ["characteristics.seats"]
@@ -246,15 +272,26 @@ def test_saas_validator(registry):
 
 
 def test_shipping_validator(registry):
-    ok = line("edge-appliance", "tpsm.edge-appliance", quantity=3, shippingAddress="Herengracht 1, 1015 BA Amsterdam",
-              country="NL", siteContactName="Jan")
+    ok = line(
+        "edge-appliance",
+        "tpsm.edge-appliance",
+        quantity=3,
+        shippingAddress="Herengracht 1, 1015 BA Amsterdam",
+        country="NL",
+        siteContactName="Jan",
+    )
     assert issues(registry, ok) == []
     bad = issues(registry, line("edge-appliance", "tpsm.edge-appliance", shippingAddress="  ", country="KP"))
     assert {(i.field, i.code) for i in bad} == {
-        ("characteristics.shippingAddress", "ADDRESS_REQUIRED"), ("characteristics.country", "COUNTRY_NOT_SHIPPABLE")
+        ("characteristics.shippingAddress", "ADDRESS_REQUIRED"),
+        ("characteristics.country", "COUNTRY_NOT_SHIPPABLE"),
     }
-    pallet = issues(registry, line("edge-appliance", "tpsm.edge-appliance", quantity=12, shippingAddress="Main St 5",
-                                   country="US", siteContactName="Ann"))
+    pallet = issues(
+        registry,
+        line(
+            "edge-appliance", "tpsm.edge-appliance", quantity=12, shippingAddress="Main St 5", country="US", siteContactName="Ann"
+        ),
+    )
     assert [i.code for i in pallet] == ["CONTACT_PHONE_REQUIRED"]
     assert issues(registry, line("edge-appliance", "tpsm.edge-appliance", action="delete")) == []
 
@@ -271,14 +308,27 @@ def test_jeopardy_durations(registry):
     assert planned("tpsm.site-acceptance", "manual", "tpsm.appliance") == timedelta(days=3)
     assert planned("tpsm.create-tenant", "automatic", "tpsm.tenant") == timedelta(minutes=30)
     assert planned("tpsm.reserve-stock", "automatic", "tpsm.appliance") == timedelta(minutes=10)
-    assert all(p.planned_duration(TaskTiming("other", "automatic", "other.spec", None)) is None
-               for p in plugin.om_register_jeopardy_policies())
+    assert all(
+        p.planned_duration(TaskTiming("other", "automatic", "other.spec", None)) is None
+        for p in plugin.om_register_jeopardy_policies()
+    )
 
 
 def test_event_hook_keeps_alerts():
     def event(event_type, order_id):
-        return OrderEvent(order_id, order_id, "cust-7", event_type, "task", 5, None, None, "system",
-                          datetime(2025, 1, 1, tzinfo=timezone.utc), {"jeopardyType": "High"})
+        return OrderEvent(
+            order_id,
+            order_id,
+            "cust-7",
+            event_type,
+            "task",
+            5,
+            None,
+            None,
+            "system",
+            datetime(2025, 1, 1, tzinfo=UTC),
+            {"jeopardyType": "High"},
+        )
 
     plugin.om_handle_order_event(event(JEOPARDY_ALERT, 1))
     plugin.om_handle_order_event(event(ORDER_STATE_CHANGE, 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from om_graph.core.catalog_defs import (
+from om_graph.core.catalog.definitions import (
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,
@@ -26,9 +26,7 @@ BANDWIDTHS = (500, 1000)
 
 OFFERING_BANDWIDTH = {"fibre-broadband-500": 500, "fibre-broadband-1000": 1000}
 
-_bandwidth = CharacteristicDef(
-    "bandwidth", "integer", required=True, allowed_values=BANDWIDTHS, description="Downstream Mbit/s"
-)
+_bandwidth = CharacteristicDef("bandwidth", "integer", required=True, allowed_values=BANDWIDTHS, description="Downstream Mbit/s")
 _address = CharacteristicDef(
     "installationAddress", "string", required=True, max_length=500, description="Premises where the fibre is terminated"
 )
@@ -67,10 +65,18 @@ internet_cfs = SpecificationDef(
         SpecRelationshipDef(STATIC_IP, "requires"),  # excluded unless staticIp (rule tsm.static-ip-on-request)
     ),
     tasks=(
-        TaskTemplate("tsm.activate-internet-service", "Activate subscriber session and speed profile",
-                     handler="tsm.activate-internet-service", actions=ADD_MODIFY),
-        TaskTemplate("tsm.deactivate-internet-service", "Deactivate subscriber session",
-                     handler="tsm.deactivate-internet-service", actions=DELETE),
+        TaskTemplate(
+            "tsm.activate-internet-service",
+            "Activate subscriber session and speed profile",
+            handler="tsm.activate-internet-service",
+            actions=ADD_MODIFY,
+        ),
+        TaskTemplate(
+            "tsm.deactivate-internet-service",
+            "Deactivate subscriber session",
+            handler="tsm.deactivate-internet-service",
+            actions=DELETE,
+        ),
     ),
 )
 
@@ -85,14 +91,26 @@ access_line = SpecificationDef(
         CharacteristicDef("oltPort", "string", description="OLT/shelf/slot/port, set by port reservation"),
     ),
     tasks=(
-        TaskTemplate("tsm.allocate-access-line", "Allocate access line at the address",
-                     handler="tsm.allocate-access-line", actions=ADD),
-        TaskTemplate("tsm.reserve-olt-port", "Reserve GPON port on the OLT",
-                     handler="tsm.reserve-olt-port", depends_on=("tsm.allocate-access-line",), actions=ADD),
-        TaskTemplate("tsm.onsite-installation", "On-site installation: fibre drop, wall outlet, ONT mounting",
-                     kind="manual", depends_on=("tsm.reserve-olt-port",), actions=ADD),
-        TaskTemplate("tsm.release-access-line", "Release OLT port and access line",
-                     handler="tsm.release-access-line", actions=DELETE),
+        TaskTemplate(
+            "tsm.allocate-access-line", "Allocate access line at the address", handler="tsm.allocate-access-line", actions=ADD
+        ),
+        TaskTemplate(
+            "tsm.reserve-olt-port",
+            "Reserve GPON port on the OLT",
+            handler="tsm.reserve-olt-port",
+            depends_on=("tsm.allocate-access-line",),
+            actions=ADD,
+        ),
+        TaskTemplate(
+            "tsm.onsite-installation",
+            "On-site installation: fibre drop, wall outlet, ONT mounting",
+            kind="manual",
+            depends_on=("tsm.reserve-olt-port",),
+            actions=ADD,
+        ),
+        TaskTemplate(
+            "tsm.release-access-line", "Release OLT port and access line", handler="tsm.release-access-line", actions=DELETE
+        ),
     ),
 )
 
@@ -102,8 +120,12 @@ ont = SpecificationDef(
     name="Optical Network Terminal",
     characteristics=(_bandwidth, CharacteristicDef("ontSerial", "string", description="GPON serial, set by configuration")),
     tasks=(
-        TaskTemplate("tsm.configure-ont", "Register ONT serial and apply bandwidth profile",
-                     handler="tsm.configure-ont", actions=ADD_MODIFY),
+        TaskTemplate(
+            "tsm.configure-ont",
+            "Register ONT serial and apply bandwidth profile",
+            handler="tsm.configure-ont",
+            actions=ADD_MODIFY,
+        ),
         TaskTemplate("tsm.deprovision-ont", "Remove ONT registration", handler="tsm.deprovision-ont", actions=DELETE),
     ),
 )
@@ -118,12 +140,20 @@ home_router = SpecificationDef(
         CharacteristicDef("shipmentTracking", "string", description="Set when shipped"),
     ),
     tasks=(
-        TaskTemplate("tsm.push-router-config", "Bind zero-touch configuration profile in the ACS (TR-069)",
-                     handler="tsm.push-router-config", actions=ADD_MODIFY),
-        TaskTemplate("tsm.ship-router", "Ship router to the customer",
-                     handler="tsm.ship-router", depends_on=("tsm.push-router-config",), actions=ADD),
-        TaskTemplate("tsm.recover-router", "Send returns label for the router", handler="tsm.recover-router",
-                     actions=DELETE),
+        TaskTemplate(
+            "tsm.push-router-config",
+            "Bind zero-touch configuration profile in the ACS (TR-069)",
+            handler="tsm.push-router-config",
+            actions=ADD_MODIFY,
+        ),
+        TaskTemplate(
+            "tsm.ship-router",
+            "Ship router to the customer",
+            handler="tsm.ship-router",
+            depends_on=("tsm.push-router-config",),
+            actions=ADD,
+        ),
+        TaskTemplate("tsm.recover-router", "Send returns label for the router", handler="tsm.recover-router", actions=DELETE),
     ),
 )
 
@@ -133,10 +163,18 @@ static_ip = SpecificationDef(
     name="Static Public IPv4 Address",
     characteristics=(_static_ip, CharacteristicDef("staticIpAddress", "string", description="Set by allocation")),
     tasks=(
-        TaskTemplate("tsm.allocate-static-ip", "Allocate a public IPv4 address from the static pool",
-                     handler="tsm.allocate-static-ip", actions=ADD_MODIFY),
-        TaskTemplate("tsm.release-static-ip", "Return the address to the pool (after quarantine)",
-                     handler="tsm.release-static-ip", actions=DELETE),
+        TaskTemplate(
+            "tsm.allocate-static-ip",
+            "Allocate a public IPv4 address from the static pool",
+            handler="tsm.allocate-static-ip",
+            actions=ADD_MODIFY,
+        ),
+        TaskTemplate(
+            "tsm.release-static-ip",
+            "Return the address to the pool (after quarantine)",
+            handler="tsm.release-static-ip",
+            actions=DELETE,
+        ),
     ),
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from om_graph.core.catalog_defs import (
+from om_graph.core.catalog.definitions import (
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,
@@ -61,10 +61,18 @@ mobile_cfs = SpecificationDef(
         SpecRelationshipDef(NUMBER_PORT, "requires"),  # only for portIn (rule tsm.number-port-on-port-in)
     ),
     tasks=(
-        TaskTemplate("tsm.activate-mobile-subscription", "Provision subscriber in HLR/HSS and PCRF",
-                     handler="tsm.activate-mobile-subscription", actions=ADD_MODIFY),
-        TaskTemplate("tsm.deactivate-mobile-subscription", "Remove subscriber from HLR/HSS",
-                     handler="tsm.deactivate-mobile-subscription", actions=DELETE),
+        TaskTemplate(
+            "tsm.activate-mobile-subscription",
+            "Provision subscriber in HLR/HSS and PCRF",
+            handler="tsm.activate-mobile-subscription",
+            actions=ADD_MODIFY,
+        ),
+        TaskTemplate(
+            "tsm.deactivate-mobile-subscription",
+            "Remove subscriber from HLR/HSS",
+            handler="tsm.deactivate-mobile-subscription",
+            actions=DELETE,
+        ),
     ),
 )
 
@@ -79,12 +87,15 @@ sim_card = SpecificationDef(
         CharacteristicDef("esimActivationCode", "string"),
     ),
     tasks=(
-        TaskTemplate("tsm.assign-sim", "Assign ICCID/IMSI (or download eSIM profile)", handler="tsm.assign-sim",
-                     actions=ADD),
-        TaskTemplate("tsm.activate-sim", "Activate SIM on the network", handler="tsm.activate-sim",
-                     depends_on=("tsm.assign-sim",), actions=ADD),
-        TaskTemplate("tsm.deactivate-sim", "Block SIM and release IMSI", handler="tsm.deactivate-sim",
-                     actions=DELETE),
+        TaskTemplate("tsm.assign-sim", "Assign ICCID/IMSI (or download eSIM profile)", handler="tsm.assign-sim", actions=ADD),
+        TaskTemplate(
+            "tsm.activate-sim",
+            "Activate SIM on the network",
+            handler="tsm.activate-sim",
+            depends_on=("tsm.assign-sim",),
+            actions=ADD,
+        ),
+        TaskTemplate("tsm.deactivate-sim", "Block SIM and release IMSI", handler="tsm.deactivate-sim", actions=DELETE),
     ),
 )
 
@@ -94,10 +105,18 @@ msisdn = SpecificationDef(
     name="MSISDN",
     characteristics=(_port_in, _port_in_number, CharacteristicDef("msisdn", "string")),
     tasks=(
-        TaskTemplate("tsm.allocate-msisdn", "Allocate number from the range (or take the ported number)",
-                     handler="tsm.allocate-msisdn", actions=ADD),
-        TaskTemplate("tsm.quarantine-msisdn", "Return number to the range after quarantine",
-                     handler="tsm.quarantine-msisdn", actions=DELETE),
+        TaskTemplate(
+            "tsm.allocate-msisdn",
+            "Allocate number from the range (or take the ported number)",
+            handler="tsm.allocate-msisdn",
+            actions=ADD,
+        ),
+        TaskTemplate(
+            "tsm.quarantine-msisdn",
+            "Return number to the range after quarantine",
+            handler="tsm.quarantine-msisdn",
+            actions=DELETE,
+        ),
     ),
 )
 
@@ -108,12 +127,25 @@ number_port = SpecificationDef(
     description="Porting a number from a donor operator through the national number portability database.",
     characteristics=(_port_in_number, _donor, CharacteristicDef("portingReference", "string")),
     tasks=(
-        TaskTemplate("tsm.submit-port-request", "Submit port-in request to the number portability database",
-                     handler="tsm.submit-port-request", actions=ADD),
-        TaskTemplate("tsm.confirm-port-in", "Confirm porting window with the donor operator and the customer",
-                     kind="manual", depends_on=("tsm.submit-port-request",), actions=ADD),
-        TaskTemplate("tsm.return-ported-number", "Return the ported number to its range holder",
-                     handler="tsm.return-ported-number", actions=DELETE),
+        TaskTemplate(
+            "tsm.submit-port-request",
+            "Submit port-in request to the number portability database",
+            handler="tsm.submit-port-request",
+            actions=ADD,
+        ),
+        TaskTemplate(
+            "tsm.confirm-port-in",
+            "Confirm porting window with the donor operator and the customer",
+            kind="manual",
+            depends_on=("tsm.submit-port-request",),
+            actions=ADD,
+        ),
+        TaskTemplate(
+            "tsm.return-ported-number",
+            "Return the ported number to its range holder",
+            handler="tsm.return-ported-number",
+            actions=DELETE,
+        ),
     ),
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from om_graph.core.catalog_defs import (
+from om_graph.core.catalog.definitions import (
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,
@@ -65,10 +65,13 @@ sdwan_cfs = SpecificationDef(
         SpecRelationshipDef(WAN_LINK, "requires", min_cardinality=1, max_cardinality=3, count_from="wanLinks"),
     ),
     tasks=(
-        TaskTemplate("tsm.provision-sdwan-site", "Create site in orchestrator and apply policies",
-                     handler="tsm.provision-sdwan-site", actions=ADD_MODIFY),
-        TaskTemplate("tsm.remove-sdwan-site", "Remove site from the overlay", handler="tsm.remove-sdwan-site",
-                     actions=DELETE),
+        TaskTemplate(
+            "tsm.provision-sdwan-site",
+            "Create site in orchestrator and apply policies",
+            handler="tsm.provision-sdwan-site",
+            actions=ADD_MODIFY,
+        ),
+        TaskTemplate("tsm.remove-sdwan-site", "Remove site from the overlay", handler="tsm.remove-sdwan-site", actions=DELETE),
     ),
 )
 
@@ -81,15 +84,28 @@ def _edge_spec(key: str, name: str, role: str) -> SpecificationDef:
         description=f"SD-WAN edge appliance ({role}), onboarded by zero-touch provisioning.",
         characteristics=(_edge_model, CharacteristicDef("edgeSerial", "string"), CharacteristicDef("ztpToken", "string")),
         tasks=(
-            TaskTemplate("tsm.onboard-edge-device", "Pre-stage edge in the orchestrator (zero-touch activation key)",
-                         handler="tsm.onboard-edge-device", actions=ADD_MODIFY),
-            TaskTemplate("tsm.reserve-edge-device", "Reserve edge appliance from stock",
-                         handler="tsm.reserve-edge-device", actions=ADD),
-            TaskTemplate("tsm.ship-edge-device", "Ship edge appliance to the site",
-                         handler="tsm.ship-edge-device",
-                         depends_on=("tsm.reserve-edge-device", "tsm.onboard-edge-device"), actions=ADD),
-            TaskTemplate("tsm.decommission-edge-device", "Deactivate edge and send returns label",
-                         handler="tsm.decommission-edge-device", actions=DELETE),
+            TaskTemplate(
+                "tsm.onboard-edge-device",
+                "Pre-stage edge in the orchestrator (zero-touch activation key)",
+                handler="tsm.onboard-edge-device",
+                actions=ADD_MODIFY,
+            ),
+            TaskTemplate(
+                "tsm.reserve-edge-device", "Reserve edge appliance from stock", handler="tsm.reserve-edge-device", actions=ADD
+            ),
+            TaskTemplate(
+                "tsm.ship-edge-device",
+                "Ship edge appliance to the site",
+                handler="tsm.ship-edge-device",
+                depends_on=("tsm.reserve-edge-device", "tsm.onboard-edge-device"),
+                actions=ADD,
+            ),
+            TaskTemplate(
+                "tsm.decommission-edge-device",
+                "Deactivate edge and send returns label",
+                handler="tsm.decommission-edge-device",
+                actions=DELETE,
+            ),
         ),
     )
 
@@ -104,12 +120,22 @@ wan_link = SpecificationDef(
     description="An internet, MPLS or LTE underlay circuit terminating on the site's edge.",
     characteristics=(CharacteristicDef("wanLinkId", "string"), CharacteristicDef("transitSubnet", "string")),
     tasks=(
-        TaskTemplate("tsm.order-underlay-circuit", "Order underlay circuit from the access provider (off-net)",
-                     kind="manual", actions=ADD),
-        TaskTemplate("tsm.configure-wan-link", "Assign link ID and transit subnet, configure edge interface",
-                     handler="tsm.configure-wan-link", depends_on=("tsm.order-underlay-circuit",), actions=ADD),
-        TaskTemplate("tsm.release-wan-link", "Release transit subnet and cease underlay circuit",
-                     handler="tsm.release-wan-link", actions=DELETE),
+        TaskTemplate(
+            "tsm.order-underlay-circuit", "Order underlay circuit from the access provider (off-net)", kind="manual", actions=ADD
+        ),
+        TaskTemplate(
+            "tsm.configure-wan-link",
+            "Assign link ID and transit subnet, configure edge interface",
+            handler="tsm.configure-wan-link",
+            depends_on=("tsm.order-underlay-circuit",),
+            actions=ADD,
+        ),
+        TaskTemplate(
+            "tsm.release-wan-link",
+            "Release transit subnet and cease underlay circuit",
+            handler="tsm.release-wan-link",
+            actions=DELETE,
+        ),
     ),
 )
 

@@ -15,7 +15,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from om_graph.core.extension_points import TaskContext, TaskHandler, TaskHandlerError, TaskOutcome
+from om_graph.core.catalog.extensions import (
+    TaskContext,
+    TaskHandler,
+    TaskHandlerError,
+    TaskOutcome,
+)
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.southbound import BILLING, SimulatedSystem
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from om_graph.core.extension_points import TaskContext, TaskHandler, TaskOutcome
+from om_graph.core.catalog.extensions import TaskContext, TaskHandler, TaskOutcome
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require, slug
 from om_graph_tsm.southbound import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
@@ -37,8 +37,12 @@ def reserve_olt_port(ctx: TaskContext) -> TaskOutcome:
 def release_access_line(ctx: TaskContext) -> TaskOutcome:
     line_id = ctx.characteristics.get("accessLineId", "unknown")
     return outcome(
-        NETWORK_INVENTORY, ctx, {"accessLineStatus": "released"}, f"access line {line_id} released",
-        accessLineId=line_id, oltPort=ctx.characteristics.get("oltPort"),
+        NETWORK_INVENTORY,
+        ctx,
+        {"accessLineStatus": "released"},
+        f"access line {line_id} released",
+        accessLineId=line_id,
+        oltPort=ctx.characteristics.get("oltPort"),
     )
 
 
@@ -46,9 +50,7 @@ def configure_ont(ctx: TaskContext) -> TaskOutcome:
     bandwidth = require(ctx, "bandwidth")
     serial = keep_or(ctx, "ontSerial", lambda: "HWTC" + ids.hex_token(ctx.idempotency_key, "ont-serial", 8))
     profile = f"GPON-{bandwidth}M"
-    return outcome(
-        ELEMENT_MANAGER, ctx, {"ontSerial": serial, "ontProfile": profile}, f"ONT {serial} configured ({profile})"
-    )
+    return outcome(ELEMENT_MANAGER, ctx, {"ontSerial": serial, "ontProfile": profile}, f"ONT {serial} configured ({profile})")
 
 
 def deprovision_ont(ctx: TaskContext) -> TaskOutcome:
@@ -60,17 +62,19 @@ def push_router_config(ctx: TaskContext) -> TaskOutcome:
     model = ctx.characteristics.get("routerModel") or DEFAULT_ROUTER
     serial = keep_or(ctx, "routerSerial", lambda: "CPE" + ids.digits(ctx.idempotency_key, "router-serial", 12))
     profile = "ACS-" + slug(model, 32).upper() + ("-STATIC" if ctx.characteristics.get("staticIp") else "")
-    return outcome(
-        ELEMENT_MANAGER, ctx, {"routerSerial": serial, "acsProfile": profile}, f"{model} {serial} bound to {profile}"
-    )
+    return outcome(ELEMENT_MANAGER, ctx, {"routerSerial": serial, "acsProfile": profile}, f"{model} {serial} bound to {profile}")
 
 
 def ship_router(ctx: TaskContext) -> TaskOutcome:
     address = require(ctx, "installationAddress")
     tracking = "3S" + ids.token(ctx.idempotency_key, "router-shipment", 11)
     return outcome(
-        LOGISTICS, ctx, {"shipmentTracking": tracking}, f"router shipped, tracking {tracking}",
-        address=address, routerSerial=ctx.characteristics.get("routerSerial"),
+        LOGISTICS,
+        ctx,
+        {"shipmentTracking": tracking},
+        f"router shipped, tracking {tracking}",
+        address=address,
+        routerSerial=ctx.characteristics.get("routerSerial"),
     )
 
 
@@ -87,7 +91,10 @@ def allocate_static_ip(ctx: TaskContext) -> TaskOutcome:
 def release_static_ip(ctx: TaskContext) -> TaskOutcome:
     address = ctx.characteristics.get("staticIpAddress", "unknown")
     return outcome(
-        NETWORK_INVENTORY, ctx, {"staticIpStatus": "quarantined"}, f"{address} quarantined before reuse",
+        NETWORK_INVENTORY,
+        ctx,
+        {"staticIpStatus": "quarantined"},
+        f"{address} quarantined before reuse",
         staticIpAddress=address,
     )
 
@@ -99,7 +106,9 @@ def activate_internet_service(ctx: TaskContext) -> TaskOutcome:
     )
     profile = f"FTTH-{bandwidth}M" + ("-STATIC" if ctx.characteristics.get("staticIp") else "")
     return outcome(
-        ELEMENT_MANAGER, ctx, {"pppoeUsername": username, "serviceProfile": profile},
+        ELEMENT_MANAGER,
+        ctx,
+        {"pppoeUsername": username, "serviceProfile": profile},
         f"subscriber {username} active on {profile}",
     )
 

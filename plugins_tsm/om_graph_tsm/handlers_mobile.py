@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
-from om_graph.core.extension_points import TaskContext, TaskHandler, TaskHandlerError, TaskOutcome
+from om_graph.core.catalog.extensions import (
+    TaskContext,
+    TaskHandler,
+    TaskHandlerError,
+    TaskOutcome,
+)
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require
 from om_graph_tsm.southbound import ELEMENT_MANAGER, NETWORK_INVENTORY
@@ -66,17 +71,19 @@ def submit_port_request(ctx: TaskContext) -> TaskOutcome:
     donor = require(ctx, "donorOperator")
     reference = "NP-" + ids.token(ctx.idempotency_key, "port-request", 12)
     return outcome(
-        NETWORK_INVENTORY, ctx, {"portingReference": reference}, f"port-in of {number} from {donor} requested",
-        portInNumber=number, donorOperator=donor,
+        NETWORK_INVENTORY,
+        ctx,
+        {"portingReference": reference},
+        f"port-in of {number} from {donor} requested",
+        portInNumber=number,
+        donorOperator=donor,
     )
 
 
 def return_ported_number(ctx: TaskContext) -> TaskOutcome:
     number = normalise_msisdn(str(ctx.characteristics.get("portInNumber") or "unknown"))
     reference = "NR-" + ids.token(ctx.idempotency_key, "number-return", 12)
-    return outcome(
-        NETWORK_INVENTORY, ctx, {"numberReturnReference": reference}, f"{number} returned to its range holder"
-    )
+    return outcome(NETWORK_INVENTORY, ctx, {"numberReturnReference": reference}, f"{number} returned to its range holder")
 
 
 def activate_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
@@ -84,7 +91,9 @@ def activate_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
     subscriber = keep_or(ctx, "subscriberId", lambda: "SUB-" + ids.token(ctx.idempotency_key, "subscriber", 10))
     roaming = bool(ctx.characteristics.get("roaming", True))
     return outcome(
-        ELEMENT_MANAGER, ctx, {"subscriberId": subscriber, "hssProfile": profile + ("" if roaming else "-NOROAM")},
+        ELEMENT_MANAGER,
+        ctx,
+        {"subscriberId": subscriber, "hssProfile": profile + ("" if roaming else "-NOROAM")},
         f"subscriber {subscriber} provisioned with {profile}",
     )
 

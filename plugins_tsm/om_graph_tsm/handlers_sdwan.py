@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from om_graph.core.extension_points import TaskContext, TaskHandler, TaskOutcome
+from om_graph.core.catalog.extensions import TaskContext, TaskHandler, TaskOutcome
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.catalog_sdwan import EDGE_SECONDARY
 from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require, slug
@@ -57,7 +57,10 @@ def ship_edge_device(ctx: TaskContext) -> TaskOutcome:
     address = require(ctx, "siteAddress")
     tracking = "1Z" + ids.token(ctx.idempotency_key, "edge-shipment", 16)
     return outcome(
-        LOGISTICS, ctx, {"edgeShipmentTracking": tracking}, f"edge shipped to {address}",
+        LOGISTICS,
+        ctx,
+        {"edgeShipmentTracking": tracking},
+        f"edge shipped to {address}",
         edgeSerial=ctx.characteristics.get("edgeSerial"),
     )
 
@@ -65,7 +68,10 @@ def ship_edge_device(ctx: TaskContext) -> TaskOutcome:
 def decommission_edge_device(ctx: TaskContext) -> TaskOutcome:
     label = "RET-" + ids.token(ctx.idempotency_key, "edge-return", 10)
     return outcome(
-        LOGISTICS, ctx, {"edgeStatus": "decommissioned", "returnLabel": label}, f"{_role(ctx)} edge decommissioned",
+        LOGISTICS,
+        ctx,
+        {"edgeStatus": "decommissioned", "returnLabel": label},
+        f"{_role(ctx)} edge decommissioned",
         edgeSerial=ctx.characteristics.get("edgeSerial"),
     )
 
@@ -75,7 +81,9 @@ def configure_wan_link(ctx: TaskContext) -> TaskOutcome:
     subnet = keep_or(ctx, "transitSubnet", lambda: ids.subnet_in_pool(ctx.idempotency_key, "transit", TRANSIT_POOL, 30))
     underlay = ids.pick(ctx.idempotency_key, "underlay", UNDERLAY_TYPES)
     return outcome(
-        NETWORK_INVENTORY, ctx, {"wanLinkId": link_id, "transitSubnet": subnet, "underlayType": underlay},
+        NETWORK_INVENTORY,
+        ctx,
+        {"wanLinkId": link_id, "transitSubnet": subnet, "underlayType": underlay},
         f"WAN link {link_id} ({underlay}) on {subnet}",
     )
 

@@ -6,15 +6,15 @@ named below so this file stays a table of contents.
 
 from __future__ import annotations
 
-from om_graph.core.catalog_defs import CatalogContribution
-from om_graph.core.events import OrderEvent
-from om_graph.core.extension_points import (
+from om_graph.core.catalog.definitions import CatalogContribution
+from om_graph.core.catalog.extensions import (
     BusinessValidator,
     DecompositionRule,
     EnrichmentStep,
     JeopardyPolicy,
     TaskHandler,
 )
+from om_graph.core.kernel.events import OrderEvent
 from om_graph.plugins import hookimpl
 from om_graph_tsm import PACK, enrichment, events, jeopardy, rules, validators
 from om_graph_tsm.catalog_fibre import fibre_offerings, fibre_specifications

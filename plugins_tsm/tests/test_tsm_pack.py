@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pluggy
 import pytest
 
 import om_graph_tsm.plugin as plugin
-from om_graph.core.catalog_defs import ALL_ACTIONS
-from om_graph.core.events import ORDER_STATE_CHANGE, TASK_STATE_CHANGE, OrderEvent
-from om_graph.core.extension_points import LineView, TaskContext, TaskHandlerError, TaskOutcome, TaskTiming
-from om_graph.core.registry import Registry
+from om_graph.core.catalog.definitions import ALL_ACTIONS
+from om_graph.core.catalog.extensions import (
+    LineView,
+    TaskContext,
+    TaskHandlerError,
+    TaskOutcome,
+    TaskTiming,
+)
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.kernel.events import (
+    ORDER_STATE_CHANGE,
+    TASK_STATE_CHANGE,
+    OrderEvent,
+)
 from om_graph.plugins import hookspecs
 from om_graph_tsm import events
 from om_graph_tsm import southbound as identifiers
@@ -55,15 +65,30 @@ def _clean_systems():
 
 def ctx(handler_task: str, spec_key: str, key: str = "task-1:idem", action: str = "add", **chars) -> TaskContext:
     return TaskContext(
-        task_id=1, task_key=handler_task, idempotency_key=key, attempt=1, order_id=10, customer_id="cust-42",
-        line_id=7, action=action, spec_key=spec_key, domain_kind="resource", characteristics=chars,
+        task_id=1,
+        task_key=handler_task,
+        idempotency_key=key,
+        attempt=1,
+        order_id=10,
+        customer_id="cust-42",
+        line_id=7,
+        action=action,
+        spec_key=spec_key,
+        domain_kind="resource",
+        characteristics=chars,
     )
 
 
 def line(offering: str, spec: str, quantity: int = 1, action: str = "add", **chars) -> LineView:
     return LineView(
-        line_id=None, line_number=1, action=action, offering_key=offering, spec_key=spec, quantity=quantity,
-        characteristics=chars, customer_id="cust-42",
+        line_id=None,
+        line_number=1,
+        action=action,
+        offering_key=offering,
+        spec_key=spec,
+        quantity=quantity,
+        characteristics=chars,
+        customer_id="cust-42",
     )
 
 
@@ -97,9 +122,19 @@ def test_catalog_offerings_and_specs(registry):
     for key in ("fibre-broadband-500", "fibre-broadband-1000", "sdwan-site", "mobile-plan-unlimited", "mobile-plan-20gb"):
         assert key in registry.offerings
     for key in (
-        "tsm.fibre-broadband", "tsm.internet-access-cfs", "tsm.access-line", "tsm.ont", "tsm.home-router",
-        "tsm.static-ip", "tsm.sdwan-site", "tsm.wan-link", "tsm.sdwan-edge-secondary", "tsm.mobile-plan",
-        "tsm.sim-card", "tsm.msisdn", "tsm.number-port",
+        "tsm.fibre-broadband",
+        "tsm.internet-access-cfs",
+        "tsm.access-line",
+        "tsm.ont",
+        "tsm.home-router",
+        "tsm.static-ip",
+        "tsm.sdwan-site",
+        "tsm.wan-link",
+        "tsm.sdwan-edge-secondary",
+        "tsm.mobile-plan",
+        "tsm.sim-card",
+        "tsm.msisdn",
+        "tsm.number-port",
     ):
         assert key in registry.specifications
     assert registry.specifications["tsm.internet-access-cfs"].kind == "service"
@@ -118,8 +153,12 @@ def test_keys_are_prefixed_and_every_handler_is_used(registry):
     assert used == pack_handlers
     for s in tsm_specs:
         assert all(t.key.startswith("tsm.") for t in s.tasks)
-    for items in (plugin.om_register_decomposition_rules(), plugin.om_register_enrichment_steps(),
-                  plugin.om_register_business_validators(), plugin.om_register_jeopardy_policies()):
+    for items in (
+        plugin.om_register_decomposition_rules(),
+        plugin.om_register_enrichment_steps(),
+        plugin.om_register_business_validators(),
+        plugin.om_register_jeopardy_policies(),
+    ):
         assert all(item.key.startswith("tsm.") for item in items)
 
 
@@ -185,8 +224,12 @@ HANDLER_CASES = [
     ("tsm.configure-wan-link", "tsm.wan-link", {}, "transitSubnet"),
     ("tsm.allocate-msisdn", "tsm.msisdn", {"portIn": False}, "msisdn"),
     ("tsm.assign-sim", "tsm.sim-card", {"simType": "physical"}, "iccid"),
-    ("tsm.submit-port-request", "tsm.number-port", {"portInNumber": "+31 6 12345678", "donorOperator": "Odido"},
-     "portingReference"),
+    (
+        "tsm.submit-port-request",
+        "tsm.number-port",
+        {"portInNumber": "+31 6 12345678", "donorOperator": "Odido"},
+        "portingReference",
+    ),
     ("tsm.activate-mobile-subscription", "tsm.mobile-service-cfs", {"networkProfile": "5G-20GB"}, "subscriberId"),
     ("tsm.billing-sync", "tsm.fibre-broadband", {}, "billingEventReference"),
 ]
@@ -293,11 +336,17 @@ def test_mobile_port_in_validator(registry):
     assert issues(registry, line("mobile-plan-unlimited", "tsm.mobile-plan", portIn=False)) == []
     bad = issues(registry, line("mobile-plan-unlimited", "tsm.mobile-plan", portIn=True))
     assert {i.field for i in bad} == {"characteristics.portInNumber", "characteristics.donorOperator"}
-    multi = issues(registry, line("mobile-plan-20gb", "tsm.mobile-plan", quantity=3, portIn=True,
-                                  portInNumber="0612345678", donorOperator="KPN"))
+    multi = issues(
+        registry,
+        line("mobile-plan-20gb", "tsm.mobile-plan", quantity=3, portIn=True, portInNumber="0612345678", donorOperator="KPN"),
+    )
     assert [i.code for i in multi] == ["PORT_IN_QUANTITY"]
-    assert [i.code for i in issues(registry, line("mobile-plan-20gb", "tsm.mobile-plan", portIn=True,
-                                                   portInNumber="call me", donorOperator="KPN"))] == ["PORT_IN_NUMBER_INVALID"]
+    assert [
+        i.code
+        for i in issues(
+            registry, line("mobile-plan-20gb", "tsm.mobile-plan", portIn=True, portInNumber="call me", donorOperator="KPN")
+        )
+    ] == ["PORT_IN_NUMBER_INVALID"]
 
 
 def test_sdwan_validator(registry):
@@ -339,9 +388,16 @@ def test_jeopardy_durations(registry):
 
 def _event(event_type: str, to_state: str, order_id: int = 1) -> OrderEvent:
     return OrderEvent(
-        id=order_id, order_id=order_id, customer_id="cust-42", event_type=event_type, entity_kind="order",
-        entity_id=order_id, from_state="inProgress", to_state=to_state, actor="system",
-        occurred_at=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        id=order_id,
+        order_id=order_id,
+        customer_id="cust-42",
+        event_type=event_type,
+        entity_kind="order",
+        entity_id=order_id,
+        from_state="inProgress",
+        to_state=to_state,
+        actor="system",
+        occurred_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
 
 

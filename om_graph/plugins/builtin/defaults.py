@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from om_graph.core.extension_points import JeopardyPolicy, TaskTiming
+from om_graph.core.catalog.extensions import JeopardyPolicy, TaskTiming
 from om_graph.plugins import hookimpl
 
 AUTOMATIC_SLA = timedelta(minutes=15)

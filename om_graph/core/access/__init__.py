@@ -1,0 +1,1 @@
+"""Access: who acts (actors, roles, permissions) and how they prove it (API tokens, JWTs)."""

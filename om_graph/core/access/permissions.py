@@ -1,0 +1,87 @@
+"""Who may do what: one table of role → permissions, checked by the API and again by services.
+
+Roles are the seed's users plus a read-only viewer and a service account for integrations.
+Customers belong to an account and only ever reach that account's rows (row scoping lives in
+the query and command services); staff (no account) see every account.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from om_graph.core.kernel.errors import DomainError
+
+
+class Role(str, Enum):
+    CUSTOMER = "customer"
+    ORDER_AGENT = "order_agent"
+    FULFILLMENT_AGENT = "order_fulfillment_agent"
+    ORDER_MANAGER = "order_manager"
+    APPROVER = "order_approver"
+    FULFILLMENT_MANAGER = "order_fulfillment_manager"
+    FALLOUT_AGENT = "order_fallout_agent"
+    FALLOUT_MANAGER = "order_fallout_manager"
+    PROCESS_ADMIN = "process_admin"
+    VIEWER = "viewer"
+    SERVICE_ACCOUNT = "service_account"
+    SYSTEM = "system"
+
+
+class Permission(str, Enum):
+    CATALOG_READ = "catalog:read"
+    ORDER_READ = "order:read"
+    ORDER_CAPTURE = "order:capture"  # create, edit drafts, submit
+    TASK_COMPLETE = "task:complete"
+    INVENTORY_READ = "inventory:read"
+    EVENTS_SUBSCRIBE = "events:subscribe"
+    PRICE_READ = "price:read"  # prices and totals
+    FULFILMENT_READ = "fulfilment:read"  # technical details: task internals, domain order data
+    AUDIT_READ = "audit:read"  # who did what
+
+
+_READ = {Permission.CATALOG_READ, Permission.ORDER_READ, Permission.INVENTORY_READ, Permission.EVENTS_SUBSCRIBE}
+_STAFF_READ = _READ | {Permission.FULFILMENT_READ, Permission.AUDIT_READ}
+_CAPTURE = {Permission.ORDER_CAPTURE, Permission.PRICE_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CUSTOMER: frozenset(_READ | _CAPTURE),
+    Role.ORDER_AGENT: frozenset(_STAFF_READ | _CAPTURE),
+    Role.ORDER_MANAGER: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE}),
+    Role.FULFILLMENT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
+    Role.FULFILLMENT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ}),
+    Role.APPROVER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
+    Role.FALLOUT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
+    Role.FALLOUT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ}),
+    Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
+    Role.VIEWER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
+    Role.SERVICE_ACCOUNT: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE}),
+    Role.SYSTEM: frozenset(Permission),
+}
+
+STAFF_ROLES = frozenset(r.value for r in Role if r not in (Role.CUSTOMER, Role.SYSTEM))
+ALL_ROLES = frozenset(r.value for r in Role if r is not Role.SYSTEM)
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+def permissions_of(roles: frozenset[str]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        try:
+            granted |= ROLE_PERMISSIONS[Role(role)]
+        except ValueError:
+            continue  # an identity provider's role we do not know grants nothing
+    return frozenset(granted)
+
+
+def require(actor, permission: Permission) -> None:
+    if permission not in actor.permissions:
+        raise Forbidden(f"{actor.label} may not {permission.value}")
+
+
+def roles_with(permission: Permission) -> frozenset[str]:
+    """The roles granted ``permission``: state machine transitions name their roles this way, so
+    the permission table and the machines cannot disagree."""
+    return frozenset(role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted)

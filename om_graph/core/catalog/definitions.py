@@ -1,0 +1,136 @@
+"""Catalog definitions as packs ship them (TMF620-shaped, immutable).
+
+A pack returns a :class:`CatalogContribution` from ``om_register_catalog``; the catalog service
+stores it in the database (so orders reference stable rows) and keeps an in-memory index for
+validation and decomposition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from om_graph.core.kernel.errors import PluginConfigurationError
+
+ValueType = Literal["string", "integer", "number", "boolean"]
+SpecKind = Literal["product", "service", "resource"]
+TaskKind = Literal["automatic", "manual"]
+LineAction = Literal["add", "modify", "delete"]
+ALL_ACTIONS: tuple[LineAction, ...] = ("add", "modify", "delete")
+
+# The longest string value a characteristic accepts unless its specification says otherwise
+# (``CharacteristicDef.max_length``), and the most any specification may allow.
+DEFAULT_STRING_MAX_LENGTH = 255
+STRING_MAX_LENGTH_CEILING = 4000
+# Integer values are stored as JSON and read back by other systems: keep them to 64 bits.
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
+
+
+@dataclass(frozen=True)
+class CharacteristicDef:
+    """A characteristic of a specification: its type, whether it is required, its allowed values."""
+
+    name: str
+    value_type: ValueType = "string"
+    required: bool = False
+    allowed_values: tuple[Any, ...] | None = None
+    default: Any = None
+    min_value: float | None = None
+    max_value: float | None = None
+    description: str = ""
+    max_length: int | None = None  # strings only; DEFAULT_STRING_MAX_LENGTH when not given
+
+    def __post_init__(self) -> None:
+        if self.max_length is None:
+            return
+        if self.value_type != "string":
+            raise PluginConfigurationError(f"characteristic {self.name!r}: max_length applies to strings only")
+        if not 1 <= self.max_length <= STRING_MAX_LENGTH_CEILING:
+            raise PluginConfigurationError(
+                f"characteristic {self.name!r}: max_length must be between 1 and {STRING_MAX_LENGTH_CEILING}"
+            )
+
+    @property
+    def effective_max_length(self) -> int | None:
+        """The longest accepted string value (None for other value types)."""
+        if self.value_type != "string":
+            return None
+        return self.max_length or DEFAULT_STRING_MAX_LENGTH
+
+
+@dataclass(frozen=True)
+class SpecRelationshipDef:
+    """``source`` is realized as / requires ``target``, ``min..max`` times.
+
+    ``count_from`` names a characteristic of the order line whose value gives the count (checked
+    against min and max at capture); otherwise the count is ``min_cardinality``.
+    """
+
+    target: str
+    relationship_type: Literal["realizedAs", "requires", "bundles"] = "realizedAs"
+    min_cardinality: int = 1
+    max_cardinality: int = 1
+    count_from: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskTemplate:
+    """One task of a specification's fulfilment pattern.
+
+    ``depends_on`` names other templates of the same specification (finish-to-start). ``handler``
+    is the key of a registered task handler (required for automatic tasks). ``actions`` limits the
+    task to lines with those actions.
+    """
+
+    key: str
+    name: str
+    kind: TaskKind = "automatic"
+    handler: str | None = None
+    depends_on: tuple[str, ...] = ()
+    actions: tuple[LineAction, ...] = ALL_ACTIONS
+
+
+@dataclass(frozen=True)
+class SpecificationDef:
+    key: str
+    kind: SpecKind
+    name: str
+    characteristics: tuple[CharacteristicDef, ...] = ()
+    relationships: tuple[SpecRelationshipDef, ...] = ()
+    tasks: tuple[TaskTemplate, ...] = ()
+    version: str = "1.0"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EntitlementDef:
+    """An entitlement granted by a sold product: a fixed quantity, or one read from a characteristic."""
+
+    name: str
+    unit: str = "unit"
+    quantity: int = 1
+    quantity_from: str | None = None
+
+
+@dataclass(frozen=True)
+class OfferingDef:
+    key: str
+    name: str
+    product_spec: str
+    one_time_price: Decimal = Decimal("0")
+    recurring_price: Decimal = Decimal("0")
+    currency: str = "EUR"
+    recurring_period: str = "month"
+    min_quantity: int = 1
+    max_quantity: int = 1
+    contract_term_months: int = 12
+    entitlements: tuple[EntitlementDef, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogContribution:
+    pack: str
+    specifications: tuple[SpecificationDef, ...] = ()
+    offerings: tuple[OfferingDef, ...] = field(default_factory=tuple)

@@ -1,0 +1,183 @@
+"""Decomposition: an order line becomes product, service and resource orders with their tasks.
+
+Per unit of quantity, the line's product specification is expanded over its specification
+relationships (a bill of materials over the catalog graph), filtered by decomposition rules. Each
+domain order gets the tasks of its specification's fulfilment pattern for the line's action.
+
+Dependencies are finish-to-start: inside a domain order as the templates say; across domain
+orders, provisioning runs bottom-up (resources before the services and products they realise)
+and disconnection top-down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from om_graph.core.catalog.definitions import SpecificationDef
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment.models import (
+    DomainOrder,
+    Task,
+    TaskDependency,
+    new_task_key,
+)
+from om_graph.core.inventory.models import Product
+from om_graph.core.kernel.errors import PluginConfigurationError, call_plugin
+from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.ordering.models import Order, OrderLine
+
+
+@dataclass
+class _Node:
+    domain_order: DomainOrder
+    line: OrderLine
+    tasks: list[Task] = field(default_factory=list)
+    internal_deps: list[tuple[Task, Task]] = field(default_factory=list)  # (task, predecessor)
+    children: list[_Node] = field(default_factory=list)
+
+    def entry_tasks(self) -> list[Task]:
+        dependent = {id(t) for t, _ in self.internal_deps}
+        return [t for t in self.tasks if id(t) not in dependent]
+
+    def exit_tasks(self) -> list[Task]:
+        predecessors = {id(p) for _, p in self.internal_deps}
+        return [t for t in self.tasks if id(t) not in predecessors]
+
+    def exits_or_descendants(self) -> list[Task]:
+        """The tasks that finish this subtree (looking through domain orders without tasks)."""
+        if self.tasks:
+            return self.exit_tasks()
+        return [t for child in self.children for t in child.exits_or_descendants()]
+
+    def entries_or_descendants(self) -> list[Task]:
+        if self.tasks:
+            return self.entry_tasks()
+        return [t for child in self.children for t in child.entries_or_descendants()]
+
+
+@dataclass
+class Decomposition:
+    domain_orders: list[DomainOrder]
+    tasks: list[Task]
+    dependencies: list[TaskDependency]
+
+
+class Decomposer:
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def included(self, source: SpecificationDef, target: str, characteristics: Mapping[str, Any]) -> bool:
+        rules = self.registry.rules_by_relationship.get((source.key, target), ())
+        return all(call_plugin(f"decomposition rule {rule.key!r}", rule.include, characteristics) for rule in rules)
+
+    def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Decomposition:
+        """Domain orders, tasks and dependencies with their ids reserved but not inserted: the
+        caller moves them to their first states and they are inserted once, at commit."""
+        roots: list[_Node] = []
+        product_ids = [line.product_id for line in lines if line.product_id]
+        products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))} if product_ids else {}
+        for line in lines:
+            spec = self.registry.specifications[line.spec_key]
+            characteristics = dict(line.characteristics)
+            if line.product_id in products:
+                # Changes to an installed product see what fulfilment recorded on it (serials,
+                # numbers, tenant ids), so handlers act on the same instances.
+                characteristics = {**products[line.product_id].characteristics, **characteristics}
+            for unit in range(line.quantity):
+                roots.append(self._expand(order, line, spec, unit, characteristics))
+        nodes = [n for root in roots for n in _walk(root)]  # parents before children: smaller ids
+        tasks = [t for n in nodes for t in n.tasks]
+        for node, domain_order_id in zip(nodes, reserve_ids(session, DomainOrder, len(nodes))):
+            node.domain_order.id = domain_order_id
+        for node in nodes:
+            domain_order = node.domain_order
+            for child in node.children:
+                child.domain_order.parent_id = domain_order.id
+            for task in node.tasks:
+                task.domain_order_id = domain_order.id
+        for task, task_id in zip(tasks, reserve_ids(session, Task, len(tasks))):
+            task.id = task_id
+        session.add_all([n.domain_order for n in nodes])
+        session.add_all(tasks)
+        pairs: list[tuple[Task, Task]] = []
+        for root in roots:
+            line_action = root.line.action
+            for node in _walk(root):
+                pairs.extend(node.internal_deps)
+                for child in node.children:
+                    if line_action == "delete":  # tear down top-down
+                        before, after = node.exits_or_descendants(), child.entries_or_descendants()
+                    else:  # build bottom-up
+                        before, after = child.exits_or_descendants(), node.entries_or_descendants()
+                    pairs.extend((a, b) for a in after for b in before)
+        deps = [
+            TaskDependency(task=t, predecessor=p, task_id=t.id, predecessor_id=p.id)
+            for t, p in {(id(a), id(b)): (a, b) for a, b in pairs}.values()
+        ]
+        session.add_all(deps)
+        return Decomposition([n.domain_order for n in nodes], tasks, deps)
+
+    def _expand(
+        self,
+        order: Order,
+        line: OrderLine,
+        spec: SpecificationDef,
+        unit: int,
+        characteristics: Mapping[str, Any],
+    ) -> _Node:
+        domain_order = DomainOrder(
+            order_id=order.id,
+            line_id=line.id,
+            parent_id=None,  # set once ids are reserved
+            kind=spec.kind.upper(),
+            spec_key=spec.key,
+            unit_index=unit,
+            state="acknowledged",
+            characteristics=dict(characteristics),
+        )
+        node = _Node(domain_order, line)
+        by_key: dict[str, Task] = {}
+        for template in spec.tasks:
+            if line.action not in template.actions:
+                continue
+            handler = self.registry.handlers.get(template.handler) if template.handler else None
+            if template.kind == "automatic" and handler is None:
+                raise PluginConfigurationError(f"task {template.key!r} has no handler")
+            task = Task(
+                order_id=order.id,
+                domain_order=domain_order,
+                key=template.key,
+                name=template.name,
+                kind=template.kind,
+                handler=template.handler,
+                state="pending",
+                attempts=0,
+                max_attempts=handler.max_attempts if handler else 1,
+                idempotency_key=new_task_key(),
+            )
+            by_key[template.key] = task
+            node.tasks.append(task)
+        for template in spec.tasks:
+            if template.key in by_key:
+                for dep in template.depends_on:
+                    if dep in by_key:
+                        node.internal_deps.append((by_key[template.key], by_key[dep]))
+        for rel in spec.relationships:
+            if not self.included(spec, rel.target, characteristics):
+                continue
+            count = characteristics.get(rel.count_from, rel.min_cardinality) if rel.count_from else rel.min_cardinality
+            target = self.registry.specifications[rel.target]
+            for index in range(count):
+                node.children.append(self._expand(order, line, target, index, characteristics))
+        return node
+
+
+def _walk(node: _Node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)

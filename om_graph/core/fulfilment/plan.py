@@ -1,0 +1,92 @@
+"""The order's fulfilment plan as one transaction sees it: loaded once under the order lock.
+
+Claims, completions, releases, cascades and the roll-up all work on these objects in memory,
+so a transaction costs a handful of queries however many tasks it touches, and its changes are
+flushed together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
+from om_graph.core.ordering.lines import load_lines
+from om_graph.core.ordering.models import Order, OrderLine
+
+# Built once (SQLAlchemy reuses their cache keys and compiled forms): they run in every transaction.
+_ORDER_ID = bindparam("order_id")
+_DOMAIN_ORDERS = select(DomainOrder).where(DomainOrder.order_id == _ORDER_ID).order_by(DomainOrder.id)
+_TASKS = select(Task).where(Task.order_id == _ORDER_ID).order_by(Task.id)
+_EDGES = (
+    select(TaskDependency.task_id, TaskDependency.predecessor_id)
+    .join(Task, Task.id == TaskDependency.task_id)
+    .where(Task.order_id == _ORDER_ID)
+)
+
+
+@dataclass
+class OrderPlan:
+    order: Order
+    lines: list[OrderLine]
+    domain_orders: list[DomainOrder]
+    tasks: dict[int, Task]
+    successors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    predecessors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def load(cls, session: Session, order: Order) -> OrderPlan:
+        params = {"order_id": order.id}
+        lines = load_lines(session, order)
+        domain_orders = session.scalars(_DOMAIN_ORDERS, params).all()
+        tasks = session.scalars(_TASKS, params).all()
+        edges = session.execute(_EDGES, params).all()
+        return cls.build(order, lines, domain_orders, tasks, edges)
+
+    @classmethod
+    def build(cls, order: Order, lines, domain_orders, tasks, edges) -> OrderPlan:
+        plan = cls(order, list(lines), list(domain_orders), {t.id: t for t in tasks})
+        for task_id, predecessor_id in edges:
+            plan.successors[predecessor_id].append(task_id)
+            plan.predecessors[task_id].append(predecessor_id)
+        return plan
+
+    def domain_order(self, domain_order_id: int) -> DomainOrder:
+        return self._domain_orders_by_id[domain_order_id]
+
+    def line(self, line_id: int) -> OrderLine:
+        return self._lines_by_id[line_id]
+
+    @cached_property
+    def _domain_orders_by_id(self) -> dict[int, DomainOrder]:
+        return {d.id: d for d in self.domain_orders}
+
+    @cached_property
+    def _lines_by_id(self) -> dict[int, OrderLine]:
+        return {line.id: line for line in self.lines}
+
+    def attach(self, session: Session) -> None:
+        """Make this plan's objects (detached after their transaction) part of ``session``."""
+        for obj in (*self.lines, *self.domain_orders, *self.tasks.values()):
+            session.add(obj)
+
+    def transitive_successors(self, task_id: int) -> list[Task]:
+        seen: set[int] = set()
+        frontier = [task_id]
+        while frontier:
+            frontier = [s for t in frontier for s in self.successors.get(t, ()) if s not in seen]
+            seen.update(frontier)
+        return [self.tasks[i] for i in sorted(seen)]
+
+    def ready_to_release(self, task_id: int) -> list[Task]:
+        """Successors of ``task_id`` still pending whose predecessors have all completed."""
+        out = []
+        for successor_id in self.successors.get(task_id, ()):
+            successor = self.tasks[successor_id]
+            if successor.state == "pending" and all(self.tasks[p].state == "completed" for p in self.predecessors[successor_id]):
+                out.append(successor)
+        return sorted(out, key=lambda t: t.id)

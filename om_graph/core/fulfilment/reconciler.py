@@ -1,0 +1,136 @@
+"""The reconciler: the database says what should be running; make the queue agree.
+
+It re-enqueues orders awaiting processing and runnable tasks whose message was lost (a restart,
+a broker flush, a worker killed mid-task whose lease ran out), and raises jeopardy levels on tasks
+running late against their SLA. Every action is conditional on the row's current state, so any
+number of reconcilers may run at once; duplicate messages are harmless because claims are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from om_graph.core.access.actor import SYSTEM_ACTOR
+from om_graph.core.catalog.extensions import TaskTiming
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment.models import DomainOrder, Task
+from om_graph.core.fulfilment.orchestration import runnable_sql
+from om_graph.core.kernel import events as ev
+from om_graph.core.kernel import metrics
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.models import Order
+
+LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+@dataclass
+class ReconcileReport:
+    orders_requeued: int = 0
+    tasks_requeued: int = 0
+    jeopardy_changes: int = 0
+
+
+def jeopardy_level(elapsed_share: float, thresholds: tuple[float, float, float, float]) -> str | None:
+    level = None
+    for name, threshold in zip(LEVELS, thresholds):
+        if elapsed_share >= threshold:
+            level = name
+    return level
+
+
+class Reconciler:
+    def __init__(self, uow: Callable[..., UnitOfWork], registry: Registry, *, redispatch_after: float = 30.0, batch: int = 500):
+        self._uow = uow
+        self.registry = registry
+        self.redispatch_after = timedelta(seconds=redispatch_after)
+        self.batch = batch
+
+    def run_once(self) -> ReconcileReport:
+        report = ReconcileReport()
+        now = utcnow()
+        stale = now - self.redispatch_after
+        with self._uow() as uow:
+            session = uow.session
+            # Dispatch bookkeeping is not part of any order's detail, so it is written with plain
+            # statements: it neither locks the orders nor invalidates their cached reads.
+            order_ids = session.scalars(
+                select(Order.id)
+                .where(
+                    Order.state == "acknowledged",
+                    or_(Order.processing_dispatched_at.is_(None), Order.processing_dispatched_at < stale),
+                )
+                .limit(self.batch)
+            ).all()
+            if order_ids:
+                session.execute(update(Order.__table__).where(Order.id.in_(order_ids)).values(processing_dispatched_at=now))
+            for order_id in order_ids:
+                uow.enqueue(Job(PROCESS_ORDER, {"order_id": order_id}))
+            report.orders_requeued = len(order_ids)
+
+            tasks = session.execute(
+                select(Task.id, Task.order_id)
+                .where(runnable_sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale))
+                .limit(self.batch)
+            ).all()
+            if tasks:
+                session.execute(update(Task.__table__).where(Task.id.in_([t.id for t in tasks])).values(dispatched_at=now))
+            for task in tasks:
+                uow.enqueue(Job(ADVANCE_ORDER, {"order_id": task.order_id}))
+            report.tasks_requeued = len(tasks)
+        # Counted after the commit (a send that fails then also counts as a job send failure).
+        metrics.RECONCILER_REQUEUED.labels("order").inc(report.orders_requeued)
+        metrics.RECONCILER_REQUEUED.labels("task").inc(report.tasks_requeued)
+        report.jeopardy_changes = self.evaluate_jeopardy(now)
+        return report
+
+    def evaluate_jeopardy(self, now) -> int:
+        changes = 0
+        with self._uow() as uow:
+            session = uow.session
+            rows = session.execute(
+                select(Task, DomainOrder.spec_key)
+                .join(DomainOrder, DomainOrder.id == Task.domain_order_id)
+                .where(Task.state.in_(("ready", "inProgress")), Task.due_at.is_not(None))
+                .order_by(Task.order_id.desc())  # several orders are locked: newest first, as everywhere
+                .limit(self.batch * 4)
+            ).all()
+            orders: dict[int, Order] = {}
+            for task, spec_key in rows:
+                found = self.registry.policy_for(TaskTiming(task.key, task.kind, spec_key, task.started_at))
+                if found is None or not task.planned_seconds:
+                    continue
+                policy, _ = found
+                opened = task.due_at - timedelta(seconds=task.planned_seconds)
+                share = (now - opened).total_seconds() / task.planned_seconds
+                level = jeopardy_level(share, policy.thresholds)
+                if level is None or level == task.jeopardy:
+                    continue
+                if task.jeopardy and LEVELS.index(level) < LEVELS.index(task.jeopardy):
+                    continue
+                order = orders.get(task.order_id) or lock_order(uow, task.order_id)
+                orders[task.order_id] = order
+                previous, task.jeopardy = task.jeopardy, level
+                uow.record(
+                    order,
+                    ev.JEOPARDY_ALERT,
+                    entity_kind="task",
+                    entity_id=task.id,
+                    actor=SYSTEM_ACTOR,
+                    payload={
+                        "jeopardyType": level,
+                        "previous": previous,
+                        "policy": policy.key,
+                        "taskKey": task.key,
+                        "dueAt": task.due_at.isoformat(),
+                        "slaConsumed": round(share, 3),
+                    },
+                )
+                changes += 1
+        return changes

@@ -1,0 +1,161 @@
+"""Inventory coupling: placeholders at decomposition, activation per line, contracts at the end.
+
+TMF637 statuses: an add line's products are created (``created``) when the line is decomposed,
+become ``active`` with their final characteristics when the line completes, and ``aborted`` when it
+fails. A modify line rewrites the product's characteristics; a delete line terminates it. When the
+order ends with any product activated, a contract (agreement) and the offerings' entitlements are
+written, each linked back to the order and product.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy import bindparam, select
+
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.inventory.models import Agreement, Entitlement, Product
+from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.transitions import fire
+from om_graph.core.kernel.uow import Acting, OrderRef, UnitOfWork
+
+
+class SoldLine(Protocol):
+    """An order line as the inventory sees it (``ordering.models.OrderLine``)."""
+
+    id: int
+    action: str
+    offering_key: str
+    spec_key: str
+    quantity: int
+    state: str
+    characteristics: dict
+    product_id: int | None
+    unit_one_time_price: Decimal
+    unit_recurring_price: Decimal
+
+
+_PRODUCTS_OF_LINE = select(Product).where(Product.order_line_id == bindparam("line_id")).order_by(Product.id)
+_PRODUCTS_OF_ORDER = select(Product).where(Product.order_id == bindparam("order_id")).order_by(Product.id)
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """``start`` plus a number of calendar months, at the same time of day.
+
+    A day that the target month does not have is clamped to that month's last day: 31 January
+    plus one month is 28 February (29 in a leap year), 31 August plus one month 30 September.
+    The clamp does not carry over: 31 January plus two months is 31 March, not 28 or 29."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, registry: Registry) -> None:
+    if line.action != "add":
+        return
+    offering = registry.offerings[line.offering_key]
+    uow.session.add_all(
+        [
+            Product(
+                customer_id=order.customer_id,
+                name=offering.name,
+                offering_key=line.offering_key,
+                spec_key=line.spec_key,
+                status="created",
+                characteristics=dict(line.characteristics),
+                one_time_price=line.unit_one_time_price,
+                recurring_price=line.unit_recurring_price,
+                order_id=order.id,
+                order_line_id=line.id,
+                last_order_line_id=line.id,
+            )
+            for _ in range(line.quantity)
+        ]
+    )
+
+
+def _flush_new_products(session) -> None:
+    """Products created in this same transaction (a line with no work to do completes at
+    once) must be in the database before products are queried; otherwise no flush is needed."""
+    if any(isinstance(obj, Product) for obj in session.new):
+        session.flush()
+
+
+def settle_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[int, dict], actor: Acting) -> None:
+    """Apply a finished line to the inventory. ``outputs`` are the characteristics fulfilment
+    produced (e.g. assigned serials), per unit of the line."""
+    session = uow.session
+    now = utcnow()
+    if line.action == "add":
+        _flush_new_products(session)
+        with session.no_autoflush:  # nothing else pending changes which products the line has
+            products = session.scalars(_PRODUCTS_OF_LINE, {"line_id": line.id}).all()
+        for unit, product in enumerate(products):
+            if product.status != "created":
+                continue
+            if line.state == "completed":
+                product.characteristics = {**line.characteristics, **outputs.get(unit, {})}
+                product.start_date = now
+                fire(uow, order, product, "activate", actor, {"lineId": line.id})
+            else:
+                fire(uow, order, product, "abort", actor, {"lineId": line.id})
+        return
+    if line.state != "completed" or line.product_id is None:
+        return
+    product = session.get(Product, line.product_id)
+    uow.touch(product.order_id)  # the product is shown with the order that created it
+    product.last_order_line_id = line.id
+    if line.action == "modify":
+        product.characteristics = {**product.characteristics, **line.characteristics, **outputs.get(0, {})}
+        fire(uow, order, product, "modify", actor, {"lineId": line.id})
+    elif line.action == "delete":
+        product.termination_date = now
+        fire(uow, order, product, "terminate", actor, {"lineId": line.id})
+        session.execute(Entitlement.__table__.update().where(Entitlement.product_id == product.id).values(status="revoked"))
+
+
+def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agreement | None:
+    """Contract and entitlements for the products this order activated. The contract starts
+    now (the order's completion) and runs for the longest term of the products' offerings, in
+    calendar months (:func:`add_months`)."""
+    session = uow.session
+    _flush_new_products(session)
+    with session.no_autoflush:  # statuses changed in this transaction are read from the objects
+        products = [p for p in session.scalars(_PRODUCTS_OF_ORDER, {"order_id": order.id}) if p.status == "active"]
+    if not products:
+        return None
+    now = utcnow()
+    term = max(registry.offerings[p.offering_key].contract_term_months for p in products if p.offering_key in registry.offerings)
+    [agreement_id] = reserve_ids(session, Agreement, 1)
+    agreement = Agreement(
+        id=agreement_id,
+        customer_id=order.customer_id,
+        order_id=order.id,
+        name=f"Contract for order {order.id}",
+        status="approved",
+        start_date=now,
+        end_date=add_months(now, term),  # calendar months (add_months)
+    )
+    entitlements = []
+    for product in products:
+        product.agreement_id = agreement.id
+        offering = registry.offerings.get(product.offering_key)
+        for ent in offering.entitlements if offering else ():
+            quantity = product.characteristics.get(ent.quantity_from, ent.quantity) if ent.quantity_from else ent.quantity
+            entitlements.append(
+                Entitlement(
+                    customer_id=order.customer_id,
+                    product_id=product.id,
+                    agreement_id=agreement.id,
+                    name=ent.name,
+                    quantity=int(quantity),
+                    unit=ent.unit,
+                    status="active",
+                )
+            )
+    uow.insert([agreement, *entitlements])  # written once; products point at it from the final flush
+    return agreement

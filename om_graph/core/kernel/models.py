@@ -1,0 +1,81 @@
+"""The shared kernel's tables and column conventions: the declarative base, ids, money, time, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BIGINT on PostgreSQL, INTEGER (rowid alias, so autoincrement works) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+MONEY_SCALE = 2
+Money = Numeric(14, MONEY_SCALE)
+_MONEY_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
+
+
+def money(amount: Decimal) -> Decimal:
+    """An amount as the Money column reads it back: MONEY_SCALE decimals (Decimal("0") is
+    "0.00"), rounded half away from zero as PostgreSQL's numeric does. Amounts computed before
+    a read (a create's or update's answer) must say the same as the read will."""
+    return amount.quantize(_MONEY_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Naive UTC: stored the same way on SQLite and PostgreSQL."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, Decimal: Money, int: Integer}
+
+
+class EventRecord(Base):
+    __tablename__ = "order_event"
+    __table_args__ = (Index("ix_order_event_order_id_id", "order_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # Commit order, gapless (EventSequence): ids are assigned at insert, so a transaction that
+    # commits late can carry a lower id than one already delivered; the sequence cannot.
+    sequence: Mapped[int] = mapped_column(BigInteger, unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(String(80))
+    event_type: Mapped[str] = mapped_column(String(64))
+    entity_kind: Mapped[str] = mapped_column(String(24))
+    entity_id: Mapped[int] = mapped_column(Id)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict[str, Any]]
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventSequence(Base):
+    """One row: the last event sequence number handed out. A transaction takes its block with
+    ``UPDATE … SET last = last + n RETURNING last`` right before commit, so the row lock is held
+    from that statement to commit and sequence order is commit order (core/uow.py)."""
+
+    __tablename__ = "event_sequence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(BigInteger)

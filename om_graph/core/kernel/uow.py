@@ -1,0 +1,261 @@
+"""Unit of work: one transaction; its jobs and events are released only after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Protocol
+
+from sqlalchemy import bindparam, column, insert, table, text, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from om_graph.core.kernel import metrics
+from om_graph.core.kernel.db import READ_ONLY
+from om_graph.core.kernel.events import OrderEvent
+from om_graph.core.kernel.models import EventRecord, EventSequence, utcnow
+from om_graph.core.kernel.ports import EventSink, Job, JobSink
+
+log = logging.getLogger(__name__)
+
+# Hot statements are built once: SQLAlchemy then reuses their cache key and compiled form instead
+# of constructing and traversing a new statement on every call (a large share of its cost).
+_EVENTS = EventRecord.__table__
+# The kernel knows no context's models: another order's revision is bumped through the bare table.
+_ORDER_ROW = table("customer_order", column("id"), column("revision"), column("updated_at"))
+_TOUCH = (
+    update(_ORDER_ROW)
+    .where(_ORDER_ROW.c.id == bindparam("order_id"))
+    .values(revision=_ORDER_ROW.c.revision + 1, updated_at=bindparam("now"))
+)
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_EVENTS_RETURNING = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_LAST_ROWID = text("SELECT last_insert_rowid()")
+_SEQUENCE = EventSequence.__table__
+_TAKE_SEQUENCE = (
+    update(_SEQUENCE).where(_SEQUENCE.c.id == 1).values(last=_SEQUENCE.c.last + bindparam("count")).returning(_SEQUENCE.c.last)
+)
+
+
+@cache
+def _insert_into(table):
+    return insert(table)  # built once per table: SQLAlchemy reuses its compiled form
+
+
+def _row_of(obj) -> dict:
+    """A new object's column values, with its columns' Python defaults where it has none (what
+    the ORM would apply at flush), also set on the object so that it reads like its row."""
+    values = {}
+    for attr in sa_inspect(type(obj)).column_attrs:
+        column = attr.columns[0]
+        value = obj.__dict__.get(attr.key)
+        if value is None and column.primary_key:
+            continue  # assigned by the database
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+            setattr(obj, attr.key, value)
+        values[column.key] = value
+    return values
+
+
+class OrderRef(Protocol):
+    """The order an event belongs to (``ordering.models.Order``)."""
+
+    id: int
+    customer_id: str
+
+
+class Acting(Protocol):
+    """Whoever acts (``access.actor.Actor``): events record its label."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        jobs: JobSink,
+        events: EventSink,
+        *,
+        unsent: Callable[[Session, Sequence[Job]], None] | None = None,
+        read_only: bool = False,
+    ):
+        self._unsent = unsent  # marks the work of jobs that could not be sent for the reconciler
+        self._sessions = sessions
+        self._job_sink = jobs
+        self._event_sink = events
+        self._read_only = read_only
+        self.jobs: list[Job] = []
+        self._events: list[dict] = []
+        self._announced: list[OrderEvent] = []
+        self.locked: dict[int, object] = {}  # orders this transaction locked (ordering.locking)
+        self.touched: set[int] = set()
+        self._refs: list[tuple[OrderRef, object]] = []  # per event: the order and entity whose ids it carries
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.session.info["uow"] = self
+        if self._read_only:
+            self.session.connection(execution_options={READ_ONLY: True})
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        committing = False
+        try:
+            if exc_type is not None:
+                self.session.rollback()
+                return
+            if self._read_only:
+                return  # close() ends the transaction and keeps what was loaded readable
+            self._write_events()
+            committing = True
+            self.session.commit()
+            committing = False
+        finally:
+            self.session.close()  # first: on SQLite this frees the process's write lock
+            if committing:
+                self._commit_failed()
+        self._release()
+
+    def _release(self) -> None:
+        """Hand the committed transaction's jobs and events on. Nothing here may fail the
+        caller: the transaction is committed, so its answer is what was committed. An unsent
+        job is left to the reconciler, an unannounced event to the store (subscribers replay)."""
+        if self.jobs:
+            self._send_jobs()
+        if self._announced:
+            try:
+                self._event_sink.publish(self._announced)
+            except Exception:
+                metrics.EVENT_PUBLISH_FAILURES.inc(len(self._announced))
+                log.exception("announcing %d committed events failed; they stay in the store", len(self._announced))
+
+    def _commit_failed(self) -> None:
+        """A commit that raised may still have committed (the connection died after COMMIT was
+        sent), and its jobs were not sent: leave them to the reconciler's next pass. If it did
+        not commit, the rows are as they were, and at worst get one more (harmless) message."""
+        if self.jobs:
+            self._forget_dispatch(self.jobs)
+
+    def _send_jobs(self) -> None:
+        for index, job in enumerate(self.jobs):
+            try:
+                self._job_sink.send([job])
+            except Exception as exc:
+                failure, unsent = exc, self.jobs[index:]  # the broker is down: do not wait on it once per job
+                break
+            metrics.JOBS_ENQUEUED.labels(job.name).inc()
+        else:
+            return
+        for job in unsent:
+            metrics.JOB_SEND_FAILURES.labels(job.name).inc()
+        log.warning("sending %d jobs after commit failed (%s); the reconciler delivers them", len(unsent), failure)
+        self._forget_dispatch(unsent)
+
+    def _forget_dispatch(self, jobs: list[Job]) -> None:
+        try:
+            with self._sessions() as session, session.begin():
+                if self._unsent is not None:
+                    self._unsent(session, jobs)
+        except Exception:  # then they go out after the redispatch age instead
+            log.exception("could not mark %d unsent jobs for the reconciler", len(jobs))
+
+    def insert(self, objects: Sequence) -> None:
+        """Insert new mapped objects as they are now, by plain Core statements, without adding
+        them to the session: for rows this transaction creates and does not change again (a
+        captured order and its lines, a contract and its entitlements). The ORM's flush
+        bookkeeping, most of a small transaction's cost, is skipped. Ids that others point at
+        are reserved first (``core.ids.reserve_ids``); ids left unset are assigned by the
+        database and not read back. Objects go table by table in the order given (parents
+        first), without flushing the session's pending changes first."""
+        rows: dict = {}
+        for obj in objects:
+            rows.setdefault(obj.__table__, []).append(_row_of(obj))
+        with self.session.no_autoflush:
+            for table, values in rows.items():
+                self.session.execute(_insert_into(table), values)
+
+    def _write_events(self) -> None:
+        """All of the transaction's events in one statement, just before commit, numbered in
+        commit order.
+
+        The sequence block is taken last, after every other write of the transaction: the
+        counter row stays locked from this statement to commit (on PostgreSQL; SQLite's single
+        writer already serialises), so a transaction that takes a later block commits later,
+        and a rolled-back transaction gives its block back. Subscribers can therefore resume
+        and order by sequence, and detect a gap as a missed event. Taking it last keeps the
+        serialised part to the events' insert and the commit."""
+        if not self._events:
+            return
+        self.session.flush()
+        for body, (order, entity) in zip(self._events, self._refs):
+            body["order_id"] = order.id
+            if entity is not None:
+                body["entity_id"] = entity.id
+        session = self.session
+        last = session.execute(_TAKE_SEQUENCE, {"count": len(self._events)}).scalar_one()
+        for number, body in enumerate(self._events, last - len(self._events) + 1):
+            body["sequence"] = number
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so
+            # insert in one executemany and derive the ids: this transaction holds the database
+            # write lock and rowids are allocated max + 1, so they are consecutive.
+            session.execute(_INSERT_EVENTS, self._events)
+            last = session.execute(_LAST_ROWID).scalar_one()
+            ids = range(last - len(self._events) + 1, last + 1)
+        else:
+            ids = session.execute(_INSERT_EVENTS_RETURNING, self._events).scalars().all()
+        self._announced = [OrderEvent(id=i, **body) for i, body in zip(ids, self._events)]
+
+    def touch(self, order_id: int) -> None:
+        """This transaction is about to change something shown with an order it did not lock
+        (a product that a later order modifies): bump that order's revision now, before the
+        write, so its row is locked first. A transaction holding several orders always takes
+        the newer one first (the order it works on, then older ones it touches; the reconciler
+        newest first), so two of them never wait for each other in a cycle."""
+        if order_id in self.locked or order_id in self.touched:
+            return
+        self.touched.add(order_id)
+        self.session.execute(_TOUCH, {"order_id": order_id, "now": utcnow()})
+
+    def enqueue(self, job: Job) -> None:
+        if job not in self.jobs:  # one advance per order per transaction is enough
+            self.jobs.append(job)
+
+    def record(
+        self,
+        order: OrderRef,
+        event_type: str,
+        *,
+        entity_kind: str,
+        entity_id: int | None = None,
+        entity=None,
+        actor: Acting,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        payload: dict | None = None,
+    ) -> None:
+        """Record an event; it is written with the transaction's others just before commit.
+        Give ``entity`` (rather than ``entity_id``) for an object that may not be inserted yet:
+        its id, and the order's, are read after the final flush, so recording never forces one."""
+        self._refs.append((order, entity))
+        self._events.append(
+            dict(
+                order_id=order.id,
+                customer_id=order.customer_id,
+                event_type=event_type,
+                entity_kind=entity_kind,
+                entity_id=entity_id,
+                from_state=from_state,
+                to_state=to_state,
+                actor=actor.label,
+                payload=payload or {},
+                occurred_at=utcnow(),
+            )
+        )

@@ -1,0 +1,2 @@
+"""The order's lifecycle across contexts: processing a submitted order through its stages and
+running its fulfilment work."""

@@ -1,0 +1,74 @@
+"""Writing an order: its row lock, which also bumps its revision (what cached reads compare).
+
+Every writer of an order locks it first; concurrent writers of one order serialise on its row
+(a row lock on PostgreSQL; SQLite's single writer).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.ordering.models import Order
+
+_ORDERS = Order.__table__
+_BUMP = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values(revision=_ORDERS.c.revision + 1, updated_at=bindparam("now"))
+)
+_BUMP_AND_LOAD = select(Order).from_statement(_BUMP.returning(*_ORDERS.c))
+_BUMP_REVISION = _BUMP.returning(_ORDERS.c.revision)
+_LOAD = select(Order).where(Order.id == bindparam("order_id"))
+
+
+class RevisionNotBumped(RuntimeError):
+    """A transaction changed an order's rows through the ORM without ``lock_order`` or
+    ``touch``: the order's cached reads would go stale. A programming error."""
+
+
+@event.listens_for(Session, "before_flush")
+def _changes_bump_revisions(session: Session, _context, _instances) -> None:
+    """Every flush of a unit of work checks that each row it writes for an existing order
+    belongs to an order whose revision this transaction bumps."""
+    uow = session.info.get("uow")
+    if uow is not None:
+        check_revisions(uow, [*session.dirty, *session.new])
+
+
+def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) -> Order | None:
+    """Load an order for writing, serialising concurrent writers of the same order (the
+    row is locked on PostgreSQL; SQLite already holds the database write lock), and bump
+    its revision: one ``UPDATE … RETURNING`` does all three.
+
+    ``known`` is the same order as the caller's previous transaction left it (detached,
+    with its loaded children): when the revision shows nobody wrote the order since, that
+    object is re-attached instead of loaded again."""
+    if order_id in uow.locked:
+        return uow.locked[order_id]
+    params = {"order_id": order_id, "now": utcnow()}
+    order = None
+    if known is not None:
+        revision = uow.session.scalar(_BUMP_REVISION, params)
+        if revision is None:
+            return None
+        if revision == known.revision + 1:
+            uow.session.add(known)
+            set_committed_value(known, "revision", revision)
+            order = known
+    if order is None:
+        statement = _BUMP_AND_LOAD if known is None else _LOAD  # (the bump already happened)
+        order = uow.session.scalars(statement, params, execution_options={"populate_existing": True}).first()
+    if order is not None:
+        uow.locked[order.id] = order
+    return order
+
+
+def check_revisions(uow: UnitOfWork, changed) -> None:
+    for obj in changed:
+        order_id = obj.id if isinstance(obj, Order) else getattr(obj, "order_id", None)
+        if order_id is not None and order_id not in uow.locked and order_id not in uow.touched:
+            raise RevisionNotBumped(f"{type(obj).__name__} of order {order_id} changed without lock_order() or touch()")

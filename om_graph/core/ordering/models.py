@@ -1,0 +1,72 @@
+"""The customer order and its lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
+
+# BIGINT on PostgreSQL, INTEGER (rowid alias, so autoincrement works) on SQLite.
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from om_graph.core.kernel.models import Base, Id, utcnow
+
+
+class Order(Base):
+    __tablename__ = "customer_order"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "idempotency_key"),
+        Index("ix_customer_order_customer_id_id", "customer_id", "id"),
+        Index("ix_customer_order_state_id", "state", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(default=1)
+    # Bumped by every transaction that writes anything shown in the order's detail (its rows, its
+    # products' later changes): readers compare it to validate what they cached.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    one_time_total: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    recurring_total: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    requested_completion_date: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    # Set while the order awaits processing by a worker; the reconciler re-enqueues stale ones.
+    processing_dispatched_at: Mapped[datetime | None]
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_line"
+    __table_args__ = (UniqueConstraint("order_id", "line_number"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    line_number: Mapped[int]
+    action: Mapped[str] = mapped_column(String(16))
+    offering_key: Mapped[str] = mapped_column(String(120))
+    spec_key: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int]
+    characteristics: Mapped[dict[str, Any]]
+    product_id: Mapped[int | None] = mapped_column(Id)
+    state: Mapped[str] = mapped_column(String(32))
+    unit_one_time_price: Mapped[Decimal]
+    unit_recurring_price: Mapped[Decimal]
+    order: Mapped[Order] = relationship(back_populates="lines")

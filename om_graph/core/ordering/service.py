@@ -1,0 +1,189 @@
+"""Order capture: create, update (draft) and submit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from om_graph.core.access.actor import Actor
+from om_graph.core.access.permissions import Permission, require
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.errors import (
+    Conflict,
+    NotFound,
+    ValidationFailed,
+)
+from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.kernel.models import money, utcnow
+from om_graph.core.kernel.ports import PROCESS_ORDER, Job
+from om_graph.core.kernel.transitions import fire
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.ordering.commands import OrderInput
+from om_graph.core.ordering.lines import load_lines
+from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.validation import (
+    OrderValidator,
+    ValidLine,
+)
+
+UowFactory = Callable[..., UnitOfWork]
+log = logging.getLogger(__name__)
+
+
+class OrderService:
+    def __init__(self, uow: UowFactory, registry: Registry):
+        self._uow = uow
+        self.registry = registry
+        self.validator = OrderValidator(registry)
+
+    # -- capture -------------------------------------------------------------------------------
+
+    def create(self, actor: Actor, data: OrderInput, *, submit: bool = False) -> Order:
+        """Create a draft order, or with ``submit`` (TMF622 requestedInitialState
+        ``acknowledged``) create and submit it in one transaction."""
+        require(actor, Permission.ORDER_CAPTURE)
+        data = self._scoped(actor, data)
+        fingerprint = data.fingerprint()
+        if data.idempotency_key:
+            existing = self._by_idempotency_key(data.customer_id, data.idempotency_key)
+            if existing is not None:
+                return self._replay(existing, fingerprint)
+        try:
+            with self._uow() as uow:
+                lines, errors = self.validator.validate(uow.session, data)
+                if errors:
+                    raise ValidationFailed(errors)
+                order = Order(
+                    customer_id=data.customer_id,
+                    state="draft",
+                    version=1,
+                    description=data.description,
+                    external_id=data.external_id,
+                    idempotency_key=data.idempotency_key,
+                    request_hash=fingerprint,
+                    requested_completion_date=data.requested_completion_date,
+                    created_by=actor.label,
+                )
+                self._set_lines(order, lines)
+                [order.id] = reserve_ids(uow.session, Order, 1)
+                for line, line_id in zip(order.lines, reserve_ids(uow.session, OrderLine, len(order.lines))):
+                    line.id, line.order_id = line_id, order.id
+                uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity=order, actor=actor, to_state="draft")
+                if submit:
+                    self._submit(uow, actor, order, order.lines)
+                uow.insert([order, *order.lines])  # written once, as captured (or submitted)
+                return order
+        except (IntegrityError, OperationalError):
+            # IntegrityError: a concurrent retry with the same key won the race. OperationalError:
+            # the connection was lost, perhaps after the COMMIT reached the database. Either way
+            # the key says whether the order is stored: answer as a retry does, else the error.
+            existing = self._by_idempotency_key(data.customer_id, data.idempotency_key) if data.idempotency_key else None
+            if existing is None:
+                raise
+            return self._replay(existing, fingerprint)
+
+    def _scoped(self, actor: Actor, data: OrderInput) -> OrderInput:
+        if actor.account_id is None:
+            return data
+        if data.customer_id and data.customer_id != actor.account_id:
+            raise ValidationFailed.single("customerId", "customers order for their own account", "FORBIDDEN")
+        return OrderInput(**{**data.__dict__, "customer_id": actor.account_id})
+
+    def _by_idempotency_key(self, customer_id: str, key: str) -> Order | None:
+        with self._uow(read_only=True) as uow:
+            return uow.session.scalars(
+                select(Order)
+                .where(Order.customer_id == customer_id, Order.idempotency_key == key)
+                .options(selectinload(Order.lines))
+            ).first()
+
+    @staticmethod
+    def _replay(existing: Order, fingerprint: str) -> Order:
+        if existing.request_hash != fingerprint:
+            raise Conflict(
+                "this idempotency key was used for a different order", field="idempotencyKey", code="IDEMPOTENCY_KEY_REUSED"
+            )
+        return existing
+
+    def _set_lines(self, order: Order, lines: list[ValidLine]) -> None:
+        order.lines = [
+            OrderLine(
+                line_number=v.line_number,
+                action=v.action,
+                offering_key=v.offering.key,
+                spec_key=v.spec.key,
+                quantity=v.quantity,
+                characteristics=v.characteristics,
+                product_id=v.product_id,
+                state="draft",
+                unit_one_time_price=v.unit_one_time_price,
+                unit_recurring_price=v.unit_recurring_price,
+            )
+            for v in lines
+        ]
+        currencies = {v.offering.currency for v in lines if v.action == "add"}
+        order.currency = currencies.pop() if len(currencies) == 1 else (order.currency or "EUR")
+        order.one_time_total = money(sum((v.unit_one_time_price * v.quantity for v in lines), Decimal("0")))
+        order.recurring_total = money(sum((v.unit_recurring_price * v.quantity for v in lines), Decimal("0")))
+        if len(currencies) > 1:
+            raise ValidationFailed.single("lines", "all lines of an order must be priced in one currency", "CURRENCY_MISMATCH")
+
+    def _load_for_write(self, uow: UnitOfWork, actor: Actor, order_id: int, expected_version: int | None) -> Order:
+        order = lock_order(uow, order_id)
+        if order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
+            raise NotFound("no such order", field="id")
+        if expected_version is not None and order.version != expected_version:
+            raise Conflict(
+                f"the order changed (version {order.version}, you sent {expected_version}); reload it", field="version"
+            )
+        return order
+
+    def update(self, actor: Actor, order_id: int, data: OrderInput, expected_version: int | None = None) -> Order:
+        require(actor, Permission.ORDER_CAPTURE)
+        with self._uow() as uow:
+            order = self._load_for_write(uow, actor, order_id, expected_version)
+            if order.state != "draft":
+                raise ValidationFailed.single("id", f"only draft orders can be edited (this one is {order.state})", "NOT_DRAFT")
+            data = OrderInput(**{**data.__dict__, "customer_id": order.customer_id})
+            lines, errors = self.validator.validate(uow.session, data)
+            if errors:
+                raise ValidationFailed(errors)
+            uow.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
+            set_committed_value(order, "lines", [])  # what the DELETE left, without reading it back
+            order.description = data.description
+            order.external_id = data.external_id
+            order.requested_completion_date = data.requested_completion_date
+            self._set_lines(order, lines)
+            order.version += 1
+            uow.record(
+                order,
+                ev.ORDER_ATTRIBUTE_CHANGE,
+                entity_kind="order",
+                entity_id=order.id,
+                actor=actor,
+                payload={"changed": ["lines", "description", "externalId", "requestedCompletionDate"]},
+            )
+            return order
+
+    def submit(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
+        require(actor, Permission.ORDER_CAPTURE)
+        with self._uow() as uow:
+            order = self._load_for_write(uow, actor, order_id, expected_version)
+            self._submit(uow, actor, order, load_lines(uow.session, order))
+            return order
+
+    def _submit(self, uow: UnitOfWork, actor: Actor, order: Order, lines: list[OrderLine]) -> None:
+        fire(uow, order, order, "submit", actor)
+        for line in lines:
+            fire(uow, order, line, "submit", actor)
+        order.submitted_at = utcnow()
+        order.processing_dispatched_at = utcnow()
+        uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))

@@ -1,0 +1,305 @@
+"""Basic validation of order input against the catalog and the inventory (synchronous, nothing written).
+
+Every problem is reported with the path of the field that caused it; the caller rejects the
+whole request when any is found.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from om_graph.core.catalog.definitions import (
+    ALL_ACTIONS,
+    INTEGER_RANGE,
+    CharacteristicDef,
+    OfferingDef,
+    SpecificationDef,
+)
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.inventory.models import Product
+from om_graph.core.kernel.errors import FieldError
+from om_graph.core.kernel.models import money
+from om_graph.core.ordering.commands import (
+    MAX_CHARACTERISTICS,
+    MAX_LINES,
+    LineInput,
+    OrderInput,
+)
+from om_graph.core.ordering.models import Order, OrderLine
+
+OPEN_ORDER_STATES = ("draft", "acknowledged", "inProgress", "pending", "held", "assessingCancellation")
+CHANGEABLE_PRODUCT_STATES = ("active",)
+
+# Lengths of an order's header fields, in characters.
+MAX_CUSTOMER_ID_LENGTH = 80
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_EXTERNAL_ID_LENGTH = 120
+MAX_IDEMPOTENCY_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class ValidLine:
+    line_number: int
+    action: str
+    offering: OfferingDef
+    spec: SpecificationDef
+    quantity: int
+    characteristics: dict[str, Any]
+    product_id: int | None
+    unit_one_time_price: Decimal
+    unit_recurring_price: Decimal
+
+
+def _type_ok(defn: CharacteristicDef, value: Any) -> bool:
+    if defn.value_type == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if defn.value_type == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if defn.value_type == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _size_error(defn: CharacteristicDef, value: Any, field_path: str) -> FieldError | None:
+    """Bounds every value type has, whatever the specification says: a string's length, an
+    integer's 64 bits, a number being finite (Python's JSON parser accepts NaN and Infinity)."""
+    if isinstance(value, str):
+        limit = defn.effective_max_length
+        if len(value) > limit:
+            return FieldError(field_path, f"at most {limit} characters", "TOO_LONG")
+    elif defn.value_type == "integer" and not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
+        return FieldError(field_path, "must fit in 64 bits", "OUT_OF_RANGE")
+    elif defn.value_type == "number" and not math.isfinite(value):
+        return FieldError(field_path, "must be a finite number", "OUT_OF_RANGE")
+    return None
+
+
+def check_characteristics(
+    spec: SpecificationDef, given: dict[str, Any], path: str, *, apply_defaults: bool
+) -> tuple[dict[str, Any], list[FieldError]]:
+    errors: list[FieldError] = []
+    defs = {c.name: c for c in spec.characteristics}
+    if len(given) > MAX_CHARACTERISTICS:
+        return {}, [FieldError(path, f"at most {MAX_CHARACTERISTICS} characteristics", "TOO_MANY")]
+    result: dict[str, Any] = {}
+    for name, value in given.items():
+        defn = defs.get(name)
+        field_path = f"{path}.{name}"
+        if defn is None:
+            errors.append(FieldError(field_path, f"{spec.name} has no characteristic {name!r}", "UNKNOWN_CHARACTERISTIC"))
+            continue
+        if value is None:
+            continue
+        if not _type_ok(defn, value):
+            errors.append(FieldError(field_path, f"must be a {defn.value_type}", "INVALID_TYPE"))
+            continue
+        size_error = _size_error(defn, value, field_path)
+        if size_error is not None:
+            errors.append(size_error)
+            continue
+        if defn.allowed_values is not None and value not in defn.allowed_values:
+            allowed = ", ".join(str(v) for v in defn.allowed_values)
+            errors.append(FieldError(field_path, f"{value!r} is not allowed (allowed: {allowed})", "VALUE_NOT_ALLOWED"))
+            continue
+        if defn.min_value is not None and value < defn.min_value:
+            errors.append(FieldError(field_path, f"must be at least {defn.min_value:g}", "OUT_OF_RANGE"))
+            continue
+        if defn.max_value is not None and value > defn.max_value:
+            errors.append(FieldError(field_path, f"must be at most {defn.max_value:g}", "OUT_OF_RANGE"))
+            continue
+        if isinstance(value, str) and not value.strip() and defn.required:
+            errors.append(FieldError(field_path, "must not be blank", "REQUIRED"))
+            continue
+        result[name] = value
+    for defn in spec.characteristics:
+        if defn.name in result:
+            continue
+        if apply_defaults and defn.default is not None:
+            result[defn.name] = defn.default
+        elif defn.required and f"{path}.{defn.name}" not in {e.field for e in errors}:
+            errors.append(FieldError(f"{path}.{defn.name}", "is required", "REQUIRED"))
+    return result, errors
+
+
+def header_length_errors(data: OrderInput) -> list[FieldError]:
+    """Length rules of the header fields; reads nothing, so an API can check them before it
+    opens a transaction."""
+    errors = []
+    for field, value, limit in (
+        ("customerId", data.customer_id, MAX_CUSTOMER_ID_LENGTH),
+        ("description", data.description, MAX_DESCRIPTION_LENGTH),
+        ("externalId", data.external_id, MAX_EXTERNAL_ID_LENGTH),
+        ("idempotencyKey", data.idempotency_key, MAX_IDEMPOTENCY_KEY_LENGTH),
+    ):
+        if value is not None and len(value) > limit:
+            errors.append(FieldError(field, f"at most {limit} characters", "TOO_LONG"))
+    if data.idempotency_key == "":
+        errors.append(FieldError("idempotencyKey", "must not be empty", "INVALID"))
+    return errors
+
+
+def _reachable(spec: SpecificationDef, specs: dict[str, SpecificationDef]) -> list[SpecificationDef]:
+    seen: dict[str, SpecificationDef] = {}
+    stack = [spec]
+    while stack:
+        current = stack.pop()
+        if current.key not in seen:
+            seen[current.key] = current
+            stack.extend(specs[r.target] for r in current.relationships)
+    return list(seen.values())
+
+
+def _check_cardinalities(
+    spec: SpecificationDef, specs: dict[str, SpecificationDef], chars: dict[str, Any], path: str
+) -> list[FieldError]:
+    """Relationship counts taken from a characteristic must respect min..max, anywhere in the
+    specification graph below the product."""
+    errors: list[FieldError] = []
+    reported: set[str] = set()
+    for rel in (r for s in _reachable(spec, specs) for r in s.relationships):
+        if rel.count_from in reported:
+            continue
+        if rel.count_from and rel.count_from in chars:
+            count = chars[rel.count_from]
+            if not isinstance(count, int) or not rel.min_cardinality <= count <= rel.max_cardinality:
+                reported.add(rel.count_from)
+                errors.append(
+                    FieldError(
+                        f"{path}.{rel.count_from}",
+                        f"must be between {rel.min_cardinality} and {rel.max_cardinality}",
+                        "CARDINALITY",
+                    )
+                )
+    return errors
+
+
+class OrderValidator:
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    def validate(self, session: Session, data: OrderInput) -> tuple[list[ValidLine], list[FieldError]]:
+        errors: list[FieldError] = []
+        if not data.customer_id or not data.customer_id.strip():
+            errors.append(FieldError("customerId", "is required", "REQUIRED"))
+        errors.extend(header_length_errors(data))
+        if not data.lines:
+            errors.append(FieldError("lines", "an order needs at least one line", "REQUIRED"))
+        if len(data.lines) > MAX_LINES:
+            return [], errors + [FieldError("lines", f"at most {MAX_LINES} lines", "TOO_MANY")]
+        products = self._products(session, data)
+        valid: list[ValidLine] = []
+        for index, line in enumerate(data.lines):
+            result = self._line(index, line, data.customer_id, products, errors)
+            if result is not None:
+                valid.append(result)
+        targeted = [v.product_id for v in valid if v.product_id is not None]
+        if len(targeted) != len(set(targeted)):
+            errors.append(FieldError("lines", "two lines change the same product", "DUPLICATE_PRODUCT"))
+        if targeted:
+            errors.extend(self._busy_products(session, targeted))
+        return valid, errors
+
+    def _products(self, session: Session, data: OrderInput) -> dict[int, Product]:
+        ids = {line.product_id for line in data.lines if line.product_id is not None}
+        if not ids:
+            return {}
+        return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
+
+    def _busy_products(self, session: Session, product_ids: list[int]) -> list[FieldError]:
+        busy = session.scalars(
+            select(OrderLine.product_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.product_id.in_(product_ids), Order.state.in_(OPEN_ORDER_STATES))
+        ).all()
+        return [
+            FieldError("lines", f"product {pid} is already being changed by another open order", "PRODUCT_BUSY")
+            for pid in sorted(set(busy))
+        ]
+
+    def _line(
+        self, index: int, line: LineInput, customer_id: str, products: dict[int, Product], errors: list[FieldError]
+    ) -> ValidLine | None:
+        path = f"lines.{index}"
+        if line.action not in ALL_ACTIONS:
+            errors.append(FieldError(f"{path}.action", f"must be one of {', '.join(ALL_ACTIONS)}", "INVALID_ACTION"))
+            return None
+        product = None
+        offering_key = line.offering
+        if line.action == "add":
+            if line.product_id is not None:
+                errors.append(FieldError(f"{path}.productId", "an add line cannot name an existing product", "INVALID"))
+                return None
+        else:
+            if line.product_id is None:
+                errors.append(FieldError(f"{path}.productId", f"a {line.action} line must name the product", "REQUIRED"))
+                return None
+            product = products.get(line.product_id)
+            if product is None or product.customer_id != customer_id:
+                errors.append(FieldError(f"{path}.productId", "no such product for this customer", "UNKNOWN_PRODUCT"))
+                return None
+            if product.status not in CHANGEABLE_PRODUCT_STATES:
+                errors.append(
+                    FieldError(f"{path}.productId", f"product is {product.status}; it must be active", "PRODUCT_NOT_ACTIVE")
+                )
+                return None
+            if offering_key is not None and offering_key != product.offering_key:
+                errors.append(FieldError(f"{path}.offering", "does not match the product's offering", "INVALID"))
+                return None
+            offering_key = product.offering_key
+        if not offering_key:
+            errors.append(FieldError(f"{path}.offering", "is required", "REQUIRED"))
+            return None
+        offering = self.registry.offerings.get(offering_key)
+        if offering is None:
+            errors.append(FieldError(f"{path}.offering", f"unknown offering {offering_key!r}", "UNKNOWN_OFFERING"))
+            return None
+        spec = self.registry.specifications[offering.product_spec]
+        if line.action == "add":
+            if not offering.min_quantity <= line.quantity <= offering.max_quantity:
+                errors.append(
+                    FieldError(
+                        f"{path}.quantity",
+                        f"must be between {offering.min_quantity} and {offering.max_quantity}",
+                        "QUANTITY_OUT_OF_RANGE",
+                    )
+                )
+                return None
+        elif line.quantity != 1:
+            errors.append(FieldError(f"{path}.quantity", f"a {line.action} line changes one product", "QUANTITY_OUT_OF_RANGE"))
+            return None
+        if line.action == "delete":
+            if line.characteristics:
+                errors.append(FieldError(f"{path}.characteristics", "a delete line carries no characteristics", "INVALID"))
+                return None
+            chars, char_errors = dict(product.characteristics), []
+        elif line.action == "modify":
+            # The product also carries values produced during fulfilment (serials, numbers);
+            # only the specification's own characteristics are orderable.
+            declared = {c.name for c in spec.characteristics}
+            current = {k: v for k, v in product.characteristics.items() if k in declared}
+            merged = {**current, **line.characteristics}
+            chars, char_errors = check_characteristics(spec, merged, f"{path}.characteristics", apply_defaults=True)
+        else:
+            chars, char_errors = check_characteristics(spec, line.characteristics, f"{path}.characteristics", apply_defaults=True)
+        char_errors += _check_cardinalities(spec, self.registry.specifications, chars, f"{path}.characteristics")
+        if char_errors:
+            errors.extend(char_errors)
+            return None
+        priced = line.action == "add"
+        return ValidLine(
+            line_number=index + 1,
+            action=line.action,
+            offering=offering,
+            spec=spec,
+            quantity=line.quantity,
+            characteristics=chars,
+            product_id=line.product_id,
+            unit_one_time_price=money(offering.one_time_price if priced else Decimal("0")),
+            unit_recurring_price=money(offering.recurring_price if priced else Decimal("0")),
+        )
