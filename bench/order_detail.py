@@ -6,7 +6,7 @@ Reference: a plain Starlette endpoint (``/json`` of :mod:`bench.reference_app`) 
 JSON document the real query returned (captured at the start of the run), serialised per request.
 
 Measured twice: as the server runs by default (repeated reads answered from the validated
-response cache, after one indexed read of the order's revision) and with the cache off
+response cache, after one indexed read of the order's change_seq) and with the cache off
 (``OM_GRAPH_RESPONSE_CACHE_MB=0``: every read loads the rows and completes every field), which is
 what a read of an order nobody read since its last change costs.
 """

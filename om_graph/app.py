@@ -371,10 +371,10 @@ class AuthenticatedGraphQL:
             await self.graphql(scope, receive, send)
             return
         key, order_ids = cacheable
-        probe = self.runtime.services.revisions
+        probe = self.runtime.services.change_seqs
         current = probe(order_ids) if probe.blocking_is_cheap else await run_in_threadpool(probe, order_ids)
-        revisions = tuple((i, current.get(i)) for i in order_ids)
-        entry = self.cache.get(key, revisions)
+        change_seqs = tuple((i, current.get(i)) for i in order_ids)
+        entry = self.cache.get(key, change_seqs)
         if entry is not None:
             scope[SCOPE_KEY] = CACHED_ORDER_READ  # for the request metrics: strawberry did not run
             await send({"type": "http.response.start", "status": entry.status, "headers": list(entry.headers)})
@@ -390,7 +390,7 @@ class AuthenticatedGraphQL:
                 if not message.get("more_body") and captured.get("status") == 200:
                     body = b"".join(captured["chunks"])
                     if b'"errors"' not in body:
-                        self.cache.put(key, Entry(revisions, 200, captured["headers"], body))
+                        self.cache.put(key, Entry(change_seqs, 200, captured["headers"], body))
             await send(message)
 
         await self.graphql(scope, receive, capture)

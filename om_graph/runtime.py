@@ -124,7 +124,7 @@ class Runtime:
             self._reconciler.join(5)
         self.bus.stop()
         self.broker.close()
-        self.services.revisions.close()
+        self.services.change_seqs.close()
         self.engine.dispose()
 
 

@@ -265,7 +265,7 @@ def test_advance_reuses_its_plan_only_while_nobody_else_wrote_the_order(services
         fresh = orchestrator.load(uow, order_id, previous=first)
         assert fresh is not first
         assert fresh.tasks[manual.id].state == "completed"
-        assert fresh.order.revision == first.order.revision + 2
+        assert fresh.order.change_seq == first.order.change_seq + 2
 
 
 def test_a_line_with_nothing_to_fulfil_completes_when_processed(services):
@@ -278,13 +278,13 @@ def test_a_line_with_nothing_to_fulfil_completes_when_processed(services):
 
 
 def test_changing_an_order_without_bumping_its_revision_is_refused(services):
-    from om_graph.core.ordering.locking import RevisionNotBumped
+    from om_graph.core.ordering.locking import ChangeSeqNotBumped
 
     order_id = place(services)
     services.processing.process(order_id)
     with services.sessions() as s:
         task_id = s.scalars(select(Task.id).where(Task.order_id == order_id)).first()
-    with pytest.raises(RevisionNotBumped), services.uow() as uow:
+    with pytest.raises(ChangeSeqNotBumped), services.uow() as uow:
         uow.session.get(Task, task_id).jeopardy = "critical"
     with services.uow() as uow:
         lock_order(uow, order_id)

@@ -188,7 +188,7 @@ def test_the_cache_stays_within_its_byte_budget_evicting_least_recently_used():
     for i in range(16, 40):
         cache.put(keys[i], entry(i))
     assert cache._bytes <= cache.max_bytes and len(cache) == 15
-    assert cache.get(keys[39], ((39, 2),)) is None  # a newer revision never gets the old answer
+    assert cache.get(keys[39], ((39, 2),)) is None  # a newer change_seq never gets the old answer
     big = ("big", None, "{}", frozenset(), None)
     cache.put(big, Entry(((1, 1),), 200, (), b"y" * 5_000))
     assert cache.get(big, ((1, 1),)) is None  # over an eighth of the budget: not kept

@@ -15,7 +15,7 @@ from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.processing import OrderProcessing
 from om_graph.core.ordering.service import OrderService
-from om_graph.core.reads.queries import QueryService, RevisionProbe
+from om_graph.core.reads.queries import QueryService, ChangeSeqProbe
 
 
 class Services:
@@ -37,7 +37,7 @@ class Services:
         self.orders = OrderService(self.uow, registry)
         self.processing = OrderProcessing(self.uow, registry, self.orchestrator)
         self.queries = QueryService(self.uow)
-        self.revisions = RevisionProbe(sessions.kw["bind"])
+        self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])
         self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)
 
     def load_catalog(self) -> None:

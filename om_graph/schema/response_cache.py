@@ -3,7 +3,7 @@
 A live workspace reads the same orders again and again: dashboards poll, agents refresh, a
 subscription tells every open screen to re-read the order that just changed. Executing such a read
 means loading the order's rows and completing every requested field; answering it again from a
-cache means one indexed read of the order's revision.
+cache means one indexed read of the order's change_seq.
 
 What is cached: the exact response of a query whose root fields are all ``order(id: …)`` (aliases
 allowed), when it carries no errors. The key is the request (document, operation name, variables),
@@ -15,7 +15,7 @@ untrusted here: anything this module does not recognise as a plain order read is
 cacheable and goes to the executor, which answers it (with its validation errors if need be).
 
 Why it is never stale: every transaction that writes something an order's detail shows bumps that
-order's revision (``UnitOfWork``); an entry remembers the revisions read *before* the response was
+order's change_seq (``UnitOfWork``); an entry remembers the change_seqs read *before* the response was
 computed and is served only while they are all unchanged. A write racing the computation leaves the
 entry older than the rows it may contain, so it is discarded on the next read, never served stale.
 Each server process keeps its own entries and validates them against the shared database, so this
@@ -58,7 +58,7 @@ class _Root:
 
 @dataclass(frozen=True)
 class Entry:
-    revisions: tuple[tuple[int, int | None], ...]  # (order id, revision or None when missing)
+    change_seqs: tuple[tuple[int, int | None], ...]  # (order id, change_seq or None when missing)
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
@@ -157,9 +157,9 @@ class ResponseCache:
             self._documents.popitem(last=False)
         return roots
 
-    def get(self, key: tuple, revisions: tuple[tuple[int, int | None], ...]) -> Entry | None:
+    def get(self, key: tuple, change_seqs: tuple[tuple[int, int | None], ...]) -> Entry | None:
         entry = self._entries.get(key)
-        if entry is None or entry.revisions != revisions:
+        if entry is None or entry.change_seqs != change_seqs:
             self.misses += 1
             return None
         self._entries.move_to_end(key)

@@ -19,7 +19,7 @@ from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
 from om_graph.core.ordering.models import Order
 
 _ORDERS, _TASKS = Order.__table__, Task.__table__
-# Plain statements: dispatch times are no part of an order's detail, so they bump no revision.
+# Plain statements: dispatch times are no part of an order's detail, so they bump no change_seq.
 _FORGET_PROCESSING = (
     update(_ORDERS)
     .where(_ORDERS.c.id.in_(bindparam("order_ids", expanding=True)), _ORDERS.c.state == "acknowledged")

@@ -47,6 +47,7 @@ class Product(Base):
     characteristics: Mapped[dict[str, Any]]
     one_time_price: Mapped[Decimal]
     recurring_price: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))  # the prices' (the offering's) currency
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"))
     order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"))
     last_order_line_id: Mapped[int] = mapped_column(Id)

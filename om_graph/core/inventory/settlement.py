@@ -69,6 +69,7 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
                 characteristics=dict(line.characteristics),
                 one_time_price=line.unit_one_time_price,
                 recurring_price=line.unit_recurring_price,
+                currency=offering.currency,
                 order_id=order.id,
                 order_line_id=line.id,
                 last_order_line_id=line.id,

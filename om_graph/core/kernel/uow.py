@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 # Hot statements are built once: SQLAlchemy then reuses their cache key and compiled form instead
 # of constructing and traversing a new statement on every call (a large share of its cost).
 _EVENTS = EventRecord.__table__
-# The kernel knows no context's models: another order's revision is bumped through the bare table.
-_ORDER_ROW = table("customer_order", column("id"), column("revision"), column("updated_at"))
+# The kernel knows no context's models: another order's change_seq is bumped through the bare table.
+_ORDER_ROW = table("customer_order", column("id"), column("change_seq"), column("updated_at"))
 _TOUCH = (
     update(_ORDER_ROW)
     .where(_ORDER_ROW.c.id == bindparam("order_id"))
-    .values(revision=_ORDER_ROW.c.revision + 1, updated_at=bindparam("now"))
+    .values(change_seq=_ORDER_ROW.c.change_seq + 1, updated_at=bindparam("now"))
 )
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_EVENTS_RETURNING = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
@@ -215,7 +215,7 @@ class UnitOfWork:
 
     def touch(self, order_id: int) -> None:
         """This transaction is about to change something shown with an order it did not lock
-        (a product that a later order modifies): bump that order's revision now, before the
+        (a product that a later order modifies): bump that order's change_seq now, before the
         write, so its row is locked first. A transaction holding several orders always takes
         the newer one first (the order it works on, then older ones it touches; the reconciler
         newest first), so two of them never wait for each other in a cycle."""

@@ -1,4 +1,4 @@
-"""Writing an order: its row lock, which also bumps its revision (what cached reads compare).
+"""Writing an order: its row lock, which also bumps its change_seq (what cached reads compare).
 
 Every writer of an order locks it first; concurrent writers of one order serialise on its row
 (a row lock on PostgreSQL; SQLite's single writer).
@@ -18,22 +18,22 @@ _ORDERS = Order.__table__
 _BUMP = (
     update(_ORDERS)
     .where(_ORDERS.c.id == bindparam("order_id"))
-    .values(revision=_ORDERS.c.revision + 1, updated_at=bindparam("now"))
+    .values(change_seq=_ORDERS.c.change_seq + 1, updated_at=bindparam("now"))
 )
 _BUMP_AND_LOAD = select(Order).from_statement(_BUMP.returning(*_ORDERS.c))
-_BUMP_REVISION = _BUMP.returning(_ORDERS.c.revision)
+_BUMP_CHANGE_SEQ = _BUMP.returning(_ORDERS.c.change_seq)
 _LOAD = select(Order).where(Order.id == bindparam("order_id"))
 
 
-class RevisionNotBumped(RuntimeError):
+class ChangeSeqNotBumped(RuntimeError):
     """A transaction changed an order's rows through the ORM without ``lock_order`` or
     ``touch``: the order's cached reads would go stale. A programming error."""
 
 
 @event.listens_for(Session, "before_flush")
-def _changes_bump_revisions(session: Session, _context, _instances) -> None:
+def _changes_bump_change_seqs(session: Session, _context, _instances) -> None:
     """Every flush of a unit of work checks that each row it writes for an existing order
-    belongs to an order whose revision this transaction bumps."""
+    belongs to an order whose change_seq this transaction bumps."""
     uow = session.info.get("uow")
     if uow is not None:
         check_revisions(uow, [*session.dirty, *session.new])
@@ -42,22 +42,22 @@ def _changes_bump_revisions(session: Session, _context, _instances) -> None:
 def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) -> Order | None:
     """Load an order for writing, serialising concurrent writers of the same order (the
     row is locked on PostgreSQL; SQLite already holds the database write lock), and bump
-    its revision: one ``UPDATE … RETURNING`` does all three.
+    its change_seq: one ``UPDATE … RETURNING`` does all three.
 
     ``known`` is the same order as the caller's previous transaction left it (detached,
-    with its loaded children): when the revision shows nobody wrote the order since, that
+    with its loaded children): when the change_seq shows nobody wrote the order since, that
     object is re-attached instead of loaded again."""
     if order_id in uow.locked:
         return uow.locked[order_id]
     params = {"order_id": order_id, "now": utcnow()}
     order = None
     if known is not None:
-        revision = uow.session.scalar(_BUMP_REVISION, params)
-        if revision is None:
+        change_seq = uow.session.scalar(_BUMP_CHANGE_SEQ, params)
+        if change_seq is None:
             return None
-        if revision == known.revision + 1:
+        if change_seq == known.change_seq + 1:
             uow.session.add(known)
-            set_committed_value(known, "revision", revision)
+            set_committed_value(known, "change_seq", change_seq)
             order = known
     if order is None:
         statement = _BUMP_AND_LOAD if known is None else _LOAD  # (the bump already happened)
@@ -71,4 +71,4 @@ def check_revisions(uow: UnitOfWork, changed) -> None:
     for obj in changed:
         order_id = obj.id if isinstance(obj, Order) else getattr(obj, "order_id", None)
         if order_id is not None and order_id not in uow.locked and order_id not in uow.touched:
-            raise RevisionNotBumped(f"{type(obj).__name__} of order {order_id} changed without lock_order() or touch()")
+            raise ChangeSeqNotBumped(f"{type(obj).__name__} of order {order_id} changed without lock_order() or touch()")

@@ -32,7 +32,7 @@ class Order(Base):
     version: Mapped[int] = mapped_column(default=1)
     # Bumped by every transaction that writes anything shown in the order's detail (its rows, its
     # products' later changes): readers compare it to validate what they cached.
-    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    change_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     description: Mapped[str] = mapped_column(String(2000), default="")
     external_id: Mapped[str | None] = mapped_column(String(120))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))

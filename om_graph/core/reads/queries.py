@@ -92,8 +92,8 @@ def decode_cursor(cursor: str) -> int:
         raise ValidationFailed.single("after", "not a cursor this API issued", "INVALID_CURSOR") from None
 
 
-class RevisionProbe:
-    """The current revision of orders (missing ones are absent): enough to tell whether a detail
+class ChangeSeqProbe:
+    """The current change_seq of orders (missing ones are absent): enough to tell whether a detail
     read earlier is still current. It sits on the path of every cached read, so it is one
     statement on a DBAPI connection, without a session. It reveals only existence and a
     counter, and callers ask it only about reads the asker was allowed to make.
@@ -109,7 +109,7 @@ class RevisionProbe:
         self._own = None
 
     def __call__(self, order_ids: Sequence[int]) -> dict[int, int]:
-        sql = f"SELECT id, revision FROM customer_order WHERE id IN ({','.join([self._marker] * len(order_ids))})"
+        sql = f"SELECT id, change_seq FROM customer_order WHERE id IN ({','.join([self._marker] * len(order_ids))})"
         if self.blocking_is_cheap:
             if self._own is None:
                 self._own = self._engine.raw_connection()  # autocommit: each read sees the latest commit
