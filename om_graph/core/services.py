@@ -15,7 +15,7 @@ from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.processing import OrderProcessing
 from om_graph.core.ordering.service import OrderService
-from om_graph.core.reads.queries import QueryService, ChangeSeqProbe
+from om_graph.core.reads.queries import ChangeSeqProbe, QueryService
 
 
 class Services:
