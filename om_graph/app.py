@@ -20,7 +20,7 @@ import logging
 import random
 from datetime import timedelta
 
-from cross_web import HTTPException, StarletteRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from graphql import GraphQLSyntaxError, parse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -131,7 +131,7 @@ def _ws_message_problem(message) -> str | None:
     return None
 
 
-class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler, given only messages of the protocol's shape
     (anything else closes the socket with 4400, rather than raising out of the handler), and
     answering a subscribe whose document does not parse with an ``error`` message carrying the
@@ -160,7 +160,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler):
         await super().handle_subscribe(message)
 
 
-class OmGraphQL(GraphQL):
+class OmGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = _WebSocketAdapter
     graphql_transport_ws_handler_class = _TransportWSHandler
     request_adapter_class = _RequestAdapter
@@ -187,7 +187,8 @@ class OmGraphQL(GraphQL):
         except BadRequest as exc:
             raise json.JSONDecodeError(exc.message, "", 0) from None
 
-    async def parse_http_body(self, request: _RequestAdapter) -> GraphQLRequestData:
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        assert isinstance(request, _RequestAdapter)  # request_adapter_class
         params = request.scope.get(PARAMS_KEY)
         if params is None:  # a GET (POST bodies are read by AuthenticatedGraphQL)
             if request.method == "GET":
@@ -209,7 +210,7 @@ class OmGraphQL(GraphQL):
             protocol="http",
         )
 
-    async def get_sub_response(self, request: Request) -> Response:
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
         sub_response.media_type = request.scope.get(MEDIA_TYPE_KEY) or JSON
         return sub_response
@@ -281,7 +282,7 @@ class OmGraphQL(GraphQL):
             response = error_response(exc.status_code, exc.reason, scope.get(MEDIA_TYPE_KEY) or JSON)
         await response(scope, receive, send)
 
-    async def _watch_credential(self, websocket: WebSocket, credential: str) -> None:
+    async def _watch_credential(self, websocket: WebSocket, credential: str | None) -> None:
         """A websocket is authenticated once, at connection_init, but may stay open for days: its
         credential is checked again every token-cache period (with jitter, so sockets opened
         together do not check together), and the socket is closed with 4403 once the token is
@@ -352,21 +353,22 @@ class AuthenticatedGraphQL:
             scope[PARAMS_KEY] = params
             receive = _replay(body, receive)
             if self.cache is not None:
-                await self._cached(params, actor, media_type, scope, receive, send)
+                await self._cached(self.cache, params, actor, media_type, scope, receive, send)
                 return
         await graphql(scope, receive, send)
 
-    def _cache_key(self, params: GraphQLParams, actor, media_type: str):
+    @staticmethod
+    def _cache_key(cache: ResponseCache, params: GraphQLParams, actor, media_type: str):
         # Runs before strawberry has validated anything: a document this code trips over is
         # not cacheable, and the executor gives the client its answer.
         try:
-            return self.cache.request_key(params, actor, media_type)
+            return cache.request_key(params, actor, media_type)
         except Exception:
             log.exception("response cache: could not derive the key of a request; executing it uncached")
             return None
 
-    async def _cached(self, params: GraphQLParams, actor, media_type: str, scope, receive, send) -> None:
-        cacheable = self._cache_key(params, actor, media_type)
+    async def _cached(self, cache: ResponseCache, params: GraphQLParams, actor, media_type: str, scope, receive, send) -> None:
+        cacheable = self._cache_key(cache, params, actor, media_type)
         if cacheable is None:
             await self.graphql(scope, receive, send)
             return
@@ -374,7 +376,7 @@ class AuthenticatedGraphQL:
         probe = self.runtime.services.change_seqs
         current = probe(order_ids) if probe.blocking_is_cheap else await run_in_threadpool(probe, order_ids)
         change_seqs = tuple((i, current.get(i)) for i in order_ids)
-        entry = self.cache.get(key, change_seqs)
+        entry = cache.get(key, change_seqs)
         if entry is not None:
             scope[SCOPE_KEY] = CACHED_ORDER_READ  # for the request metrics: strawberry did not run
             await send({"type": "http.response.start", "status": entry.status, "headers": list(entry.headers)})
@@ -390,7 +392,7 @@ class AuthenticatedGraphQL:
                 if not message.get("more_body") and captured.get("status") == 200:
                     body = b"".join(captured["chunks"])
                     if b'"errors"' not in body:
-                        self.cache.put(key, Entry(change_seqs, 200, captured["headers"], body))
+                        cache.put(key, Entry(change_seqs, 200, captured["headers"], body))
             await send(message)
 
         await self.graphql(scope, receive, capture)

@@ -46,6 +46,10 @@ class _Subscriber:
         except asyncio.QueueFull:  # a stalled client must not grow memory without bound
             self.overflowed = True
 
+    def offer_all(self, events: list[OrderEvent]) -> None:
+        for event in events:
+            self.offer(event)
+
 
 class Subscription:
     """An async iterator of one subscriber's events."""
@@ -84,7 +88,7 @@ class LocalFanout:
             if not wanted:
                 continue
             try:
-                sub.loop.call_soon_threadsafe(lambda s=sub, w=wanted: [s.offer(e) for e in w])
+                sub.loop.call_soon_threadsafe(sub.offer_all, wanted)
             except RuntimeError:  # its event loop closed meanwhile: the subscriber is gone
                 self._unregister(sub)
 

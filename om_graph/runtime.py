@@ -51,7 +51,9 @@ class Runtime:
             extra_plugins=settings.extra_plugins,
         )
         self.registry = collect_registry(self.pm)
-        self.bus = RedisEventBus(settings.redis_url, settings.redis_namespace) if settings.scaled else InProcessEventBus()
+        self.bus = (
+            InProcessEventBus() if settings.redis_url is None else RedisEventBus(settings.redis_url, settings.redis_namespace)
+        )
         self.broker = build_broker(settings, tracer_provider=self.tracer_provider)
         self.actors = declare_actors(self.broker, lambda: self.services, time_limit_ms=int(settings.task_lease_seconds * 1000))
         self.services = Services(

@@ -31,6 +31,8 @@ CACHED_ORDER_READ = ("order", "ok")  # what AuthenticatedGraphQL records for a r
 
 
 class OperationObservability(SchemaExtension):
+    _operation: str | None = None  # the root field's name, once on_execute has seen it
+
     def on_operation(self):
         context = self.execution_context.context
         actor = getattr(context, "actor", None)
@@ -83,7 +85,7 @@ def _root_field(operation: OperationDefinitionNode | None) -> FieldNode | None:
         return None
     fields = [s for s in operation.selection_set.selections if isinstance(s, FieldNode)]
     named = [f for f in fields if f.name.value != "__typename"]
-    return (named or fields or [None])[0]
+    return (named or fields)[0] if fields else None
 
 
 def _order_id(field: FieldNode, variables: dict):

@@ -15,6 +15,7 @@ import dramatiq
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from prometheus_client import Histogram
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.observability.context import ACTOR, ORDER_ID, REQUEST_ID
@@ -51,7 +52,7 @@ class JobObservability(dramatiq.Middleware):
     def __init__(self, tracer_provider=None):
         self.tracer = None if tracer_provider is None else trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self._local = threading.local()
-        self._durations: dict[str, object] = {}  # labelled histogram children by job
+        self._durations: dict[str, Histogram] = {}  # labelled histogram children by job
 
     def before_process_message(self, broker, message) -> None:
         # The proxy forwards every attribute read through __getattr__ (about a microsecond

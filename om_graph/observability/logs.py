@@ -33,9 +33,9 @@ def configure_logging(log_format: str = "text", level: str | int = "INFO") -> No
     root = logging.getLogger()
     root.setLevel(level.upper() if isinstance(level, str) else level)
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
-        root.addHandler(handler)
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setFormatter(logging.Formatter(TEXT_FORMAT))
+        root.addHandler(stderr)
     for handler in root.handlers:
         if not any(isinstance(f, LogContextFilter) for f in handler.filters):
             handler.addFilter(LogContextFilter())

@@ -157,17 +157,17 @@ def may_see(info, type_name: str) -> bool:
 
 def apply(types: list[type]) -> None:
     """Attach RequirePermission to operations and to fields stricter than their type's BASE."""
+    from strawberry.types.base import get_object_definition
     from strawberry.utils.str_converters import to_camel_case
 
     for cls in types:
-        definition = cls.__strawberry_definition__
+        definition = get_object_definition(cls, strict=True)
         type_name = definition.name
         for field in definition.fields:
             name = field.graphql_name or to_camel_case(field.python_name)
             key = f"{type_name}.{name}"
-            if key in OPERATIONS:
-                rule = OPERATIONS[key]
-            else:
+            rule = OPERATIONS.get(key)
+            if rule is None:
                 rule = FIELDS.get(type_name, {}).get(name)
                 if rule is None or rule == INHERIT or rule == BASE.get(type_name):
                     continue

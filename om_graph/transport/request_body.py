@@ -39,8 +39,11 @@ def decode_json(data: str | bytes):
         value = json.loads(data)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadRequest("the request body is not valid JSON") from None
-    escaped = _SURROGATE_ESCAPE_BYTES if isinstance(data, bytes | bytearray) else _SURROGATE_ESCAPE
-    if escaped.search(data) and _has_lone_surrogate(value):
+    if isinstance(data, str):
+        escaped = _SURROGATE_ESCAPE.search(data) is not None
+    else:
+        escaped = _SURROGATE_ESCAPE_BYTES.search(data) is not None
+    if escaped and _has_lone_surrogate(value):
         raise BadRequest("the request body has a string with a lone UTF-16 surrogate (not valid Unicode)")
     return value
 
