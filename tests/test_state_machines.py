@@ -1,35 +1,58 @@
-"""The transition tables and the roll-up rule, checked exhaustively and with Hypothesis."""
+"""The transition tables, their guards and effects, the declared roll-up rules and the API enums."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, aggregate
+from om_graph.core.fulfilment.rules import BELOW_ORDER, ORDER_LEVEL, RELEASED_BY, roll_up_event
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
 from om_graph.core.inventory.states import PRODUCT
-from om_graph.core.kernel.errors import InvalidTransition
-from om_graph.core.kernel.machine import SYSTEM_ONLY
+from om_graph.core.kernel.errors import InvalidTransition, ValidationFailed
+from om_graph.core.kernel.machine import SYSTEM_ONLY, StateMachine, States, t
+from om_graph.core.kernel.transitions import fire
+from om_graph.core.ordering.models import Order
 from om_graph.core.ordering.states import LINE, ORDER
+from om_graph.schema import enums
 
 MACHINES = [ORDER, LINE, DOMAIN_ORDER, TASK, PRODUCT]
+ALL_ROLES = SYSTEM_ONLY | frozenset().union(*(tr.roles for m in MACHINES for tr in m.transitions))
+SYSTEM = SimpleNamespace(roles=SYSTEM_ONLY, label="system")
+AGENT = SimpleNamespace(roles=frozenset({"order_agent", "order_fulfillment_agent"}), label="agent")
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.name)
-def test_terminal_states_have_no_way_out_and_every_state_is_reachable(machine):
-    for state in machine.terminal:
-        assert machine.events_from(state) == [], f"{state} is terminal"
-    reachable, frontier = {machine.initial}, [machine.initial]
-    while frontier:
-        state = frontier.pop()
-        for event in machine.events_from(state):
-            target = machine.transition(
-                state, event, frozenset({"system"}) | frozenset().union(*(t.roles for t in machine.transitions))
-            ).target
-            if target not in reachable:
-                reachable.add(target)
-                frontier.append(target)
-    assert reachable == machine.states
+def test_every_state_is_reachable_from_the_initial_one(machine):
+    assert machine.reachable() == machine.states
+    assert machine.initial in machine.states and machine.terminal <= machine.states
+
+
+class _Two(States):
+    A = "a"
+    B = "b"
+    C = "c"
+
+
+def test_construction_refuses_unreachable_states_and_exits_from_terminal_states():
+    with pytest.raises(ValueError, match="unreachable"):
+        StateMachine("m", _Two, initial=_Two.A, terminal={_Two.C}, transitions=[t(_Two.A, "go", _Two.B)])
+    with pytest.raises(ValueError, match="leaves a terminal state"):
+        StateMachine("m", _Two, _Two.A, {_Two.B}, [t(_Two.A, "go", _Two.B), t(_Two.B, "on", _Two.C)])
+    with pytest.raises(ValueError, match="declared states"):
+        StateMachine("m", _Two, _Two.A, {_Two.B}, [t(_Two.A, "go", _Two.B), t(_Two.A, "x", "typo")])
+
+
+@given(st.sampled_from(MACHINES).flatmap(lambda m: st.tuples(st.just(m), st.sampled_from(sorted(m.terminal)))))
+def test_no_transition_leaves_a_terminal_state(drawn):
+    machine, state = drawn
+    assert machine.events_from(state) == []
+    for tr in machine.transitions:
+        with pytest.raises(InvalidTransition):
+            machine.transition(state, tr.event, ALL_ROLES)
 
 
 def test_tmf622_order_edges():
@@ -47,47 +70,115 @@ def test_pending_terminate_cannot_return_to_active():
     assert not PRODUCT.can("terminated", "activate")
 
 
-ALL_STATES = sorted({s for m in (TASK, DOMAIN_ORDER, LINE) for s in m.states} | {"partial"})
+# -- guards and effects (table tests) ------------------------------------------------------------
 
 
-@given(st.lists(st.sampled_from(ALL_STATES), max_size=12))
-def test_aggregate_follows_tmf622_consistency_rules(states):
-    result = aggregate(states)
-    live = [s for s in states if s != "cancelled"]
-    if not states:
-        assert result == "completed"
-    elif not live:
-        assert result == "failed"
-    elif all(s == "completed" for s in live):
-        assert result == "completed"
-    elif all(s in ("completed", "failed", "partial") for s in live):
-        assert result == ("failed" if all(s == "failed" for s in live) else "partial")
-    elif any(s in ("inProgress", "completed", "failed", "partial") for s in live):
-        assert result == "inProgress"
-    else:
-        assert result is None
-
-
-@given(st.lists(st.sampled_from(sorted(TASK.states)), min_size=1, max_size=8), st.permutations(range(8)))
-def test_aggregate_ignores_order_of_children(states, perm):
-    shuffled = [states[i] for i in perm if i < len(states)]
-    assert aggregate(states) == aggregate(shuffled)
-
-
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(sorted(TASK.states)), st.sampled_from(["release", "start", "retry", "complete", "fail", "cancel"])
-        ),
-        max_size=20,
-    )
+@pytest.mark.parametrize(
+    ("machine", "entity", "event", "actor", "code"),
+    [
+        (ORDER, SimpleNamespace(state="acknowledged"), "edit", AGENT, "NOT_DRAFT"),
+        (ORDER, SimpleNamespace(state="draft"), "edit", AGENT, None),
+        (TASK, SimpleNamespace(state="ready", kind="automatic"), "complete", AGENT, "NOT_MANUAL"),
+        (TASK, SimpleNamespace(state="ready", kind="manual"), "complete", AGENT, None),
+        (TASK, SimpleNamespace(state="inProgress", kind="automatic"), "complete", SYSTEM, None),
+    ],
 )
-def test_task_machine_never_leaves_a_terminal_state(steps):
-    state = TASK.initial
-    for _, event in steps:
-        try:
-            new = TASK.transition(state, event, SYSTEM_ONLY | frozenset({"order_fulfillment_agent"})).target
-        except InvalidTransition:
-            continue
-        assert state not in TASK.terminal
-        state = new
+def test_guards_refuse_with_their_declared_code(machine, entity, event, actor, code):
+    if code is None:
+        assert machine.enter(entity, entity.state, event, actor).event == event
+    else:
+        with pytest.raises(ValidationFailed) as err:
+            machine.enter(entity, entity.state, event, actor)
+        assert [e.code for e in err.value.errors] == [code]
+
+
+@dataclass
+class _RecordingUow:
+    recorded: list
+
+    def record(self, order, event_type, **fields):
+        self.recorded.append((event_type, fields["from_state"], fields["to_state"]))
+
+
+@pytest.mark.parametrize(
+    ("start", "event", "stamped"),
+    [("draft", "submit", False), ("draft", "edit", False), ("inProgress", "complete", True), ("inProgress", "fail", True)],
+)
+def test_order_transitions_bump_its_version_as_a_declared_effect(start, event, stamped):
+    order = Order(state=start, version=3)
+    uow = _RecordingUow([])
+    actor = SimpleNamespace(roles=ALL_ROLES, label="x")
+    fire(uow, order, order, event, actor)
+    assert order.version == 4
+    assert (order.completed_at is not None) == stamped
+    assert "bumpVersion" in [e.name for e in ORDER.effects_of(ORDER.transition(start, event, ALL_ROLES))]
+    [(event_type, _, _)] = uow.recorded
+    assert event_type == ("ProductOrderAttributeValueChangeEvent" if event == "edit" else "ProductOrderStateChangeEvent")
+
+
+# -- the API's enums equal the tables -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("enum", "values"),
+    [
+        (enums.OrderState, ORDER.states),
+        (enums.OrderLineState, LINE.states),
+        (enums.DomainOrderState, DOMAIN_ORDER.states),
+        (enums.TaskState, TASK.states),
+        (enums.ProductStatus, PRODUCT.states),
+        (enums.DependencyType, set(RELEASED_BY)),
+    ],
+    ids=lambda x: getattr(x, "__name__", ""),
+)
+def test_graphql_enums_are_exactly_the_machines_states(enum, values):
+    assert {member.value for member in enum} == set(values)
+
+
+# -- the roll-up rules: stated properties, not a second implementation ---------------------------
+
+CHILD_STATES = sorted(TASK.states | DOMAIN_ORDER.states | LINE.states - {"draft", "rejected"})
+TERMINAL = {"completed", "failed"}
+children = st.lists(st.sampled_from(CHILD_STATES), max_size=10)
+levels = st.sampled_from([BELOW_ORDER, ORDER_LEVEL])
+
+
+@given(levels, children)
+def test_parent_completes_iff_all_work_not_skipped_completed(rules, states):
+    live = [s for s in states if s != "cancelled"]
+    completes = roll_up_event(rules, states) == "complete"
+    assert completes == (not states or (bool(live) and all(s == "completed" for s in live)))
+
+
+@given(levels, children.filter(lambda s: s and all(x in TERMINAL | {"cancelled"} for x in s)))
+def test_never_in_progress_when_all_children_are_terminal(rules, states):
+    assert roll_up_event(rules, states) in {"complete", "fail", "completePartially"}
+
+
+@given(levels, children, st.integers(min_value=0, max_value=10))
+def test_a_cancelled_child_never_changes_the_result(rules, states, at):
+    if not [s for s in states if s != "cancelled"]:
+        return  # nothing but skipped work: the parent fails (no work is not the same as skipped work)
+    assert roll_up_event(rules, [*states[:at], "cancelled", *states[at:]]) == roll_up_event(rules, states)
+
+
+@given(children)
+def test_order_level_partial_iff_a_terminal_mix_with_some_completed(states):
+    live = [s for s in states if s != "cancelled"]
+    mixed = bool(live) and set(live) <= TERMINAL and "completed" in live and "failed" in live
+    assert (roll_up_event(ORDER_LEVEL, states) == "completePartially") == mixed
+    assert roll_up_event(BELOW_ORDER, states) != "completePartially"  # no partial below the order
+
+
+@given(levels, children, st.permutations(range(10)))
+def test_the_roll_up_ignores_the_order_of_children(rules, states, perm):
+    shuffled = [states[i] for i in perm if i < len(states)]
+    assert roll_up_event(rules, states) == roll_up_event(rules, shuffled)
+
+
+@given(levels, children)
+def test_started_work_starts_the_parent_unless_it_is_finished(rules, states):
+    live = [s for s in states if s != "cancelled"]
+    started = any(s in {"inProgress", "completed", "failed"} for s in live)
+    finished = not states or not live or set(live) <= TERMINAL
+    assert (roll_up_event(rules, states) == "start") == (started and not finished)

@@ -7,21 +7,19 @@ from enum import Enum
 
 import strawberry
 
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
+from om_graph.core.fulfilment.rules import RELEASED_BY
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds
 from om_graph.core.inventory.states import PRODUCT
-from om_graph.core.ordering.states import LINE, ORDER
+from om_graph.core.ordering.states import LINE, ORDER, OrderStates
 
 
-def _enum(name: str, values, description: str) -> type[Enum]:
+def _enum(name: str, values, description: str | None = None) -> type[Enum]:
     members = {re.sub(r"(?<!^)(?=[A-Z])", "_", v).upper(): v for v in sorted(values)}
     return strawberry.enum(Enum(name, members), description=description)
 
 
-OrderState = _enum(
-    "OrderState",
-    ORDER.states | {"pending", "held", "assessingCancellation", "pendingCancellation", "cancelled"},
-    "TMF622 product order state.",
-)
+# Each state enum is exactly its machine's states (tests/test_state_machines.py checks it).
+OrderState = _enum("OrderState", ORDER.states, "TMF622 product order state.")
 OrderLineState = _enum("OrderLineState", LINE.states, "TMF622 product order item state.")
 DomainOrderState = _enum("DomainOrderState", DOMAIN_ORDER.states, "Product, service or resource order state (TMF641/652).")
 TaskState = _enum("TaskState", TASK.states, "Orchestration task state.")
@@ -38,13 +36,11 @@ class DomainOrderKind(Enum):
 
 @strawberry.enum(description="Automatic tasks run in workers; manual tasks wait for a person.")
 class TaskKind(Enum):
-    AUTOMATIC = "automatic"
-    MANUAL = "manual"
+    AUTOMATIC = TaskKinds.AUTOMATIC
+    MANUAL = TaskKinds.MANUAL
 
 
-@strawberry.enum
-class DependencyType(Enum):
-    FINISH_TO_START = "finishToStart"
+DependencyType = _enum("DependencyType", RELEASED_BY)
 
 
 @strawberry.enum(description="Jeopardy level from SLA consumption.")
@@ -57,5 +53,5 @@ class JeopardyLevel(Enum):
 
 @strawberry.enum(description="TMF622 requestedInitialState of a new order.")
 class OrderInitialState(Enum):
-    DRAFT = "draft"
-    ACKNOWLEDGED = "acknowledged"
+    DRAFT = OrderStates.DRAFT
+    ACKNOWLEDGED = OrderStates.ACKNOWLEDGED

@@ -15,20 +15,22 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from om_graph.core.fulfilment.models import Task
+from om_graph.core.fulfilment.states import TaskKinds, TaskStates
 from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
 from om_graph.core.ordering.models import Order
+from om_graph.core.ordering.states import OrderStates
 
 _ORDERS, _TASKS = Order.__table__, Task.__table__
 # Plain statements: dispatch times are no part of an order's detail, so they bump no change_seq.
 _FORGET_PROCESSING = (
     update(_ORDERS)
-    .where(_ORDERS.c.id.in_(bindparam("order_ids", expanding=True)), _ORDERS.c.state == "acknowledged")
+    .where(_ORDERS.c.id.in_(bindparam("order_ids", expanding=True)), _ORDERS.c.state == OrderStates.ACKNOWLEDGED)
     .values(processing_dispatched_at=None)
 )
 _FORGET_ADVANCE = (
     update(_TASKS)
-    .where(_TASKS.c.order_id.in_(bindparam("order_ids", expanding=True)), _TASKS.c.kind == "automatic")
-    .where(_TASKS.c.state.in_(("ready", "inProgress")))
+    .where(_TASKS.c.order_id.in_(bindparam("order_ids", expanding=True)), _TASKS.c.kind == TaskKinds.AUTOMATIC)
+    .where(_TASKS.c.state.in_((TaskStates.READY, TaskStates.IN_PROGRESS)))
     .values(dispatched_at=None)
 )
 _STATEMENTS = {PROCESS_ORDER: _FORGET_PROCESSING, ADVANCE_ORDER: _FORGET_ADVANCE}

@@ -15,6 +15,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
+from om_graph.core.fulfilment.rules import releases
+from om_graph.core.fulfilment.states import TASK
 from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.models import Order, OrderLine
 
@@ -23,7 +25,7 @@ _ORDER_ID = bindparam("order_id")
 _DOMAIN_ORDERS = select(DomainOrder).where(DomainOrder.order_id == _ORDER_ID).order_by(DomainOrder.id)
 _TASKS = select(Task).where(Task.order_id == _ORDER_ID).order_by(Task.id)
 _EDGES = (
-    select(TaskDependency.task_id, TaskDependency.predecessor_id)
+    select(TaskDependency.task_id, TaskDependency.predecessor_id, TaskDependency.dependency_type)
     .join(Task, Task.id == TaskDependency.task_id)
     .where(Task.order_id == _ORDER_ID)
 )
@@ -36,7 +38,8 @@ class OrderPlan:
     domain_orders: list[DomainOrder]
     tasks: dict[int, Task]
     successors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
-    predecessors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Per task: (predecessor id, dependency type).
+    predecessors: dict[int, list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
     def load(cls, session: Session, order: Order) -> OrderPlan:
@@ -49,10 +52,11 @@ class OrderPlan:
 
     @classmethod
     def build(cls, order: Order, lines, domain_orders, tasks, edges) -> OrderPlan:
+        """``edges`` are (task id, predecessor id, dependency type) rows."""
         plan = cls(order, list(lines), list(domain_orders), {t.id: t for t in tasks})
-        for task_id, predecessor_id in edges:
+        for task_id, predecessor_id, dependency_type in edges:
             plan.successors[predecessor_id].append(task_id)
-            plan.predecessors[task_id].append(predecessor_id)
+            plan.predecessors[task_id].append((predecessor_id, dependency_type))
         return plan
 
     def domain_order(self, domain_order_id: int) -> DomainOrder:
@@ -82,11 +86,11 @@ class OrderPlan:
             seen.update(frontier)
         return [self.tasks[i] for i in sorted(seen)]
 
-    def ready_to_release(self, task_id: int) -> list[Task]:
-        """Successors of ``task_id`` still pending whose predecessors have all completed."""
-        out = []
-        for successor_id in self.successors.get(task_id, ()):
-            successor = self.tasks[successor_id]
-            if successor.state == "pending" and all(self.tasks[p].state == "completed" for p in self.predecessors[successor_id]):
-                out.append(successor)
-        return sorted(out, key=lambda t: t.id)
+    def releasable(self) -> list[Task]:
+        """Tasks that may be released now: each of their dependencies lets them go (by its type)."""
+        return [
+            task
+            for task_id, task in sorted(self.tasks.items())
+            if TASK.can(task.state, "release")
+            and all(releases(kind, self.tasks[p]) for p, kind in self.predecessors.get(task_id, ()))
+        ]

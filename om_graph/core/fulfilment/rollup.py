@@ -1,29 +1,27 @@
 """State roll-up: task → domain order → line → order, computed under the order's lock.
 
-Each level's target state comes from :func:`om_graph.core.states.aggregate` over its children;
-a change fires the level's machine, so every transition is recorded exactly once even when
-parallel tasks finish together (their transactions are serialised on the order row).
+Each level's event comes from the declared rules (:mod:`om_graph.core.fulfilment.rules`) over
+its children; an event the parent's machine allows from its state fires, so every transition is
+recorded exactly once even when parallel tasks finish together (their transactions are
+serialised on the order row). The plan session runs it once, at the end of each transaction.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.models import DomainOrder
 from om_graph.core.fulfilment.plan import OrderPlan
-from om_graph.core.fulfilment.states import EVENT_FOR_TARGET, aggregate
+from om_graph.core.fulfilment.rules import BELOW_ORDER, ORDER_LEVEL, RollupRule, roll_up_event
 from om_graph.core.inventory.settlement import settle_line, write_contract
-from om_graph.core.kernel.models import utcnow
-from om_graph.core.kernel.transitions import fire
+from om_graph.core.kernel.transitions import fire, machine_of
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import OrderLine
-
-
-def _no_partial(state: str | None) -> str | None:
-    # Domain orders and (TMF622 v4) lines have no partial state: some work failed, so they failed.
-    return "failed" if state == "partial" else state
+from om_graph.core.ordering.states import LINE, ORDER
 
 
 def unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int, dict]:
@@ -42,23 +40,26 @@ def unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int,
     return per_unit
 
 
-def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
-    """Derived transitions are the system's: the triggering change already names its actor."""
-    actor = SYSTEM_ACTOR
-    order, lines, domain_orders, tasks = plan.order, plan.lines, plan.domain_orders, plan.tasks.values()
+def _roll(uow: UnitOfWork, plan: OrderPlan, parent: Any, rules: Sequence[RollupRule], child_states: Iterable[str]) -> bool:
+    """Fire the rules' event on ``parent`` if its machine takes it somewhere new; True if it did.
+    Derived transitions are the system's: the triggering change already names its actor."""
+    machine = machine_of(type(parent))
+    event = roll_up_event(rules, child_states)
+    if event is None or not machine.can(parent.state, event) or machine.target_of(event) == parent.state:
+        return False
+    fire(uow, plan.order, parent, event, SYSTEM_ACTOR)
+    return True
 
-    task_states: dict[int, list[str]] = defaultdict(list)
-    for task in tasks:
-        task_states[task.domain_order_id].append(task.state)
+
+def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
+    order, lines, domain_orders = plan.order, plan.lines, plan.domain_orders
+
     child_states: dict[int | None, list[str]] = defaultdict(list)
+    for task in plan.tasks.values():
+        child_states[task.domain_order_id].append(task.state)
     # Children have larger ids than their parents: walking ids downwards settles children first.
     for domain_order in sorted(domain_orders, key=lambda d: d.id, reverse=True):
-        states = task_states[domain_order.id] + child_states[domain_order.id]
-        target = _no_partial(aggregate(states)) if states else "completed"
-        if target and target != domain_order.state and target != "acknowledged":
-            fire(uow, order, domain_order, EVENT_FOR_TARGET[target], actor)
-            if domain_order.state in ("completed", "failed"):
-                domain_order.completed_at = utcnow()
+        _roll(uow, plan, domain_order, BELOW_ORDER, child_states[domain_order.id])
         child_states[domain_order.parent_id].append(domain_order.state)
 
     roots_by_line: dict[int, list[str]] = defaultdict(list)
@@ -66,16 +67,8 @@ def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
         if domain_order.parent_id is None:
             roots_by_line[domain_order.line_id].append(domain_order.state)
     for line in lines:
-        if line.state != "inProgress":
-            continue
-        target = _no_partial(aggregate(roots_by_line[line.id]))
-        if target in ("completed", "failed"):
-            fire(uow, order, line, EVENT_FOR_TARGET[target], actor)
-            settle_line(uow, order, line, unit_outputs(domain_orders, line), actor)
+        if _roll(uow, plan, line, BELOW_ORDER, roots_by_line[line.id]) and line.state in LINE.terminal:
+            settle_line(uow, order, line, unit_outputs(domain_orders, line), SYSTEM_ACTOR)
 
-    if order.state == "inProgress":
-        target = aggregate(line.state for line in lines)
-        if target in ("completed", "failed", "partial"):
-            fire(uow, order, order, EVENT_FOR_TARGET[target], actor)
-            order.completed_at = utcnow()
-            write_contract(uow, order, registry)
+    if _roll(uow, plan, order, ORDER_LEVEL, [line.state for line in lines]) and order.state in ORDER.terminal:
+        write_contract(uow, order, registry)

@@ -1,70 +1,88 @@
-"""Domain order and task machines, and the roll-up rule."""
+"""Domain order and task machines."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from om_graph.core.access.permissions import Permission, roles_with
+from om_graph.core.access.permissions import Permission, Role, roles_with
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.kernel import events as ev
-from om_graph.core.kernel.machine import StateMachine, t
+from om_graph.core.kernel.machine import Effect, Guard, StateMachine, States, t
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import bind
 
 FULFILMENT_ROLES = roles_with(Permission.TASK_COMPLETE)
 
+
+class DomainOrderStates(States):
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "inProgress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TaskStates(States):
+    PENDING = "pending"  # waits for its predecessors
+    READY = "ready"  # dispatched to a worker (automatic) or open for a fulfilment agent (manual)
+    IN_PROGRESS = "inProgress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TaskKinds:
+    """Not a machine: how a task is performed."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+D = DomainOrderStates
+
+
+def _stamp_completed(domain_order: DomainOrder) -> None:
+    domain_order.completed_at = utcnow()
+
+
+STAMP_COMPLETED = Effect("stampCompleted", _stamp_completed)
+
 # Product, service and resource orders (TMF641/TMF652 state set).
 DOMAIN_ORDER = StateMachine(
     "domain order",
-    initial="acknowledged",
-    terminal={"completed", "failed", "cancelled"},
+    DomainOrderStates,
+    initial=D.ACKNOWLEDGED,
+    terminal={D.COMPLETED, D.FAILED, D.CANCELLED},
     transitions=[
-        t("acknowledged", "start", "inProgress"),
-        t(("acknowledged", "inProgress"), "complete", "completed"),
-        t(("acknowledged", "inProgress"), "fail", "failed"),
-        t("acknowledged", "cancel", "cancelled"),
+        t(D.ACKNOWLEDGED, "start", D.IN_PROGRESS),
+        t((D.ACKNOWLEDGED, D.IN_PROGRESS), "complete", D.COMPLETED, effects=[STAMP_COMPLETED]),
+        t((D.ACKNOWLEDGED, D.IN_PROGRESS), "fail", D.FAILED, effects=[STAMP_COMPLETED]),
+        t(D.ACKNOWLEDGED, "cancel", D.CANCELLED),
     ],
 )
 
-# Orchestration task. ``pending`` waits for predecessors; ``ready`` is dispatched to a worker
-# (automatic) or open for a fulfilment agent (manual).
+T = TaskStates
+
+# People complete manual tasks only; automatic ones are completed by the workers (the system).
+PEOPLE_COMPLETE_MANUAL_ONLY = Guard(
+    "peopleCompleteManualOnly",
+    lambda task, actor: task.kind == TaskKinds.MANUAL or Role.SYSTEM.value in actor.roles,
+    "NOT_MANUAL",
+    "automatic tasks are completed by workers",
+)
+
 TASK = StateMachine(
     "task",
-    initial="pending",
-    terminal={"completed", "failed", "cancelled"},
+    TaskStates,
+    initial=T.PENDING,
+    terminal={T.COMPLETED, T.FAILED, T.CANCELLED},
     transitions=[
-        t("pending", "release", "ready"),
-        t("ready", "start", "inProgress", FULFILMENT_ROLES),
-        t("inProgress", "retry", "ready"),
-        t(("ready", "inProgress"), "complete", "completed", FULFILMENT_ROLES),
-        t(("ready", "inProgress"), "fail", "failed"),
-        t(("pending", "ready"), "cancel", "cancelled"),
+        t(T.PENDING, "release", T.READY),
+        t(T.READY, "start", T.IN_PROGRESS, FULFILMENT_ROLES),
+        t(T.IN_PROGRESS, "retry", T.READY),
+        t((T.READY, T.IN_PROGRESS), "complete", T.COMPLETED, FULFILMENT_ROLES, guards=[PEOPLE_COMPLETE_MANUAL_ONLY]),
+        t((T.READY, T.IN_PROGRESS), "fail", T.FAILED),
+        t((T.PENDING, T.READY), "cancel", T.CANCELLED),
     ],
 )
-
-
-def aggregate(child_states: Iterable[str]) -> str | None:
-    """Roll child states up into the parent's target state (TMF622 consistency rules).
-
-    All completed → completed; all terminal with none completed → failed; terminal mix of
-    completed and failed → partial; anything started → inProgress; nothing started → None.
-    Cancelled children count as neither (they are skipped work).
-    """
-    states = list(child_states)
-    if not states:
-        return "completed"
-    live = [s for s in states if s != "cancelled"]
-    if not live:
-        return "failed"
-    if all(s == "completed" for s in live):
-        return "completed"
-    if all(s in {"completed", "failed", "partial"} for s in live):
-        return "failed" if not any(s == "completed" for s in live) and not any(s == "partial" for s in live) else "partial"
-    if any(s in {"inProgress", "completed", "failed", "partial"} for s in live):
-        return "inProgress"
-    return None
-
-
-EVENT_FOR_TARGET = {"inProgress": "start", "completed": "complete", "failed": "fail", "partial": "completePartially"}
 
 bind(DomainOrder, DOMAIN_ORDER, kind="domainOrder", event_type=ev.DOMAIN_ORDER_STATE_CHANGE)
 bind(Task, TASK, kind="task", event_type=ev.TASK_STATE_CHANGE)

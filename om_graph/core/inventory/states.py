@@ -4,20 +4,32 @@ from __future__ import annotations
 
 from om_graph.core.inventory.models import Product
 from om_graph.core.kernel import events as ev
-from om_graph.core.kernel.machine import StateMachine, t
+from om_graph.core.kernel.machine import StateMachine, States, t
 from om_graph.core.kernel.transitions import bind
 
-# TMF637 product inventory status. TMF's ``aborted `` (trailing space in the published schema)
-# is stored without the space.
+
+class ProductStatuses(States):
+    """TMF637 product inventory status. TMF's ``aborted `` (trailing space in the published schema)
+    is stored without the space; ``cancelled`` arrives with order cancellation."""
+
+    CREATED = "created"
+    ACTIVE = "active"
+    ABORTED = "aborted"
+    TERMINATED = "terminated"
+
+
+P = ProductStatuses
+
 PRODUCT = StateMachine(
     "product",
-    initial="created",
-    terminal={"aborted", "cancelled", "terminated"},
+    ProductStatuses,
+    initial=P.CREATED,
+    terminal={P.ABORTED, P.TERMINATED},
     transitions=[
-        t("created", "activate", "active"),
-        t("created", "abort", "aborted"),
-        t("active", "terminate", "terminated"),
-        t("active", "modify", "active"),
+        t(P.CREATED, "activate", P.ACTIVE),
+        t(P.CREATED, "abort", P.ABORTED),
+        t(P.ACTIVE, "terminate", P.TERMINATED),
+        t(P.ACTIVE, "modify", P.ACTIVE),
     ],
 )
 

@@ -32,18 +32,19 @@ def machine_of(model: type) -> StateMachine:
 
 
 def fire(uow: UnitOfWork, order: OrderRef, entity: Any, event: str, actor: Acting, payload: dict | None = None) -> str:
-    """Apply ``event`` to ``entity`` (checking the transition table and the actor's roles) and
-    record one state-change event in the same transaction. Returns the new state."""
+    """Apply ``event`` to ``entity`` (checking the transition's guards, the table and the actor's
+    roles), apply the transition's entry effects, and record one event in the same transaction.
+    Returns the new state."""
     binding = _BINDINGS[type(entity)]
     previous = getattr(entity, binding.attribute)
-    transition = binding.machine.transition(previous, event, actor.roles)
+    transition = binding.machine.enter(entity, previous, event, actor)
     setattr(entity, binding.attribute, transition.target)
-    if binding.kind == "order":
-        order.version += 1
+    for effect in binding.machine.effects_of(transition):
+        effect.apply(entity)
     body = {"event": event, **(payload or {})}
     uow.record(
         order,
-        binding.event_type,
+        transition.records or binding.event_type,
         entity_kind=binding.kind,
         entity=entity,
         actor=actor,

@@ -29,6 +29,7 @@ from om_graph.core.ordering.commands import OrderInput
 from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.states import LINE, ORDER
 from om_graph.core.ordering.validation import (
     OrderValidator,
     ValidLine,
@@ -63,7 +64,7 @@ class OrderService:
                     raise ValidationFailed(errors)
                 order = Order(
                     customer_id=data.customer_id,
-                    state="draft",
+                    state=ORDER.initial,
                     version=1,
                     description=data.description,
                     external_id=data.external_id,
@@ -76,10 +77,10 @@ class OrderService:
                 [order.id] = reserve_ids(uow.session, Order, 1)
                 for line, line_id in zip(order.lines, reserve_ids(uow.session, OrderLine, len(order.lines))):
                     line.id, line.order_id = line_id, order.id
-                uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity=order, actor=actor, to_state="draft")
+                uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity=order, actor=actor, to_state=ORDER.initial)
                 if submit:
                     self._submit(uow, actor, order, order.lines)
-                uow.insert([order, *order.lines])  # written once, as captured (or submitted)
+                uow.add_new([order, *order.lines])  # written once, as captured (or submitted)
                 return order
         except (IntegrityError, OperationalError):
             # IntegrityError: a concurrent retry with the same key won the race. OperationalError:
@@ -123,7 +124,7 @@ class OrderService:
                 quantity=v.quantity,
                 characteristics=v.characteristics,
                 product_id=v.product_id,
-                state="draft",
+                state=LINE.initial,
                 unit_one_time_price=v.unit_one_time_price,
                 unit_recurring_price=v.unit_recurring_price,
             )
@@ -150,8 +151,7 @@ class OrderService:
         require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
             order = self._load_for_write(uow, actor, order_id, expected_version)
-            if order.state != "draft":
-                raise ValidationFailed.single("id", f"only draft orders can be edited (this one is {order.state})", "NOT_DRAFT")
+            fire(uow, order, order, "edit", actor, {"changed": ["lines", "description", "externalId", "requestedCompletionDate"]})
             data = OrderInput(**{**data.__dict__, "customer_id": order.customer_id})
             lines, errors = self.validator.validate(uow.session, data)
             if errors:
@@ -162,15 +162,6 @@ class OrderService:
             order.external_id = data.external_id
             order.requested_completion_date = data.requested_completion_date
             self._set_lines(order, lines)
-            order.version += 1
-            uow.record(
-                order,
-                ev.ORDER_ATTRIBUTE_CHANGE,
-                entity_kind="order",
-                entity_id=order.id,
-                actor=actor,
-                payload={"changed": ["lines", "description", "externalId", "requestedCompletionDate"]},
-            )
             return order
 
     def submit(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:

@@ -4,42 +4,90 @@ from __future__ import annotations
 
 from om_graph.core.access.permissions import Permission, roles_with
 from om_graph.core.kernel import events as ev
-from om_graph.core.kernel.machine import StateMachine, t
+from om_graph.core.kernel.machine import Effect, Guard, StateMachine, States, t
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import bind
 from om_graph.core.ordering.models import Order, OrderLine
 
 CAPTURE_ROLES = roles_with(Permission.ORDER_CAPTURE)
 
+
+class OrderStates(States):
+    DRAFT = "draft"
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    IN_PROGRESS = "inProgress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PARTIAL = "partial"
+
+
+class LineStates(States):
+    DRAFT = "draft"
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    IN_PROGRESS = "inProgress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+S = OrderStates
+
+
+def _bump_version(order: Order) -> None:
+    order.version += 1
+
+
+def _stamp_completed(order: Order) -> None:
+    order.completed_at = utcnow()
+
+
+BUMP_VERSION = Effect("bumpVersion", _bump_version)  # what the client's expectedVersion compares
+STAMP_COMPLETED = Effect("stampCompleted", _stamp_completed)
+DRAFT_ONLY = Guard(
+    "draftOnly",
+    lambda order, _actor: order.state == S.DRAFT,
+    "NOT_DRAFT",
+    "only draft orders can be edited (this one is {state})",
+)
+
 # TMF622 customer order (v5, with draft). Cancellation, hold and revision arrive with their issues.
 ORDER = StateMachine(
     "order",
-    initial="draft",
-    terminal={"completed", "failed", "partial", "rejected", "cancelled"},
+    OrderStates,
+    initial=S.DRAFT,
+    terminal={S.COMPLETED, S.FAILED, S.PARTIAL, S.REJECTED},
+    effects=[BUMP_VERSION],
     transitions=[
-        t("draft", "submit", "acknowledged", CAPTURE_ROLES),
-        t("acknowledged", "reject", "rejected"),
-        t("acknowledged", "start", "inProgress"),
-        t("inProgress", "complete", "completed"),
-        t("inProgress", "fail", "failed"),
-        t("inProgress", "completePartially", "partial"),
+        t(S.DRAFT, "edit", S.DRAFT, CAPTURE_ROLES, guards=[DRAFT_ONLY], records=ev.ORDER_ATTRIBUTE_CHANGE),
+        t(S.DRAFT, "submit", S.ACKNOWLEDGED, CAPTURE_ROLES),
+        t(S.ACKNOWLEDGED, "reject", S.REJECTED),
+        t(S.ACKNOWLEDGED, "start", S.IN_PROGRESS),
+        t(S.IN_PROGRESS, "complete", S.COMPLETED, effects=[STAMP_COMPLETED]),
+        t(S.IN_PROGRESS, "fail", S.FAILED, effects=[STAMP_COMPLETED]),
+        t(S.IN_PROGRESS, "completePartially", S.PARTIAL, effects=[STAMP_COMPLETED]),
     ],
 )
+
+L = LineStates
 
 # TMF622 order item: no partial at item level (v4).
 LINE = StateMachine(
     "order line",
-    initial="draft",
-    terminal={"completed", "failed", "rejected", "cancelled"},
+    LineStates,
+    initial=L.DRAFT,
+    terminal={L.COMPLETED, L.FAILED, L.REJECTED},
     transitions=[
-        t("draft", "submit", "acknowledged", CAPTURE_ROLES),
-        t("acknowledged", "reject", "rejected"),
-        t("acknowledged", "start", "inProgress"),
-        t("inProgress", "complete", "completed"),
-        t("inProgress", "fail", "failed"),
+        t(L.DRAFT, "submit", L.ACKNOWLEDGED, CAPTURE_ROLES),
+        t(L.ACKNOWLEDGED, "reject", L.REJECTED),
+        t(L.ACKNOWLEDGED, "start", L.IN_PROGRESS),
+        t(L.IN_PROGRESS, "complete", L.COMPLETED),
+        t(L.IN_PROGRESS, "fail", L.FAILED),
     ],
 )
 
-# Product, service and resource orders (TMF641/TMF652 state set).
+# A customer's open orders: those that may still change what the customer has.
+OPEN_ORDER_STATES = tuple(sorted(ORDER.states - ORDER.terminal))
 
 bind(Order, ORDER, kind="order", event_type=ev.ORDER_STATE_CHANGE)
 bind(OrderLine, LINE, kind="line", event_type=ev.ITEM_STATE_CHANGE)

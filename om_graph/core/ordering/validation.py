@@ -23,6 +23,7 @@ from om_graph.core.catalog.definitions import (
 )
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.inventory.models import Product
+from om_graph.core.inventory.states import ProductStatuses
 from om_graph.core.kernel.errors import FieldError
 from om_graph.core.kernel.models import money
 from om_graph.core.ordering.commands import (
@@ -32,9 +33,9 @@ from om_graph.core.ordering.commands import (
     OrderInput,
 )
 from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.states import OPEN_ORDER_STATES
 
-OPEN_ORDER_STATES = ("draft", "acknowledged", "inProgress", "pending", "held", "assessingCancellation")
-CHANGEABLE_PRODUCT_STATES = ("active",)
+CHANGEABLE_PRODUCT_STATES = (ProductStatuses.ACTIVE,)
 
 # Lengths of an order's header fields, in characters.
 MAX_CUSTOMER_ID_LENGTH = 80

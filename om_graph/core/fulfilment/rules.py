@@ -1,0 +1,150 @@
+"""Declared fulfilment rules: the roll-up, dependency release and the runnable rule.
+
+Each is data evaluated by one small engine, so a new rule (start-to-start dependencies, a hold
+state) is a row, not a branch.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+
+from om_graph.core.fulfilment.models import Task
+from om_graph.core.fulfilment.states import DomainOrderStates, TaskKinds, TaskStates
+from om_graph.core.ordering.states import LineStates
+
+# -- roll-up (TMF622 consistency) --------------------------------------------------------------
+
+SKIPPED = frozenset({TaskStates.CANCELLED, DomainOrderStates.CANCELLED})  # cancelled work counts as neither
+STARTED = frozenset({TaskStates.IN_PROGRESS, TaskStates.COMPLETED, TaskStates.FAILED})
+DONE = frozenset({TaskStates.COMPLETED, TaskStates.FAILED})
+
+
+@dataclass(frozen=True)
+class Children:
+    """A condition over a parent's child states; skipped (cancelled) children are not counted."""
+
+    quantifier: str  # none | onlySkipped | all | any
+    states: frozenset[str] = frozenset()
+
+    def holds(self, states: Sequence[str]) -> bool:
+        live = [s for s in states if s not in SKIPPED]
+        if self.quantifier == "none":
+            return not states
+        if self.quantifier == "onlySkipped":
+            return bool(states) and not live
+        if self.quantifier == "all":
+            return bool(live) and all(s in self.states for s in live)
+        return any(s in self.states for s in live)
+
+
+NO_CHILDREN = Children("none")
+ONLY_SKIPPED = Children("onlySkipped")
+
+
+def all_in(*states: str) -> Children:
+    return Children("all", frozenset(states))
+
+
+def any_in(states: Iterable[str]) -> Children:
+    return Children("any", frozenset(states))
+
+
+@dataclass(frozen=True)
+class RollupRule:
+    name: str
+    when: Children
+    event: str  # fired on the parent (when its machine allows it from the parent's state)
+
+
+# Domain orders and (TMF622 v4) lines have no partial state: some work failed, so they failed.
+BELOW_ORDER = (
+    RollupRule("nothing to do", NO_CHILDREN, "complete"),
+    RollupRule("all work skipped", ONLY_SKIPPED, "fail"),
+    RollupRule("all completed", all_in(TaskStates.COMPLETED), "complete"),
+    RollupRule("all finished, some failed", all_in(*DONE), "fail"),
+    RollupRule("work started", any_in(STARTED), "start"),
+)
+ORDER_LEVEL = (
+    RollupRule("nothing to do", NO_CHILDREN, "complete"),
+    RollupRule("all work skipped", ONLY_SKIPPED, "fail"),
+    RollupRule("all completed", all_in(LineStates.COMPLETED), "complete"),
+    RollupRule("all failed", all_in(LineStates.FAILED), "fail"),
+    RollupRule("finished, some completed", all_in(LineStates.COMPLETED, LineStates.FAILED), "completePartially"),
+    RollupRule("work started", any_in(STARTED), "start"),
+)
+
+
+def roll_up_event(rules: Sequence[RollupRule], child_states: Iterable[str]) -> str | None:
+    """The event the first matching rule fires on the parent, or None."""
+    states = list(child_states)
+    return next((rule.event for rule in rules if rule.when.holds(states)), None)
+
+
+# -- dependency release ------------------------------------------------------------------------
+
+
+class DependencyTypes:
+    FINISH_TO_START = "finishToStart"
+
+
+# Per dependency type: the predecessor states that no longer hold the successor back.
+RELEASED_BY = {
+    DependencyTypes.FINISH_TO_START: frozenset({TaskStates.COMPLETED}),
+}
+
+
+def releases(dependency_type: str, predecessor: Task) -> bool:
+    return predecessor.state in RELEASED_BY[dependency_type]
+
+
+# -- the runnable rule -------------------------------------------------------------------------
+
+_OPS = {"<": operator.lt, "<=": operator.le}
+
+
+@dataclass(frozen=True)
+class Due:
+    """Tasks in ``state`` whose ``column`` is ``op`` now (or unset, when ``unset_passes``)."""
+
+    state: str
+    column: str
+    op: str
+    unset_passes: bool
+
+    def matches(self, task: Any, now: datetime) -> bool:
+        value = getattr(task, self.column)
+        return task.state == self.state and (self.unset_passes if value is None else _OPS[self.op](value, now))
+
+    def sql(self, now: datetime):
+        column = getattr(Task, self.column)
+        due = _OPS[self.op](column, now)
+        return and_(Task.state == self.state, or_(column.is_(None), due) if self.unset_passes else due)
+
+
+@dataclass(frozen=True)
+class RunnableRule:
+    kind: str
+    when: tuple[Due, ...]
+
+    def matches(self, task: Any, now: datetime) -> bool:
+        return task.kind == self.kind and any(due.matches(task, now) for due in self.when)
+
+    def sql(self, now: datetime):
+        return and_(Task.kind == self.kind, or_(*(due.sql(now) for due in self.when)))
+
+
+# Automatic tasks a worker may claim now: ready and past any retry back-off, or in progress under
+# a lease that expired (its worker is gone).
+RUNNABLE = RunnableRule(
+    TaskKinds.AUTOMATIC,
+    (
+        Due(TaskStates.READY, "retry_at", "<=", unset_passes=True),
+        Due(TaskStates.IN_PROGRESS, "lease_until", "<", unset_passes=False),
+    ),
+)

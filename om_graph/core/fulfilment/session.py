@@ -1,0 +1,86 @@
+"""The plan session: one writing transaction on one order's fulfilment plan.
+
+It locks the order (``lock_order``), loads its plan or re-attaches the one this caller's previous
+transaction left, and lets the caller mutate it (fire transitions through it). When it closes it
+runs, once: dependency releases (by dependency type), the claim of the next wave when the session
+*is* the advance loop, the roll-up, and the advance job when automatic work became ready and
+nobody in this transaction claims it. The unit of work then writes the events and sends the
+jobs after commit. Callers only mutate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from om_graph.core.access.actor import SYSTEM_ACTOR
+from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.rollup import rollup
+from om_graph.core.kernel.ports import ADVANCE_ORDER, Job
+from om_graph.core.kernel.transitions import fire
+from om_graph.core.kernel.uow import Acting, UnitOfWork
+from om_graph.core.ordering.locking import lock_order
+
+if TYPE_CHECKING:
+    from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
+
+
+class PlanSession:
+    def __init__(self, uow: UnitOfWork, plan: OrderPlan, orchestrator: Orchestrator, *, advancing: bool = False):
+        self.uow = uow
+        self.plan = plan
+        self.orchestrator = orchestrator
+        # The advance loop claims the work that becomes runnable itself: no advance job for it.
+        self.advancing = advancing
+        self.claims: list[Claim] = []
+        self.automatic_work_ready = False
+        self.closed = False
+
+    @classmethod
+    def open(
+        cls,
+        uow: UnitOfWork,
+        orchestrator: Orchestrator,
+        order_id: int,
+        previous: OrderPlan | None = None,
+        *,
+        advancing: bool = False,
+    ) -> PlanSession | None:
+        """Lock the order and load its plan. With the plan this caller's previous transaction
+        committed, and nobody having written the order since, that plan is re-attached instead
+        of read again. None if there is no such order."""
+        order = lock_order(uow, order_id, known=previous.order if previous is not None else None)
+        if order is None:
+            return None
+        if previous is not None and order is previous.order:
+            previous.attach(uow.session)
+            plan = previous
+        else:
+            plan = OrderPlan.load(uow.session, order)
+        return cls(uow, plan, orchestrator, advancing=advancing)
+
+    @property
+    def order(self):
+        return self.plan.order
+
+    def fire(self, entity: Any, event: str, actor: Acting = SYSTEM_ACTOR, payload: dict | None = None) -> str:
+        return fire(self.uow, self.plan.order, entity, event, actor, payload)
+
+    def close(self) -> list[Claim]:
+        """Release, claim (when advancing), roll up and announce; returns the claims."""
+        if self.closed:
+            raise RuntimeError("plan session closed twice")
+        self.closed = True
+        self.orchestrator.release(self, self.plan.releasable())
+        if self.advancing:
+            self.claims = self.orchestrator.claim_wave(self)
+        rollup(self.uow, self.plan, self.orchestrator.registry)
+        if self.automatic_work_ready and not self.advancing:
+            self.uow.enqueue(Job(ADVANCE_ORDER, {"order_id": self.plan.order.id}))
+        return self.claims
+
+    def __enter__(self) -> PlanSession:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
