@@ -34,7 +34,7 @@ ROLES = [
     "viewer",
     "service_account",
 ]
-READS = {"node", "productOfferings", "order", "orders", "products", "orderEvents"}
+READS = {"node", "nodes", "productOfferings", "order", "orders", "products", "orderEvents"}
 CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit"}
 # Written out by hand (not derived from the permission table) so the table is what is tested.
 EXPECTED = {
@@ -57,6 +57,7 @@ ORDER_Q = (
 ORDERS_Q = "query { orders(first: 50) { edges { node { id customerId } } } }"
 PRODUCTS_Q = "query { products(first: 50) { edges { node { id customerId } } } }"
 NODE_Q = "query($id: ID!) { node(id: $id) { id __typename } }"
+NODES_Q = "query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }"
 CREATE_M = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) { order { id } errors { code } } }"""
 SUBMIT_M = """mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { id } errors { code } } }"""
 UPDATE_M = """mutation($id: ID!) { orderUpdate(input: {id: $id, lines: []}) { order { id } errors { code } } }"""
@@ -145,6 +146,7 @@ def _operation(client, runtime, headers, role, name, orders):
         return asyncio.run(first())
     documents = {
         "node": (NODE_Q, {"id": orders["customer"]}),
+        "nodes": (NODES_Q, {"ids": [orders["customer"]]}),
         "productOfferings": ("{ productOfferings { key } }", {}),
         "order": (ORDER_Q, {"id": orders["customer"]}),
         "orders": (ORDERS_Q, {}),

@@ -1,12 +1,14 @@
-"""Per-request context: the runtime's services, the bus and the authenticated actor."""
+"""Per-request context: the runtime's services, the bus and the authenticated actor, and the one
+way resolvers call the core."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import FieldExtension
 from strawberry.types import Info as StrawberryInfo
 
 from om_graph.core.access.actor import Actor
@@ -23,18 +25,45 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: Any = None  # the websocket connection_init payload
+    node_loader: Any = field(default=None, repr=False)  # schema.loaders.NodeLoader, made on first use
 
     async def call(self, fn, *args, **kwargs):
-        """Core services are synchronous (SQLAlchemy sessions); run them off the event loop."""
-        return await run_in_threadpool(fn, *args, **kwargs)
+        """Run a core service off the event loop (services are synchronous: SQLAlchemy sessions).
 
-    async def run(self, fn, *args, **kwargs):
-        """Like ``call``, for queries: expected domain errors become GraphQL errors with a code."""
+        An expected DomainError becomes a GraphQL error with its code and field: a top-level
+        error, unless the resolver is declared a mutation answering in its payload
+        (``ErrorsInPayload``), which turns it into the payload's errors."""
         try:
             return await run_in_threadpool(fn, *args, **kwargs)
         except DomainError as exc:
             first = exc.errors[0]
             raise GraphQLError(first.message, extensions={"code": first.code, "field": first.field}, original_error=exc) from exc
+
+
+class ErrorsInPayload(FieldExtension):
+    """Declares a mutation's kind: the expected domain errors of its resolver (through
+    ``Context.call`` or raised directly) are answered as its payload's ``errors``, each built by
+    ``to_error`` from a FieldError; nothing was changed."""
+
+    def __init__(self, to_error):
+        self._to_error = to_error
+        self._payload = None
+
+    def apply(self, field) -> None:
+        self._payload = field.type
+
+    async def resolve_async(self, next_, source, info, **kwargs):
+        try:
+            return await next_(source, info, **kwargs)
+        except GraphQLError as exc:
+            if not isinstance(exc.original_error, DomainError):
+                raise
+            return self._answer(exc.original_error)
+        except DomainError as exc:
+            return self._answer(exc)
+
+    def _answer(self, exc: DomainError):
+        return self._payload(errors=[self._to_error(e) for e in exc.errors])
 
 
 Info = StrawberryInfo[Context, Any]

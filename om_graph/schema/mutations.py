@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import strawberry
 
-from om_graph.core.kernel.errors import DomainError
+from om_graph.core.kernel.errors import FieldError
 from om_graph.core.reads.queries import OrderDetail
-from om_graph.schema.context import Info
+from om_graph.schema.context import ErrorsInPayload, Info
 from om_graph.schema.enums import OrderInitialState
 from om_graph.schema.inputs import (
     OrderCreateInput,
@@ -55,22 +55,24 @@ class TaskCompletePayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _errors(exc: DomainError) -> list[UserError]:
-    return [UserError(field=e.field or None, message=e.message, code=e.code) for e in exc.errors]
+def _user_error(e: FieldError) -> UserError:
+    return UserError(field=e.field or None, message=e.message, code=e.code)
+
+
+def _mutation(description: str):
+    """A mutation whose expected domain errors are its payload's errors."""
+    return strawberry.mutation(description=description, extensions=[ErrorsInPayload(_user_error)])
 
 
 async def _order_detail(info: Info, order_id: int, path: tuple[str, ...] = ("order",)) -> Order:
     """The order as the payload's selection asks for it (children loaded only when selected)."""
     include = requested_children(info, path)
-    found = await info.context.run(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
+    found = await info.context.call(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
     return Order.from_detail(found[order_id])
 
 
 async def _order_payload(info: Info, payload: type, call: Callable[[], object]):
-    try:
-        order = await info.context.call(call)
-    except DomainError as exc:
-        return payload(errors=_errors(exc))
+    order = await info.context.call(call)
     if requested_children(info, ("order",)) <= {"lines"}:
         # The service returned the order with its lines: no need to read it back.
         return payload(order=Order.from_detail(OrderDetail(order, lines=order.lines)))
@@ -79,7 +81,7 @@ async def _order_payload(info: Info, payload: type, call: Callable[[], object]):
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a draft order.")
+    @_mutation("Create a draft order.")
     async def order_create(self, info: Info, input: OrderCreateInput) -> OrderCreatePayload:
         ctx = info.context
 
@@ -90,7 +92,7 @@ class Mutation:
 
         return await _order_payload(info, OrderCreatePayload, call)
 
-    @strawberry.mutation(description="Replace a draft order's lines and header fields.")
+    @_mutation("Replace a draft order's lines and header fields.")
     async def order_update(self, info: Info, input: OrderUpdateInput) -> OrderUpdatePayload:
         ctx = info.context
 
@@ -100,7 +102,7 @@ class Mutation:
 
         return await _order_payload(info, OrderUpdatePayload, call)
 
-    @strawberry.mutation(description="Submit a draft order for processing.")
+    @_mutation("Submit a draft order for processing.")
     async def order_submit(self, info: Info, input: OrderSubmitInput) -> OrderSubmitPayload:
         ctx = info.context
 
@@ -109,7 +111,7 @@ class Mutation:
 
         return await _order_payload(info, OrderSubmitPayload, call)
 
-    @strawberry.mutation(description="Complete a manual task (a work order) as the person who did the work.")
+    @_mutation("Complete a manual task (a work order) as the person who did the work.")
     async def task_complete(self, info: Info, input: TaskCompleteInput) -> TaskCompletePayload:
         ctx = info.context
 
@@ -119,10 +121,8 @@ class Mutation:
                 ctx.actor, task_id, characteristic_map(input.characteristics, "characteristics")
             )
 
-        try:
-            task_row = await ctx.call(call)
-        except DomainError as exc:
-            return TaskCompletePayload(errors=_errors(exc))
-        found = await ctx.run(ctx.services.queries.task, ctx.actor, task_row.id)
+        task_row = await ctx.call(call)
+        found = await ctx.call(ctx.services.queries.nodes, ctx.actor, tasks=[task_row.id])
+        task = found.tasks.get(task_row.id)
         order = await _order_detail(info, task_row.order_id)
-        return TaskCompletePayload(task=Task.from_model(*found) if found else None, order=order)
+        return TaskCompletePayload(task=Task.from_row(task, found.related) if task else None, order=order)

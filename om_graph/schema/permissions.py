@@ -24,7 +24,8 @@ INHERIT = "inherit"
 AUTHENTICATED = "authenticated"
 
 OPERATIONS: dict[str, str | P] = {
-    "Query.node": AUTHENTICATED,  # each type's resolve_nodes checks its BASE permission
+    "Query.node": AUTHENTICATED,  # schema/loaders.py checks each type's BASE permission
+    "Query.nodes": AUTHENTICATED,
     "Query.productOfferings": P.CATALOG_READ,
     "Query.order": P.ORDER_READ,
     "Query.orders": P.ORDER_READ,

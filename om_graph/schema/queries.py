@@ -19,6 +19,7 @@ from om_graph.schema.limits import (
     MAX_CUSTOMER_ID_LENGTH,
     MAX_STATE_FILTERS,
 )
+from om_graph.schema.loaders import MAX_NODE_IDS, load_nodes
 from om_graph.schema.types import (
     Order,
     OrderConnection,
@@ -30,10 +31,8 @@ from om_graph.schema.types import (
     ProductOffering,
 )
 
-# Ids the API hands out for objects that are not Nodes, and where to read those objects.
-_READ_THROUGH = {"OrderLine": "order", "OrderEvent": "order", "Agreement": "product"}
-
-_CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products"}
+# Selected fields -> the children to load (an order's; "tasks" is also a domain order's).
+_CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products", "tasks": "tasks"}
 
 
 def _fields(selection_set, fragments):
@@ -49,7 +48,7 @@ def _fields(selection_set, fragments):
 
 
 def requested_children(info: Info, path: tuple[str, ...] = ()) -> frozenset[str]:
-    """Which of an Order's child collections the query selects (fragments included). Walks the
+    """Which of an Order's (or a DomainOrder's) child collections the query selects (fragments included). Walks the
     parsed document itself: strawberry's ``selected_fields`` would first convert the whole
     selection tree, on every request."""
     raw = info._raw_info
@@ -104,27 +103,24 @@ def _page_info(page, after: str | None) -> PageInfo:
 class Query:
     @strawberry.field(description="Fetches an object given its ID; null when it does not exist or is not visible to you.")
     async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
-        definition = info.schema.get_type_by_name(id.type_name)
-        if definition is None:
-            return None  # well-formed but names no type of ours: unknown, like a missing row
-        origin = getattr(definition, "origin", None)
-        if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
-            # Our own id of a type node() cannot fetch (OrderLine, OrderEvent, Agreement): null
-            # would read as "does not exist", so say where it can be read instead.
-            where = _READ_THROUGH.get(id.type_name)
-            hint = f"; read them through their {where}" if where else ""
-            raise ValidationFailed.single("id", f"{id.type_name} ids cannot be fetched with node(){hint}", "INVALID_ID")
-        if key_number(id.node_id) is None:
-            return None  # no row has it (a number beyond 64 bits the database could not even bind)
-        [found] = await origin.resolve_nodes(info=info, node_ids=[id.node_id])
+        [found] = await load_nodes(info, [id], requested_children(info))
         return found
+
+    @strawberry.field(
+        description=(
+            f"Fetches objects given their IDs (at most {MAX_NODE_IDS}), in the same order; null for each one that "
+            "does not exist or is not visible to you."
+        )
+    )
+    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+        return await load_nodes(info, ids, requested_children(info))
 
     @strawberry.field(description="Orderable offerings of the catalog.")
     async def product_offerings(self, info: Info) -> list[ProductOffering]:
-        rows = await info.context.run(info.context.services.queries.offerings, info.context.actor)
+        rows = await info.context.call(info.context.services.queries.offerings, info.context.actor)
         specs = info.context.services.registry.specifications
         return [
-            ProductOffering.from_model(
+            ProductOffering.from_row(
                 row, dataclasses.asdict(specs[row.product_spec_key]) if row.product_spec_key in specs else None
             )
             for row in rows
@@ -137,7 +133,7 @@ class Query:
         if order_id is None:
             return None  # no such order, as node() answers it
         include = requested_children(info)
-        found = await info.context.run(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
+        found = await info.context.call(info.context.services.queries.orders_by_id, info.context.actor, [order_id], include)
         return Order.from_detail(found[order_id]) if order_id in found else None
 
     @strawberry.field(description=f"Orders, newest first (keyset pagination, at most {MAX_PAGE} per page).")
@@ -158,7 +154,7 @@ class Query:
         )
         queries, actor = info.context.services.queries, info.context.actor
         include = requested_children(info, ("edges", "node"))
-        page = await info.context.run(
+        page = await info.context.call(
             queries.orders,
             actor,
             first=first,
@@ -183,7 +179,7 @@ class Query:
         check_arguments(too_long(customer_id, MAX_CUSTOMER_ID_LENGTH, "customerId"), _cursor_problem(after))
         queries, actor = info.context.services.queries, info.context.actor
         oid = node_id(order_id, "Order", "orderId") if order_id is not None else None
-        page = await info.context.run(
+        page = await info.context.call(
             queries.products,
             actor,
             first=first,
@@ -193,7 +189,7 @@ class Query:
             count=selects_total_count(info),
         )
         return ProductConnection(
-            edges=[ProductEdge(cursor=encode_cursor(p.id), node=Product.from_model(p)) for p in page.items],
+            edges=[ProductEdge(cursor=encode_cursor(p.id), node=Product.from_row(p, page.related)) for p in page.items],
             page_info=_page_info(page, after),
             total_count=page.total_count,
         )

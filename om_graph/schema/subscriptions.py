@@ -37,7 +37,7 @@ class Subscription:
         after_sequence = None
         if after is not None:
             after_id = node_id(after, "OrderEvent", "after")
-            after_sequence = await context.run(context.services.queries.event_sequence, context.actor, after_id)
+            after_sequence = await context.call(context.services.queries.event_sequence, context.actor, after_id)
             if after_sequence is None:
                 raise GraphQLError("after: no such event", extensions={"code": "NOT_FOUND", "field": "after"})
         account = context.actor.account_id
@@ -53,7 +53,7 @@ class Subscription:
             last = after_sequence or 0
             if after_sequence is not None:
                 while True:
-                    page = await context.run(context.services.queries.events_since, context.actor, wanted, last, REPLAY_PAGE)
+                    page = await context.call(context.services.queries.events_since, context.actor, wanted, last, REPLAY_PAGE)
                     for record in page:
                         last = record.sequence
                         yield OrderEvent.from_record(record)

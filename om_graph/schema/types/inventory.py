@@ -1,0 +1,83 @@
+"""Inventory output types: products, their contracts and entitlements, mapped from Core rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+
+from om_graph.core.reads.queries import Related
+from om_graph.schema.enums import ProductStatus
+from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
+
+
+@strawberry.type(description="A contract (TMF651 agreement) written when an order completes.")
+class Agreement:
+    id: relay.GlobalID
+    name: str
+    status: str
+    start_date: datetime
+    end_date: datetime | None
+
+    @classmethod
+    def from_row(cls, row) -> Agreement:
+        return cls(
+            id=gid("Agreement", row.id), name=row.name, status=row.status, start_date=row.start_date, end_date=row.end_date
+        )
+
+
+@strawberry.type(description="What a sold product entitles the customer to (licence seats, support plans).")
+class Entitlement:
+    id: relay.GlobalID
+    name: str
+    quantity: int
+    unit: str
+    status: str
+
+    @classmethod
+    def from_row(cls, row) -> Entitlement:
+        return cls(id=gid("Entitlement", row.id), name=row.name, quantity=row.quantity, unit=row.unit, status=row.status)
+
+
+@strawberry.type
+class Product(relay.Node):
+    """An inventory product (TMF637)."""
+
+    id: relay.NodeID[int]
+    name: str
+    customer_id: str
+    offering_key: str
+    status: ProductStatus
+    characteristics: list[Characteristic]
+    one_time_price: Money | None
+    recurring_price: Money | None
+    order_id: relay.GlobalID
+    order_line_id: relay.GlobalID
+    agreement_id: relay.GlobalID | None
+    agreement: Agreement | None
+    entitlements: list[Entitlement]
+    start_date: datetime | None
+    termination_date: datetime | None
+
+    @classmethod
+    def from_row(cls, row, related: Related) -> Product:
+        """From a product row (prices in the row's own currency); its contract from ``related``."""
+        agreement = related.agreements.get(row.agreement_id) if row.agreement_id else None
+        return cls(
+            id=row.id,
+            name=row.name,
+            customer_id=row.customer_id,
+            offering_key=row.offering_key,
+            status=ProductStatus(row.status),
+            characteristics=characteristics(row.characteristics),
+            one_time_price=Money(amount=row.one_time_price, currency=row.currency),
+            recurring_price=Money(amount=row.recurring_price, currency=row.currency),
+            order_id=gid("Order", row.order_id),
+            order_line_id=gid("OrderLine", row.order_line_id),
+            agreement_id=gid("Agreement", row.agreement_id) if row.agreement_id else None,
+            agreement=Agreement.from_row(agreement) if agreement else None,
+            entitlements=[Entitlement.from_row(e) for e in related.entitlements.get(row.id, ())],
+            start_date=row.start_date,
+            termination_date=row.termination_date,
+        )

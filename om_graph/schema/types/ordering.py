@@ -1,0 +1,126 @@
+"""Ordering output types: the order, its lines and events, mapped from Core rows (an order's
+detail is built from the same mappers as every other read of its children)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from om_graph.core.reads.queries import OrderDetail
+from om_graph.schema.enums import LineAction, OrderLineState, OrderState
+from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
+from om_graph.schema.types.fulfilment import DomainOrder, Task
+from om_graph.schema.types.inventory import Product
+
+_EVENT_ENTITY_TYPES = {"order": "Order", "line": "OrderLine", "domainOrder": "DomainOrder", "task": "Task", "product": "Product"}
+
+
+@strawberry.type
+class OrderLine:
+    id: relay.GlobalID
+    line_number: int
+    action: LineAction
+    offering_key: str
+    quantity: int
+    state: OrderLineState
+    characteristics: list[Characteristic]
+    product_id: relay.GlobalID | None
+    unit_one_time_price: Money | None
+    unit_recurring_price: Money | None
+
+    @classmethod
+    def from_row(cls, row, currency: str) -> OrderLine:
+        """From a line row; its prices are in its order's ``currency``."""
+        return cls(
+            id=gid("OrderLine", row.id),
+            line_number=row.line_number,
+            action=LineAction(row.action),
+            offering_key=row.offering_key,
+            quantity=row.quantity,
+            state=OrderLineState(row.state),
+            characteristics=characteristics(row.characteristics),
+            product_id=gid("Product", row.product_id) if row.product_id else None,
+            unit_one_time_price=Money(amount=row.unit_one_time_price, currency=currency),
+            unit_recurring_price=Money(amount=row.unit_recurring_price, currency=currency),
+        )
+
+
+@strawberry.type
+class OrderEvent:
+    id: relay.GlobalID
+    order_id: relay.GlobalID
+    type: str
+    entity_kind: str
+    entity_id: relay.GlobalID
+    from_state: str | None
+    to_state: str | None
+    actor: str | None
+    occurred_at: datetime
+    payload: JSON | None
+
+    @classmethod
+    def from_record(cls, e) -> OrderEvent:
+        """From a stored event row or a live event (the same attributes)."""
+        return cls(
+            id=gid("OrderEvent", e.id),
+            order_id=gid("Order", e.order_id),
+            type=e.event_type,
+            entity_kind=e.entity_kind,
+            entity_id=gid(_EVENT_ENTITY_TYPES.get(e.entity_kind, e.entity_kind), e.entity_id),
+            from_state=e.from_state,
+            to_state=e.to_state,
+            actor=e.actor,
+            occurred_at=e.occurred_at,
+            payload=e.payload,
+        )
+
+
+@strawberry.type
+class Order(relay.Node):
+    id: relay.NodeID[int]
+    state: OrderState
+    version: int
+    customer_id: str
+    description: str
+    external_id: str | None
+    one_time_total: Money | None
+    recurring_total: Money | None
+    requested_completion_date: datetime | None
+    created_by: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    completed_at: datetime | None
+    lines: list[OrderLine]
+    domain_orders: list[DomainOrder]
+    events: list[OrderEvent]
+    products: list[Product]
+
+    @classmethod
+    def from_detail(cls, detail: OrderDetail) -> Order:
+        """Build from the loaded rows (children not loaded are empty lists)."""
+        o, related = detail.order, detail.related
+        tasks_by_domain_order: dict[int, list[Task]] = {}
+        for t in detail.tasks:
+            tasks_by_domain_order.setdefault(t.domain_order_id, []).append(Task.from_row(t, related))
+        return cls(
+            id=o.id,
+            state=OrderState(o.state),
+            version=o.version,
+            customer_id=o.customer_id,
+            description=o.description,
+            external_id=o.external_id,
+            one_time_total=Money(amount=o.one_time_total, currency=o.currency),
+            recurring_total=Money(amount=o.recurring_total, currency=o.currency),
+            requested_completion_date=o.requested_completion_date,
+            created_by=o.created_by,
+            created_at=o.created_at,
+            submitted_at=o.submitted_at,
+            completed_at=o.completed_at,
+            lines=[OrderLine.from_row(line, o.currency) for line in detail.lines],
+            domain_orders=[DomainOrder.from_row(d, tasks_by_domain_order.get(d.id, [])) for d in detail.domain_orders],
+            events=[OrderEvent.from_record(e) for e in detail.events],
+            products=[Product.from_row(p, related) for p in detail.products],
+        )
