@@ -92,13 +92,24 @@ class LineView:
 
 
 @dataclass(frozen=True)
+class EnrichmentPending:
+    """What an enrichment step returns when it cannot complete yet (a characteristic it needs is
+    missing, an outside system has not answered): the order waits in enrichment with this reason
+    instead of being rejected, and runs the steps again when it is resumed."""
+
+    reason: str
+    characteristic: str | None = None
+
+
+@dataclass(frozen=True)
 class EnrichmentStep:
     """Adds data to a submitted line before decomposition. ``enrich`` returns characteristic
-    values to set (only names the line does not already carry are written). Steps run in
-    ascending ``order``; ``spec_keys`` limits a step to lines of those product specifications."""
+    values to set (only names the line does not already carry are written), or
+    :class:`EnrichmentPending`. Steps run in ascending ``order``; ``spec_keys`` limits a step to
+    lines of those product specifications. Steps run with no transaction open."""
 
     key: str
-    enrich: Callable[[LineView], Mapping[str, Any]]
+    enrich: Callable[[LineView], Mapping[str, Any] | EnrichmentPending]
     order: int = 100
     spec_keys: tuple[str, ...] | None = None
     description: str = ""

@@ -7,6 +7,10 @@ domain order gets the tasks of its specification's fulfilment pattern for the li
 Dependencies are finish-to-start: inside a domain order as the templates say; across domain
 orders, provisioning runs bottom-up (resources before the services and products they realise)
 and disconnection top-down.
+
+The plan is computed with no transaction open (it calls the packs' decomposition rules and
+jeopardy policies, whose answer becomes each task's ``planned_seconds``); :meth:`Decomposer.write`
+then reserves its ids and adds it to the stage's writing transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from om_graph.core.catalog.definitions import SpecificationDef
+from om_graph.core.catalog.extensions import TaskTiming
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.models import (
     DomainOrder,
@@ -26,6 +31,8 @@ from om_graph.core.fulfilment.models import (
     TaskDependency,
     new_task_key,
 )
+from om_graph.core.fulfilment.rules import DependencyTypes
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
 from om_graph.core.inventory.models import Product
 from om_graph.core.kernel.errors import PluginConfigurationError, call_plugin
 from om_graph.core.kernel.ids import reserve_ids
@@ -62,9 +69,21 @@ class _Node:
 
 @dataclass
 class Decomposition:
-    domain_orders: list[DomainOrder]
+    domain_orders: list[DomainOrder]  # parents before children: their ids come out smaller
     tasks: list[Task]
     dependencies: list[TaskDependency]
+    children: list[tuple[DomainOrder, list[DomainOrder]]]
+
+
+def installed_characteristics(session: Session, lines: list[OrderLine]) -> dict[int, dict[str, Any]]:
+    """What fulfilment recorded on the products the lines change, by product id."""
+    product_ids = [line.product_id for line in lines if line.product_id]
+    if not product_ids:
+        return {}
+    return {
+        row.id: row.characteristics
+        for row in session.execute(select(Product.id, Product.characteristics).where(Product.id.in_(product_ids)))
+    }
 
 
 class Decomposer:
@@ -75,35 +94,22 @@ class Decomposer:
         rules = self.registry.rules_by_relationship.get((source.key, target), ())
         return all(call_plugin(f"decomposition rule {rule.key!r}", rule.include, characteristics) for rule in rules)
 
-    def decompose(self, session: Session, order: Order, lines: list[OrderLine]) -> Decomposition:
-        """Domain orders, tasks and dependencies with their ids reserved but not inserted: the
-        caller moves them to their first states and they are inserted once, at commit."""
+    def plan(self, order: Order, lines: list[OrderLine], installed: Mapping[int, Mapping[str, Any]]) -> Decomposition:
+        """Domain orders, tasks and dependencies without ids, from the lines (as a read saw them)
+        and ``installed``, the characteristics of the products the lines change
+        (:func:`installed_characteristics`). Calls pack code: never inside a writing transaction."""
         roots: list[_Node] = []
-        product_ids = [line.product_id for line in lines if line.product_id]
-        products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))} if product_ids else {}
         for line in lines:
             spec = self.registry.specifications[line.spec_key]
             characteristics = dict(line.characteristics)
-            if line.product_id in products:
+            if line.product_id in installed:
                 # Changes to an installed product see what fulfilment recorded on it (serials,
                 # numbers, tenant ids), so handlers act on the same instances.
-                characteristics = {**products[line.product_id].characteristics, **characteristics}
+                characteristics = {**installed[line.product_id], **characteristics}
             for unit in range(line.quantity):
                 roots.append(self._expand(order, line, spec, unit, characteristics))
         nodes = [n for root in roots for n in _walk(root)]  # parents before children: smaller ids
         tasks = [t for n in nodes for t in n.tasks]
-        for node, domain_order_id in zip(nodes, reserve_ids(session, DomainOrder, len(nodes))):
-            node.domain_order.id = domain_order_id
-        for node in nodes:
-            domain_order = node.domain_order
-            for child in node.children:
-                child.domain_order.parent_id = domain_order.id
-            for task in node.tasks:
-                task.domain_order_id = domain_order.id
-        for task, task_id in zip(tasks, reserve_ids(session, Task, len(tasks))):
-            task.id = task_id
-        session.add_all([n.domain_order for n in nodes])
-        session.add_all(tasks)
         pairs: list[tuple[Task, Task]] = []
         for root in roots:
             line_action = root.line.action
@@ -116,11 +122,35 @@ class Decomposer:
                         before, after = child.exits_or_descendants(), node.entries_or_descendants()
                     pairs.extend((a, b) for a in after for b in before)
         deps = [
-            TaskDependency(task=t, predecessor=p, task_id=t.id, predecessor_id=p.id)
+            TaskDependency(task=t, predecessor=p, dependency_type=DependencyTypes.FINISH_TO_START)
             for t, p in {(id(a), id(b)): (a, b) for a, b in pairs}.values()
         ]
-        session.add_all(deps)
-        return Decomposition([n.domain_order for n in nodes], tasks, deps)
+        return Decomposition(
+            [n.domain_order for n in nodes], tasks, deps, [(n.domain_order, [c.domain_order for c in n.children]) for n in nodes]
+        )
+
+    def write(self, session: Session, plan: Decomposition) -> None:
+        """Reserve the plan's ids and add it to the session: the caller moves its rows to their
+        first states and they are inserted once, at commit."""
+        for domain_order, domain_order_id in zip(plan.domain_orders, reserve_ids(session, DomainOrder, len(plan.domain_orders))):
+            domain_order.id = domain_order_id
+        for domain_order, children in plan.children:
+            for child in children:
+                child.parent_id = domain_order.id
+        for task in plan.tasks:
+            task.domain_order_id = task.domain_order.id
+        for task, task_id in zip(plan.tasks, reserve_ids(session, Task, len(plan.tasks))):
+            task.id = task_id
+        for dep in plan.dependencies:
+            dep.task_id, dep.predecessor_id = dep.task.id, dep.predecessor.id
+        session.add_all(plan.domain_orders)
+        session.add_all(plan.tasks)
+        session.add_all(plan.dependencies)
+
+    def _planned_seconds(self, template_key: str, kind: str, spec_key: str) -> int | None:
+        """The task's SLA from the jeopardy policies; its clock starts when the task is released."""
+        found = call_plugin("jeopardy policies", self.registry.policy_for, TaskTiming(template_key, kind, spec_key, None))
+        return int(found[1].total_seconds()) if found is not None else None
 
     def _expand(
         self,
@@ -137,7 +167,7 @@ class Decomposer:
             kind=spec.kind.upper(),
             spec_key=spec.key,
             unit_index=unit,
-            state="acknowledged",
+            state=DOMAIN_ORDER.initial,
             characteristics=dict(characteristics),
         )
         node = _Node(domain_order, line)
@@ -155,10 +185,11 @@ class Decomposer:
                 name=template.name,
                 kind=template.kind,
                 handler=template.handler,
-                state="pending",
+                state=TASK.initial,
                 attempts=0,
                 max_attempts=handler.max_attempts if handler else 1,
                 idempotency_key=new_task_key(),
+                planned_seconds=self._planned_seconds(template.key, template.kind, spec.key),
             )
             by_key[template.key] = task
             node.tasks.append(task)

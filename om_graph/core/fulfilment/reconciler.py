@@ -1,13 +1,18 @@
 """The reconciler: the database says what should be running; make the queue agree.
 
-It re-enqueues orders awaiting processing and runnable tasks whose message was lost (a restart,
-a broker flush, a worker killed mid-task whose lease ran out), and raises jeopardy levels on tasks
-running late against their SLA. Every action is conditional on the row's current state, so any
-number of reconcilers may run at once; duplicate messages are harmless because claims are.
+It re-enqueues orders in an active (not waiting) stage and runnable tasks whose message was lost
+(a restart, a broker flush, a worker killed mid-task whose lease ran out), and raises jeopardy
+levels on tasks running late against their SLA. Every action is conditional on the row's current
+state, so any number of reconcilers may run at once; duplicate messages are harmless because
+claims and stage writes are fenced.
+
+Jeopardy policies are pack code: their levels are computed on rows read in a read transaction,
+with none open, and written in a short one that skips a task changed since the read.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,17 +20,22 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
-from om_graph.core.catalog.extensions import TaskTiming
+from om_graph.core.catalog.extensions import JeopardyPolicy, TaskTiming
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.models import DomainOrder, Task
-from om_graph.core.fulfilment.orchestration import runnable_sql
+from om_graph.core.fulfilment.rules import RUNNABLE
+from om_graph.core.fulfilment.states import TaskStates
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel import metrics
+from om_graph.core.kernel.errors import PluginCallFailed, call_plugin
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order
+from om_graph.core.ordering.states import OrderStates
+
+log = logging.getLogger(__name__)
 
 LEVELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 
@@ -63,7 +73,8 @@ class Reconciler:
             order_ids = session.scalars(
                 select(Order.id)
                 .where(
-                    Order.state == "acknowledged",
+                    Order.state == OrderStates.ACKNOWLEDGED,
+                    Order.stage_waiting_for.is_(None),  # a waiting stage is resumed, not re-run
                     or_(Order.processing_dispatched_at.is_(None), Order.processing_dispatched_at < stale),
                 )
                 .limit(self.batch)
@@ -76,7 +87,7 @@ class Reconciler:
 
             tasks = session.execute(
                 select(Task.id, Task.order_id)
-                .where(runnable_sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale))
+                .where(RUNNABLE.sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale))
                 .limit(self.batch)
             ).all()
             if tasks:
@@ -91,32 +102,43 @@ class Reconciler:
         return report
 
     def evaluate_jeopardy(self, now) -> int:
+        with self._uow(read_only=True) as uow:
+            rows = uow.session.execute(
+                select(
+                    Task.id,
+                    Task.order_id,
+                    Task.key,
+                    Task.kind,
+                    Task.state,
+                    Task.started_at,
+                    Task.due_at,
+                    Task.planned_seconds,
+                    Task.jeopardy,
+                    DomainOrder.spec_key,
+                )
+                .join(DomainOrder, DomainOrder.id == Task.domain_order_id)
+                .where(
+                    Task.state.in_((TaskStates.READY, TaskStates.IN_PROGRESS)), Task.due_at.is_not(None), Task.planned_seconds > 0
+                )
+                .limit(self.batch * 4)
+            ).all()
+        raised = [(row, *found) for row in rows if (found := self._raised_level(row, now)) is not None]
+        if not raised:
+            return 0
         changes = 0
         with self._uow() as uow:
             session = uow.session
-            rows = session.execute(
-                select(Task, DomainOrder.spec_key)
-                .join(DomainOrder, DomainOrder.id == Task.domain_order_id)
-                .where(Task.state.in_(("ready", "inProgress")), Task.due_at.is_not(None))
-                .order_by(Task.order_id.desc())  # several orders are locked: newest first, as everywhere
-                .limit(self.batch * 4)
-            ).all()
-            orders: dict[int, Order] = {}
-            for task, spec_key in rows:
-                found = self.registry.policy_for(TaskTiming(task.key, task.kind, spec_key, task.started_at))
-                if found is None or not task.planned_seconds:
-                    continue
-                policy, _ = found
-                opened = task.due_at - timedelta(seconds=task.planned_seconds)
-                share = (now - opened).total_seconds() / task.planned_seconds
-                level = jeopardy_level(share, policy.thresholds)
-                if level is None or level == task.jeopardy:
-                    continue
-                if task.jeopardy and LEVELS.index(level) < LEVELS.index(task.jeopardy):
-                    continue
-                order = orders.get(task.order_id) or lock_order(uow, task.order_id)
-                orders[task.order_id] = order
-                previous, task.jeopardy = task.jeopardy, level
+            # Several orders are locked: newest first, as everywhere.
+            for row, policy, level, share in sorted(raised, key=lambda r: -r[0].order_id):
+                order = lock_order(uow, row.order_id)
+                task = session.get(Task, row.id)
+                if (
+                    order is None
+                    or task is None
+                    or (task.state, task.jeopardy, task.due_at) != (row.state, row.jeopardy, row.due_at)
+                ):
+                    continue  # it moved on since the read: the next pass looks again
+                task.jeopardy = level
                 uow.record(
                     order,
                     ev.JEOPARDY_ALERT,
@@ -125,7 +147,7 @@ class Reconciler:
                     actor=SYSTEM_ACTOR,
                     payload={
                         "jeopardyType": level,
-                        "previous": previous,
+                        "previous": row.jeopardy,
                         "policy": policy.key,
                         "taskKey": task.key,
                         "dueAt": task.due_at.isoformat(),
@@ -134,3 +156,23 @@ class Reconciler:
                 )
                 changes += 1
         return changes
+
+    def _raised_level(self, row, now) -> tuple[JeopardyPolicy, str, float] | None:
+        """The policy and level a task row has reached, if higher than its recorded one."""
+        timing = TaskTiming(row.key, row.kind, row.spec_key, row.started_at)
+        try:
+            found = call_plugin("jeopardy policies", self.registry.policy_for, timing)
+        except PluginCallFailed:
+            log.exception("jeopardy policies failed for task %s", row.id)
+            return None
+        if found is None:
+            return None
+        policy, _ = found
+        opened = row.due_at - timedelta(seconds=row.planned_seconds)
+        share = (now - opened).total_seconds() / row.planned_seconds
+        level = jeopardy_level(share, policy.thresholds)
+        if level is None or level == row.jeopardy:
+            return None
+        if row.jeopardy and LEVELS.index(level) < LEVELS.index(row.jeopardy):
+            return None
+        return policy, level, share

@@ -110,14 +110,17 @@ class SqliteWriter:
         self._transactions = 0
         self._held = 0.0
         self._waited = 0.0
+        self.owner: int | None = None  # the thread holding it
 
     def acquire(self) -> None:
         asked = time.perf_counter()
         self._lock.acquire()
         self._acquired_at = now = time.perf_counter()
         self._waited += now - asked
+        self.owner = threading.get_ident()
 
     def release(self) -> None:
+        self.owner = None
         self._held += time.perf_counter() - self._acquired_at
         self._transactions += 1
         self._lock.release()
@@ -133,6 +136,11 @@ def sqlite_writer_stats(engine: Engine) -> WriterStats | None:
     """The write lock's utilisation so far for an SQLite engine; None for other databases."""
     writer = _WRITERS.get(engine)
     return None if writer is None else writer.stats()
+
+
+def write_lock_held_here() -> bool:
+    """Whether this thread holds an SQLite engine's write lock."""
+    return any(writer.owner == threading.get_ident() for writer in list(_WRITERS.values()))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

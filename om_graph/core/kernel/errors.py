@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from om_graph.core.kernel.db import write_lock_held_here
+from om_graph.core.kernel.uow import write_transaction_open
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -73,8 +76,21 @@ class PluginCallFailed(Exception):
         self.errors = errors or [FieldError("", message, "PLUGIN_ERROR")]
 
 
+class PackCodeUnderLock(RuntimeError):
+    """Pack code was about to run with a writing transaction open in this thread: it would hold
+    the order's row (PostgreSQL) or the process's write lock (SQLite) for as long as it takes.
+    A programming error: run the pack code first, then write."""
+
+
+def refuse_pack_code_under_lock(what: str) -> None:
+    if write_transaction_open() or write_lock_held_here():
+        raise PackCodeUnderLock(f"{what} called inside a writing transaction")
+
+
 def call_plugin(what: str, fn, *args):
-    """Call pack code; any exception becomes PluginCallFailed naming the extension."""
+    """Call pack code (never inside a writing transaction); any exception becomes
+    PluginCallFailed naming the extension."""
+    refuse_pack_code_under_lock(what)
     try:
         return fn(*args)
     except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Protocol
@@ -36,6 +37,15 @@ _SEQUENCE = EventSequence.__table__
 _TAKE_SEQUENCE = (
     update(_SEQUENCE).where(_SEQUENCE.c.id == 1).values(last=_SEQUENCE.c.last + bindparam("count")).returning(_SEQUENCE.c.last)
 )
+
+
+_THREAD = threading.local()
+
+
+def write_transaction_open() -> bool:
+    """Whether this thread has a writing unit of work open (pack code must not run then: on
+    SQLite it would hold the process's single write lock, on PostgreSQL the order's row)."""
+    return getattr(_THREAD, "writing", 0) > 0
 
 
 @cache
@@ -103,6 +113,8 @@ class UnitOfWork:
         self.session.info["uow"] = self
         if self._read_only:
             self.session.connection(execution_options={READ_ONLY: True})
+        else:
+            _THREAD.writing = getattr(_THREAD, "writing", 0) + 1
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -119,6 +131,8 @@ class UnitOfWork:
             committing = False
         finally:
             self.session.close()  # first: on SQLite this frees the process's write lock
+            if not self._read_only:
+                _THREAD.writing -= 1
             if committing:
                 self._commit_failed()
         self._release()

@@ -1,5 +1,12 @@
-"""Processing a submitted order (in a worker): business validation, enrichment, decomposition,
-the start of orchestration, then the waves of automatic work; manual task completion."""
+"""Processing a submitted order (in a worker), stage by stage, then the waves of automatic work;
+resuming a waiting order; manual task completion.
+
+A stage pass is: one short read of the order, the stages' work with no transaction open (pack
+code: ``pipeline``), then one short write that locks the order, checks nobody wrote it since the
+read (its change_seq, which the lock bumps, is the read's plus one), applies the result and moves
+the stage. A result computed on a stale read is discarded and the stages run again. A crash at any
+point leaves the order at its last written stage, which the reconciler's re-delivery runs again.
+"""
 
 from __future__ import annotations
 
@@ -8,112 +15,148 @@ from collections.abc import Callable
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
-from om_graph.core.catalog.extensions import LineView
 from om_graph.core.catalog.registry import Registry
-from om_graph.core.fulfilment.decomposition import Decomposer
+from om_graph.core.fulfilment.decomposition import Decomposer, installed_characteristics
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan, load_lines
-from om_graph.core.fulfilment.rollup import rollup
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
-from om_graph.core.kernel.errors import FieldError, PluginCallFailed, call_plugin
+from om_graph.core.kernel.errors import FieldError, InvalidTransition, NotFound
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.ports import PROCESS_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.lifecycle.pipeline import ApprovalGate, Snapshot, StageRun, StageWork, no_approval_needed
+from om_graph.core.lifecycle.stages import RESUME, STAGES, WAITING
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order, OrderLine
-from om_graph.core.ordering.validation import check_characteristics
+from om_graph.core.ordering.states import OrderStates
 
 UowFactory = Callable[..., UnitOfWork]
 log = logging.getLogger(__name__)
 
-
-def _view(order: Order, line: OrderLine) -> LineView:
-    return LineView(
-        line_id=line.id,
-        line_number=line.line_number,
-        action=line.action,
-        offering_key=line.offering_key,
-        spec_key=line.spec_key,
-        quantity=line.quantity,
-        characteristics=dict(line.characteristics),
-        customer_id=order.customer_id,
-        product_id=line.product_id,
-    )
+_STALE_RETRIES = 3
 
 
 class OrderProcessing:
-    def __init__(self, uow: UowFactory, registry: Registry, orchestrator: Orchestrator):
+    def __init__(
+        self, uow: UowFactory, registry: Registry, orchestrator: Orchestrator, *, approval: ApprovalGate = no_approval_needed
+    ):
         self._uow = uow
         self.registry = registry
         self.decomposer = Decomposer(registry)
+        self.stages = StageWork(registry, self.decomposer, approval)
         self.orchestrator = orchestrator
 
     # -- processing (worker) -------------------------------------------------------------------
 
     def process(self, order_id: int, *, then_advance: bool = False) -> None:
-        """Business validation, enrichment, decomposition and the start of orchestration, all in
-        one transaction: a crash leaves the order acknowledged and the reconciler re-runs it.
-        A pack's extension that fails is not transient: the order is rejected with the reason.
+        """Run the order's stages from its stored one. A pack's extension that fails is not
+        transient: the order is rejected with the reason. An order waiting in a stage is left
+        alone (``resume`` continues it).
 
-        With ``then_advance`` (what the worker does) the same transaction claims the first wave
-        of automatic tasks and this call goes on to run them; otherwise an advance job is queued."""
-        try:
-            claims, plan = self._process(order_id, claim=then_advance)
-        except PluginCallFailed as exc:
-            log.error("order %s rejected: %s", order_id, exc)
-            with self._uow() as uow:
-                order = lock_order(uow, order_id)
-                if order is not None and order.state == "acknowledged":
-                    self._reject(uow, order, load_lines(uow.session, order), exc.errors, reason="processingFailed")
-            return
-        if claims:
-            self._run_waves(order_id, claims, plan)
+        With ``then_advance`` (what the worker does) the write that starts orchestration claims
+        the first wave of automatic tasks and this call goes on to run them; otherwise an advance
+        job is queued."""
+        for _ in range(_STALE_RETRIES):
+            snapshot = self._read(order_id)
+            if snapshot is None:
+                return
+            run = self.stages.run(snapshot)
+            written = self._write(snapshot, run, claim=then_advance)
+            if written is not None:
+                claims, plan = written
+                if claims:
+                    self._run_waves(order_id, claims, plan)
+                return
+            log.info("order %s changed while its stages ran; running them again", order_id)
 
-    def _process(self, order_id: int, *, claim: bool) -> tuple[list, OrderPlan | None]:
-        with self._uow() as uow:
-            order = lock_order(uow, order_id)
-            if order is None or order.state != "acknowledged":
-                return [], None
+    def _read(self, order_id: int) -> Snapshot | None:
+        with self._uow(read_only=True) as uow:
+            order = uow.session.get(Order, order_id)
+            if order is None or order.state != OrderStates.ACKNOWLEDGED or order.stage in WAITING:
+                return None
             lines = load_lines(uow.session, order)
-            issues = self._business_issues(order, lines)
-            if issues:
-                self._reject(uow, order, lines, issues)
+            return Snapshot(order, lines, installed_characteristics(uow.session, lines))
+
+    def _write(self, snapshot: Snapshot, run: StageRun, *, claim: bool) -> tuple[list, OrderPlan | None] | None:
+        """Apply ``run`` if the order is as ``snapshot`` read it; None when it is not (stale)."""
+        with self._uow() as uow:
+            order = lock_order(uow, snapshot.order.id, known=snapshot.order)
+            if order is not snapshot.order:
+                return None
+            if run.stopped:
+                snapshot.forget_enrichment()
+            for line in snapshot.lines:
+                uow.session.add(line)
+            previous = order.stage
+            self._move(order, run.events, SYSTEM_ACTOR)
+            order.stage_waiting_for = run.waiting_for
+            if run.rejection is not None:
+                reason, errors = run.rejection
+                log.error("order %s rejected (%s): %s", order.id, reason, "; ".join(e.message for e in errors))
+                self._record_stage(uow, order, previous, run.events)
+                self._reject(uow, order, snapshot.lines, errors, reason)
                 return [], None
-            self._enrich(uow, order, lines)
-            plan = self.decomposer.decompose(uow.session, order, lines)
-            fire(uow, order, order, "start", SYSTEM_ACTOR)
+            if run.waiting_for is not None:
+                order.processing_dispatched_at = None
+                self._record_stage(uow, order, previous, run.events)
+                return [], None
+            self._record_enrichment(uow, order, run)
+            self._record_stage(uow, order, previous, run.events)
+            return self._start_orchestration(uow, order, snapshot.lines, run, claim=claim)
+
+    def _start_orchestration(
+        self, uow: UnitOfWork, order: Order, lines: list[OrderLine], run: StageRun, *, claim: bool
+    ) -> tuple[list, OrderPlan]:
+        decomposition = run.decomposition
+        self.decomposer.write(uow.session, decomposition)
+        edges = [(d.task_id, d.predecessor_id, d.dependency_type) for d in decomposition.dependencies]
+        plan = OrderPlan.build(order, lines, decomposition.domain_orders, decomposition.tasks, edges)
+        with self.orchestrator.session(uow, plan, advancing=claim) as session:
+            session.fire(order, "start")
             for line in lines:
-                fire(uow, order, line, "start", SYSTEM_ACTOR)
+                session.fire(line, "start")
                 create_placeholders(uow, order, line, self.registry)
             order.processing_dispatched_at = None
-            order_plan = OrderPlan.build(
-                order, lines, plan.domain_orders, plan.tasks, [(d.task_id, d.predecessor_id) for d in plan.dependencies]
+        return session.claims, plan
+
+    @staticmethod
+    def _move(order: Order, events: list[str], actor: Actor) -> None:
+        for event in events:
+            transition = STAGES.enter(order, order.stage, event, actor)
+            order.stage = transition.target
+            for effect in STAGES.effects_of(transition):
+                effect.apply(order)
+
+    @staticmethod
+    def _record_stage(uow: UnitOfWork, order: Order, previous: str, events: list[str], actor: Actor = SYSTEM_ACTOR) -> None:
+        """One event per stage write: the stages passed, and what the order now waits for."""
+        if not events:
+            return
+        uow.record(
+            order,
+            ev.ORDER_ATTRIBUTE_CHANGE,
+            entity_kind="order",
+            entity_id=order.id,
+            actor=actor,
+            payload={"stage": order.stage, "previousStage": previous, "events": events, "waitingFor": order.stage_waiting_for},
+        )
+
+    @staticmethod
+    def _record_enrichment(uow: UnitOfWork, order: Order, run: StageRun) -> None:
+        for enrichment in run.enrichments:
+            uow.record(
+                order,
+                ev.ORDER_ATTRIBUTE_CHANGE,
+                entity_kind="line",
+                entity_id=enrichment.line_id,
+                actor=SYSTEM_ACTOR,
+                payload={"enrichmentStep": enrichment.step_key, "characteristics": enrichment.characteristics},
             )
-            with_predecessors = {d.task_id for d in plan.dependencies}
-            roots = [t for t in plan.tasks if t.id not in with_predecessors]
-            self.orchestrator.release(uow, order_plan, roots, enqueue=not claim)
-            claims = self.orchestrator.claim_wave(uow, order_plan, roll_up=False) if claim else []
-            rollup(uow, order_plan, self.registry)
-            return claims, order_plan
 
-    def _business_issues(self, order: Order, lines: list[OrderLine]) -> list[FieldError]:
-        issues: list[FieldError] = []
-        for index, line in enumerate(lines):
-            view = _view(order, line)
-            for validator in self.registry.validators_for(line.spec_key):
-                for issue in call_plugin(f"business validator {validator.key!r}", validator.validate, view):
-                    issues.append(FieldError(f"lines.{index}.{issue.field}", issue.message, issue.code))
-        return issues
-
-    def _reject(
-        self,
-        uow: UnitOfWork,
-        order: Order,
-        lines: list[OrderLine],
-        issues: list[FieldError],
-        reason: str = "businessValidationFailed",
-    ) -> None:
+    def _reject(self, uow: UnitOfWork, order: Order, lines: list[OrderLine], issues: list[FieldError], reason: str) -> None:
         # TMF622: acceptance is all-or-nothing, so every line is rejected with the order.
         for line in lines:
             fire(uow, order, line, "reject", SYSTEM_ACTOR)
@@ -131,32 +174,24 @@ class OrderProcessing:
             },
         )
 
-    def _enrich(self, uow: UnitOfWork, order: Order, lines: list[OrderLine]) -> None:
-        for index, line in enumerate(lines):
-            if line.action == "delete":
-                continue
-            spec = self.registry.specifications[line.spec_key]
-            for step in self.registry.enrichment_steps:
-                view = _view(order, line)
-                if not step.applies_to(view):
-                    continue
-                enriched = call_plugin(f"enrichment step {step.key!r}", step.enrich, view)
-                updates = {k: v for k, v in enriched.items() if k not in line.characteristics or line.characteristics[k] is None}
-                if not updates:
-                    continue
-                checked, errors = check_characteristics(spec, updates, f"lines.{index}.characteristics", apply_defaults=False)
-                errors = [e for e in errors if e.code != "REQUIRED"]
-                if errors:
-                    raise PluginCallFailed(f"enrichment step {step.key!r} produced invalid values", errors)
-                line.characteristics = {**line.characteristics, **checked}
-                uow.record(
-                    order,
-                    ev.ORDER_ATTRIBUTE_CHANGE,
-                    entity_kind="line",
-                    entity_id=line.id,
-                    actor=SYSTEM_ACTOR,
-                    payload={"enrichmentStep": step.key, "characteristics": checked},
-                )
+    def resume(self, actor: Actor, order_id: int) -> Order:
+        """Continue an order waiting in a stage (for a person, a missing characteristic): the
+        stage runs again, in a worker. Issue 12's approval resumes through here."""
+        with self._uow() as uow:
+            order = lock_order(uow, order_id)
+            if order is None or (actor.account_id is not None and actor.account_id != order.customer_id):
+                raise NotFound("no such order", field="id")
+            event = RESUME.get(order.stage)
+            if event is None or order.state != OrderStates.ACKNOWLEDGED:
+                raise InvalidTransition(f"order {order_id} is not waiting in a stage (stage {order.stage!r})", field="id")
+            previous, waited_for = order.stage, order.stage_waiting_for
+            self._move(order, [event], actor)
+            order.stage_waiting_for = None
+            order.processing_dispatched_at = utcnow()
+            self._record_stage(uow, order, previous, [event], actor)
+            uow.enqueue(Job(PROCESS_ORDER, {"order_id": order_id}))
+            log.info("order %s resumed in %s (it waited for %s)", order_id, order.stage, waited_for)
+        return order
 
     # -- tasks ---------------------------------------------------------------------------------
 
@@ -170,8 +205,7 @@ class OrderProcessing:
         number of task attempts run. Each wave: claim (one transaction), handlers (no
         transaction), record results and claim the next wave (one transaction)."""
         with self._uow() as uow:
-            plan = self.orchestrator.load(uow, order_id)
-            claims = self.orchestrator.claim_wave(uow, plan) if plan is not None else []
+            claims, plan = self.orchestrator.advance_wave(uow, order_id)
         return self._run_waves(order_id, claims, plan)
 
     def _run_waves(self, order_id: int, claims: list, plan: OrderPlan | None) -> int:
@@ -181,6 +215,5 @@ class OrderProcessing:
             results = orchestrator.run_wave(claims)
             attempts += len(results)
             with self._uow() as uow:
-                plan = orchestrator.load(uow, order_id, previous=plan)
-                claims = orchestrator.finish_wave_and_claim_next(uow, plan, results)
+                claims, plan = orchestrator.advance_wave(uow, order_id, plan, results)
         return attempts

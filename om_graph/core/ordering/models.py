@@ -48,6 +48,10 @@ class Order(Base):
     completed_at: Mapped[datetime | None]
     # Set while the order awaits processing by a worker; the reconciler re-enqueues stale ones.
     processing_dispatched_at: Mapped[datetime | None]
+    # Pre-fulfilment progress (lifecycle.stages.STAGES): a waiting stage says what it waits for.
+    stage: Mapped[str] = mapped_column(String(32), default="validation", server_default="validation")
+    stage_waiting_for: Mapped[str | None] = mapped_column(String(200))
+    stage_changed_at: Mapped[datetime | None]
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"

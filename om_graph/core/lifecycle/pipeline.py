@@ -1,0 +1,161 @@
+"""The stages' work, computed from a read of the order with no transaction open.
+
+Each active stage has one function here; it calls pack code (business validators, enrichment
+steps, the approval gate, decomposition rules and jeopardy policies) and either passes, makes the
+order wait, or rejects it. Consecutive stages run on the same read, so the stages an order passes
+in one go cost one fenced write (``processing``), however many of them there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm.attributes import set_committed_value
+
+from om_graph.core.catalog.extensions import EnrichmentPending, LineView
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment.decomposition import Decomposer, Decomposition
+from om_graph.core.kernel.errors import FieldError, PluginCallFailed, call_plugin
+from om_graph.core.lifecycle.stages import PASS, STAGES, WAIT, Stages
+from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.validation import check_characteristics
+
+# Issue 12 brings approval policies: a gate answers why the order needs a person (None: it does not).
+ApprovalGate = Callable[[Order, Sequence[LineView]], str | None]
+
+
+def no_approval_needed(order: Order, lines: Sequence[LineView]) -> str | None:
+    return None
+
+
+@dataclass
+class Snapshot:
+    """The order as one read saw it (detached objects); the stage write is fenced on it."""
+
+    order: Order
+    lines: list[OrderLine]
+    installed: dict[int, dict[str, Any]]  # characteristics of the products the lines change
+    read_characteristics: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.read_characteristics = {line.id: line.characteristics for line in self.lines}
+
+    def forget_enrichment(self) -> None:
+        """Give the lines back the values they were read with (a stopped run writes none)."""
+        for line in self.lines:
+            set_committed_value(line, "characteristics", self.read_characteristics[line.id])
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    line_id: int
+    step_key: str
+    characteristics: dict[str, Any]
+
+
+@dataclass
+class StageRun:
+    """What running the stages from the snapshot's stage produced."""
+
+    events: list[str] = field(default_factory=list)  # stage events, in order (passes, then a wait)
+    enrichments: list[Enrichment] = field(default_factory=list)
+    rejection: tuple[str, list[FieldError]] | None = None  # (reason, errors)
+    waiting_for: str | None = None
+    decomposition: Decomposition | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.rejection is not None or self.waiting_for is not None
+
+
+def view(order: Order, line: OrderLine) -> LineView:
+    return LineView(
+        line_id=line.id,
+        line_number=line.line_number,
+        action=line.action,
+        offering_key=line.offering_key,
+        spec_key=line.spec_key,
+        quantity=line.quantity,
+        characteristics=dict(line.characteristics),
+        customer_id=order.customer_id,
+        product_id=line.product_id,
+    )
+
+
+class StageWork:
+    def __init__(self, registry: Registry, decomposer: Decomposer, approval: ApprovalGate = no_approval_needed):
+        self.registry = registry
+        self.decomposer = decomposer
+        self.approval = approval
+        self._work: dict[str, Callable[[Snapshot, StageRun], None]] = {
+            Stages.VALIDATION: self._validate,
+            Stages.ENRICHMENT: self._enrich,
+            Stages.APPROVAL: self._approve,
+            Stages.DECOMPOSITION: self._decompose,
+        }
+
+    def run(self, snapshot: Snapshot) -> StageRun:
+        """Run the stages from the order's stored one until one stops or orchestration is next.
+        The snapshot's lines take the enrichment's values in memory (decomposition sees them)."""
+        run = StageRun()
+        stage = snapshot.order.stage
+        try:
+            while stage in PASS:
+                self._work[stage](snapshot, run)
+                if run.waiting_for is not None:
+                    run.events.append(WAIT[stage])
+                if run.stopped:
+                    break
+                run.events.append(PASS[stage])
+                stage = STAGES.target_of(PASS[stage])
+        except PluginCallFailed as exc:
+            run.rejection = ("processingFailed", exc.errors)
+        return run
+
+    def _validate(self, snapshot: Snapshot, run: StageRun) -> None:
+        issues: list[FieldError] = []
+        for index, line in enumerate(snapshot.lines):
+            validators = self.registry.validators_for(line.spec_key)
+            line_view = view(snapshot.order, line) if validators else None
+            for validator in validators:
+                for issue in call_plugin(f"business validator {validator.key!r}", validator.validate, line_view):
+                    issues.append(FieldError(f"lines.{index}.{issue.field}", issue.message, issue.code))
+        if issues:
+            run.rejection = ("businessValidationFailed", issues)
+
+    def _enrich(self, snapshot: Snapshot, run: StageRun) -> None:
+        for index, line in enumerate(snapshot.lines):
+            if line.action == "delete":
+                continue
+            spec = self.registry.specifications[line.spec_key]
+            for step in self.registry.enrichment_steps:
+                line_view = view(snapshot.order, line)
+                if not step.applies_to(line_view):
+                    continue
+                enriched = call_plugin(f"enrichment step {step.key!r}", step.enrich, line_view)
+                if isinstance(enriched, EnrichmentPending):
+                    what = f"characteristic {enriched.characteristic}" if enriched.characteristic else f"step {step.key}"
+                    run.waiting_for = f"{what}: {enriched.reason}"[:200]
+                    return
+                updates = {k: v for k, v in enriched.items() if k not in line.characteristics or line.characteristics[k] is None}
+                if not updates:
+                    continue
+                checked, errors = check_characteristics(spec, updates, f"lines.{index}.characteristics", apply_defaults=False)
+                errors = [e for e in errors if e.code != "REQUIRED"]
+                if errors:
+                    raise PluginCallFailed(f"enrichment step {step.key!r} produced invalid values", errors)
+                line.characteristics = {**line.characteristics, **checked}
+                run.enrichments.append(Enrichment(line.id, step.key, checked))
+
+    def _approve(self, snapshot: Snapshot, run: StageRun) -> None:
+        if self.approval is no_approval_needed:
+            return
+        views = [view(snapshot.order, line) for line in snapshot.lines]
+        reason = call_plugin("approval gate", self.approval, snapshot.order, views)
+        if reason:
+            run.waiting_for = f"approval: {reason}"[:200]
+
+    def _decompose(self, snapshot: Snapshot, run: StageRun) -> None:
+        run.decomposition = self.decomposer.plan(snapshot.order, snapshot.lines, snapshot.installed)
