@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 
-from om_graph.core.kernel.db import normalise_url
+from om_graph.core.kernel.db import make_engine
 from om_graph.core.kernel.models import Base
 
 config = context.config
@@ -17,7 +16,7 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(normalise_url(config.get_main_option("sqlalchemy.url")))
+    engine = make_engine(config.get_main_option("sqlalchemy.url"))  # on SQLite, with the triggers' function
     with engine.begin() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():

@@ -108,7 +108,7 @@ def settle_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[
     if line.state != "completed" or line.product_id is None:
         return
     product = session.get(Product, line.product_id)
-    uow.touch(product.order_id)  # the product is shown with the order that created it
+    uow.lock_other_order(product.order_id)  # the product is shown with (and bumps) the order that created it
     product.last_order_line_id = line.id
     if line.action == "modify":
         product.characteristics = {**product.characteristics, **line.characteristics, **outputs.get(0, {})}
@@ -116,7 +116,8 @@ def settle_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[
     elif line.action == "delete":
         product.termination_date = now
         fire(uow, order, product, "terminate", actor, {"lineId": line.id})
-        session.execute(Entitlement.__table__.update().where(Entitlement.product_id == product.id).values(status="revoked"))
+        for entitlement in product.entitlements:
+            entitlement.status = "revoked"
 
 
 def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agreement | None:
@@ -158,5 +159,5 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
                     status="active",
                 )
             )
-    uow.insert([agreement, *entitlements])  # written once; products point at it from the final flush
+    uow.add_new([agreement, *entitlements])  # written once; products point at it from the final flush
     return agreement

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import weakref
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from om_graph.core.kernel.models import WRITE_XACT
 
 READ_ONLY = "om_read_only"
 
@@ -51,6 +54,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        # The change_seq triggers' transaction mark (migrations/change_seq.py). SQLite has no
+        # transaction id: each BEGIN draws a random 62-bit number instead: unlike a counter it does not
+        # repeat in another process writing the same file (random reseeds after fork).
+        mark = _record.info["om_xact"] = [0]
+        dbapi_conn.create_function(WRITE_XACT, 0, lambda: mark[0])
 
     # SQLite has one writer. Left to itself, a waiting writer polls with sleeps that grow to
     # 100 ms, so under load latency explodes; instead writers of this process queue on a lock
@@ -62,6 +70,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         driver = conn.connection.driver_connection
+        conn.info["om_xact"][0] = random.getrandbits(62)
         if conn.get_execution_options().get(READ_ONLY):
             driver.execute("BEGIN")
             return

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -40,6 +41,38 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# -- the change_seq rule (core/kernel/uow.py states it; migrations/change_seq.py enforces it) ----------
+# Rows an order's detail shows, and how each names its order: a column of its own, or (parent
+# table, column pointing at the parent) for rows reached through a task or a product.
+ORDER_ROWS: dict[str, str | tuple[str, str]] = {
+    "order_line": "order_id",
+    "domain_order": "order_id",
+    "order_task": "order_id",
+    "task_dependency": ("order_task", "task_id"),
+    "product": "order_id",
+    "agreement": "order_id",
+    "entitlement": ("product", "product_id"),
+    "order_event": "order_id",
+}
+ORDER_TABLE = "customer_order"
+# Bookkeeping: columns no detail shows, written without the order's lock (dispatch times, by the
+# reconciler and core/fulfilment/dispatch.py; updated_at, the ORM's onupdate of those statements).
+# Writing only these bumps nothing. The one list: the triggers' column lists are derived from it.
+BOOKKEEPING_COLUMNS: dict[str, frozenset[str]] = {
+    ORDER_TABLE: frozenset({"updated_at", "processing_dispatched_at"}),
+    "order_task": frozenset({"dispatched_at"}),
+}
+# The counter and the transaction that last bumped it: written by the bump itself.
+CHANGE_MARK_COLUMNS = frozenset({"change_seq", "change_xact"})
+WRITE_XACT = "om_write_xact"
+
+
+def write_xact():
+    """SQL naming the current write transaction: PostgreSQL's txid, on SQLite a number drawn at
+    BEGIN (core/kernel/db.py). A row bumps its order unless the order carries this mark already."""
+    return getattr(func, WRITE_XACT)()
 
 
 def utcnow() -> datetime:

@@ -1,4 +1,17 @@
-"""Unit of work: one transaction; its jobs and events are released only after commit."""
+"""Unit of work: one transaction; its jobs and events are released only after commit.
+
+The write path. An order's rows (kernel.models.ORDER_ROWS: lines, domain orders, tasks and
+their dependencies, products, agreements, entitlements, events, and the order row) are written
+in a unit of work, through its session: changes to loaded objects by the ORM flush, new rows by
+``session.add`` or, for rows built in bulk, :meth:`UnitOfWork.add_new` (after which they are
+ordinary persistent objects). A writer of an order locks it first (``ordering.locking.lock_order``).
+
+The change_seq rule, which the response cache and the plan re-attach rely on, is kept by the
+database, not by the writers: triggers on every one of those tables (migrations/change_seq.py)
+bump the owning order's ``change_seq`` once per transaction, whatever wrote the row (ORM,
+Core or raw SQL). Bookkeeping is what no detail shows and may be written by plain statements
+without the order's lock: kernel.models.BOOKKEEPING_COLUMNS (dispatch times), the one list.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +21,15 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Protocol
 
-from sqlalchemy import bindparam, column, insert, table, text, update
+from sqlalchemy import bindparam, column, insert, select, table, text, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from om_graph.core.kernel import metrics
 from om_graph.core.kernel.db import READ_ONLY
 from om_graph.core.kernel.events import OrderEvent
-from om_graph.core.kernel.models import EventRecord, EventSequence, utcnow
+from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.kernel.models import ORDER_TABLE, EventRecord, EventSequence, utcnow
 from om_graph.core.kernel.ports import EventSink, Job, JobSink
 
 log = logging.getLogger(__name__)
@@ -23,13 +37,9 @@ log = logging.getLogger(__name__)
 # Hot statements are built once: SQLAlchemy then reuses their cache key and compiled form instead
 # of constructing and traversing a new statement on every call (a large share of its cost).
 _EVENTS = EventRecord.__table__
-# The kernel knows no context's models: another order's change_seq is bumped through the bare table.
-_ORDER_ROW = table("customer_order", column("id"), column("change_seq"), column("updated_at"))
-_TOUCH = (
-    update(_ORDER_ROW)
-    .where(_ORDER_ROW.c.id == bindparam("order_id"))
-    .values(change_seq=_ORDER_ROW.c.change_seq + 1, updated_at=bindparam("now"))
-)
+# The kernel knows no context's models: another order's row is locked through the bare table.
+_ORDER_ROW = table(ORDER_TABLE, column("id"))
+_LOCK_ORDER_ROW = select(_ORDER_ROW.c.id).where(_ORDER_ROW.c.id == bindparam("order_id")).with_for_update()
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_EVENTS_RETURNING = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 _LAST_ROWID = text("SELECT last_insert_rowid()")
@@ -55,16 +65,19 @@ def _insert_into(table):
 
 def _row_of(obj) -> dict:
     """A new object's column values, with its columns' Python defaults where it has none (what
-    the ORM would apply at flush), also set on the object so that it reads like its row."""
+    the ORM would apply at flush), also set on the object so that it reads like its row. A SQL
+    expression default is left to the INSERT (the attribute then loads on first access)."""
     values = {}
     for attr in sa_inspect(type(obj)).column_attrs:
         column = attr.columns[0]
         value = obj.__dict__.get(attr.key)
-        if value is None and column.primary_key:
-            continue  # assigned by the database
+        if value is None and column.default is not None and column.default.is_clause_element:
+            continue  # a deferred column (the order's change mark), never read back
         if value is None and column.default is not None:
             value = column.default.arg(None) if column.default.is_callable else column.default.arg
             setattr(obj, attr.key, value)
+        elif attr.key not in obj.__dict__:
+            setattr(obj, attr.key, value)  # loaded as NULL: once persistent, it must not load again
         values[column.key] = value
     return values
 
@@ -105,7 +118,7 @@ class UnitOfWork:
         self._events: list[dict] = []
         self._announced: list[OrderEvent] = []
         self.locked: dict[int, object] = {}  # orders this transaction locked (ordering.locking)
-        self.touched: set[int] = set()
+        self._rows_locked: set[int] = set()  # other orders' rows locked (lock_other_order)
         self._refs: list[tuple[OrderRef, object]] = []  # per event: the order and entity whose ids it carries
 
     def __enter__(self) -> UnitOfWork:
@@ -180,20 +193,26 @@ class UnitOfWork:
         except Exception:  # then they go out after the redispatch age instead
             log.exception("could not mark %d unsent jobs for the reconciler", len(jobs))
 
-    def insert(self, objects: Sequence) -> None:
-        """Insert new mapped objects as they are now, by plain Core statements, without adding
-        them to the session: for rows this transaction creates and does not change again (a
-        captured order and its lines, a contract and its entitlements). The ORM's flush
-        bookkeeping, most of a small transaction's cost, is skipped. Ids that others point at
-        are reserved first (``core.ids.reserve_ids``); ids left unset are assigned by the
-        database and not read back. Objects go table by table in the order given (parents
-        first), without flushing the session's pending changes first."""
-        rows: dict = {}
+    def add_new(self, objects: Sequence) -> None:
+        """Add new mapped objects to the session as already inserted: one Core executemany per
+        table, without the ORM's flush bookkeeping (most of a small transaction's cost), for rows
+        built in bulk (a captured order and its lines, a contract and its entitlements). Then
+        they are persistent like loaded objects: a later change to one is flushed as an UPDATE.
+        Ids that others point at are reserved by the caller first (``kernel.ids.reserve_ids``),
+        the rest here. Objects go table by table in the order given (parents first), without
+        flushing the session's pending changes first."""
+        by_table: dict = {}
         for obj in objects:
-            rows.setdefault(obj.__table__, []).append(_row_of(obj))
+            by_table.setdefault(obj.__table__, []).append(obj)
         with self.session.no_autoflush:
-            for table, values in rows.items():
-                self.session.execute(_insert_into(table), values)
+            for table, group in by_table.items():
+                unnamed = [obj for obj in group if obj.id is None]
+                for obj, reserved in zip(unnamed, reserve_ids(self.session, type(unnamed[0]), len(unnamed)) if unnamed else ()):
+                    obj.id = reserved
+                self.session.execute(_insert_into(table), [_row_of(obj) for obj in group])
+        for obj in objects:
+            make_transient_to_detached(obj)
+        self.session.add_all(objects)
 
     def _write_events(self) -> None:
         """All of the transaction's events in one statement, just before commit, numbered in
@@ -227,16 +246,16 @@ class UnitOfWork:
             ids = session.execute(_INSERT_EVENTS_RETURNING, self._events).scalars().all()
         self._announced = [OrderEvent(id=i, **body) for i, body in zip(ids, self._events)]
 
-    def touch(self, order_id: int) -> None:
-        """This transaction is about to change something shown with an order it did not lock
-        (a product that a later order modifies): bump that order's change_seq now, before the
-        write, so its row is locked first. A transaction holding several orders always takes
-        the newer one first (the order it works on, then older ones it touches; the reconciler
-        newest first), so two of them never wait for each other in a cycle."""
-        if order_id in self.locked or order_id in self.touched:
-            return
-        self.touched.add(order_id)
-        self.session.execute(_TOUCH, {"order_id": order_id, "now": utcnow()})
+    def lock_other_order(self, order_id: int) -> None:
+        """This transaction is about to write a row another order's detail shows (a product a
+        later order modifies). The trigger bumps that order, but locks its row only after the
+        written row: lock it now, first. A transaction holding several orders always takes the
+        newer one first (the order it works on, then older ones; the reconciler newest first),
+        so two of them never wait for each other in a cycle. Deadlock freedom depends on this
+        call, the change_seq rule does not. (SQLite: its single writer already serialises.)"""
+        if order_id not in self.locked and order_id not in self._rows_locked:
+            self._rows_locked.add(order_id)
+            self.session.execute(_LOCK_ORDER_ROW, {"order_id": order_id})
 
     def enqueue(self, job: Job) -> None:
         if job not in self.jobs:  # one advance per order per transaction is enough

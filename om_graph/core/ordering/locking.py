@@ -1,42 +1,35 @@
 """Writing an order: its row lock, which also bumps its change_seq (what cached reads compare).
 
 Every writer of an order locks it first; concurrent writers of one order serialise on its row
-(a row lock on PostgreSQL; SQLite's single writer).
+(a row lock on PostgreSQL; SQLite's single writer). The bump is the database's (the triggers of
+migrations/change_seq.py, once per transaction); the lock statement takes part in it so that it
+can return the transaction's number, which the plan re-attach compares.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.models import utcnow, write_xact
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import Order
 
 _ORDERS = Order.__table__
+_MARK = write_xact()
+# As the triggers do: bump unless this transaction bumped already, and mark the order as bumped.
 _BUMP = (
     update(_ORDERS)
     .where(_ORDERS.c.id == bindparam("order_id"))
-    .values(change_seq=_ORDERS.c.change_seq + 1, updated_at=bindparam("now"))
+    .values(
+        change_seq=case((_ORDERS.c.change_xact == _MARK, _ORDERS.c.change_seq), else_=_ORDERS.c.change_seq + 1),
+        change_xact=_MARK,
+        updated_at=bindparam("now"),
+    )
 )
 _BUMP_AND_LOAD = select(Order).from_statement(_BUMP.returning(*_ORDERS.c))
 _BUMP_CHANGE_SEQ = _BUMP.returning(_ORDERS.c.change_seq)
 _LOAD = select(Order).where(Order.id == bindparam("order_id"))
-
-
-class ChangeSeqNotBumped(RuntimeError):
-    """A transaction changed an order's rows through the ORM without ``lock_order`` or
-    ``touch``: the order's cached reads would go stale. A programming error."""
-
-
-@event.listens_for(Session, "before_flush")
-def _changes_bump_change_seqs(session: Session, _context, _instances) -> None:
-    """Every flush of a unit of work checks that each row it writes for an existing order
-    belongs to an order whose change_seq this transaction bumps."""
-    uow = session.info.get("uow")
-    if uow is not None:
-        check_revisions(uow, [*session.dirty, *session.new])
 
 
 def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) -> Order | None:
@@ -45,8 +38,8 @@ def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) ->
     its change_seq: one ``UPDATE … RETURNING`` does all three.
 
     ``known`` is the same order as the caller's previous transaction left it (detached,
-    with its loaded children): when the change_seq shows nobody wrote the order since, that
-    object is re-attached instead of loaded again."""
+    with its loaded children): when the change_seq shows nobody wrote the order since (each
+    transaction bumps it by exactly one), that object is re-attached instead of loaded again."""
     if order_id in uow.locked:
         return uow.locked[order_id]
     params = {"order_id": order_id, "now": utcnow()}
@@ -65,10 +58,3 @@ def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) ->
     if order is not None:
         uow.locked[order.id] = order
     return order
-
-
-def check_revisions(uow: UnitOfWork, changed) -> None:
-    for obj in changed:
-        order_id = obj.id if isinstance(obj, Order) else getattr(obj, "order_id", None)
-        if order_id is not None and order_id not in uow.locked and order_id not in uow.touched:
-            raise ChangeSeqNotBumped(f"{type(obj).__name__} of order {order_id} changed without lock_order() or touch()")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ForeignKey,
     Index,
     String,
@@ -16,7 +17,7 @@ from sqlalchemy import (
 # BIGINT on PostgreSQL, INTEGER (rowid alias, so autoincrement works) on SQLite.
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from om_graph.core.kernel.models import Base, Id, utcnow
+from om_graph.core.kernel.models import Base, Id, utcnow, write_xact
 
 
 class Order(Base):
@@ -33,6 +34,9 @@ class Order(Base):
     # Bumped by every transaction that writes anything shown in the order's detail (its rows, its
     # products' later changes): readers compare it to validate what they cached.
     change_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The write transaction that last bumped change_seq (kernel.models.write_xact): database triggers
+    # bump once per transaction. A new order carries its creating transaction's mark.
+    change_xact: Mapped[int | None] = mapped_column(BigInteger, default=write_xact(), deferred=True)
     description: Mapped[str] = mapped_column(String(2000), default="")
     external_id: Mapped[str | None] = mapped_column(String(120))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,336 @@
+"""The write path (core/kernel/uow.py): the database bumps an order's change_seq once per
+transaction whatever writes its rows, bookkeeping bumps nothing, the unit of work's bulk insert
+leaves ordinary persistent objects, events and jobs leave only after commit, and reserved ids."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import select, text, update
+
+from om_graph.core.access.actor import SYSTEM_ACTOR as SYSTEM
+from om_graph.core.fulfilment.dispatch import forget_dispatch
+from om_graph.core.fulfilment.models import Task
+from om_graph.core.inventory.models import Agreement, Product
+from om_graph.core.kernel.db import make_engine, make_session_factory
+from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.kernel.models import (
+    BOOKKEEPING_COLUMNS,
+    CHANGE_MARK_COLUMNS,
+    ORDER_ROWS,
+    ORDER_TABLE,
+    Base,
+    EventRecord,
+)
+from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job, NullEventSink, RecordingJobSink
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.ordering.commands import LineInput, OrderInput
+from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.services import Services
+from om_graph.migrations import upgrade
+from om_graph.plugins.manager import build_plugin_manager, collect_registry
+from tests import fixture_auto_pack, fixture_pack
+from tests.support import AGENT
+
+
+@pytest.fixture
+def services(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    registry = collect_registry(build_plugin_manager(load_entrypoints=False, extra_plugins=[fixture_pack, fixture_auto_pack]))
+    jobs = RecordingJobSink()
+    svc = Services(make_session_factory(engine), registry, jobs, NullEventSink(), retry_backoff_ms=0)
+    svc.load_catalog()
+    svc.jobs, svc.engine = jobs, engine
+    yield svc
+    engine.dispose()
+
+
+def drain(svc) -> None:
+    while jobs := svc.jobs.take():
+        for job in jobs:
+            if job.name == PROCESS_ORDER:
+                svc.processing.process(job.args["order_id"])
+            elif job.name == ADVANCE_ORDER:
+                svc.processing.advance(job.args["order_id"])
+
+
+def completed_order(svc) -> int:
+    """An order with a row in every table an order's detail shows (an entitlement added by hand:
+    the test packs' offerings grant none)."""
+    lines = (LineInput("test-internet", characteristics={"speed": 100, "address": "x"}), LineInput("test-licence"))
+    order = svc.orders.create(AGENT, OrderInput("ACME", lines), submit=True)
+    drain(svc)
+    with svc.sessions() as s:
+        manual = s.scalars(select(Task.id).where(Task.order_id == order.id, Task.kind == "manual", Task.state == "ready")).all()
+    for task_id in manual:
+        svc.processing.complete_task(AGENT, task_id, {"ontSerial": "S1"})
+    drain(svc)
+    with svc.engine.begin() as conn:
+        product = conn.execute(select(Product.id, Product.agreement_id).where(Product.order_id == order.id)).first()
+        assert product.agreement_id is not None, "the order did not complete"
+        conn.execute(
+            text(
+                "INSERT INTO entitlement (customer_id, product_id, agreement_id, name, quantity, unit, status, created_at)"
+                " VALUES ('ACME', :p, :a, 'seats', 1, 'seat', 'active', CURRENT_TIMESTAMP)"
+            ),
+            {"p": product.id, "a": product.agreement_id},
+        )
+    return order.id
+
+
+def change_seq(svc, order_id: int) -> int:
+    with svc.engine.connect() as conn:
+        return conn.execute(select(Order.change_seq).where(Order.id == order_id)).scalar_one()
+
+
+def _order_filter(table: str) -> str:
+    how = ORDER_ROWS[table]
+    if isinstance(how, str):
+        return f"{how} = :order_id"
+    parent, column = how
+    return f"{column} IN (SELECT id FROM {parent} WHERE order_id = :order_id)"
+
+
+def _a_detail_column(table: str) -> str:
+    table_ = Base.metadata.tables[table]
+    return next(
+        c.name
+        for c in table_.columns
+        if not c.primary_key and not c.foreign_keys and c.name not in BOOKKEEPING_COLUMNS.get(table, ())
+    )
+
+
+def test_a_core_statement_on_any_row_of_an_order_bumps_its_change_seq_once_per_transaction(services):
+    order_id = completed_order(services)
+    for table in ORDER_ROWS:
+        column = _a_detail_column(table)
+        before = change_seq(services, order_id)
+        with services.engine.begin() as conn:  # plain Core: no unit of work, no lock_order
+            for _ in range(2):
+                changed = conn.execute(
+                    text(f"UPDATE {table} SET {column} = {column} WHERE {_order_filter(table)}"), {"order_id": order_id}
+                )
+                assert changed.rowcount >= 1, f"no {table} row for the order"
+        assert change_seq(services, order_id) == before + 1, table
+    before = change_seq(services, order_id)
+    with services.engine.begin() as conn:  # every table, and the order row itself, in one transaction
+        for table in ORDER_ROWS:
+            column = _a_detail_column(table)
+            conn.execute(text(f"UPDATE {table} SET {column} = {column} WHERE {_order_filter(table)}"), {"order_id": order_id})
+        conn.execute(update(Order).where(Order.id == order_id).values(description="changed"))
+        conn.execute(
+            text("DELETE FROM order_event WHERE id = (SELECT min(id) FROM order_event WHERE order_id = :o)"), {"o": order_id}
+        )
+    assert change_seq(services, order_id) == before + 1
+
+
+def test_an_update_of_the_order_row_bumps_once_and_the_lock_takes_part(services):
+    order_id = completed_order(services)
+    before = change_seq(services, order_id)
+    with services.engine.begin() as conn:
+        conn.execute(update(Order).where(Order.id == order_id).values(description="a"))
+        conn.execute(update(Order).where(Order.id == order_id).values(description="b"))
+    assert change_seq(services, order_id) == before + 1
+    with services.uow() as uow:
+        order = lock_order(uow, order_id)
+        assert order.change_seq == before + 2
+        uow.session.execute(update(Task).where(Task.order_id == order_id).values(jeopardy="critical"))
+        order.description = "c"
+    assert change_seq(services, order_id) == before + 2
+
+
+def test_bookkeeping_bumps_nothing(services):
+    order_id = completed_order(services)
+    before = change_seq(services, order_id)
+    with services.engine.begin() as conn:
+        conn.execute(update(Order.__table__).where(Order.id == order_id).values(processing_dispatched_at=None))
+        conn.execute(update(Task.__table__).where(Task.order_id == order_id).values(dispatched_at=None))
+    with services.sessions() as session, session.begin():
+        forget_dispatch(session, [Job(PROCESS_ORDER, {"order_id": order_id}), Job(ADVANCE_ORDER, {"order_id": order_id})])
+    assert change_seq(services, order_id) == before
+
+
+def test_an_entitlement_or_a_dependency_bumps_the_order_that_shows_it(services):
+    order_id = completed_order(services)
+    before = change_seq(services, order_id)
+    with services.engine.begin() as conn:
+        conn.execute(
+            text(f"UPDATE entitlement SET status = 'revoked' WHERE {_order_filter('entitlement')}"), {"order_id": order_id}
+        )
+    assert change_seq(services, order_id) == before + 1
+    with services.engine.begin() as conn:
+        conn.execute(text(f"DELETE FROM task_dependency WHERE {_order_filter('task_dependency')}"), {"order_id": order_id})
+    assert change_seq(services, order_id) == before + 2
+
+
+def _live_triggers(conn) -> dict[str, dict[str, set[str] | None]]:
+    """table -> operation -> the UPDATE OF columns (None for insert/delete), as the database has them."""
+    found: dict = {}
+    if conn.dialect.name == "sqlite":
+        for (sql,) in conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'trigger'")):
+            m = re.match(r"CREATE TRIGGER \w+ (?:BEFORE|AFTER) (INSERT|DELETE|UPDATE OF (.+?)) ON (\w+)", sql)
+            operation = m.group(1).split()[0].lower()
+            found.setdefault(m.group(3), {})[operation] = {c.strip() for c in m.group(2).split(",")} if m.group(2) else None
+        return found
+    rows = conn.execute(
+        text(
+            "SELECT c.relname, t.tgtype, ARRAY(SELECT a.attname FROM unnest(t.tgattr) k"
+            " JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = k)"
+            " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+        )
+    )
+    for table, tgtype, columns in rows:
+        ops = found.setdefault(table, {})
+        for bit, operation in ((4, "insert"), (8, "delete")):
+            if tgtype & bit:
+                ops[operation] = None
+        if tgtype & 16:
+            ops["update"] = set(columns)
+    return found
+
+
+def _tables_reaching_an_order() -> set[str]:
+    """Every table whose rows point, through foreign keys, at an order."""
+    reach = {ORDER_TABLE}
+    while True:
+        more = {t.name for t in Base.metadata.tables.values() if any(fk.column.table.name in reach for fk in t.foreign_keys)}
+        if more <= reach:
+            return reach - {ORDER_TABLE}
+        reach |= more
+
+
+def test_every_table_an_order_shows_has_triggers_over_every_column_but_bookkeeping(services):
+    assert _tables_reaching_an_order() <= set(ORDER_ROWS), "a table pointing at an order needs a place in ORDER_ROWS"
+    with services.engine.connect() as conn:
+        live = _live_triggers(conn)
+    for table in [ORDER_TABLE, *ORDER_ROWS]:
+        columns = {c.name for c in Base.metadata.tables[table].columns} - BOOKKEEPING_COLUMNS.get(table, frozenset())
+        if table == ORDER_TABLE:
+            assert live[table] == {"update": columns - CHANGE_MARK_COLUMNS}, "rebuild the triggers (migrations/change_seq.py)"
+        else:
+            assert live[table] == {"insert": None, "update": columns, "delete": None}, table
+
+
+def test_rows_added_in_bulk_are_persistent_so_a_later_change_is_written(services):
+    with services.uow() as uow:
+        [order_id] = reserve_ids(uow.session, Order, 1)
+        order = Order(id=order_id, customer_id="ACME", state="draft", created_by="t")
+        line = OrderLine(
+            order_id=order_id, line_number=1, action="add", offering_key="test-licence", spec_key="test.licence", quantity=1,
+            characteristics={}, state="pending", unit_one_time_price=0, unit_recurring_price=0,
+        )  # fmt: skip
+        uow.add_new([order, line])
+        assert line.id is not None  # reserved by add_new
+        line.quantity, order.description = 3, "changed after the insert"
+    with services.sessions() as s:
+        assert s.get(OrderLine, line.id).quantity == 3
+        stored = s.get(Order, order_id)
+        assert stored.description == "changed after the insert"
+        assert stored.change_seq == 0  # created, then changed, in one transaction: nothing to bump
+
+
+def test_the_plan_is_not_reattached_after_another_writer_changed_only_a_child_row(services):
+    """The plan re-attach (fulfilment's plan session) takes its previous order back only when
+    ``lock_order(known=...)`` answers with that same object: when each transaction since bumped once."""
+    order = services.orders.create(
+        AGENT, OrderInput("ACME", (LineInput("test-internet", characteristics={"speed": 100, "address": "x"}),))
+    )
+    services.orders.submit(AGENT, order.id)
+    drain(services)
+    with services.uow() as uow:
+        first = lock_order(uow, order.id)
+    with services.uow() as uow:
+        assert lock_order(uow, order.id, known=first) is first  # nobody wrote since: re-attached
+    with services.engine.begin() as conn:  # another writer: one Core statement on a task, no lock
+        conn.execute(update(Task.__table__).where(Task.order_id == order.id).values(error_message="changed elsewhere"))
+    with services.uow() as uow:
+        fresh = lock_order(uow, order.id, known=first)
+        assert fresh is not None and fresh is not first
+        assert fresh.change_seq == first.change_seq + 2
+
+
+# -- the unit of work ------------------------------------------------------------------------
+
+
+class _FailingSink:
+    def send(self, jobs):
+        raise ConnectionError("broker down")
+
+    def publish(self, events):
+        raise ConnectionError("bus down")
+
+
+class _Recorder:
+    def __init__(self):
+        self.published = []
+
+    def publish(self, events):
+        self.published.extend(events)
+
+
+def _event(uow, order, n):
+    uow.record(order, "test.event", entity_kind="order", entity_id=order.id, actor=SYSTEM, payload={"n": n})
+
+
+def test_events_are_numbered_in_commit_order_and_jobs_and_events_leave_only_after_commit(services):
+    order_id = completed_order(services)
+    jobs, events = RecordingJobSink(), _Recorder()
+    with services.sessions() as s:
+        start = s.scalar(select(EventRecord.sequence).order_by(EventRecord.sequence.desc()).limit(1))
+    for batch in (3, 2):
+        announced = len(events.published)
+        with UnitOfWork(services.sessions, jobs, events) as uow:
+            order = lock_order(uow, order_id)
+            for n in range(batch):
+                _event(uow, order, n)
+            uow.enqueue(Job(ADVANCE_ORDER, {"order_id": order_id}))
+            uow.enqueue(Job(ADVANCE_ORDER, {"order_id": order_id}))  # once per transaction
+            assert jobs.jobs == [] and len(events.published) == announced  # nothing leaves before commit
+        assert len(jobs.take()) == 1
+    assert [e.sequence for e in events.published] == list(range(start + 1, start + 6))
+    with pytest.raises(RuntimeError), UnitOfWork(services.sessions, jobs, events) as uow:
+        _event(uow, lock_order(uow, order_id), 9)
+        uow.enqueue(Job(ADVANCE_ORDER, {"order_id": order_id}))
+        raise RuntimeError("rolled back")
+    assert jobs.take() == [] and len(events.published) == 5
+    with services.sessions() as s:  # the rolled-back block was given back: no gap
+        assert s.scalar(select(EventRecord.sequence).order_by(EventRecord.sequence.desc()).limit(1)) == start + 5
+
+
+def test_a_failed_send_after_commit_does_not_fail_the_caller(services):
+    order_id = completed_order(services)
+    before = change_seq(services, order_id)
+    unsent = []
+    with UnitOfWork(services.sessions, _FailingSink(), _FailingSink(), unsent=lambda s, j: unsent.extend(j)) as uow:
+        order = lock_order(uow, order_id)
+        _event(uow, order, 1)
+        uow.enqueue(Job(ADVANCE_ORDER, {"order_id": order_id}))
+    assert [j.name for j in unsent] == [ADVANCE_ORDER]  # left to the reconciler
+    assert change_seq(services, order_id) == before + 1  # committed
+
+
+# -- id reservation --------------------------------------------------------------------------
+
+
+def test_reserved_ids_are_distinct_and_not_reused_by_a_concurrent_transaction(services):
+    with services.uow() as uow:
+        first = reserve_ids(uow.session, Agreement, 5)
+        assert first == sorted(set(first)) and len(first) == 5
+        if services.engine.dialect.name == "sqlite":
+            assert first == list(range(first[0], first[0] + 5))  # max + 1 under the write lock
+            return
+        other: list[int] = []
+        thread = threading.Thread(target=lambda: other.extend(_reserve_elsewhere(services)))
+        thread.start()
+        thread.join(10)  # PostgreSQL: sequences do not wait for our transaction
+        assert other and not set(other) & set(first)
+        assert reserve_ids(uow.session, Agreement, 2)[0] > first[-1]
+
+
+def _reserve_elsewhere(services) -> list[int]:
+    with services.uow() as uow:
+        return reserve_ids(uow.session, Agreement, 5)
