@@ -108,6 +108,21 @@ def _plugins(args) -> int:
     return 0
 
 
+def _new_pack(args) -> int:
+    from om_graph.plugins.scaffold import render_pack
+
+    target = Path(args.directory or args.name)
+    try:
+        written = render_pack(args.name, target)
+    except (ValueError, FileExistsError) as exc:
+        print(f"om-graph new-pack: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    print(f"next: pip install -e {target} && om-graph plugins && (cd {target} && pytest)")
+    return 0
+
+
 def _tokens():
     from functools import partial
 
@@ -203,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     plugins = sub.add_parser("plugins", help="installed packs and the hooks they implement")
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(func=_plugins)
+    new_pack = sub.add_parser("new-pack", help="write a working pack skeleton (pyproject, plugin, a test)")
+    new_pack.add_argument("name", help="the distribution name, e.g. acme-fibre (module acme_fibre)")
+    new_pack.add_argument("--directory", help="where to write it (default: ./NAME)")
+    new_pack.set_defaults(func=_new_pack)
     token = sub.add_parser("token", help="API tokens: create, list, revoke")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="issue a token (printed once)")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from types import UnionType
+from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -118,3 +123,77 @@ class Settings:
         if values["log_format"] not in ("text", "json"):
             raise ValueError(f"OM_GRAPH_LOG_FORMAT must be text or json, not {values['log_format']!r}")
         return cls(**values)
+
+
+# --- pack settings ---------------------------------------------------------------------------------
+
+PACK_PREFIX = "OM_GRAPH_PACK_"
+
+
+class PackSettings:
+    """Base of a pack's settings: subclass it as a frozen dataclass and name its ``section``.
+
+    Each field is read from ``OM_GRAPH_PACK_<SECTION>_<FIELD>`` (upper case); fields without a
+    default are required. Supported types: str, int, float, bool, Decimal, tuple[str, ...]
+    (comma-separated), and any of them ``| None``.
+    """
+
+    section: ClassVar[str]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The section read from ``environ`` (default: the process environment), validated:
+        an unknown key, a value of the wrong type or a missing required field raises
+        :class:`PackSettingsError` naming the variable."""
+        environ = os.environ if environ is None else environ
+        if not dataclasses.is_dataclass(cls) or not getattr(cls, "section", ""):
+            raise PackSettingsError(f"{cls.__qualname__}: pack settings must be a dataclass with a section name")
+        prefix = f"{PACK_PREFIX}{cls.section.upper()}_"
+        fields = {f.name.upper(): f for f in dataclasses.fields(cls)}
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for variable, raw in environ.items():
+            if not variable.startswith(prefix):
+                continue
+            key = variable[len(prefix) :]
+            found = fields.get(key)
+            if found is None:
+                known = ", ".join(prefix + name for name in fields) or "none"
+                raise PackSettingsError(f"{variable}: unknown setting of pack section {cls.section!r} (known: {known})")
+            values[found.name] = _convert(variable, raw, hints[found.name])
+        missing = [
+            prefix + f.name.upper()
+            for f in dataclasses.fields(cls)
+            if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        if missing:
+            raise PackSettingsError(f"pack section {cls.section!r}: required setting(s) {', '.join(missing)} not set")
+        return cls(**values)
+
+
+class PackSettingsError(ValueError):
+    """A pack's settings section is invalid (raised at startup)."""
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _convert(variable: str, raw: str, hint: Any) -> Any:
+    options = [a for a in get_args(hint) if a is not type(None)] if get_origin(hint) in (Union, UnionType) else [hint]
+    if len(options) != 1:
+        raise PackSettingsError(f"{variable}: unsupported setting type {hint!r}")
+    kind = options[0]
+    if raw == "" and len(get_args(hint)) > 1:
+        return None
+    try:
+        if kind is bool:
+            if raw.lower() not in _TRUE + _FALSE:
+                raise ValueError
+            return raw.lower() in _TRUE
+        if kind in (str, int, float, Decimal):
+            return kind(raw)
+        if get_origin(kind) is tuple:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except (ValueError, ArithmeticError):
+        raise PackSettingsError(f"{variable}: expected {getattr(kind, '__name__', kind)}, got {raw!r}") from None
+    raise PackSettingsError(f"{variable}: unsupported setting type {hint!r}")

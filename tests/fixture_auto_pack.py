@@ -1,6 +1,6 @@
 """A product fulfilled by two automatic steps only (worker-kill test, benchmarks)."""
 
-from om_graph.plugins import hookimpl
+from om_graph.api import hookimpl
 from tests.fixture_pack import AUTO_ONLY
 
 

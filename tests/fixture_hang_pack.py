@@ -8,14 +8,15 @@ import threading
 import time
 from decimal import Decimal
 
-from om_graph.core.catalog.definitions import (
+from om_graph.api import (
     CatalogContribution,
     OfferingDef,
     SpecificationDef,
+    TaskHandler,
+    TaskOutcome,
     TaskTemplate,
+    hookimpl,
 )
-from om_graph.core.catalog.extensions import TaskHandler, TaskOutcome
-from om_graph.plugins import hookimpl
 
 HANG_SECONDS = 6.0
 CALLS: list[tuple[str, int, str]] = []  # (idempotency key, attempt, "started" | "returned")

@@ -9,16 +9,18 @@ import sqlite3
 import time
 from decimal import Decimal
 
-from om_graph.core.catalog.definitions import (
+from om_graph.api import (
     CatalogContribution,
     CharacteristicDef,
     OfferingDef,
     SpecificationDef,
     SpecRelationshipDef,
+    TaskHandler,
+    TaskHandlerError,
+    TaskOutcome,
     TaskTemplate,
+    hookimpl,
 )
-from om_graph.core.catalog.extensions import TaskHandler, TaskHandlerError, TaskOutcome
-from om_graph.plugins import hookimpl
 
 
 def _ledger():

@@ -2,6 +2,12 @@
 
 Registration hooks return objects; the host collects them once at startup into a
 :class:`om_graph.core.catalog.registry.Registry`, which refuses duplicate keys.
+
+Every hook except ``om_register_settings`` may also name a ``settings`` argument: the host passes
+the implementing pack's own settings (the :class:`om_graph.settings.PackSettings` subclass it
+returns from ``om_register_settings``), read from the environment and validated at startup.
+Pluggy passes an implementation only the arguments it names, so packs that ignore settings are
+unaffected.
 """
 
 from __future__ import annotations
@@ -21,41 +27,47 @@ if TYPE_CHECKING:
         TaskHandler,
     )
     from om_graph.core.kernel.events import OrderEvent
+    from om_graph.settings import PackSettings
 
 PROJECT = "om_graph"
 hookspec = pluggy.HookspecMarker(PROJECT)
 
 
 @hookspec
-def om_register_catalog() -> CatalogContribution | None:
+def om_register_settings() -> type[PackSettings] | None:
+    """Return the pack's settings class (a frozen dataclass subclassing ``PackSettings``)."""
+
+
+@hookspec
+def om_register_catalog(settings: PackSettings | None = None) -> CatalogContribution | None:
     """Return the pack's catalog: specifications (product, service, resource) and offerings."""
 
 
 @hookspec
-def om_register_decomposition_rules() -> Sequence[DecompositionRule]:
+def om_register_decomposition_rules(settings: PackSettings | None = None) -> Sequence[DecompositionRule]:
     """Return rules that include or exclude specification relationships per order line."""
 
 
 @hookspec
-def om_register_enrichment_steps() -> Sequence[EnrichmentStep]:
+def om_register_enrichment_steps(settings: PackSettings | None = None) -> Sequence[EnrichmentStep]:
     """Return steps that add data to submitted lines before decomposition."""
 
 
 @hookspec
-def om_register_business_validators() -> Sequence[BusinessValidator]:
+def om_register_business_validators(settings: PackSettings | None = None) -> Sequence[BusinessValidator]:
     """Return validators run at submission; any issue rejects the order."""
 
 
 @hookspec
-def om_register_jeopardy_policies() -> Sequence[JeopardyPolicy]:
+def om_register_jeopardy_policies(settings: PackSettings | None = None) -> Sequence[JeopardyPolicy]:
     """Return policies giving tasks their planned durations (SLAs) and jeopardy thresholds."""
 
 
 @hookspec
-def om_register_task_handlers() -> Sequence[TaskHandler]:
+def om_register_task_handlers(settings: PackSettings | None = None) -> Sequence[TaskHandler]:
     """Return the handlers that perform automatic tasks (do and undo)."""
 
 
 @hookspec
-def om_handle_order_event(event: OrderEvent) -> None:
+def om_handle_order_event(event: OrderEvent, settings: PackSettings | None = None) -> None:
     """Called for each order event after its transaction commits, in the process that committed it."""

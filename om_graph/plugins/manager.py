@@ -2,13 +2,16 @@
 
 Packs are distributions with an ``om_graph`` entry point. Built-in plugins (the core defaults)
 are registered through the same hooks. ``OM_GRAPH_DISABLED_PLUGINS`` (comma-separated entry point
-names) blocks packs.
+names) blocks packs. A pack's settings (``om_register_settings``) are read from the environment
+and validated here, and bound to every hook implementation of that pack that names ``settings``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import pluggy
 
@@ -16,6 +19,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.plugins import hookspecs
 from om_graph.plugins.hookspecs import PROJECT
+from om_graph.settings import PackSettings, PackSettingsError
 
 BUILTIN_PLUGINS = ("om_graph.plugins.builtin.defaults",)
 
@@ -25,7 +29,9 @@ def build_plugin_manager(
     load_entrypoints: bool = True,
     blocked: Iterable[str] = (),
     extra_plugins: Iterable[object] = (),
+    environ: Mapping[str, str] | None = None,
 ) -> pluggy.PluginManager:
+    """``environ``: where pack settings are read from (default: the process environment)."""
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
     for name in blocked:
@@ -40,7 +46,60 @@ def build_plugin_manager(
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginConfigurationError(f"a plugin implements an unknown hook: {exc}") from exc
+    _bind_pack_settings(pm, os.environ if environ is None else environ)
     return pm
+
+
+def pack_settings(pm: pluggy.PluginManager) -> dict[str, PackSettings]:
+    """Each loaded pack's settings, by plugin name."""
+    return dict(getattr(pm, "om_pack_settings", {}))
+
+
+def _bind_pack_settings(pm: pluggy.PluginManager, environ: Mapping[str, str]) -> None:
+    by_plugin: dict[int, PackSettings] = {}
+    sections: dict[str, str] = {}
+    for impl in pm.hook.om_register_settings.get_hookimpls():
+        declared = impl.function()
+        if declared is None:
+            continue
+        if not (isinstance(declared, type) and issubclass(declared, PackSettings)):
+            raise PluginConfigurationError(f"{impl.plugin_name}: om_register_settings must return a PackSettings subclass")
+        if declared.section in sections:
+            raise PluginConfigurationError(
+                f"duplicate pack settings section {declared.section!r} ({sections[declared.section]} and {impl.plugin_name})"
+            )
+        sections[declared.section] = impl.plugin_name
+        try:
+            by_plugin[id(impl.plugin)] = declared.from_env(environ)
+        except PackSettingsError as exc:
+            raise PluginConfigurationError(f"{impl.plugin_name}: {exc}") from exc
+    pm.om_pack_settings = {name: by_plugin[id(p)] for name, p in pm.list_name_plugin() if id(p) in by_plugin}  # type: ignore[attr-defined]
+    for hook_name in _hook_names():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            if "settings" not in impl.argnames + impl.kwargnames:
+                continue
+            settings = by_plugin.get(id(impl.plugin))
+            if settings is None:
+                raise PluginConfigurationError(
+                    f"{impl.plugin_name}: {hook_name} takes settings but the pack declares none (om_register_settings)"
+                )
+            # Pluggy calls an implementation with the arguments it names, positionally: drop
+            # ``settings`` from those and bind this pack's own value instead.
+            names = tuple(a for a in impl.argnames if a != "settings")
+            impl.function = _with_settings(impl.function, names, settings)  # type: ignore[misc]
+            impl.argnames = names  # type: ignore[misc]
+            impl.kwargnames = tuple(k for k in impl.kwargnames if k != "settings")  # type: ignore[misc]
+
+
+def _with_settings(function: Callable[..., Any], names: tuple[str, ...], settings: PackSettings) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return function(**dict(zip(names, args)), **kwargs, settings=settings)
+
+    return call
+
+
+def _hook_names() -> list[str]:
+    return [name for name in dir(hookspecs) if name.startswith("om_") and name != "om_register_settings"]
 
 
 def _flatten(results) -> list:

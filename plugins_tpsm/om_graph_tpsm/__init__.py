@@ -1,6 +1,6 @@
 """om-graph technology-provider pack (TPSM): SaaS subscriptions and edge appliances shipped to sites.
 
-The entry point ``om_graph: tpsm`` loads :mod:`om_graph_tpsm.plugin`, which implements every hook.
+The entry point ``om_graph: tpsm`` loads ``om_graph_tpsm.plugin.pack``, which implements every hook.
 """
 
 PACK = "tpsm"

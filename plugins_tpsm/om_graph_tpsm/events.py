@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from om_graph.core.kernel.events import ERROR_MESSAGE, JEOPARDY_ALERT, OrderEvent
+from om_graph.api import ERROR_MESSAGE, JEOPARDY_ALERT, OrderEvent
 
 log = logging.getLogger("om_graph_tpsm.events")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from om_graph.core.catalog.extensions import TaskContext, TaskOutcome
+from om_graph.api import TaskContext, TaskOutcome, recorded_outcome, require, simulated_handler
 from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.catalog_hardware import WAREHOUSE_BY_COUNTRY
-from om_graph_tpsm.handlers_common import handler, outcome, require
 from om_graph_tpsm.southbound import WAREHOUSE
 
 
@@ -23,7 +22,7 @@ def reserve_stock(ctx: TaskContext) -> TaskOutcome:
         model.replace("-", "") + "-" + ids.digits(ctx.idempotency_key, "appliance-serial", 9)
     )
     reservation = f"RSV-{warehouse}-" + ids.token(ctx.idempotency_key, "reservation", 8)
-    return outcome(
+    return recorded_outcome(
         WAREHOUSE,
         ctx,
         {"applianceSerial": serial, "stockReservation": reservation, "warehouse": warehouse},
@@ -34,13 +33,13 @@ def reserve_stock(ctx: TaskContext) -> TaskOutcome:
 def register_warranty(ctx: TaskContext) -> TaskOutcome:
     serial = require(ctx, "applianceSerial", retryable=True)
     warranty = "WTY-" + ids.token(ctx.idempotency_key, "warranty", 10)
-    return outcome(WAREHOUSE, ctx, {"warrantyId": warranty}, f"warranty {warranty} for {serial}", applianceSerial=serial)
+    return recorded_outcome(WAREHOUSE, ctx, {"warrantyId": warranty}, f"warranty {warranty} for {serial}", applianceSerial=serial)
 
 
 def update_asset_record(ctx: TaskContext) -> TaskOutcome:
     address = require(ctx, "shippingAddress")
     contact = ctx.characteristics.get("siteContactName", "")
-    return outcome(
+    return recorded_outcome(
         WAREHOUSE,
         ctx,
         {"assetRecordVersion": ids.token(ctx.idempotency_key, "asset-version", 6)},
@@ -50,7 +49,7 @@ def update_asset_record(ctx: TaskContext) -> TaskOutcome:
 
 def issue_rma(ctx: TaskContext) -> TaskOutcome:
     rma = "RMA-" + ids.digits(ctx.idempotency_key, "rma", 8)
-    return outcome(
+    return recorded_outcome(
         WAREHOUSE,
         ctx,
         {"rmaNumber": rma, "returnWarehouse": _warehouse(ctx)},
@@ -61,13 +60,13 @@ def issue_rma(ctx: TaskContext) -> TaskOutcome:
 
 def pick_rack_kit(ctx: TaskContext) -> TaskOutcome:
     pick = "PCK-" + ids.token(ctx.idempotency_key, "rack-kit", 8)
-    return outcome(WAREHOUSE, ctx, {"rackKitPickList": pick}, f"rack kit picked ({pick}) at {_warehouse(ctx)}")
+    return recorded_outcome(WAREHOUSE, ctx, {"rackKitPickList": pick}, f"rack kit picked ({pick}) at {_warehouse(ctx)}")
 
 
 HARDWARE_HANDLERS = (
-    handler("tpsm.reserve-stock", reserve_stock, WAREHOUSE, "Reserves a unit in the serving warehouse."),
-    handler("tpsm.register-warranty", register_warranty, WAREHOUSE, "Registers the serial for warranty."),
-    handler("tpsm.update-asset-record", update_asset_record, WAREHOUSE, "Updates the installed-base record."),
-    handler("tpsm.issue-rma", issue_rma, WAREHOUSE, "Authorises the return of the unit."),
-    handler("tpsm.pick-rack-kit", pick_rack_kit, WAREHOUSE, "Picks the rack-mount kit."),
+    simulated_handler("tpsm.reserve-stock", reserve_stock, WAREHOUSE, "Reserves a unit in the serving warehouse."),
+    simulated_handler("tpsm.register-warranty", register_warranty, WAREHOUSE, "Registers the serial for warranty."),
+    simulated_handler("tpsm.update-asset-record", update_asset_record, WAREHOUSE, "Updates the installed-base record."),
+    simulated_handler("tpsm.issue-rma", issue_rma, WAREHOUSE, "Authorises the return of the unit."),
+    simulated_handler("tpsm.pick-rack-kit", pick_rack_kit, WAREHOUSE, "Picks the rack-mount kit."),
 )

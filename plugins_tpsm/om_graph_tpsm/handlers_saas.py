@@ -8,9 +8,8 @@ derived from the idempotency key.
 
 from __future__ import annotations
 
-from om_graph.core.catalog.extensions import TaskContext, TaskOutcome
+from om_graph.api import TaskContext, TaskOutcome, recorded_outcome, require, simulated_handler
 from om_graph_tpsm import southbound as ids
-from om_graph_tpsm.handlers_common import handler, outcome, require
 from om_graph_tpsm.southbound import LICENSING, TENANT_PLATFORM
 
 PLATFORM_BY_REGION = {"eu": "eu-west-1.platform", "us": "us-east-1.platform", "apac": "ap-southeast-1.platform"}
@@ -26,7 +25,7 @@ def create_tenant(ctx: TaskContext) -> TaskOutcome:
     region = require(ctx, "region")
     tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(domain)
     request = "REQ-" + ids.token(ctx.idempotency_key, "tenant-request", 10)
-    return outcome(
+    return recorded_outcome(
         TENANT_PLATFORM,
         ctx,
         {"tenantId": tenant_id, "tenantUrl": f"https://{domain}", "platformCell": PLATFORM_BY_REGION[region]},
@@ -41,7 +40,7 @@ def provision_licences(ctx: TaskContext) -> TaskOutcome:
     domain = require(ctx, "tenantDomain")
     tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(domain)
     pool = "LP-" + ids.token(ctx.idempotency_key, "licence-pool", 10)
-    return outcome(
+    return recorded_outcome(
         LICENSING,
         ctx,
         {"licencePoolId": pool, "licensedSeats": seats},
@@ -52,12 +51,12 @@ def provision_licences(ctx: TaskContext) -> TaskOutcome:
 
 def revoke_licences(ctx: TaskContext) -> TaskOutcome:
     tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(require(ctx, "tenantDomain"))
-    return outcome(LICENSING, ctx, {"licensedSeats": 0}, f"licences of {tenant_id} revoked", tenantId=tenant_id)
+    return recorded_outcome(LICENSING, ctx, {"licensedSeats": 0}, f"licences of {tenant_id} revoked", tenantId=tenant_id)
 
 
 def archive_tenant(ctx: TaskContext) -> TaskOutcome:
     tenant_id = ctx.characteristics.get("tenantId") or tenant_id_for(require(ctx, "tenantDomain"))
-    return outcome(
+    return recorded_outcome(
         TENANT_PLATFORM,
         ctx,
         {"tenantStatus": "archived", "retentionDays": RETENTION_DAYS},
@@ -68,23 +67,23 @@ def archive_tenant(ctx: TaskContext) -> TaskOutcome:
 
 def remove_sso_connection(ctx: TaskContext) -> TaskOutcome:
     domain = ctx.characteristics.get("tenantDomain", "unknown")
-    return outcome(TENANT_PLATFORM, ctx, {"ssoStatus": "removed"}, f"IdP connection of {domain} removed")
+    return recorded_outcome(TENANT_PLATFORM, ctx, {"ssoStatus": "removed"}, f"IdP connection of {domain} removed")
 
 
 def send_welcome(ctx: TaskContext) -> TaskOutcome:
     domain = require(ctx, "tenantDomain")
     invite = "INV-" + ids.token(ctx.idempotency_key, "invite", 12)
     recipient = ctx.characteristics.get("adminEmail") or f"admin@{domain}"
-    return outcome(
+    return recorded_outcome(
         TENANT_PLATFORM, ctx, {"adminInviteId": invite}, f"invitation {invite} queued for {recipient}", recipient=recipient
     )
 
 
 SAAS_HANDLERS = (
-    handler("tpsm.create-tenant", create_tenant, TENANT_PLATFORM, "Creates or locates the tenant by its domain."),
-    handler("tpsm.provision-licences", provision_licences, LICENSING, "Provisions the seat licences."),
-    handler("tpsm.revoke-licences", revoke_licences, LICENSING, "Revokes the seat licences."),
-    handler("tpsm.archive-tenant", archive_tenant, TENANT_PLATFORM, "Archives the tenant with 30-day retention."),
-    handler("tpsm.remove-sso-connection", remove_sso_connection, TENANT_PLATFORM, "Removes the IdP connection."),
-    handler("tpsm.send-welcome", send_welcome, TENANT_PLATFORM, "Invites the first administrator."),
+    simulated_handler("tpsm.create-tenant", create_tenant, TENANT_PLATFORM, "Creates or locates the tenant by its domain."),
+    simulated_handler("tpsm.provision-licences", provision_licences, LICENSING, "Provisions the seat licences."),
+    simulated_handler("tpsm.revoke-licences", revoke_licences, LICENSING, "Revokes the seat licences."),
+    simulated_handler("tpsm.archive-tenant", archive_tenant, TENANT_PLATFORM, "Archives the tenant with 30-day retention."),
+    simulated_handler("tpsm.remove-sso-connection", remove_sso_connection, TENANT_PLATFORM, "Removes the IdP connection."),
+    simulated_handler("tpsm.send-welcome", send_welcome, TENANT_PLATFORM, "Invites the first administrator."),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from om_graph.core.catalog.extensions import JeopardyPolicy, TaskTiming
+from om_graph.api import JeopardyPolicy, TaskTiming
 
 MANUAL_SLA = {
     "tpsm.ship-to-site": timedelta(days=5),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from om_graph.core.catalog.extensions import DecompositionRule
+from om_graph.api import DecompositionRule
 from om_graph_tpsm.catalog_hardware import APPLIANCE_PRODUCT, RACK_KIT
 from om_graph_tpsm.catalog_saas import SAAS_PRODUCT, SSO
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from om_graph.core.catalog.extensions import BusinessValidator, LineIssue, LineView
+from om_graph.api import BusinessValidator, LineIssue, LineView
 from om_graph_tpsm.catalog_hardware import (
     APPLIANCE_PRODUCT,
     FREIGHT_THRESHOLD,

@@ -5,49 +5,31 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pluggy
 import pytest
 
 import om_graph_tpsm.plugin as plugin
-from om_graph.core.catalog.definitions import ALL_ACTIONS
-from om_graph.core.catalog.extensions import (
+from om_graph.api import (
+    ALL_ACTIONS,
+    JEOPARDY_ALERT,
+    ORDER_STATE_CHANGE,
     LineView,
+    OrderEvent,
     TaskContext,
     TaskHandlerError,
     TaskOutcome,
     TaskTiming,
 )
-from om_graph.core.catalog.registry import Registry
-from om_graph.core.kernel.events import JEOPARDY_ALERT, ORDER_STATE_CHANGE, OrderEvent
-from om_graph.plugins import hookspecs
+from om_graph.testing import Registry, line_view, task_context
 from om_graph_tpsm import events
 from om_graph_tpsm.southbound import ALL_SYSTEMS, WAREHOUSE
 
-
-def _registry_from_hooks() -> Registry:
-    return Registry(
-        catalogs=[plugin.om_register_catalog()],
-        task_handlers=plugin.om_register_task_handlers(),
-        decomposition_rules=plugin.om_register_decomposition_rules(),
-        enrichment_steps=plugin.om_register_enrichment_steps(),
-        business_validators=plugin.om_register_business_validators(),
-        jeopardy_policies=plugin.om_register_jeopardy_policies(),
-    )
+pytestmark = pytest.mark.om_graph_pack("om_graph_tpsm.plugin:pack")
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    """Core defaults + this pack through the plugin manager (the hooks directly while the core's
-    built-in defaults plugin does not exist yet)."""
-    from om_graph.plugins.manager import build_plugin_manager, collect_registry
-
-    try:
-        pm = build_plugin_manager(load_entrypoints=False, extra_plugins=[plugin])
-    except ModuleNotFoundError as exc:
-        if "om_graph.plugins.builtin" not in str(exc):
-            raise
-        return _registry_from_hooks()
-    return collect_registry(pm)
+@pytest.fixture
+def registry(om_registry):
+    """Core defaults + this pack, collected as at startup (om_graph.testing)."""
+    return om_registry
 
 
 @pytest.fixture(autouse=True)
@@ -59,23 +41,11 @@ def _clean():
 
 
 def ctx(task: str, spec_key: str, key: str = "idem-1", action: str = "add", **chars) -> TaskContext:
-    return TaskContext(
-        task_id=1,
-        task_key=task,
-        idempotency_key=key,
-        attempt=1,
-        order_id=20,
-        customer_id="cust-7",
-        line_id=3,
-        action=action,
-        spec_key=spec_key,
-        domain_kind="service",
-        characteristics=chars,
-    )
+    return task_context(task, spec_key, idempotency_key=key, action=action, **chars)
 
 
 def line(offering: str, spec: str, quantity: int = 1, action: str = "add", **chars) -> LineView:
-    return LineView(None, 1, action, offering, spec, quantity, chars, "cust-7")
+    return line_view(offering, spec, quantity, action, **chars)
 
 
 def expand(registry: Registry, spec_key: str, chars: dict) -> Counter:
@@ -103,14 +73,6 @@ def enrich(registry, view: LineView) -> dict:
 
 
 # --- registration and catalog -------------------------------------------------------------------
-
-
-def test_plugin_implements_every_hook():
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(plugin, name="tpsm")
-    pm.check_pending()
-    assert {c.name for c in pm.get_hookcallers(plugin)} == {n for n in dir(hookspecs) if n.startswith("om_")}
 
 
 def test_catalog_content(registry):
@@ -141,7 +103,7 @@ def test_catalog_content(registry):
 def test_keys_prefixed_handlers_used_and_dependencies_hold(registry):
     specs = [s for s in registry.specifications.values() if s.key.startswith("tpsm.")]
     used = {t.handler for s in specs for t in s.tasks if t.kind == "automatic"}
-    assert used == {h.key for h in plugin.om_register_task_handlers()}
+    assert used == {h.key for h in plugin.pack.om_register_task_handlers()}
     for spec in specs:
         for action in ALL_ACTIONS:
             present = {t.key for t in spec.tasks if action in t.actions}
@@ -310,7 +272,7 @@ def test_jeopardy_durations(registry):
     assert planned("tpsm.reserve-stock", "automatic", "tpsm.appliance") == timedelta(minutes=10)
     assert all(
         p.planned_duration(TaskTiming("other", "automatic", "other.spec", None)) is None
-        for p in plugin.om_register_jeopardy_policies()
+        for p in plugin.pack.om_register_jeopardy_policies()
     )
 
 
@@ -330,12 +292,12 @@ def test_event_hook_keeps_alerts():
             {"jeopardyType": "High"},
         )
 
-    plugin.om_handle_order_event(event(JEOPARDY_ALERT, 1))
-    plugin.om_handle_order_event(event(ORDER_STATE_CHANGE, 1))
-    plugin.om_handle_order_event(event(JEOPARDY_ALERT, 2))
+    plugin.pack.om_handle_order_event(event(JEOPARDY_ALERT, 1))
+    plugin.pack.om_handle_order_event(event(ORDER_STATE_CHANGE, 1))
+    plugin.pack.om_handle_order_event(event(JEOPARDY_ALERT, 2))
     assert [a.order_id for a in events.recent_alerts()] == [1, 2]
     assert events.recent_alerts(order_id=2)[0].payload == {"jeopardyType": "High"}
     assert events.event_counts() == {JEOPARDY_ALERT: 2, ORDER_STATE_CHANGE: 1}
     for i in range(events.MAX_REMEMBERED + 5):
-        plugin.om_handle_order_event(event(JEOPARDY_ALERT, 100 + i))
+        plugin.pack.om_handle_order_event(event(JEOPARDY_ALERT, 100 + i))
     assert len(events.recent_alerts()) == events.MAX_REMEMBERED

@@ -1,6 +1,6 @@
 """om-graph telecom pack (TSM): fibre broadband, SD-WAN sites and mobile plans.
 
-The entry point ``om_graph: tsm`` loads :mod:`om_graph_tsm.plugin`, which implements every hook.
+The entry point ``om_graph: tsm`` loads ``om_graph_tsm.plugin.pack``, which implements every hook.
 """
 
 PACK = "tsm"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from om_graph.core.catalog.definitions import ALL_ACTIONS, TaskTemplate
+from om_graph.api import ALL_ACTIONS, TaskTemplate
 
 BILLING_TASK = TaskTemplate(
     key="tsm.billing-sync",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from om_graph.core.catalog.definitions import (
+from om_graph.api import (
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from om_graph.core.catalog.extensions import EnrichmentStep, LineView
+from om_graph.api import EnrichmentStep, LineView
 from om_graph_tsm.catalog_fibre import FIBRE_PRODUCT
 from om_graph_tsm.catalog_mobile import MOBILE_PRODUCT, NETWORK_PROFILES
 from om_graph_tsm.catalog_sdwan import SDWAN_PRODUCT

@@ -11,7 +11,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from om_graph.core.kernel.events import ORDER_STATE_CHANGE, OrderEvent
+from om_graph.api import ORDER_STATE_CHANGE, OrderEvent
 
 log = logging.getLogger("om_graph_tsm.events")
 

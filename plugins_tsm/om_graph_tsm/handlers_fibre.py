@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from om_graph.core.catalog.extensions import TaskContext, TaskHandler, TaskOutcome
+from om_graph.api import TaskContext, TaskOutcome, keep_or, recorded_outcome, require, simulated_handler, slug
 from om_graph_tsm import southbound as ids
-from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require, slug
 from om_graph_tsm.southbound import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
 
 OLT_SITES = ("AMS-CO01", "AMS-CO02", "RTM-CO01", "UTR-CO01", "EIN-CO01", "GRQ-CO01")
@@ -15,7 +14,7 @@ DEFAULT_ROUTER = "FRITZ!Box 5530 Fiber"
 def allocate_access_line(ctx: TaskContext) -> TaskOutcome:
     address = require(ctx, "installationAddress")
     line_id = keep_or(ctx, "accessLineId", lambda: "AL-" + ids.token(ctx.idempotency_key, "access-line", 10))
-    return outcome(NETWORK_INVENTORY, ctx, {"accessLineId": line_id}, f"access line {line_id}", address=address)
+    return recorded_outcome(NETWORK_INVENTORY, ctx, {"accessLineId": line_id}, f"access line {line_id}", address=address)
 
 
 def reserve_olt_port(ctx: TaskContext) -> TaskOutcome:
@@ -31,12 +30,12 @@ def reserve_olt_port(ctx: TaskContext) -> TaskOutcome:
         return f"{site}-OLT{shelf:02d} 0/{slot}/{pon}:{onu}"
 
     port = keep_or(ctx, "oltPort", make)
-    return outcome(NETWORK_INVENTORY, ctx, {"oltPort": port}, f"GPON port {port} reserved", accessLineId=line_id)
+    return recorded_outcome(NETWORK_INVENTORY, ctx, {"oltPort": port}, f"GPON port {port} reserved", accessLineId=line_id)
 
 
 def release_access_line(ctx: TaskContext) -> TaskOutcome:
     line_id = ctx.characteristics.get("accessLineId", "unknown")
-    return outcome(
+    return recorded_outcome(
         NETWORK_INVENTORY,
         ctx,
         {"accessLineStatus": "released"},
@@ -50,25 +49,29 @@ def configure_ont(ctx: TaskContext) -> TaskOutcome:
     bandwidth = require(ctx, "bandwidth")
     serial = keep_or(ctx, "ontSerial", lambda: "HWTC" + ids.hex_token(ctx.idempotency_key, "ont-serial", 8))
     profile = f"GPON-{bandwidth}M"
-    return outcome(ELEMENT_MANAGER, ctx, {"ontSerial": serial, "ontProfile": profile}, f"ONT {serial} configured ({profile})")
+    return recorded_outcome(
+        ELEMENT_MANAGER, ctx, {"ontSerial": serial, "ontProfile": profile}, f"ONT {serial} configured ({profile})"
+    )
 
 
 def deprovision_ont(ctx: TaskContext) -> TaskOutcome:
     serial = ctx.characteristics.get("ontSerial", "unknown")
-    return outcome(ELEMENT_MANAGER, ctx, {"ontStatus": "deprovisioned"}, f"ONT {serial} removed", ontSerial=serial)
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {"ontStatus": "deprovisioned"}, f"ONT {serial} removed", ontSerial=serial)
 
 
 def push_router_config(ctx: TaskContext) -> TaskOutcome:
     model = ctx.characteristics.get("routerModel") or DEFAULT_ROUTER
     serial = keep_or(ctx, "routerSerial", lambda: "CPE" + ids.digits(ctx.idempotency_key, "router-serial", 12))
     profile = "ACS-" + slug(model, 32).upper() + ("-STATIC" if ctx.characteristics.get("staticIp") else "")
-    return outcome(ELEMENT_MANAGER, ctx, {"routerSerial": serial, "acsProfile": profile}, f"{model} {serial} bound to {profile}")
+    return recorded_outcome(
+        ELEMENT_MANAGER, ctx, {"routerSerial": serial, "acsProfile": profile}, f"{model} {serial} bound to {profile}"
+    )
 
 
 def ship_router(ctx: TaskContext) -> TaskOutcome:
     address = require(ctx, "installationAddress")
     tracking = "3S" + ids.token(ctx.idempotency_key, "router-shipment", 11)
-    return outcome(
+    return recorded_outcome(
         LOGISTICS,
         ctx,
         {"shipmentTracking": tracking},
@@ -80,17 +83,17 @@ def ship_router(ctx: TaskContext) -> TaskOutcome:
 
 def recover_router(ctx: TaskContext) -> TaskOutcome:
     label = "RET-" + ids.token(ctx.idempotency_key, "router-return", 10)
-    return outcome(LOGISTICS, ctx, {"returnLabel": label}, f"returns label {label} sent")
+    return recorded_outcome(LOGISTICS, ctx, {"returnLabel": label}, f"returns label {label} sent")
 
 
 def allocate_static_ip(ctx: TaskContext) -> TaskOutcome:
     address = keep_or(ctx, "staticIpAddress", lambda: ids.host_in_pools(ctx.idempotency_key, "static-ip", STATIC_IP_POOLS))
-    return outcome(NETWORK_INVENTORY, ctx, {"staticIpAddress": address}, f"static IPv4 {address} allocated")
+    return recorded_outcome(NETWORK_INVENTORY, ctx, {"staticIpAddress": address}, f"static IPv4 {address} allocated")
 
 
 def release_static_ip(ctx: TaskContext) -> TaskOutcome:
     address = ctx.characteristics.get("staticIpAddress", "unknown")
-    return outcome(
+    return recorded_outcome(
         NETWORK_INVENTORY,
         ctx,
         {"staticIpStatus": "quarantined"},
@@ -105,7 +108,7 @@ def activate_internet_service(ctx: TaskContext) -> TaskOutcome:
         ctx, "pppoeUsername", lambda: f"ftth-{ids.token(ctx.idempotency_key, 'pppoe', 8).lower()}@fibre.tsm.example"
     )
     profile = f"FTTH-{bandwidth}M" + ("-STATIC" if ctx.characteristics.get("staticIp") else "")
-    return outcome(
+    return recorded_outcome(
         ELEMENT_MANAGER,
         ctx,
         {"pppoeUsername": username, "serviceProfile": profile},
@@ -115,24 +118,26 @@ def activate_internet_service(ctx: TaskContext) -> TaskOutcome:
 
 def deactivate_internet_service(ctx: TaskContext) -> TaskOutcome:
     username = ctx.characteristics.get("pppoeUsername", "unknown")
-    return outcome(ELEMENT_MANAGER, ctx, {"serviceStatus": "deactivated"}, f"subscriber {username} deactivated")
-
-
-def _h(key: str, do, system, description: str) -> TaskHandler:
-    return TaskHandler(key=key, do=do, undo=release_in(system), description=description)
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {"serviceStatus": "deactivated"}, f"subscriber {username} deactivated")
 
 
 FIBRE_HANDLERS = (
-    _h("tsm.allocate-access-line", allocate_access_line, NETWORK_INVENTORY, "Assigns the access line at the address."),
-    _h("tsm.reserve-olt-port", reserve_olt_port, NETWORK_INVENTORY, "Reserves a GPON port on the serving OLT."),
-    _h("tsm.release-access-line", release_access_line, NETWORK_INVENTORY, "Frees the OLT port and access line."),
-    _h("tsm.configure-ont", configure_ont, ELEMENT_MANAGER, "Registers the ONT serial with its bandwidth profile."),
-    _h("tsm.deprovision-ont", deprovision_ont, ELEMENT_MANAGER, "Removes the ONT registration."),
-    _h("tsm.push-router-config", push_router_config, ELEMENT_MANAGER, "Binds the router to its ACS profile."),
-    _h("tsm.ship-router", ship_router, LOGISTICS, "Books the router shipment with the logistics provider."),
-    _h("tsm.recover-router", recover_router, LOGISTICS, "Sends a returns label for the router."),
-    _h("tsm.allocate-static-ip", allocate_static_ip, NETWORK_INVENTORY, "Allocates a public IPv4 address."),
-    _h("tsm.release-static-ip", release_static_ip, NETWORK_INVENTORY, "Quarantines the static address."),
-    _h("tsm.activate-internet-service", activate_internet_service, ELEMENT_MANAGER, "RADIUS/BNG activation."),
-    _h("tsm.deactivate-internet-service", deactivate_internet_service, ELEMENT_MANAGER, "RADIUS/BNG deactivation."),
+    simulated_handler(
+        "tsm.allocate-access-line", allocate_access_line, NETWORK_INVENTORY, "Assigns the access line at the address."
+    ),
+    simulated_handler("tsm.reserve-olt-port", reserve_olt_port, NETWORK_INVENTORY, "Reserves a GPON port on the serving OLT."),
+    simulated_handler("tsm.release-access-line", release_access_line, NETWORK_INVENTORY, "Frees the OLT port and access line."),
+    simulated_handler(
+        "tsm.configure-ont", configure_ont, ELEMENT_MANAGER, "Registers the ONT serial with its bandwidth profile."
+    ),
+    simulated_handler("tsm.deprovision-ont", deprovision_ont, ELEMENT_MANAGER, "Removes the ONT registration."),
+    simulated_handler("tsm.push-router-config", push_router_config, ELEMENT_MANAGER, "Binds the router to its ACS profile."),
+    simulated_handler("tsm.ship-router", ship_router, LOGISTICS, "Books the router shipment with the logistics provider."),
+    simulated_handler("tsm.recover-router", recover_router, LOGISTICS, "Sends a returns label for the router."),
+    simulated_handler("tsm.allocate-static-ip", allocate_static_ip, NETWORK_INVENTORY, "Allocates a public IPv4 address."),
+    simulated_handler("tsm.release-static-ip", release_static_ip, NETWORK_INVENTORY, "Quarantines the static address."),
+    simulated_handler("tsm.activate-internet-service", activate_internet_service, ELEMENT_MANAGER, "RADIUS/BNG activation."),
+    simulated_handler(
+        "tsm.deactivate-internet-service", deactivate_internet_service, ELEMENT_MANAGER, "RADIUS/BNG deactivation."
+    ),
 )

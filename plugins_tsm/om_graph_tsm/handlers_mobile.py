@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 
-from om_graph.core.catalog.extensions import (
+from om_graph.api import (
     TaskContext,
-    TaskHandler,
     TaskHandlerError,
     TaskOutcome,
+    keep_or,
+    recorded_outcome,
+    require,
+    simulated_handler,
 )
 from om_graph_tsm import southbound as ids
-from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require
 from om_graph_tsm.southbound import ELEMENT_MANAGER, NETWORK_INVENTORY
 
 MSISDN_RANGE = "3161"
@@ -34,14 +36,14 @@ def allocate_msisdn(ctx: TaskContext) -> TaskOutcome:
         number = normalise_msisdn(require(ctx, "portInNumber"))
         if not number.isdigit() or not 8 <= len(number) <= 15:
             raise TaskHandlerError(f"port-in number {number!r} is not an E.164 number", code="INVALID_NUMBER")
-        return outcome(NETWORK_INVENTORY, ctx, {"msisdn": number, "msisdnSource": "port-in"}, f"ported number {number}")
+        return recorded_outcome(NETWORK_INVENTORY, ctx, {"msisdn": number, "msisdnSource": "port-in"}, f"ported number {number}")
     number = keep_or(ctx, "msisdn", lambda: MSISDN_RANGE + ids.digits(ctx.idempotency_key, "msisdn", 7))
-    return outcome(NETWORK_INVENTORY, ctx, {"msisdn": number, "msisdnSource": "range"}, f"MSISDN {number} allocated")
+    return recorded_outcome(NETWORK_INVENTORY, ctx, {"msisdn": number, "msisdnSource": "range"}, f"MSISDN {number} allocated")
 
 
 def quarantine_msisdn(ctx: TaskContext) -> TaskOutcome:
     number = ctx.characteristics.get("msisdn", "unknown")
-    return outcome(NETWORK_INVENTORY, ctx, {"msisdnStatus": "quarantined"}, f"{number} quarantined", msisdn=number)
+    return recorded_outcome(NETWORK_INVENTORY, ctx, {"msisdnStatus": "quarantined"}, f"{number} quarantined", msisdn=number)
 
 
 def assign_sim(ctx: TaskContext) -> TaskOutcome:
@@ -53,24 +55,24 @@ def assign_sim(ctx: TaskContext) -> TaskOutcome:
     if sim_type == "esim":
         matching_id = ids.token(ctx.idempotency_key, "esim-matching-id", 20)
         outputs["esimActivationCode"] = f"LPA:1${SMDP_ADDRESS}${matching_id}"
-    return outcome(NETWORK_INVENTORY, ctx, outputs, f"{sim_type} SIM {iccid} assigned")
+    return recorded_outcome(NETWORK_INVENTORY, ctx, outputs, f"{sim_type} SIM {iccid} assigned")
 
 
 def activate_sim(ctx: TaskContext) -> TaskOutcome:
     iccid = require(ctx, "iccid", retryable=True)
-    return outcome(ELEMENT_MANAGER, ctx, {"simStatus": "active"}, f"SIM {iccid} active", iccid=iccid)
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {"simStatus": "active"}, f"SIM {iccid} active", iccid=iccid)
 
 
 def deactivate_sim(ctx: TaskContext) -> TaskOutcome:
     iccid = ctx.characteristics.get("iccid", "unknown")
-    return outcome(ELEMENT_MANAGER, ctx, {"simStatus": "blocked"}, f"SIM {iccid} blocked", iccid=iccid)
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {"simStatus": "blocked"}, f"SIM {iccid} blocked", iccid=iccid)
 
 
 def submit_port_request(ctx: TaskContext) -> TaskOutcome:
     number = normalise_msisdn(require(ctx, "portInNumber"))
     donor = require(ctx, "donorOperator")
     reference = "NP-" + ids.token(ctx.idempotency_key, "port-request", 12)
-    return outcome(
+    return recorded_outcome(
         NETWORK_INVENTORY,
         ctx,
         {"portingReference": reference},
@@ -83,14 +85,16 @@ def submit_port_request(ctx: TaskContext) -> TaskOutcome:
 def return_ported_number(ctx: TaskContext) -> TaskOutcome:
     number = normalise_msisdn(str(ctx.characteristics.get("portInNumber") or "unknown"))
     reference = "NR-" + ids.token(ctx.idempotency_key, "number-return", 12)
-    return outcome(NETWORK_INVENTORY, ctx, {"numberReturnReference": reference}, f"{number} returned to its range holder")
+    return recorded_outcome(
+        NETWORK_INVENTORY, ctx, {"numberReturnReference": reference}, f"{number} returned to its range holder"
+    )
 
 
 def activate_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
     profile = ctx.characteristics.get("networkProfile") or "5G-DEFAULT"
     subscriber = keep_or(ctx, "subscriberId", lambda: "SUB-" + ids.token(ctx.idempotency_key, "subscriber", 10))
     roaming = bool(ctx.characteristics.get("roaming", True))
-    return outcome(
+    return recorded_outcome(
         ELEMENT_MANAGER,
         ctx,
         {"subscriberId": subscriber, "hssProfile": profile + ("" if roaming else "-NOROAM")},
@@ -100,21 +104,17 @@ def activate_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
 
 def deactivate_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
     subscriber = ctx.characteristics.get("subscriberId", "unknown")
-    return outcome(ELEMENT_MANAGER, ctx, {"subscriptionStatus": "terminated"}, f"subscriber {subscriber} removed")
-
-
-def _h(key: str, do, system, description: str) -> TaskHandler:
-    return TaskHandler(key=key, do=do, undo=release_in(system), description=description)
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {"subscriptionStatus": "terminated"}, f"subscriber {subscriber} removed")
 
 
 MOBILE_HANDLERS = (
-    _h("tsm.allocate-msisdn", allocate_msisdn, NETWORK_INVENTORY, "Allocates an MSISDN or takes the ported one."),
-    _h("tsm.quarantine-msisdn", quarantine_msisdn, NETWORK_INVENTORY, "Quarantines the MSISDN before reuse."),
-    _h("tsm.assign-sim", assign_sim, NETWORK_INVENTORY, "Assigns ICCID and IMSI, or an eSIM activation code."),
-    _h("tsm.activate-sim", activate_sim, ELEMENT_MANAGER, "Activates the SIM on the network."),
-    _h("tsm.deactivate-sim", deactivate_sim, ELEMENT_MANAGER, "Blocks the SIM."),
-    _h("tsm.submit-port-request", submit_port_request, NETWORK_INVENTORY, "Files the port-in request."),
-    _h("tsm.return-ported-number", return_ported_number, NETWORK_INVENTORY, "Number return on disconnect."),
-    _h("tsm.activate-mobile-subscription", activate_mobile_subscription, ELEMENT_MANAGER, "HLR/HSS provisioning."),
-    _h("tsm.deactivate-mobile-subscription", deactivate_mobile_subscription, ELEMENT_MANAGER, "HLR/HSS removal."),
+    simulated_handler("tsm.allocate-msisdn", allocate_msisdn, NETWORK_INVENTORY, "Allocates an MSISDN or takes the ported one."),
+    simulated_handler("tsm.quarantine-msisdn", quarantine_msisdn, NETWORK_INVENTORY, "Quarantines the MSISDN before reuse."),
+    simulated_handler("tsm.assign-sim", assign_sim, NETWORK_INVENTORY, "Assigns ICCID and IMSI, or an eSIM activation code."),
+    simulated_handler("tsm.activate-sim", activate_sim, ELEMENT_MANAGER, "Activates the SIM on the network."),
+    simulated_handler("tsm.deactivate-sim", deactivate_sim, ELEMENT_MANAGER, "Blocks the SIM."),
+    simulated_handler("tsm.submit-port-request", submit_port_request, NETWORK_INVENTORY, "Files the port-in request."),
+    simulated_handler("tsm.return-ported-number", return_ported_number, NETWORK_INVENTORY, "Number return on disconnect."),
+    simulated_handler("tsm.activate-mobile-subscription", activate_mobile_subscription, ELEMENT_MANAGER, "HLR/HSS provisioning."),
+    simulated_handler("tsm.deactivate-mobile-subscription", deactivate_mobile_subscription, ELEMENT_MANAGER, "HLR/HSS removal."),
 )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from om_graph.core.catalog.extensions import TaskContext, TaskHandler, TaskOutcome
+from om_graph.api import TaskContext, TaskOutcome, keep_or, recorded_outcome, require, simulated_handler, slug
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.catalog_sdwan import EDGE_SECONDARY
-from om_graph_tsm.handlers_common import keep_or, outcome, release_in, require, slug
 from om_graph_tsm.southbound import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
 
 TRANSIT_POOL = "100.127.0.0/16"
@@ -27,20 +26,20 @@ def provision_sdwan_site(ctx: TaskContext) -> TaskOutcome:
     )
     policy = "HA-" if ctx.characteristics.get("haPair") else ""
     policy += f"BW{bandwidth}-{ctx.characteristics.get('siteRole', 'branch').upper()}"
-    return outcome(
+    return recorded_outcome(
         ELEMENT_MANAGER, ctx, {"overlaySiteId": site_id, "sdwanPolicy": policy}, f"site {site_id} in overlay ({policy})"
     )
 
 
 def remove_sdwan_site(ctx: TaskContext) -> TaskOutcome:
     site_id = ctx.characteristics.get("overlaySiteId", "unknown")
-    return outcome(ELEMENT_MANAGER, ctx, {"overlayStatus": "removed"}, f"site {site_id} removed", overlaySiteId=site_id)
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {"overlayStatus": "removed"}, f"site {site_id} removed", overlaySiteId=site_id)
 
 
 def onboard_edge_device(ctx: TaskContext) -> TaskOutcome:
     role = _role(ctx)
     token = keep_or(ctx, "ztpToken", lambda: "ZTP-" + ids.token(ctx.idempotency_key, "ztp", 16))
-    return outcome(
+    return recorded_outcome(
         ELEMENT_MANAGER, ctx, {"ztpToken": token, "edgeRole": role}, f"{role} edge pre-staged for zero-touch activation"
     )
 
@@ -48,7 +47,7 @@ def onboard_edge_device(ctx: TaskContext) -> TaskOutcome:
 def reserve_edge_device(ctx: TaskContext) -> TaskOutcome:
     model = ctx.characteristics.get("edgeModel") or "SD-WAN Edge 610"
     serial = keep_or(ctx, "edgeSerial", lambda: "VC" + ids.hex_token(ctx.idempotency_key, "edge-serial", 10))
-    return outcome(
+    return recorded_outcome(
         NETWORK_INVENTORY, ctx, {"edgeSerial": serial, "edgeModel": model}, f"{model} {serial} reserved ({_role(ctx)})"
     )
 
@@ -56,7 +55,7 @@ def reserve_edge_device(ctx: TaskContext) -> TaskOutcome:
 def ship_edge_device(ctx: TaskContext) -> TaskOutcome:
     address = require(ctx, "siteAddress")
     tracking = "1Z" + ids.token(ctx.idempotency_key, "edge-shipment", 16)
-    return outcome(
+    return recorded_outcome(
         LOGISTICS,
         ctx,
         {"edgeShipmentTracking": tracking},
@@ -67,7 +66,7 @@ def ship_edge_device(ctx: TaskContext) -> TaskOutcome:
 
 def decommission_edge_device(ctx: TaskContext) -> TaskOutcome:
     label = "RET-" + ids.token(ctx.idempotency_key, "edge-return", 10)
-    return outcome(
+    return recorded_outcome(
         LOGISTICS,
         ctx,
         {"edgeStatus": "decommissioned", "returnLabel": label},
@@ -80,7 +79,7 @@ def configure_wan_link(ctx: TaskContext) -> TaskOutcome:
     link_id = keep_or(ctx, "wanLinkId", lambda: "WL-" + ids.token(ctx.idempotency_key, "wan-link", 10))
     subnet = keep_or(ctx, "transitSubnet", lambda: ids.subnet_in_pool(ctx.idempotency_key, "transit", TRANSIT_POOL, 30))
     underlay = ids.pick(ctx.idempotency_key, "underlay", UNDERLAY_TYPES)
-    return outcome(
+    return recorded_outcome(
         NETWORK_INVENTORY,
         ctx,
         {"wanLinkId": link_id, "transitSubnet": subnet, "underlayType": underlay},
@@ -90,20 +89,18 @@ def configure_wan_link(ctx: TaskContext) -> TaskOutcome:
 
 def release_wan_link(ctx: TaskContext) -> TaskOutcome:
     link_id = ctx.characteristics.get("wanLinkId", "unknown")
-    return outcome(NETWORK_INVENTORY, ctx, {"wanLinkStatus": "ceased"}, f"WAN link {link_id} ceased", wanLinkId=link_id)
-
-
-def _h(key: str, do, system, description: str) -> TaskHandler:
-    return TaskHandler(key=key, do=do, undo=release_in(system), description=description)
+    return recorded_outcome(NETWORK_INVENTORY, ctx, {"wanLinkStatus": "ceased"}, f"WAN link {link_id} ceased", wanLinkId=link_id)
 
 
 SDWAN_HANDLERS = (
-    _h("tsm.provision-sdwan-site", provision_sdwan_site, ELEMENT_MANAGER, "Creates the site in the orchestrator."),
-    _h("tsm.remove-sdwan-site", remove_sdwan_site, ELEMENT_MANAGER, "Removes the site from the overlay."),
-    _h("tsm.onboard-edge-device", onboard_edge_device, ELEMENT_MANAGER, "Issues the zero-touch activation key."),
-    _h("tsm.reserve-edge-device", reserve_edge_device, NETWORK_INVENTORY, "Reserves an edge appliance from stock."),
-    _h("tsm.ship-edge-device", ship_edge_device, LOGISTICS, "Books the edge shipment."),
-    _h("tsm.decommission-edge-device", decommission_edge_device, LOGISTICS, "Deactivates and recovers the edge."),
-    _h("tsm.configure-wan-link", configure_wan_link, NETWORK_INVENTORY, "Assigns link ID and /30 transit subnet."),
-    _h("tsm.release-wan-link", release_wan_link, NETWORK_INVENTORY, "Releases the transit subnet."),
+    simulated_handler("tsm.provision-sdwan-site", provision_sdwan_site, ELEMENT_MANAGER, "Creates the site in the orchestrator."),
+    simulated_handler("tsm.remove-sdwan-site", remove_sdwan_site, ELEMENT_MANAGER, "Removes the site from the overlay."),
+    simulated_handler("tsm.onboard-edge-device", onboard_edge_device, ELEMENT_MANAGER, "Issues the zero-touch activation key."),
+    simulated_handler(
+        "tsm.reserve-edge-device", reserve_edge_device, NETWORK_INVENTORY, "Reserves an edge appliance from stock."
+    ),
+    simulated_handler("tsm.ship-edge-device", ship_edge_device, LOGISTICS, "Books the edge shipment."),
+    simulated_handler("tsm.decommission-edge-device", decommission_edge_device, LOGISTICS, "Deactivates and recovers the edge."),
+    simulated_handler("tsm.configure-wan-link", configure_wan_link, NETWORK_INVENTORY, "Assigns link ID and /30 transit subnet."),
+    simulated_handler("tsm.release-wan-link", release_wan_link, NETWORK_INVENTORY, "Releases the transit subnet."),
 )

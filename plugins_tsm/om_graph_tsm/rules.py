@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from om_graph.core.catalog.extensions import DecompositionRule
+from om_graph.api import DecompositionRule
 from om_graph_tsm.catalog_fibre import INTERNET_CFS, STATIC_IP
 from om_graph_tsm.catalog_mobile import MOBILE_CFS, NUMBER_PORT
 from om_graph_tsm.catalog_sdwan import EDGE_SECONDARY, SDWAN_CFS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from om_graph.core.catalog.extensions import BusinessValidator, LineIssue, LineView
+from om_graph.api import BusinessValidator, LineIssue, LineView
 from om_graph_tsm.catalog_fibre import FIBRE_PRODUCT, OFFERING_BANDWIDTH
 from om_graph_tsm.catalog_mobile import MOBILE_PRODUCT
 from om_graph_tsm.catalog_sdwan import MAX_SITES_PER_LINE, SDWAN_PRODUCT

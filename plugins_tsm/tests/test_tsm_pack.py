@@ -5,54 +5,32 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-import pluggy
 import pytest
 
 import om_graph_tsm.plugin as plugin
-from om_graph.core.catalog.definitions import ALL_ACTIONS
-from om_graph.core.catalog.extensions import (
+from om_graph.api import (
+    ALL_ACTIONS,
+    ORDER_STATE_CHANGE,
+    TASK_STATE_CHANGE,
     LineView,
+    OrderEvent,
     TaskContext,
     TaskHandlerError,
     TaskOutcome,
     TaskTiming,
 )
-from om_graph.core.catalog.registry import Registry
-from om_graph.core.kernel.events import (
-    ORDER_STATE_CHANGE,
-    TASK_STATE_CHANGE,
-    OrderEvent,
-)
-from om_graph.plugins import hookspecs
+from om_graph.testing import Registry, line_view, task_context
 from om_graph_tsm import events
 from om_graph_tsm import southbound as identifiers
 from om_graph_tsm.southbound import ALL_SYSTEMS, NETWORK_INVENTORY
 
-
-def _registry_from_hooks() -> Registry:
-    return Registry(
-        catalogs=[plugin.om_register_catalog()],
-        task_handlers=plugin.om_register_task_handlers(),
-        decomposition_rules=plugin.om_register_decomposition_rules(),
-        enrichment_steps=plugin.om_register_enrichment_steps(),
-        business_validators=plugin.om_register_business_validators(),
-        jeopardy_policies=plugin.om_register_jeopardy_policies(),
-    )
+pytestmark = pytest.mark.om_graph_pack("om_graph_tsm.plugin:pack")
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    """Core defaults + this pack through the plugin manager; the hooks directly while the core's
-    built-in defaults plugin does not exist yet."""
-    from om_graph.plugins.manager import build_plugin_manager, collect_registry
-
-    try:
-        pm = build_plugin_manager(load_entrypoints=False, extra_plugins=[plugin])
-    except ModuleNotFoundError as exc:
-        if "om_graph.plugins.builtin" not in str(exc):
-            raise
-        return _registry_from_hooks()
-    return collect_registry(pm)
+@pytest.fixture
+def registry(om_registry):
+    """Core defaults + this pack, collected as at startup (om_graph.testing)."""
+    return om_registry
 
 
 @pytest.fixture(autouse=True)
@@ -64,32 +42,21 @@ def _clean_systems():
 
 
 def ctx(handler_task: str, spec_key: str, key: str = "task-1:idem", action: str = "add", **chars) -> TaskContext:
-    return TaskContext(
-        task_id=1,
-        task_key=handler_task,
+    return task_context(
+        handler_task,
+        spec_key,
         idempotency_key=key,
-        attempt=1,
+        action=action,
         order_id=10,
         customer_id="cust-42",
         line_id=7,
-        action=action,
-        spec_key=spec_key,
         domain_kind="resource",
-        characteristics=chars,
+        **chars,
     )
 
 
 def line(offering: str, spec: str, quantity: int = 1, action: str = "add", **chars) -> LineView:
-    return LineView(
-        line_id=None,
-        line_number=1,
-        action=action,
-        offering_key=offering,
-        spec_key=spec,
-        quantity=quantity,
-        characteristics=chars,
-        customer_id="cust-42",
-    )
+    return line_view(offering, spec, quantity, action, customer_id="cust-42", **chars)
 
 
 def expand(registry: Registry, spec_key: str, chars: dict) -> Counter:
@@ -106,16 +73,6 @@ def expand(registry: Registry, spec_key: str, chars: dict) -> Counter:
 
 
 # --- registration ---------------------------------------------------------------------------------
-
-
-def test_plugin_implements_every_hook_and_loads_in_pluggy():
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(plugin, name="tsm")
-    pm.check_pending()
-    spec_names = {name for name in dir(hookspecs) if name.startswith("om_")}
-    implemented = {caller.name for caller in pm.get_hookcallers(plugin)}
-    assert implemented == spec_names
 
 
 def test_catalog_offerings_and_specs(registry):
@@ -149,15 +106,15 @@ def test_catalog_offerings_and_specs(registry):
 def test_keys_are_prefixed_and_every_handler_is_used(registry):
     tsm_specs = [s for s in registry.specifications.values() if s.key.startswith("tsm.")]
     used = {t.handler for s in tsm_specs for t in s.tasks if t.kind == "automatic"}
-    pack_handlers = {h.key for h in plugin.om_register_task_handlers()}
+    pack_handlers = {h.key for h in plugin.pack.om_register_task_handlers()}
     assert used == pack_handlers
     for s in tsm_specs:
         assert all(t.key.startswith("tsm.") for t in s.tasks)
     for items in (
-        plugin.om_register_decomposition_rules(),
-        plugin.om_register_enrichment_steps(),
-        plugin.om_register_business_validators(),
-        plugin.om_register_jeopardy_policies(),
+        plugin.pack.om_register_decomposition_rules(),
+        plugin.pack.om_register_enrichment_steps(),
+        plugin.pack.om_register_business_validators(),
+        plugin.pack.om_register_jeopardy_policies(),
     ):
         assert all(item.key.startswith("tsm.") for item in items)
 
@@ -258,12 +215,12 @@ def test_undo_releases_what_do_allocated_and_is_idempotent(registry):
     handler.undo(c)
     handler.undo(c)
     assert NETWORK_INVENTORY.get("k-undo") is None and NETWORK_INVENTORY.was_released("k-undo")
-    for h in plugin.om_register_task_handlers():
+    for h in plugin.pack.om_register_task_handlers():
         assert callable(h.undo)
 
 
 def test_identifier_formats():
-    out = plugin.om_register_task_handlers()
+    out = plugin.pack.om_register_task_handlers()
     by_key = {h.key: h for h in out}
     sim = by_key["tsm.assign-sim"].do(ctx("tsm.assign-sim", "tsm.sim-card", "k1", simType="esim")).characteristics
     assert len(sim["iccid"]) == 19 and identifiers.luhn_valid(sim["iccid"])
@@ -382,7 +339,7 @@ def test_jeopardy_durations(registry):
     assert planned("tsm.onsite-installation", "manual", "tsm.access-line") == timedelta(days=3)
     assert planned("tsm.configure-ont", "automatic", "tsm.ont") == timedelta(minutes=5)
     assert planned("tsm.ship-router", "automatic", "tsm.home-router") == timedelta(minutes=30)
-    own = [p for p in plugin.om_register_jeopardy_policies()]
+    own = [p for p in plugin.pack.om_register_jeopardy_policies()]
     assert all(p.planned_duration(TaskTiming("x.other", "automatic", "x.spec", None)) is None for p in own)
 
 
@@ -402,13 +359,13 @@ def _event(event_type: str, to_state: str, order_id: int = 1) -> OrderEvent:
 
 
 def test_event_hook_keeps_bounded_log_of_completed_orders():
-    plugin.om_handle_order_event(_event(ORDER_STATE_CHANGE, "completed", 1))
-    plugin.om_handle_order_event(_event(ORDER_STATE_CHANGE, "failed", 2))
-    plugin.om_handle_order_event(_event(TASK_STATE_CHANGE, "completed", 3))
-    plugin.om_handle_order_event(_event(ORDER_STATE_CHANGE, "inProgress", 4))
+    plugin.pack.om_handle_order_event(_event(ORDER_STATE_CHANGE, "completed", 1))
+    plugin.pack.om_handle_order_event(_event(ORDER_STATE_CHANGE, "failed", 2))
+    plugin.pack.om_handle_order_event(_event(TASK_STATE_CHANGE, "completed", 3))
+    plugin.pack.om_handle_order_event(_event(ORDER_STATE_CHANGE, "inProgress", 4))
     assert [o.order_id for o in events.completed_orders()] == [1]
     assert events.outcome_counts() == {"completed": 1, "failed": 1}
     for i in range(events.MAX_REMEMBERED + 10):
-        plugin.om_handle_order_event(_event(ORDER_STATE_CHANGE, "completed", 100 + i))
+        plugin.pack.om_handle_order_event(_event(ORDER_STATE_CHANGE, "completed", 100 + i))
     assert len(events.completed_orders()) == events.MAX_REMEMBERED
     assert events.outcome_counts()["completed"] == events.MAX_REMEMBERED + 11

@@ -1,0 +1,143 @@
+"""Pytest fixtures for pack authors (entry point ``pytest11: om_graph``).
+
+Name the pack under test with the ini option ``om_graph_pack`` (``module`` or ``module:attribute``,
+one a line), a ``@pytest.mark.om_graph_pack("module:attribute")`` marker, or by overriding the
+``om_pack`` fixture. Then:
+
+* ``om_registry``: the pack's contributions collected as at startup (no database);
+* ``om_runtime``: a running om-graph (embedded SQLite in the test's tmp_path, in-process
+  workers) with the core defaults and the pack loaded; ``om_pack_env`` (a dict, override it)
+  holds ``OM_GRAPH_PACK_*`` settings for it;
+* ``om_client``: ``om_client(role="order_agent", account=None)`` is a GraphQL client with a token
+  of that role (``customer`` with ``account=`` for a customer of an account); calling it returns
+  ``data`` and fails the test on GraphQL errors unless ``expect_errors=True``;
+* ``om_drain``: ``om_drain()`` runs the queued jobs until the workers are idle.
+
+Every fixture name starts with ``om_`` so the plugin leaves other fixtures alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from om_graph.core.catalog.registry import Registry
+from om_graph.runtime import Runtime
+from om_graph.settings import Settings
+from om_graph.testing import registry_for
+
+MARKER = "om_graph_pack"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(MARKER, "the pack(s) under test: module or module:attribute, one a line", type="linelist", default=[])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(*targets): the pack(s) under test (module or module:attribute)")
+
+
+def load_target(target: str) -> object:
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name.strip())
+    return getattr(module, attribute.strip()) if attribute else module
+
+
+@pytest.fixture
+def om_pack(request: pytest.FixtureRequest) -> tuple[object, ...]:
+    """The plugins under test (marker first, then the ini option)."""
+    marker = request.node.get_closest_marker(MARKER)
+    targets = list(marker.args) if marker else list(request.config.getini(MARKER))
+    if not targets:
+        pytest.fail(f"no pack under test: set the ini option {MARKER}, mark the test with it, or override om_pack")
+    return tuple(load_target(t) if isinstance(t, str) else t for t in targets)
+
+
+@pytest.fixture
+def om_pack_env() -> dict[str, str]:
+    """``OM_GRAPH_PACK_<SECTION>_<FIELD>`` values for the pack under test (override to set them)."""
+    return {}
+
+
+@pytest.fixture
+def om_registry(om_pack: tuple[object, ...], om_pack_env: dict[str, str]) -> Registry:
+    return registry_for(*om_pack, environ=om_pack_env)
+
+
+@pytest.fixture
+def om_runtime(om_pack: tuple[object, ...], om_pack_env: dict[str, str], tmp_path, monkeypatch) -> Iterator[Runtime]:
+    for name, value in om_pack_env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'om_graph.db'}",
+        load_entrypoints=False,
+        extra_plugins=om_pack,
+        embedded_workers=True,
+        retry_backoff_ms=10,
+        demo_tokens_file=str(tmp_path / "demo-tokens.json"),
+    )
+    runtime = Runtime(settings)
+    runtime.prepare_database()
+    runtime.start()
+    yield runtime
+    runtime.stop()
+
+
+class GraphQLClient:
+    """Posts to the in-process app's /graphql with a bearer token of one role."""
+
+    def __init__(self, http: Any, token: str):
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __call__(self, query: str, variables: dict[str, Any] | None = None, *, expect_errors: bool = False) -> dict[str, Any]:
+        response = self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers)
+        body = response.json()
+        if expect_errors:
+            return body
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+def om_client(om_runtime: Runtime) -> Iterator[Callable[..., GraphQLClient]]:
+    from starlette.testclient import TestClient
+
+    from om_graph.app import create_app
+
+    # Not entered as a context manager: the app's lifespan would start the runtime a second time.
+    http = TestClient(create_app(runtime=om_runtime))
+
+    def client(role: str = "order_agent", account: str | None = None) -> GraphQLClient:
+        subject = f"test-{role}-{account or 'staff'}"
+        return GraphQLClient(http, om_runtime.tokens.issue(subject, [role], account_id=account).token)
+
+    yield client
+    http.close()
+
+
+@pytest.fixture
+def om_drain(om_runtime: Runtime) -> Callable[..., None]:
+    def drain(timeout_seconds: float = 30) -> None:
+        """Run queued jobs (and those they enqueue) until every queue is empty and the workers idle."""
+        drain_runtime(om_runtime, timeout_seconds)
+
+    return drain
+
+
+def drain_runtime(runtime: Runtime, timeout_seconds: float = 30) -> None:
+    broker = runtime.broker
+    if not hasattr(broker, "join"):
+        raise RuntimeError("om_drain needs the embedded (stub) broker")
+    for _ in range(100):
+        for queue in sorted(broker.get_declared_queues()):
+            broker.join(queue, timeout=int(timeout_seconds * 1000), fail_fast=False)
+        worker = runtime._worker
+        if worker is not None:
+            worker.join()
+        if not any(q.unfinished_tasks for q in broker.queues.values()):
+            return
+    raise RuntimeError("om_drain: the queues did not settle")
