@@ -120,14 +120,17 @@ def test_each_pack_gets_its_own_settings_from_its_section():
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"OM_GRAPH_PACK_ALPHA_RETRYS": "5"}, "OM_GRAPH_PACK_ALPHA_RETRYS: unknown setting"),
-        ({"OM_GRAPH_PACK_ALPHA_RETRIES": "many"}, "OM_GRAPH_PACK_ALPHA_RETRIES: expected int, got 'many'"),
-        ({"OM_GRAPH_PACK_ALPHA_FAST": "perhaps"}, "OM_GRAPH_PACK_ALPHA_FAST: expected bool"),
+        ({"OM_GRAPH_PACK_ALPHA_RETRYS": "5", "OM_GRAPH_PACK_BETA_LIMIT": "1"}, "OM_GRAPH_PACK_ALPHA_RETRYS: unknown setting"),
+        (
+            {"OM_GRAPH_PACK_ALPHA_RETRIES": "many", "OM_GRAPH_PACK_BETA_LIMIT": "1"},
+            "OM_GRAPH_PACK_ALPHA_RETRIES: expected int, got 'many'",
+        ),
+        ({"OM_GRAPH_PACK_ALPHA_FAST": "perhaps", "OM_GRAPH_PACK_BETA_LIMIT": "1"}, "OM_GRAPH_PACK_ALPHA_FAST: expected bool"),
+        ({"OM_GRAPH_PACK_BETA_LIMIT": "wide"}, "OM_GRAPH_PACK_BETA_LIMIT: expected float"),
         ({}, "required setting.*OM_GRAPH_PACK_BETA_LIMIT"),
     ],
 )
 def test_invalid_settings_stop_startup_naming_the_variable(env, message):
-    env.setdefault("OM_GRAPH_PACK_BETA_LIMIT", "1") if "RETR" in str(env) or "FAST" in str(env) else None
     with pytest.raises(PluginConfigurationError, match=message):
         _pm(ALPHA, BETA, **env)
 
