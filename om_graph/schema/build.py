@@ -34,6 +34,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        types=[errors_module.ErrorCode],  # referenced by no field (codes are strings): listed for clients
         execution_context_class=PerEventMemoExecutionContext,
         extensions=[
             *limit_extensions(),

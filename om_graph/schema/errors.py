@@ -4,20 +4,71 @@ Expected errors are the client's doing: malformed or over-limit documents and ar
 FORBIDDEN, domain errors (NOT_FOUND, INVALID_CURSOR, …), ids that are not ours. They reach the
 client with ``extensions.code`` and are logged at debug level in one line. Anything else is a
 defect: logged as an error with its traceback, and masked for the client (MaskErrors).
+
+The codes om-graph itself gives are the members of the contexts' ``error_codes`` enums plus
+``RequestErrorCode``; the schema lists their union as the enum ``ErrorCode``. The ``code`` fields
+stay strings, because packs' business validators and task handlers give codes of their own.
 """
 
 from __future__ import annotations
 
 import logging
+from enum import Enum, StrEnum
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.relay.types import InvalidGlobalIDError
 from strawberry.utils.logging import StrawberryLogger
 
+from om_graph.core.access.error_codes import AccessErrorCode
+from om_graph.core.catalog.error_codes import CatalogErrorCode
+from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
+from om_graph.core.inventory.error_codes import InventoryErrorCode
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import DomainError
+from om_graph.core.ordering.error_codes import OrderingErrorCode
+from om_graph.core.reads.error_codes import ReadsErrorCode
 
 log = logging.getLogger("om_graph.graphql")
+
+
+class RequestErrorCode(StrEnum):
+    """Codes of errors about the request rather than the domain (only in ``extensions.code``)."""
+
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    RESUME_REQUIRED = "RESUME_REQUIRED"  # a subscriber fell too far behind: subscribe again with resume
+
+
+ERROR_CODES: tuple[type[StrEnum], ...] = (
+    CommonErrorCode,
+    AccessErrorCode,
+    CatalogErrorCode,
+    InventoryErrorCode,
+    OrderingErrorCode,
+    FulfilmentErrorCode,
+    ReadsErrorCode,
+    RequestErrorCode,
+)
+
+
+def _union(enums: tuple[type[StrEnum], ...]) -> type[Enum]:
+    members: dict[str, str] = {}
+    for enum in enums:
+        for member in enum:
+            if member.name in members:
+                raise ValueError(f"error code {member.name} is in two contexts' enums")
+            members[member.name] = member.value
+    return strawberry.enum(
+        Enum("ErrorCode", members),
+        description=(
+            "The codes om-graph gives in UserError.code and in errors[].extensions.code. Those fields are "
+            "strings: installed packs' validators and task handlers add codes of their own."
+        ),
+    )
+
+
+ErrorCode = _union(ERROR_CODES)
 
 
 def _chain(error: GraphQLError) -> list[BaseException]:
@@ -52,7 +103,7 @@ def _with_code(error: GraphQLError) -> None:
         error.message = first.message
         error.extensions = {**(error.extensions or {}), "code": first.code, "field": first.field or None}
     elif any(isinstance(e, InvalidGlobalIDError) for e in _chain(error)):
-        error.extensions = {**(error.extensions or {}), "code": "INVALID_ID"}
+        error.extensions = {**(error.extensions or {}), "code": CommonErrorCode.INVALID_ID}
 
 
 def process_errors(errors: list[GraphQLError]) -> None:

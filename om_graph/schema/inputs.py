@@ -13,6 +13,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.ordering.commands import LineInput, OrderInput
@@ -87,11 +88,13 @@ class TaskCompleteInput:
 def parse_global_id(value: str, field: str) -> relay.GlobalID:
     """A global id sent by a client; INVALID_ID when it is not one this API could have issued."""
     if len(value) > MAX_ID_LENGTH:
-        raise ValidationFailed.single(field, f"not an id this API issued (longer than {MAX_ID_LENGTH} characters)", "INVALID_ID")
+        raise ValidationFailed.single(
+            field, f"not an id this API issued (longer than {MAX_ID_LENGTH} characters)", CommonErrorCode.INVALID_ID
+        )
     try:
         return relay.GlobalID.from_id(value)
     except ValueError:
-        raise ValidationFailed.single(field, "not an id this API issued", "INVALID_ID") from None
+        raise ValidationFailed.single(field, "not an id this API issued", CommonErrorCode.INVALID_ID) from None
 
 
 def node_id(value: str | relay.GlobalID, type_name: str, field: str) -> int:
@@ -100,16 +103,16 @@ def node_id(value: str | relay.GlobalID, type_name: str, field: str) -> int:
     if not isinstance(value, relay.GlobalID):
         value = parse_global_id(value, field)
     if value.type_name != type_name:
-        raise ValidationFailed.single(field, f"expected a {type_name} id", "INVALID_ID")
+        raise ValidationFailed.single(field, f"expected a {type_name} id", CommonErrorCode.INVALID_ID)
     number = key_number(value.node_id)
     if number is None:
-        raise ValidationFailed.single(field, f"not a {type_name} id", "INVALID_ID")
+        raise ValidationFailed.single(field, f"not a {type_name} id", CommonErrorCode.INVALID_ID)
     return number
 
 
 def too_long(value: str | None, limit: int, field: str) -> FieldError | None:
     if value is not None and len(value) > limit:
-        return FieldError(field, f"at most {limit} characters", "TOO_LONG")
+        return FieldError(field, f"at most {limit} characters", CommonErrorCode.TOO_LONG)
     return None
 
 
@@ -117,7 +120,7 @@ def _value_error(value, field: str) -> FieldError | None:
     """Characteristic values are JSON scalars; strings are bounded by the catalog's ceiling
     here (the specification's own maxLength is the core's check)."""
     if value is not None and not isinstance(value, (str, int, float, bool)):
-        return FieldError(field, "must be a string, number or boolean", "INVALID_TYPE")
+        return FieldError(field, "must be a string, number or boolean", CommonErrorCode.INVALID_TYPE)
     if isinstance(value, str):
         return too_long(value, STRING_MAX_LENGTH_CEILING, field)
     return None
@@ -125,18 +128,22 @@ def _value_error(value, field: str) -> FieldError | None:
 
 def characteristic_map(items: list[CharacteristicInput], path: str) -> dict:
     if len(items) > MAX_LINE_CHARACTERISTICS:
-        raise ValidationFailed.single(path, f"at most {MAX_LINE_CHARACTERISTICS} characteristics", "TOO_MANY")
+        raise ValidationFailed.single(path, f"at most {MAX_LINE_CHARACTERISTICS} characteristics", CommonErrorCode.TOO_MANY)
     result: dict = {}
     errors = []
     for item in items:
         if len(item.name) > MAX_CHARACTERISTIC_NAME_LENGTH:
             errors.append(
-                FieldError(path, f"a characteristic name has more than {MAX_CHARACTERISTIC_NAME_LENGTH} characters", "TOO_LONG")
+                FieldError(
+                    path,
+                    f"a characteristic name has more than {MAX_CHARACTERISTIC_NAME_LENGTH} characters",
+                    CommonErrorCode.TOO_LONG,
+                )
             )
             continue
         field = f"{path}.{item.name}"
         if item.name in result:
-            errors.append(FieldError(field, "given twice", "DUPLICATE"))
+            errors.append(FieldError(field, "given twice", CommonErrorCode.DUPLICATE))
         problem = _value_error(item.value, field)
         if problem is not None:
             errors.append(problem)
@@ -161,7 +168,7 @@ def _line(line: OrderLineInput, index: int) -> LineInput:
 
 def to_lines(lines: list[OrderLineInput]) -> tuple[LineInput, ...]:
     if len(lines) > MAX_ORDER_LINES:
-        raise ValidationFailed.single("lines", f"at most {MAX_ORDER_LINES} lines", "TOO_MANY")
+        raise ValidationFailed.single("lines", f"at most {MAX_ORDER_LINES} lines", CommonErrorCode.TOO_MANY)
     converted, errors = [], []
     for index, line in enumerate(lines):
         try:

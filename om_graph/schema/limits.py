@@ -21,6 +21,7 @@ from om_graph.core.ordering.validation import (  # noqa: F401 (listed here)
     MAX_IDEMPOTENCY_KEY_LENGTH,
 )
 from om_graph.core.reads.queries import MAX_PAGE  # noqa: F401 (listed here)
+from om_graph.schema.errors import RequestErrorCode
 
 # Transport (enforced in app.py)
 MAX_BODY_BYTES = 1_000_000
@@ -70,7 +71,9 @@ class IntrospectionGate(SchemaExtension):
             if finder.found:
                 ctx.pre_execution_errors = [
                     *(ctx.pre_execution_errors or []),
-                    GraphQLError("introspection is disabled on this server", extensions={"code": "INTROSPECTION_DISABLED"}),
+                    GraphQLError(
+                        "introspection is disabled on this server", extensions={"code": RequestErrorCode.INTROSPECTION_DISABLED}
+                    ),
                 ]
         yield
 

@@ -1,10 +1,14 @@
-"""Domain errors. Codes are part of the API contract (they reach GraphQL payloads unchanged)."""
+"""Domain errors. Codes are part of the API contract (they reach GraphQL payloads unchanged).
+
+A code is a member of a context's ``error_codes`` enum (a StrEnum, so it is the string itself) or,
+for a pack's business validator or handler, the pack's own string."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from om_graph.core.kernel.db import write_lock_held_here
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.uow import write_transaction_open
 
 
@@ -18,7 +22,7 @@ class FieldError:
 class DomainError(Exception):
     """An expected failure of a use case; never masked, never half-applied."""
 
-    code = "DOMAIN_ERROR"
+    code: str = CommonErrorCode.DOMAIN_ERROR
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
         super().__init__(message)
@@ -35,7 +39,7 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     """Input failed validation; carries one error per offending field."""
 
-    code = "INVALID"
+    code = CommonErrorCode.INVALID
 
     def __init__(self, errors: list[FieldError]):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
@@ -51,15 +55,15 @@ class ValidationFailed(DomainError):
 
 
 class NotFound(DomainError):
-    code = "NOT_FOUND"
+    code = CommonErrorCode.NOT_FOUND
 
 
 class InvalidTransition(DomainError):
-    code = "INVALID_STATE"
+    code = CommonErrorCode.INVALID_STATE
 
 
 class Conflict(DomainError):
-    code = "CONFLICT"
+    code = CommonErrorCode.CONFLICT
 
 
 class PluginConfigurationError(Exception):
@@ -73,7 +77,7 @@ class PluginCallFailed(Exception):
 
     def __init__(self, message: str, errors: list[FieldError] | None = None):
         super().__init__(message)
-        self.errors = errors or [FieldError("", message, "PLUGIN_ERROR")]
+        self.errors = errors or [FieldError("", message, CommonErrorCode.PLUGIN_ERROR)]
 
 
 class PackCodeUnderLock(RuntimeError):

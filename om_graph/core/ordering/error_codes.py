@@ -1,0 +1,14 @@
+"""Error codes the ordering context raises (capture, edits, submission)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderingErrorCode(StrEnum):
+    NOT_DRAFT = "NOT_DRAFT"  # only a draft order can be edited
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"  # the key names an order with other input
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    DUPLICATE_PRODUCT = "DUPLICATE_PRODUCT"  # two lines change the same product
+    QUANTITY_OUT_OF_RANGE = "QUANTITY_OUT_OF_RANGE"
+    BUSINESS_RULE = "BUSINESS_RULE"  # a pack's business validator's LineIssue without a code of its own
