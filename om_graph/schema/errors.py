@@ -59,8 +59,9 @@ def _union(enums: tuple[type[StrEnum], ...]) -> type[Enum]:
             if member.name in members:
                 raise ValueError(f"error code {member.name} is in two contexts' enums")
             members[member.name] = member.value
+    union: type[Enum] = Enum("ErrorCode", members)  # type: ignore[misc]  # members known only at run time
     return strawberry.enum(
-        Enum("ErrorCode", members),
+        union,
         description=(
             "The codes om-graph gives in UserError.code and in errors[].extensions.code. Those fields are "
             "strings: installed packs' validators and task handlers add codes of their own."
