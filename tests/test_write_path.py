@@ -14,7 +14,6 @@ from om_graph.core.access.actor import SYSTEM_ACTOR as SYSTEM
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.inventory.models import Agreement, Product
-from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.ids import reserve_ids
 from om_graph.core.kernel.models import (
     BOOKKEEPING_COLUMNS,
@@ -24,38 +23,19 @@ from om_graph.core.kernel.models import (
     Base,
     EventRecord,
 )
-from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job, NullEventSink, RecordingJobSink
+from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job, RecordingJobSink
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order, OrderLine
-from om_graph.core.services import Services
-from om_graph.migrations import upgrade
-from om_graph.plugins.manager import build_plugin_manager, collect_registry
-from tests import fixture_auto_pack, fixture_pack
+from tests import test_orchestration
 from tests.support import AGENT
 
-
-@pytest.fixture
-def services(database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
-    registry = collect_registry(build_plugin_manager(load_entrypoints=False, extra_plugins=[fixture_pack, fixture_auto_pack]))
-    jobs = RecordingJobSink()
-    svc = Services(make_session_factory(engine), registry, jobs, NullEventSink(), retry_backoff_ms=0)
-    svc.load_catalog()
-    svc.jobs, svc.engine = jobs, engine
-    yield svc
-    engine.dispose()
+services, drain = test_orchestration.services, test_orchestration.drain  # the same fixture and job runner
 
 
-def drain(svc) -> None:
-    while jobs := svc.jobs.take():
-        for job in jobs:
-            if job.name == PROCESS_ORDER:
-                svc.processing.process(job.args["order_id"])
-            elif job.name == ADVANCE_ORDER:
-                svc.processing.advance(job.args["order_id"])
+def _engine(svc):
+    return svc.sessions.kw["bind"]
 
 
 def completed_order(svc) -> int:
@@ -63,13 +43,8 @@ def completed_order(svc) -> int:
     the test packs' offerings grant none)."""
     lines = (LineInput("test-internet", characteristics={"speed": 100, "address": "x"}), LineInput("test-licence"))
     order = svc.orders.create(AGENT, OrderInput("ACME", lines), submit=True)
-    drain(svc)
-    with svc.sessions() as s:
-        manual = s.scalars(select(Task.id).where(Task.order_id == order.id, Task.kind == "manual", Task.state == "ready")).all()
-    for task_id in manual:
-        svc.processing.complete_task(AGENT, task_id, {"ontSerial": "S1"})
-    drain(svc)
-    with svc.engine.begin() as conn:
+    drain(svc, manual_chars={"ontSerial": "S1"})
+    with _engine(svc).begin() as conn:
         product = conn.execute(select(Product.id, Product.agreement_id).where(Product.order_id == order.id)).first()
         assert product.agreement_id is not None, "the order did not complete"
         conn.execute(
@@ -83,7 +58,7 @@ def completed_order(svc) -> int:
 
 
 def change_seq(svc, order_id: int) -> int:
-    with svc.engine.connect() as conn:
+    with _engine(svc).connect() as conn:
         return conn.execute(select(Order.change_seq).where(Order.id == order_id)).scalar_one()
 
 
@@ -109,7 +84,7 @@ def test_a_core_statement_on_any_row_of_an_order_bumps_its_change_seq_once_per_t
     for table in ORDER_ROWS:
         column = _a_detail_column(table)
         before = change_seq(services, order_id)
-        with services.engine.begin() as conn:  # plain Core: no unit of work, no lock_order
+        with _engine(services).begin() as conn:  # plain Core: no unit of work, no lock_order
             for _ in range(2):
                 changed = conn.execute(
                     text(f"UPDATE {table} SET {column} = {column} WHERE {_order_filter(table)}"), {"order_id": order_id}
@@ -117,7 +92,7 @@ def test_a_core_statement_on_any_row_of_an_order_bumps_its_change_seq_once_per_t
                 assert changed.rowcount >= 1, f"no {table} row for the order"
         assert change_seq(services, order_id) == before + 1, table
     before = change_seq(services, order_id)
-    with services.engine.begin() as conn:  # every table, and the order row itself, in one transaction
+    with _engine(services).begin() as conn:  # every table, and the order row itself, in one transaction
         for table in ORDER_ROWS:
             column = _a_detail_column(table)
             conn.execute(text(f"UPDATE {table} SET {column} = {column} WHERE {_order_filter(table)}"), {"order_id": order_id})
@@ -131,7 +106,7 @@ def test_a_core_statement_on_any_row_of_an_order_bumps_its_change_seq_once_per_t
 def test_an_update_of_the_order_row_bumps_once_and_the_lock_takes_part(services):
     order_id = completed_order(services)
     before = change_seq(services, order_id)
-    with services.engine.begin() as conn:
+    with _engine(services).begin() as conn:
         conn.execute(update(Order).where(Order.id == order_id).values(description="a"))
         conn.execute(update(Order).where(Order.id == order_id).values(description="b"))
     assert change_seq(services, order_id) == before + 1
@@ -146,7 +121,7 @@ def test_an_update_of_the_order_row_bumps_once_and_the_lock_takes_part(services)
 def test_bookkeeping_bumps_nothing(services):
     order_id = completed_order(services)
     before = change_seq(services, order_id)
-    with services.engine.begin() as conn:
+    with _engine(services).begin() as conn:
         conn.execute(update(Order.__table__).where(Order.id == order_id).values(processing_dispatched_at=None))
         conn.execute(update(Task.__table__).where(Task.order_id == order_id).values(dispatched_at=None))
     with services.sessions() as session, session.begin():
@@ -157,12 +132,12 @@ def test_bookkeeping_bumps_nothing(services):
 def test_an_entitlement_or_a_dependency_bumps_the_order_that_shows_it(services):
     order_id = completed_order(services)
     before = change_seq(services, order_id)
-    with services.engine.begin() as conn:
+    with _engine(services).begin() as conn:
         conn.execute(
             text(f"UPDATE entitlement SET status = 'revoked' WHERE {_order_filter('entitlement')}"), {"order_id": order_id}
         )
     assert change_seq(services, order_id) == before + 1
-    with services.engine.begin() as conn:
+    with _engine(services).begin() as conn:
         conn.execute(text(f"DELETE FROM task_dependency WHERE {_order_filter('task_dependency')}"), {"order_id": order_id})
     assert change_seq(services, order_id) == before + 2
 
@@ -205,7 +180,7 @@ def _tables_reaching_an_order() -> set[str]:
 
 def test_every_table_an_order_shows_has_triggers_over_every_column_but_bookkeeping(services):
     assert _tables_reaching_an_order() <= set(ORDER_ROWS), "a table pointing at an order needs a place in ORDER_ROWS"
-    with services.engine.connect() as conn:
+    with _engine(services).connect() as conn:
         live = _live_triggers(conn)
     for table in [ORDER_TABLE, *ORDER_ROWS]:
         columns = {c.name for c in Base.metadata.tables[table].columns} - BOOKKEEPING_COLUMNS.get(table, frozenset())
@@ -245,7 +220,7 @@ def test_the_plan_is_not_reattached_after_another_writer_changed_only_a_child_ro
         first = lock_order(uow, order.id)
     with services.uow() as uow:
         assert lock_order(uow, order.id, known=first) is first  # nobody wrote since: re-attached
-    with services.engine.begin() as conn:  # another writer: one Core statement on a task, no lock
+    with _engine(services).begin() as conn:  # another writer: one Core statement on a task, no lock
         conn.execute(update(Task.__table__).where(Task.order_id == order.id).values(error_message="changed elsewhere"))
     with services.uow() as uow:
         fresh = lock_order(uow, order.id, known=first)
@@ -320,7 +295,7 @@ def test_reserved_ids_are_distinct_and_not_reused_by_a_concurrent_transaction(se
     with services.uow() as uow:
         first = reserve_ids(uow.session, Agreement, 5)
         assert first == sorted(set(first)) and len(first) == 5
-        if services.engine.dialect.name == "sqlite":
+        if _engine(services).dialect.name == "sqlite":
             assert first == list(range(first[0], first[0] + 5))  # max + 1 under the write lock
             return
         other: list[int] = []
