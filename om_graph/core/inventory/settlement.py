@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.inventory.models import Agreement, Entitlement, Product
+from om_graph.core.inventory.states import PRODUCT, ProductStatuses
 from om_graph.core.kernel.ids import reserve_ids
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import fire
@@ -65,7 +66,7 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
                 name=offering.name,
                 offering_key=line.offering_key,
                 spec_key=line.spec_key,
-                status="created",
+                status=PRODUCT.initial,
                 characteristics=dict(line.characteristics),
                 one_time_price=line.unit_one_time_price,
                 recurring_price=line.unit_recurring_price,
@@ -96,7 +97,7 @@ def settle_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[
         with session.no_autoflush:  # nothing else pending changes which products the line has
             products = session.scalars(_PRODUCTS_OF_LINE, {"line_id": line.id}).all()
         for unit, product in enumerate(products):
-            if product.status != "created":
+            if product.status != ProductStatuses.CREATED:
                 continue
             if line.state == "completed":
                 product.characteristics = {**line.characteristics, **outputs.get(unit, {})}
@@ -127,7 +128,7 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
     session = uow.session
     _flush_new_products(session)
     with session.no_autoflush:  # statuses changed in this transaction are read from the objects
-        products = [p for p in session.scalars(_PRODUCTS_OF_ORDER, {"order_id": order.id}) if p.status == "active"]
+        products = [p for p in session.scalars(_PRODUCTS_OF_ORDER, {"order_id": order.id}) if p.status == ProductStatuses.ACTIVE]
     if not products:
         return None
     now = utcnow()
