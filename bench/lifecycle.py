@@ -34,6 +34,7 @@ from bench.common import (
     start_server,
     wait_for,
 )
+from om_graph.core.kernel.db import register_sqlite_functions
 
 PARAMS = {
     "tiny": dict(orders=40, connections=8),
@@ -109,11 +110,12 @@ def raw_sqlite_write(src: Path, dst: Path) -> tuple[float, int]:
     schema = [
         sql
         for (sql,) in source.execute(
-            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid"
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+            " ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
         )
     ]
     target = sqlite3.connect(dst)
-    for sql in schema:  # tables first ('table' > 'index' descending), then their indexes
+    for sql in schema:  # tables first, then their indexes and triggers
         target.execute(sql)
     target.commit()
     target.close()
@@ -124,6 +126,7 @@ def raw_sqlite_write(src: Path, dst: Path) -> tuple[float, int]:
         data.append((f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})", cursor.fetchall()))
     source.close()
     conn = sqlite3.connect(dst, isolation_level=None)
+    register_sqlite_functions(conn)  # the copied change_seq triggers call it
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
         conn.execute(f"PRAGMA {pragma}")
     started = time.perf_counter()

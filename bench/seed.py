@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.common import CACHE, migrated_engine, sqlite_url
+from om_graph.core.kernel.db import register_sqlite_functions
 
 # Bulk orders: 1 line and 1 product each; states and customers spread so filtered pages are full.
 CUSTOMERS = 20  # "CUST-0".."CUST-19": 50 orders each at 1k
@@ -112,6 +113,7 @@ def bulk_orders(path: Path, n: int, chunk: int = 50_000) -> float:
     Returns the seconds it took."""
     migrated_engine(sqlite_url(path)).dispose()
     conn = sqlite3.connect(path, isolation_level=None)
+    register_sqlite_functions(conn)  # the order tables' change_seq triggers call it
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     started = time.perf_counter()
@@ -146,6 +148,7 @@ def bulk_orders(path: Path, n: int, chunk: int = 50_000) -> float:
                     oid,
                     lid,
                     lid,
+                    "EUR",
                     None,
                     done,
                     None,
@@ -212,6 +215,7 @@ PRODUCT_COLS = (
     "order_id",
     "order_line_id",
     "last_order_line_id",
+    "currency",
     "agreement_id",
     "start_date",
     "termination_date",

@@ -17,7 +17,8 @@ compares the live triggers with the models).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+from alembic.util import CommandError
 
 from om_graph.core.kernel.models import BOOKKEEPING_COLUMNS, CHANGE_MARK_COLUMNS, ORDER_ROWS, ORDER_TABLE, WRITE_XACT
 
@@ -91,6 +92,11 @@ def _tables() -> list[str]:
 
 
 def create_triggers() -> None:
+    if context.is_offline_mode():
+        raise CommandError(
+            "the change_seq triggers list the live table's columns, so migrations that build them (0008, 0009) "
+            "cannot run offline (--sql): run them against the database (`om-graph db upgrade`)"
+        )
     connection = op.get_bind()
     postgres = connection.dialect.name == "postgresql"
     if postgres:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import threading
 import time
 import weakref
@@ -37,6 +38,25 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def register_sqlite_functions(dbapi_conn: sqlite3.Connection, *, per_transaction: bool = False) -> list[int]:
+    """Register on a DB-API sqlite3 connection the SQL functions om-graph's schema calls: the
+    change_seq triggers' transaction mark ``om_write_xact()`` (migrations/change_seq.py). Without it
+    no statement can write an order table. Every connection that writes needs it: make_engine's
+    and any raw ``sqlite3.connect`` (bench, maintenance; docs/operations.md).
+
+    SQLite has no transaction id. With ``per_transaction`` the caller draws the mark at each BEGIN
+    into the returned cell (make_engine: a random 62-bit number, which unlike a counter does not
+    repeat in another process writing the same file), so a transaction bumps an order once. Without,
+    every call draws a new one: each row written bumps its order, more often than once per
+    transaction, which only costs a cached read; the counter still grows on every change."""
+    mark = [0]
+    if per_transaction:
+        dbapi_conn.create_function(WRITE_XACT, 0, lambda: mark[0])
+    else:
+        dbapi_conn.create_function(WRITE_XACT, 0, lambda: random.getrandbits(62))
+    return mark
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL for concurrent readers; writers take the lock at BEGIN (IMMEDIATE) so two writers
     never deadlock upgrading a read lock, and wait up to ``timeout`` for each other."""
@@ -54,11 +74,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
-        # The change_seq triggers' transaction mark (migrations/change_seq.py). SQLite has no
-        # transaction id: each BEGIN draws a random 62-bit number instead: unlike a counter it does not
-        # repeat in another process writing the same file (random reseeds after fork).
-        mark = _record.info["om_xact"] = [0]
-        dbapi_conn.create_function(WRITE_XACT, 0, lambda: mark[0])
+        _record.info["om_xact"] = register_sqlite_functions(dbapi_conn, per_transaction=True)
 
     # SQLite has one writer. Left to itself, a waiting writer polls with sleeps that grow to
     # 100 ms, so under load latency explodes; instead writers of this process queue on a lock

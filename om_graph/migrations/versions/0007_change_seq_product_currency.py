@@ -17,18 +17,21 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both databases (SQLite >= 3.35): on SQLite a batch rebuild drops the table,
+# and with foreign keys on (core/kernel/db.py turns them on per connection, and a migration's
+# transaction cannot turn them off) that drop cascades into, or is refused by, the rows pointing at it.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('customer_order', schema=None) as batch_op:
-        batch_op.alter_column('revision', new_column_name='change_seq')
-    with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('currency', sa.String(length=3), nullable=True))
+    op.execute("ALTER TABLE customer_order RENAME COLUMN revision TO change_seq")
+    # SQLite adds a NOT NULL column only with a default, and cannot drop that default later without
+    # a rebuild: there it stays (the ORM always writes the product's currency); PostgreSQL drops it.
+    op.add_column("product", sa.Column("currency", sa.String(length=3), nullable=False, server_default="EUR"))
     op.execute("UPDATE product SET currency = (SELECT currency FROM customer_order WHERE customer_order.id = product.order_id)")
-    with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.alter_column('currency', existing_type=sa.String(length=3), nullable=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.alter_column("product", "currency", server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.drop_column('currency')
-    with op.batch_alter_table('customer_order', schema=None) as batch_op:
-        batch_op.alter_column('change_seq', new_column_name='revision')
+    op.execute("ALTER TABLE product DROP COLUMN currency")
+    op.execute("ALTER TABLE customer_order RENAME COLUMN change_seq TO revision")
