@@ -5,6 +5,7 @@ own tests with the om_graph.testing fixtures."""
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -156,9 +157,19 @@ def _venv(tmp_path: Path) -> Path:
 
 
 def _install_register_and_test(python: Path, project: Path, entry_point: str) -> None:
+    """Install the pack with its test extra and its dependencies resolved (no index: om-graph and the
+    testing extra's packages come from this environment, so a range om-graph does not meet fails)."""
     run = dict(capture_output=True, text=True, timeout=300)
-    installed = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-e", str(project)], **run)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    offline = {**os.environ, "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--no-build-isolation", "-e", f"{project}[test]"], env=offline, **run
+    )
+    output = installed.stdout + installed.stderr
+    assert installed.returncode == 0, output
+    assert "Requirement already satisfied: om-graph" in output, output
+    assert re.search(r"Requirement already satisfied: httpx\S* .*\(from om-graph", output), output  # the testing extra
+    assert "does not provide the extra" not in output, output
+    assert re.search(r"^Installing collected packages: [\w-]+$", output, flags=re.M), output  # the pack alone
     listed = subprocess.run([python, "-m", "om_graph.cli", "plugins", "--json"], **run)
     assert listed.returncode == 0, listed.stderr
     assert entry_point in listed.stdout
@@ -177,6 +188,7 @@ def test_new_pack_skeleton_installs_registers_and_passes_its_tests(tmp_path):
     assert created.returncode == 0, created.stderr
     pyproject = (tmp_path / "acme-widgets" / "pyproject.toml").read_text()
     assert 'dependencies = ["om-graph>=0.1,<0.2"]' in pyproject and "[project.entry-points.om_graph]" in pyproject
+    assert 'test = ["om-graph[testing]>=0.1,<0.2"]' in pyproject
     _install_register_and_test(_venv(tmp_path), tmp_path / "acme-widgets", '"name": "acme_widgets"')
 
 
