@@ -4,12 +4,15 @@ leaves ordinary persistent objects, events and jobs leave only after commit, and
 
 from __future__ import annotations
 
+import ast
+import pathlib
 import re
 import threading
 
 import pytest
 from sqlalchemy import select, text, update
 
+import om_graph.core
 from om_graph.core.access.actor import SYSTEM_ACTOR as SYSTEM
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.models import Task
@@ -309,3 +312,51 @@ def test_reserved_ids_are_distinct_and_not_reused_by_a_concurrent_transaction(se
 def _reserve_elsewhere(services) -> list[int]:
     with services.uow() as uow:
         return reserve_ids(uow.session, Agreement, 5)
+
+
+# -- one write style: no Core DML on order rows outside the declared statements -----------------
+
+CORE = pathlib.Path(om_graph.core.__file__).parent
+DML = {"insert", "update", "delete"}
+# (module, statement target): the Core DML the write path declares (kernel/uow.py's docstring), with why.
+DECLARED_DML = {
+    ("kernel/uow.py", "table"): "add_new: the bulk insert of new rows, which then are session objects",
+    ("kernel/uow.py", "_EVENTS"): "the transaction's events, one statement before commit",
+    ("kernel/uow.py", "_SEQUENCE"): "the events' commit-order block",
+    ("ordering/locking.py", "_ORDERS"): "the order lock's change_seq bump",
+    ("fulfilment/dispatch.py", "_ORDERS"): "bookkeeping: dispatch times",
+    ("fulfilment/dispatch.py", "_TASKS"): "bookkeeping: dispatch times",
+    ("fulfilment/reconciler.py", "Order.__table__"): "bookkeeping: dispatch times",
+    ("fulfilment/reconciler.py", "Task.__table__"): "bookkeeping: dispatch times",
+    ("access/auth.py", "ApiToken"): "an API token, not an order row",
+}
+
+
+def _core_dml() -> set[tuple[str, str]]:
+    """(module, target) for every insert(…)/update(…)/delete(…), t.insert()/.update()/.delete()
+    and text() DML statement in the core."""
+    found = set()
+    for path in sorted(CORE.rglob("*.py")):
+        rel = path.relative_to(CORE).as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in DML and node.args:
+                found.add((rel, ast.unparse(node.args[0])))
+            elif isinstance(func, ast.Attribute) and func.attr in DML and not node.args and not node.keywords:
+                found.add((rel, ast.unparse(func.value)))
+            elif isinstance(func, ast.Name) and func.id == "text" and node.args and isinstance(node.args[0], ast.Constant):
+                sql = str(node.args[0].value).lstrip().split(None, 1)[0].upper()
+                if sql in {"INSERT", "UPDATE", "DELETE"}:
+                    found.add((rel, f"text: {node.args[0].value}"))
+    return found
+
+
+def test_order_rows_are_written_through_the_session_outside_the_declared_statements():
+    found = _core_dml()
+    undeclared = sorted(found - set(DECLARED_DML))
+    assert not undeclared, "Core DML outside the write path's declared statements (use the session):\n" + "\n".join(
+        f"core/{module}: {target}" for module, target in undeclared
+    )
+    assert set(DECLARED_DML) <= found, "stale entries: " + repr(sorted(set(DECLARED_DML) - found))

@@ -17,11 +17,11 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.models import DomainOrder
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import BELOW_ORDER, ORDER_LEVEL, RollupRule, roll_up_event
-from om_graph.core.inventory.settlement import settle_line, write_contract
+from om_graph.core.inventory.settlement import lock_owners, settle_line, write_contract
 from om_graph.core.kernel.transitions import fire, machine_of
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import OrderLine
-from om_graph.core.ordering.states import LINE, ORDER
+from om_graph.core.ordering.states import LINE, ORDER, LineStates
 
 
 def unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int, dict]:
@@ -66,9 +66,13 @@ def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
     for domain_order in domain_orders:
         if domain_order.parent_id is None:
             roots_by_line[domain_order.line_id].append(domain_order.state)
-    for line in lines:
-        if _roll(uow, plan, line, BELOW_ORDER, roots_by_line[line.id]) and line.state in LINE.terminal:
-            settle_line(uow, order, line, unit_outputs(domain_orders, line), SYSTEM_ACTOR)
+    finished = [
+        line for line in lines if _roll(uow, plan, line, BELOW_ORDER, roots_by_line[line.id]) and line.state in LINE.terminal
+    ]
+    completed = [line for line in finished if line.state == LineStates.COMPLETED]
+    lock_owners(uow, completed)  # every other order the settlement writes, newest first, before it reads any
+    for line in finished:
+        settle_line(uow, order, line, unit_outputs(domain_orders, line), SYSTEM_ACTOR, completed=line in completed)
 
     if _roll(uow, plan, order, ORDER_LEVEL, [line.state for line in lines]) and order.state in ORDER.terminal:
         write_contract(uow, order, registry)

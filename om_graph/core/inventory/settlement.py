@@ -2,14 +2,19 @@
 
 TMF637 statuses: an add line's products are created (``created``) when the line is decomposed,
 become ``active`` with their final characteristics when the line completes, and ``aborted`` when it
-fails. A modify line rewrites the product's characteristics; a delete line terminates it. When the
-order ends with any product activated, a contract (agreement) and the offerings' entitlements are
-written, each linked back to the order and product.
+fails. A modify line rewrites the product's characteristics; a delete line terminates it, revokes
+its entitlements and terminates its contract once none of the contract's products is active. When
+the order ends with any product activated, a contract (agreement) and the offerings' entitlements
+are written, each linked back to the order and product.
+
+A modify or delete line writes a product another (older) order shows: :func:`lock_owners` locks
+those orders first, newest first, before any product is read (see ``UnitOfWork.lock_other_order``).
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -18,7 +23,7 @@ from sqlalchemy import bindparam, select
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.inventory.models import Agreement, Entitlement, Product
-from om_graph.core.inventory.states import PRODUCT, ProductStatuses
+from om_graph.core.inventory.states import AGREEMENT, ENTITLEMENT, PRODUCT, ProductStatuses
 from om_graph.core.kernel.ids import reserve_ids
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import fire
@@ -33,7 +38,6 @@ class SoldLine(Protocol):
     offering_key: str
     spec_key: str
     quantity: int
-    state: str
     characteristics: dict
     product_id: int | None
     unit_one_time_price: Decimal
@@ -42,6 +46,10 @@ class SoldLine(Protocol):
 
 _PRODUCTS_OF_LINE = select(Product).where(Product.order_line_id == bindparam("line_id")).order_by(Product.id)
 _PRODUCTS_OF_ORDER = select(Product).where(Product.order_id == bindparam("order_id")).order_by(Product.id)
+_OWNERS = select(Product.order_id).where(Product.id.in_(bindparam("ids", expanding=True))).distinct()
+_ACTIVE_IN_AGREEMENT = select(Product.id).where(
+    Product.agreement_id == bindparam("agreement_id"), Product.status == ProductStatuses.ACTIVE
+)
 
 
 def add_months(start: datetime, months: int) -> datetime:
@@ -70,7 +78,7 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
                 characteristics=dict(line.characteristics),
                 one_time_price=line.unit_one_time_price,
                 recurring_price=line.unit_recurring_price,
-                currency=offering.currency,
+                currency=order.currency,  # the currency the line's captured prices are in
                 order_id=order.id,
                 order_line_id=line.id,
                 last_order_line_id=line.id,
@@ -87,9 +95,25 @@ def _flush_new_products(session) -> None:
         session.flush()
 
 
-def settle_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[int, dict], actor: Acting) -> None:
-    """Apply a finished line to the inventory. ``outputs`` are the characteristics fulfilment
-    produced (e.g. assigned serials), per unit of the line."""
+def lock_owners(uow: UnitOfWork, lines: Iterable[SoldLine]) -> None:
+    """Lock the orders that own the products these (completed) lines modify or delete, newest
+    first and once, before any of those products is read. The order being settled is newer than
+    every product it changes (a product exists before an order can name it) and is locked
+    already, so every writer takes order locks in descending id order: no two wait in a cycle.
+    Only the owner ids are read here; they never change."""
+    ids = [line.product_id for line in lines if line.action != "add" and line.product_id is not None]
+    if ids:
+        for owner in sorted(uow.session.scalars(_OWNERS, {"ids": ids}), reverse=True):
+            uow.lock_other_order(owner)
+
+
+def settle_line(
+    uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[int, dict], actor: Acting, *, completed: bool
+) -> None:
+    """Apply a finished line to the inventory: ``completed`` says whether the line completed (the
+    line's machine decides; the inventory does not read order states). ``outputs`` are the
+    characteristics fulfilment produced (e.g. assigned serials), per unit of the line. A modify
+    or delete line's product owner must be locked first (:func:`lock_owners`)."""
     session = uow.session
     now = utcnow()
     if line.action == "add":
@@ -99,17 +123,20 @@ def settle_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[
         for unit, product in enumerate(products):
             if product.status != ProductStatuses.CREATED:
                 continue
-            if line.state == "completed":
+            if completed:
                 product.characteristics = {**line.characteristics, **outputs.get(unit, {})}
                 product.start_date = now
                 fire(uow, order, product, "activate", actor, {"lineId": line.id})
             else:
                 fire(uow, order, product, "abort", actor, {"lineId": line.id})
         return
-    if line.state != "completed" or line.product_id is None:
+    if not completed or line.product_id is None:
         return
-    product = session.get(Product, line.product_id)
-    uow.lock_other_order(product.order_id)  # the product is shown with (and bumps) the order that created it
+    lock_owners(uow, [line])  # (a no-op when the roll-up locked them all first)
+    # Read after the lock, and over anything this session holds: a modify committed meanwhile is kept.
+    product = session.get(Product, line.product_id, populate_existing=True)
+    if product is None:
+        return
     product.last_order_line_id = line.id
     if line.action == "modify":
         product.characteristics = {**product.characteristics, **line.characteristics, **outputs.get(0, {})}
@@ -118,7 +145,19 @@ def settle_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[
         product.termination_date = now
         fire(uow, order, product, "terminate", actor, {"lineId": line.id})
         for entitlement in product.entitlements:
-            entitlement.status = "revoked"
+            if ENTITLEMENT.can(entitlement.status, "revoke"):
+                fire(uow, order, entitlement, "revoke", actor, {"productId": product.id})
+        _terminate_contract_if_done(uow, order, product, actor)
+
+
+def _terminate_contract_if_done(uow: UnitOfWork, order: OrderRef, product: Product, actor: Acting) -> None:
+    """A contract ends with the last of its active products (its order is locked: it owns them)."""
+    agreement = product.agreement
+    if agreement is None or not AGREEMENT.can(agreement.status, "terminate"):
+        return
+    uow.session.flush()  # the product's termination, before asking which products are active
+    if uow.session.scalar(_ACTIVE_IN_AGREEMENT, {"agreement_id": agreement.id}) is None:
+        fire(uow, order, agreement, "terminate", actor, {"productId": product.id})
 
 
 def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agreement | None:
@@ -139,7 +178,7 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
         customer_id=order.customer_id,
         order_id=order.id,
         name=f"Contract for order {order.id}",
-        status="approved",
+        status=AGREEMENT.initial,
         start_date=now,
         end_date=add_months(now, term),  # calendar months (add_months)
     )
@@ -157,7 +196,7 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
                     name=ent.name,
                     quantity=int(quantity),
                     unit=ent.unit,
-                    status="active",
+                    status=ENTITLEMENT.initial,
                 )
             )
     uow.add_new([agreement, *entitlements])  # written once; products point at it from the final flush

@@ -1,8 +1,8 @@
-"""The TMF637 product machine."""
+"""The inventory's machines: TMF637 products, TMF651 agreements and their entitlements."""
 
 from __future__ import annotations
 
-from om_graph.core.inventory.models import Product
+from om_graph.core.inventory.models import Agreement, Entitlement, Product
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.machine import StateMachine, States, t
 from om_graph.core.kernel.transitions import bind
@@ -18,7 +18,22 @@ class ProductStatuses(States):
     TERMINATED = "terminated"
 
 
+class AgreementStatuses(States):
+    """TMF651 agreement status. A contract is written approved when its order completes (there is
+    no negotiation), and terminated when the last of its products is."""
+
+    APPROVED = "approved"
+    TERMINATED = "terminated"
+
+
+class EntitlementStatuses(States):
+    ACTIVE = "active"
+    REVOKED = "revoked"  # its product was terminated
+
+
 P = ProductStatuses
+A = AgreementStatuses
+E = EntitlementStatuses
 
 PRODUCT = StateMachine(
     "product",
@@ -33,4 +48,23 @@ PRODUCT = StateMachine(
     ],
 )
 
-bind(Product, PRODUCT, kind="product", event_type=ev.PRODUCT_STATE_CHANGE, attribute="status")  # TMF637 calls it status
+AGREEMENT = StateMachine(
+    "agreement",
+    AgreementStatuses,
+    initial=A.APPROVED,
+    terminal={A.TERMINATED},
+    transitions=[t(A.APPROVED, "terminate", A.TERMINATED)],
+)
+
+ENTITLEMENT = StateMachine(
+    "entitlement",
+    EntitlementStatuses,
+    initial=E.ACTIVE,
+    terminal={E.REVOKED},
+    transitions=[t(E.ACTIVE, "revoke", E.REVOKED)],
+)
+
+# TMF637 and TMF651 call the state column status.
+bind(Product, PRODUCT, kind="product", event_type=ev.PRODUCT_STATE_CHANGE, attribute="status")
+bind(Agreement, AGREEMENT, kind="agreement", event_type=ev.AGREEMENT_STATE_CHANGE, attribute="status")
+bind(Entitlement, ENTITLEMENT, kind="entitlement", event_type=ev.ENTITLEMENT_STATE_CHANGE, attribute="status")

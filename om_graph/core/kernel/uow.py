@@ -1,10 +1,16 @@
 """Unit of work: one transaction; its jobs and events are released only after commit.
 
-The write path. An order's rows (kernel.models.ORDER_ROWS: lines, domain orders, tasks and
-their dependencies, products, agreements, entitlements, events, and the order row) are written
-in a unit of work, through its session: changes to loaded objects by the ORM flush, new rows by
-``session.add`` or, for rows built in bulk, :meth:`UnitOfWork.add_new` (after which they are
-ordinary persistent objects). A writer of an order locks it first (``ordering.locking.lock_order``).
+The write path, one for every order row (kernel.models.ORDER_ROWS: lines, domain orders, tasks
+and their dependencies, products, agreements, entitlements, events, and the order row): a unit of
+work's session. Loaded objects are changed, new ones added (``session.add``) and removed ones
+deleted (``session.delete`` or a delete-orphan cascade), and the ORM flushes them. Its one
+shortcut is :meth:`UnitOfWork.add_new`, the same path for new rows built in bulk: one INSERT per
+table instead of the flush's bookkeeping, after which the rows are session objects like any
+loaded one. No other Core DML touches order rows except the declared statements that are not
+changes of an order's detail: the event insert and its sequence (here), the order lock's bump
+(``ordering.locking``) and the dispatch bookkeeping (``fulfilment.dispatch``, the reconciler);
+tests/test_write_path.py scans for any other. A writer of an order locks it first
+(``ordering.locking.lock_order``).
 
 The change_seq rule, which the response cache and the plan re-attach rely on, is kept by the
 database, not by the writers: triggers on every one of those tables (migrations/change_seq.py)
@@ -87,6 +93,7 @@ class OrderRef(Protocol):
 
     id: int
     customer_id: str
+    currency: str  # what its lines' captured prices are in
 
 
 class Acting(Protocol):
@@ -194,10 +201,11 @@ class UnitOfWork:
             log.exception("could not mark %d unsent jobs for the reconciler", len(jobs))
 
     def add_new(self, objects: Sequence) -> None:
-        """Add new mapped objects to the session as already inserted: one Core executemany per
-        table, without the ORM's flush bookkeeping (most of a small transaction's cost), for rows
-        built in bulk (a captured order and its lines, a contract and its entitlements). Then
-        they are persistent like loaded objects: a later change to one is flushed as an UPDATE.
+        """The write path's bulk insert of new rows (a captured order and its lines, a contract
+        and its entitlements): one Core executemany per table, without the ORM's flush
+        bookkeeping (most of a small transaction's cost; it keeps orderCreate fast). The objects
+        then are persistent session objects like loaded ones: a later change to one is flushed
+        as an UPDATE, a delete as a DELETE.
         Ids that others point at are reserved by the caller first (``kernel.ids.reserve_ids``),
         the rest here. Objects go table by table in the order given (parents first), without
         flushing the session's pending changes first."""
@@ -249,10 +257,13 @@ class UnitOfWork:
     def lock_other_order(self, order_id: int) -> None:
         """This transaction is about to write a row another order's detail shows (a product a
         later order modifies). The trigger bumps that order, but locks its row only after the
-        written row: lock it now, first. A transaction holding several orders always takes the
-        newer one first (the order it works on, then older ones; the reconciler newest first),
-        so two of them never wait for each other in a cycle. Deadlock freedom depends on this
-        call, the change_seq rule does not. (SQLite: its single writer already serialises.)"""
+        written row: lock it now, before the row is read. Callers keep one order of locks: a
+        transaction takes the order it works on first, then every other order it will write in
+        descending id order, all before writing any (``inventory.settlement.lock_owners`` for a
+        roll-up's settled lines; the reconciler newest first). The order worked on is newer than
+        the products it changes, so all locks go in descending id order and no two transactions
+        wait for each other in a cycle. Deadlock freedom depends on that, the change_seq rule
+        does not. (SQLite: its single writer already serialises.)"""
         if order_id not in self.locked and order_id not in self._rows_locked:
             self._rows_locked.add(order_id)
             self.session.execute(_LOCK_ORDER_ROW, {"order_id": order_id})

@@ -6,10 +6,9 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
@@ -156,8 +155,9 @@ class OrderService:
             lines, errors = self.validator.validate(uow.session, data)
             if errors:
                 raise ValidationFailed(errors)
-            uow.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
-            set_committed_value(order, "lines", [])  # what the DELETE left, without reading it back
+            load_lines(uow.session, order)
+            order.lines = []  # the old lines go by the delete-orphan cascade
+            uow.session.flush()  # before the new lines are inserted: (order_id, line_number) is unique
             order.description = data.description
             order.external_id = data.external_id
             order.requested_completion_date = data.requested_completion_date

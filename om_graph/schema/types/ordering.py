@@ -15,7 +15,15 @@ from om_graph.schema.types.common import Characteristic, Money, characteristics,
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
 
-_EVENT_ENTITY_TYPES = {"order": "Order", "line": "OrderLine", "domainOrder": "DomainOrder", "task": "Task", "product": "Product"}
+_EVENT_ENTITY_TYPES = {
+    "order": "Order",
+    "line": "OrderLine",
+    "domainOrder": "DomainOrder",
+    "task": "Task",
+    "product": "Product",
+    "agreement": "Agreement",
+    "entitlement": "Entitlement",
+}
 
 
 @strawberry.type
