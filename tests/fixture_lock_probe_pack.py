@@ -1,6 +1,7 @@
 """A pack whose every extension records whether it ran inside a writing transaction (a unit of
 work open in its thread, or the SQLite write lock held by it), and whose enrichment step can be
-told to answer "not yet". Used by the staged-lifecycle and pack-code-outside-the-lock tests."""
+told to answer "not yet", whose jeopardy policy can be told to fail, and whose approval gate
+(``approve``, given to ``OrderProcessing`` as its constructor argument) can be told to wait. Used by the staged-lifecycle and pack-code-outside-the-lock tests."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ _lock = threading.Lock()
 PROBES: list[tuple[str, bool]] = []  # (extension, ran under a write transaction)
 PENDING: dict[str, str] = {}  # set "routerModel" to a reason: the enrichment step answers not yet
 ON_VALIDATE: list = []  # callables the validator runs (once each) before answering
+ON_POLICY: list = []  # callables the jeopardy policy runs (once each) before answering
+APPROVAL: dict[str, str] = {}  # set "reason": the approval gate makes the order wait for it
+POLICY_ANSWER: list = []  # what the jeopardy policy answers instead of five minutes (an exception is raised)
 
 
 def _probe(what: str) -> None:
@@ -46,6 +50,9 @@ def reset() -> None:
         PROBES.clear()
     PENDING.clear()
     ON_VALIDATE.clear()
+    ON_POLICY.clear()
+    APPROVAL.clear()
+    POLICY_ANSWER.clear()
 
 
 def _validate(line):
@@ -71,7 +78,19 @@ def _duration(timing):
     if not timing.spec_key.startswith("probe."):
         return None
     _probe("jeopardy policy")
+    while ON_POLICY:
+        ON_POLICY.pop(0)(timing)
+    if POLICY_ANSWER:
+        if isinstance(POLICY_ANSWER[0], Exception):
+            raise POLICY_ANSWER[0]
+        return POLICY_ANSWER[0]
     return timedelta(minutes=5)
+
+
+def approve(order, lines):
+    """The approval gate: the reason the order needs a person, if one is set."""
+    _probe("approval gate")
+    return APPROVAL.get("reason")
 
 
 def _handle(ctx):
@@ -125,6 +144,11 @@ def om_register_decomposition_rules():
 @hookimpl
 def om_register_jeopardy_policies():
     return [JeopardyPolicy("probe.sla", planned_duration=_duration, priority=10)]
+
+
+@hookimpl
+def om_handle_order_event(event):
+    _probe("order event handler")
 
 
 @hookimpl

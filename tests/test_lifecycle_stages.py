@@ -3,13 +3,18 @@ in enrichment and resuming, restart and the reconciler, and the fence on each st
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from om_graph.core.fulfilment.models import Task
+from om_graph.core.inventory.models import Product
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.errors import InvalidTransition, NotFound
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, NullEventSink, RecordingJobSink
+from om_graph.core.lifecycle.processing import OrderProcessing
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order
@@ -143,3 +148,132 @@ def test_a_stage_result_computed_on_a_stale_read_is_discarded(svc):
     assert passed["events"][0] == "validated"
     detail = svc.queries.order(AGENT, order_id)
     assert len(detail.domain_orders) == 2  # decomposed once
+
+
+def _with_gate(svc: Services, gate=probe.approve) -> Services:
+    """The services with an approval gate (a constructor argument of OrderProcessing)."""
+    svc.processing = OrderProcessing(svc.uow, svc.registry, svc.orchestrator, approval=gate)
+    return svc
+
+
+def _process_only(svc: Services) -> None:
+    """Run the process jobs and drop the advance ones: the first tasks stay ready."""
+    while jobs := svc.uow.args[1].take():
+        for job in jobs:
+            if job.name == PROCESS_ORDER:
+                svc.processing.process(job.args["order_id"])
+
+
+def _bump(svc: Services, order_id: int) -> None:
+    with svc.uow() as uow:
+        lock_order(uow, order_id)
+
+
+def test_a_stale_pass_writes_nothing_not_even_the_change_seq_bump(svc):
+    order_id = _place(svc)
+    before = _row(svc, order_id).change_seq
+
+    def another_writer_every_time(order, lines):
+        _bump(svc, order_id)  # the read every pass runs on is stale by the time it writes
+
+    _with_gate(svc, another_writer_every_time)
+    _drain(svc)
+    row = _row(svc, order_id)
+    assert (row.stage, row.change_seq) == ("validation", before + 3)  # three passes, each discarded
+    assert _stage_events(svc, order_id) == []
+
+
+def test_the_stage_fence_covers_the_installed_products_the_stages_read(svc):
+    first = _place(svc)
+    _drain(svc)
+    [product] = svc.queries.order(AGENT, first).products
+    order = svc.orders.create(
+        AGENT, OrderInput("ACME", (LineInput(action="modify", product_id=product.id, characteristics={"done": "again"}),))
+    )
+    svc.orders.submit(AGENT, order.id)
+
+    def fulfilment_records_on_the_product(_line):
+        with svc.uow() as uow:  # another order's write: only the first order's change_seq moves
+            lock_order(uow, first)
+            row = uow.session.get(Product, product.id)
+            row.characteristics = {**row.characteristics, "serial": "S-2"}
+
+    probe.ON_VALIDATE.append(fulfilment_records_on_the_product)
+    _drain(svc)
+    assert [what for what, _ in probe.PROBES].count("validator") == 3  # the first order's, the stale run, the fresh one
+    detail = svc.queries.order(AGENT, order.id)
+    assert detail.order.state == "completed"
+    assert {d.characteristics.get("serial") for d in detail.domain_orders} == {"S-2"}
+
+
+def test_an_approval_gate_makes_the_order_wait_and_resume_continues_it(svc):
+    _with_gate(svc)
+    probe.APPROVAL["reason"] = "credit check"
+    order_id = _place(svc)
+    _drain(svc)
+    row = _row(svc, order_id)
+    assert (row.state, row.stage, row.stage_waiting_for) == ("acknowledged", "approvalWaiting", "approval: credit check")
+    assert _stage_events(svc, order_id)[-1]["events"] == ["validated", "enriched", "awaitApproval"]
+    probe.APPROVAL.clear()
+    svc.processing.resume(AGENT, order_id)
+    assert _row(svc, order_id).stage == "approval"
+    _drain(svc)
+    row = _row(svc, order_id)
+    assert (row.state, row.stage_waiting_for) == ("completed", None)
+    assert _stage_events(svc, order_id)[-2:][0]["events"] == ["resumeApproval"]
+    assert _stage_events(svc, order_id)[-1]["events"] == ["cleared", "decomposed"]
+    assert [what for what, _ in probe.PROBES].count("approval gate") == 2
+    assert [what for what, under_lock in probe.PROBES if under_lock] == []
+
+
+def test_an_order_waiting_for_approval_survives_a_restart_and_resumes(sqlite_url):
+    probe.reset()
+    before = _with_gate(_services(sqlite_url))
+    probe.APPROVAL["reason"] = "credit check"
+    order_id = _place(before)
+    _drain(before)
+    before.sessions.kw["bind"].dispose()
+    probe.APPROVAL.clear()
+
+    after = _with_gate(_services(sqlite_url, redispatch_after=0))
+    assert after.reconciler.run_once().orders_requeued == 0  # waiting: not re-run until resumed
+    assert _row(after, order_id).stage == "approvalWaiting"
+    after.processing.resume(AGENT, order_id)
+    _drain(after)
+    assert _row(after, order_id).state == "completed"
+    after.sessions.kw["bind"].dispose()
+
+
+@pytest.mark.parametrize("answer", [RuntimeError("no SLA table"), 300], ids=["raises", "not-a-timedelta"])
+def test_a_failing_jeopardy_policy_rejects_the_order_like_any_pack_failure(svc, answer):
+    probe.POLICY_ANSWER.append(answer)
+    order_id = _place(svc)
+    _drain(svc)
+    assert _row(svc, order_id).state == "rejected"
+    [error] = [e.payload for e in svc.queries.order(AGENT, order_id).events if e.event_type == "ProductOrderErrorMessageEvent"]
+    assert error["reason"] == "processingFailed" and "jeopardy polic" in error["errors"][0]["message"]
+
+
+def test_jeopardy_locks_and_bumps_only_an_order_whose_task_really_changes(svc):
+    order_id = _place(svc)
+    _process_only(svc)
+    later = utcnow() + timedelta(days=1)
+    seq = _row(svc, order_id).change_seq
+    assert svc.reconciler.evaluate_jeopardy(later) == 1  # the ready task breached its SLA
+    assert _row(svc, order_id).change_seq == seq + 1
+    assert svc.reconciler.evaluate_jeopardy(later) == 0  # nothing rose: nothing locked or bumped
+    assert _row(svc, order_id).change_seq == seq + 1
+
+    other = _place(svc)
+    _process_only(svc)
+
+    def the_task_moves_on(_timing):
+        with svc.uow() as uow:
+            lock_order(uow, other)
+            for task in uow.session.scalars(select(Task).where(Task.order_id == other)):
+                task.jeopardy = "HIGH"
+
+    probe.ON_POLICY.append(the_task_moves_on)  # between the reconciler's read and its write
+    seq = _row(svc, other).change_seq
+    assert svc.reconciler.evaluate_jeopardy(later) == 0
+    assert _row(svc, other).change_seq == seq + 1  # the other writer's bump only

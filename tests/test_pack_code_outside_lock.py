@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from om_graph.app import create_app
 from om_graph.core.kernel.errors import PackCodeUnderLock, call_plugin
 from om_graph.core.kernel.models import utcnow
+from om_graph.core.lifecycle.processing import OrderProcessing
 from tests import fixture_auto_pack, fixture_pack, support
 from tests import fixture_lock_probe_pack as probe
 
@@ -31,6 +32,8 @@ def _gql(client, query, variables=None):
 def test_no_pack_extension_runs_under_the_write_lock_in_a_whole_lifecycle(make_runtime, database_url):
     probe.reset()
     runtime = make_runtime(database_url, extra_plugins=(fixture_pack, fixture_auto_pack, probe))
+    services = runtime.services  # with an approval gate (OrderProcessing's constructor argument)
+    services.processing = OrderProcessing(services.uow, services.registry, services.orchestrator, approval=probe.approve)
     with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
         created = _gql(client, CREATE, {"input": {"customerId": "ACME", "lines": [{"offering": probe.OFFERING, "quantity": 1}]}})
         order_id = created["orderCreate"]["order"]["id"]
@@ -40,7 +43,15 @@ def test_no_pack_extension_runs_under_the_write_lock_in_a_whole_lifecycle(make_r
         )
         runtime.services.reconciler.evaluate_jeopardy(utcnow())
     ran = {what for what, _ in probe.PROBES}
-    assert ran == {"validator", "enrichment", "decomposition rule", "jeopardy policy", "task handler"}
+    assert ran == {
+        "validator",
+        "enrichment",
+        "approval gate",
+        "decomposition rule",
+        "jeopardy policy",
+        "task handler",
+        "order event handler",
+    }
     assert [what for what, under_lock in probe.PROBES if under_lock] == []
 
 

@@ -140,18 +140,23 @@ class BusinessValidator:
 
 @dataclass(frozen=True)
 class TaskTiming:
-    """What a jeopardy policy sees of a task."""
+    """What a jeopardy policy sees of a task. Policies are asked when the task is planned (at
+    decomposition, for its SLA) and the reconciler asks the same question again for the
+    thresholds, so a policy's answer must depend on this timing only."""
 
     task_key: str
     kind: str
     spec_key: str
     started_at: datetime | None
+    """None: the task is planned before it starts (kept so packs written for it still load)."""
 
 
 @dataclass(frozen=True)
 class JeopardyPolicy:
     """Gives a task its planned duration (its SLA). The first policy that answers for a task wins;
-    policies are consulted in descending ``priority``. Jeopardy levels are set when the elapsed
+    policies are consulted in descending ``priority``. A policy that raises or answers something
+    other than a ``timedelta`` (or None) is a pack failure: the order being decomposed is
+    rejected (``processingFailed``), as for a raising decomposition rule. Jeopardy levels are set when the elapsed
     share of the SLA crosses ``thresholds`` (LOW, MEDIUM, HIGH, CRITICAL at 50/75/100/150 % by default)."""
 
     key: str

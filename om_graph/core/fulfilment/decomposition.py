@@ -15,8 +15,9 @@ then reserves its ids and adds it to the stage's writing transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -34,7 +35,7 @@ from om_graph.core.fulfilment.models import (
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
 from om_graph.core.inventory.models import Product
-from om_graph.core.kernel.errors import PluginConfigurationError, call_plugin
+from om_graph.core.kernel.errors import PluginCallFailed, PluginConfigurationError, call_plugin
 from om_graph.core.kernel.ids import reserve_ids
 from om_graph.core.ordering.models import Order, OrderLine
 
@@ -102,7 +103,7 @@ class Decomposer:
         for line in lines:
             spec = self.registry.specifications[line.spec_key]
             characteristics = dict(line.characteristics)
-            if line.product_id in installed:
+            if line.product_id is not None and line.product_id in installed:
                 # Changes to an installed product see what fulfilment recorded on it (serials,
                 # numbers, tenant ids), so handlers act on the same instances.
                 characteristics = {**installed[line.product_id], **characteristics}
@@ -148,9 +149,17 @@ class Decomposer:
         session.add_all(plan.dependencies)
 
     def _planned_seconds(self, template_key: str, kind: str, spec_key: str) -> int | None:
-        """The task's SLA from the jeopardy policies; its clock starts when the task is released."""
+        """The task's SLA from the jeopardy policies; its clock starts when the task is released.
+        The reconciler asks the same question (the planning timing) for the thresholds, so both
+        come from one policy's answer. A policy that raises is a pack failure like a raising
+        decomposition rule: the order is rejected (``processingFailed``, naming the policies)."""
         found = call_plugin("jeopardy policies", self.registry.policy_for, TaskTiming(template_key, kind, spec_key, None))
-        return int(found[1].total_seconds()) if found is not None else None
+        if found is None:
+            return None
+        duration = found[1]
+        if not isinstance(duration, timedelta):
+            raise PluginCallFailed(f"jeopardy policy {found[0].key!r} returned {duration!r}, not a timedelta")
+        return int(duration.total_seconds())
 
     def _expand(
         self,
@@ -208,7 +217,7 @@ class Decomposer:
         return node
 
 
-def _walk(node: _Node):
+def _walk(node: _Node) -> Iterator[_Node]:
     yield node
     for child in node.children:
         yield from _walk(child)

@@ -7,7 +7,8 @@ state, so any number of reconcilers may run at once; duplicate messages are harm
 claims and stage writes are fenced.
 
 Jeopardy policies are pack code: their levels are computed on rows read in a read transaction,
-with none open, and written in a short one that skips a task changed since the read.
+with none open, and written per order in a short one that skips a task changed since the read
+and locks (bumps) only an order that really changes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
+from sqlalchemy.orm import Session
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.catalog.extensions import JeopardyPolicy, TaskTiming
@@ -101,44 +104,38 @@ class Reconciler:
         report.jeopardy_changes = self.evaluate_jeopardy(now)
         return report
 
-    def evaluate_jeopardy(self, now) -> int:
+    def evaluate_jeopardy(self, now: datetime) -> int:
+        """Raise the jeopardy level of tasks running late; returns the number raised. Levels are
+        computed on one read (newest orders first when there are more than a batch) with no
+        transaction open, then written per order in a short transaction that locks the order only
+        when one of its tasks really changes (re-checked under the lock)."""
         with self._uow(read_only=True) as uow:
-            rows = uow.session.execute(
-                select(
-                    Task.id,
-                    Task.order_id,
-                    Task.key,
-                    Task.kind,
-                    Task.state,
-                    Task.started_at,
-                    Task.due_at,
-                    Task.planned_seconds,
-                    Task.jeopardy,
-                    DomainOrder.spec_key,
-                )
-                .join(DomainOrder, DomainOrder.id == Task.domain_order_id)
-                .where(
-                    Task.state.in_((TaskStates.READY, TaskStates.IN_PROGRESS)), Task.due_at.is_not(None), Task.planned_seconds > 0
-                )
-                .limit(self.batch * 4)
-            ).all()
-        raised = [(row, *found) for row in rows if (found := self._raised_level(row, now)) is not None]
-        if not raised:
-            return 0
+            rows = uow.session.execute(_LATE_TASKS.limit(self.batch * 4)).all()
+        by_order: dict[int, list[_Raise]] = {}
+        for row in rows:
+            if (raised := self._raised_level(row, now)) is not None:
+                by_order.setdefault(row.order_id, []).append(raised)
         changes = 0
+        for order_id in sorted(by_order, reverse=True):
+            try:
+                changes += self._write_jeopardy(order_id, by_order[order_id])
+            except _NothingToWrite:
+                pass  # they moved on since the read: the next pass looks again
+        return changes
+
+    def _write_jeopardy(self, order_id: int, raised: list[_Raise]) -> int:
         with self._uow() as uow:
             session = uow.session
-            # Several orders are locked: newest first, as everywhere.
-            for row, policy, level, share in sorted(raised, key=lambda r: -r[0].order_id):
-                order = lock_order(uow, row.order_id)
-                task = session.get(Task, row.id)
-                if (
-                    order is None
-                    or task is None
-                    or (task.state, task.jeopardy, task.due_at) != (row.state, row.jeopardy, row.due_at)
-                ):
-                    continue  # it moved on since the read: the next pass looks again
-                task.jeopardy = level
+            if not _unchanged(session, raised):
+                raise _NothingToWrite
+            order = lock_order(uow, order_id)  # bumps change_seq: rolled back if nothing is written
+            current = _unchanged(session, raised)
+            if order is None or not current:
+                raise _NothingToWrite
+            for item in current:
+                task = session.get(Task, item.row.id)
+                assert task is not None and task.due_at is not None  # _unchanged read it so
+                task.jeopardy = item.level
                 uow.record(
                     order,
                     ev.JEOPARDY_ALERT,
@@ -146,20 +143,21 @@ class Reconciler:
                     entity_id=task.id,
                     actor=SYSTEM_ACTOR,
                     payload={
-                        "jeopardyType": level,
-                        "previous": row.jeopardy,
-                        "policy": policy.key,
+                        "jeopardyType": item.level,
+                        "previous": item.row.jeopardy,
+                        "policy": item.policy.key,
                         "taskKey": task.key,
                         "dueAt": task.due_at.isoformat(),
-                        "slaConsumed": round(share, 3),
+                        "slaConsumed": round(item.share, 3),
                     },
                 )
-                changes += 1
-        return changes
+            return len(current)
 
-    def _raised_level(self, row, now) -> tuple[JeopardyPolicy, str, float] | None:
-        """The policy and level a task row has reached, if higher than its recorded one."""
-        timing = TaskTiming(row.key, row.kind, row.spec_key, row.started_at)
+    def _raised_level(self, row: Row[Any], now: datetime) -> _Raise | None:
+        """The policy and level a task row has reached, if higher than its recorded one. The
+        policies are asked what decomposition asked them (the task's planning timing), so the
+        thresholds are those of the policy that gave the task its SLA."""
+        timing = TaskTiming(row.key, row.kind, row.spec_key, None)
         try:
             found = call_plugin("jeopardy policies", self.registry.policy_for, timing)
         except PluginCallFailed:
@@ -175,4 +173,44 @@ class Reconciler:
             return None
         if row.jeopardy and LEVELS.index(level) < LEVELS.index(row.jeopardy):
             return None
-        return policy, level, share
+        return _Raise(row, policy, level, share)
+
+
+@dataclass(frozen=True)
+class _Raise:
+    row: Row[Any]  # the task as the read saw it
+    policy: JeopardyPolicy
+    level: str
+    share: float
+
+
+class _NothingToWrite(Exception):
+    """The order's raised tasks all moved on since the read: roll back (the lock's bump too)."""
+
+
+_LATE_TASKS = (
+    select(
+        Task.id,
+        Task.order_id,
+        Task.key,
+        Task.kind,
+        Task.state,
+        Task.due_at,
+        Task.planned_seconds,
+        Task.jeopardy,
+        DomainOrder.spec_key,
+    )
+    .join(DomainOrder, DomainOrder.id == Task.domain_order_id)
+    .where(Task.state.in_((TaskStates.READY, TaskStates.IN_PROGRESS)), Task.due_at.is_not(None), Task.planned_seconds > 0)
+    .order_by(Task.order_id.desc(), Task.id)
+)
+
+
+def _unchanged(session: Session, raised: list[_Raise]) -> list[_Raise]:
+    """The raises whose task is still as the read saw it."""
+    ids = [item.row.id for item in raised]
+    now = {r.id: (r.state, r.jeopardy, r.due_at) for r in session.execute(_TASK_STATE.where(Task.id.in_(ids)))}
+    return [item for item in raised if now.get(item.row.id) == (item.row.state, item.row.jeopardy, item.row.due_at)]
+
+
+_TASK_STATE = select(Task.id, Task.state, Task.jeopardy, Task.due_at)

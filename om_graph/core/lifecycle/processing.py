@@ -18,7 +18,7 @@ from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.decomposition import Decomposer, installed_characteristics
 from om_graph.core.fulfilment.models import Task
-from om_graph.core.fulfilment.orchestration import Orchestrator
+from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan, load_lines
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
@@ -37,6 +37,11 @@ UowFactory = Callable[..., UnitOfWork]
 log = logging.getLogger(__name__)
 
 _STALE_RETRIES = 3
+
+
+class _Stale(Exception):
+    """Raised inside a stage write whose read is stale: the unit of work rolls back (the lock's
+    change_seq bump with it), so a discarded pass writes nothing."""
 
 
 class OrderProcessing:
@@ -64,13 +69,15 @@ class OrderProcessing:
             if snapshot is None:
                 return
             run = self.stages.run(snapshot)
-            written = self._write(snapshot, run, claim=then_advance)
-            if written is not None:
-                claims, plan = written
-                if claims:
-                    self._run_waves(order_id, claims, plan)
-                return
-            log.info("order %s changed while its stages ran; running them again", order_id)
+            try:
+                claims, plan = self._write(snapshot, run, claim=then_advance)
+            except _Stale:
+                log.info("order %s changed while its stages ran; running them again", order_id)
+                continue
+            if claims:
+                self._run_waves(order_id, claims, plan)
+            return
+        log.warning("order %s kept changing while its stages ran; the reconciler runs them again", order_id)
 
     def _read(self, order_id: int) -> Snapshot | None:
         with self._uow(read_only=True) as uow:
@@ -80,12 +87,14 @@ class OrderProcessing:
             lines = load_lines(uow.session, order)
             return Snapshot(order, lines, installed_characteristics(uow.session, lines))
 
-    def _write(self, snapshot: Snapshot, run: StageRun, *, claim: bool) -> tuple[list, OrderPlan | None] | None:
-        """Apply ``run`` if the order is as ``snapshot`` read it; None when it is not (stale)."""
+    def _write(self, snapshot: Snapshot, run: StageRun, *, claim: bool) -> tuple[list[Claim], OrderPlan | None]:
+        """Apply ``run`` if the order, and the installed products the stages saw (another order's
+        rows: only that order's change_seq moves when they change), are as ``snapshot`` read
+        them; raises :class:`_Stale` when they are not."""
         with self._uow() as uow:
             order = lock_order(uow, snapshot.order.id, known=snapshot.order)
-            if order is not snapshot.order:
-                return None
+            if order is not snapshot.order or installed_characteristics(uow.session, snapshot.lines) != snapshot.installed:
+                raise _Stale
             if run.stopped:
                 snapshot.forget_enrichment()
             for line in snapshot.lines:
@@ -109,7 +118,7 @@ class OrderProcessing:
 
     def _start_orchestration(
         self, uow: UnitOfWork, order: Order, lines: list[OrderLine], run: StageRun, *, claim: bool
-    ) -> tuple[list, OrderPlan]:
+    ) -> tuple[list[Claim], OrderPlan]:
         decomposition = run.decomposition
         self.decomposer.write(uow.session, decomposition)
         edges = [(d.task_id, d.predecessor_id, d.dependency_type) for d in decomposition.dependencies]
@@ -208,7 +217,7 @@ class OrderProcessing:
             claims, plan = self.orchestrator.advance_wave(uow, order_id)
         return self._run_waves(order_id, claims, plan)
 
-    def _run_waves(self, order_id: int, claims: list, plan: OrderPlan | None) -> int:
+    def _run_waves(self, order_id: int, claims: list[Claim], plan: OrderPlan | None) -> int:
         orchestrator = self.orchestrator
         attempts = 0
         while claims:
