@@ -10,6 +10,7 @@ import logging
 import threading
 
 from dramatiq import Worker
+from dramatiq.brokers.stub import StubBroker
 
 from om_graph.core.access.auth import (
     Authenticator,
@@ -96,6 +97,21 @@ class Runtime:
         """The in-process worker is started and none of its threads has died."""
         worker = self._worker
         return worker is not None and bool(worker.workers) and all(t.is_alive() for t in worker.workers)
+
+    def drain(self, timeout_seconds: float = 30) -> None:
+        """Wait until the embedded broker's queues are empty and the in-process worker is idle: the
+        queued jobs, and the jobs they queue, have run (tests; the stub broker only)."""
+        broker = self.broker
+        if not isinstance(broker, StubBroker):
+            raise RuntimeError("drain needs the embedded (stub) broker")
+        for _ in range(100):
+            for queue in sorted(broker.get_declared_queues()):
+                broker.join(queue, timeout=int(timeout_seconds * 1000), fail_fast=False)
+            if self._worker is not None:
+                self._worker.join()
+            if not any(q.unfinished_tasks for q in broker.queues.values()):
+                return
+        raise RuntimeError("drain: the queues did not settle")
 
     def start_reconciler(self) -> None:
         self._reconciler = threading.Thread(target=self._reconcile_loop, name="om-graph-reconciler", daemon=True)

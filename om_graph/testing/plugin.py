@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,7 +69,9 @@ def om_registry(om_pack: tuple[object, ...], om_pack_env: dict[str, str]) -> Reg
 
 
 @pytest.fixture
-def om_runtime(om_pack: tuple[object, ...], om_pack_env: dict[str, str], tmp_path, monkeypatch) -> Iterator[Runtime]:
+def om_runtime(
+    om_pack: tuple[object, ...], om_pack_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Runtime]:
     for name, value in om_pack_env.items():
         monkeypatch.setenv(name, value)
     settings = Settings(
@@ -121,23 +124,5 @@ def om_client(om_runtime: Runtime) -> Iterator[Callable[..., GraphQLClient]]:
 
 @pytest.fixture
 def om_drain(om_runtime: Runtime) -> Callable[..., None]:
-    def drain(timeout_seconds: float = 30) -> None:
-        """Run queued jobs (and those they enqueue) until every queue is empty and the workers idle."""
-        drain_runtime(om_runtime, timeout_seconds)
-
-    return drain
-
-
-def drain_runtime(runtime: Runtime, timeout_seconds: float = 30) -> None:
-    broker = runtime.broker
-    if not hasattr(broker, "join"):
-        raise RuntimeError("om_drain needs the embedded (stub) broker")
-    for _ in range(100):
-        for queue in sorted(broker.get_declared_queues()):
-            broker.join(queue, timeout=int(timeout_seconds * 1000), fail_fast=False)
-        worker = runtime._worker
-        if worker is not None:
-            worker.join()
-        if not any(q.unfinished_tasks for q in broker.queues.values()):
-            return
-    raise RuntimeError("om_drain: the queues did not settle")
+    """``om_drain()`` runs the queued jobs (and those they queue) until the workers are idle."""
+    return om_runtime.drain
