@@ -4,12 +4,16 @@ without losing a row, carries each value over, and the app's write path works on
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 
-from om_graph.core.kernel.db import make_engine
-from om_graph.migrations import downgrade, upgrade
+from om_graph.core.kernel.db import make_engine, register_sqlite_functions
+from om_graph.migrations import alembic_config, downgrade, upgrade
 
 NOW = "2026-01-01 00:00:00"
 # (order id, state, revision, currency): states of the old one-transaction pipeline.
@@ -171,3 +175,29 @@ def test_writes_bump_change_seq_after_the_migration(seeded):
     with engine.begin() as c:  # a migrated column of the order (0009's stage) bumps it too
         c.execute(sa.text("UPDATE customer_order SET stage = 'enrichment' WHERE id = 2"))
     assert dict(_rows(engine, "SELECT id, change_seq FROM customer_order"))[2] == before[2] + 1
+
+
+def test_a_raw_sqlite_connection_writes_with_the_registered_functions(sqlite_url, tmp_path):
+    engine = make_engine(sqlite_url)
+    upgrade(engine, "0006")
+    with engine.begin() as c:
+        _seed(c)
+    upgrade(engine)
+    engine.dispose()
+    conn = sqlite3.connect(tmp_path / "om_graph.db")
+    conn.execute("PRAGMA foreign_keys=ON")
+    with pytest.raises(sqlite3.OperationalError, match="om_write_xact"):
+        conn.execute("UPDATE order_line SET quantity = 3 WHERE id = 1")
+    register_sqlite_functions(conn)
+    with conn:
+        conn.execute("UPDATE order_line SET quantity = 3 WHERE id = 1")
+    with conn:
+        conn.execute("UPDATE order_line SET quantity = 4 WHERE id = 1")
+    assert conn.execute("SELECT change_seq FROM customer_order WHERE id = 1").fetchone()[0] == ORDERS[0][2] + 2
+    conn.close()
+
+
+def test_offline_sql_stops_clearly_at_the_triggers():
+    config = alembic_config("sqlite:///unused.db")
+    with pytest.raises(CommandError, match="cannot run offline"):
+        command.upgrade(config, "0007:head", sql=True)

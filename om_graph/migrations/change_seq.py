@@ -31,7 +31,7 @@ def trigger_name(table: str, operation: str = "") -> str:
     return f"om_change_seq_{table}" + (f"_{operation}" if operation else "")
 
 
-def detail_columns(connection, table: str) -> list[str]:
+def detail_columns(connection: sa.Connection, table: str) -> list[str]:
     """The table's columns whose update bumps the order: all but bookkeeping and the mark."""
     skip = BOOKKEEPING_COLUMNS.get(table, frozenset()) | (CHANGE_MARK_COLUMNS if table == ORDER_TABLE else frozenset())
     return [c["name"] for c in sa.inspect(connection).get_columns(table) if c["name"] not in skip]

@@ -8,10 +8,13 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 from om_graph.core.kernel.models import WRITE_XACT
 
@@ -62,7 +65,7 @@ def _configure_sqlite(engine: Engine) -> None:
     never deadlock upgrading a read lock, and wait up to ``timeout`` for each other."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         # Switching to WAL needs an exclusive lock, and a BEGIN meeting it fails at once instead
@@ -84,8 +87,8 @@ def _configure_sqlite(engine: Engine) -> None:
     # BEGIN goes straight to the driver: it runs before every transaction, and SQLAlchemy's
     # statement execution around it would cost more than SQLite's own work.
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        driver = conn.connection.driver_connection
+    def _on_begin(conn: Connection) -> None:
+        driver = cast(sqlite3.Connection, conn.connection.driver_connection)  # a live connection: never None
         conn.info["om_xact"][0] = random.getrandbits(62)
         if conn.get_execution_options().get(READ_ONLY):
             driver.execute("BEGIN")
@@ -98,22 +101,22 @@ def _configure_sqlite(engine: Engine) -> None:
             _release(conn.info)
             raise
 
-    def _release(info) -> None:
+    def _release(info: dict[Any, Any]) -> None:
         if info.pop("om_write_lock", False):
             write_lock.release()
 
     # Released when the connection goes back to the pool, i.e. after COMMIT or ROLLBACK ran.
     @event.listens_for(engine.pool, "reset")
-    def _on_reset(dbapi_conn, record, reset_state):
+    def _on_reset(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry | None, reset_state: PoolResetState) -> None:
         if record is not None:  # None for a connection detached from the pool
             _release(record.info)
 
     @event.listens_for(engine.pool, "detach")
-    def _on_detach(dbapi_conn, record):
+    def _on_detach(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         _release(record.info)
 
     @event.listens_for(engine.pool, "checkin")
-    def _on_checkin(dbapi_conn, record):
+    def _on_checkin(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         _release(record.info)
 
 
