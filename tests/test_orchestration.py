@@ -3,14 +3,17 @@ failures, retries, cascades, roll-up, and serialised completion of parallel task
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from om_graph.core.catalog.extensions import TaskHandler
 from om_graph.core.fulfilment.models import Task
-from om_graph.core.inventory.models import Product
+from om_graph.core.inventory.models import Agreement, Entitlement, Product
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.models import EventRecord
 from om_graph.core.kernel.ports import (
@@ -19,6 +22,7 @@ from om_graph.core.kernel.ports import (
     NullEventSink,
     RecordingJobSink,
 )
+from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order
@@ -288,3 +292,121 @@ def test_changing_an_order_without_lock_order_still_bumps_its_change_seq(service
     with services.sessions() as s:
         assert s.get(Task, task_id).jeopardy == "critical"
         assert s.get(Order, order_id).change_seq == before + 1
+
+
+# -- dispatch by the stored handler ------------------------------------------------------------
+
+
+def _store_handler(svc, order_id: int, key: str, handler: str) -> int:
+    with svc.uow() as uow:
+        lock_order(uow, order_id)
+        task = uow.session.scalars(select(Task).where(Task.order_id == order_id, Task.key == key)).one()
+        task.handler = handler
+        return task.id
+
+
+def test_a_task_runs_the_handler_stored_on_it_not_the_templates(services):
+    order_id = place(services)
+    services.processing.process(order_id)  # decomposed: each task stores its template's handler
+    ran = []
+    services.registry.handlers["test.other"] = TaskHandler("test.other", do=lambda ctx: ran.append(ctx.task_key))
+    task_id = _store_handler(services, order_id, "test.ship-router", "test.other")
+    drain(services, manual_chars={"ontSerial": "S1"})
+    assert ran == ["test.ship-router"]
+    with services.sessions() as s:
+        assert s.get(Task, task_id).state == "completed" and s.get(Order, order_id).state == "completed"
+
+
+def test_a_task_whose_stored_handler_no_pack_provides_fails_with_unknown_handler(services):
+    order_id = place(services)
+    services.processing.process(order_id)
+    task_id = _store_handler(services, order_id, "test.ship-router", "gone.handler")
+    drain(services, manual_chars={"ontSerial": "S1"})
+    with services.sessions() as s:
+        task = s.get(Task, task_id)
+        assert (task.state, task.error_code) == ("failed", "UNKNOWN_HANDLER")
+        assert s.get(Order, order_id).state == "failed"
+
+
+# -- inventory: the order's currency, contracts and entitlements, the owners' lock order -------
+
+
+def test_products_are_priced_in_the_orders_currency_when_the_catalog_changed_before_decomposition(services):
+    order = services.orders.create(AGENT, OrderInput("ACME", (LineInput("test-licence"),)), submit=True)
+    assert order.currency == "EUR"
+    offering = services.registry.offerings["test-licence"]
+    services.registry.offerings["test-licence"] = dataclasses.replace(offering, currency="USD")  # a catalog change meanwhile
+    drain(services)
+    with services.sessions() as s:
+        [product] = s.scalars(select(Product).where(Product.order_id == order.id)).all()
+        assert (product.status, product.currency, product.recurring_price) == ("active", "EUR", Decimal("9"))
+
+
+def _licences(svc, count: int) -> list[Product]:
+    """``count`` active licence products, each from its own (completed) order, oldest first."""
+    products = []
+    for _ in range(count):
+        order = svc.orders.create(AGENT, OrderInput("ACME", (LineInput("test-licence"),)), submit=True)
+        drain(svc)
+        with svc.sessions() as s:
+            products.append(s.scalars(select(Product).where(Product.order_id == order.id)).one())
+    return products
+
+
+def test_deleting_a_contracts_last_product_revokes_its_entitlements_and_terminates_the_contract(services):
+    [product] = _licences(services, 1)
+    with services.uow() as uow:
+        lock_order(uow, product.order_id)
+        uow.session.add(
+            Entitlement(
+                customer_id="ACME",
+                product_id=product.id,
+                agreement_id=product.agreement_id,
+                name="seats",
+                quantity=1,
+                unit="seat",
+                status="active",
+            )
+        )  # the test packs' offerings grant none
+    stop = services.orders.create(AGENT, OrderInput("ACME", (LineInput(action="delete", product_id=product.id),)), submit=True)
+    drain(services)
+    with services.sessions() as s:
+        assert s.get(Product, product.id).status == "terminated"
+        assert s.get(Agreement, product.agreement_id).status == "terminated"
+        assert s.scalars(select(Entitlement.status).where(Entitlement.product_id == product.id)).all() == ["revoked"]
+        changes = s.execute(
+            select(EventRecord.event_type, EventRecord.from_state, EventRecord.to_state)
+            .where(EventRecord.order_id == stop.id, EventRecord.entity_kind.in_(["agreement", "entitlement"]))
+            .order_by(EventRecord.id)
+        ).all()
+    assert [tuple(c) for c in changes] == [
+        ("EntitlementStateChangeEvent", "active", "revoked"),
+        ("AgreementStateChangeEvent", "approved", "terminated"),
+    ]
+
+
+def test_settlement_locks_every_owner_newest_first_before_it_reads_a_product(services, monkeypatch):
+    older, newer = _licences(services, 2)
+    lines = tuple(
+        LineInput(action="modify", product_id=p.id, characteristics={}) for p in (older, newer)
+    )  # line order: oldest owner first
+    change = services.orders.create(AGENT, OrderInput("ACME", lines), submit=True)
+    seen: list[object] = []
+    real = UnitOfWork.lock_other_order
+    monkeypatch.setattr(UnitOfWork, "lock_other_order", lambda uow, order_id: (seen.append(order_id), real(uow, order_id))[1])
+
+    def statement(conn, cursor, sql, *args):
+        if "product.characteristics" in sql and "WHERE product.id = " in sql:  # a product loaded to be settled
+            seen.append("product read")
+
+    engine = services.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        drain(services)
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    with services.sessions() as s:
+        assert s.get(Order, change.id).state == "completed"
+    first_read = seen.index("product read")
+    assert list(dict.fromkeys(seen[:first_read])) == [newer.order_id, older.order_id], seen  # (repeats find them locked)
+    assert newer.order_id > older.order_id
