@@ -54,3 +54,41 @@ def test_core_imports_only_core_and_contexts_only_earlier_contexts():
             elif CONTEXTS.index(target) > CONTEXTS.index(own):
                 wrong.append(f"{where} ({own} comes before {target})")
     assert not wrong, "\n".join(wrong)
+
+
+def _imports_rollup(path: pathlib.Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("om_graph.core.fulfilment.rollup") or (
+                node.module == "om_graph.core.fulfilment" and any(a.name == "rollup" for a in node.names)
+            ):
+                return True
+        elif isinstance(node, ast.Import) and any(a.name.startswith("om_graph.core.fulfilment.rollup") for a in node.names):
+            return True
+    return False
+
+
+def test_only_the_plan_session_runs_the_roll_up():
+    """Nobody rolls up by hand: the plan session runs it once, when it closes."""
+    root = CORE.parent
+    importers = [path.relative_to(root).as_posix() for path in sorted(root.rglob("*.py")) if _imports_rollup(path)]
+    assert importers == ["core/fulfilment/session.py"]
+
+
+OUTER_LIBRARIES = {"strawberry", "starlette", "dramatiq", "redis", "uvicorn"}
+
+
+def test_the_core_imports_no_web_or_broker_library():
+    wrong = []
+    for path in sorted(CORE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            wrong += [
+                f"core/{path.relative_to(CORE)}:{node.lineno} imports {n}" for n in names if n.split(".")[0] in OUTER_LIBRARIES
+            ]
+    assert not wrong, "\n".join(wrong)
