@@ -17,9 +17,11 @@ handlers see a stable key to pass to external systems.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -106,7 +108,7 @@ class Orchestrator:
         uow: UnitOfWork,
         order_id: int,
         previous: OrderPlan | None = None,
-        results: list[tuple[Claim, Result]] = (),
+        results: Sequence[tuple[Claim, Result]] = (),
     ) -> tuple[list[Claim], OrderPlan | None]:
         """One transaction of the advance loop: record a wave's results (if any), then claim
         what is runnable. Returns the claims and the plan (to re-attach next time)."""
@@ -216,7 +218,9 @@ class Orchestrator:
             self._complete(session, task, result.characteristics, SYSTEM_ACTOR, result.message)
         return True
 
-    def _complete(self, session: PlanSession, task: Task, characteristics, actor: Actor, message: str = "") -> None:
+    def _complete(
+        self, session: PlanSession, task: Task, characteristics: Mapping[str, Any], actor: Actor, message: str = ""
+    ) -> None:
         session.fire(task, "complete", actor)
         task.finished_at = utcnow()
         task.completed_by = actor.label
@@ -243,7 +247,7 @@ class Orchestrator:
 
     # -- manual tasks --------------------------------------------------------------------------
 
-    def complete_manual(self, uow: UnitOfWork, task_id: int, actor: Actor, characteristics: dict) -> Task:
+    def complete_manual(self, uow: UnitOfWork, task_id: int, actor: Actor, characteristics: dict[str, Any]) -> Task:
         session = self._open_for_task(uow, task_id)
         if session is None or (actor.account_id is not None and actor.account_id != session.order.customer_id):
             raise NotFound("no such task", field="id")

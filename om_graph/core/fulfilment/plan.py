@@ -8,10 +8,11 @@ flushed together.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
 from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
@@ -21,7 +22,7 @@ from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.models import Order, OrderLine
 
 # Built once (SQLAlchemy reuses their cache keys and compiled forms): they run in every transaction.
-_ORDER_ID = bindparam("order_id")
+_ORDER_ID: BindParameter[int] = bindparam("order_id")
 _DOMAIN_ORDERS = select(DomainOrder).where(DomainOrder.order_id == _ORDER_ID).order_by(DomainOrder.id)
 _TASKS = select(Task).where(Task.order_id == _ORDER_ID).order_by(Task.id)
 _EDGES = (
@@ -51,7 +52,14 @@ class OrderPlan:
         return cls.build(order, lines, domain_orders, tasks, edges)
 
     @classmethod
-    def build(cls, order: Order, lines, domain_orders, tasks, edges) -> OrderPlan:
+    def build(
+        cls,
+        order: Order,
+        lines: Iterable[OrderLine],
+        domain_orders: Iterable[DomainOrder],
+        tasks: Iterable[Task],
+        edges: Iterable[tuple[int, int, str]],
+    ) -> OrderPlan:
         """``edges`` are (task id, predecessor id, dependency type) rows."""
         plan = cls(order, list(lines), list(domain_orders), {t.id: t for t in tasks})
         for task_id, predecessor_id, dependency_type in edges:

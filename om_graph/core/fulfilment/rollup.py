@@ -24,17 +24,17 @@ from om_graph.core.ordering.models import OrderLine
 from om_graph.core.ordering.states import LINE, ORDER, LineStates
 
 
-def unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int, dict]:
+def unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int, dict[str, Any]]:
     """Characteristics produced by tasks (e.g. assigned serials), gathered per unit of the line."""
-    per_unit: dict[int, dict] = {}
+    per_unit: dict[int, dict[str, Any]] = {}
     roots = {d.id: d.unit_index for d in domain_orders if d.line_id == line.id and d.parent_id is None}
-    parents = {d.id: d.parent_id for d in domain_orders}
+    parents: dict[int, int | None] = {d.id: d.parent_id for d in domain_orders}
     for d in domain_orders:
         if d.line_id != line.id:
             continue
-        root = d.id
-        while parents.get(root) is not None:
-            root = parents[root]
+        root, parent = d.id, d.parent_id
+        while parent is not None:
+            root, parent = parent, parents.get(parent)
         extra = {k: v for k, v in d.characteristics.items() if k not in line.characteristics}
         per_unit.setdefault(roots.get(root, 0), {}).update(extra)
     return per_unit

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.states import DomainOrderStates, TaskKinds, TaskStates
@@ -121,7 +121,7 @@ class Due:
         value = getattr(task, self.column)
         return task.state == self.state and (self.unset_passes if value is None else _OPS[self.op](value, now))
 
-    def sql(self, now: datetime):
+    def sql(self, now: datetime) -> ColumnElement[bool]:
         column = getattr(Task, self.column)
         due = _OPS[self.op](column, now)
         return and_(Task.state == self.state, or_(column.is_(None), due) if self.unset_passes else due)
@@ -135,7 +135,7 @@ class RunnableRule:
     def matches(self, task: Any, now: datetime) -> bool:
         return task.kind == self.kind and any(due.matches(task, now) for due in self.when)
 
-    def sql(self, now: datetime):
+    def sql(self, now: datetime) -> ColumnElement[bool]:
         return and_(Task.kind == self.kind, or_(*(due.sql(now) for due in self.when)))
 
 

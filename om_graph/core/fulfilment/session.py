@@ -6,10 +6,22 @@ runs, once: dependency releases (by dependency type), the claim of the next wave
 *is* the advance loop, the roll-up, and the advance job when automatic work became ready and
 nobody in this transaction claims it. The unit of work then writes the events and sends the
 jobs after commit. Callers only mutate.
+
+It is the one way fulfilment writes a plan: the orchestrator's claims, results, manual
+completions and cascades all open one (``Orchestrator.open``/``session``), and nothing else runs
+the roll-up (tests/test_layering.py). The lifecycle's rejection and resume and the reconciler's
+bookkeeping still lock and fire directly (they change the order, not its plan).
+
+``advancing`` is a mode of the session, fixed when it opens, not an argument of ``close``: it
+says who runs the work that becomes runnable in this transaction. The advance loop's session
+claims it itself (the next wave) and so must send no advance job for it; any other session
+(a manual completion, a decomposition) leaves it to an advance job. Deciding that at open keeps
+the two from both happening, or neither, for one transaction.
 """
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
@@ -19,6 +31,7 @@ from om_graph.core.kernel.ports import ADVANCE_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import Acting, UnitOfWork
 from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.models import Order
 
 if TYPE_CHECKING:
     from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
@@ -29,8 +42,7 @@ class PlanSession:
         self.uow = uow
         self.plan = plan
         self.orchestrator = orchestrator
-        # The advance loop claims the work that becomes runnable itself: no advance job for it.
-        self.advancing = advancing
+        self.advancing = advancing  # the session's mode (module docstring): it claims, or it sends the job
         self.claims: list[Claim] = []
         self.automatic_work_ready = False
         self.closed = False
@@ -59,10 +71,10 @@ class PlanSession:
         return cls(uow, plan, orchestrator, advancing=advancing)
 
     @property
-    def order(self):
+    def order(self) -> Order:
         return self.plan.order
 
-    def fire(self, entity: Any, event: str, actor: Acting = SYSTEM_ACTOR, payload: dict | None = None) -> str:
+    def fire(self, entity: Any, event: str, actor: Acting = SYSTEM_ACTOR, payload: dict[str, Any] | None = None) -> str:
         return fire(self.uow, self.plan.order, entity, event, actor, payload)
 
     def close(self) -> list[Claim]:
@@ -81,6 +93,6 @@ class PlanSession:
     def __enter__(self) -> PlanSession:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc_type is None:
             self.close()

@@ -17,9 +17,10 @@ import calendar
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.inventory.models import Agreement, Entitlement, Product
@@ -38,7 +39,7 @@ class SoldLine(Protocol):
     offering_key: str
     spec_key: str
     quantity: int
-    characteristics: dict
+    characteristics: dict[str, Any]
     product_id: int | None
     unit_one_time_price: Decimal
     unit_recurring_price: Decimal
@@ -88,7 +89,7 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
     )
 
 
-def _flush_new_products(session) -> None:
+def _flush_new_products(session: Session) -> None:
     """Products created in this same transaction (a line with no work to do completes at
     once) must be in the database before products are queried; otherwise no flush is needed."""
     if any(isinstance(obj, Product) for obj in session.new):
@@ -108,7 +109,7 @@ def lock_owners(uow: UnitOfWork, lines: Iterable[SoldLine]) -> None:
 
 
 def settle_line(
-    uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[int, dict], actor: Acting, *, completed: bool
+    uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[int, dict[str, Any]], actor: Acting, *, completed: bool
 ) -> None:
     """Apply a finished line to the inventory: ``completed`` says whether the line completed (the
     line's machine decides; the inventory does not read order states). ``outputs`` are the
@@ -120,15 +121,15 @@ def settle_line(
         _flush_new_products(session)
         with session.no_autoflush:  # nothing else pending changes which products the line has
             products = session.scalars(_PRODUCTS_OF_LINE, {"line_id": line.id}).all()
-        for unit, product in enumerate(products):
-            if product.status != ProductStatuses.CREATED:
+        for unit, placeholder in enumerate(products):
+            if placeholder.status != ProductStatuses.CREATED:
                 continue
             if completed:
-                product.characteristics = {**line.characteristics, **outputs.get(unit, {})}
-                product.start_date = now
-                fire(uow, order, product, "activate", actor, {"lineId": line.id})
+                placeholder.characteristics = {**line.characteristics, **outputs.get(unit, {})}
+                placeholder.start_date = now
+                fire(uow, order, placeholder, "activate", actor, {"lineId": line.id})
             else:
-                fire(uow, order, product, "abort", actor, {"lineId": line.id})
+                fire(uow, order, placeholder, "abort", actor, {"lineId": line.id})
         return
     if not completed or line.product_id is None:
         return

@@ -31,7 +31,7 @@ def machine_of(model: type) -> StateMachine:
     return _BINDINGS[model].machine
 
 
-def fire(uow: UnitOfWork, order: OrderRef, entity: Any, event: str, actor: Acting, payload: dict | None = None) -> str:
+def fire(uow: UnitOfWork, order: OrderRef, entity: Any, event: str, actor: Acting, payload: dict[str, Any] | None = None) -> str:
     """Apply ``event`` to ``entity`` (checking the transition's guards, the table and the actor's
     roles), apply the transition's entry effects, and record one event in the same transaction.
     Returns the new state."""

@@ -25,11 +25,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Protocol
+from types import TracebackType
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, column, insert, select, table, text, update
+from sqlalchemy import Table, bindparam, column, insert, select, table, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.sql.dml import Insert
 
 from om_graph.core.kernel import metrics
 from om_graph.core.kernel.db import READ_ONLY
@@ -65,11 +67,11 @@ def write_transaction_open() -> bool:
 
 
 @cache
-def _insert_into(table):
+def _insert_into(table: Table) -> Insert:
     return insert(table)  # built once per table: SQLAlchemy reuses its compiled form
 
 
-def _row_of(obj) -> dict:
+def _row_of(obj: Any) -> dict[str, Any]:
     """A new object's column values, with its columns' Python defaults where it has none (what
     the ORM would apply at flush), also set on the object so that it reads like its row. A SQL
     expression default is left to the INSERT (the attribute then loads on first access)."""
@@ -122,11 +124,11 @@ class UnitOfWork:
         self._event_sink = events
         self._read_only = read_only
         self.jobs: list[Job] = []
-        self._events: list[dict] = []
+        self._events: list[dict[str, Any]] = []
         self._announced: list[OrderEvent] = []
         self.locked: dict[int, object] = {}  # orders this transaction locked (ordering.locking)
         self._rows_locked: set[int] = set()  # other orders' rows locked (lock_other_order)
-        self._refs: list[tuple[OrderRef, object]] = []  # per event: the order and entity whose ids it carries
+        self._refs: list[tuple[OrderRef, Any]] = []  # per event: the order and entity whose ids it carries
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()
@@ -137,7 +139,7 @@ class UnitOfWork:
             _THREAD.writing = getattr(_THREAD, "writing", 0) + 1
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         committing = False
         try:
             if exc_type is not None:
@@ -200,7 +202,7 @@ class UnitOfWork:
         except Exception:  # then they go out after the redispatch age instead
             log.exception("could not mark %d unsent jobs for the reconciler", len(jobs))
 
-    def add_new(self, objects: Sequence) -> None:
+    def add_new(self, objects: Sequence[Any]) -> None:
         """The write path's bulk insert of new rows (a captured order and its lines, a contract
         and its entitlements): one Core executemany per table, without the ORM's flush
         bookkeeping (most of a small transaction's cost; it keeps orderCreate fast). The objects
@@ -209,7 +211,7 @@ class UnitOfWork:
         Ids that others point at are reserved by the caller first (``kernel.ids.reserve_ids``),
         the rest here. Objects go table by table in the order given (parents first), without
         flushing the session's pending changes first."""
-        by_table: dict = {}
+        by_table: dict[Table, list[Any]] = {}
         for obj in objects:
             by_table.setdefault(obj.__table__, []).append(obj)
         with self.session.no_autoflush:
@@ -249,7 +251,7 @@ class UnitOfWork:
             # write lock and rowids are allocated max + 1, so they are consecutive.
             session.execute(_INSERT_EVENTS, self._events)
             last = session.execute(_LAST_ROWID).scalar_one()
-            ids = range(last - len(self._events) + 1, last + 1)
+            ids: Sequence[int] = range(last - len(self._events) + 1, last + 1)
         else:
             ids = session.execute(_INSERT_EVENTS_RETURNING, self._events).scalars().all()
         self._announced = [OrderEvent(id=i, **body) for i, body in zip(ids, self._events)]
@@ -279,11 +281,11 @@ class UnitOfWork:
         *,
         entity_kind: str,
         entity_id: int | None = None,
-        entity=None,
+        entity: Any = None,
         actor: Acting,
         from_state: str | None = None,
         to_state: str | None = None,
-        payload: dict | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         """Record an event; it is written with the transaction's others just before commit.
         Give ``entity`` (rather than ``entity_id``) for an object that may not be inserted yet:

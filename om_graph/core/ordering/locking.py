@@ -41,7 +41,9 @@ def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) ->
     with its loaded children): when the change_seq shows nobody wrote the order since (each
     transaction bumps it by exactly one), that object is re-attached instead of loaded again."""
     if order_id in uow.locked:
-        return uow.locked[order_id]
+        locked = uow.locked[order_id]
+        assert isinstance(locked, Order)  # the kernel keeps it untyped: it knows no context's models
+        return locked
     params = {"order_id": order_id, "now": utcnow()}
     order = None
     if known is not None:
