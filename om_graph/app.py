@@ -38,6 +38,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 
 from om_graph.core.access.auth import AuthenticationFailed
+from om_graph.core.access.error_codes import AccessErrorCode
 from om_graph.core.kernel.db import sqlite_writer_stats
 from om_graph.observability.endpoints import install_observability
 from om_graph.observability.graphql import (
@@ -258,7 +259,7 @@ class OmGraphQL(GraphQL[Context, None]):
         try:
             actor = await run_in_threadpool(self.runtime.authenticator.authenticate, credential)
         except AuthenticationFailed:
-            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+            raise ConnectionRejectionError({"code": AccessErrorCode.UNAUTHENTICATED}) from None
         context.actor = actor
         websocket: WebSocket = context.request
         # Kept in the connection's scope, where __call__ cancels it when the connection ends.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 def _serve(args) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from om_graph.app import create_app
     from om_graph.observability.logs import configure_logging
@@ -25,10 +26,15 @@ def _serve(args) -> int:
         flush=True,
     )
     # JSON: uvicorn's loggers propagate to the root's JSON handler instead of its own text config.
-    text = {} if settings.log_format == "text" else {"log_config": None}
+    log_config = LOGGING_CONFIG if settings.log_format == "text" else None
     # A websocket message is held to the same bound as an HTTP body (uvicorn's default is 16 MiB).
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, ws_max_size=MAX_BODY_BYTES, **text
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=log_config,
+        ws_max_size=MAX_BODY_BYTES,
     )
     return 0
 

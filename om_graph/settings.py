@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import UnionType
-from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints, overload
 
 
+@overload
+def _env(name: str) -> str | None: ...
+@overload
+def _env(name: str, default: str) -> str: ...
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(f"OM_GRAPH_{name}")
     return value if value not in (None, "") else default
@@ -83,13 +87,14 @@ class Settings:
         return (not self.scaled) if self.embedded_workers is None else self.embedded_workers
 
     @classmethod
-    def from_env(cls, **overrides) -> Settings:
+    def from_env(cls, **overrides: Any) -> Settings:
         embedded = _env("EMBEDDED_WORKERS")
-        values = dict(
+        metrics_port = _env("WORKER_METRICS_PORT")
+        settings = cls(
             database_url=_env("DATABASE_URL", cls.database_url),
             redis_url=_env("REDIS_URL"),
             redis_namespace=_env("REDIS_NAMESPACE", cls.redis_namespace),
-            disabled_plugins=tuple(p.strip() for p in (_env("DISABLED_PLUGINS", "") or "").split(",") if p.strip()),
+            disabled_plugins=tuple(p.strip() for p in _env("DISABLED_PLUGINS", "").split(",") if p.strip()),
             embedded_workers=None if embedded is None else embedded.lower() in ("1", "true", "yes", "on"),
             worker_threads=int(_env("WORKER_THREADS", str(cls.worker_threads))),
             task_lease_seconds=float(_env("TASK_LEASE_SECONDS", str(cls.task_lease_seconds))),
@@ -98,7 +103,7 @@ class Settings:
             retry_backoff_ms=int(_env("RETRY_BACKOFF_MS", str(cls.retry_backoff_ms))),
             broker_heartbeat_ms=int(_env("BROKER_HEARTBEAT_MS", str(cls.broker_heartbeat_ms))),
             auto_migrate=_bool("AUTO_MIGRATE", True),
-            extra_plugins=_import_plugins(_env("PLUGINS", "") or ""),
+            extra_plugins=_import_plugins(_env("PLUGINS", "")),
             mode=_env("MODE", cls.mode),
             introspection=None if _env("INTROSPECTION") is None else _bool("INTROSPECTION", False),
             graphiql=None if _env("GRAPHIQL") is None else _bool("GRAPHIQL", False),
@@ -108,21 +113,21 @@ class Settings:
             jwt_issuer=_env("JWT_ISSUER"),
             jwt_audience=_env("JWT_AUDIENCE"),
             jwt_keys=_env("JWT_KEYS"),
-            jwt_algorithms=tuple(a.strip() for a in (_env("JWT_ALGORITHMS", "RS256") or "").split(",") if a.strip()),
+            jwt_algorithms=tuple(a.strip() for a in _env("JWT_ALGORITHMS", "RS256").split(",") if a.strip()),
             jwt_roles_claim=_env("JWT_ROLES_CLAIM", cls.jwt_roles_claim),
             jwt_account_claim=_env("JWT_ACCOUNT_CLAIM", cls.jwt_account_claim),
-            log_format=(_env("LOG_FORMAT", cls.log_format) or "").lower(),
+            log_format=_env("LOG_FORMAT", cls.log_format).lower(),
             log_level=_env("LOG_LEVEL", cls.log_level),
             metrics_token=_env("METRICS_TOKEN"),
             worker_metrics_host=_env("WORKER_METRICS_HOST", cls.worker_metrics_host),
-            worker_metrics_port=None if _env("WORKER_METRICS_PORT") is None else int(_env("WORKER_METRICS_PORT")),
+            worker_metrics_port=None if metrics_port is None else int(metrics_port),
         )
-        values.update(overrides)
-        if values["mode"] not in ("demo", "production"):
-            raise ValueError(f"OM_GRAPH_MODE must be demo or production, not {values['mode']!r}")
-        if values["log_format"] not in ("text", "json"):
-            raise ValueError(f"OM_GRAPH_LOG_FORMAT must be text or json, not {values['log_format']!r}")
-        return cls(**values)
+        settings = replace(settings, **overrides)
+        if settings.mode not in ("demo", "production"):
+            raise ValueError(f"OM_GRAPH_MODE must be demo or production, not {settings.mode!r}")
+        if settings.log_format not in ("text", "json"):
+            raise ValueError(f"OM_GRAPH_LOG_FORMAT must be text or json, not {settings.log_format!r}")
+        return settings
 
 
 # --- pack settings ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ microseconds (~7 µs over a bare ASGI app on the reference machine, most of it t
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -19,13 +20,17 @@ from om_graph.observability.metrics import (
     GRAPHQL_REQUESTS,
     WEBSOCKET_CONNECTIONS,
 )
+from om_graph.schema.errors import RequestErrorCode
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A caller's id is kept when it is a plausible id (no spaces or control characters, which would
 # let it forge log lines); otherwise a fresh one is made.
 _VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 GRAPHQL_PATH = "/graphql"
-_INTERNAL_ERROR = b'{"errors":[{"message":"Internal server error.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}'
+_INTERNAL_ERROR = json.dumps(
+    {"errors": [{"message": "Internal server error.", "extensions": {"code": RequestErrorCode.INTERNAL_SERVER_ERROR}}]},
+    separators=(",", ":"),
+).encode()
 
 log = logging.getLogger(__name__)
 

@@ -46,26 +46,31 @@ def om_register_catalog(settings: PackSettings | None = None) -> CatalogContribu
 @hookspec
 def om_register_decomposition_rules(settings: PackSettings | None = None) -> Sequence[DecompositionRule]:
     """Return rules that include or exclude specification relationships per order line."""
+    raise NotImplementedError  # a specification: pluggy calls the packs' implementations
 
 
 @hookspec
 def om_register_enrichment_steps(settings: PackSettings | None = None) -> Sequence[EnrichmentStep]:
     """Return steps that add data to submitted lines before decomposition."""
+    raise NotImplementedError  # a specification: pluggy calls the packs' implementations
 
 
 @hookspec
 def om_register_business_validators(settings: PackSettings | None = None) -> Sequence[BusinessValidator]:
     """Return validators run at submission; any issue rejects the order."""
+    raise NotImplementedError  # a specification: pluggy calls the packs' implementations
 
 
 @hookspec
 def om_register_jeopardy_policies(settings: PackSettings | None = None) -> Sequence[JeopardyPolicy]:
     """Return policies giving tasks their planned durations (SLAs) and jeopardy thresholds."""
+    raise NotImplementedError  # a specification: pluggy calls the packs' implementations
 
 
 @hookspec
 def om_register_task_handlers(settings: PackSettings | None = None) -> Sequence[TaskHandler]:
     """Return the handlers that perform automatic tasks (do and undo)."""
+    raise NotImplementedError  # a specification: pluggy calls the packs' implementations
 
 
 @hookspec

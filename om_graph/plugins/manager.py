@@ -86,9 +86,9 @@ def _bind_pack_settings(pm: pluggy.PluginManager, environ: Mapping[str, str]) ->
             # Pluggy calls an implementation with the arguments it names, positionally: drop
             # ``settings`` from those and bind this pack's own value instead.
             names = tuple(a for a in impl.argnames if a != "settings")
-            impl.function = _with_settings(impl.function, names, settings)  # type: ignore[misc]
-            impl.argnames = names  # type: ignore[misc]
-            impl.kwargnames = tuple(k for k in impl.kwargnames if k != "settings")  # type: ignore[misc]
+            impl.function = _with_settings(impl.function, names, settings)
+            impl.argnames = names
+            impl.kwargnames = tuple(k for k in impl.kwargnames if k != "settings")
 
 
 def _with_settings(function: Callable[..., Any], names: tuple[str, ...], settings: PackSettings) -> Callable[..., Any]:

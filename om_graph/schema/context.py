@@ -3,6 +3,7 @@ way resolvers call the core."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,8 @@ from strawberry.extensions import FieldExtension
 from strawberry.types import Info as StrawberryInfo
 
 from om_graph.core.access.actor import Actor
-from om_graph.core.kernel.errors import DomainError
+from om_graph.core.access.error_codes import AccessErrorCode
+from om_graph.core.kernel.errors import DomainError, FieldError
 from om_graph.core.services import Services
 
 
@@ -26,6 +28,14 @@ class Context:
     response: Any = None
     connection_params: Any = None  # the websocket connection_init payload
     node_loader: Any = field(default=None, repr=False)  # schema.loaders.NodeLoader, made on first use
+
+    @property
+    def acting(self) -> Actor:
+        """The authenticated actor, for resolvers that reach the core (RequirePermission checks it
+        before they run, the websocket handshake before a subscription starts)."""
+        if self.actor is None:
+            raise GraphQLError("authentication required", extensions={"code": AccessErrorCode.UNAUTHENTICATED})
+        return self.actor
 
     async def call(self, fn, *args, **kwargs):
         """Run a core service off the event loop (services are synchronous: SQLAlchemy sessions).
@@ -45,9 +55,9 @@ class ErrorsInPayload(FieldExtension):
     ``Context.call`` or raised directly) are answered as its payload's ``errors``, each built by
     ``to_error`` from a FieldError; nothing was changed."""
 
-    def __init__(self, to_error):
+    def __init__(self, to_error: Callable[[FieldError], object]):
         self._to_error = to_error
-        self._payload = None
+        self._payload: Callable[..., object] | None = None  # the mutation's payload type, once applied
 
     def apply(self, field) -> None:
         self._payload = field.type
@@ -62,7 +72,8 @@ class ErrorsInPayload(FieldExtension):
         except DomainError as exc:
             return self._answer(exc)
 
-    def _answer(self, exc: DomainError):
+    def _answer(self, exc: DomainError) -> object:
+        assert self._payload is not None, "a field extension is applied when the schema is built"
         return self._payload(errors=[self._to_error(e) for e in exc.errors])
 
 

@@ -3,28 +3,57 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
+from om_graph.core.catalog.definitions import ALL_ACTIONS
 from om_graph.core.fulfilment.rules import RELEASED_BY
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds
 from om_graph.core.inventory.states import PRODUCT
+from om_graph.core.lifecycle.stages import STAGES
 from om_graph.core.ordering.states import LINE, ORDER, OrderStates
 
 
-def _enum(name: str, values, description: str | None = None) -> type[Enum]:
+def _enum(name: str, values: Iterable[str], description: str | None = None) -> type[Enum]:
     members = {re.sub(r"(?<!^)(?=[A-Z])", "_", v).upper(): v for v in sorted(values)}
-    return strawberry.enum(Enum(name, members), description=description)
+    enum: type[Enum] = Enum(name, members)  # type: ignore[misc]  # members known only at run time
+    return strawberry.enum(enum, description=description)
 
 
-# Each state enum is exactly its machine's states (tests/test_state_machines.py checks it).
-OrderState = _enum("OrderState", ORDER.states, "TMF622 product order state.")
-OrderLineState = _enum("OrderLineState", LINE.states, "TMF622 product order item state.")
-DomainOrderState = _enum("DomainOrderState", DOMAIN_ORDER.states, "Product, service or resource order state (TMF641/652).")
-TaskState = _enum("TaskState", TASK.states, "Orchestration task state.")
-ProductStatus = _enum("ProductStatus", PRODUCT.states, "TMF637 product status (aborted without the published trailing space).")
-LineAction = _enum("LineAction", {"add", "modify", "delete"}, "TMF622 item action.")
+if TYPE_CHECKING:
+    # The members are built at run time, so mypy sees enums without members: code reaches a
+    # member by its value (``OrderState(row.state)``), never by name.
+    class OrderState(Enum): ...
+
+    class OrderLineState(Enum): ...
+
+    class DomainOrderState(Enum): ...
+
+    class TaskState(Enum): ...
+
+    class ProductStatus(Enum): ...
+
+    class LineAction(Enum): ...
+
+    class DependencyType(Enum): ...
+
+    class OrderStage(Enum): ...
+
+else:
+    # Each state enum is exactly its machine's states (tests/test_state_machines.py checks it).
+    OrderState = _enum("OrderState", ORDER.states, "TMF622 product order state.")
+    OrderLineState = _enum("OrderLineState", LINE.states, "TMF622 product order item state.")
+    DomainOrderState = _enum("DomainOrderState", DOMAIN_ORDER.states, "Product, service or resource order state (TMF641/652).")
+    TaskState = _enum("TaskState", TASK.states, "Orchestration task state.")
+    ProductStatus = _enum(
+        "ProductStatus", PRODUCT.states, "TMF637 product status (aborted without the published trailing space)."
+    )
+    OrderStage = _enum("OrderStage", STAGES.states, "The stage a submitted order is in before and during fulfilment.")
+    LineAction = _enum("LineAction", ALL_ACTIONS, "TMF622 item action.")
+    DependencyType = _enum("DependencyType", RELEASED_BY)
 
 
 @strawberry.enum(description="The level of a domain order: what it fulfils.")
@@ -38,9 +67,6 @@ class DomainOrderKind(Enum):
 class TaskKind(Enum):
     AUTOMATIC = TaskKinds.AUTOMATIC
     MANUAL = TaskKinds.MANUAL
-
-
-DependencyType = _enum("DependencyType", RELEASED_BY)
 
 
 @strawberry.enum(description="Jeopardy level from SLA consumption.")

@@ -34,10 +34,17 @@ log = logging.getLogger("om_graph.graphql")
 
 
 class RequestErrorCode(StrEnum):
-    """Codes of errors about the request rather than the domain (only in ``extensions.code``)."""
+    """Codes of errors about the request rather than the domain (only in ``extensions.code``),
+    including those the HTTP transport answers itself (``transport.errors``)."""
 
     INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
     RESUME_REQUIRED = "RESUME_REQUIRED"  # a subscriber fell too far behind: subscribe again with resume
+    BAD_REQUEST = "BAD_REQUEST"  # not a GraphQL request: unparsable body, missing query, bad variables
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"  # the Accept header admits no media type we answer in
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"  # a defect, masked
 
 
 ERROR_CODES: tuple[type[StrEnum], ...] = (

@@ -37,7 +37,7 @@ class CharacteristicInput:
 
 @strawberry.input(description="One order line: an offering to add, or an inventory product to modify or delete.")
 class OrderLineInput:
-    action: LineAction = LineAction.ADD
+    action: LineAction = LineAction("add")
     offering: str | None = strawberry.field(default=None, description="Offering key (required for ADD).")
     quantity: int = 1
     characteristics: list[CharacteristicInput] = strawberry.field(default_factory=list)

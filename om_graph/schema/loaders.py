@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from strawberry import relay
 from strawberry.dataloader import DataLoader
 
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.reads.queries import MAX_PAGE, NodeRows
@@ -106,7 +107,7 @@ def _key(info: Info, id: relay.GlobalID, include: frozenset[str]) -> NodeKey | N
         # would read as "does not exist", so say where it can be read instead.
         where = _READ_THROUGH.get(id.type_name)
         hint = f"; read them through their {where}" if where else ""
-        raise ValidationFailed.single("id", f"{id.type_name} ids cannot be fetched with node(){hint}", "INVALID_ID")
+        raise ValidationFailed.single("id", f"{id.type_name} ids cannot be fetched with node(){hint}", CommonErrorCode.INVALID_ID)
     number = key_number(id.node_id)
     if number is None or not may_see(info, id.type_name):
         return None  # no row has it (a number beyond 64 bits the database could not even bind), or not for this actor
@@ -117,7 +118,7 @@ async def load_nodes(info: Info, ids: Sequence[relay.GlobalID], include: frozens
     """The nodes of ``ids`` in their order, None for missing or invisible ones; batched with
     every other node field of the request resolved at the same time."""
     if len(ids) > MAX_NODE_IDS:
-        raise ValidationFailed.single("ids", f"at most {MAX_NODE_IDS} ids", "TOO_MANY")
+        raise ValidationFailed.single("ids", f"at most {MAX_NODE_IDS} ids", CommonErrorCode.TOO_MANY)
     keys = [_key(info, id, include) for id in ids]
     loader = _loader(info)
     return list(await asyncio.gather(*(loader.load(k) if k else _none() for k in keys)))

@@ -19,6 +19,7 @@ from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
 
 from om_graph.core.access.permissions import Permission as P
+from om_graph.core.kernel.error_codes import CommonErrorCode
 
 INHERIT = "inherit"
 AUTHENTICATED = "authenticated"
@@ -34,6 +35,7 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.orderUpdate": P.ORDER_CAPTURE,
     "Mutation.orderSubmit": P.ORDER_CAPTURE,
     "Mutation.taskComplete": P.TASK_COMPLETE,
+    "Mutation.orderResume": AUTHENTICATED,  # the core checks the stage machine's resume roles
     "Subscription.orderEvents": P.EVENTS_SUBSCRIBE,
 }
 
@@ -58,7 +60,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "Order": {
         **_same(
             P.ORDER_READ,
-            "id state version customerId description externalId requestedCompletionDate createdAt submittedAt completedAt lines domainOrders events",
+            "id state stage waitingFor version customerId description externalId requestedCompletionDate createdAt submittedAt completedAt lines domainOrders events",
         ),
         "oneTimeTotal": P.PRICE_READ,
         "recurringTotal": P.PRICE_READ,
@@ -117,12 +119,13 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "OrderUpdatePayload": _same(INHERIT, "order errors"),
     "OrderSubmitPayload": _same(INHERIT, "order errors"),
     "TaskCompletePayload": _same(INHERIT, "task order errors"),
+    "OrderResumePayload": _same(INHERIT, "order errors"),
     "UserError": _same(INHERIT, "field message code"),
 }
 
 
 def forbidden(what: str) -> GraphQLError:
-    return GraphQLError(f"not allowed: {what}", extensions={"code": "FORBIDDEN"})
+    return GraphQLError(f"not allowed: {what}", extensions={"code": CommonErrorCode.FORBIDDEN})
 
 
 class RequirePermission(FieldExtension):
@@ -133,9 +136,7 @@ class RequirePermission(FieldExtension):
         self.what = what
 
     def _check(self, info) -> None:
-        actor = info.context.actor
-        if actor is None:
-            raise GraphQLError("authentication required", extensions={"code": "UNAUTHENTICATED"})
+        actor = info.context.acting
         if self.permission != AUTHENTICATED and self.permission not in actor.permissions:
             raise forbidden(self.what)
 

@@ -8,8 +8,10 @@ import strawberry
 from graphql import FieldNode, FragmentSpreadNode
 from strawberry import relay
 
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
+from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.core.reads.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info
 from om_graph.schema.enums import OrderState
@@ -86,7 +88,7 @@ def check_arguments(*problems: FieldError | None) -> None:
 
 def _cursor_problem(after: str | None) -> FieldError | None:
     if after is not None and len(after) > MAX_CURSOR_LENGTH:
-        return FieldError("after", "not a cursor this API issued", "INVALID_CURSOR")
+        return FieldError("after", "not a cursor this API issued", ReadsErrorCode.INVALID_CURSOR)
     return None
 
 
@@ -146,7 +148,7 @@ class Query:
         customer_id: str | None = None,
     ) -> OrderConnection:
         check_arguments(
-            FieldError("states", f"at most {MAX_STATE_FILTERS} states", "TOO_MANY")
+            FieldError("states", f"at most {MAX_STATE_FILTERS} states", CommonErrorCode.TOO_MANY)
             if states and len(states) > MAX_STATE_FILTERS
             else None,
             too_long(customer_id, MAX_CUSTOMER_ID_LENGTH, "customerId"),

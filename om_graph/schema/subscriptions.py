@@ -8,14 +8,15 @@ import strawberry
 from graphql import GraphQLError
 from strawberry import relay
 
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.events import OrderEvent as CoreEvent
 from om_graph.eventbus import SUBSCRIBER_BUFFER, SubscriberOverflow
 from om_graph.schema.context import Info
+from om_graph.schema.errors import RequestErrorCode
 from om_graph.schema.inputs import node_id
 from om_graph.schema.types import OrderEvent
 
 REPLAY_PAGE = 1_000
-RESUME_REQUIRED = "RESUME_REQUIRED"
 
 
 @strawberry.type
@@ -33,14 +34,15 @@ class Subscription:
         self, info: Info, order_id: relay.GlobalID | None = None, after: relay.GlobalID | None = None
     ) -> AsyncGenerator[OrderEvent, None]:
         context = info.context
+        actor = context.acting
         wanted = node_id(order_id, "Order", "orderId") if order_id else None
         after_sequence = None
         if after is not None:
             after_id = node_id(after, "OrderEvent", "after")
-            after_sequence = await context.call(context.services.queries.event_sequence, context.actor, after_id)
+            after_sequence = await context.call(context.services.queries.event_sequence, actor, after_id)
             if after_sequence is None:
-                raise GraphQLError("after: no such event", extensions={"code": "NOT_FOUND", "field": "after"})
-        account = context.actor.account_id
+                raise GraphQLError("after: no such event", extensions={"code": CommonErrorCode.NOT_FOUND, "field": "after"})
+        account = actor.account_id
 
         def accept(event: CoreEvent) -> bool:
             return (wanted is None or event.order_id == wanted) and (account is None or event.customer_id == account)
@@ -53,7 +55,7 @@ class Subscription:
             last = after_sequence or 0
             if after_sequence is not None:
                 while True:
-                    page = await context.call(context.services.queries.events_since, context.actor, wanted, last, REPLAY_PAGE)
+                    page = await context.call(context.services.queries.events_since, actor, wanted, last, REPLAY_PAGE)
                     for record in page:
                         last = record.sequence
                         yield OrderEvent.from_record(record)
@@ -67,7 +69,7 @@ class Subscription:
                 raise GraphQLError(
                     f"fell more than {SUBSCRIBER_BUFFER} events behind; subscribe again with after set to the "
                     "last event received",
-                    extensions={"code": RESUME_REQUIRED},
+                    extensions={"code": RequestErrorCode.RESUME_REQUIRED},
                 ) from None
         finally:
             live.close()

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import json
 
-TOO_LARGE = json.dumps({"errors": [{"message": "request body too large", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}).encode()
+from om_graph.schema.errors import RequestErrorCode
+
+TOO_LARGE = json.dumps(
+    {"errors": [{"message": "request body too large", "extensions": {"code": RequestErrorCode.PAYLOAD_TOO_LARGE}}]}
+).encode()
 
 
 class BodyTooLarge(Exception):

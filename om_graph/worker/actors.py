@@ -21,7 +21,7 @@ QUEUE = "orders"
 
 @dataclass
 class Actors:
-    by_name: dict[str, dramatiq.Actor]
+    by_name: dict[str, dramatiq.Actor[[int], None]]
 
 
 def declare_actors(broker: dramatiq.Broker, services: Callable[[], Services], *, time_limit_ms: int) -> Actors:
@@ -31,13 +31,10 @@ def declare_actors(broker: dramatiq.Broker, services: Callable[[], Services], *,
     def advance_order(order_id: int) -> None:
         services().processing.advance(order_id)
 
-    options = dict(ACTOR_OPTIONS, time_limit=time_limit_ms, queue_name=QUEUE, broker=broker)
-    return Actors(
-        {
-            PROCESS_ORDER: dramatiq.actor(process_order, actor_name=PROCESS_ORDER, **options),
-            ADVANCE_ORDER: dramatiq.actor(advance_order, actor_name=ADVANCE_ORDER, **options),
-        }
-    )
+    def declare(name: str, fn: Callable[[int], None]) -> dramatiq.Actor[[int], None]:
+        return dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker, time_limit=time_limit_ms, **ACTOR_OPTIONS)(fn)
+
+    return Actors({PROCESS_ORDER: declare(PROCESS_ORDER, process_order), ADVANCE_ORDER: declare(ADVANCE_ORDER, advance_order)})
 
 
 class DramatiqJobSink:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import dramatiq
 import redis
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Retries are the reconciler's job (it knows what is runnable from the database); dramatiq only
 # retries a few times quickly for transient errors such as a database restart.
-ACTOR_OPTIONS = {"max_retries": 3, "min_backoff": 200, "max_backoff": 5_000}
+ACTOR_OPTIONS: dict[str, Any] = {"max_retries": 3, "min_backoff": 200, "max_backoff": 5_000}
 
 # Worker tuning (dramatiq reads these from the environment when its worker module loads).
 # An idle Redis consumer polls with a back-off capped at the worker timeout: dramatiq's default

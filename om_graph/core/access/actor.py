@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from om_graph.core.access.permissions import permissions_of
+from om_graph.core.access.permissions import Permission, permissions_of
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Actor:
     id: str
     roles: frozenset[str]
     account_id: str | None = None
-    permissions: frozenset = field(default=frozenset(), compare=False)
+    permissions: frozenset[Permission] = field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         if not self.permissions:
@@ -26,7 +26,7 @@ class Actor:
     def label(self) -> str:
         return self.id
 
-    def can(self, permission) -> bool:
+    def can(self, permission: Permission) -> bool:
         return permission in self.permissions
 
 

@@ -12,22 +12,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from om_graph.core.access.actor import Actor
+from om_graph.core.access.error_codes import AccessErrorCode
 from om_graph.core.access.models import ApiToken
 from om_graph.core.access.permissions import ALL_ROLES, Role
 from om_graph.core.kernel.errors import DomainError, ValidationFailed
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from jwt.algorithms import AllowedPublicKeys
+
+    VerifyingKey = AllowedPublicKeys | str | bytes  # bytes: an HMAC key from a JWK set
+
 TOKEN_PREFIX = "omg_"
 
 
 class AuthenticationFailed(DomainError):
-    code = "UNAUTHENTICATED"
+    code = AccessErrorCode.UNAUTHENTICATED
 
 
 def hash_token(token: str) -> str:
@@ -137,7 +144,7 @@ class TokenService:
             )
         with self._lock:
             self._cache.clear()
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1  # an UPDATE's result is a CursorResult
 
     def list(self) -> list[ApiToken]:
         with self._uow(read_only=True) as uow:
@@ -167,13 +174,13 @@ class JwtVerifier:
         self._keys = self._load_keys(settings)
 
     @staticmethod
-    def _load_keys(settings: JwtSettings) -> dict[str | None, object]:
+    def _load_keys(settings: JwtSettings) -> dict[str | None, VerifyingKey]:
         path = Path(settings.keys)
         if not path.exists():
             return {None: settings.keys}  # a shared secret
         text = path.read_text()
         if text.lstrip().startswith("{"):
-            keys = {}
+            keys: dict[str | None, VerifyingKey] = {}
             for jwk in json.loads(text).get("keys", []):
                 keys[jwk.get("kid")] = jwt.PyJWK(jwk).key
             return keys

@@ -8,8 +8,13 @@ the query and command services); staff (no account) see every account.
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import DomainError
+
+if TYPE_CHECKING:
+    from om_graph.core.access.actor import Actor
 
 
 class Role(str, Enum):
@@ -63,7 +68,7 @@ ALL_ROLES = frozenset(r.value for r in Role if r is not Role.SYSTEM)
 
 
 class Forbidden(DomainError):
-    code = "FORBIDDEN"
+    code = CommonErrorCode.FORBIDDEN
 
 
 def permissions_of(roles: frozenset[str]) -> frozenset[Permission]:
@@ -76,7 +81,7 @@ def permissions_of(roles: frozenset[str]) -> frozenset[Permission]:
     return frozenset(granted)
 
 
-def require(actor, permission: Permission) -> None:
+def require(actor: Actor, permission: Permission) -> None:
     if permission not in actor.permissions:
         raise Forbidden(f"{actor.label} may not {permission.value}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from om_graph.core.catalog.definitions import (
     CatalogContribution,
@@ -17,12 +18,21 @@ from om_graph.core.catalog.extensions import (
     EnrichmentStep,
     JeopardyPolicy,
     TaskHandler,
+    TaskTiming,
 )
 from om_graph.core.kernel.errors import PluginConfigurationError
 
 
-def _index_by_key(kind: str, items: Iterable) -> dict:
-    index: dict = {}
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+_K = TypeVar("_K", bound=_Keyed)
+
+
+def _index_by_key(kind: str, items: Iterable[_K]) -> dict[str, _K]:
+    index: dict[str, _K] = {}
     for item in items:
         if item.key in index:
             raise PluginConfigurationError(f"duplicate {kind} key {item.key!r} registered by two plugins")
@@ -106,7 +116,7 @@ class Registry:
     def validators_for(self, spec_key: str) -> list[BusinessValidator]:
         return [v for v in self.business_validators if v.spec_keys is None or spec_key in v.spec_keys]
 
-    def policy_for(self, timing) -> tuple[JeopardyPolicy, object] | None:
+    def policy_for(self, timing: TaskTiming) -> tuple[JeopardyPolicy, object] | None:
         for policy in self.jeopardy_policies:
             duration = policy.planned_duration(timing)
             if duration is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,11 +14,11 @@ from om_graph.core.catalog.models import Offering, Specification
 from om_graph.core.catalog.registry import Registry
 
 
-def _spec_json(spec: SpecificationDef) -> dict:
-    return json_safe(dataclasses.asdict(spec))
+def _spec_json(spec: SpecificationDef) -> dict[str, Any]:
+    return {key: json_safe(value) for key, value in dataclasses.asdict(spec).items()}
 
 
-def json_safe(value):
+def json_safe(value: object) -> object:
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -42,16 +43,16 @@ def sync_catalog(session: Session, registry: Registry) -> None:
 
     existing = {o.key: o for o in session.scalars(select(Offering))}
     for key, off in registry.offerings.items():
-        row = existing.get(key) or Offering(key=key)
-        row.name, row.description, row.product_spec_key = off.name, off.description, off.product_spec
-        row.one_time_price, row.recurring_price = off.one_time_price, off.recurring_price
-        row.currency, row.recurring_period = off.currency, off.recurring_period
-        row.min_quantity, row.max_quantity = off.min_quantity, off.max_quantity
-        row.pack, row.lifecycle_status = pack_of_offering[key], "active"
-        session.add(row)
-    for key, row in existing.items():
+        offering = existing.get(key) or Offering(key=key)
+        offering.name, offering.description, offering.product_spec_key = off.name, off.description, off.product_spec
+        offering.one_time_price, offering.recurring_price = off.one_time_price, off.recurring_price
+        offering.currency, offering.recurring_period = off.currency, off.recurring_period
+        offering.min_quantity, offering.max_quantity = off.min_quantity, off.max_quantity
+        offering.pack, offering.lifecycle_status = pack_of_offering[key], "active"
+        session.add(offering)
+    for key, offering in existing.items():
         if key not in registry.offerings:
-            row.lifecycle_status = "retired"
+            offering.lifecycle_status = "retired"
 
 
 def list_offerings(session: Session, *, include_retired: bool = False) -> list[Offering]:

@@ -5,7 +5,9 @@ for a pack's business validator or handler, the pack's own string."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar, TypeVarTuple
 
 from om_graph.core.kernel.db import write_lock_held_here
 from om_graph.core.kernel.error_codes import CommonErrorCode
@@ -91,7 +93,11 @@ def refuse_pack_code_under_lock(what: str) -> None:
         raise PackCodeUnderLock(f"{what} called inside a writing transaction")
 
 
-def call_plugin(what: str, fn, *args):
+_R = TypeVar("_R")
+_Args = TypeVarTuple("_Args")
+
+
+def call_plugin(what: str, fn: Callable[[*_Args], _R], *args: *_Args) -> _R:
     """Call pack code (never inside a writing transaction); any exception becomes
     PluginCallFailed naming the extension."""
     refuse_pack_code_under_lock(what)

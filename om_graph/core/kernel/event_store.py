@@ -3,10 +3,16 @@ per subscriber afterwards)."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import RowMapping, bindparam, select
 
 from om_graph.core.kernel.events import OrderEvent
 from om_graph.core.kernel.models import EventRecord, EventSequence
+
+if TYPE_CHECKING:
+    from om_graph.core.kernel.uow import UnitOfWork
 
 _EVENTS = EventRecord.__table__
 _AFTER = select(_EVENTS).where(_EVENTS.c.sequence > bindparam("after")).order_by(_EVENTS.c.sequence).limit(bindparam("limit"))
@@ -14,7 +20,7 @@ _LAST = select(EventSequence.last).where(EventSequence.id == 1)
 
 
 class EventStore:
-    def __init__(self, uow_factory):
+    def __init__(self, uow_factory: Callable[..., UnitOfWork]):
         self._uow = uow_factory
 
     def last_sequence(self) -> int:
@@ -28,7 +34,7 @@ class EventStore:
         return [event_of(row) for row in rows]
 
 
-def event_of(row) -> OrderEvent:
+def event_of(row: RowMapping) -> OrderEvent:
     return OrderEvent(
         id=row["id"],
         order_id=row["order_id"],

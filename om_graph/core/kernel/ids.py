@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, Table, func, select, text
 from sqlalchemy.orm import Session
+
+from om_graph.core.kernel.models import Base
 
 MAX_KEY = 2**63 - 1  # primary keys are 64-bit: a larger number cannot even be bound as a parameter
 
@@ -30,11 +32,11 @@ _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM gene
 
 
 @cache
-def _max_id(table):
+def _max_id(table: Table) -> Select[int]:
     return select(func.max(table.c.id))  # built once per table: SQLAlchemy reuses its compiled form
 
 
-def reserve_ids(session: Session, model, count: int) -> list[int]:
+def reserve_ids(session: Session, model: type[Base], count: int) -> list[int]:
     """``count`` unused primary keys of ``model``'s table, ascending, for this transaction."""
     if count == 0:
         return []

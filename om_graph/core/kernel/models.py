@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,9 +15,10 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
-    func,
+    Table,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import Function
 
 # BIGINT on PostgreSQL, INTEGER (rowid alias, so autoincrement works) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -69,10 +70,10 @@ CHANGE_MARK_COLUMNS = frozenset({"change_seq", "change_xact"})
 WRITE_XACT = "om_write_xact"
 
 
-def write_xact():
+def write_xact() -> Function[int]:
     """SQL naming the current write transaction: PostgreSQL's txid, on SQLite a number drawn at
     BEGIN (core/kernel/db.py). A row bumps its order unless the order carries this mark already."""
-    return getattr(func, WRITE_XACT)()
+    return Function(WRITE_XACT, type_=BigInteger())
 
 
 def utcnow() -> datetime:
@@ -83,6 +84,8 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, Decimal: Money, int: Integer}
+    if TYPE_CHECKING:  # every model maps one table (DeclarativeBase types it as any FromClause)
+        __table__: ClassVar[Table]
 
 
 class EventRecord(Base):

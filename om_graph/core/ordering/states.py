@@ -7,6 +7,7 @@ from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.machine import Effect, Guard, StateMachine, States, t
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import bind
+from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
 
 CAPTURE_ROLES = roles_with(Permission.ORDER_CAPTURE)
@@ -47,7 +48,7 @@ STAMP_COMPLETED = Effect("stampCompleted", _stamp_completed)
 DRAFT_ONLY = Guard(
     "draftOnly",
     lambda order, _actor: order.state == S.DRAFT,
-    "NOT_DRAFT",
+    OrderingErrorCode.NOT_DRAFT,
     "only draft orders can be edited (this one is {state})",
 )
 

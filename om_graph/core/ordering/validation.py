@@ -21,9 +21,12 @@ from om_graph.core.catalog.definitions import (
     OfferingDef,
     SpecificationDef,
 )
+from om_graph.core.catalog.error_codes import CatalogErrorCode
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.inventory.error_codes import InventoryErrorCode
 from om_graph.core.inventory.models import Product
 from om_graph.core.inventory.states import ProductStatuses
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError
 from om_graph.core.kernel.models import money
 from om_graph.core.ordering.commands import (
@@ -32,6 +35,7 @@ from om_graph.core.ordering.commands import (
     LineInput,
     OrderInput,
 )
+from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.states import OPEN_ORDER_STATES
 
@@ -70,14 +74,14 @@ def _type_ok(defn: CharacteristicDef, value: Any) -> bool:
 def _size_error(defn: CharacteristicDef, value: Any, field_path: str) -> FieldError | None:
     """Bounds every value type has, whatever the specification says: a string's length, an
     integer's 64 bits, a number being finite (Python's JSON parser accepts NaN and Infinity)."""
-    if isinstance(value, str):
-        limit = defn.effective_max_length
+    limit = defn.effective_max_length
+    if limit is not None:  # a string characteristic: the value's type is checked first
         if len(value) > limit:
-            return FieldError(field_path, f"at most {limit} characters", "TOO_LONG")
+            return FieldError(field_path, f"at most {limit} characters", CommonErrorCode.TOO_LONG)
     elif defn.value_type == "integer" and not INTEGER_RANGE[0] <= value <= INTEGER_RANGE[1]:
-        return FieldError(field_path, "must fit in 64 bits", "OUT_OF_RANGE")
+        return FieldError(field_path, "must fit in 64 bits", CommonErrorCode.OUT_OF_RANGE)
     elif defn.value_type == "number" and not math.isfinite(value):
-        return FieldError(field_path, "must be a finite number", "OUT_OF_RANGE")
+        return FieldError(field_path, "must be a finite number", CommonErrorCode.OUT_OF_RANGE)
     return None
 
 
@@ -87,18 +91,20 @@ def check_characteristics(
     errors: list[FieldError] = []
     defs = {c.name: c for c in spec.characteristics}
     if len(given) > MAX_CHARACTERISTICS:
-        return {}, [FieldError(path, f"at most {MAX_CHARACTERISTICS} characteristics", "TOO_MANY")]
+        return {}, [FieldError(path, f"at most {MAX_CHARACTERISTICS} characteristics", CommonErrorCode.TOO_MANY)]
     result: dict[str, Any] = {}
     for name, value in given.items():
         defn = defs.get(name)
         field_path = f"{path}.{name}"
         if defn is None:
-            errors.append(FieldError(field_path, f"{spec.name} has no characteristic {name!r}", "UNKNOWN_CHARACTERISTIC"))
+            errors.append(
+                FieldError(field_path, f"{spec.name} has no characteristic {name!r}", CatalogErrorCode.UNKNOWN_CHARACTERISTIC)
+            )
             continue
         if value is None:
             continue
         if not _type_ok(defn, value):
-            errors.append(FieldError(field_path, f"must be a {defn.value_type}", "INVALID_TYPE"))
+            errors.append(FieldError(field_path, f"must be a {defn.value_type}", CommonErrorCode.INVALID_TYPE))
             continue
         size_error = _size_error(defn, value, field_path)
         if size_error is not None:
@@ -106,16 +112,18 @@ def check_characteristics(
             continue
         if defn.allowed_values is not None and value not in defn.allowed_values:
             allowed = ", ".join(str(v) for v in defn.allowed_values)
-            errors.append(FieldError(field_path, f"{value!r} is not allowed (allowed: {allowed})", "VALUE_NOT_ALLOWED"))
+            errors.append(
+                FieldError(field_path, f"{value!r} is not allowed (allowed: {allowed})", CatalogErrorCode.VALUE_NOT_ALLOWED)
+            )
             continue
         if defn.min_value is not None and value < defn.min_value:
-            errors.append(FieldError(field_path, f"must be at least {defn.min_value:g}", "OUT_OF_RANGE"))
+            errors.append(FieldError(field_path, f"must be at least {defn.min_value:g}", CommonErrorCode.OUT_OF_RANGE))
             continue
         if defn.max_value is not None and value > defn.max_value:
-            errors.append(FieldError(field_path, f"must be at most {defn.max_value:g}", "OUT_OF_RANGE"))
+            errors.append(FieldError(field_path, f"must be at most {defn.max_value:g}", CommonErrorCode.OUT_OF_RANGE))
             continue
         if isinstance(value, str) and not value.strip() and defn.required:
-            errors.append(FieldError(field_path, "must not be blank", "REQUIRED"))
+            errors.append(FieldError(field_path, "must not be blank", CommonErrorCode.REQUIRED))
             continue
         result[name] = value
     for defn in spec.characteristics:
@@ -124,7 +132,7 @@ def check_characteristics(
         if apply_defaults and defn.default is not None:
             result[defn.name] = defn.default
         elif defn.required and f"{path}.{defn.name}" not in {e.field for e in errors}:
-            errors.append(FieldError(f"{path}.{defn.name}", "is required", "REQUIRED"))
+            errors.append(FieldError(f"{path}.{defn.name}", "is required", CommonErrorCode.REQUIRED))
     return result, errors
 
 
@@ -139,9 +147,9 @@ def header_length_errors(data: OrderInput) -> list[FieldError]:
         ("idempotencyKey", data.idempotency_key, MAX_IDEMPOTENCY_KEY_LENGTH),
     ):
         if value is not None and len(value) > limit:
-            errors.append(FieldError(field, f"at most {limit} characters", "TOO_LONG"))
+            errors.append(FieldError(field, f"at most {limit} characters", CommonErrorCode.TOO_LONG))
     if data.idempotency_key == "":
-        errors.append(FieldError("idempotencyKey", "must not be empty", "INVALID"))
+        errors.append(FieldError("idempotencyKey", "must not be empty", CommonErrorCode.INVALID))
     return errors
 
 
@@ -174,7 +182,7 @@ def _check_cardinalities(
                     FieldError(
                         f"{path}.{rel.count_from}",
                         f"must be between {rel.min_cardinality} and {rel.max_cardinality}",
-                        "CARDINALITY",
+                        CatalogErrorCode.CARDINALITY,
                     )
                 )
     return errors
@@ -187,12 +195,12 @@ class OrderValidator:
     def validate(self, session: Session, data: OrderInput) -> tuple[list[ValidLine], list[FieldError]]:
         errors: list[FieldError] = []
         if not data.customer_id or not data.customer_id.strip():
-            errors.append(FieldError("customerId", "is required", "REQUIRED"))
+            errors.append(FieldError("customerId", "is required", CommonErrorCode.REQUIRED))
         errors.extend(header_length_errors(data))
         if not data.lines:
-            errors.append(FieldError("lines", "an order needs at least one line", "REQUIRED"))
+            errors.append(FieldError("lines", "an order needs at least one line", CommonErrorCode.REQUIRED))
         if len(data.lines) > MAX_LINES:
-            return [], errors + [FieldError("lines", f"at most {MAX_LINES} lines", "TOO_MANY")]
+            return [], errors + [FieldError("lines", f"at most {MAX_LINES} lines", CommonErrorCode.TOO_MANY)]
         products = self._products(session, data)
         valid: list[ValidLine] = []
         for index, line in enumerate(data.lines):
@@ -201,7 +209,7 @@ class OrderValidator:
                 valid.append(result)
         targeted = [v.product_id for v in valid if v.product_id is not None]
         if len(targeted) != len(set(targeted)):
-            errors.append(FieldError("lines", "two lines change the same product", "DUPLICATE_PRODUCT"))
+            errors.append(FieldError("lines", "two lines change the same product", OrderingErrorCode.DUPLICATE_PRODUCT))
         if targeted:
             errors.extend(self._busy_products(session, targeted))
         return valid, errors
@@ -219,8 +227,8 @@ class OrderValidator:
             .where(OrderLine.product_id.in_(product_ids), Order.state.in_(OPEN_ORDER_STATES))
         ).all()
         return [
-            FieldError("lines", f"product {pid} is already being changed by another open order", "PRODUCT_BUSY")
-            for pid in sorted(set(busy))
+            FieldError("lines", f"product {pid} is already being changed by another open order", InventoryErrorCode.PRODUCT_BUSY)
+            for pid in sorted({pid for pid in busy if pid is not None})  # None is never IN the list
         ]
 
     def _line(
@@ -228,37 +236,49 @@ class OrderValidator:
     ) -> ValidLine | None:
         path = f"lines.{index}"
         if line.action not in ALL_ACTIONS:
-            errors.append(FieldError(f"{path}.action", f"must be one of {', '.join(ALL_ACTIONS)}", "INVALID_ACTION"))
+            errors.append(
+                FieldError(f"{path}.action", f"must be one of {', '.join(ALL_ACTIONS)}", CatalogErrorCode.INVALID_ACTION)
+            )
             return None
         product = None
         offering_key = line.offering
         if line.action == "add":
             if line.product_id is not None:
-                errors.append(FieldError(f"{path}.productId", "an add line cannot name an existing product", "INVALID"))
+                errors.append(
+                    FieldError(f"{path}.productId", "an add line cannot name an existing product", CommonErrorCode.INVALID)
+                )
                 return None
         else:
             if line.product_id is None:
-                errors.append(FieldError(f"{path}.productId", f"a {line.action} line must name the product", "REQUIRED"))
+                errors.append(
+                    FieldError(f"{path}.productId", f"a {line.action} line must name the product", CommonErrorCode.REQUIRED)
+                )
                 return None
             product = products.get(line.product_id)
             if product is None or product.customer_id != customer_id:
-                errors.append(FieldError(f"{path}.productId", "no such product for this customer", "UNKNOWN_PRODUCT"))
+                errors.append(
+                    FieldError(f"{path}.productId", "no such product for this customer", InventoryErrorCode.UNKNOWN_PRODUCT)
+                )
                 return None
             if product.status not in CHANGEABLE_PRODUCT_STATES:
                 errors.append(
-                    FieldError(f"{path}.productId", f"product is {product.status}; it must be active", "PRODUCT_NOT_ACTIVE")
+                    FieldError(
+                        f"{path}.productId",
+                        f"product is {product.status}; it must be active",
+                        InventoryErrorCode.PRODUCT_NOT_ACTIVE,
+                    )
                 )
                 return None
             if offering_key is not None and offering_key != product.offering_key:
-                errors.append(FieldError(f"{path}.offering", "does not match the product's offering", "INVALID"))
+                errors.append(FieldError(f"{path}.offering", "does not match the product's offering", CommonErrorCode.INVALID))
                 return None
             offering_key = product.offering_key
         if not offering_key:
-            errors.append(FieldError(f"{path}.offering", "is required", "REQUIRED"))
+            errors.append(FieldError(f"{path}.offering", "is required", CommonErrorCode.REQUIRED))
             return None
         offering = self.registry.offerings.get(offering_key)
         if offering is None:
-            errors.append(FieldError(f"{path}.offering", f"unknown offering {offering_key!r}", "UNKNOWN_OFFERING"))
+            errors.append(FieldError(f"{path}.offering", f"unknown offering {offering_key!r}", CatalogErrorCode.UNKNOWN_OFFERING))
             return None
         spec = self.registry.specifications[offering.product_spec]
         if line.action == "add":
@@ -267,27 +287,34 @@ class OrderValidator:
                     FieldError(
                         f"{path}.quantity",
                         f"must be between {offering.min_quantity} and {offering.max_quantity}",
-                        "QUANTITY_OUT_OF_RANGE",
+                        OrderingErrorCode.QUANTITY_OUT_OF_RANGE,
                     )
                 )
                 return None
         elif line.quantity != 1:
-            errors.append(FieldError(f"{path}.quantity", f"a {line.action} line changes one product", "QUANTITY_OUT_OF_RANGE"))
+            errors.append(
+                FieldError(
+                    f"{path}.quantity", f"a {line.action} line changes one product", OrderingErrorCode.QUANTITY_OUT_OF_RANGE
+                )
+            )
             return None
-        if line.action == "delete":
+        char_errors: list[FieldError]
+        if product is None:  # an add line: modify and delete lines named a product of the customer's
+            chars, char_errors = check_characteristics(spec, line.characteristics, f"{path}.characteristics", apply_defaults=True)
+        elif line.action == "delete":
             if line.characteristics:
-                errors.append(FieldError(f"{path}.characteristics", "a delete line carries no characteristics", "INVALID"))
+                errors.append(
+                    FieldError(f"{path}.characteristics", "a delete line carries no characteristics", CommonErrorCode.INVALID)
+                )
                 return None
             chars, char_errors = dict(product.characteristics), []
-        elif line.action == "modify":
+        else:
             # The product also carries values produced during fulfilment (serials, numbers);
             # only the specification's own characteristics are orderable.
             declared = {c.name for c in spec.characteristics}
             current = {k: v for k, v in product.characteristics.items() if k in declared}
             merged = {**current, **line.characteristics}
             chars, char_errors = check_characteristics(spec, merged, f"{path}.characteristics", apply_defaults=True)
-        else:
-            chars, char_errors = check_characteristics(spec, line.characteristics, f"{path}.characteristics", apply_defaults=True)
         char_errors += _check_cardinalities(spec, self.registry.specifications, chars, f"{path}.characteristics")
         if char_errors:
             errors.extend(char_errors)

@@ -12,19 +12,22 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.models import Offering
 from om_graph.core.catalog.sync import list_offerings
 from om_graph.core.inventory.models import Product
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.kernel.models import EventRecord
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import Order
 from om_graph.core.reads import rows
-from om_graph.core.reads.rows import ORDER_CHILDREN, OrderDetail, Related
+from om_graph.core.reads.error_codes import ReadsErrorCode
+from om_graph.core.reads.rows import ORDER_CHILDREN, DbRow, OrderDetail, Related
 
 __all__ = ["MAX_PAGE", "ORDER_CHILDREN", "ChangeSeqProbe", "NodeRows", "OrderDetail", "Page", "QueryService", "Related"]
 
@@ -37,7 +40,7 @@ _ORDERS = select(Order.__table__)
 
 @dataclass
 class Page:
-    items: list
+    items: list[Any]  # rows, or OrderDetails for orders
     has_next: bool
     end_cursor: str | None
     start_cursor: str | None
@@ -70,15 +73,15 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError
         return number
     except Exception:
-        raise ValidationFailed.single("after", "not a cursor this API issued", "INVALID_CURSOR") from None
+        raise ValidationFailed.single("after", "not a cursor this API issued", ReadsErrorCode.INVALID_CURSOR) from None
 
 
 def _page_size(first: int) -> None:
     if not 1 <= first <= MAX_PAGE:
-        raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
+        raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", CommonErrorCode.OUT_OF_RANGE)
 
 
-def _page(items: list, first: int, total: int | None, key: Callable[[Any], int], related: Related | None = None) -> Page:
+def _page(items: list[Any], first: int, total: int | None, key: Callable[[Any], int], related: Related | None = None) -> Page:
     """A page from ``first + 1`` rows read newest first (the extra one tells whether there is more)."""
     has_next = len(items) > first
     items = items[:first]
@@ -106,7 +109,7 @@ class ChangeSeqProbe:
         self._engine = engine
         self._marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self.blocking_is_cheap = engine.dialect.name == "sqlite"
-        self._own = None
+        self._own: PoolProxiedConnection | None = None
 
     def __call__(self, order_ids: Sequence[int]) -> dict[int, int]:
         sql = f"SELECT id, change_seq FROM customer_order WHERE id IN ({','.join([self._marker] * len(order_ids))})"
@@ -121,7 +124,7 @@ class ChangeSeqProbe:
             connection.close()  # back to the pool, which ends the read transaction
 
     @staticmethod
-    def _read(connection, sql: str, order_ids: Sequence[int]) -> dict[int, int]:
+    def _read(connection: PoolProxiedConnection, sql: str, order_ids: Sequence[int]) -> dict[int, int]:
         cursor = connection.cursor()
         cursor.execute(sql, tuple(order_ids))
         return dict(cursor.fetchall())
@@ -246,7 +249,7 @@ class QueryService:
             total = uow.session.scalar(select(func.count()).select_from(Product.__table__).where(*filters)) if count else None
         return _page(found, first, total, lambda p: p.id, related)
 
-    def events_since(self, actor: Actor, order_id: int | None, after_sequence: int, limit: int = 500) -> list:
+    def events_since(self, actor: Actor, order_id: int | None, after_sequence: int, limit: int = 500) -> list[DbRow]:
         """The caller's events (rows) committed after ``after_sequence``, in commit order."""
         require(actor, Permission.ORDER_READ)
         stmt = _EVENTS.where(EventRecord.sequence > after_sequence).order_by(EventRecord.sequence).limit(limit)

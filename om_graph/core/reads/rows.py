@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
@@ -19,11 +19,13 @@ from om_graph.core.inventory.models import Agreement, Entitlement, Product
 from om_graph.core.kernel.models import EventRecord
 from om_graph.core.ordering.models import Order, OrderLine
 
+DbRow: TypeAlias = "Row[*tuple[Any, ...]]"  # a row of any statement here: columns by attribute
+
 ORDER_CHILDREN = frozenset({"lines", "domain_orders", "tasks", "events", "products"})
 
 # Built once: SQLAlchemy reuses their cache keys and compiled forms.
-_IDS = bindparam("ids", expanding=True)
-_ACCOUNT = bindparam("account")
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_ACCOUNT: BindParameter[str] = bindparam("account")
 _ORDERS = select(Order.__table__).where(Order.id.in_(_IDS))
 # Domain orders carry their line's number, whichever way they are read.
 _DOMAIN_ORDERS = select(DomainOrder.__table__, OrderLine.line_number).join(OrderLine, OrderLine.id == DomainOrder.line_id)
@@ -58,17 +60,17 @@ class Related:
     """What the mappers need beside the rows themselves, for every row of one read."""
 
     dependencies: dict[int, list[int]] = field(default_factory=dict)  # task id -> predecessor ids
-    agreements: dict[int, Any] = field(default_factory=dict)  # agreement id -> agreement
-    entitlements: dict[int, list] = field(default_factory=dict)  # product id -> entitlements
-    domain_order_tasks: dict[int, list] = field(default_factory=dict)  # domain order id -> tasks
+    agreements: dict[int, DbRow] = field(default_factory=dict)  # agreement id -> agreement
+    entitlements: dict[int, list[DbRow]] = field(default_factory=dict)  # product id -> entitlements
+    domain_order_tasks: dict[int, list[DbRow]] = field(default_factory=dict)  # domain order id -> tasks
 
-    def add_dependencies(self, session: Session, tasks: Iterable) -> None:
+    def add_dependencies(self, session: Session, tasks: Iterable[DbRow]) -> None:
         ids = [t.id for t in tasks]
         if ids:
             for task_id, predecessor_id in session.execute(_DEPENDENCIES, {"ids": ids}):
                 self.dependencies.setdefault(task_id, []).append(predecessor_id)
 
-    def add_contracts(self, session: Session, products: Sequence) -> None:
+    def add_contracts(self, session: Session, products: Sequence[DbRow]) -> None:
         """The agreements and entitlements of ``products``."""
         if not products:
             return
@@ -78,7 +80,7 @@ class Related:
         for e in session.execute(_ENTITLEMENTS, {"ids": [p.id for p in products]}):
             self.entitlements.setdefault(e.product_id, []).append(e)
 
-    def add_domain_order_tasks(self, session: Session, domain_orders: Iterable) -> None:
+    def add_domain_order_tasks(self, session: Session, domain_orders: Iterable[DbRow]) -> None:
         ids = [d.id for d in domain_orders]
         if not ids:
             return
@@ -92,23 +94,23 @@ class Related:
 class OrderDetail:
     """An order and the children a reader asked for (children not asked for are empty)."""
 
-    order: Any
-    lines: Sequence = ()
-    domain_orders: Sequence = ()
-    tasks: Sequence = ()
-    events: Sequence = ()
-    products: Sequence = ()
+    order: DbRow
+    lines: Sequence[DbRow] = ()
+    domain_orders: Sequence[DbRow] = ()
+    tasks: Sequence[DbRow] = ()
+    events: Sequence[DbRow] = ()
+    products: Sequence[DbRow] = ()
     related: Related = field(default_factory=Related)
 
 
-def _scoped(account_id: str | None, ids: Sequence[int]) -> tuple[dict, dict]:
+def _scoped(account_id: str | None, ids: Sequence[int]) -> tuple[dict[str, Select[*tuple[Any, ...]]], dict[str, object]]:
     """The by-id statements and parameters for an actor of ``account_id`` (None: every account)."""
     if account_id is None:
         return _BY_ID, {"ids": list(ids)}
     return _BY_ID_OF_ACCOUNT, {"ids": list(ids), "account": account_id}
 
 
-def by_id(session: Session, kind: str, ids: Sequence[int], account_id: str | None) -> dict[int, Any]:
+def by_id(session: Session, kind: str, ids: Sequence[int], account_id: str | None) -> dict[int, DbRow]:
     """Rows of ``kind`` (orders, domain_orders, tasks, products) by id, those of other accounts left out."""
     if not ids:
         return {}
@@ -123,14 +125,14 @@ def orders_by_id(session: Session, ids: Sequence[int], account_id: str | None, i
     return order_details(session, list(session.execute(statements["orders"], params)), include)
 
 
-def order_details(session: Session, orders: list, include: frozenset[str]) -> list[OrderDetail]:
+def order_details(session: Session, orders: list[DbRow], include: frozenset[str]) -> list[OrderDetail]:
     """The children named in ``include`` of ``orders`` (order rows), one statement per kind."""
     if not orders:
         return []
     ids = [o.id for o in orders]
-    children: dict[str, dict[int, list]] = {}
+    children: dict[str, dict[int, list[DbRow]]] = {}
     for child in sorted(include & ORDER_CHILDREN):
-        grouped: dict[int, list] = defaultdict(list)
+        grouped: dict[int, list[DbRow]] = defaultdict(list)
         for row in session.execute(_CHILDREN[child], {"ids": ids}):
             grouped[row.order_id].append(row)
         children[child] = grouped

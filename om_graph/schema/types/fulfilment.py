@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.reads.queries import Related
 from om_graph.schema.enums import DependencyType, DomainOrderKind, DomainOrderState, JeopardyLevel, TaskKind, TaskState
 from om_graph.schema.types.common import Characteristic, characteristics, gid
@@ -53,7 +54,7 @@ class Task(relay.Node):
             attempts=row.attempts,
             max_attempts=row.max_attempts,
             dependencies=[
-                TaskDependency(predecessor_id=gid("Task", p), type=DependencyType.FINISH_TO_START)
+                TaskDependency(predecessor_id=gid("Task", p), type=DependencyType(DependencyTypes.FINISH_TO_START))
                 for p in sorted(related.dependencies.get(row.id, ()))
             ],
             domain_order_id=gid("DomainOrder", row.domain_order_id),
