@@ -32,6 +32,7 @@ from om_graph.core.catalog.extensions import (
     TaskOutcome,
 )
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import RUNNABLE
@@ -177,7 +178,7 @@ class Orchestrator:
         if handler is None:
             return TaskHandlerError(
                 f"task {claim.context.task_key!r} names handler {claim.handler!r}, which no loaded pack provides",
-                code="UNKNOWN_HANDLER",
+                code=FulfilmentErrorCode.UNKNOWN_HANDLER,
             )
         refuse_pack_code_under_lock(f"task handler {claim.handler!r}")
         try:
@@ -187,7 +188,7 @@ class Orchestrator:
             return exc
         except Exception as exc:  # a handler bug: the task fails visibly, the order never silently completes
             log.exception("task handler %s for %s raised", claim.handler, claim.context.task_key)
-            return TaskHandlerError(f"{type(exc).__name__}: {exc}", code="HANDLER_ERROR")
+            return TaskHandlerError(f"{type(exc).__name__}: {exc}", code=FulfilmentErrorCode.HANDLER_ERROR)
 
     def finish(self, uow: UnitOfWork, task_id: int, attempt: int, result: Result) -> bool:
         """Record one handler result if ``attempt`` still owns the task. Returns False when a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from om_graph.core.access.permissions import Permission, Role, roles_with
+from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.machine import Effect, Guard, StateMachine, States, t
@@ -65,7 +66,7 @@ T = TaskStates
 PEOPLE_COMPLETE_MANUAL_ONLY = Guard(
     "peopleCompleteManualOnly",
     lambda task, actor: task.kind == TaskKinds.MANUAL or Role.SYSTEM.value in actor.roles,
-    "NOT_MANUAL",
+    FulfilmentErrorCode.NOT_MANUAL,
     "automatic tasks are completed by workers",
 )
 

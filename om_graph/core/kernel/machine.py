@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import InvalidTransition, ValidationFailed
 
 SYSTEM_ONLY = frozenset({"system"})  # the system role (access.permissions.Role.SYSTEM)
@@ -127,7 +128,9 @@ class StateMachine:
         if tr is None or state not in tr.sources:
             raise InvalidTransition(f"{self.name} in state {state!r} cannot {event!r}", field="state")
         if not roles & tr.roles:
-            raise InvalidTransition(f"{self.name}: {event!r} is not allowed for roles {sorted(roles)}", code="FORBIDDEN")
+            raise InvalidTransition(
+                f"{self.name}: {event!r} is not allowed for roles {sorted(roles)}", code=CommonErrorCode.FORBIDDEN
+            )
         return tr
 
     def enter(self, entity: Any, state: str, event: str, actor: Any) -> Transition:

@@ -14,6 +14,7 @@ from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import (
     Conflict,
     NotFound,
@@ -25,6 +26,7 @@ from om_graph.core.kernel.ports import PROCESS_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.commands import OrderInput
+from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order, OrderLine
@@ -94,7 +96,7 @@ class OrderService:
         if actor.account_id is None:
             return data
         if data.customer_id and data.customer_id != actor.account_id:
-            raise ValidationFailed.single("customerId", "customers order for their own account", "FORBIDDEN")
+            raise ValidationFailed.single("customerId", "customers order for their own account", CommonErrorCode.FORBIDDEN)
         return OrderInput(**{**data.__dict__, "customer_id": actor.account_id})
 
     def _by_idempotency_key(self, customer_id: str, key: str) -> Order | None:
@@ -109,7 +111,9 @@ class OrderService:
     def _replay(existing: Order, fingerprint: str) -> Order:
         if existing.request_hash != fingerprint:
             raise Conflict(
-                "this idempotency key was used for a different order", field="idempotencyKey", code="IDEMPOTENCY_KEY_REUSED"
+                "this idempotency key was used for a different order",
+                field="idempotencyKey",
+                code=OrderingErrorCode.IDEMPOTENCY_KEY_REUSED,
             )
         return existing
 
@@ -134,7 +138,9 @@ class OrderService:
         order.one_time_total = money(sum((v.unit_one_time_price * v.quantity for v in lines), Decimal("0")))
         order.recurring_total = money(sum((v.unit_recurring_price * v.quantity for v in lines), Decimal("0")))
         if len(currencies) > 1:
-            raise ValidationFailed.single("lines", "all lines of an order must be priced in one currency", "CURRENCY_MISMATCH")
+            raise ValidationFailed.single(
+                "lines", "all lines of an order must be priced in one currency", OrderingErrorCode.CURRENCY_MISMATCH
+            )
 
     def _load_for_write(self, uow: UnitOfWork, actor: Actor, order_id: int, expected_version: int | None) -> Order:
         order = lock_order(uow, order_id)
