@@ -43,7 +43,7 @@ def api(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("limits")
     runtime = support.build_runtime(
         f"sqlite:///{tmp / 'limits.db'}",
-        extra_plugins=(fixture_pack, fixture_auto_pack, om_graph_tsm.plugin),
+        extra_plugins=(fixture_pack, fixture_auto_pack, om_graph_tsm.plugin.pack),
         embedded_workers=False,
     )
     with TestClient(create_app(runtime=runtime)) as client:
