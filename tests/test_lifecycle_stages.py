@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
+from om_graph.app import create_app
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.inventory.models import Product
 from om_graph.core.kernel.db import make_engine, make_session_factory
@@ -22,6 +24,7 @@ from om_graph.core.services import Services
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
 from tests import fixture_lock_probe_pack as probe
+from tests import support
 from tests.support import AGENT
 
 STAGE_EVENT = "ProductOrderAttributeValueChangeEvent"
@@ -277,3 +280,52 @@ def test_jeopardy_locks_and_bumps_only_an_order_whose_task_really_changes(svc):
     seq = _row(svc, other).change_seq
     assert svc.reconciler.evaluate_jeopardy(later) == 0
     assert _row(svc, other).change_seq == seq + 1  # the other writer's bump only
+
+
+_GQL_ORDER = "query($id: ID!) { order(id: $id) { id state stage waitingFor } }"
+_GQL_RESUME = """
+mutation($input: OrderResumeInput!) {
+  orderResume(input: $input) { order { id state stage waitingFor } errors { field message code } }
+}"""
+_GQL_CREATE = """
+mutation($input: OrderCreateInput!) { orderCreate(input: $input) { order { id } errors { code } } }"""
+
+
+def test_a_waiting_order_is_seen_and_resumed_through_graphql(make_runtime, database_url):
+    probe.reset()
+    probe.PENDING["routerModel"] = "the warehouse has not answered"
+    runtime = make_runtime(database_url, extra_plugins=(probe,))
+    app = create_app(runtime=runtime)
+
+    def gql(client, query, variables):
+        body = client.post("/graphql", json={"query": query, "variables": variables}).json()
+        assert "errors" not in body, body
+        return body["data"]
+
+    with (
+        TestClient(app, headers=support.bearer(runtime, "order_manager")) as staff,
+        TestClient(app, headers=support.bearer(runtime, "customer", account="OTHER")) as stranger,
+    ):
+        line = {"offering": probe.OFFERING, "quantity": 1}
+        created = gql(
+            staff, _GQL_CREATE, {"input": {"customerId": "ACME", "lines": [line], "requestedInitialState": "ACKNOWLEDGED"}}
+        )
+        order_id = created["orderCreate"]["order"]["id"]
+        support.wait_for(lambda: gql(staff, _GQL_ORDER, {"id": order_id})["order"]["stage"] == "ENRICHMENT_WAITING", 30)
+        order = gql(staff, _GQL_ORDER, {"id": order_id})["order"]
+        assert (order["state"], order["waitingFor"]) == (
+            "ACKNOWLEDGED",
+            "characteristic routerModel: the warehouse has not answered",
+        )
+
+        refused = gql(stranger, _GQL_RESUME, {"input": {"id": order_id}})["orderResume"]
+        assert refused["order"] is None and [e["code"] for e in refused["errors"]] == ["NOT_FOUND"]
+
+        probe.PENDING.clear()
+        resumed = gql(staff, _GQL_RESUME, {"input": {"id": order_id}})["orderResume"]
+        assert resumed["errors"] == [] and resumed["order"]["waitingFor"] is None
+        support.wait_for(lambda: gql(staff, _GQL_ORDER, {"id": order_id})["order"]["state"] == "COMPLETED", 30)
+        assert gql(staff, _GQL_ORDER, {"id": order_id})["order"]["stage"] == "ORCHESTRATION"
+
+        again = gql(staff, _GQL_RESUME, {"input": {"id": order_id}})["orderResume"]
+        assert again["order"] is None and [e["code"] for e in again["errors"]] == ["NOT_WAITING"]

@@ -48,6 +48,18 @@ class OrderSubmitPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class OrderResumeInput:
+    id: strawberry.ID
+    version: int | None = None
+
+
+@strawberry.type
+class OrderResumePayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class TaskCompletePayload:
     task: Task | None = None
@@ -110,6 +122,16 @@ class Mutation:
             return ctx.services.orders.submit(ctx.actor, node_id(input.id, "Order", "id"), input.version)
 
         return await _order_payload(info, OrderSubmitPayload, call)
+
+    @_mutation("Resume an order waiting in a stage (stage ENRICHMENT_WAITING or APPROVAL_WAITING): the stage runs again.")
+    async def order_resume(self, info: Info, input: OrderResumeInput) -> OrderResumePayload:
+        ctx = info.context
+
+        def call():
+            return ctx.services.processing.resume(ctx.actor, node_id(input.id, "Order", "id"), input.version)
+
+        order = await ctx.call(call)  # without its lines: read back as the selection asks
+        return OrderResumePayload(order=await _order_detail(info, order.id))
 
     @_mutation("Complete a manual task (a work order) as the person who did the work.")
     async def task_complete(self, info: Info, input: TaskCompleteInput) -> TaskCompletePayload:

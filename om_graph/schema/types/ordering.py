@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core.reads.queries import OrderDetail
-from om_graph.schema.enums import LineAction, OrderLineState, OrderState
+from om_graph.schema.enums import LineAction, OrderLineState, OrderStage, OrderState
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
@@ -90,6 +90,8 @@ class OrderEvent:
 class Order(relay.Node):
     id: relay.NodeID[int]
     state: OrderState
+    stage: OrderStage
+    waiting_for: str | None = strawberry.field(description="What the order waits for while its stage is a waiting one.")
     version: int
     customer_id: str
     description: str
@@ -116,6 +118,8 @@ class Order(relay.Node):
         return cls(
             id=o.id,
             state=OrderState(o.state),
+            stage=OrderStage(o.stage),
+            waiting_for=o.stage_waiting_for,
             version=o.version,
             customer_id=o.customer_id,
             description=o.description,
