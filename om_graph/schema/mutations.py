@@ -100,7 +100,7 @@ class Mutation:
         def call():
             data = to_order_input(input, input.customer_id, input.idempotency_key)
             submit = input.requested_initial_state is OrderInitialState.ACKNOWLEDGED
-            return ctx.services.orders.create(ctx.actor, data, submit=submit)
+            return ctx.services.orders.create(ctx.acting, data, submit=submit)
 
         return await _order_payload(info, OrderCreatePayload, call)
 
@@ -110,7 +110,7 @@ class Mutation:
 
         def call():
             order_id = node_id(input.id, "Order", "id")
-            return ctx.services.orders.update(ctx.actor, order_id, to_order_input(input, "", None), input.version)
+            return ctx.services.orders.update(ctx.acting, order_id, to_order_input(input, "", None), input.version)
 
         return await _order_payload(info, OrderUpdatePayload, call)
 
@@ -119,7 +119,7 @@ class Mutation:
         ctx = info.context
 
         def call():
-            return ctx.services.orders.submit(ctx.actor, node_id(input.id, "Order", "id"), input.version)
+            return ctx.services.orders.submit(ctx.acting, node_id(input.id, "Order", "id"), input.version)
 
         return await _order_payload(info, OrderSubmitPayload, call)
 
@@ -128,7 +128,7 @@ class Mutation:
         ctx = info.context
 
         def call():
-            return ctx.services.processing.resume(ctx.actor, node_id(input.id, "Order", "id"), input.version)
+            return ctx.services.processing.resume(ctx.acting, node_id(input.id, "Order", "id"), input.version)
 
         order = await ctx.call(call)  # without its lines: read back as the selection asks
         return OrderResumePayload(order=await _order_detail(info, order.id))
@@ -140,7 +140,7 @@ class Mutation:
         def call():
             task_id = node_id(input.id, "Task", "id")
             return ctx.services.processing.complete_task(
-                ctx.actor, task_id, characteristic_map(input.characteristics, "characteristics")
+                ctx.acting, task_id, characteristic_map(input.characteristics, "characteristics")
             )
 
         task_row = await ctx.call(call)

@@ -17,7 +17,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Row, or_, select, update
 from sqlalchemy.orm import Session
@@ -153,7 +152,7 @@ class Reconciler:
                 )
             return len(current)
 
-    def _raised_level(self, row: Row[Any], now: datetime) -> _Raise | None:
+    def _raised_level(self, row: _TaskRow, now: datetime) -> _Raise | None:
         """The policy and level a task row has reached, if higher than its recorded one. The
         policies are asked what decomposition asked them (the task's planning timing), so the
         thresholds are those of the policy that gave the task its SLA."""
@@ -176,9 +175,13 @@ class Reconciler:
         return _Raise(row, policy, level, share)
 
 
+# A row of _LATE_TASKS: id, order_id, key, kind, state, due_at, planned_seconds, jeopardy, spec_key.
+_TaskRow = Row[int, int, str, str, str, datetime | None, int | None, str | None, str]
+
+
 @dataclass(frozen=True)
 class _Raise:
-    row: Row[Any]  # the task as the read saw it
+    row: _TaskRow  # the task as the read saw it
     policy: JeopardyPolicy
     level: str
     share: float

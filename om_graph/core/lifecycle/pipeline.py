@@ -118,7 +118,9 @@ class StageWork:
         issues: list[FieldError] = []
         for index, line in enumerate(snapshot.lines):
             validators = self.registry.validators_for(line.spec_key)
-            line_view = view(snapshot.order, line) if validators else None
+            if not validators:
+                continue
+            line_view = view(snapshot.order, line)
             for validator in validators:
                 for issue in call_plugin(f"business validator {validator.key!r}", validator.validate, line_view):
                     issues.append(FieldError(f"lines.{index}.{issue.field}", issue.message, issue.code))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
@@ -19,7 +20,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.decomposition import Decomposer, installed_characteristics
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
-from om_graph.core.fulfilment.plan import OrderPlan, load_lines
+from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import Conflict, FieldError, InvalidTransition, NotFound
@@ -30,6 +31,7 @@ from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.pipeline import ApprovalGate, Snapshot, StageRun, StageWork, no_approval_needed
 from om_graph.core.lifecycle.stages import RESUME, STAGES, WAITING
 from om_graph.core.ordering.error_codes import OrderingErrorCode
+from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_order
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.states import OrderStates
@@ -121,6 +123,7 @@ class OrderProcessing:
         self, uow: UnitOfWork, order: Order, lines: list[OrderLine], run: StageRun, *, claim: bool
     ) -> tuple[list[Claim], OrderPlan]:
         decomposition = run.decomposition
+        assert decomposition is not None  # the decomposition stage passed
         self.decomposer.write(uow.session, decomposition)
         edges = [(d.task_id, d.predecessor_id, d.dependency_type) for d in decomposition.dependencies]
         plan = OrderPlan.build(order, lines, decomposition.domain_orders, decomposition.tasks, edges)
@@ -214,7 +217,7 @@ class OrderProcessing:
 
     # -- tasks ---------------------------------------------------------------------------------
 
-    def complete_task(self, actor: Actor, task_id: int, characteristics: dict | None = None) -> Task:
+    def complete_task(self, actor: Actor, task_id: int, characteristics: dict[str, Any] | None = None) -> Task:
         require(actor, Permission.TASK_COMPLETE)
         with self._uow() as uow:
             return self.orchestrator.complete_manual(uow, task_id, actor, characteristics or {})
