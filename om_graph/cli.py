@@ -125,7 +125,7 @@ def _new_pack(args) -> int:
         return 2
     for path in written:
         print(path)
-    print(f"next: pip install -e {target} && om-graph plugins && (cd {target} && pytest)")
+    print(f"next: pip install -e '{target}[test]' && om-graph plugins && (cd {target} && pytest)")
     return 0
 
 
