@@ -43,7 +43,9 @@ from om_graph.core.catalog.extensions import (
 )
 from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.core.kernel.events import (
+    AGREEMENT_STATE_CHANGE,
     DOMAIN_ORDER_STATE_CHANGE,
+    ENTITLEMENT_STATE_CHANGE,
     ERROR_MESSAGE,
     ITEM_STATE_CHANGE,
     JEOPARDY_ALERT,
@@ -74,7 +76,9 @@ from om_graph.settings import PackSettings, PackSettingsError
 __all__ = [
     "ALL_ACTIONS",
     "DEFAULT_STRING_MAX_LENGTH",
+    "AGREEMENT_STATE_CHANGE",
     "DOMAIN_ORDER_STATE_CHANGE",
+    "ENTITLEMENT_STATE_CHANGE",
     "ERROR_MESSAGE",
     "INTEGER_RANGE",
     "ITEM_STATE_CHANGE",

@@ -41,12 +41,12 @@ EXPECTED = {
     "customer": READS | CAPTURE,
     "order_agent": READS | CAPTURE,
     "order_fulfillment_agent": READS | {"taskComplete"},
-    "order_manager": READS | CAPTURE | {"taskComplete"},
-    "order_approver": READS,
+    "order_manager": READS | CAPTURE | {"taskComplete", "orderResume"},
+    "order_approver": READS | {"orderResume"},
     "order_fulfillment_manager": READS | {"taskComplete"},
     "order_fallout_agent": READS | {"taskComplete"},
-    "order_fallout_manager": READS | {"taskComplete"},
-    "process_admin": READS,
+    "order_fallout_manager": READS | {"taskComplete", "orderResume"},
+    "process_admin": READS | {"orderResume"},
     "viewer": READS,
     "service_account": READS | CAPTURE | {"taskComplete"},
 }
@@ -61,6 +61,7 @@ NODES_Q = "query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }"
 CREATE_M = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) { order { id } errors { code } } }"""
 SUBMIT_M = """mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { id } errors { code } } }"""
 UPDATE_M = """mutation($id: ID!) { orderUpdate(input: {id: $id, lines: []}) { order { id } errors { code } } }"""
+RESUME_M = """mutation($id: ID!) { orderResume(input: {id: $id}) { order { id } errors { code } } }"""
 COMPLETE_M = """mutation($id: ID!) { taskComplete(input: {id: $id}) { task { id } errors { code } } }"""
 EVENTS_S = "subscription($id: ID) { orderEvents(orderId: $id) { type orderId } }"
 MISSING_ORDER = "T3JkZXI6OTk5OTk5"  # Order:999999
@@ -155,6 +156,7 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderUpdate": (UPDATE_M, {"id": MISSING_ORDER}),
         "orderSubmit": (SUBMIT_M, {"id": MISSING_ORDER}),
         "taskComplete": (COMPLETE_M, {"id": MISSING_TASK}),
+        "orderResume": (RESUME_M, {"id": MISSING_ORDER}),
     }
     query, variables = documents[name]
     return call(client, headers, query, variables)

@@ -75,9 +75,7 @@ def test_every_code_raised_in_core_and_schema_is_a_member_of_a_contexts_enum():
     assert not unknown, f"codes missing from the contexts' error_codes enums: {unknown}"
 
 
-# A business validator's default code is OrderingErrorCode.BUSINESS_RULE, but catalog sits below
-# ordering in the import order: the literal stays until the code moves to CatalogErrorCode.
-LITERAL_ALLOWED = {("om_graph/core/catalog/extensions.py", "BUSINESS_RULE")}
+LITERAL_ALLOWED: set[tuple[str, str]] = set()  # none: every code is an enum member
 
 
 def test_codes_are_given_as_enum_members_not_string_literals():

@@ -318,8 +318,16 @@ def test_a_waiting_order_is_seen_and_resumed_through_graphql(make_runtime, datab
             "characteristic routerModel: the warehouse has not answered",
         )
 
-        refused = gql(stranger, _GQL_RESUME, {"input": {"id": order_id}})["orderResume"]
-        assert refused["order"] is None and [e["code"] for e in refused["errors"]] == ["NOT_FOUND"]
+        refused = stranger.post("/graphql", json={"query": _GQL_RESUME, "variables": {"input": {"id": order_id}}}).json()
+        assert refused["data"] is None and [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+        viewer = TestClient(app, headers=support.bearer(runtime, "viewer"))  # staff without order:resume
+        assert (
+            viewer.post("/graphql", json={"query": _GQL_RESUME, "variables": {"input": {"id": order_id}}}).json()["errors"][0][
+                "extensions"
+            ]["code"]
+            == "FORBIDDEN"
+        )
+        assert gql(staff, _GQL_ORDER, {"id": order_id})["order"]["stage"] == "ENRICHMENT_WAITING"  # still waiting
 
         probe.PENDING.clear()
         resumed = gql(staff, _GQL_RESUME, {"input": {"id": order_id}})["orderResume"]

@@ -35,7 +35,7 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.orderUpdate": P.ORDER_CAPTURE,
     "Mutation.orderSubmit": P.ORDER_CAPTURE,
     "Mutation.taskComplete": P.TASK_COMPLETE,
-    "Mutation.orderResume": AUTHENTICATED,  # the core checks the stage machine's resume roles
+    "Mutation.orderResume": P.ORDER_RESUME,
     "Subscription.orderEvents": P.EVENTS_SUBSCRIBE,
 }
 

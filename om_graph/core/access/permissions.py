@@ -37,6 +37,7 @@ class Permission(str, Enum):
     ORDER_READ = "order:read"
     ORDER_CAPTURE = "order:capture"  # create, edit drafts, submit
     TASK_COMPLETE = "task:complete"
+    ORDER_RESUME = "order:resume"  # continue an order waiting in a stage (approval, missing data, fallout)
     INVENTORY_READ = "inventory:read"
     EVENTS_SUBSCRIBE = "events:subscribe"
     PRICE_READ = "price:read"  # prices and totals
@@ -51,13 +52,13 @@ _CAPTURE = {Permission.ORDER_CAPTURE, Permission.PRICE_READ}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER: frozenset(_READ | _CAPTURE),
     Role.ORDER_AGENT: frozenset(_STAFF_READ | _CAPTURE),
-    Role.ORDER_MANAGER: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE}),
+    Role.ORDER_MANAGER: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE, Permission.ORDER_RESUME}),
     Role.FULFILLMENT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
     Role.FULFILLMENT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ}),
-    Role.APPROVER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
+    Role.APPROVER: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME}),
     Role.FALLOUT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
-    Role.FALLOUT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ}),
-    Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
+    Role.FALLOUT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ, Permission.ORDER_RESUME}),
+    Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME}),
     Role.VIEWER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
     Role.SERVICE_ACCOUNT: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE}),
     Role.SYSTEM: frozenset(Permission),

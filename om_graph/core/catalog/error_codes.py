@@ -11,3 +11,4 @@ class CatalogErrorCode(StrEnum):
     VALUE_NOT_ALLOWED = "VALUE_NOT_ALLOWED"  # not one of the characteristic's allowed values
     CARDINALITY = "CARDINALITY"  # a relationship count outside the specification's min..max
     INVALID_ACTION = "INVALID_ACTION"  # not one of the line actions the catalog knows
+    BUSINESS_RULE = "BUSINESS_RULE"  # a pack's business validator's LineIssue without a code of its own

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from om_graph.core.catalog.error_codes import CatalogErrorCode
+
 
 @dataclass(frozen=True)
 class TaskContext:
@@ -125,7 +127,7 @@ class LineIssue:
 
     field: str
     message: str
-    code: str = "BUSINESS_RULE"
+    code: str = CatalogErrorCode.BUSINESS_RULE
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
-from om_graph.core.kernel.errors import Conflict, FieldError, InvalidTransition, NotFound
+from om_graph.core.kernel.errors import FieldError, InvalidTransition
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import PROCESS_ORDER, Job
 from om_graph.core.kernel.transitions import fire
@@ -32,7 +32,7 @@ from om_graph.core.lifecycle.pipeline import ApprovalGate, Snapshot, StageRun, S
 from om_graph.core.lifecycle.stages import RESUME, STAGES, WAITING
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.lines import load_lines
-from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.locking import lock_for_write, lock_order
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.states import OrderStates
 
@@ -191,14 +191,9 @@ class OrderProcessing:
         """Continue an order waiting in a stage (for a person, a missing characteristic): the
         stage runs again, in a worker. Who may is the stage machine's resume transition's roles.
         Issue 12's approval resumes through here."""
+        require(actor, Permission.ORDER_RESUME)
         with self._uow() as uow:
-            order = lock_order(uow, order_id)
-            if order is None or (actor.account_id is not None and actor.account_id != order.customer_id):
-                raise NotFound("no such order", field="id")
-            if expected_version is not None and order.version != expected_version:
-                raise Conflict(
-                    f"the order changed (version {order.version}, you sent {expected_version}); reload it", field="version"
-                )
+            order = lock_for_write(uow, actor, order_id, expected_version)
             event = RESUME.get(order.stage)
             if event is None or order.state != OrderStates.ACKNOWLEDGED:
                 raise InvalidTransition(

@@ -9,7 +9,7 @@ changes: they are recorded as one attribute-change event per writing transaction
 
 from __future__ import annotations
 
-from om_graph.core.access.permissions import Role
+from om_graph.core.access.permissions import Permission, roles_with
 from om_graph.core.kernel.machine import Effect, StateMachine, States, t
 from om_graph.core.kernel.models import utcnow
 
@@ -25,9 +25,7 @@ class Stages(States):
 
 
 # Who may resume a waiting order (issue 12 narrows approval to approvers).
-RESUME_ROLES = frozenset(
-    r.value for r in (Role.SYSTEM, Role.ORDER_MANAGER, Role.APPROVER, Role.FALLOUT_MANAGER, Role.PROCESS_ADMIN)
-)
+RESUME_ROLES = roles_with(Permission.ORDER_RESUME)
 
 S = Stages
 STAGES = StateMachine(

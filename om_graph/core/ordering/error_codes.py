@@ -12,4 +12,3 @@ class OrderingErrorCode(StrEnum):
     DUPLICATE_PRODUCT = "DUPLICATE_PRODUCT"  # two lines change the same product
     QUANTITY_OUT_OF_RANGE = "QUANTITY_OUT_OF_RANGE"
     NOT_WAITING = "NOT_WAITING"  # only an order waiting in a stage can be resumed
-    BUSINESS_RULE = "BUSINESS_RULE"  # a pack's business validator's LineIssue without a code of its own

@@ -11,6 +11,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from om_graph.core.access.actor import Actor
+from om_graph.core.kernel.errors import Conflict, NotFound
 from om_graph.core.kernel.models import utcnow, write_xact
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import Order
@@ -59,4 +61,16 @@ def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) ->
         order = uow.session.scalars(statement, params, execution_options={"populate_existing": True}).first()
     if order is not None:
         uow.locked[order.id] = order
+    return order
+
+
+def lock_for_write(uow: UnitOfWork, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
+    """Lock an order a person or integration is about to change: missing and other accounts'
+    orders are ``NOT_FOUND``; a stale ``expected_version`` (the client's optimistic lock) is a
+    ``CONFLICT``."""
+    order = lock_order(uow, order_id)
+    if order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
+        raise NotFound("no such order", field="id")
+    if expected_version is not None and order.version != expected_version:
+        raise Conflict(f"the order changed (version {order.version}, you sent {expected_version}); reload it", field="version")
     return order

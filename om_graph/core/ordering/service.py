@@ -17,7 +17,6 @@ from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import (
     Conflict,
-    NotFound,
     ValidationFailed,
 )
 from om_graph.core.kernel.ids import reserve_ids
@@ -28,7 +27,7 @@ from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.commands import OrderInput
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.lines import load_lines
-from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.states import LINE, ORDER
 from om_graph.core.ordering.validation import (
@@ -142,20 +141,10 @@ class OrderService:
                 "lines", "all lines of an order must be priced in one currency", OrderingErrorCode.CURRENCY_MISMATCH
             )
 
-    def _load_for_write(self, uow: UnitOfWork, actor: Actor, order_id: int, expected_version: int | None) -> Order:
-        order = lock_order(uow, order_id)
-        if order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
-            raise NotFound("no such order", field="id")
-        if expected_version is not None and order.version != expected_version:
-            raise Conflict(
-                f"the order changed (version {order.version}, you sent {expected_version}); reload it", field="version"
-            )
-        return order
-
     def update(self, actor: Actor, order_id: int, data: OrderInput, expected_version: int | None = None) -> Order:
         require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
-            order = self._load_for_write(uow, actor, order_id, expected_version)
+            order = lock_for_write(uow, actor, order_id, expected_version)
             fire(uow, order, order, "edit", actor, {"changed": ["lines", "description", "externalId", "requestedCompletionDate"]})
             data = OrderInput(**{**data.__dict__, "customer_id": order.customer_id})
             lines, errors = self.validator.validate(uow.session, data)
@@ -173,7 +162,7 @@ class OrderService:
     def submit(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
         require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
-            order = self._load_for_write(uow, actor, order_id, expected_version)
+            order = lock_for_write(uow, actor, order_id, expected_version)
             self._submit(uow, actor, order, load_lines(uow.session, order))
             return order
 
