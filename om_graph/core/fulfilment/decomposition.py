@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from om_graph.core.catalog.definitions import SpecificationDef
@@ -76,15 +76,16 @@ class Decomposition:
     children: list[tuple[DomainOrder, list[DomainOrder]]]
 
 
+# Built once: it runs twice in every stage pass that changes installed products (read and fence).
+_INSTALLED = select(Product.id, Product.characteristics).where(Product.id.in_(bindparam("ids", expanding=True)))
+
+
 def installed_characteristics(session: Session, lines: list[OrderLine]) -> dict[int, dict[str, Any]]:
     """What fulfilment recorded on the products the lines change, by product id."""
     product_ids = [line.product_id for line in lines if line.product_id]
     if not product_ids:
         return {}
-    return {
-        row.id: row.characteristics
-        for row in session.execute(select(Product.id, Product.characteristics).where(Product.id.in_(product_ids)))
-    }
+    return {row.id: row.characteristics for row in session.execute(_INSTALLED, {"ids": product_ids})}
 
 
 class Decomposer:
