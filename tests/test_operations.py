@@ -360,9 +360,11 @@ def test_each_worker_process_serves_its_metrics(tmp_path, postgres_url, redis_se
 
             body = support.wait_for(reconciled, 60, 0.3, f"worker metrics on port {each}")
             assert "process_cpu_seconds_total" in body
+        # dramatiq's parent relays its worker processes' log lines through a pipe, so the line
+        # may land in the log a moment after the port answers: wait for it before the kill.
+        support.wait_for(lambda: "worker metrics at http://127.0.0.1:" in worker.output() or None, 30, 0.2, "the metrics log line")
     finally:
         worker.kill()
-    assert "worker metrics at http://127.0.0.1:" in worker.output()
 
 
 # -- tracing --------------------------------------------------------------------------------------
