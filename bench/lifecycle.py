@@ -34,6 +34,7 @@ from bench.common import (
     start_server,
     wait_for,
 )
+from bench.cpu import CpuMeter, split_text
 from om_graph.core.kernel.db import register_sqlite_functions
 
 PARAMS = {
@@ -42,6 +43,7 @@ PARAMS = {
     "full": dict(orders=5000, connections=16),
 }
 TARGET_RATE, TARGET_RATIO = 300.0, 25.0
+TARGET_CPU_MS = 4.0  # CPU-ms per order, every process that served it
 CUSTOMER = "BENCH-LC"
 
 
@@ -62,14 +64,18 @@ def warm_up(server, wait_completed) -> None:
         gql.close()
 
 
-def drive(server, orders: int, connections: int, completed, profiled, label: str) -> dict:
+def drive(server, orders: int, connections: int, completed, profiled, label: str, meter: CpuMeter | None = None) -> dict:
     """Create and submit ``orders`` orders over HTTP (one orderCreate with TMF622
     requestedInitialState ACKNOWLEDGED each) and wait for all to complete.
-    ``completed(customer) -> (count, last completed_at)`` reads the database."""
+    ``completed(customer) -> (count, last completed_at)`` reads the database. ``meter``: the CPU
+    of the processes serving the orders, from before the first request to the last completion
+    seen (its report is the result's ``cpu``)."""
     body = gql_body(
         CREATE, {"input": {"customerId": CUSTOMER, "lines": [{"offering": "test-auto"}], "requestedInitialState": "ACKNOWLEDGED"}}
     )
     with profiling(profiled, label):
+        if meter is not None:
+            meter.start()
         load = run_load(
             server.url + "/graphql",
             token=server.token,
@@ -85,8 +91,13 @@ def drive(server, orders: int, connections: int, completed, profiled, label: str
             interval=0.1,
             message="all orders completed",
         )
+        if meter is not None:
+            meter.stop()
     elapsed = epoch(last) - load["started_at"]
-    return {"load": load, "completed": count, "elapsed": elapsed, "rate": count / elapsed}
+    out = {"load": load, "completed": count, "elapsed": elapsed, "rate": count / elapsed}
+    if meter is not None:
+        out["cpu"] = meter.report(count)
+    return out
 
 
 def sqlite_completed(path: Path):
@@ -183,6 +194,20 @@ def result(name: str, run: dict, rows: dict, raw_seconds: float, raw_label: str,
     )
 
 
+def cpu_result(name: str, run: dict, target_ms: float) -> Result:
+    """The row of CPU time per completed order, split by process (``bench.cpu``)."""
+    cpu = run["cpu"]
+    return Result(
+        name,
+        cpu["ms_per_order"],
+        "CPU-ms/order",
+        target=f"<= {target_ms:g} CPU-ms/order",
+        ok=cpu["ms_per_order"] <= target_ms,
+        note=split_text(cpu),
+        data={"cpu": cpu},
+    )
+
+
 def run(size: str, workdir: Path) -> list[Result]:
     p = PARAMS[size]
     db = workdir / "lifecycle.db"
@@ -191,7 +216,7 @@ def run(size: str, workdir: Path) -> list[Result]:
         completed = sqlite_completed(db)
         warm_up(server, completed)
         before = writer_stats(server)
-        measured = drive(server, p["orders"], p["connections"], completed, server, "lifecycle")
+        measured = drive(server, p["orders"], p["connections"], completed, server, "lifecycle", CpuMeter(server=server))
         measured["writer"] = writer_share(before, writer_stats(server), measured)
     finally:
         server.stop()
@@ -202,4 +227,7 @@ def run(size: str, workdir: Path) -> list[Result]:
         )
     raw_seconds, raw_rows = raw_sqlite_write(db, workdir / "raw-reference.db")
     assert raw_rows == sum(rows.values())
-    return [result("lifecycle (embedded, SQLite)", measured, rows, raw_seconds, "sqlite3 executemany")]
+    return [
+        result("lifecycle (embedded, SQLite)", measured, rows, raw_seconds, "sqlite3 executemany"),
+        cpu_result("lifecycle CPU per order (embedded)", measured, TARGET_CPU_MS),
+    ]

@@ -27,10 +27,12 @@ from bench.common import (
     start_server,
     start_worker,
 )
-from bench.lifecycle import PARAMS, TARGET_RATE, TARGET_RATIO, drive, result, warm_up
+from bench.cpu import CpuMeter, pg_app_env
+from bench.lifecycle import PARAMS, TARGET_RATE, TARGET_RATIO, cpu_result, drive, result, warm_up
 
 NAME = "lifecycle (scaled: PostgreSQL, Redis, 2 worker procs)"
 WORKER_PROCESSES, WORKER_THREADS = 2, 4
+TARGET_CPU_MS = 6.0
 
 
 def _dsn(url: str) -> str:
@@ -98,12 +100,19 @@ def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, red
     p = PARAMS[size]
     with scratch_postgres(postgres_admin_url) as db_url, redis_namespace(redis_url) as namespace:
         env = server_env(db_url, OM_GRAPH_REDIS_URL=redis_url, OM_GRAPH_REDIS_NAMESPACE=namespace)
-        server = start_server(env, workdir)
-        worker = start_worker(env, workdir, processes=WORKER_PROCESSES, threads=WORKER_THREADS)
+        server = start_server({**env, **pg_app_env("server")}, workdir)
+        worker = start_worker({**env, **pg_app_env("worker")}, workdir, processes=WORKER_PROCESSES, threads=WORKER_THREADS)
         try:
             completed = pg_completed(db_url)
             warm_up(server, completed)
-            measured = drive(server, p["orders"], p["connections"], completed, worker, "lifecycle_scaled_workers")
+            meter = CpuMeter(
+                server=server,
+                worker=worker,
+                postgres_db=db_url.rsplit("/", 1)[1],
+                postgres_admin_url=postgres_admin_url,
+                redis=True,
+            )
+            measured = drive(server, p["orders"], p["connections"], completed, worker, "lifecycle_scaled_workers", meter)
         finally:
             worker.stop()
             server.stop()
@@ -118,4 +127,4 @@ def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, red
     row.data["raw"] = raw
     row.data["workers"] = {"processes": WORKER_PROCESSES, "threads": WORKER_THREADS}
     row.note += f"; executemany {raw['executemany_seconds'] * 1000:.0f} ms (ratio {measured['elapsed'] / raw['executemany_seconds']:.0f}x)"
-    return [row]
+    return [row, cpu_result("lifecycle CPU per order (scaled)", measured, TARGET_CPU_MS)]

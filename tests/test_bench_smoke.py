@@ -29,8 +29,18 @@ def _only(results):
     return result
 
 
+def _cpu(row, groups):
+    """The CPU-per-order row: figures present for every counted group, none asserted."""
+    cpu = row.data["cpu"]
+    assert row.figure == cpu["ms_per_order"] and cpu["orders"] == lifecycle.PARAMS["tiny"]["orders"]
+    assert set(cpu["groups_ms_per_order"]) == set(groups), cpu
+    assert cpu["counted_seconds"] > 0 and "load generator" in cpu["not_counted_ms_per_order"]
+
+
 def test_lifecycle_embedded(tmp_path):
-    result = _only(lifecycle.run("tiny", tmp_path))
+    result, cpu = lifecycle.run("tiny", tmp_path)
+    _cpu(cpu, {"server"})
+    assert result.figure is not None and result.figure > 0, result
     assert result.data["run"]["completed"] == lifecycle.PARAMS["tiny"]["orders"]
     assert result.data["run"]["load"]["errors"] == 0
     rows = result.data["rows"]
@@ -41,7 +51,10 @@ def test_lifecycle_embedded(tmp_path):
 
 
 def test_lifecycle_scaled(tmp_path, postgres_admin_url, redis_server_url):
-    result = _only(lifecycle_scaled.run("tiny", tmp_path, postgres_admin_url=postgres_admin_url, redis_url=redis_server_url))
+    result, cpu = lifecycle_scaled.run("tiny", tmp_path, postgres_admin_url=postgres_admin_url, redis_url=redis_server_url)
+    _cpu(cpu, {"server", "worker", "postgres", "redis"})
+    assert len([p for p in cpu.data["cpu"]["processes_ms_per_order"] if p.startswith("worker")]) > 1  # parent and its processes
+    assert result.figure is not None and result.figure > 0, result
     assert result.data["run"]["completed"] == lifecycle.PARAMS["tiny"]["orders"]
     assert result.data["rows"]["order_task"] > 0
     assert result.data["raw"]["copy_seconds"] > 0 and result.data["raw"]["executemany_seconds"] > 0
