@@ -208,10 +208,11 @@ def cpu_result(name: str, run: dict, target_ms: float) -> Result:
     )
 
 
-def run(size: str, workdir: Path) -> list[Result]:
+def run(size: str, workdir: Path, *, extra_env: dict[str, str] | None = None) -> list[Result]:
+    """``extra_env``: more variables for the server (``bench.ab`` compares settings with it)."""
     p = PARAMS[size]
     db = workdir / "lifecycle.db"
-    server = start_server(server_env(sqlite_url(db)), workdir)
+    server = start_server(server_env(sqlite_url(db), **(extra_env or {})), workdir)
     try:
         completed = sqlite_completed(db)
         warm_up(server, completed)

@@ -30,7 +30,7 @@ from bench.common import (
 from bench.cpu import CpuMeter, pg_app_env
 from bench.lifecycle import PARAMS, TARGET_RATE, TARGET_RATIO, cpu_result, drive, result, warm_up
 
-NAME = "lifecycle (scaled: PostgreSQL, Redis, 2 worker procs)"
+NAME = "lifecycle (scaled: PostgreSQL, Redis, {} worker procs)"
 WORKER_PROCESSES, WORKER_THREADS = 2, 4
 TARGET_CPU_MS = 6.0
 
@@ -92,16 +92,26 @@ def raw_postgres_write(url: str) -> dict:
     return out
 
 
-def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, redis_url: str = REDIS_URL) -> list[Result]:
+def run(
+    size: str,
+    workdir: Path,
+    *,
+    postgres_admin_url: str = PG_ADMIN_URL,
+    redis_url: str = REDIS_URL,
+    extra_env: dict[str, str] | None = None,
+    workers: tuple[int, int] = (WORKER_PROCESSES, WORKER_THREADS),
+) -> list[Result]:
+    """``extra_env``: more variables for the server and the workers; ``workers``: (processes,
+    threads) of the one ``om-graph worker`` (``bench.ab`` compares settings with them)."""
     target = f">= {TARGET_RATE:.0f} orders/s, <= {TARGET_RATIO:.0f}x raw (reported)"
     problem = check_postgres(postgres_admin_url) or check_redis(redis_url)
     if problem:
-        return [skipped(NAME, target, f"PostgreSQL/Redis unreachable ({problem})")]
+        return [skipped(NAME.format(workers[0]), target, f"PostgreSQL/Redis unreachable ({problem})")]
     p = PARAMS[size]
     with scratch_postgres(postgres_admin_url) as db_url, redis_namespace(redis_url) as namespace:
-        env = server_env(db_url, OM_GRAPH_REDIS_URL=redis_url, OM_GRAPH_REDIS_NAMESPACE=namespace)
+        env = server_env(db_url, OM_GRAPH_REDIS_URL=redis_url, OM_GRAPH_REDIS_NAMESPACE=namespace, **(extra_env or {}))
         server = start_server({**env, **pg_app_env("server")}, workdir)
-        worker = start_worker({**env, **pg_app_env("worker")}, workdir, processes=WORKER_PROCESSES, threads=WORKER_THREADS)
+        worker = start_worker({**env, **pg_app_env("worker")}, workdir, processes=workers[0], threads=workers[1])
         try:
             completed = pg_completed(db_url)
             warm_up(server, completed)
@@ -123,8 +133,8 @@ def run(size: str, workdir: Path, *, postgres_admin_url: str = PG_ADMIN_URL, red
         rows = count_rows(db_url)
         raw = raw_postgres_write(db_url)
     assert raw["rows"] == sum(rows.values())
-    row = result(NAME, measured, rows, raw["copy_seconds"], "PostgreSQL COPY", judge=False)
+    row = result(NAME.format(workers[0]), measured, rows, raw["copy_seconds"], "PostgreSQL COPY", judge=False)
     row.data["raw"] = raw
-    row.data["workers"] = {"processes": WORKER_PROCESSES, "threads": WORKER_THREADS}
+    row.data["workers"] = {"processes": workers[0], "threads": workers[1]}
     row.note += f"; executemany {raw['executemany_seconds'] * 1000:.0f} ms (ratio {measured['elapsed'] / raw['executemany_seconds']:.0f}x)"
     return [row, cpu_result("lifecycle CPU per order (scaled)", measured, TARGET_CPU_MS)]

@@ -15,9 +15,12 @@ def _serve(args) -> int:
 
     from om_graph.app import create_app
     from om_graph.observability.logs import configure_logging
+    from om_graph.runtime import PROCESS_GC_ENV
     from om_graph.schema.limits import MAX_BODY_BYTES
     from om_graph.settings import Settings
 
+    for name, value in PROCESS_GC_ENV.items():
+        os.environ.setdefault(name, value)
     settings = Settings.from_env()
     configure_logging(settings.log_format, args.log_level)
     print(
@@ -44,9 +47,10 @@ def _worker(args) -> int:
     if not os.environ.get("OM_GRAPH_REDIS_URL"):
         print("om-graph worker needs OM_GRAPH_REDIS_URL (embedded mode runs workers inside the server)", file=sys.stderr)
         return 2
+    from om_graph.runtime import PROCESS_GC_ENV
     from om_graph.worker.broker import WORKER_ENV
 
-    for name, value in WORKER_ENV.items():
+    for name, value in {**WORKER_ENV, **PROCESS_GC_ENV}.items():
         os.environ.setdefault(name, value)
     if args.metrics_port:  # read by each worker process's Settings
         os.environ["OM_GRAPH_WORKER_METRICS_PORT"] = str(args.metrics_port)

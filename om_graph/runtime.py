@@ -6,6 +6,7 @@ The server, the ``om-graph worker`` processes and the tests all build the same R
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 
@@ -127,11 +128,13 @@ class Runtime:
                 log.exception("reconciler pass failed")
 
     def start(self) -> None:
-        """What the server process runs: the event relay, and in embedded mode the workers."""
+        """What the server process runs: the event relay, and in embedded mode the workers. Last,
+        with start-up done (app, schema, catalog), the garbage collector is tuned as set."""
         self.bus.start()
         if self.settings.run_workers_in_process:
             self.start_workers()
             self.start_reconciler()
+        tune_gc(self.settings)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -144,6 +147,24 @@ class Runtime:
         self.broker.close()
         self.services.change_seqs.close()
         self.engine.dispose()
+
+
+# What `om-graph serve` and `om-graph worker` set unless the environment says otherwise (measured
+# in bench.ab; docs/operations.md, Sizing). A library user or a test process keeps the defaults.
+PROCESS_GC_ENV = {"OM_GRAPH_GC_FREEZE": "true", "OM_GRAPH_GC_THRESHOLD": "50000"}
+
+
+def tune_gc(settings: Settings) -> None:
+    """``gc_threshold``: generation 0 is collected after this many net allocations instead of
+    700 (the older generations' thresholds unchanged); ``gc_freeze``: one full collection, then
+    everything alive (modules, the GraphQL schema, mappers, the catalog) moves to the permanent
+    generation, which no later collection traverses again."""
+    if settings.gc_threshold:
+        _, second, third = gc.get_threshold()
+        gc.set_threshold(settings.gc_threshold, second, third)
+    if settings.gc_freeze:
+        gc.collect()
+        gc.freeze()
 
 
 def _jwt_verifier(settings: Settings) -> JwtVerifier | None:

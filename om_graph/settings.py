@@ -65,6 +65,10 @@ class Settings:
     metrics_token: str | None = None  # set: GET /metrics needs "Authorization: Bearer <token>"
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int | None = None  # om-graph worker --metrics-port: each process serves /metrics
+    # Garbage collector of a long-running process (om-graph serve / worker turn these on; see
+    # docs/operations.md, Sizing): freeze what start-up built, and the generation-0 threshold.
+    gc_freeze: bool = False
+    gc_threshold: int | None = None  # None: the interpreter's (700)
 
     @property
     def production(self) -> bool:
@@ -90,6 +94,7 @@ class Settings:
     def from_env(cls, **overrides: Any) -> Settings:
         embedded = _env("EMBEDDED_WORKERS")
         metrics_port = _env("WORKER_METRICS_PORT")
+        gc_threshold = _env("GC_THRESHOLD")
         settings = cls(
             database_url=_env("DATABASE_URL", cls.database_url),
             redis_url=_env("REDIS_URL"),
@@ -121,6 +126,8 @@ class Settings:
             metrics_token=_env("METRICS_TOKEN"),
             worker_metrics_host=_env("WORKER_METRICS_HOST", cls.worker_metrics_host),
             worker_metrics_port=None if metrics_port is None else int(metrics_port),
+            gc_freeze=_bool("GC_FREEZE", cls.gc_freeze),
+            gc_threshold=None if gc_threshold in (None, "0") else int(gc_threshold),
         )
         settings = replace(settings, **overrides)
         if settings.mode not in ("demo", "production"):

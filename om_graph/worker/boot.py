@@ -9,7 +9,7 @@ from __future__ import annotations
 import dramatiq
 
 from om_graph.observability.logs import configure_logging
-from om_graph.runtime import Runtime
+from om_graph.runtime import Runtime, tune_gc
 from om_graph.settings import Settings
 
 settings = Settings.from_env()
@@ -23,3 +23,4 @@ dramatiq.set_broker(runtime.broker)
 # relay is not started here.
 runtime.start_reconciler()
 broker = runtime.broker
+tune_gc(settings)  # start-up done: the actors are declared on the broker dramatiq will consume
