@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from om_graph.schema import errors as errors_module
-from om_graph.schema import permissions, types
+from om_graph.schema import input_conversion, permissions, types
 from om_graph.schema.execution import PerEventMemoExecutionContext
 from om_graph.schema.limits import IntrospectionGate, limit_extensions
 from om_graph.schema.mutations import Mutation
@@ -30,7 +30,7 @@ def _should_mask(error: GraphQLError) -> bool:
 @cache
 def build_schema() -> strawberry.Schema:
     permissions.apply([Query, Mutation, Subscription, *types.OBJECT_TYPES])
-    return _Schema(
+    schema = _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -44,3 +44,5 @@ def build_schema() -> strawberry.Schema:
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
         ],
     )
+    input_conversion.install(schema)  # the marked input types' prepared from_input
+    return schema

@@ -19,6 +19,7 @@ from om_graph.core.kernel.ids import key_number
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.validation import header_length_errors
 from om_graph.schema.enums import LineAction, OrderInitialState
+from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.limits import (
     MAX_CHARACTERISTIC_NAME_LENGTH,
     MAX_ID_LENGTH,
@@ -29,12 +30,14 @@ from om_graph.schema.limits import (
 )
 
 
+@prepared_input
 @strawberry.input
 class CharacteristicInput:
     name: str
     value: JSON
 
 
+@prepared_input
 @strawberry.input(description="One order line: an offering to add, or an inventory product to modify or delete.")
 class OrderLineInput:
     action: LineAction = LineAction("add")
@@ -44,6 +47,7 @@ class OrderLineInput:
     product_id: strawberry.ID | None = strawberry.field(default=None, description="The product to change (MODIFY/DELETE).")
 
 
+@prepared_input
 @strawberry.input
 class OrderCreateInput:
     customer_id: str
@@ -61,6 +65,7 @@ class OrderCreateInput:
     )
 
 
+@prepared_input
 @strawberry.input
 class OrderUpdateInput:
     id: strawberry.ID
@@ -71,12 +76,14 @@ class OrderUpdateInput:
     requested_completion_date: datetime | None = None
 
 
+@prepared_input
 @strawberry.input
 class OrderSubmitInput:
     id: strawberry.ID
     version: int | None = None
 
 
+@prepared_input
 @strawberry.input
 class TaskCompleteInput:
     id: strawberry.ID

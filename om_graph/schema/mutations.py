@@ -10,6 +10,7 @@ from om_graph.core.kernel.errors import FieldError
 from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.context import ErrorsInPayload, Info
 from om_graph.schema.enums import OrderInitialState
+from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.inputs import (
     OrderCreateInput,
     OrderSubmitInput,
@@ -48,6 +49,7 @@ class OrderSubmitPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@prepared_input
 @strawberry.input
 class OrderResumeInput:
     id: strawberry.ID
