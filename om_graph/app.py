@@ -136,7 +136,7 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler, given only messages of the protocol's shape
     (anything else closes the socket with 4400, rather than raising out of the handler), and
     answering a subscribe whose document does not parse with an ``error`` message carrying the
-    syntax error (strawberry's parser-cache extension raises it out of the operation's task,
+    syntax error (the schema's document cache, schema/pipeline.py, raises it out of the operation's task,
     which then completes the operation without an error and logs a crash)."""
 
     async def handle_message(self, message) -> None:

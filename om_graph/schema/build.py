@@ -6,13 +6,12 @@ from functools import cache
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from om_graph.schema import errors as errors_module
 from om_graph.schema import input_conversion, permissions, types
 from om_graph.schema.execution import PerEventMemoExecutionContext
-from om_graph.schema.limits import IntrospectionGate, limit_extensions
 from om_graph.schema.mutations import Mutation
+from om_graph.schema.pipeline import RequestPipeline
 from om_graph.schema.queries import Query
 from om_graph.schema.subscriptions import Subscription
 
@@ -21,10 +20,6 @@ class _Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         # Runs before MaskErrors, so unexpected errors are logged with their real cause.
         errors_module.process_errors(errors)
-
-
-def _should_mask(error: GraphQLError) -> bool:
-    return not errors_module.is_expected(error)
 
 
 @cache
@@ -36,13 +31,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[errors_module.ErrorCode],  # referenced by no field (codes are strings): listed for clients
         execution_context_class=PerEventMemoExecutionContext,
-        extensions=[
-            *limit_extensions(),
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            IntrospectionGate,
-            lambda: MaskErrors(should_mask_error=_should_mask, error_message="Unexpected error."),
-        ],
+        extensions=[RequestPipeline],  # document cache, limits, introspection gate, error masking
     )
     input_conversion.install(schema)  # the marked input types' prepared from_input
     return schema

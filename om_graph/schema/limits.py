@@ -1,16 +1,15 @@
 """Every limit of the API in one place (docs/security.md's table is checked against these
-names), plus the document limiters and the introspection gate.
+names), plus the document limiters' rules and the introspection check (applied by
+schema/pipeline.py).
 
 Some numbers are the core's own rules, re-exported here so that one module lists them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from graphql import FieldNode, GraphQLError, visit
+from graphql import DocumentNode, FieldNode, visit
 from graphql.language import Visitor
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from om_graph.core.catalog.definitions import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING  # noqa: F401 (listed here)
 from om_graph.core.ordering import commands
@@ -21,7 +20,6 @@ from om_graph.core.ordering.validation import (  # noqa: F401 (listed here)
     MAX_IDEMPOTENCY_KEY_LENGTH,
 )
 from om_graph.core.reads.queries import MAX_PAGE  # noqa: F401 (listed here)
-from om_graph.schema.errors import RequestErrorCode
 
 # Transport (enforced in app.py)
 MAX_BODY_BYTES = 1_000_000
@@ -55,40 +53,23 @@ class _IntrospectionFinder(Visitor):
     def enter_field(self, node: FieldNode, *_):
         if node.name.value in ("__schema", "__type"):
             self.found = True
+            return self.BREAK
+        return None
 
 
-class IntrospectionGate(SchemaExtension):
-    """Refuses introspection unless the request's context allows it (off in production).
-    Listed after ValidationCache (whose cached result it must not be overwritten by) and acts
-    before validation completes, so a cached validation result cannot bypass it."""
-
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        allowed = getattr(ctx.context, "allow_introspection", True)
-        if not allowed and ctx.graphql_document is not None:
-            finder = _IntrospectionFinder()
-            visit(ctx.graphql_document, finder)
-            if finder.found:
-                ctx.pre_execution_errors = [
-                    *(ctx.pre_execution_errors or []),
-                    GraphQLError(
-                        "introspection is disabled on this server", extensions={"code": RequestErrorCode.INTROSPECTION_DISABLED}
-                    ),
-                ]
-        yield
+def asks_for_introspection(document: DocumentNode) -> bool:
+    """Whether a document selects ``__schema`` or ``__type`` anywhere (refused unless the
+    request's context allows introspection: schema/pipeline.py, after validation)."""
+    finder = _IntrospectionFinder()
+    visit(document, finder)
+    return finder.found
 
 
 # The limiters build their validation rule classes when constructed. Building them once keeps
 # the rules identical across requests, which the validation cache needs to hit (a fresh rule
-# class per request would make every request re-validate its document).
-_LIMIT_RULES = [
+# class per request would make every request re-validate its document). schema/pipeline.py adds
+# them to every operation's rules and sets MAX_TOKENS as the parser's bound.
+LIMIT_RULES = [
     *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
-
-
-def limit_extensions() -> list:
-    return [
-        lambda: AddValidationRules(_LIMIT_RULES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    ]
