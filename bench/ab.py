@@ -34,6 +34,7 @@ def _workers(text: str) -> tuple[int, int]:
 
 
 def one(bench: str, size: str, workdir: Path, env: dict[str, str], workers: tuple[int, int]) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
     if bench == "lifecycle":
         row, cpu = lifecycle.run(size, workdir, extra_env=env)
     else:

@@ -203,7 +203,8 @@ class CpuMeter:
         groups: dict[str, float] = {}
         seen: dict[str, int] = {}
         for t in self.tracked.values():
-            per_process[t.label] = per_process.get(t.label, 0.0) + t.used
+            if t.group in COUNTED:
+                per_process[t.label] = per_process.get(t.label, 0.0) + t.used
             groups[t.group] = groups.get(t.group, 0.0) + t.used
             seen[t.group] = seen.get(t.group, 0) + 1
         counted = sum(groups.get(g, 0.0) for g in COUNTED)
