@@ -55,6 +55,12 @@ _BY_ID_OF_ACCOUNT = {
 _TASKS_OF_DOMAIN_ORDERS = select(Task.__table__).where(Task.domain_order_id.in_(_IDS)).order_by(Task.id)
 
 
+def execute(session: Session, statement: Select[*tuple[Any, ...]], params: dict[str, object]) -> Any:
+    """Run a read statement on the session's connection (its transaction) as Core: these
+    statements select tables, not entities, so the ORM's result machinery would only add cost."""
+    return session.connection().execute(statement, params)
+
+
 @dataclass
 class Related:
     """What the mappers need beside the rows themselves, for every row of one read."""
@@ -67,7 +73,7 @@ class Related:
     def add_dependencies(self, session: Session, tasks: Iterable[DbRow]) -> None:
         ids = [t.id for t in tasks]
         if ids:
-            for task_id, predecessor_id in session.execute(_DEPENDENCIES, {"ids": ids}):
+            for task_id, predecessor_id in execute(session, _DEPENDENCIES, {"ids": ids}):
                 self.dependencies.setdefault(task_id, []).append(predecessor_id)
 
     def add_contracts(self, session: Session, products: Sequence[DbRow]) -> None:
@@ -76,15 +82,15 @@ class Related:
             return
         agreement_ids = sorted({p.agreement_id for p in products if p.agreement_id})
         if agreement_ids:
-            self.agreements.update((a.id, a) for a in session.execute(_AGREEMENTS, {"ids": agreement_ids}))
-        for e in session.execute(_ENTITLEMENTS, {"ids": [p.id for p in products]}):
+            self.agreements.update((a.id, a) for a in execute(session, _AGREEMENTS, {"ids": agreement_ids}))
+        for e in execute(session, _ENTITLEMENTS, {"ids": [p.id for p in products]}):
             self.entitlements.setdefault(e.product_id, []).append(e)
 
     def add_domain_order_tasks(self, session: Session, domain_orders: Iterable[DbRow]) -> None:
         ids = [d.id for d in domain_orders]
         if not ids:
             return
-        tasks = list(session.execute(_TASKS_OF_DOMAIN_ORDERS, {"ids": ids}))
+        tasks = list(execute(session, _TASKS_OF_DOMAIN_ORDERS, {"ids": ids}))
         for t in tasks:
             self.domain_order_tasks.setdefault(t.domain_order_id, []).append(t)
         self.add_dependencies(session, tasks)
@@ -115,14 +121,14 @@ def by_id(session: Session, kind: str, ids: Sequence[int], account_id: str | Non
     if not ids:
         return {}
     statements, params = _scoped(account_id, ids)
-    return {row.id: row for row in session.execute(statements[kind], params)}
+    return {row.id: row for row in execute(session, statements[kind], params)}
 
 
 def orders_by_id(session: Session, ids: Sequence[int], account_id: str | None, include: frozenset[str]) -> list[OrderDetail]:
     if not ids:
         return []
     statements, params = _scoped(account_id, ids)
-    return order_details(session, list(session.execute(statements["orders"], params)), include)
+    return order_details(session, list(execute(session, statements["orders"], params)), include)
 
 
 def order_details(session: Session, orders: list[DbRow], include: frozenset[str]) -> list[OrderDetail]:
@@ -133,7 +139,7 @@ def order_details(session: Session, orders: list[DbRow], include: frozenset[str]
     children: dict[str, dict[int, list[DbRow]]] = {}
     for child in sorted(include & ORDER_CHILDREN):
         grouped: dict[int, list[DbRow]] = defaultdict(list)
-        for row in session.execute(_CHILDREN[child], {"ids": ids}):
+        for row in execute(session, _CHILDREN[child], {"ids": ids}):
             grouped[row.order_id].append(row)
         children[child] = grouped
     related = Related()
