@@ -10,7 +10,7 @@ and disconnection top-down.
 
 The plan is computed with no transaction open (it calls the packs' decomposition rules and
 jeopardy policies, whose answer becomes each task's ``planned_seconds``); :meth:`Decomposer.write`
-then reserves its ids and adds it to the stage's writing transaction.
+then reserves its ids, and the stage's writing transaction inserts it once it is in its first states.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
 from om_graph.core.inventory.models import Product
 from om_graph.core.kernel.errors import PluginCallFailed, PluginConfigurationError, call_plugin
-from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.kernel.ids import reserve_many
 from om_graph.core.ordering.models import Order, OrderLine
 
 
@@ -71,9 +71,10 @@ class _Node:
 @dataclass
 class Decomposition:
     domain_orders: list[DomainOrder]  # parents before children: their ids come out smaller
-    tasks: list[Task]
-    dependencies: list[TaskDependency]
+    tasks: list[tuple[Task, DomainOrder]]  # each task with its domain order (linked by id once reserved)
+    edges: list[tuple[Task, Task]]  # (task, predecessor), finish-to-start
     children: list[tuple[DomainOrder, list[DomainOrder]]]
+    dependencies: list[TaskDependency] = field(default_factory=list)  # the edges' rows, made by write()
 
 
 # Built once: it runs twice in every stage pass that changes installed products (read and fence).
@@ -111,7 +112,7 @@ class Decomposer:
             for unit in range(line.quantity):
                 roots.append(self._expand(order, line, spec, unit, characteristics))
         nodes = [n for root in roots for n in _walk(root)]  # parents before children: smaller ids
-        tasks = [t for n in nodes for t in n.tasks]
+        tasks = [(t, n.domain_order) for n in nodes for t in n.tasks]
         pairs: list[tuple[Task, Task]] = []
         for root in roots:
             line_action = root.line.action
@@ -123,31 +124,28 @@ class Decomposer:
                     else:  # build bottom-up
                         before, after = child.exits_or_descendants(), node.entries_or_descendants()
                     pairs.extend((a, b) for a in after for b in before)
-        deps = [
-            TaskDependency(task=t, predecessor=p, dependency_type=DependencyTypes.FINISH_TO_START)
-            for t, p in {(id(a), id(b)): (a, b) for a, b in pairs}.values()
-        ]
+        edges = list({(id(a), id(b)): (a, b) for a, b in pairs}.values())
         return Decomposition(
-            [n.domain_order for n in nodes], tasks, deps, [(n.domain_order, [c.domain_order for c in n.children]) for n in nodes]
+            [n.domain_order for n in nodes], tasks, edges, [(n.domain_order, [c.domain_order for c in n.children]) for n in nodes]
         )
 
-    def write(self, session: Session, plan: Decomposition) -> None:
-        """Reserve the plan's ids and add it to the session: the caller moves its rows to their
-        first states and they are inserted once, at commit."""
-        for domain_order, domain_order_id in zip(plan.domain_orders, reserve_ids(session, DomainOrder, len(plan.domain_orders))):
+    def write(self, session: Session, plan: Decomposition) -> list[Any]:
+        """Reserve the plan's ids and link its rows; returns them, parents first. The caller
+        moves them to their first states and then inserts them once (``uow.add_new``), in their
+        final state, before the transaction's flush."""
+        ids = reserve_many(session, {DomainOrder: len(plan.domain_orders), Task: len(plan.tasks)})
+        for domain_order, domain_order_id in zip(plan.domain_orders, ids[DomainOrder]):
             domain_order.id = domain_order_id
         for domain_order, children in plan.children:
             for child in children:
                 child.parent_id = domain_order.id
-        for task in plan.tasks:
-            task.domain_order_id = task.domain_order.id
-        for task, task_id in zip(plan.tasks, reserve_ids(session, Task, len(plan.tasks))):
-            task.id = task_id
-        for dep in plan.dependencies:
-            dep.task_id, dep.predecessor_id = dep.task.id, dep.predecessor.id
-        session.add_all(plan.domain_orders)
-        session.add_all(plan.tasks)
-        session.add_all(plan.dependencies)
+        for (task, domain_order), task_id in zip(plan.tasks, ids[Task]):
+            task.id, task.domain_order_id = task_id, domain_order.id
+        plan.dependencies = [
+            TaskDependency(task_id=task.id, predecessor_id=predecessor.id, dependency_type=DependencyTypes.FINISH_TO_START)
+            for task, predecessor in plan.edges
+        ]
+        return [*plan.domain_orders, *(task for task, _ in plan.tasks), *plan.dependencies]
 
     def _planned_seconds(self, template_key: str, kind: str, spec_key: str) -> int | None:
         """The task's SLA from the jeopardy policies; its clock starts when the task is released.
@@ -190,7 +188,6 @@ class Decomposer:
                 raise PluginConfigurationError(f"task {template.key!r} has no handler")
             task = Task(
                 order_id=order.id,
-                domain_order=domain_order,
                 key=template.key,
                 name=template.name,
                 kind=template.kind,

@@ -11,7 +11,7 @@ from sqlalchemy import (
     Index,
     String,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from om_graph.core.kernel.models import Base, Id, utcnow
 
@@ -68,7 +68,6 @@ class Task(Base):
     error_message: Mapped[str | None] = mapped_column(String(2000))
     completed_by: Mapped[str | None] = mapped_column(String(120))
     outcome: Mapped[dict[str, Any] | None]
-    domain_order: Mapped[DomainOrder] = relationship()
 
 
 class TaskDependency(Base):
@@ -77,6 +76,5 @@ class TaskDependency(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("order_task.id", ondelete="CASCADE"), primary_key=True)
     predecessor_id: Mapped[int] = mapped_column(ForeignKey("order_task.id", ondelete="CASCADE"), primary_key=True)
     dependency_type: Mapped[str] = mapped_column(String(24), default="finishToStart")
-    # Only so that a flush inserts tasks before the edges between them.
-    task: Mapped[Task] = relationship(foreign_keys=[task_id])
-    predecessor: Mapped[Task] = relationship(foreign_keys=[predecessor_id])
+    # No relationships: a plan's rows are inserted in one go, parents first (uow.add_new), and a
+    # relationship would only add work to every flush of the tasks.

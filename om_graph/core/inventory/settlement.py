@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.inventory.models import Agreement, Entitlement, Product
 from om_graph.core.inventory.states import AGREEMENT, ENTITLEMENT, PRODUCT, ProductStatuses
-from om_graph.core.kernel.ids import reserve_ids
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import Acting, OrderRef, UnitOfWork
@@ -45,9 +44,9 @@ class SoldLine(Protocol):
     unit_recurring_price: Decimal
 
 
-_PRODUCTS_OF_LINE = select(Product).where(Product.order_line_id == bindparam("line_id")).order_by(Product.id)
 _PRODUCTS_OF_ORDER = select(Product).where(Product.order_id == bindparam("order_id")).order_by(Product.id)
 _OWNERS = select(Product.order_id).where(Product.id.in_(bindparam("ids", expanding=True))).distinct()
+_PRODUCTS_READ = "om_products_of_order"  # session.info: order id -> its products, read in this transaction
 _ACTIVE_IN_AGREEMENT = select(Product.id).where(
     Product.agreement_id == bindparam("agreement_id"), Product.status == ProductStatuses.ACTIVE
 )
@@ -68,7 +67,7 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
     if line.action != "add":
         return
     offering = registry.offerings[line.offering_key]
-    uow.session.add_all(
+    uow.add_new(  # inserted now, as created: a line that completes at once reads them back
         [
             Product(
                 customer_id=order.customer_id,
@@ -89,11 +88,18 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
     )
 
 
-def _flush_new_products(session: Session) -> None:
-    """Products created in this same transaction (a line with no work to do completes at
-    once) must be in the database before products are queried; otherwise no flush is needed."""
+def _products_of_order(session: Session, order_id: int) -> list[Product]:
+    """The order's products, read once per transaction (settling its lines and writing its
+    contract share the read). Products created in this same transaction (a line with no work to
+    do completes at once) are flushed first, and a later one makes the next call read again."""
     if any(isinstance(obj, Product) for obj in session.new):
         session.flush()
+        session.info.pop(_PRODUCTS_READ, None)
+    read: dict[int, list[Product]] = session.info.setdefault(_PRODUCTS_READ, {})
+    if order_id not in read:
+        with session.no_autoflush:  # statuses changed in this transaction are read from the objects
+            read[order_id] = list(session.scalars(_PRODUCTS_OF_ORDER, {"order_id": order_id}))
+    return read[order_id]
 
 
 def lock_owners(uow: UnitOfWork, lines: Iterable[SoldLine]) -> None:
@@ -118,9 +124,7 @@ def settle_line(
     session = uow.session
     now = utcnow()
     if line.action == "add":
-        _flush_new_products(session)
-        with session.no_autoflush:  # nothing else pending changes which products the line has
-            products = session.scalars(_PRODUCTS_OF_LINE, {"line_id": line.id}).all()
+        products = [p for p in _products_of_order(session, order.id) if p.order_line_id == line.id]
         for unit, placeholder in enumerate(products):
             if placeholder.status != ProductStatuses.CREATED:
                 continue
@@ -166,16 +170,12 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
     now (the order's completion) and runs for the longest term of the products' offerings, in
     calendar months (:func:`add_months`)."""
     session = uow.session
-    _flush_new_products(session)
-    with session.no_autoflush:  # statuses changed in this transaction are read from the objects
-        products = [p for p in session.scalars(_PRODUCTS_OF_ORDER, {"order_id": order.id}) if p.status == ProductStatuses.ACTIVE]
+    products = [p for p in _products_of_order(session, order.id) if p.status == ProductStatuses.ACTIVE]
     if not products:
         return None
     now = utcnow()
     term = max(registry.offerings[p.offering_key].contract_term_months for p in products if p.offering_key in registry.offerings)
-    [agreement_id] = reserve_ids(session, Agreement, 1)
     agreement = Agreement(
-        id=agreement_id,
         customer_id=order.customer_id,
         order_id=order.id,
         name=f"Contract for order {order.id}",
@@ -183,6 +183,7 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
         start_date=now,
         end_date=add_months(now, term),  # calendar months (add_months)
     )
+    uow.add_new([agreement])  # alone, so its INSERT returns the id the products and entitlements point at
     entitlements = []
     for product in products:
         product.agreement_id = agreement.id
@@ -200,5 +201,5 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
                     status=ENTITLEMENT.initial,
                 )
             )
-    uow.add_new([agreement, *entitlements])  # written once; products point at it from the final flush
+    uow.add_new(entitlements)  # written once; products point at the agreement from the final flush
     return agreement

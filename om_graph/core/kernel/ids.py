@@ -8,9 +8,11 @@ inserted once, in its final state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, Table, func, select, text
+from sqlalchemy import Select, Table, TextClause, func, select, text
 from sqlalchemy.orm import Session
 
 from om_graph.core.kernel.models import Base
@@ -28,24 +30,47 @@ def key_number(text: str) -> int | None:
     return number if 1 <= number <= MAX_KEY else None
 
 
-_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+# Built once per set of tables: SQLAlchemy reuses their compiled forms.
+@cache
+def _max_ids(tables: tuple[Table, ...]) -> Select[Any]:
+    return select(*(select(func.max(table.c.id)).scalar_subquery() for table in tables))
 
 
 @cache
-def _max_id(table: Table) -> Select[int]:
-    return select(func.max(table.c.id))  # built once per table: SQLAlchemy reuses its compiled form
+def _next_ids(tables: tuple[str, ...]) -> TextClause:
+    return text(
+        " UNION ALL ".join(
+            f"SELECT {i} AS t, nextval(pg_get_serial_sequence('{name}', 'id')) AS id FROM generate_series(1, :n{i})"
+            for i, name in enumerate(tables)
+        )
+    )
 
 
 def reserve_ids(session: Session, model: type[Base], count: int) -> list[int]:
     """``count`` unused primary keys of ``model``'s table, ascending, for this transaction."""
-    if count == 0:
-        return []
-    table = model.__table__
+    return reserve_many(session, {model: count})[model] if count else []
+
+
+def reserve_many(session: Session, counts: Mapping[type[Base], int]) -> dict[type[Base], list[int]]:
+    """Unused primary keys for several tables in one statement: per model, ``counts[model]`` of
+    them, ascending, for this transaction."""
+    wanted = {model: count for model, count in counts.items() if count}
+    found: dict[type[Base], list[int]] = {model: [] for model in counts}
+    if not wanted:
+        return found
+    models = tuple(wanted)
     with session.no_autoflush:  # pending rows of this transaction have no id yet either way
         if session.get_bind().dialect.name == "postgresql":
-            rows = session.execute(_NEXT_IDS, {"table": table.name, "n": count})
-            return sorted(rows.scalars())
+            statement = _next_ids(tuple(model.__table__.name for model in models))
+            for index, reserved in session.execute(statement, {f"n{i}": wanted[m] for i, m in enumerate(models)}):
+                found[models[index]].append(reserved)
+            for ids in found.values():
+                ids.sort()
+            return found
         # SQLite: every writing transaction holds the database write lock from BEGIN IMMEDIATE,
-        # and a new rowid is max(rowid) + 1, so the next ``count`` ids are ours until commit.
-        last = session.scalar(_max_id(table)) or 0
-        return list(range(last + 1, last + count + 1))
+        # and a new rowid is max(rowid) + 1, so the next ids are ours until commit.
+        lasts = session.execute(_max_ids(tuple(model.__table__ for model in models))).one()
+        for model, last in zip(models, lasts):
+            start = int(last or 0) + 1
+            found[model] = list(range(start, start + wanted[model]))
+        return found

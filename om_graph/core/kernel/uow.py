@@ -28,7 +28,7 @@ from functools import cache
 from types import TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, column, insert, select, table, text, update
+from sqlalchemy import Table, bindparam, column, func, insert, select, table, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.sql.dml import Insert
@@ -50,11 +50,13 @@ _ORDER_ROW = table(ORDER_TABLE, column("id"))
 _LOCK_ORDER_ROW = select(_ORDER_ROW.c.id).where(_ORDER_ROW.c.id == bindparam("order_id")).with_for_update()
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_EVENTS_RETURNING = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
-_LAST_ROWID = text("SELECT last_insert_rowid()")
 _SEQUENCE = EventSequence.__table__
 _TAKE_SEQUENCE = (
     update(_SEQUENCE).where(_SEQUENCE.c.id == 1).values(last=_SEQUENCE.c.last + bindparam("count")).returning(_SEQUENCE.c.last)
 )
+# SQLite: the same statement also returns the largest event id, so the events are inserted with
+# explicit ids (this transaction holds the write lock: the next ids are ours until commit).
+_TAKE_SEQUENCE_AND_IDS = _TAKE_SEQUENCE.returning(select(func.max(_EVENTS.c.id)).scalar_subquery())
 
 
 _THREAD = threading.local()
@@ -69,6 +71,11 @@ def write_transaction_open() -> bool:
 @cache
 def _insert_into(table: Table) -> Insert:
     return insert(table)  # built once per table: SQLAlchemy reuses its compiled form
+
+
+@cache
+def _insert_returning_id(table: Table) -> Insert:
+    return insert(table).returning(table.c.id)
 
 
 def _row_of(obj: Any) -> dict[str, Any]:
@@ -208,14 +215,23 @@ class UnitOfWork:
         bookkeeping (most of a small transaction's cost; it keeps orderCreate fast). The objects
         then are persistent session objects like loaded ones: a later change to one is flushed
         as an UPDATE, a delete as a DELETE.
-        Ids that others point at are reserved by the caller first (``kernel.ids.reserve_ids``),
-        the rest here. Objects go table by table in the order given (parents first), without
+        Ids that others point at are reserved by the caller first (``kernel.ids.reserve_many``)
+        or come from adding the row alone first (a single row's INSERT returns its id); the rest
+        are reserved here. Objects go table by table in the order given (parents first), without
         flushing the session's pending changes first."""
         by_table: dict[Table, list[Any]] = {}
         for obj in objects:
             by_table.setdefault(obj.__table__, []).append(obj)
         with self.session.no_autoflush:
             for table, group in by_table.items():
+                if "id" not in table.c:  # a composite key of the row's own columns (task_dependency)
+                    self.session.execute(_insert_into(table), [_row_of(obj) for obj in group])
+                    continue
+                if len(group) == 1 and group[0].id is None:  # one row: its id comes back from the INSERT
+                    row = _row_of(group[0])
+                    del row["id"]
+                    group[0].id = self.session.execute(_insert_returning_id(table), row).scalar_one()
+                    continue
                 unnamed = [obj for obj in group if obj.id is None]
                 for obj, reserved in zip(unnamed, reserve_ids(self.session, type(unnamed[0]), len(unnamed)) if unnamed else ()):
                     obj.id = reserved
@@ -241,20 +257,23 @@ class UnitOfWork:
             body["order_id"] = order.id
             if entity is not None:
                 body["entity_id"] = entity.id
-        session = self.session
-        last = session.execute(_TAKE_SEQUENCE, {"count": len(self._events)}).scalar_one()
-        for number, body in enumerate(self._events, last - len(self._events) + 1):
-            body["sequence"] = number
+        session, events = self.session, self._events
         if session.get_bind().dialect.name == "sqlite":
-            # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so
-            # insert in one executemany and derive the ids: this transaction holds the database
-            # write lock and rowids are allocated max + 1, so they are consecutive.
-            session.execute(_INSERT_EVENTS, self._events)
-            last = session.execute(_LAST_ROWID).scalar_one()
-            ids: Sequence[int] = range(last - len(self._events) + 1, last + 1)
+            # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so the
+            # ids come with the sequence block: this transaction holds the database write lock,
+            # so max(id) + 1 onwards are ours (what SQLite would allocate), no statement more.
+            last, last_id = session.execute(_TAKE_SEQUENCE_AND_IDS, {"count": len(events)}).one()
+            first = last - len(events) + 1
+            for offset, body in enumerate(events):
+                body["id"], body["sequence"] = (last_id or 0) + 1 + offset, first + offset
+            session.execute(_INSERT_EVENTS, events)
         else:
-            ids = session.execute(_INSERT_EVENTS_RETURNING, self._events).scalars().all()
-        self._announced = [OrderEvent(id=i, **body) for i, body in zip(ids, self._events)]
+            last = session.execute(_TAKE_SEQUENCE, {"count": len(events)}).scalar_one()
+            for number, body in enumerate(events, last - len(events) + 1):
+                body["sequence"] = number
+            for event_id, body in zip(session.execute(_INSERT_EVENTS_RETURNING, events).scalars(), events, strict=True):
+                body["id"] = event_id
+        self._announced = [OrderEvent(**body) for body in events]
 
     def lock_other_order(self, order_id: int) -> None:
         """This transaction is about to write a row another order's detail shows (a product a

@@ -124,15 +124,19 @@ class OrderProcessing:
     ) -> tuple[list[Claim], OrderPlan]:
         decomposition = run.decomposition
         assert decomposition is not None  # the decomposition stage passed
-        self.decomposer.write(uow.session, decomposition)
+        rows = self.decomposer.write(uow.session, decomposition)
         edges = [(d.task_id, d.predecessor_id, d.dependency_type) for d in decomposition.dependencies]
-        plan = OrderPlan.build(order, lines, decomposition.domain_orders, decomposition.tasks, edges)
+        tasks = [task for task, _ in decomposition.tasks]
+        plan = OrderPlan.build(order, lines, decomposition.domain_orders, tasks, edges)
         with self.orchestrator.session(uow, plan, advancing=claim) as session:
             session.fire(order, "start")
             for line in lines:
                 session.fire(line, "start")
                 create_placeholders(uow, order, line, self.registry)
             order.processing_dispatched_at = None
+        # Released, claimed and rolled up in memory: each row is inserted once, as it now is
+        # (one statement per table, none of the flush's bookkeeping), before the final flush.
+        uow.add_new(rows)
         return session.claims, plan
 
     @staticmethod

@@ -19,7 +19,7 @@ from om_graph.core.kernel.errors import (
     Conflict,
     ValidationFailed,
 )
-from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.kernel.ids import reserve_many
 from om_graph.core.kernel.models import money, utcnow
 from om_graph.core.kernel.ports import PROCESS_ORDER, Job
 from om_graph.core.kernel.transitions import fire
@@ -74,8 +74,9 @@ class OrderService:
                     created_by=actor.label,
                 )
                 self._set_lines(order, lines)
-                [order.id] = reserve_ids(uow.session, Order, 1)
-                for line, line_id in zip(order.lines, reserve_ids(uow.session, OrderLine, len(order.lines))):
+                ids = reserve_many(uow.session, {Order: 1, OrderLine: len(order.lines)})
+                [order.id] = ids[Order]
+                for line, line_id in zip(order.lines, ids[OrderLine]):
                     line.id, line.order_id = line_id, order.id
                 uow.record(order, ev.ORDER_CREATE, entity_kind="order", entity=order, actor=actor, to_state=ORDER.initial)
                 if submit:
