@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=3, help="pairs of runs")
     parser.add_argument("--a", default="", help="NAME=VALUE ... for side A")
     parser.add_argument("--b", default="", help="NAME=VALUE ... for side B")
-    parser.add_argument("--a-workers", default="2x4")
-    parser.add_argument("--b-workers", default="2x4")
+    default = f"{lifecycle_scaled.WORKER_PROCESSES}x{lifecycle_scaled.WORKER_THREADS}"
+    parser.add_argument("--a-workers", default=default)
+    parser.add_argument("--b-workers", default=default)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     sides = {
