@@ -41,3 +41,69 @@ def test_a_cached_validation_does_not_bypass_the_introspection_gate():
     refused = _execute(query, allow_introspection=False)
     assert refused.errors and refused.errors[0].extensions["code"] == "INTROSPECTION_DISABLED"
     assert _execute(query, allow_introspection=True).errors is None
+
+
+def _stage(*extensions):
+    from om_graph.schema.pipeline import ExtensionsRunner
+
+    return ExtensionsRunner(execution_context=None, extensions=list(extensions)).operation()
+
+
+def test_hooks_run_like_strawberrys_exit_stack():
+    """Entered in order, left in reverse; an exception is thrown into each hook, which may
+    suppress it or raise another (what contextlib.ExitStack does for strawberry)."""
+    import pytest
+    from strawberry.extensions import SchemaExtension
+
+    seen = []
+
+    def make(name, on_error=None):
+        class Hook(SchemaExtension):
+            def on_operation(self):
+                seen.append(f"enter {name}")
+                try:
+                    yield
+                except Exception as exc:
+                    seen.append(f"{name} saw {exc}")
+                    if on_error == "raise other":
+                        raise KeyError(name) from exc
+                    if on_error != "suppress":
+                        raise
+                seen.append(f"leave {name}")
+
+        return Hook()
+
+    with _stage(make("a"), make("b")):
+        seen.append("body")
+    assert seen == ["enter a", "enter b", "body", "leave b", "leave a"]
+
+    seen.clear()
+    with pytest.raises(ValueError, match="boom"), _stage(make("a"), make("b")):
+        raise ValueError("boom")
+    assert seen == ["enter a", "enter b", "b saw boom", "a saw boom"]
+
+    seen.clear()
+    with _stage(make("a"), make("b", "suppress")):
+        raise ValueError("boom")
+    assert seen == ["enter a", "enter b", "b saw boom", "leave b", "leave a"]
+
+    seen.clear()
+    with pytest.raises(KeyError), _stage(make("a"), make("b", "raise other")):
+        raise ValueError("boom")
+    assert seen == ["enter a", "enter b", "b saw boom", "a saw 'b'"]
+
+    seen.clear()
+    with _stage(make("a", "suppress"), make("b", "raise other")):
+        raise ValueError("boom")
+    assert seen == ["enter a", "enter b", "b saw boom", "a saw 'b'", "leave a"]
+
+
+def test_an_async_hook_uses_strawberrys_own_stage():
+    from strawberry.extensions import SchemaExtension
+    from strawberry.extensions.context import OperationContextManager
+
+    class AsyncHook(SchemaExtension):
+        async def on_operation(self):
+            yield
+
+    assert isinstance(_stage(AsyncHook()), OperationContextManager)

@@ -11,7 +11,7 @@ from om_graph.schema import errors as errors_module
 from om_graph.schema import input_conversion, permissions, types
 from om_graph.schema.execution import PerEventMemoExecutionContext
 from om_graph.schema.mutations import Mutation
-from om_graph.schema.pipeline import RequestPipeline
+from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
 from om_graph.schema.queries import Query
 from om_graph.schema.subscriptions import Subscription
 
@@ -20,6 +20,9 @@ class _Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         # Runs before MaskErrors, so unexpected errors are logged with their real cause.
         errors_module.process_errors(errors)
+
+    def create_extensions_runner(self, execution_context, extensions):
+        return ExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
 
 @cache
