@@ -62,14 +62,14 @@ def reserve_many(session: Session, counts: Mapping[type[Base], int]) -> dict[typ
     with session.no_autoflush:  # pending rows of this transaction have no id yet either way
         if session.get_bind().dialect.name == "postgresql":
             statement = _next_ids(tuple(model.__table__.name for model in models))
-            for index, reserved in session.execute(statement, {f"n{i}": wanted[m] for i, m in enumerate(models)}):
+            for index, reserved in session.connection().execute(statement, {f"n{i}": wanted[m] for i, m in enumerate(models)}):
                 found[models[index]].append(reserved)
             for ids in found.values():
                 ids.sort()
             return found
         # SQLite: every writing transaction holds the database write lock from BEGIN IMMEDIATE,
         # and a new rowid is max(rowid) + 1, so the next ids are ours until commit.
-        lasts = session.execute(_max_ids(tuple(model.__table__ for model in models))).one()
+        lasts = session.connection().execute(_max_ids(tuple(model.__table__ for model in models))).one()
         for model, last in zip(models, lasts):
             start = int(last or 0) + 1
             found[model] = list(range(start, start + wanted[model]))

@@ -222,20 +222,23 @@ class UnitOfWork:
         by_table: dict[Table, list[Any]] = {}
         for obj in objects:
             by_table.setdefault(obj.__table__, []).append(obj)
+        # Core statements on the session's connection (its transaction), without the session's
+        # ORM execution layer, which plain Core statements do not need.
+        connection = self.session.connection()
         with self.session.no_autoflush:
             for table, group in by_table.items():
                 if "id" not in table.c:  # a composite key of the row's own columns (task_dependency)
-                    self.session.execute(_insert_into(table), [_row_of(obj) for obj in group])
+                    connection.execute(_insert_into(table), [_row_of(obj) for obj in group])
                     continue
                 if len(group) == 1 and group[0].id is None:  # one row: its id comes back from the INSERT
                     row = _row_of(group[0])
                     del row["id"]
-                    group[0].id = self.session.execute(_insert_returning_id(table), row).scalar_one()
+                    group[0].id = connection.execute(_insert_returning_id(table), row).scalar_one()
                     continue
                 unnamed = [obj for obj in group if obj.id is None]
                 for obj, reserved in zip(unnamed, reserve_ids(self.session, type(unnamed[0]), len(unnamed)) if unnamed else ()):
                     obj.id = reserved
-                self.session.execute(_insert_into(table), [_row_of(obj) for obj in group])
+                connection.execute(_insert_into(table), [_row_of(obj) for obj in group])
         for obj in objects:
             make_transient_to_detached(obj)
         self.session.add_all(objects)
@@ -257,21 +260,21 @@ class UnitOfWork:
             body["order_id"] = order.id
             if entity is not None:
                 body["entity_id"] = entity.id
-        session, events = self.session, self._events
-        if session.get_bind().dialect.name == "sqlite":
+        connection, events = self.session.connection(), self._events  # Core statements: no ORM layer needed
+        if connection.dialect.name == "sqlite":
             # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so the
             # ids come with the sequence block: this transaction holds the database write lock,
             # so max(id) + 1 onwards are ours (what SQLite would allocate), no statement more.
-            last, last_id = session.execute(_TAKE_SEQUENCE_AND_IDS, {"count": len(events)}).one()
+            last, last_id = connection.execute(_TAKE_SEQUENCE_AND_IDS, {"count": len(events)}).one()
             first = last - len(events) + 1
             for offset, body in enumerate(events):
                 body["id"], body["sequence"] = (last_id or 0) + 1 + offset, first + offset
-            session.execute(_INSERT_EVENTS, events)
+            connection.execute(_INSERT_EVENTS, events)
         else:
-            last = session.execute(_TAKE_SEQUENCE, {"count": len(events)}).scalar_one()
+            last = connection.execute(_TAKE_SEQUENCE, {"count": len(events)}).scalar_one()
             for number, body in enumerate(events, last - len(events) + 1):
                 body["sequence"] = number
-            for event_id, body in zip(session.execute(_INSERT_EVENTS_RETURNING, events).scalars(), events, strict=True):
+            for event_id, body in zip(connection.execute(_INSERT_EVENTS_RETURNING, events).scalars(), events, strict=True):
                 body["id"] = event_id
         self._announced = [OrderEvent(**body) for body in events]
 

@@ -49,7 +49,7 @@ def lock_order(uow: UnitOfWork, order_id: int, *, known: Order | None = None) ->
     params = {"order_id": order_id, "now": utcnow()}
     order = None
     if known is not None:
-        change_seq = uow.session.scalar(_BUMP_CHANGE_SEQ, params)
+        change_seq = uow.session.connection().scalar(_BUMP_CHANGE_SEQ, params)  # Core: no ORM layer needed
         if change_seq is None:
             return None
         if change_seq == known.change_seq + 1:
