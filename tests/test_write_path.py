@@ -20,6 +20,7 @@ from om_graph.core.inventory.models import Agreement, Product
 from om_graph.core.kernel.ids import reserve_ids
 from om_graph.core.kernel.models import (
     BOOKKEEPING_COLUMNS,
+    BUMPED_BY_THEIR_WRITER,
     CHANGE_MARK_COLUMNS,
     ORDER_ROWS,
     ORDER_TABLE,
@@ -84,7 +85,7 @@ def _a_detail_column(table: str) -> str:
 
 def test_a_core_statement_on_any_row_of_an_order_bumps_its_change_seq_once_per_transaction(services):
     order_id = completed_order(services)
-    for table in ORDER_ROWS:
+    for table in set(ORDER_ROWS) - BUMPED_BY_THEIR_WRITER:
         column = _a_detail_column(table)
         before = change_seq(services, order_id)
         with _engine(services).begin() as conn:  # plain Core: no unit of work, no lock_order
@@ -104,6 +105,32 @@ def test_a_core_statement_on_any_row_of_an_order_bumps_its_change_seq_once_per_t
             text("DELETE FROM order_event WHERE id = (SELECT min(id) FROM order_event WHERE order_id = :o)"), {"o": order_id}
         )
     assert change_seq(services, order_id) == before + 1
+
+
+def test_events_have_one_writer_which_bumps_orders_not_marked_yet(services):
+    """order_event has no trigger (migration 0010): UnitOfWork._write_events is its one writer
+    (the DML scan below) and bumps, once, the orders of its events that nothing marked yet."""
+    order_id = completed_order(services)
+    other = completed_order(services)
+    before, other_before = change_seq(services, order_id), change_seq(services, other)
+    with services.uow() as uow:  # events only, no lock: the writer bumps both orders once
+        order, second = uow.session.get(Order, order_id), uow.session.get(Order, other)
+        for n in range(2):
+            _event(uow, order, n)
+        _event(uow, second, 0)
+    assert (change_seq(services, order_id), change_seq(services, other)) == (before + 1, other_before + 1)
+    with services.uow() as uow:  # locked: the lock's bump is the one
+        _event(uow, lock_order(uow, order_id), 3)
+    assert change_seq(services, order_id) == before + 2
+    with _engine(services).connect() as conn:
+        assert not [t for t in _live_triggers(conn) if t in BUMPED_BY_THEIR_WRITER]
+    built = [
+        path.relative_to(CORE).as_posix()
+        for path in sorted(CORE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "EventRecord"
+    ]
+    assert not built, f"events are written only by UnitOfWork._write_events, not as ORM objects: {built}"
 
 
 def test_an_update_of_the_order_row_bumps_once_and_the_lock_takes_part(services):
@@ -185,7 +212,7 @@ def test_every_table_an_order_shows_has_triggers_over_every_column_but_bookkeepi
     assert _tables_reaching_an_order() <= set(ORDER_ROWS), "a table pointing at an order needs a place in ORDER_ROWS"
     with _engine(services).connect() as conn:
         live = _live_triggers(conn)
-    for table in [ORDER_TABLE, *ORDER_ROWS]:
+    for table in [ORDER_TABLE, *(t for t in ORDER_ROWS if t not in BUMPED_BY_THEIR_WRITER)]:
         columns = {c.name for c in Base.metadata.tables[table].columns} - BOOKKEEPING_COLUMNS.get(table, frozenset())
         if table == ORDER_TABLE:
             assert live[table] == {"update": columns - CHANGE_MARK_COLUMNS}, "rebuild the triggers (migrations/change_seq.py)"
@@ -323,6 +350,7 @@ DECLARED_DML = {
     ("kernel/uow.py", "table"): "add_new: the bulk insert of new rows, which then are session objects",
     ("kernel/uow.py", "_EVENTS"): "the transaction's events, one statement before commit",
     ("kernel/uow.py", "_SEQUENCE"): "the events' commit-order block",
+    ("kernel/uow.py", "_ORDER_ROW"): "the events' change_seq bump (order_event has no trigger: its one writer bumps)",
     ("ordering/locking.py", "_ORDERS"): "the order lock's change_seq bump",
     ("fulfilment/dispatch.py", "_ORDERS"): "bookkeeping: dispatch times",
     ("fulfilment/dispatch.py", "_TASKS"): "bookkeeping: dispatch times",

@@ -20,7 +20,14 @@ import sqlalchemy as sa
 from alembic import context, op
 from alembic.util import CommandError
 
-from om_graph.core.kernel.models import BOOKKEEPING_COLUMNS, CHANGE_MARK_COLUMNS, ORDER_ROWS, ORDER_TABLE, WRITE_XACT
+from om_graph.core.kernel.models import (
+    BOOKKEEPING_COLUMNS,
+    BUMPED_BY_THEIR_WRITER,
+    CHANGE_MARK_COLUMNS,
+    ORDER_ROWS,
+    ORDER_TABLE,
+    WRITE_XACT,
+)
 
 MARK = f"{WRITE_XACT}()"
 _PG_MARK_FUNCTION = f"CREATE OR REPLACE FUNCTION {MARK} RETURNS bigint LANGUAGE sql STABLE AS 'SELECT txid_current()'"
@@ -87,11 +94,14 @@ def _postgres_ddl(table: str, columns: list[str]) -> list[str]:
     return [f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$", trigger]
 
 
-def _tables() -> list[str]:
-    return [ORDER_TABLE, *ORDER_ROWS]
+def _tables(*, events: bool = False) -> list[str]:
+    """The tables with triggers: since 0010 not the events (kernel.models.BUMPED_BY_THEIR_WRITER);
+    0008 and 0009, which ran before, pass ``events=True`` so that each migration builds what it
+    built then."""
+    return [ORDER_TABLE, *(t for t in ORDER_ROWS if events or t not in BUMPED_BY_THEIR_WRITER)]
 
 
-def create_triggers() -> None:
+def create_triggers(*, events: bool = False, only: tuple[str, ...] | None = None) -> None:
     if context.is_offline_mode():
         raise CommandError(
             "the change_seq triggers list the live table's columns, so migrations that build them (0008, 0009) "
@@ -101,14 +111,15 @@ def create_triggers() -> None:
     postgres = connection.dialect.name == "postgresql"
     if postgres:
         op.execute(_PG_MARK_FUNCTION)
-    for table in _tables():
+    for table in only or _tables(events=events):
         for statement in (_postgres_ddl if postgres else _sqlite_ddl)(table, detail_columns(connection, table)):
             op.execute(statement)
 
 
-def drop_triggers() -> None:
+def drop_triggers(*, only: tuple[str, ...] | None = None) -> None:
+    """Every change_seq trigger (those of the events too, if there), or ``only`` these tables'."""
     postgres = op.get_bind().dialect.name == "postgresql"
-    for table in _tables():
+    for table in only or _tables(events=True):
         if postgres:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger_name(table)} ON {table}")
             op.execute(f"DROP FUNCTION IF EXISTS {trigger_name(table)}()")
@@ -117,7 +128,7 @@ def drop_triggers() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS {trigger_name(table, operation)}")
 
 
-def rebuild_triggers() -> None:
+def rebuild_triggers(*, events: bool = False) -> None:
     """After a migration changed the columns of a table an order's detail shows."""
     drop_triggers()
-    create_triggers()
+    create_triggers(events=events)

@@ -15,7 +15,9 @@ tests/test_write_path.py scans for any other. A writer of an order locks it firs
 The change_seq rule, which the response cache and the plan re-attach rely on, is kept by the
 database, not by the writers: triggers on every one of those tables (migrations/change_seq.py)
 bump the owning order's ``change_seq`` once per transaction, whatever wrote the row (ORM,
-Core or raw SQL). Bookkeeping is what no detail shows and may be written by plain statements
+Core or raw SQL). The one exception is structural: events have a single writer,
+:meth:`UnitOfWork._write_events`, which bumps the orders of its events that the transaction has
+not marked yet (kernel.models.BUMPED_BY_THEIR_WRITER; no statement when the order is locked). Bookkeeping is what no detail shows and may be written by plain statements
 without the order's lock: kernel.models.BOOKKEEPING_COLUMNS (dispatch times), the one list.
 """
 
@@ -37,7 +39,7 @@ from om_graph.core.kernel import metrics
 from om_graph.core.kernel.db import READ_ONLY
 from om_graph.core.kernel.events import OrderEvent
 from om_graph.core.kernel.ids import reserve_ids
-from om_graph.core.kernel.models import ORDER_TABLE, EventRecord, EventSequence, utcnow
+from om_graph.core.kernel.models import ORDER_TABLE, EventRecord, EventSequence, utcnow, write_xact
 from om_graph.core.kernel.ports import EventSink, Job, JobSink
 
 log = logging.getLogger(__name__)
@@ -46,8 +48,16 @@ log = logging.getLogger(__name__)
 # of constructing and traversing a new statement on every call (a large share of its cost).
 _EVENTS = EventRecord.__table__
 # The kernel knows no context's models: another order's row is locked through the bare table.
-_ORDER_ROW = table(ORDER_TABLE, column("id"))
+_ORDER_ROW = table(ORDER_TABLE, column("id"), column("change_seq"), column("change_xact"))
 _LOCK_ORDER_ROW = select(_ORDER_ROW.c.id).where(_ORDER_ROW.c.id == bindparam("order_id")).with_for_update()
+# Events have no change_seq trigger (kernel.models.BUMPED_BY_THEIR_WRITER): their writer bumps, as
+# the triggers do, the orders that this transaction has not marked already.
+_MARK = write_xact()
+_BUMP_FOR_EVENTS = (
+    update(_ORDER_ROW)
+    .where(_ORDER_ROW.c.id.in_(bindparam("order_ids", expanding=True)), _ORDER_ROW.c.change_xact.is_distinct_from(_MARK))
+    .values(change_seq=_ORDER_ROW.c.change_seq + 1, change_xact=_MARK)
+)
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_EVENTS_RETURNING = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 _SEQUENCE = EventSequence.__table__
@@ -134,6 +144,7 @@ class UnitOfWork:
         self._events: list[dict[str, Any]] = []
         self._announced: list[OrderEvent] = []
         self.locked: dict[int, object] = {}  # orders this transaction locked (ordering.locking)
+        self._inserted_orders: set[int] = set()  # new orders (add_new): their INSERT carries the mark
         self._rows_locked: set[int] = set()  # other orders' rows locked (lock_other_order)
         self._refs: list[tuple[OrderRef, Any]] = []  # per event: the order and entity whose ids it carries
 
@@ -239,6 +250,7 @@ class UnitOfWork:
                 for obj, reserved in zip(unnamed, reserve_ids(self.session, type(unnamed[0]), len(unnamed)) if unnamed else ()):
                     obj.id = reserved
                 connection.execute(_insert_into(table), [_row_of(obj) for obj in group])
+        self._inserted_orders.update(obj.id for obj in objects if obj.__table__.name == ORDER_TABLE)
         for obj in objects:
             make_transient_to_detached(obj)
         self.session.add_all(objects)
@@ -261,6 +273,9 @@ class UnitOfWork:
             if entity is not None:
                 body["entity_id"] = entity.id
         connection, events = self.session.connection(), self._events  # Core statements: no ORM layer needed
+        unmarked = {body["order_id"] for body in events} - self.locked.keys() - self._inserted_orders
+        if unmarked:  # (the lock and a new order's INSERT mark the order already: no statement)
+            connection.execute(_BUMP_FOR_EVENTS, {"order_ids": sorted(unmarked)})
         if connection.dialect.name == "sqlite":
             # SQLite cannot batch an INSERT whose RETURNING rows must come back in order, so the
             # ids come with the sequence block: this transaction holds the database write lock,

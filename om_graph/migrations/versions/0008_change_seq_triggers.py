@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     # Plain ALTER TABLE on SQLite too: a batch rebuild of customer_order would cascade-delete its rows.
     op.add_column("customer_order", sa.Column("change_xact", sa.BigInteger(), nullable=True))
-    create_triggers()
+    create_triggers(events=True)  # 0010 drops the events' (migrations/change_seq.py)
 
 
 def downgrade() -> None:

@@ -30,7 +30,7 @@ def upgrade() -> None:
     # failed validation (or a later stage: the old pipeline did not say which) and, as the lifecycle
     # leaves a rejected order in the stage it failed in, stays at 'validation'.
     op.execute("UPDATE customer_order SET stage = 'orchestration' WHERE state NOT IN ('draft', 'acknowledged', 'rejected')")
-    rebuild_triggers()  # the order's new columns bump its change_seq (migrations/change_seq.py)
+    rebuild_triggers(events=True)  # (events: until 0010) the order's new columns bump its change_seq (migrations/change_seq.py)
 
 
 def downgrade() -> None:
@@ -38,4 +38,4 @@ def downgrade() -> None:
     drop_triggers()
     for column in ("stage_changed_at", "stage_waiting_for", "stage"):
         op.execute(f"ALTER TABLE customer_order DROP COLUMN {column}")
-    create_triggers()
+    create_triggers(events=True)
