@@ -2,7 +2,12 @@
 in-process, no HTTP, no broker, on SQLite: per service call, the wall time, SQL statements,
 Session.flush() calls and the time the SQLite write lock was held. It bounds what the embedded lifecycle could reach with no contention.
 
-    python -m bench.core_profile [--orders 300] [--db PATH]
+    python -m bench.core_profile [--orders 300] [--db PATH] [--sql]
+
+``--sql`` also prints the statements of one order after the warm-up, transaction by transaction
+(what docs/architecture.md's statement list is checked against). For CPU, prefer instruction
+counts (noise-free): run it under ``valgrind --tool=callgrind`` with two ``--orders`` values and
+divide the difference of the totals by the difference of the orders (startup cancels out).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.core_profile")
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--db", type=Path)
+    parser.add_argument("--sql", action="store_true", help="print one order's statements, per transaction")
     args = parser.parse_args(argv)
     from om_graph.core.access.actor import Actor
     from om_graph.core.ordering.commands import LineInput, OrderInput
@@ -36,10 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     wall, calls, sql, flushes = defaultdict(float), defaultdict(int), defaultdict(int), defaultdict(int)
     held, txns = defaultdict(float), defaultdict(int)
 
+    shown: list[str] | None = None  # one order's statements, when --sql
+
     @event.listens_for(engine, "before_cursor_execute")
-    def _count_sql(*_):
+    def _count_sql(_conn, _cursor, statement, _params, _context, many):
         if current[0]:
             sql[current[0]] += 1
+        if shown is not None:
+            shown.append(("executemany " if many else "") + " ".join(statement.split())[:110])
+
+    @event.listens_for(engine, "begin")
+    def _begin(_conn):
+        if shown is not None:
+            shown.append(f"-- {current[0]}: BEGIN")
 
     @event.listens_for(Session, "before_flush")
     def _count_flush(*_):
@@ -74,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for _ in range(20):  # warm-up
         one_order()
+    if args.sql:
+        shown = []
+        one_order()
+        print("\n".join(shown))
+        shown = None
     for d in (wall, calls, sql, flushes, held, txns):
         d.clear()
     started = time.perf_counter()
