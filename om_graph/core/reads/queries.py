@@ -220,7 +220,7 @@ class QueryService:
         if after:
             stmt = stmt.where(Order.id < decode_cursor(after))
         with self._uow(read_only=True) as uow:
-            details = rows.order_details(uow.session, list(uow.session.execute(stmt)), include)
+            details = rows.order_details(uow.session, list(rows.execute(uow.session, stmt, {})), include)
             total = uow.session.scalar(select(func.count()).select_from(Order.__table__).where(*filters)) if count else None
         return _page(details, first, total, lambda d: d.order.id)
 
@@ -244,7 +244,7 @@ class QueryService:
             stmt = stmt.where(Product.id < decode_cursor(after))
         related = Related()
         with self._uow(read_only=True) as uow:
-            found = list(uow.session.execute(stmt))
+            found = list(rows.execute(uow.session, stmt, {}))
             related.add_contracts(uow.session, found[:first])
             total = uow.session.scalar(select(func.count()).select_from(Product.__table__).where(*filters)) if count else None
         return _page(found, first, total, lambda p: p.id, related)
@@ -258,7 +258,7 @@ class QueryService:
         if actor.account_id is not None:
             stmt = stmt.where(EventRecord.customer_id == actor.account_id)
         with self._uow(read_only=True) as uow:
-            return list(uow.session.execute(stmt))
+            return list(rows.execute(uow.session, stmt, {}))
 
     def event_sequence(self, actor: Actor, event_id: int) -> int | None:
         """Where an event stands in commit order (a resume position), or None when there is no
