@@ -88,22 +88,34 @@ def _insert_returning_id(table: Table) -> Insert:
     return insert(table).returning(table.c.id)
 
 
+_COLUMNS: dict[type, tuple[tuple[str, str, Any], ...]] = {}
+
+
+def _columns_of(model: type) -> tuple[tuple[str, str, Any], ...]:
+    """Per mapped column of ``model``: (attribute, column key, its default or None), read once."""
+    found = _COLUMNS.get(model)
+    if found is None:
+        attrs: Any = sa_inspect(model).column_attrs
+        found = _COLUMNS[model] = tuple((a.key, a.columns[0].key, a.columns[0].default) for a in attrs)
+    return found
+
+
 def _row_of(obj: Any) -> dict[str, Any]:
     """A new object's column values, with its columns' Python defaults where it has none (what
     the ORM would apply at flush), also set on the object so that it reads like its row. A SQL
     expression default is left to the INSERT (the attribute then loads on first access)."""
     values = {}
-    for attr in sa_inspect(type(obj)).column_attrs:
-        column = attr.columns[0]
-        value = obj.__dict__.get(attr.key)
-        if value is None and column.default is not None and column.default.is_clause_element:
+    state = obj.__dict__
+    for key, column_key, default in _columns_of(type(obj)):
+        value = state.get(key)
+        if value is None and default is not None and default.is_clause_element:
             continue  # a deferred column (the order's change mark), never read back
-        if value is None and column.default is not None:
-            value = column.default.arg(None) if column.default.is_callable else column.default.arg
-            setattr(obj, attr.key, value)
-        elif attr.key not in obj.__dict__:
-            setattr(obj, attr.key, value)  # loaded as NULL: once persistent, it must not load again
-        values[column.key] = value
+        if value is None and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(obj, key, value)
+        elif key not in state:
+            setattr(obj, key, value)  # loaded as NULL: once persistent, it must not load again
+        values[column_key] = value
     return values
 
 
