@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
@@ -21,6 +21,12 @@ def _enum(name: str, values: Iterable[str], description: str | None = None) -> t
     members = {re.sub(r"(?<!^)(?=[A-Z])", "_", v).upper(): v for v in sorted(values)}
     enum: type[Enum] = Enum(name, members)  # type: ignore[misc]  # members known only at run time
     return strawberry.enum(enum, description=description)
+
+
+def members_by_value(enum: type[Enum]) -> dict[object, Any]:
+    """Value -> member, for the mappers: a dict lookup costs a fraction of ``Enum(value)``, and an
+    unknown value fails as loudly (KeyError instead of ValueError)."""
+    return dict(enum._value2member_map_)
 
 
 if TYPE_CHECKING:

@@ -10,8 +10,23 @@ from strawberry.scalars import JSON
 
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.reads.queries import Related
-from om_graph.schema.enums import DependencyType, DomainOrderKind, DomainOrderState, JeopardyLevel, TaskKind, TaskState
+from om_graph.schema.enums import (
+    DependencyType,
+    DomainOrderKind,
+    DomainOrderState,
+    JeopardyLevel,
+    TaskKind,
+    TaskState,
+    members_by_value,
+)
 from om_graph.schema.types.common import Characteristic, characteristics, gid
+
+_TASK_KINDS = members_by_value(TaskKind)
+_TASK_STATES = members_by_value(TaskState)
+_JEOPARDY_LEVELS = members_by_value(JeopardyLevel)
+_DOMAIN_ORDER_KINDS = members_by_value(DomainOrderKind)
+_DOMAIN_ORDER_STATES = members_by_value(DomainOrderState)
+_FINISH_TO_START = DependencyType(DependencyTypes.FINISH_TO_START)
 
 
 @strawberry.type
@@ -48,20 +63,20 @@ class Task(relay.Node):
             id=row.id,
             key=row.key,
             name=row.name,
-            kind=TaskKind(row.kind),
-            state=TaskState(row.state),
+            kind=_TASK_KINDS[row.kind],
+            state=_TASK_STATES[row.state],
             handler=row.handler,
             attempts=row.attempts,
             max_attempts=row.max_attempts,
             dependencies=[
-                TaskDependency(predecessor_id=gid("Task", p), type=DependencyType(DependencyTypes.FINISH_TO_START))
+                TaskDependency(predecessor_id=gid("Task", p), type=_FINISH_TO_START)
                 for p in sorted(related.dependencies.get(row.id, ()))
             ],
             domain_order_id=gid("DomainOrder", row.domain_order_id),
             started_at=row.started_at,
             finished_at=row.finished_at,
             due_at=row.due_at,
-            jeopardy=JeopardyLevel(row.jeopardy) if row.jeopardy else None,
+            jeopardy=_JEOPARDY_LEVELS[row.jeopardy] if row.jeopardy else None,
             error_code=row.error_code,
             error_message=row.error_message,
             completed_by=row.completed_by,
@@ -87,10 +102,10 @@ class DomainOrder(relay.Node):
         """From a domain order row (which carries its line's number) and its tasks."""
         return cls(
             id=row.id,
-            kind=DomainOrderKind(row.kind),
+            kind=_DOMAIN_ORDER_KINDS[row.kind],
             spec_key=row.spec_key,
             unit_index=row.unit_index,
-            state=DomainOrderState(row.state),
+            state=_DOMAIN_ORDER_STATES[row.state],
             line_number=row.line_number,
             parent_id=gid("DomainOrder", row.parent_id) if row.parent_id else None,
             characteristics=characteristics(row.characteristics),

@@ -8,8 +8,10 @@ import strawberry
 from strawberry import relay
 
 from om_graph.core.reads.queries import Related
-from om_graph.schema.enums import ProductStatus
+from om_graph.schema.enums import ProductStatus, members_by_value
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
+
+_PRODUCT_STATUSES = members_by_value(ProductStatus)
 
 
 @strawberry.type(description="A contract (TMF651 agreement) written when an order completes.")
@@ -69,7 +71,7 @@ class Product(relay.Node):
             name=row.name,
             customer_id=row.customer_id,
             offering_key=row.offering_key,
-            status=ProductStatus(row.status),
+            status=_PRODUCT_STATUSES[row.status],
             characteristics=characteristics(row.characteristics),
             one_time_price=Money(amount=row.one_time_price, currency=row.currency),
             recurring_price=Money(amount=row.recurring_price, currency=row.currency),

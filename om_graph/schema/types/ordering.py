@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core.reads.queries import OrderDetail
-from om_graph.schema.enums import LineAction, OrderLineState, OrderStage, OrderState
+from om_graph.schema.enums import LineAction, OrderLineState, OrderStage, OrderState, members_by_value
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
@@ -24,6 +24,11 @@ _EVENT_ENTITY_TYPES = {
     "agreement": "Agreement",
     "entitlement": "Entitlement",
 }
+
+_LINE_ACTIONS = members_by_value(LineAction)
+_LINE_STATES = members_by_value(OrderLineState)
+_ORDER_STATES = members_by_value(OrderState)
+_ORDER_STAGES = members_by_value(OrderStage)
 
 
 @strawberry.type
@@ -45,10 +50,10 @@ class OrderLine:
         return cls(
             id=gid("OrderLine", row.id),
             line_number=row.line_number,
-            action=LineAction(row.action),
+            action=_LINE_ACTIONS[row.action],
             offering_key=row.offering_key,
             quantity=row.quantity,
-            state=OrderLineState(row.state),
+            state=_LINE_STATES[row.state],
             characteristics=characteristics(row.characteristics),
             product_id=gid("Product", row.product_id) if row.product_id else None,
             unit_one_time_price=Money(amount=row.unit_one_time_price, currency=currency),
@@ -117,8 +122,8 @@ class Order(relay.Node):
             tasks_by_domain_order.setdefault(t.domain_order_id, []).append(Task.from_row(t, related))
         return cls(
             id=o.id,
-            state=OrderState(o.state),
-            stage=OrderStage(o.stage),
+            state=_ORDER_STATES[o.state],
+            stage=_ORDER_STAGES[o.stage],
             waiting_for=o.stage_waiting_for,
             version=o.version,
             customer_id=o.customer_id,
