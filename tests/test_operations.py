@@ -362,7 +362,9 @@ def test_each_worker_process_serves_its_metrics(tmp_path, postgres_url, redis_se
             assert "process_cpu_seconds_total" in body
         # dramatiq's parent relays its worker processes' log lines through a pipe, so the line
         # may land in the log a moment after the port answers: wait for it before the kill.
-        support.wait_for(lambda: "worker metrics at http://127.0.0.1:" in worker.output() or None, 30, 0.2, "the metrics log line")
+        support.wait_for(
+            lambda: "worker metrics at http://127.0.0.1:" in worker.output() or None, 30, 0.2, "the metrics log line"
+        )
     finally:
         worker.kill()
 
