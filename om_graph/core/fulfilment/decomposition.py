@@ -74,7 +74,6 @@ class Decomposition:
     tasks: list[tuple[Task, DomainOrder]]  # each task with its domain order (linked by id once reserved)
     edges: list[tuple[Task, Task]]  # (task, predecessor), finish-to-start
     children: list[tuple[DomainOrder, list[DomainOrder]]]
-    dependencies: list[TaskDependency] = field(default_factory=list)  # the edges' rows, made by write()
 
 
 # Built once: it runs twice in every stage pass that changes installed products (read and fence).
@@ -141,11 +140,11 @@ class Decomposer:
                 child.parent_id = domain_order.id
         for (task, domain_order), task_id in zip(plan.tasks, ids[Task]):
             task.id, task.domain_order_id = task_id, domain_order.id
-        plan.dependencies = [
+        dependencies = [
             TaskDependency(task_id=task.id, predecessor_id=predecessor.id, dependency_type=DependencyTypes.FINISH_TO_START)
             for task, predecessor in plan.edges
         ]
-        return [*plan.domain_orders, *(task for task, _ in plan.tasks), *plan.dependencies]
+        return [*plan.domain_orders, *(task for task, _ in plan.tasks), *dependencies]
 
     def _planned_seconds(self, template_key: str, kind: str, spec_key: str) -> int | None:
         """The task's SLA from the jeopardy policies; its clock starts when the task is released.

@@ -24,6 +24,7 @@ from om_graph.core.fulfilment.decomposition import Decomposer, installed_charact
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import FieldError, InvalidTransition
@@ -130,7 +131,7 @@ class OrderProcessing:
         decomposition = run.decomposition
         assert decomposition is not None  # the decomposition stage passed
         rows = self.decomposer.write(uow.session, decomposition)
-        edges = [(d.task_id, d.predecessor_id, d.dependency_type) for d in decomposition.dependencies]
+        edges = [(task.id, predecessor.id, DependencyTypes.FINISH_TO_START) for task, predecessor in decomposition.edges]
         tasks = [task for task, _ in decomposition.tasks]
         plan = OrderPlan.build(order, lines, decomposition.domain_orders, tasks, edges)
         with self.orchestrator.session(uow, plan, advancing=claim) as session:
