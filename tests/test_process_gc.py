@@ -35,9 +35,30 @@ def test_tune_gc_sets_generation_zero_and_freezes_what_is_alive(restore_gc):
     assert gc.get_freeze_count() > 0
 
 
-def test_the_commands_turn_it_on_unless_told_otherwise(monkeypatch):
-    assert PROCESS_GC_ENV == {"OM_GRAPH_GC_FREEZE": "true", "OM_GRAPH_GC_THRESHOLD": "50000"}
-    for name, value in PROCESS_GC_ENV.items():
-        monkeypatch.setenv(name, value)
-    settings = Settings.from_env()
-    assert settings.gc_freeze and settings.gc_threshold == 50000
+def _settings_serve_builds(monkeypatch, tmp_path) -> Settings:
+    """The Settings ``om-graph serve`` builds its app with (uvicorn, logging and the app stubbed out)."""
+    import uvicorn
+
+    import om_graph.app
+    import om_graph.observability.logs
+    from om_graph import cli
+
+    built: list[Settings] = []
+    monkeypatch.setattr(om_graph.app, "create_app", lambda settings: built.append(settings))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
+    monkeypatch.setattr(om_graph.observability.logs, "configure_logging", lambda *a, **kw: None)
+    monkeypatch.setenv("OM_GRAPH_DATABASE_URL", f"sqlite:///{tmp_path / 'om.db'}")
+    assert cli.main(["serve"]) == 0
+    return built[0]
+
+
+def test_serve_turns_it_on_unless_the_environment_says_otherwise(monkeypatch, tmp_path):
+    for name in PROCESS_GC_ENV:  # set, then removed: monkeypatch restores what serve's setdefault writes
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    settings = _settings_serve_builds(monkeypatch, tmp_path)
+    assert (settings.gc_freeze, settings.gc_threshold) == (True, 50000)
+    monkeypatch.setenv("OM_GRAPH_GC_FREEZE", "false")
+    monkeypatch.setenv("OM_GRAPH_GC_THRESHOLD", "0")
+    settings = _settings_serve_builds(monkeypatch, tmp_path)
+    assert (settings.gc_freeze, settings.gc_threshold) == (False, None)
