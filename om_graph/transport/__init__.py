@@ -1,2 +1,3 @@
 """GraphQL over HTTP: what the transport checks before a request reaches the schema (body size,
-media types, the shape of the request body) and the GraphiQL page served from the package."""
+media types, the shape of the request body), the graphql-transport-ws handler's message checks, and the
+GraphiQL page served from the package."""
