@@ -11,4 +11,15 @@ call into it through :mod:`om_graph.core.services` and provide the ports in
 :mod:`om_graph.core.kernel.ports`.
 """
 
-CONTEXTS = ("kernel", "access", "catalog", "inventory", "ordering", "fulfilment", "lifecycle", "reads")
+CONTEXTS = (
+    "kernel",
+    "access",
+    "decisions",
+    "catalog",
+    "inventory",
+    "pricing",
+    "ordering",
+    "fulfilment",
+    "lifecycle",
+    "reads",
+)

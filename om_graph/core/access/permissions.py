@@ -43,22 +43,30 @@ class Permission(str, Enum):
     PRICE_READ = "price:read"  # prices and totals
     FULFILMENT_READ = "fulfilment:read"  # technical details: task internals, domain order data
     AUDIT_READ = "audit:read"  # who did what
+    PRICE_ADJUST = "price:adjust"  # manual discounts and surcharges, within the role's limit
+    ORDER_APPROVE = "order:approve"  # approve or reject an order waiting for approval
+    DECISION_READ = "decision:read"  # decision tables, their versions and audit
+    DECISION_MANAGE = "decision:manage"  # create, edit, test, activate and roll back decision tables
 
 
 _READ = {Permission.CATALOG_READ, Permission.ORDER_READ, Permission.INVENTORY_READ, Permission.EVENTS_SUBSCRIBE}
-_STAFF_READ = _READ | {Permission.FULFILMENT_READ, Permission.AUDIT_READ}
+_STAFF_READ = _READ | {Permission.FULFILMENT_READ, Permission.AUDIT_READ, Permission.DECISION_READ}
 _CAPTURE = {Permission.ORDER_CAPTURE, Permission.PRICE_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER: frozenset(_READ | _CAPTURE),
-    Role.ORDER_AGENT: frozenset(_STAFF_READ | _CAPTURE),
-    Role.ORDER_MANAGER: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE, Permission.ORDER_RESUME}),
+    Role.ORDER_AGENT: frozenset(_STAFF_READ | _CAPTURE | {Permission.PRICE_ADJUST}),
+    Role.ORDER_MANAGER: frozenset(
+        _STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE, Permission.ORDER_RESUME, Permission.PRICE_ADJUST}
+    ),
     Role.FULFILLMENT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
-    Role.FULFILLMENT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ}),
-    Role.APPROVER: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME}),
+    Role.FULFILLMENT_MANAGER: frozenset(
+        _STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ, Permission.ORDER_APPROVE}
+    ),
+    Role.APPROVER: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME, Permission.ORDER_APPROVE}),
     Role.FALLOUT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
     Role.FALLOUT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ, Permission.ORDER_RESUME}),
-    Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME}),
+    Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME, Permission.DECISION_MANAGE}),
     Role.VIEWER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
     Role.SERVICE_ACCOUNT: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE}),
     Role.SYSTEM: frozenset(Permission),
