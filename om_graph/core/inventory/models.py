@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ForeignKey,
     Index,
     String,
@@ -48,6 +49,9 @@ class Product(Base):
     one_time_price: Mapped[Decimal]
     recurring_price: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3))  # the prices' (the offering's) currency
+    # TMF637 productPrice[] as the last order that settled the product priced it (per unit, with
+    # its productPriceAlteration[]): what a modify line's delta and a disconnect's charge read.
+    product_price: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id"))
     order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"))
     last_order_line_id: Mapped[int] = mapped_column(Id)

@@ -7,11 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
+    Numeric,
     String,
     UniqueConstraint,
+    false,
 )
 
 # BIGINT on PostgreSQL, INTEGER (rowid alias, so autoincrement works) on SQLite.
@@ -56,6 +60,17 @@ class Order(Base):
     stage: Mapped[str] = mapped_column(String(32), default="validation", server_default="validation")
     stage_waiting_for: Mapped[str | None] = mapped_column(String(200))
     stage_changed_at: Mapped[datetime | None]
+    # Pricing (core/pricing, migration 0012): the price list the order was priced with, its TMF622
+    # orderTotalPrice[] (recomputed on every draft edit, frozen at submit), the largest manual
+    # discount as a percentage of the price it applies to, and whether a manual adjustment was
+    # beyond the acting agent's limit (the approval policy reads both). The channel (derived from
+    # the actor) and segment (optional input) are the price list's and the policies' audience.
+    price_list: Mapped[str | None] = mapped_column(String(80))
+    total_prices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    manual_discount_percent: Mapped[Decimal] = mapped_column(Numeric(7, 4), default=Decimal("0"), server_default="0")
+    discount_over_limit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    channel: Mapped[str | None] = mapped_column(String(16))
+    segment: Mapped[str | None] = mapped_column(String(80))
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"
@@ -77,4 +92,7 @@ class OrderLine(Base):
     state: Mapped[str] = mapped_column(String(32))
     unit_one_time_price: Mapped[Decimal]
     unit_recurring_price: Mapped[Decimal]
+    # TMF622 prices (core/pricing): {"itemPrice": [...], "itemTotalPrice": [...]} with their
+    # priceAlteration[], plus "priceDelta" on a modify or delete line (MACD, against the product).
+    prices: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     order: Mapped[Order] = relationship(back_populates="lines")
