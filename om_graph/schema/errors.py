@@ -23,10 +23,12 @@ from strawberry.utils.logging import StrawberryLogger
 
 from om_graph.core.access.error_codes import AccessErrorCode
 from om_graph.core.catalog.error_codes import CatalogErrorCode
+from om_graph.core.decisions.error_codes import DecisionsErrorCode
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.inventory.error_codes import InventoryErrorCode
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import DomainError
+from om_graph.core.lifecycle.error_codes import LifecycleErrorCode
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.reads.error_codes import ReadsErrorCode
 
@@ -50,10 +52,12 @@ class RequestErrorCode(StrEnum):
 ERROR_CODES: tuple[type[StrEnum], ...] = (
     CommonErrorCode,
     AccessErrorCode,
+    DecisionsErrorCode,
     CatalogErrorCode,
     InventoryErrorCode,
     OrderingErrorCode,
     FulfilmentErrorCode,
+    LifecycleErrorCode,
     ReadsErrorCode,
     RequestErrorCode,
 )
