@@ -41,6 +41,19 @@ from om_graph.core.catalog.extensions import (
     TaskOutcome,
     TaskTiming,
 )
+from om_graph.core.decisions.definitions import (
+    ANY,
+    COLUMN_TYPES,
+    HIT_POLICIES,
+    ColumnType,
+    Condition,
+    ConditionOp,
+    DecisionTableDef,
+    HitPolicy,
+    InputColumn,
+    OutputColumn,
+    Rule,
+)
 from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.core.kernel.events import (
     AGREEMENT_STATE_CHANGE,
@@ -75,6 +88,9 @@ from om_graph.settings import PackSettings, PackSettingsError
 
 __all__ = [
     "ALL_ACTIONS",
+    "ANY",
+    "COLUMN_TYPES",
+    "HIT_POLICIES",
     "DEFAULT_STRING_MAX_LENGTH",
     "AGREEMENT_STATE_CHANGE",
     "DOMAIN_ORDER_STATE_CHANGE",
@@ -91,6 +107,14 @@ __all__ = [
     "TASK_STATE_CHANGE",
     "BusinessValidator",
     "CatalogContribution",
+    "ColumnType",
+    "Condition",
+    "ConditionOp",
+    "DecisionTableDef",
+    "HitPolicy",
+    "InputColumn",
+    "OutputColumn",
+    "Rule",
     "CharacteristicDef",
     "DecompositionRule",
     "EnrichmentPending",

@@ -5,6 +5,7 @@ that ``Base.metadata`` is complete and string-named relationships across context
 
 from om_graph.core.access.models import ApiToken
 from om_graph.core.catalog.models import Offering, Specification
+from om_graph.core.decisions.models import DecisionTable, DecisionTableAudit, DecisionTableVersion
 from om_graph.core.fulfilment.models import (
     DomainOrder,
     Task,
@@ -29,6 +30,9 @@ __all__ = [
     "Agreement",
     "ApiToken",
     "Base",
+    "DecisionTable",
+    "DecisionTableAudit",
+    "DecisionTableVersion",
     "DomainOrder",
     "Entitlement",
     "EventRecord",

@@ -8,12 +8,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
+from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.reconciler import Reconciler
 from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.processing import OrderProcessing
+from om_graph.core.ordering.priority import ORDERING_TABLES
 from om_graph.core.ordering.service import OrderService
 from om_graph.core.reads.queries import ChangeSeqProbe, QueryService
 
@@ -33,6 +35,13 @@ class Services:
         self.sessions = sessions
         self.registry = registry
         self.uow = partial(UnitOfWork, sessions, jobs, events, unsent=forget_dispatch)
+        # Decision tables: the core's and the packs' defaults (stored by load_catalog), the
+        # active versions read per unit of work (decisions.active(session)).
+        self.decisions = DecisionService(
+            self.uow,
+            defaults=(*ORDERING_TABLES, *registry.decision_tables),
+            sources={name: pack_source(pack) for name, pack in registry.decision_table_packs.items()},
+        )
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
         self.orders = OrderService(self.uow, registry)
         self.processing = OrderProcessing(self.uow, registry, self.orchestrator)
@@ -43,3 +52,4 @@ class Services:
     def load_catalog(self) -> None:
         with self.uow() as uow:
             sync_catalog(uow.session, self.registry)
+        self.decisions.sync_defaults()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         JeopardyPolicy,
         TaskHandler,
     )
+    from om_graph.core.decisions.definitions import DecisionTableDef
     from om_graph.core.kernel.events import OrderEvent
     from om_graph.settings import PackSettings
 
@@ -70,6 +71,12 @@ def om_register_jeopardy_policies(settings: PackSettings | None = None) -> Seque
 @hookspec
 def om_register_task_handlers(settings: PackSettings | None = None) -> Sequence[TaskHandler]:
     """Return the handlers that perform automatic tasks (do and undo)."""
+    raise NotImplementedError  # a specification: pluggy calls the packs' implementations
+
+
+@hookspec
+def om_register_decision_tables(settings: PackSettings | None = None) -> Sequence[DecisionTableDef]:
+    """Return the default versions of the pack's decision tables (process admins may replace them)."""
     raise NotImplementedError  # a specification: pluggy calls the packs' implementations
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import pluggy
 
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.plugins import hookspecs
 from om_graph.plugins.hookspecs import PROJECT
@@ -108,6 +109,13 @@ def _flatten(results) -> list:
 
 def collect_registry(pm: pluggy.PluginManager) -> Registry:
     hook = pm.hook
+    # Called per implementation, to know which pack shipped each table (a pack upgrade replaces
+    # its own defaults only; two packs shipping one name is refused by the decision service).
+    tables = [
+        (impl.plugin_name, table)
+        for impl in reversed(hook.om_register_decision_tables.get_hookimpls())  # pluggy's call order
+        for table in cast("Sequence[DecisionTableDef] | None", impl.function()) or ()
+    ]
     return Registry(
         catalogs=[c for c in hook.om_register_catalog() if c is not None],
         task_handlers=_flatten(hook.om_register_task_handlers()),
@@ -115,6 +123,8 @@ def collect_registry(pm: pluggy.PluginManager) -> Registry:
         enrichment_steps=_flatten(hook.om_register_enrichment_steps()),
         business_validators=_flatten(hook.om_register_business_validators()),
         jeopardy_policies=_flatten(hook.om_register_jeopardy_policies()),
+        decision_tables=[table for _, table in tables],
+        decision_table_packs={table.name: pack for pack, table in tables},
     )
 
 

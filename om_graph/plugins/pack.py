@@ -19,6 +19,7 @@ from om_graph.core.catalog.extensions import (
     JeopardyPolicy,
     TaskHandler,
 )
+from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.events import OrderEvent
 from om_graph.plugins import hookimpl
 from om_graph.settings import PackSettings
@@ -36,6 +37,7 @@ class Pack:
     enrichment_steps: Sequence[EnrichmentStep] = ()
     business_validators: Sequence[BusinessValidator] = ()
     jeopardy_policies: Sequence[JeopardyPolicy] = ()
+    decision_tables: Sequence[DecisionTableDef] = ()
     on_order_event: Callable[[OrderEvent], None] | None = None
     settings: type[PackSettings] | None = None
 
@@ -72,6 +74,10 @@ class Pack:
     @hookimpl
     def om_register_task_handlers(self) -> list[TaskHandler]:
         return list(self.task_handlers)
+
+    @hookimpl
+    def om_register_decision_tables(self) -> list[DecisionTableDef]:
+        return list(self.decision_tables)
 
     @hookimpl
     def om_handle_order_event(self, event: OrderEvent) -> None:

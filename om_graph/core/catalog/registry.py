@@ -20,6 +20,7 @@ from om_graph.core.catalog.extensions import (
     TaskHandler,
     TaskTiming,
 )
+from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.errors import PluginConfigurationError
 
 
@@ -48,6 +49,10 @@ class Registry:
     enrichment_steps: Sequence[EnrichmentStep] = ()
     business_validators: Sequence[BusinessValidator] = ()
     jeopardy_policies: Sequence[JeopardyPolicy] = ()
+    # Default decision tables the packs ship (om_register_decision_tables), and the pack of each
+    # by table name; core/decisions/service.py checks and stores them with the core's defaults.
+    decision_tables: Sequence[DecisionTableDef] = ()
+    decision_table_packs: dict[str, str] = field(default_factory=dict)
     specifications: dict[str, SpecificationDef] = field(init=False)
     offerings: dict[str, OfferingDef] = field(init=False)
     handlers: dict[str, TaskHandler] = field(init=False)

@@ -761,6 +761,10 @@ class CompiledTable:
                 return [dict(outputs[i])]
         return []
 
+    def outputs_of(self, rule_index: int) -> dict[str, Any]:
+        """A rule's outputs, every output column present."""
+        return dict(self._outputs[rule_index])
+
     def first(self, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first result of ``evaluate`` (for collect, the first matching rule), or None."""
         row = self.row(inputs)

@@ -71,6 +71,9 @@ class Order(Base):
     discount_over_limit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     channel: Mapped[str | None] = mapped_column(String(16))
     segment: Mapped[str | None] = mapped_column(String(80))
+    # TMF622 priority "0" (highest) .. "4" (lowest), from the order.priority decision table
+    # (ordering/priority.py, migration 0011): computed on capture and every draft edit, fixed at submit.
+    priority: Mapped[str | None] = mapped_column(String(1))
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"
