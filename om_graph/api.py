@@ -41,6 +41,12 @@ from om_graph.core.catalog.extensions import (
     TaskOutcome,
     TaskTiming,
 )
+from om_graph.core.catalog.prices import (
+    EarlyTerminationDef,
+    OfferingPriceDef,
+    PriceListDef,
+    PriceTier,
+)
 from om_graph.core.decisions.definitions import (
     ANY,
     COLUMN_TYPES,
@@ -107,6 +113,10 @@ __all__ = [
     "TASK_STATE_CHANGE",
     "BusinessValidator",
     "CatalogContribution",
+    "EarlyTerminationDef",
+    "OfferingPriceDef",
+    "PriceListDef",
+    "PriceTier",
     "ColumnType",
     "Condition",
     "ConditionOp",

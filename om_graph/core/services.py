@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,9 @@ from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.processing import OrderProcessing
 from om_graph.core.ordering.priority import ORDERING_TABLES
 from om_graph.core.ordering.service import OrderService
+from om_graph.core.pricing.pricer import Pricer
+from om_graph.core.pricing.settings import PricingSettings
+from om_graph.core.pricing.tables import PRICING_TABLES
 from om_graph.core.reads.queries import ChangeSeqProbe, QueryService
 
 
@@ -31,6 +35,7 @@ class Services:
         lease_seconds: float = 60.0,
         redispatch_after: float = 30.0,
         retry_backoff_ms: int = 1000,
+        pricing: PricingSettings | None = None,
     ):
         self.sessions = sessions
         self.registry = registry
@@ -39,11 +44,18 @@ class Services:
         # active versions read per unit of work (decisions.active(session)).
         self.decisions = DecisionService(
             self.uow,
-            defaults=(*ORDERING_TABLES, *registry.decision_tables),
+            defaults=(*ORDERING_TABLES, *PRICING_TABLES, *registry.decision_tables),
             sources={name: pack_source(pack) for name, pack in registry.decision_table_packs.items()},
         )
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
-        self.orders = OrderService(self.uow, registry)
+        # Prices: the packs' price lists, matrices and adjustment tables checked against the tables
+        # known at startup; limits of manual discounts from OM_GRAPH_PRICE_LIMIT_<ROLE>.
+        self.pricer = Pricer(
+            registry,
+            pricing or PricingSettings.from_environ(os.environ),
+            table_names=set(self.decisions.defaults),
+        )
+        self.orders = OrderService(self.uow, registry, self.pricer, tables=self.decisions.active)
         self.processing = OrderProcessing(self.uow, registry, self.orchestrator)
         self.queries = QueryService(self.uow)
         self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])

@@ -19,6 +19,7 @@ from om_graph.core.catalog.extensions import (
     JeopardyPolicy,
     TaskHandler,
 )
+from om_graph.core.catalog.prices import PriceListDef
 from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.events import OrderEvent
 from om_graph.plugins import hookimpl
@@ -38,6 +39,8 @@ class Pack:
     business_validators: Sequence[BusinessValidator] = ()
     jeopardy_policies: Sequence[JeopardyPolicy] = ()
     decision_tables: Sequence[DecisionTableDef] = ()
+    price_lists: Sequence[PriceListDef] = ()  # catalog/prices.py
+    adjustment_tables: Sequence[str] = ()  # decision tables of automatic adjustments (core/pricing/tables.py)
     on_order_event: Callable[[OrderEvent], None] | None = None
     settings: type[PackSettings] | None = None
 
@@ -51,9 +54,15 @@ class Pack:
 
     @hookimpl
     def om_register_catalog(self) -> CatalogContribution | None:
-        if not (self.specifications or self.offerings):
+        if not (self.specifications or self.offerings or self.price_lists):
             return None
-        return CatalogContribution(pack=self.name, specifications=tuple(self.specifications), offerings=tuple(self.offerings))
+        return CatalogContribution(
+            pack=self.name,
+            specifications=tuple(self.specifications),
+            offerings=tuple(self.offerings),
+            price_lists=tuple(self.price_lists),
+            adjustment_tables=tuple(self.adjustment_tables),
+        )
 
     @hookimpl
     def om_register_decomposition_rules(self) -> list[DecompositionRule]:

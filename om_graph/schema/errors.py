@@ -30,6 +30,7 @@ from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import DomainError
 from om_graph.core.lifecycle.error_codes import LifecycleErrorCode
 from om_graph.core.ordering.error_codes import OrderingErrorCode
+from om_graph.core.pricing.error_codes import PricingErrorCode
 from om_graph.core.reads.error_codes import ReadsErrorCode
 
 log = logging.getLogger("om_graph.graphql")
@@ -55,6 +56,7 @@ ERROR_CODES: tuple[type[StrEnum], ...] = (
     DecisionsErrorCode,
     CatalogErrorCode,
     InventoryErrorCode,
+    PricingErrorCode,
     OrderingErrorCode,
     FulfilmentErrorCode,
     LifecycleErrorCode,

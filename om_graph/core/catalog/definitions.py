@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from om_graph.core.catalog.prices import PriceListDef
 from om_graph.core.kernel.errors import PluginConfigurationError
 
 ValueType = Literal["string", "integer", "number", "boolean"]
@@ -134,3 +135,7 @@ class CatalogContribution:
     pack: str
     specifications: tuple[SpecificationDef, ...] = ()
     offerings: tuple[OfferingDef, ...] = field(default_factory=tuple)
+    # Pricing (catalog/prices.py): price lists, and the decision tables of automatic adjustments
+    # (promotions, rules) this pack adds to ``pricing.adjustments`` (core/pricing/tables.py).
+    price_lists: tuple[PriceListDef, ...] = ()
+    adjustment_tables: tuple[str, ...] = ()

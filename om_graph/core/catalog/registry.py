@@ -20,6 +20,7 @@ from om_graph.core.catalog.extensions import (
     TaskHandler,
     TaskTiming,
 )
+from om_graph.core.catalog.prices import PriceListDef, implicit_price_lists, price_list_problems
 from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.errors import PluginConfigurationError
 
@@ -57,6 +58,9 @@ class Registry:
     offerings: dict[str, OfferingDef] = field(init=False)
     handlers: dict[str, TaskHandler] = field(init=False)
     rules_by_relationship: dict[tuple[str, str], list[DecompositionRule]] = field(init=False)
+    # Every price list by key: the packs' (catalog/prices.py) and the implicit list price list of
+    # each offering currency; structure checked here, currencies and matrices by core/pricing.
+    price_lists: dict[str, PriceListDef] = field(init=False)
 
     def __post_init__(self) -> None:
         self.specifications = _index_by_key("specification", (s for c in self.catalogs for s in c.specifications))
@@ -72,6 +76,7 @@ class Registry:
         for rule in self.decomposition_rules:
             self.rules_by_relationship[(rule.source_spec, rule.target_spec)].append(rule)
         self._check_references()
+        self._index_price_lists()
 
     def _check_references(self) -> None:
         problems: list[str] = []
@@ -99,6 +104,13 @@ class Registry:
         if problems:
             raise PluginConfigurationError("catalog and plugins do not fit together:\n  " + "\n  ".join(problems))
         self._check_acyclic()
+
+    def _index_price_lists(self) -> None:
+        shipped = [p for c in self.catalogs for p in c.price_lists]
+        problems = price_list_problems(shipped, self.offerings)
+        if problems:
+            raise PluginConfigurationError("price lists do not fit the catalog:\n  " + "\n  ".join(problems))
+        self.price_lists = {p.key: p for p in (*shipped, *implicit_price_lists(self.offerings.values()))}
 
     def _check_acyclic(self) -> None:
         visiting: set[str] = set()

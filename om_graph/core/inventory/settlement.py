@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
@@ -42,6 +42,36 @@ class SoldLine(Protocol):
     product_id: int | None
     unit_one_time_price: Decimal
     unit_recurring_price: Decimal
+    prices: dict[str, Any] | None  # TMF622 itemPrice / itemTotalPrice (core/pricing)
+
+
+def product_price_of(prices: dict[str, Any] | None, quantity: int) -> list[dict[str, Any]] | None:
+    """TMF637 productPrice[] of one unit of a line: its itemTotalPrice per price type divided by
+    the quantity (each amount in the line's minor unit, half up), with the alterations as
+    productPriceAlteration (per unit too). What a later modify's delta and disconnect's charge read."""
+    if not prices or not prices.get("itemTotalPrice"):
+        return None
+
+    def per_unit(price: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in price.items():
+            if isinstance(value, dict) and "value" in value:
+                amount = Decimal(value["value"])
+                digits = -Decimal(value["value"]).as_tuple().exponent  # type: ignore[operator]
+                quantum = Decimal(1).scaleb(-digits)
+                out[key] = {**value, "value": format((amount / quantity).quantize(quantum, rounding=ROUND_HALF_UP), "f")}
+            else:
+                out[key] = value
+        return out
+
+    result = []
+    for total in prices["itemTotalPrice"]:
+        entry: dict[str, Any] = {k: v for k, v in total.items() if k not in ("price", "priceAlteration")}
+        entry["price"] = per_unit(total["price"])
+        if total.get("priceAlteration"):
+            entry["productPriceAlteration"] = [{**a, "price": per_unit(a["price"])} for a in total["priceAlteration"]]
+        result.append(entry)
+    return result
 
 
 _PRODUCTS_OF_ORDER = select(Product).where(Product.order_id == bindparam("order_id")).order_by(Product.id)
@@ -79,6 +109,7 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
                 one_time_price=line.unit_one_time_price,
                 recurring_price=line.unit_recurring_price,
                 currency=order.currency,  # the currency the line's captured prices are in
+                product_price=product_price_of(line.prices, line.quantity),
                 order_id=order.id,
                 order_line_id=line.id,
                 last_order_line_id=line.id,
@@ -145,6 +176,9 @@ def settle_line(
     product.last_order_line_id = line.id
     if line.action == "modify":
         product.characteristics = {**product.characteristics, **line.characteristics, **outputs.get(0, {})}
+        if line.prices and line.prices.get("itemTotalPrice"):  # priced since 0012: the product's new price
+            product.product_price = product_price_of(line.prices, 1)
+            product.recurring_price = line.unit_recurring_price
         fire(uow, order, product, "modify", actor, {"lineId": line.id})
     elif line.action == "delete":
         product.termination_date = now

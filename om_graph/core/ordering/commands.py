@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from om_graph.core.pricing.pricer import PriceAdjustment
+
 MAX_LINES = 100
 MAX_CHARACTERISTICS = 50
 
@@ -19,6 +21,7 @@ class LineInput:
     action: str = "add"
     characteristics: dict[str, Any] = field(default_factory=dict)
     product_id: int | None = None
+    price_adjustments: tuple[PriceAdjustment, ...] = ()  # manual discounts and surcharges (price:adjust)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class OrderInput:
     external_id: str | None = None
     requested_completion_date: datetime | None = None
     idempotency_key: str | None = None
+    segment: str | None = None  # the customer segment (staff and partners set it; price lists, policies)
+    price_adjustments: tuple[PriceAdjustment, ...] = ()  # order-level manual adjustments
 
     def fingerprint(self) -> str:
         """A hash of everything but the idempotency key: a retry must send the same payload."""

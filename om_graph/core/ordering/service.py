@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
@@ -20,7 +19,7 @@ from om_graph.core.kernel.errors import (
     ValidationFailed,
 )
 from om_graph.core.kernel.ids import reserve_many
-from om_graph.core.kernel.models import money, utcnow
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import PROCESS_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import UnitOfWork
@@ -29,21 +28,29 @@ from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.pricing import price_order
 from om_graph.core.ordering.states import LINE, ORDER
 from om_graph.core.ordering.validation import (
     OrderValidator,
     ValidLine,
 )
+from om_graph.core.pricing.pricer import Pricer, Tables
+from om_graph.core.pricing.tables import DefaultTables
 
 UowFactory = Callable[..., UnitOfWork]
+TablesSource = Callable[[Session], Tables]  # the active decision tables, read in a transaction
 log = logging.getLogger(__name__)
 
 
 class OrderService:
-    def __init__(self, uow: UowFactory, registry: Registry):
+    def __init__(self, uow: UowFactory, registry: Registry, pricer: Pricer | None = None, tables: TablesSource | None = None):
         self._uow = uow
         self.registry = registry
         self.validator = OrderValidator(registry)
+        # Prices are computed on create and on every draft edit (core/pricing/pricer.py), from the
+        # decision tables active in the transaction (``tables(session)``); submit freezes them.
+        self.pricer = pricer or Pricer(registry)
+        self.tables: TablesSource = tables or DefaultTables()
 
     # -- capture -------------------------------------------------------------------------------
 
@@ -74,6 +81,7 @@ class OrderService:
                     created_by=actor.label,
                 )
                 self._set_lines(order, lines)
+                price_order(self.pricer, self.tables(uow.session), actor, order, data, lines)
                 ids = reserve_many(uow.session, {Order: 1, OrderLine: len(order.lines)})
                 [order.id] = ids[Order]
                 for line, line_id in zip(order.lines, ids[OrderLine]):
@@ -133,14 +141,7 @@ class OrderService:
             )
             for v in lines
         ]
-        currencies = {v.offering.currency for v in lines if v.action == "add"}
-        order.currency = currencies.pop() if len(currencies) == 1 else (order.currency or "EUR")
-        order.one_time_total = money(sum((v.unit_one_time_price * v.quantity for v in lines), Decimal("0")))
-        order.recurring_total = money(sum((v.unit_recurring_price * v.quantity for v in lines), Decimal("0")))
-        if len(currencies) > 1:
-            raise ValidationFailed.single(
-                "lines", "all lines of an order must be priced in one currency", OrderingErrorCode.CURRENCY_MISMATCH
-            )
+        # currency, totals and the lines' prices: ordering.pricing.price_order
 
     def update(self, actor: Actor, order_id: int, data: OrderInput, expected_version: int | None = None) -> Order:
         require(actor, Permission.ORDER_CAPTURE)
@@ -158,6 +159,7 @@ class OrderService:
             order.external_id = data.external_id
             order.requested_completion_date = data.requested_completion_date
             self._set_lines(order, lines)
+            price_order(self.pricer, self.tables(uow.session), actor, order, data, lines)
             return order
 
     def submit(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:

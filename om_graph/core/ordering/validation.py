@@ -29,6 +29,7 @@ from om_graph.core.inventory.states import ProductStatuses
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError
 from om_graph.core.kernel.models import money
+from om_graph.core.pricing.pricer import PriceAdjustment
 from om_graph.core.ordering.commands import (
     MAX_CHARACTERISTICS,
     MAX_LINES,
@@ -59,6 +60,8 @@ class ValidLine:
     product_id: int | None
     unit_one_time_price: Decimal
     unit_recurring_price: Decimal
+    product: Product | None = None  # the product a modify or delete line changes (its price: MACD)
+    price_adjustments: tuple[PriceAdjustment, ...] = ()  # manual, checked by the Pricer
 
 
 def _type_ok(defn: CharacteristicDef, value: Any) -> bool:
@@ -328,6 +331,8 @@ class OrderValidator:
             quantity=line.quantity,
             characteristics=chars,
             product_id=line.product_id,
+            product=product,
+            price_adjustments=line.price_adjustments,
             unit_one_time_price=money(offering.one_time_price if priced else Decimal("0")),
             unit_recurring_price=money(offering.recurring_price if priced else Decimal("0")),
         )

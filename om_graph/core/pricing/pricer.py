@@ -1,0 +1,744 @@
+"""The Pricer: an order's prices, alterations and totals in TMF622's shape (pure: it reads only
+what it is given and the decision tables it is handed, and writes nothing).
+
+The order service calls it on ``orderCreate`` and on every draft edit; ``orderSubmit`` does not,
+so a submitted order's prices are frozen. ``orderPreview`` calls the same method.
+
+How an order is priced, in this order:
+
+1. **The price list.** ``pricing.priceList`` (inputs segment, account, channel, currency, date)
+   may name one; it must be valid on the pricing date. Otherwise the Pricer takes, among the
+   price lists valid on that date whose audience (segments, accounts, channels; empty = any)
+   matches, the most specific one (account > segment > channel, then by key; the implicit
+   ``list.<CURRENCY>`` lists last) that prices every add and modify line and is in the currency of
+   the products the order changes.
+2. **Each line's charges** (``itemPrice``): every charge the list has for the offering, its unit
+   price fixed, by volume tier, or from its pricing matrix (a decision table); one-time charges on
+   add lines only; usage rates are listed for reference and never totalled. A line's charges of
+   one price type and period are summed into one ``itemTotalPrice``: round(unit x quantity), in
+   the list's basis (tax-included or duty-free amounts).
+3. **Line alterations**, per itemTotalPrice: automatic ones (``pricing.adjustments`` and the
+   packs' adjustment tables, level ``line``) by priority (lower first; ties in table and rule
+   order), then manual ones in the order given. A percentage applies to the running amount; each
+   alteration's amount is rounded to the currency's minor unit; a recurring alteration with an
+   ``applicationDuration`` (e.g. 2 months free) is listed with its duration and amount but does not
+   change the recurring amount (that is the price after the duration). An automatic discount is
+   capped at the running amount; a manual one that would make it negative is refused.
+4. **Tax** per itemTotalPrice from the list's rate for its price type: the other side of the
+   basis amount, rounded once.
+5. **MACD**: a modify line is priced like an add line with its new characteristics and shows its
+   ``priceDelta`` against the product's current price (TMF637 productPrice, stored at
+   settlement); a delete line shows the early-termination charge its price says (remaining months
+   of the term x recurring x percentage, and/or a fee) and the recurring price that ends.
+6. **Order totals** (``orderTotalPrice``) per price type and period (one currency per order): the
+   sum of the lines' contributions (add: their itemTotalPrice; modify: their one-time charges and
+   recurring delta; delete: the early-termination charge and minus the recurring price that ends),
+   then order-level alterations (automatic, then manual), as in 3, then tax as in 4.
+
+Amounts are Decimal throughout and stored as strings; rounding is core/pricing/money.py's
+(ISO 4217 minor units, half up). Alteration amounts are signed (a discount is negative).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from om_graph.core.access.actor import Actor
+from om_graph.core.access.permissions import Permission
+from om_graph.core.catalog.definitions import OfferingDef
+from om_graph.core.catalog.prices import IMPLICIT_LIST_PREFIX, OfferingPriceDef, PriceListDef, price_list_problems
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.inventory.settlement import add_months
+from om_graph.core.kernel.error_codes import CommonErrorCode
+from om_graph.core.kernel.errors import FieldError, PluginConfigurationError, ValidationFailed
+from om_graph.core.pricing.error_codes import PricingErrorCode
+from om_graph.core.pricing.money import HUNDRED, MINOR_UNITS, ZERO, percent_of, round_money, text
+from om_graph.core.pricing.settings import PricingSettings
+from om_graph.core.pricing.tables import ADJUSTMENTS_TABLE, PRICE_LIST_TABLE, PRICING_TABLES
+
+ONE_TIME = "oneTime"
+RECURRING = "recurring"
+USAGE = "usage"
+CHARGE_TYPES = (ONE_TIME, RECURRING)
+DISCOUNT = "discount"
+SURCHARGE = "surcharge"
+ADJUSTMENT_KINDS = (DISCOUNT, SURCHARGE)
+MAX_PERCENT_DIGITS = Decimal("0.0001")
+MAX_ADJUSTMENTS = 10  # manual adjustments per line and per order
+MAX_REASON_LENGTH = 500
+
+
+class Tables(Protocol):
+    """What the Pricer needs of the active decision tables (decisions.service.ActiveTables)."""
+
+    def evaluate(self, name: str, inputs: Mapping[str, Any]) -> list[dict[str, Any]]: ...
+
+    def first(self, name: str, inputs: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class PriceAdjustment:
+    """A manual discount or surcharge by an agent: ``amount`` (for the whole line or order) or
+    ``percentage`` of the running amount of the charge type it names, with a reason."""
+
+    kind: str
+    charge_type: str
+    reason: str
+    amount: Decimal | None = None
+    percentage: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class InstalledProduct:
+    """What a modify or delete line changes: the product's price now and its term."""
+
+    product_price: Sequence[Mapping[str, Any]] | None  # TMF637 productPrice[] (None: from before 0012)
+    recurring_price: Decimal  # per unit, the fallback when product_price is None
+    currency: str
+    start_date: datetime | None
+    characteristics: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LineToPrice:
+    line_number: int
+    action: str
+    offering: OfferingDef
+    spec_key: str
+    quantity: int
+    characteristics: Mapping[str, Any]
+    adjustments: tuple[PriceAdjustment, ...] = ()
+    installed: InstalledProduct | None = None
+
+
+@dataclass(frozen=True)
+class PricingRequest:
+    account: str
+    channel: str
+    segment: str | None
+    lines: tuple[LineToPrice, ...]
+    actor: Actor
+    on: date
+    adjustments: tuple[PriceAdjustment, ...] = ()
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    prices: dict[str, Any]  # {"itemPrice": [...], "itemTotalPrice": [...], "priceDelta": {...}}
+    unit_one_time_price: Decimal
+    unit_recurring_price: Decimal
+
+
+@dataclass(frozen=True)
+class PricedOrder:
+    price_list: str
+    currency: str
+    lines: list[PricedLine]
+    total_prices: list[dict[str, Any]]
+    one_time_total: Decimal
+    recurring_total: Decimal
+    manual_discount_percent: Decimal
+    discount_over_limit: bool
+
+
+def channel_of(actor: Actor) -> str:
+    """The capture channel an actor's order comes through: customers the portal, integrations
+    (service accounts) the partner channel, staff the agent workspace."""
+    if actor.account_id is not None or "customer" in actor.roles:
+        return "portal"
+    if "service_account" in actor.roles:
+        return "partner"
+    return "agent"
+
+
+# -- the running amount of one charge --------------------------------------------------------------
+
+
+@dataclass
+class _Charge:
+    """One itemTotalPrice (or orderTotalPrice) being computed: amounts in the list's basis."""
+
+    price_type: str
+    period: str | None
+    name: str
+    running: Decimal
+    alterations: list[dict[str, Any]] = field(default_factory=list)
+    # the other side of the basis for contributions that carry both (MACD deltas, order totals)
+    other: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class _Auto:
+    name: str
+    kind: str
+    charge_type: str
+    percentage: Decimal | None
+    amount: Decimal | None
+    priority: int
+    duration: int
+    table: str
+    order: int
+
+
+class _Context:
+    def __init__(self, pricer: Pricer, request: PricingRequest, plist: PriceListDef, tables: Tables):
+        self.pricer = pricer
+        self.request = request
+        self.plist = plist
+        self.tables = tables
+        self.currency = plist.currency
+        self.basis = "taxIncludedAmount" if plist.tax_included else "dutyFreeAmount"
+        self.errors: list[FieldError] = []
+        self.manual_percent = ZERO
+        self.can_adjust = request.actor.can(Permission.PRICE_ADJUST)
+        self.limit = pricer.settings.limit_for(request.actor.roles)
+
+    def money(self, amount: Decimal) -> dict[str, str]:
+        return {"unit": self.currency, "value": text(amount)}
+
+    def round(self, amount: Decimal) -> Decimal:
+        return round_money(amount, self.currency)
+
+    def other_side(self, price_type: str, amount: Decimal) -> Decimal:
+        """The duty-free amount of a tax-included one, or the reverse, rounded."""
+        rate = self.plist.rate_for(price_type)
+        if not rate:
+            return amount
+        factor = 1 + rate / HUNDRED
+        return self.round(amount / factor if self.plist.tax_included else amount * factor)
+
+    def price(self, price_type: str, amount: Decimal, other: Decimal | None = None) -> dict[str, Any]:
+        other = self.other_side(price_type, amount) if other is None else other
+        duty_free, tax_included = (other, amount) if self.plist.tax_included else (amount, other)
+        return {
+            "dutyFreeAmount": self.money(duty_free),
+            "taxIncludedAmount": self.money(tax_included),
+            "taxRate": text(self.plist.rate_for(price_type)),
+        }
+
+    def base_inputs(self) -> dict[str, Any]:
+        r = self.request
+        return {
+            "segment": r.segment,
+            "account": r.account,
+            "channel": r.channel,
+            "priceList": self.plist.key,
+            "currency": self.currency,
+            "date": r.on,
+        }
+
+    # -- automatic adjustments ------------------------------------------------------------------
+
+    def automatic(self, inputs: Mapping[str, Any]) -> list[_Auto]:
+        found: list[_Auto] = []
+        for table in self.pricer.adjustment_tables:
+            for row in self.tables.evaluate(table, inputs):
+                percentage, amount = _decimal(row.get("percentage")), _decimal(row.get("amount"))
+                kind, charge_type = row.get("kind") or DISCOUNT, row.get("chargeType") or RECURRING
+                if (percentage is None) == (amount is None) or kind not in ADJUSTMENT_KINDS or charge_type not in CHARGE_TYPES:
+                    continue  # a row that says nothing usable (the table's author sees it when testing it)
+                if (percentage is not None and percentage < 0) or (amount is not None and amount < 0):
+                    continue
+                found.append(
+                    _Auto(
+                        name=str(row.get("name") or "Adjustment"),
+                        kind=kind,
+                        charge_type=charge_type,
+                        percentage=percentage,
+                        amount=amount,
+                        priority=int(row.get("priority") or 0),
+                        duration=int(row.get("applicationDuration") or 0),
+                        table=table,
+                        order=len(found),
+                    )
+                )
+        return sorted(found, key=lambda a: (a.priority, a.order))
+
+    # -- applying alterations -------------------------------------------------------------------
+
+    def alter(
+        self,
+        charge: _Charge,
+        *,
+        name: str,
+        kind: str,
+        percentage: Decimal | None,
+        amount: Decimal | None,
+        duration: int,
+        source: dict[str, Any],
+        manual_path: str | None,
+    ) -> None:
+        before = charge.running
+        value = self.round(percent_of(before, percentage) if percentage is not None else amount or ZERO)
+        delta = -value if kind == DISCOUNT else value
+        if before + delta < 0:
+            if manual_path is not None:
+                self.errors.append(
+                    FieldError(manual_path, "this discount would make the price negative", PricingErrorCode.NEGATIVE_PRICE)
+                )
+                return
+            delta = -before  # an automatic discount takes the price to zero, not below
+        if manual_path is not None and kind == DISCOUNT and before > 0:
+            share = percentage if percentage is not None else value / before * HUNDRED
+            self.manual_percent = max(self.manual_percent, share.quantize(MAX_PERCENT_DIGITS))
+        alteration: dict[str, Any] = {
+            "name": name,
+            "priceType": kind,
+            "priority": len(charge.alterations) + 1,
+            "price": {self.basis: self.money(delta)},
+            "source": source,
+        }
+        if percentage is not None:
+            alteration["price"]["percentage"] = text(percentage)
+        if charge.price_type == RECURRING:
+            alteration["recurringChargePeriod"] = charge.period
+            if duration > 0:
+                alteration["applicationDuration"] = duration
+        charge.alterations.append(alteration)
+        if not (charge.price_type == RECURRING and duration > 0):
+            charge.running = before + delta
+            if charge.other is not None:
+                charge.other += self.other_side(charge.price_type, delta)
+
+    def apply_all(self, charges: dict[str, _Charge], autos: list[_Auto], manual: Sequence[PriceAdjustment], path: str) -> None:
+        for auto in autos:
+            charge = charges.get(auto.charge_type)
+            if charge is None or charge.running <= 0:
+                continue
+            self.alter(
+                charge,
+                name=auto.name,
+                kind=auto.kind,
+                percentage=auto.percentage,
+                amount=auto.amount,
+                duration=auto.duration,
+                source={"kind": "rule", "table": auto.table},
+                manual_path=None,
+            )
+        for index, adj in enumerate(manual):
+            at = f"{path}.{index}"
+            charge = charges.get(adj.charge_type)
+            if charge is None:
+                self.errors.append(
+                    FieldError(
+                        f"{at}.chargeType",
+                        f"there is no {adj.charge_type} charge to adjust",
+                        PricingErrorCode.UNKNOWN_CHARGE_TYPE,
+                    )
+                )
+                continue
+            self.alter(
+                charge,
+                name=f"Manual {adj.kind}",
+                kind=adj.kind,
+                percentage=adj.percentage,
+                amount=adj.amount,
+                duration=0,
+                source={"kind": "manual", "actor": self.request.actor.label, "reason": adj.reason},
+                manual_path=at,
+            )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _remaining_months(start: datetime, term_months: int, today: date) -> int:
+    """Whole months (rounded up) from ``today`` to the end of a term that started at ``start``."""
+    end = add_months(start, term_months).date()
+    if today >= end:
+        return 0
+    months = max(0, (end.year - today.year) * 12 + end.month - today.month - 1)
+    now = datetime(today.year, today.month, today.day)
+    while add_months(now, months).date() < end:
+        months += 1
+    return months
+
+
+def adjustment_problems(adjustments: Sequence[PriceAdjustment], path: str) -> list[FieldError]:
+    """What is wrong with manual adjustments as given, whoever gives them (reads nothing)."""
+    errors: list[FieldError] = []
+    if len(adjustments) > MAX_ADJUSTMENTS:
+        return [FieldError(path, f"at most {MAX_ADJUSTMENTS} adjustments", CommonErrorCode.TOO_MANY)]
+    for index, adj in enumerate(adjustments):
+        at = f"{path}.{index}"
+        if adj.kind not in ADJUSTMENT_KINDS:
+            errors.append(FieldError(f"{at}.kind", "must be DISCOUNT or SURCHARGE", CommonErrorCode.INVALID))
+        if adj.charge_type not in CHARGE_TYPES:
+            errors.append(FieldError(f"{at}.chargeType", "must be oneTime or recurring", PricingErrorCode.UNKNOWN_CHARGE_TYPE))
+        if not adj.reason or not adj.reason.strip():
+            errors.append(FieldError(f"{at}.reason", "a manual adjustment needs a reason", CommonErrorCode.REQUIRED))
+        elif len(adj.reason) > MAX_REASON_LENGTH:
+            errors.append(FieldError(f"{at}.reason", f"at most {MAX_REASON_LENGTH} characters", CommonErrorCode.TOO_LONG))
+        if (adj.amount is None) == (adj.percentage is None):
+            errors.append(FieldError(at, "give either an amount or a percentage", CommonErrorCode.INVALID))
+            continue
+        value = adj.amount if adj.amount is not None else adj.percentage
+        assert value is not None
+        name = "amount" if adj.amount is not None else "percentage"
+        if not value.is_finite() or value <= 0:
+            errors.append(FieldError(f"{at}.{name}", "must be greater than zero", CommonErrorCode.OUT_OF_RANGE))
+        elif adj.percentage is not None and adj.percentage > HUNDRED:
+            errors.append(FieldError(f"{at}.percentage", "must be at most 100", CommonErrorCode.OUT_OF_RANGE))
+        elif value.as_tuple().exponent < -6 or value >= Decimal("1e12"):  # type: ignore[operator]
+            errors.append(FieldError(f"{at}.{name}", "at most 12 digits and 6 decimals", CommonErrorCode.OUT_OF_RANGE))
+    return errors
+
+
+class Pricer:
+    """Prices orders against the registry's price lists and the decision tables it is given."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        settings: PricingSettings | None = None,
+        *,
+        table_names: set[str] | None = None,
+    ):
+        self.registry = registry
+        self.settings = settings or PricingSettings()
+        self.lists = registry.price_lists
+        self.adjustment_tables = (ADJUSTMENTS_TABLE, *(t for c in registry.catalogs for t in c.adjustment_tables))
+        self._charges: dict[str, dict[str, list[OfferingPriceDef]]] = {}
+        for plist in self.lists.values():
+            by_offering: dict[str, list[OfferingPriceDef]] = {}
+            for price in plist.prices:
+                by_offering.setdefault(price.offering, []).append(price)
+            self._charges[plist.key] = by_offering
+        explicit = sorted(
+            (p for p in self.lists.values() if not p.key.startswith(IMPLICIT_LIST_PREFIX)), key=lambda p: (-p.specificity, p.key)
+        )
+        implicit = sorted((p for p in self.lists.values() if p.key.startswith(IMPLICIT_LIST_PREFIX)), key=lambda p: p.key)
+        self._candidates = [*explicit, *implicit]
+        known = None if table_names is None else {*table_names, *(t.name for t in PRICING_TABLES)}
+        problems = price_list_problems(list(self.lists.values()), registry.offerings, known, set(MINOR_UNITS), shipped=False)
+        if known is not None:
+            problems += [f"adjustment table {t!r} is not a decision table" for t in self.adjustment_tables if t not in known]
+        if problems:
+            raise PluginConfigurationError("price lists do not fit the catalog:\n  " + "\n  ".join(problems))
+
+    # -- the price list -------------------------------------------------------------------------
+
+    def charges_of(self, price_list: str, offering: str) -> list[OfferingPriceDef]:
+        return self._charges.get(price_list, {}).get(offering, [])
+
+    def _prices_all(self, plist: PriceListDef, request: PricingRequest) -> bool:
+        priced = self._charges[plist.key]
+        for line in request.lines:
+            if line.action != "delete" and line.offering.key not in priced:
+                return False
+            if line.installed is not None and line.installed.currency != plist.currency:
+                return False
+        return True
+
+    def choose_list(self, request: PricingRequest, tables: Tables) -> PriceListDef:
+        row = tables.first(
+            PRICE_LIST_TABLE,
+            {
+                "segment": request.segment,
+                "account": request.account,
+                "channel": request.channel,
+                "currency": None,
+                "date": request.on,
+            },
+        )
+        chosen = row.get("priceList") if row else None
+        if chosen:
+            plist = self.lists.get(str(chosen))
+            if plist is None or not plist.valid_on(request.on):
+                raise ValidationFailed.single(
+                    "priceList",
+                    f"the price-list rule names {chosen!r}, which is unknown or not valid today",
+                    PricingErrorCode.NO_PRICE_LIST,
+                )
+            return plist
+        for plist in self._candidates:
+            if (
+                plist.valid_on(request.on)
+                and plist.audience_matches(segment=request.segment, account=request.account, channel=request.channel)
+                and self._prices_all(plist, request)
+            ):
+                return plist
+        currencies = {line.offering.currency for line in request.lines if line.action != "delete"}
+        if len(currencies) > 1:
+            raise ValidationFailed.single(
+                "lines", "all lines of an order must be priced in one currency", PricingErrorCode.CURRENCY_MISMATCH
+            )
+        raise ValidationFailed.single(
+            "lines", "no valid price list prices every line of this order", PricingErrorCode.NO_PRICE_LIST
+        )
+
+    # -- the order ------------------------------------------------------------------------------
+
+    def price(self, request: PricingRequest, tables: Tables) -> PricedOrder:
+        """The order's prices, or ValidationFailed naming every problem (nothing to store)."""
+        errors = adjustment_problems(request.adjustments, "priceAdjustments")
+        for index, line in enumerate(request.lines):
+            errors += adjustment_problems(line.adjustments, f"lines.{index}.priceAdjustments")
+        wants_adjusting = bool(request.adjustments) or any(line.adjustments for line in request.lines)
+        if wants_adjusting and not request.actor.can(Permission.PRICE_ADJUST):
+            errors.append(
+                FieldError(
+                    "priceAdjustments", f"{request.actor.label} may not adjust prices", PricingErrorCode.ADJUSTMENT_NOT_ALLOWED
+                )
+            )
+        if errors:
+            raise ValidationFailed(errors)
+        plist = self.choose_list(request, tables)
+        ctx = _Context(self, request, plist, tables)
+        priced = [self._line(ctx, index, line) for index, line in enumerate(request.lines)]
+        totals = self._totals(ctx, [c for _, c in priced])
+        if ctx.errors:
+            raise ValidationFailed(ctx.errors)
+        total_prices = [self._total_json(ctx, charge) for charge in totals.values()]
+        one_time = sum(
+            (c.running if not plist.tax_included else c.other or ZERO for c in totals.values() if c.price_type == ONE_TIME), ZERO
+        )
+        recurring = sum(
+            (c.running if not plist.tax_included else c.other or ZERO for c in totals.values() if c.price_type == RECURRING), ZERO
+        )
+        return PricedOrder(
+            price_list=plist.key,
+            currency=plist.currency,
+            lines=[line for line, _ in priced],
+            total_prices=total_prices,
+            one_time_total=one_time,
+            recurring_total=recurring,
+            manual_discount_percent=ctx.manual_percent,
+            discount_over_limit=ctx.manual_percent > ctx.limit,
+        )
+
+    def _unit_price(self, ctx: _Context, price: OfferingPriceDef, line: LineToPrice, path: str) -> Decimal | None:
+        if price.amount is not None:
+            return price.amount
+        if price.tiers:
+            return next(t.amount for t in reversed(price.tiers) if line.quantity >= t.min_quantity)
+        assert price.matrix is not None
+        inputs = {
+            **line.characteristics,
+            "contractTermMonths": _term_of(line.characteristics, line.offering),
+            "quantity": line.quantity,
+            "action": line.action,
+            "offering": line.offering.key,
+        }
+        row = ctx.tables.first(price.matrix, inputs)
+        amount = _decimal(row.get("amount")) if row else None
+        if amount is None or amount < 0:
+            ctx.errors.append(
+                FieldError(path, f"{price.matrix} has no price for these characteristic values", PricingErrorCode.NO_MATRIX_PRICE)
+            )
+            return None
+        return amount
+
+    def _line(self, ctx: _Context, index: int, line: LineToPrice) -> tuple[PricedLine, dict[str, _Charge]]:
+        """The line's JSON and its contribution to the order's totals."""
+        path = f"lines.{index}"
+        charges_def = self.charges_of(ctx.plist.key, line.offering.key)
+        if line.action != "delete" and line.offering.key not in self._charges[ctx.plist.key]:
+            ctx.errors.append(
+                FieldError(
+                    f"{path}.offering",
+                    f"price list {ctx.plist.key!r} does not price {line.offering.key!r}",
+                    PricingErrorCode.NOT_PRICED,
+                )
+            )
+            return PricedLine({}, ZERO, ZERO), {}
+        if line.installed is not None and line.installed.currency != ctx.currency:
+            ctx.errors.append(
+                FieldError(
+                    f"{path}.productId",
+                    f"the product is priced in {line.installed.currency}, the order in {ctx.currency}",
+                    PricingErrorCode.CURRENCY_MISMATCH,
+                )
+            )
+            return PricedLine({}, ZERO, ZERO), {}
+        item_price: list[dict[str, Any]] = []
+        charges: dict[str, _Charge] = {}
+        unit_totals = {ONE_TIME: ZERO, RECURRING: ZERO}
+        if line.action != "delete":
+            for price in charges_def:
+                if price.price_type == ONE_TIME and line.action != "add":
+                    continue  # one-time charges are for adding a product
+                unit = self._unit_price(ctx, price, line, f"{path}.characteristics")
+                if unit is None:
+                    continue
+                entry: dict[str, Any] = {
+                    "name": price.charge_name,
+                    "priceType": price.price_type,
+                    "price": {ctx.basis: ctx.money(ctx.round(unit)), "taxRate": text(ctx.plist.rate_for(price.price_type))},
+                    "productOfferingPrice": {
+                        "id": f"{ctx.plist.key}:{price.offering}:{price.price_type}:{price.name}",
+                        "name": price.charge_name,
+                    },
+                }
+                if price.price_type == RECURRING:
+                    entry["recurringChargePeriod"] = price.period
+                    if price.period_length != 1:
+                        entry["recurringChargePeriodLength"] = price.period_length
+                if price.unit_of_measure:
+                    entry["unitOfMeasure"] = price.unit_of_measure
+                if price.matrix:
+                    entry["productOfferingPrice"]["matrix"] = price.matrix
+                if unit == 0 and price.amount is not None:
+                    continue  # a free charge of a fixed price says nothing
+                item_price.append(entry)
+                if price.price_type == USAGE:
+                    continue
+                unit_totals[price.price_type] += unit
+                amount = ctx.round(unit * line.quantity)
+                charge = charges.get(price.price_type)
+                if charge is None:
+                    charges[price.price_type] = _Charge(
+                        price.price_type, price.period if price.price_type == RECURRING else None, price.charge_name, amount
+                    )
+                else:
+                    charge.running += amount
+            inputs = {
+                **line.characteristics,
+                **ctx.base_inputs(),
+                "level": "line",
+                "offering": line.offering.key,
+                "specification": line.spec_key,
+                "action": line.action,
+                "quantity": line.quantity,
+                "contractTermMonths": _term_of(line.characteristics, line.offering),
+            }
+            ctx.apply_all(charges, ctx.automatic(inputs), line.adjustments, f"{path}.priceAdjustments")
+        elif line.adjustments:
+            ctx.errors.append(
+                FieldError(
+                    f"{path}.priceAdjustments", "a delete line has no price to adjust", PricingErrorCode.UNKNOWN_CHARGE_TYPE
+                )
+            )
+        prices: dict[str, Any] = {}
+        if item_price:
+            prices["itemPrice"] = item_price
+        item_totals = [self._total_json(ctx, c) for c in charges.values()]
+        contribution: dict[str, _Charge] = {}
+        if line.action == "add":
+            contribution = {
+                k: _Charge(c.price_type, c.period, c.name, c.running, other=ctx.other_side(c.price_type, c.running))
+                for k, c in charges.items()
+            }
+        elif line.installed is not None:
+            contribution, delta, etc = self._macd(ctx, line, charges, charges_def)
+            if etc is not None:
+                item_totals.append(self._total_json(ctx, etc))
+            prices["priceDelta"] = delta
+        if item_totals:
+            prices["itemTotalPrice"] = item_totals
+        priced = PricedLine(prices, ctx.round(unit_totals[ONE_TIME]), ctx.round(unit_totals[RECURRING]))
+        return priced, contribution
+
+    def _macd(
+        self, ctx: _Context, line: LineToPrice, charges: dict[str, _Charge], charges_def: list[OfferingPriceDef]
+    ) -> tuple[dict[str, _Charge], dict[str, Any], _Charge | None]:
+        """A modify or delete line's contribution to the totals, its priceDelta and, for a
+        delete within the term, its early-termination charge."""
+        installed = line.installed
+        assert installed is not None
+        current_df, current_ti, period = _installed_recurring(installed)
+        if ctx.plist.tax_included:
+            current, current_other = current_ti, current_df
+        else:
+            current, current_other = current_df, current_ti
+        new = charges.get(RECURRING)
+        new_amount = new.running if new is not None else ZERO
+        new_other = ctx.other_side(RECURRING, new_amount) if new is not None else ZERO
+        delta_amount, delta_other = new_amount - current, new_other - current_other
+        period = (new.period if new is not None else None) or period
+        contribution: dict[str, _Charge] = {}
+        if ONE_TIME in charges:
+            c = charges[ONE_TIME]
+            contribution[ONE_TIME] = _Charge(ONE_TIME, None, c.name, c.running, other=ctx.other_side(ONE_TIME, c.running))
+        contribution[RECURRING] = _Charge(RECURRING, period, "Recurring charge", delta_amount, other=delta_other)
+        delta: dict[str, Any] = {
+            "priceType": RECURRING,
+            "recurringChargePeriod": period,
+            "currentPrice": ctx.price(RECURRING, current, current_other),
+            "newPrice": ctx.price(RECURRING, new_amount, new_other),
+            "deltaPrice": ctx.price(RECURRING, delta_amount, delta_other),
+        }
+        etc: _Charge | None = None
+        if line.action == "delete":
+            terms = next((p.early_termination for p in charges_def if p.price_type == RECURRING and p.early_termination), None)
+            chars = installed.characteristics or line.characteristics
+            months = (
+                _remaining_months(installed.start_date, _term_of(chars, line.offering), ctx.request.on)
+                if installed.start_date is not None
+                else 0
+            )
+            delta["remainingTermMonths"] = months
+            if terms is not None and months > 0:
+                amount = ctx.round(terms.fee + percent_of(current * months, terms.remaining_percentage))
+                if amount > 0:
+                    etc = _Charge(ONE_TIME, None, terms.name, amount)
+                    etc.alterations = []
+                    contribution[ONE_TIME] = _Charge(ONE_TIME, None, terms.name, amount, other=ctx.other_side(ONE_TIME, amount))
+                    delta["earlyTerminationCharge"] = ctx.price(ONE_TIME, amount)
+        return contribution, delta, etc
+
+    def _totals(self, ctx: _Context, contributions: list[dict[str, _Charge]]) -> dict[str, _Charge]:
+        totals: dict[str, _Charge] = {}
+        for contribution in contributions:
+            for key, c in contribution.items():
+                total = totals.get(key)
+                if total is None:
+                    name = "Total one-time charges" if key == ONE_TIME else "Total recurring charges"
+                    totals[key] = _Charge(c.price_type, c.period, name, c.running, other=c.other or ZERO)
+                else:
+                    total.running += c.running
+                    total.other = (total.other or ZERO) + (c.other or ZERO)
+        inputs = {**ctx.base_inputs(), "level": "order", "quantity": len(ctx.request.lines)}
+        ctx.apply_all(totals, ctx.automatic(inputs), ctx.request.adjustments, "priceAdjustments")
+        return totals
+
+    def _total_json(self, ctx: _Context, charge: _Charge) -> dict[str, Any]:
+        entry: dict[str, Any] = {"name": charge.name, "priceType": charge.price_type}
+        if charge.price_type == RECURRING:
+            entry["recurringChargePeriod"] = charge.period
+        entry["price"] = ctx.price(charge.price_type, charge.running, charge.other)
+        if charge.alterations:
+            entry["priceAlteration"] = charge.alterations
+        return entry
+
+
+def _term_of(characteristics: Mapping[str, Any], offering: OfferingDef) -> int:
+    term = characteristics.get("contractTermMonths")
+    return term if isinstance(term, int) and not isinstance(term, bool) else offering.contract_term_months
+
+
+def _installed_recurring(installed: InstalledProduct) -> tuple[Decimal, Decimal, str]:
+    """The product's recurring price now (duty-free, tax-included, period)."""
+    if not installed.product_price:
+        return installed.recurring_price, installed.recurring_price, "month"
+    duty_free = tax_included = ZERO
+    period = "month"
+    for entry in installed.product_price:
+        if entry.get("priceType") != RECURRING:
+            continue
+        price = entry.get("price", {})
+        duty_free += Decimal(price.get("dutyFreeAmount", {}).get("value", "0"))
+        tax_included += Decimal(price.get("taxIncludedAmount", {}).get("value", "0"))
+        period = entry.get("recurringChargePeriod") or period
+    return duty_free, tax_included, period
+
+
+def visible_price_lists(actor: Actor, lists: Mapping[str, PriceListDef]) -> list[PriceListDef]:
+    """The price lists ``actor`` may read (price:read): staff every one; a customer those aimed at
+    no particular account or at theirs (an account list names other customers)."""
+    from om_graph.core.access.permissions import require
+
+    require(actor, Permission.PRICE_READ)
+    return sorted(
+        (p for p in lists.values() if actor.account_id is None or not p.accounts or actor.account_id in p.accounts),
+        key=lambda p: p.key,
+    )
