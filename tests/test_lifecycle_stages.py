@@ -10,6 +10,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from om_graph.app import create_app
+from om_graph.core.access.actor import Actor
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.inventory.models import Product
 from om_graph.core.kernel.db import make_engine, make_session_factory
@@ -209,27 +210,36 @@ def test_the_stage_fence_covers_the_installed_products_the_stages_read(svc):
     assert {d.characteristics.get("serial") for d in detail.domain_orders} == {"S-2"}
 
 
-def test_an_approval_gate_makes_the_order_wait_and_resume_continues_it(svc):
+APPROVER = Actor("approver-1", frozenset({"order_approver"}))
+
+
+def test_an_approval_gate_makes_the_order_wait_and_its_approver_continues_it(svc):
     _with_gate(svc)
     probe.APPROVAL["reason"] = "credit check"
     order_id = _place(svc)
     _drain(svc)
     row = _row(svc, order_id)
-    assert (row.state, row.stage, row.stage_waiting_for) == ("acknowledged", "approvalWaiting", "approval: credit check")
+    assert (row.state, row.stage, row.stage_waiting_for) == (
+        "acknowledged",
+        "approvalWaiting",
+        "approval level 1 of 1: credit check",
+    )
     assert _stage_events(svc, order_id)[-1]["events"] == ["validated", "enriched", "awaitApproval"]
-    probe.APPROVAL.clear()
-    svc.processing.resume(AGENT, order_id)
+    with pytest.raises(InvalidTransition) as refused:  # only its approvers continue an approval wait
+        svc.processing.resume(AGENT, order_id)
+    assert refused.value.errors[0].code == "APPROVAL_REQUIRED"
+    svc.approvals.approve(APPROVER, order_id, None, "checked")
     assert _row(svc, order_id).stage == "approval"
     _drain(svc)
     row = _row(svc, order_id)
     assert (row.state, row.stage_waiting_for) == ("completed", None)
-    assert _stage_events(svc, order_id)[-2:][0]["events"] == ["resumeApproval"]
+    assert _stage_events(svc, order_id)[-2:][0]["events"] == ["approved"]
     assert _stage_events(svc, order_id)[-1]["events"] == ["cleared", "decomposed"]
-    assert [what for what, _ in probe.PROBES].count("approval gate") == 2
+    assert [what for what, _ in probe.PROBES].count("approval gate") == 1  # asked once per round
     assert [what for what, under_lock in probe.PROBES if under_lock] == []
 
 
-def test_an_order_waiting_for_approval_survives_a_restart_and_resumes(sqlite_url):
+def test_an_order_waiting_for_approval_survives_a_restart_and_its_approval_continues_it(sqlite_url):
     probe.reset()
     before = _with_gate(_services(sqlite_url))
     probe.APPROVAL["reason"] = "credit check"
@@ -239,9 +249,9 @@ def test_an_order_waiting_for_approval_survives_a_restart_and_resumes(sqlite_url
     probe.APPROVAL.clear()
 
     after = _with_gate(_services(sqlite_url, redispatch_after=0))
-    assert after.reconciler.run_once().orders_requeued == 0  # waiting: not re-run until resumed
+    assert after.reconciler.run_once().orders_requeued == 0  # waiting: not re-run until approved
     assert _row(after, order_id).stage == "approvalWaiting"
-    after.processing.resume(AGENT, order_id)
+    after.approvals.approve(APPROVER, order_id, None)
     _drain(after)
     assert _row(after, order_id).state == "completed"
     after.sessions.kw["bind"].dispose()

@@ -43,8 +43,8 @@ def _engine(svc):
 
 
 def completed_order(svc) -> int:
-    """An order with a row in every table an order's detail shows (an entitlement added by hand:
-    the test packs' offerings grant none)."""
+    """An order with a row in every table an order's detail shows (an entitlement, an enrichment
+    task and an approval step added by hand: the test packs' offerings and policies give none)."""
     lines = (LineInput("test-internet", characteristics={"speed": 100, "address": "x"}), LineInput("test-licence"))
     order = svc.orders.create(AGENT, OrderInput("ACME", lines), submit=True)
     drain(svc, manual_chars={"ontSerial": "S1"})
@@ -57,6 +57,22 @@ def completed_order(svc) -> int:
                 " VALUES ('ACME', :p, :a, 'seats', 1, 'seat', 'active', CURRENT_TIMESTAMP)"
             ),
             {"p": product.id, "a": product.agreement_id},
+        )
+        # The lifecycle's rows (the test packs' policies ask for no enrichment task or approval).
+        conn.execute(
+            text(
+                "INSERT INTO enrichment_task (order_id, line_id, line_number, key, name, role, state, capture, captured,"
+                " created_at) VALUES (:o, NULL, 1, 'survey', 'Survey', 'order_fulfillment_agent', 'completed', '[]', '{}',"
+                " CURRENT_TIMESTAMP)"
+            ),
+            {"o": order.id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO order_approval (order_id, round, level, levels, role, reasons, state, created_at)"
+                " VALUES (:o, 1, 1, 1, 'order_approver', 'policy', 'approved', CURRENT_TIMESTAMP)"
+            ),
+            {"o": order.id},
         )
     return order.id
 

@@ -24,16 +24,19 @@ from om_graph.core.kernel.models import (
     money,
     utcnow,
 )
+from om_graph.core.lifecycle.models import ApprovalStep, EnrichmentTask
 from om_graph.core.ordering.models import Order, OrderLine
 
 __all__ = [
     "Agreement",
     "ApiToken",
+    "ApprovalStep",
     "Base",
     "DecisionTable",
     "DecisionTableAudit",
     "DecisionTableVersion",
     "DomainOrder",
+    "EnrichmentTask",
     "Entitlement",
     "EventRecord",
     "EventSequence",

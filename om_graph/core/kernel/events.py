@@ -38,3 +38,4 @@ JEOPARDY_ALERT = "ProductOrderJeopardyAlertEvent"
 PRODUCT_STATE_CHANGE = "ProductStateChangeEvent"
 AGREEMENT_STATE_CHANGE = "AgreementStateChangeEvent"
 ENTITLEMENT_STATE_CHANGE = "EntitlementStateChangeEvent"
+ORDER_APPROVAL = "ProductOrderApprovalEvent"  # a level of an approval round approved (lifecycle/approval.py)

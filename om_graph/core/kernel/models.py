@@ -56,6 +56,8 @@ ORDER_ROWS: dict[str, str | tuple[str, str]] = {
     "agreement": "order_id",
     "entitlement": ("product", "product_id"),
     "order_event": "order_id",
+    "enrichment_task": "order_id",  # lifecycle: manual enrichment tasks (0013)
+    "order_approval": "order_id",  # lifecycle: the approval rounds' steps (0013)
 }
 ORDER_TABLE = "customer_order"
 # Rows of ORDER_ROWS with no trigger, because one writer bumps their orders itself: events are

@@ -18,11 +18,16 @@ from om_graph.core.catalog.extensions import EnrichmentPending, LineView
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.decomposition import Decomposer, Decomposition
 from om_graph.core.kernel.errors import FieldError, PluginCallFailed, call_plugin
-from om_graph.core.lifecycle.stages import PASS, STAGES, WAIT, Stages
+from om_graph.core.lifecycle.approval import NO_TABLES, ApprovalStepSpec, approval_steps_for, describe_wait
+from om_graph.core.lifecycle.enrichment import Tables, describe_open, enrichment_tasks_for, new_tasks
+from om_graph.core.lifecycle.models import ApprovalStep, EnrichmentTask
+from om_graph.core.lifecycle.stages import AWAIT_TASKS, PASS, STAGES, WAIT, Stages
+from om_graph.core.lifecycle.states import ApprovalStates, EnrichmentTaskStates
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.validation import check_characteristics
 
-# Issue 12 brings approval policies: a gate answers why the order needs a person (None: it does not).
+# A pack's approval gate answers why the order needs a person (None: it does not); beside the
+# approval policy table, it asks for one level at least (lifecycle/approval.py).
 ApprovalGate = Callable[[Order, Sequence[LineView]], str | None]
 
 
@@ -37,6 +42,10 @@ class Snapshot:
     order: Order
     lines: list[OrderLine]
     installed: dict[int, dict[str, Any]]  # characteristics of the products the lines change
+    tables: Tables | None = None  # the active decision tables (enrichment and approval policies)
+    tasks: list[EnrichmentTask] = field(default_factory=list)  # the order's manual enrichment tasks
+    steps: list[ApprovalStep] = field(default_factory=list)  # the current approval round's steps
+    new_customer: bool = False  # the approval policy's newCustomer
     read_characteristics: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -63,6 +72,9 @@ class StageRun:
     enrichments: list[Enrichment] = field(default_factory=list)
     rejection: tuple[str, list[FieldError]] | None = None  # (reason, errors)
     waiting_for: str | None = None
+    wait_event: str | None = None  # the stage event of the wait, when not the stage's usual one
+    new_tasks: list[EnrichmentTask] = field(default_factory=list)  # manual enrichment tasks to create
+    new_steps: list[ApprovalStepSpec] = field(default_factory=list)  # the approval round to store
     decomposition: Decomposition | None = None
 
     @property
@@ -105,7 +117,7 @@ class StageWork:
             while stage in PASS:
                 self._work[stage](snapshot, run)
                 if run.waiting_for is not None:
-                    run.events.append(WAIT[stage])
+                    run.events.append(run.wait_event or WAIT[stage])
                 if run.stopped:
                     break
                 run.events.append(PASS[stage])
@@ -152,12 +164,39 @@ class StageWork:
                 run.enrichments.append(Enrichment(line.id, step.key, checked))
 
     def _approve(self, snapshot: Snapshot, run: StageRun) -> None:
-        if self.approval is no_approval_needed:
+        self._manual_tasks(snapshot, run)
+
+    def _manual_tasks(self, snapshot: Snapshot, run: StageRun) -> None:
+        """After the automatic steps: the policy's manual tasks; wait while any is open."""
+        if snapshot.tables is None:
             return
-        views = [view(snapshot.order, line) for line in snapshot.lines]
-        reason = call_plugin("approval gate", self.approval, snapshot.order, views)
-        if reason:
-            run.waiting_for = f"approval: {reason}"[:200]
+        specs = enrichment_tasks_for(snapshot.order, snapshot.lines, snapshot.tables, specifications=self.registry.specifications)
+        current = {line.id for line in snapshot.lines}
+        run.new_tasks = new_tasks(snapshot.order, specs, snapshot.tasks)
+        waiting = [t for t in snapshot.tasks if t.state == EnrichmentTaskStates.OPEN and t.line_id in current]
+        waiting += run.new_tasks
+        if waiting:
+            run.waiting_for = describe_open(sorted(waiting, key=lambda t: t.line_number))
+            run.wait_event = AWAIT_TASKS
+        """The round's stored steps decide; the first pass of a round asks the policy (and a
+        pack's gate) and, when approval is needed, stores the round and waits."""
+        if snapshot.steps:
+            pending = [s for s in snapshot.steps if s.state == ApprovalStates.PENDING]
+            if pending:
+                run.waiting_for = describe_wait(pending[0])
+            return
+        reasons: list[str] = []
+        if self.approval is not no_approval_needed:
+            views = [view(snapshot.order, line) for line in snapshot.lines]
+            reason = call_plugin("approval gate", self.approval, snapshot.order, views)
+            if reason:
+                reasons.append(str(reason))
+        tables = snapshot.tables if snapshot.tables is not None else NO_TABLES
+        run.new_steps = approval_steps_for(
+            snapshot.order, snapshot.lines, tables, new_customer=snapshot.new_customer, extra_reasons=reasons
+        )
+        if run.new_steps:
+            run.waiting_for = describe_wait(run.new_steps[0])
 
     def _decompose(self, snapshot: Snapshot, run: StageRun) -> None:
         run.decomposition = self.decomposer.plan(snapshot.order, snapshot.lines, snapshot.installed)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
@@ -32,15 +32,24 @@ from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import PROCESS_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.lifecycle.approval import is_new_customer, new_steps, round_steps
+from om_graph.core.lifecycle.enrichment import Tables, record_created
+from om_graph.core.lifecycle.error_codes import LifecycleErrorCode
+from om_graph.core.lifecycle.models import EnrichmentTask
 from om_graph.core.lifecycle.pipeline import ApprovalGate, Snapshot, StageRun, StageWork, no_approval_needed
-from om_graph.core.lifecycle.stages import RESUME, STAGES, WAITING
+from om_graph.core.lifecycle.stages import RESUME, WAITING, Stages, move_stage, record_stage
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.locking import lock_for_write, lock_order
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.states import OrderStates
 
 UowFactory = Callable[..., UnitOfWork]
+TablesSource = Callable[[Session], Tables]  # the active decision tables, read in the stage pass's read
 log = logging.getLogger(__name__)
+# The stages whose work asks the enrichment and approval policies (what the pass's read loads for them).
+_BEFORE_ENRICHMENT_TASKS = frozenset({Stages.VALIDATION, Stages.ENRICHMENT})
+_BEFORE_APPROVAL = _BEFORE_ENRICHMENT_TASKS | {Stages.APPROVAL}
+_TASKS_OF_ORDER = select(EnrichmentTask).where(EnrichmentTask.order_id == bindparam("order_id"))
 
 _STALE_RETRIES = 3
 # The stage pass's read: the order and its lines in one prebuilt statement (measured ~30 % cheaper
@@ -55,9 +64,16 @@ class _Stale(Exception):
 
 class OrderProcessing:
     def __init__(
-        self, uow: UowFactory, registry: Registry, orchestrator: Orchestrator, *, approval: ApprovalGate = no_approval_needed
+        self,
+        uow: UowFactory,
+        registry: Registry,
+        orchestrator: Orchestrator,
+        *,
+        approval: ApprovalGate = no_approval_needed,
+        tables: TablesSource | None = None,
     ):
         self._uow = uow
+        self._tables = tables
         self.registry = registry
         self.decomposer = Decomposer(registry)
         self.stages = StageWork(registry, self.decomposer, approval)
@@ -94,7 +110,18 @@ class OrderProcessing:
             if order is None or order.state != OrderStates.ACKNOWLEDGED or order.stage in WAITING:
                 return None
             lines = list(order.lines)
-            return Snapshot(order, lines, installed_characteristics(uow.session, lines))
+            snapshot = Snapshot(order, lines, installed_characteristics(uow.session, lines))
+            if order.stage in _BEFORE_APPROVAL:
+                # What the enrichment and approval stages decide on, in the same read.
+                snapshot.tables = self._tables(uow.session) if self._tables is not None else None
+                if order.stage in _BEFORE_ENRICHMENT_TASKS:
+                    snapshot.tasks = list(uow.session.scalars(_TASKS_OF_ORDER, {"order_id": order_id}))
+                # A round's steps exist once its approval stage has waited (a sent-back order
+                # starts the next round at validation): only the approval stage can find any.
+                snapshot.steps = round_steps(uow.session, order) if order.stage == Stages.APPROVAL else []
+                if not snapshot.steps:
+                    snapshot.new_customer = is_new_customer(uow.session, order.customer_id, order_id=order.id)
+            return snapshot
 
     def _write(self, snapshot: Snapshot, run: StageRun, *, claim: bool) -> tuple[list[Claim], OrderPlan | None]:
         """Apply ``run`` if the order, and the installed products the stages saw (another order's
@@ -120,6 +147,11 @@ class OrderProcessing:
             if run.waiting_for is not None:
                 order.processing_dispatched_at = None
                 self._record_stage(uow, order, previous, run.events)
+                if run.new_tasks:
+                    uow.add_new(run.new_tasks)
+                    record_created(uow, order, run.new_tasks)
+                if run.new_steps:
+                    uow.add_new(new_steps(order, run.new_steps))
                 return [], None
             self._record_enrichment(uow, order, run)
             self._record_stage(uow, order, previous, run.events)
@@ -145,27 +177,8 @@ class OrderProcessing:
         uow.add_new(rows)
         return session.claims, plan
 
-    @staticmethod
-    def _move(order: Order, events: list[str], actor: Actor) -> None:
-        for event in events:
-            transition = STAGES.enter(order, order.stage, event, actor)
-            order.stage = transition.target
-            for effect in STAGES.effects_of(transition):
-                effect.apply(order)
-
-    @staticmethod
-    def _record_stage(uow: UnitOfWork, order: Order, previous: str, events: list[str], actor: Actor = SYSTEM_ACTOR) -> None:
-        """One event per stage write: the stages passed, and what the order now waits for."""
-        if not events:
-            return
-        uow.record(
-            order,
-            ev.ORDER_ATTRIBUTE_CHANGE,
-            entity_kind="order",
-            entity_id=order.id,
-            actor=actor,
-            payload={"stage": order.stage, "previousStage": previous, "events": events, "waitingFor": order.stage_waiting_for},
-        )
+    _move = staticmethod(move_stage)
+    _record_stage = staticmethod(record_stage)
 
     @staticmethod
     def _record_enrichment(uow: UnitOfWork, order: Order, run: StageRun) -> None:
@@ -198,12 +211,18 @@ class OrderProcessing:
         )
 
     def resume(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
-        """Continue an order waiting in a stage (for a person, a missing characteristic): the
-        stage runs again, in a worker. Who may is the stage machine's resume transition's roles.
-        Issue 12's approval resumes through here."""
+        """Continue an order waiting in enrichment (a missing characteristic, open manual tasks):
+        the stage runs again, in a worker. Who may is the stage machine's resume transition's
+        roles. An approval wait is continued only by its approvers (``approval.Approvals``)."""
         require(actor, Permission.ORDER_RESUME)
         with self._uow() as uow:
             order = lock_for_write(uow, actor, order_id, expected_version)
+            if order.stage == Stages.APPROVAL_WAITING:
+                raise InvalidTransition(
+                    f"order {order_id} waits for approval: only its approvers continue it (orderApprove, orderReject)",
+                    field="id",
+                    code=LifecycleErrorCode.APPROVAL_REQUIRED,
+                )
             event = RESUME.get(order.stage)
             if event is None or order.state != OrderStates.ACKNOWLEDGED:
                 raise InvalidTransition(

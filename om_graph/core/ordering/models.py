@@ -74,6 +74,10 @@ class Order(Base):
     # TMF622 priority "0" (highest) .. "4" (lowest), from the order.priority decision table
     # (ordering/priority.py, migration 0011): computed on capture and every draft edit, fixed at submit.
     priority: Mapped[str | None] = mapped_column(String(1))
+    # Approval (core/lifecycle/approval.py, migration 0013): each submit starts a new approval
+    # round, and whoever submitted may not approve it.
+    approval_round: Mapped[int] = mapped_column(default=0, server_default="0")
+    submitted_by: Mapped[str | None] = mapped_column(String(120))
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"

@@ -11,6 +11,7 @@ from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
 
 CAPTURE_ROLES = roles_with(Permission.ORDER_CAPTURE)
+APPROVE_ROLES = roles_with(Permission.ORDER_APPROVE)  # approve a level, or send the order back (core/lifecycle/approval.py)
 
 
 class OrderStates(States):
@@ -64,6 +65,10 @@ ORDER = StateMachine(
         t(S.DRAFT, "submit", S.ACKNOWLEDGED, CAPTURE_ROLES),
         t(S.ACKNOWLEDGED, "reject", S.REJECTED),
         t(S.ACKNOWLEDGED, "start", S.IN_PROGRESS),
+        # Approval (lifecycle/approval.py): a level approved (the order's approval event, and a
+        # version bump), or the order sent back to the agent: a draft again, editable, resubmittable.
+        t(S.ACKNOWLEDGED, "approve", S.ACKNOWLEDGED, APPROVE_ROLES, records=ev.ORDER_APPROVAL),
+        t(S.ACKNOWLEDGED, "sendBack", S.DRAFT, APPROVE_ROLES),
         t(S.IN_PROGRESS, "complete", S.COMPLETED, effects=[STAMP_COMPLETED]),
         t(S.IN_PROGRESS, "fail", S.FAILED, effects=[STAMP_COMPLETED]),
         t(S.IN_PROGRESS, "completePartially", S.PARTIAL, effects=[STAMP_COMPLETED]),
@@ -82,6 +87,7 @@ LINE = StateMachine(
         t(L.DRAFT, "submit", L.ACKNOWLEDGED, CAPTURE_ROLES),
         t(L.ACKNOWLEDGED, "reject", L.REJECTED),
         t(L.ACKNOWLEDGED, "start", L.IN_PROGRESS),
+        t(L.ACKNOWLEDGED, "sendBack", L.DRAFT, APPROVE_ROLES),  # with its order
         t(L.IN_PROGRESS, "complete", L.COMPLETED),
         t(L.IN_PROGRESS, "fail", L.FAILED),
     ],
