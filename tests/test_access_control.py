@@ -36,20 +36,35 @@ ROLES = [
 ]
 READS = {"node", "nodes", "productOfferings", "order", "orders", "products", "orderEvents"}
 CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit"}
+STAFF = {"enrichmentTasks"}  # work queues every staff role reads
+ENRICH = {"enrichmentTaskComplete"}  # with taskComplete: manual enrichment tasks
+APPROVE = {"orderApprove", "orderReject", "approvalQueue", "ordersAwaitingMyApproval"}
 # Written out by hand (not derived from the permission table) so the table is what is tested.
 EXPECTED = {
     "customer": READS | CAPTURE,
-    "order_agent": READS | CAPTURE,
-    "order_fulfillment_agent": READS | {"taskComplete"},
-    "order_manager": READS | CAPTURE | {"taskComplete", "orderResume"},
-    "order_approver": READS | {"orderResume"},
-    "order_fulfillment_manager": READS | {"taskComplete"},
-    "order_fallout_agent": READS | {"taskComplete"},
-    "order_fallout_manager": READS | {"taskComplete", "orderResume"},
-    "process_admin": READS | {"orderResume"},
-    "viewer": READS,
-    "service_account": READS | CAPTURE | {"taskComplete"},
+    "order_agent": READS | CAPTURE | STAFF,
+    "order_fulfillment_agent": READS | {"taskComplete"} | STAFF | ENRICH,
+    "order_manager": READS | CAPTURE | {"taskComplete", "orderResume"} | STAFF | ENRICH,
+    "order_approver": READS | {"orderResume"} | STAFF | APPROVE,
+    "order_fulfillment_manager": READS | {"taskComplete"} | STAFF | ENRICH | APPROVE,
+    "order_fallout_agent": READS | {"taskComplete"} | STAFF | ENRICH,
+    "order_fallout_manager": READS | {"taskComplete", "orderResume"} | STAFF | ENRICH,
+    "process_admin": READS | {"orderResume"} | STAFF,
+    "viewer": READS | STAFF,
+    "service_account": READS | CAPTURE | {"taskComplete"} | STAFF | ENRICH,
 }
+# core/decisions: every staff role reads the decision tables; only process admins change or test them.
+DECISION_READS = {"decisionTables", "decisionTable"}
+DECISION_MANAGE = {
+    "decisionTableCreate",
+    "decisionTableDraftUpdate",
+    "decisionTableTest",
+    "decisionTableActivate",
+    "decisionTableRollback",
+}
+EXPECTED = {role: ops | (DECISION_READS if role != "customer" else set()) for role, ops in EXPECTED.items()}
+EXPECTED["process_admin"] = EXPECTED["process_admin"] | DECISION_MANAGE
+DECISION_TABLE_M = "mutation($input: %sInput!) { %s(input: $input) { errors { code } } }"
 
 ORDER_Q = (
     """query($id: ID!) { order(id: $id) { id state lines { state } domainOrders { kind tasks { id state } } products { id } } }"""
@@ -64,6 +79,10 @@ UPDATE_M = """mutation($id: ID!) { orderUpdate(input: {id: $id, lines: []}) { or
 RESUME_M = """mutation($id: ID!) { orderResume(input: {id: $id}) { order { id } errors { code } } }"""
 COMPLETE_M = """mutation($id: ID!) { taskComplete(input: {id: $id}) { task { id } errors { code } } }"""
 EVENTS_S = "subscription($id: ID) { orderEvents(orderId: $id) { type orderId } }"
+ENRICH_M = """mutation($id: ID!) { enrichmentTaskComplete(input: {id: $id}) { task { id } errors { code } } }"""
+APPROVE_M = """mutation($id: ID!) { orderApprove(input: {id: $id}) { order { id } errors { code } } }"""
+REJECT_M = """mutation($id: ID!) { orderReject(input: {id: $id, reason: "no"}) { order { id } errors { code } } }"""
+MISSING_ENRICHMENT_TASK = "RW5yaWNobWVudFRhc2s6OTk5OTk5"  # EnrichmentTask:999999
 MISSING_ORDER = "T3JkZXI6OTk5OTk5"  # Order:999999
 MISSING_TASK = "VGFzazo5OTk5OTk="  # Task:999999
 
@@ -157,6 +176,34 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderSubmit": (SUBMIT_M, {"id": MISSING_ORDER}),
         "taskComplete": (COMPLETE_M, {"id": MISSING_TASK}),
         "orderResume": (RESUME_M, {"id": MISSING_ORDER}),
+        "decisionTables": ("{ decisionTables { name } }", {}),
+        "decisionTable": ('{ decisionTable(name: "order.priority") { name } }', {}),
+        "decisionTableCreate": (
+            DECISION_TABLE_M % ("DecisionTableCreate", "decisionTableCreate"),
+            {"input": {"name": f"acl.{role}", "hitPolicy": "FIRST", "inputs": [], "outputs": [], "rules": []}},
+        ),
+        "decisionTableDraftUpdate": (
+            DECISION_TABLE_M % ("DecisionTableDraftUpdate", "decisionTableDraftUpdate"),
+            {"input": {"name": "no.such", "hitPolicy": "FIRST", "inputs": [], "outputs": [], "rules": []}},
+        ),
+        "decisionTableTest": (
+            DECISION_TABLE_M % ("DecisionTableTest", "decisionTableTest"),
+            {"input": {"name": "order.priority", "samples": [{}]}},
+        ),
+        "decisionTableActivate": (
+            DECISION_TABLE_M % ("DecisionTableActivate", "decisionTableActivate"),
+            {"input": {"name": "no.such", "version": 1, "reason": "acl"}},
+        ),
+        "decisionTableRollback": (
+            DECISION_TABLE_M % ("DecisionTableRollback", "decisionTableRollback"),
+            {"input": {"name": "no.such", "version": 1, "reason": "acl"}},
+        ),
+        "enrichmentTaskComplete": (ENRICH_M, {"id": MISSING_ENRICHMENT_TASK}),
+        "orderApprove": (APPROVE_M, {"id": MISSING_ORDER}),
+        "orderReject": (REJECT_M, {"id": MISSING_ORDER}),
+        "enrichmentTasks": ("{ enrichmentTasks { id } }", {}),
+        "approvalQueue": ("{ approvalQueue(role: \"order_approver\") { id } }", {}),
+        "ordersAwaitingMyApproval": ("{ ordersAwaitingMyApproval { id } }", {}),
     }
     query, variables = documents[name]
     return call(client, headers, query, variables)

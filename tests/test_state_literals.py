@@ -18,6 +18,7 @@ ALLOWED = {
     ("cli.py", "revoked"): "an API token's status",
     ("core/catalog/models.py", "active"): "an offering's lifecycle status (not a machine)",
     ("core/catalog/sync.py", "active"): "an offering's lifecycle status (not a machine)",
+    ("core/catalog/sync.py", "retired"): "an offering's lifecycle status (not the decision table version state)",
     # The stage column's default mirrors the migration's server default; ordering may not import lifecycle.
     ("core/ordering/models.py", "validation"): "the first stage (lifecycle.stages.STAGES.initial)",
     ("observability/endpoints.py", "ready"): "the readiness probe's answer",

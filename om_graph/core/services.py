@@ -15,7 +15,10 @@ from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.reconciler import Reconciler
 from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.lifecycle.approval import Approvals
+from om_graph.core.lifecycle.enrichment import EnrichmentTasks, Tables
 from om_graph.core.lifecycle.processing import OrderProcessing
+from om_graph.core.lifecycle.tables import LIFECYCLE_TABLES
 from om_graph.core.ordering.priority import ORDERING_TABLES
 from om_graph.core.ordering.service import OrderService
 from om_graph.core.pricing.pricer import Pricer
@@ -44,7 +47,7 @@ class Services:
         # active versions read per unit of work (decisions.active(session)).
         self.decisions = DecisionService(
             self.uow,
-            defaults=(*ORDERING_TABLES, *PRICING_TABLES, *registry.decision_tables),
+            defaults=(*ORDERING_TABLES, *LIFECYCLE_TABLES, *PRICING_TABLES, *registry.decision_tables),
             sources={name: pack_source(pack) for name, pack in registry.decision_table_packs.items()},
         )
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
@@ -56,10 +59,16 @@ class Services:
             table_names=set(self.decisions.defaults),
         )
         self.orders = OrderService(self.uow, registry, self.pricer, tables=self.decisions.active)
-        self.processing = OrderProcessing(self.uow, registry, self.orchestrator)
+        self.processing = OrderProcessing(self.uow, registry, self.orchestrator, tables=self._decision_tables)
+        self.enrichment = EnrichmentTasks(self.uow, registry)
+        self.approvals = Approvals(self.uow)
         self.queries = QueryService(self.uow)
         self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])
         self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)
+
+    def _decision_tables(self, session: Session) -> Tables:
+        """The active decision tables, read in the stage pass's read (the enrichment and approval policies)."""
+        return self.decisions.active(session)
 
     def load_catalog(self) -> None:
         with self.uow() as uow:

@@ -6,13 +6,16 @@ from functools import cache
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.tools import merge_types
 
 from om_graph.schema import errors as errors_module
 from om_graph.schema import input_conversion, permissions, types
+from om_graph.schema.approval_mutations import ApprovalMutations
+from om_graph.schema.approval_queries import ApprovalQueries
 from om_graph.schema.execution import PerEventMemoExecutionContext
-from om_graph.schema.mutations import Mutation
+from om_graph.schema.mutations import Mutation as CoreMutation
 from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
-from om_graph.schema.queries import Query
+from om_graph.schema.queries import Query as CoreQuery
 from om_graph.schema.subscriptions import Subscription
 
 
@@ -23,6 +26,11 @@ class _Schema(strawberry.Schema):
 
     def create_extensions_runner(self, execution_context, extensions):
         return ExtensionsRunner(execution_context=execution_context, extensions=extensions)
+
+
+# The root types: the core's, and each feature module's fields merged in.
+Query = merge_types("Query", (CoreQuery, ApprovalQueries))
+Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations))
 
 
 @cache

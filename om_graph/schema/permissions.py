@@ -36,6 +36,12 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.orderSubmit": P.ORDER_CAPTURE,
     "Mutation.taskComplete": P.TASK_COMPLETE,
     "Mutation.orderResume": P.ORDER_RESUME,
+    "Mutation.enrichmentTaskComplete": P.TASK_COMPLETE,
+    "Mutation.orderApprove": P.ORDER_APPROVE,
+    "Mutation.orderReject": P.ORDER_APPROVE,
+    "Query.enrichmentTasks": P.FULFILMENT_READ,  # staff work queues (customers: no)
+    "Query.approvalQueue": P.ORDER_APPROVE,
+    "Query.ordersAwaitingMyApproval": P.ORDER_APPROVE,
     "Subscription.orderEvents": P.EVENTS_SUBSCRIBE,
 }
 
@@ -66,6 +72,8 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "recurringTotal": P.PRICE_READ,
         "createdBy": P.AUDIT_READ,
         "products": P.INVENTORY_READ,
+        "enrichmentTasks": P.FULFILMENT_READ,  # technical work on the order: staff
+        "approvals": P.AUDIT_READ,  # who approved or rejected what, and why: staff
     },
     "OrderLine": {
         **_same(P.ORDER_READ, "id lineNumber action offeringKey quantity state characteristics productId"),
@@ -121,6 +129,19 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "TaskCompletePayload": _same(INHERIT, "task order errors"),
     "OrderResumePayload": _same(INHERIT, "order errors"),
     "UserError": _same(INHERIT, "field message code"),
+    # core/lifecycle: reached through Order.enrichmentTasks / enrichmentTasks (FULFILMENT_READ) and
+    # Order.approvals (AUDIT_READ), which decide who sees them.
+    "EnrichmentTask": {
+        **_same(INHERIT, "id orderId lineId lineNumber key name role state capture captured createdAt completedAt"),
+        "completedBy": P.AUDIT_READ,
+    },
+    "OrderApproval": {
+        **_same(INHERIT, "id round level levels role reasons state comment createdAt decidedAt"),
+        "actor": P.AUDIT_READ,
+    },
+    "EnrichmentTaskCompletePayload": _same(INHERIT, "task order errors"),
+    "OrderApprovePayload": _same(INHERIT, "order errors"),
+    "OrderRejectPayload": _same(INHERIT, "order errors"),
 }
 
 

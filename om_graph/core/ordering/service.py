@@ -29,6 +29,7 @@ from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.pricing import price_order
+from om_graph.core.ordering.priority import order_priority
 from om_graph.core.ordering.states import LINE, ORDER
 from om_graph.core.ordering.validation import (
     OrderValidator,
@@ -82,6 +83,7 @@ class OrderService:
                 )
                 self._set_lines(order, lines)
                 price_order(self.pricer, self.tables(uow.session), actor, order, data, lines)
+                order.priority = order_priority(self.tables(uow.session), order, order.lines)  # ordering/priority.py
                 ids = reserve_many(uow.session, {Order: 1, OrderLine: len(order.lines)})
                 [order.id] = ids[Order]
                 for line, line_id in zip(order.lines, ids[OrderLine]):
@@ -160,6 +162,7 @@ class OrderService:
             order.requested_completion_date = data.requested_completion_date
             self._set_lines(order, lines)
             price_order(self.pricer, self.tables(uow.session), actor, order, data, lines)
+            order.priority = order_priority(self.tables(uow.session), order, order.lines)  # ordering/priority.py
             return order
 
     def submit(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
@@ -171,6 +174,7 @@ class OrderService:
 
     def _submit(self, uow: UnitOfWork, actor: Actor, order: Order, lines: list[OrderLine]) -> None:
         fire(uow, order, order, "submit", actor)
+        order.priority = order_priority(self.tables(uow.session), order, lines)  # the urgency measured again
         for line in lines:
             fire(uow, order, line, "submit", actor)
         order.submitted_at = utcnow()

@@ -2,6 +2,7 @@
 from loaded Core rows by one mapper per type (``from_row``/``from_detail``): plain attributes,
 no per-field resolvers."""
 
+from om_graph.schema.types.approval import EnrichmentTask, OrderApproval
 from om_graph.schema.types.catalog import CharacteristicSpecification, ProductOffering, ProductSpecification
 from om_graph.schema.types.common import Characteristic, Money, PageInfo, characteristics, gid
 from om_graph.schema.types.connections import OrderConnection, OrderEdge, ProductConnection, ProductEdge
@@ -14,9 +15,11 @@ __all__ = [
     "Characteristic",
     "CharacteristicSpecification",
     "DomainOrder",
+    "EnrichmentTask",
     "Entitlement",
     "Money",
     "Order",
+    "OrderApproval",
     "OrderConnection",
     "OrderEdge",
     "OrderEvent",
@@ -34,3 +37,4 @@ __all__ = [
 ]
 
 OBJECT_TYPES = [Order, OrderLine, DomainOrder, Task, OrderEvent, Product, ProductOffering, ProductSpecification]
+OBJECT_TYPES += [EnrichmentTask, OrderApproval]  # core/lifecycle (issue 12)

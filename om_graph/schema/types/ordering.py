@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.enums import LineAction, OrderLineState, OrderStage, OrderState, members_by_value
+from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_approvals, order_enrichment_tasks
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
@@ -23,6 +24,7 @@ _EVENT_ENTITY_TYPES = {
     "product": "Product",
     "agreement": "Agreement",
     "entitlement": "Entitlement",
+    "enrichmentTask": "EnrichmentTask",
 }
 
 _LINE_ACTIONS = members_by_value(LineAction)
@@ -112,6 +114,12 @@ class Order(relay.Node):
     domain_orders: list[DomainOrder]
     events: list[OrderEvent]
     products: list[Product]
+    enrichment_tasks: list[EnrichmentTask] = strawberry.field(
+        resolver=order_enrichment_tasks, description="Manual enrichment tasks (core/lifecycle), by line."
+    )
+    approvals: list[OrderApproval] = strawberry.field(
+        resolver=order_approvals, description="Every approval round's levels, oldest round first."
+    )
 
     @classmethod
     def from_detail(cls, detail: OrderDetail) -> Order:
