@@ -12,6 +12,8 @@ from om_graph.schema import errors as errors_module
 from om_graph.schema import input_conversion, permissions, types
 from om_graph.schema.approval_mutations import ApprovalMutations
 from om_graph.schema.approval_queries import ApprovalQueries
+from om_graph.schema.decisions_mutations import DecisionMutations
+from om_graph.schema.decisions_queries import DecisionQueries
 from om_graph.schema.execution import PerEventMemoExecutionContext
 from om_graph.schema.mutations import Mutation as CoreMutation
 from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
@@ -29,8 +31,8 @@ class _Schema(strawberry.Schema):
 
 
 # The root types: the core's, and each feature module's fields merged in.
-Query = merge_types("Query", (CoreQuery, ApprovalQueries))
-Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations))
+Query = merge_types("Query", (CoreQuery, ApprovalQueries, DecisionQueries))
+Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations, DecisionMutations))
 
 
 @cache

@@ -43,6 +43,14 @@ OPERATIONS: dict[str, str | P] = {
     "Query.approvalQueue": P.ORDER_APPROVE,
     "Query.ordersAwaitingMyApproval": P.ORDER_APPROVE,
     "Subscription.orderEvents": P.EVENTS_SUBSCRIBE,
+    # core/decisions: staff read decision tables; only process admins change (or test) them.
+    "Query.decisionTables": P.DECISION_READ,
+    "Query.decisionTable": P.DECISION_READ,
+    "Mutation.decisionTableCreate": P.DECISION_MANAGE,
+    "Mutation.decisionTableDraftUpdate": P.DECISION_MANAGE,
+    "Mutation.decisionTableTest": P.DECISION_MANAGE,
+    "Mutation.decisionTableActivate": P.DECISION_MANAGE,
+    "Mutation.decisionTableRollback": P.DECISION_MANAGE,
 }
 
 # The permission that leads to an object of each node type (node(id) checks it).
@@ -71,6 +79,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "oneTimeTotal": P.PRICE_READ,
         "recurringTotal": P.PRICE_READ,
         "createdBy": P.AUDIT_READ,
+        "priority": P.ORDER_READ,  # ordering/priority.py (the order.priority decision table)
         "products": P.INVENTORY_READ,
         "enrichmentTasks": P.FULFILMENT_READ,  # technical work on the order: staff
         "approvals": P.AUDIT_READ,  # who approved or rejected what, and why: staff
@@ -129,6 +138,27 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "TaskCompletePayload": _same(INHERIT, "task order errors"),
     "OrderResumePayload": _same(INHERIT, "order errors"),
     "UserError": _same(INHERIT, "field message code"),
+    # core/decisions: reached only through the DECISION_READ / DECISION_MANAGE operations above.
+    "DecisionTable": _same(
+        INHERIT, "name description defaultSource createdBy createdAt updatedAt activeVersion draft versions audit"
+    ),
+    "DecisionTableVersion": _same(
+        INHERIT,
+        "number status source comment hitPolicy description createdBy createdAt updatedAt activatedBy activatedAt inputs outputs rules",
+    ),
+    "DecisionInputColumn": _same(INHERIT, "name type description"),
+    "DecisionOutputColumn": _same(INHERIT, "name type default description"),
+    "DecisionRule": _same(INHERIT, "index when then priority description"),
+    "DecisionCondition": _same(INHERIT, "column op value values minimum maximum minimumInclusive maximumInclusive"),
+    "DecisionOutputValue": _same(INHERIT, "column value"),
+    "DecisionTableAuditEntry": _same(INHERIT, "action fromVersion toVersion actor reason at"),
+    "DecisionTestResult": _same(INHERIT, "sample hits"),
+    "DecisionTestHit": _same(INHERIT, "rule outputs"),
+    "DecisionTableCreatePayload": _same(INHERIT, "table errors"),
+    "DecisionTableDraftUpdatePayload": _same(INHERIT, "table errors"),
+    "DecisionTableTestPayload": _same(INHERIT, "results errors"),
+    "DecisionTableActivatePayload": _same(INHERIT, "table errors"),
+    "DecisionTableRollbackPayload": _same(INHERIT, "table errors"),
     # core/lifecycle: reached through Order.enrichmentTasks / enrichmentTasks (FULFILMENT_READ) and
     # Order.approvals (AUDIT_READ), which decide who sees them.
     "EnrichmentTask": {

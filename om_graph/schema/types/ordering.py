@@ -106,6 +106,9 @@ class Order(relay.Node):
     one_time_total: Money | None
     recurring_total: Money | None
     requested_completion_date: datetime | None
+    priority: str | None = strawberry.field(
+        description='TMF622 priority, "0" (highest) to "4" (lowest): derived from the order.priority decision table on every draft edit and at submit.'
+    )
     created_by: str | None
     created_at: datetime
     submitted_at: datetime | None
@@ -140,6 +143,7 @@ class Order(relay.Node):
             one_time_total=Money(amount=o.one_time_total, currency=o.currency),
             recurring_total=Money(amount=o.recurring_total, currency=o.currency),
             requested_completion_date=o.requested_completion_date,
+            priority=o.priority,
             created_by=o.created_by,
             created_at=o.created_at,
             submitted_at=o.submitted_at,
