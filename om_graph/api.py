@@ -10,6 +10,7 @@ exported here. Test fixtures for packs live in :mod:`om_graph.testing` (a pytest
 
 from __future__ import annotations
 
+from om_graph.core.catalog.constraints import CharacteristicConstraint, DependentConstraint, When
 from om_graph.core.catalog.definitions import (
     ALL_ACTIONS,
     DEFAULT_STRING_MAX_LENGTH,
@@ -125,7 +126,9 @@ __all__ = [
     "InputColumn",
     "OutputColumn",
     "Rule",
+    "CharacteristicConstraint",
     "CharacteristicDef",
+    "DependentConstraint",
     "DecompositionRule",
     "EnrichmentPending",
     "EnrichmentStep",
@@ -152,6 +155,7 @@ __all__ = [
     "TaskTemplate",
     "TaskTiming",
     "ValueType",
+    "When",
     "as_int",
     "digest",
     "digits",

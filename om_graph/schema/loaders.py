@@ -4,7 +4,6 @@ event loop share one thread-pool call, which reads each type in one statement (`
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,11 +60,11 @@ class NodeLoader:
             include |= key.include
         context = self._context
         found = await context.call(context.services.queries.nodes, context.actor, include=frozenset(include), **wanted)
-        specs = context.services.registry.specifications
-        return [_node(found, key, specs) for key in keys]
+        registry = context.services.registry
+        return [_node(found, key, registry) for key in keys]
 
 
-def _node(found: NodeRows, key: NodeKey, specs) -> relay.Node | None:
+def _node(found: NodeRows, key: NodeKey, registry) -> relay.Node | None:
     """The API object of one key from the loaded rows (None when it was not found or not visible)."""
     related = found.related
     match key.type_name:
@@ -85,8 +84,7 @@ def _node(found: NodeRows, key: NodeKey, specs) -> relay.Node | None:
             return Product.from_row(row, related) if row else None
         case "ProductOffering":
             row = found.offerings.get(key.id)
-            spec = specs.get(row.product_spec_key) if row else None
-            return ProductOffering.from_row(row, dataclasses.asdict(spec) if spec else None) if row else None
+            return ProductOffering.from_row(row, registry) if row else None
     raise AssertionError(key.type_name)
 
 

@@ -116,12 +116,15 @@ FIELDS: dict[str, dict[str, str | P]] = {
     },
     "ProductOffering": _same(
         P.CATALOG_READ,
-        "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification",
+        "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification characteristics",
     ),
     "ProductSpecification": _same(P.CATALOG_READ, "key name version characteristics"),
     "CharacteristicSpecification": _same(
-        INHERIT, "name valueType required allowedValues default minValue maxValue maxLength description"
+        INHERIT, "name valueType required allowedValues default minValue maxValue maxLength description pattern constraints"
     ),
+    "CharacteristicConstraint": _same(INHERIT, "when then description"),
+    "CharacteristicCondition": _same(INHERIT, "characteristic values"),
+    "CharacteristicRestriction": _same(INHERIT, "allowedValues minValue maxValue pattern maxLength required"),
     "Characteristic": _same(INHERIT, "name value"),
     "Money": _same(INHERIT, "amount currency"),
     "Agreement": _same(INHERIT, "id name status startDate endDate"),

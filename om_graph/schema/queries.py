@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode
 from strawberry import relay
@@ -120,13 +118,8 @@ class Query:
     @strawberry.field(description="Orderable offerings of the catalog.")
     async def product_offerings(self, info: Info) -> list[ProductOffering]:
         rows = await info.context.call(info.context.services.queries.offerings, info.context.actor)
-        specs = info.context.services.registry.specifications
-        return [
-            ProductOffering.from_row(
-                row, dataclasses.asdict(specs[row.product_spec_key]) if row.product_spec_key in specs else None
-            )
-            for row in rows
-        ]
+        registry = info.context.services.registry
+        return [ProductOffering.from_row(row, registry) for row in rows]
 
     @strawberry.field(description="One order with its lines, domain orders, tasks, events and products.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:

@@ -37,8 +37,21 @@ appliance_product = SpecificationDef(
     name="Edge Appliance",
     description="An on-premises analytics edge appliance, shipped and accepted at the customer's site.",
     characteristics=(
-        CharacteristicDef("shippingAddress", "string", required=True, max_length=500),
-        CharacteristicDef("country", "string", required=True, max_length=2, description="ISO 3166-1 alpha-2"),
+        CharacteristicDef(
+            "shippingAddress",
+            "string",
+            required=True,
+            max_length=500,
+            pattern=r"[\s\S]*[0-9][\s\S]*",
+            description="Street, number and postcode",
+        ),
+        CharacteristicDef(
+            "country",
+            "string",
+            required=True,
+            allowed_values=tuple(sorted(SHIPPING_COUNTRIES)),
+            description="ISO 3166-1 alpha-2 code of a country we ship to",
+        ),
         CharacteristicDef("siteContactName", "string", required=True, max_length=200),
         CharacteristicDef("siteContactPhone", "string", max_length=32),
         CharacteristicDef("rackMount", "boolean", default=False, description="19-inch rack-mount kit"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from om_graph.api import (
+    CharacteristicConstraint,
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,
@@ -115,6 +116,15 @@ sso = SpecificationDef(
 )
 
 
+def _constraints(key: str) -> tuple[CharacteristicConstraint, ...]:
+    """The edition's seat range; single sign-on only where the edition has it."""
+    low, high = EDITION_SEATS[key]
+    seats = CharacteristicConstraint("seats", min_value=low, max_value=high, description=f"Named users ({low}-{high})")
+    if key in SSO_EDITIONS:
+        return (seats,)
+    return (seats, CharacteristicConstraint("ssoRequired", allowed_values=(False,), description="Pro and Enterprise only"))
+
+
 def _offering(key: str, name: str, monthly: str, setup: str, extra: tuple[EntitlementDef, ...], text: str) -> OfferingDef:
     return OfferingDef(
         key=key,
@@ -125,6 +135,7 @@ def _offering(key: str, name: str, monthly: str, setup: str, extra: tuple[Entitl
         contract_term_months=12,
         entitlements=(EntitlementDef("licence-seats", unit="seat", quantity_from="seats"), *extra),
         description=text,
+        characteristics=_constraints(key),
     )
 
 

@@ -63,6 +63,17 @@ def issues(registry, view: LineView) -> list:
     return [i for v in registry.validators_for(view.spec_key) for i in v.validate(view)]
 
 
+def refused(registry, offering: str, **values) -> dict[str, str]:
+    """What the catalog's characteristic constraints (checked at capture) refuse in ``values``:
+    {characteristic: kind of rule} (the offering's narrowing, then the dependent constraints)."""
+    rules = registry.rules_for(offering)
+    found = {n: broken.kind for n in values if (broken := rules.violation(n, values[n])) is not None}
+    with_defaults = {**{c.name: c.default for c in rules.characteristics if c.default is not None}, **values}
+    for name, violation in rules.dependent_violations(with_defaults):
+        found.setdefault(name, violation.kind)
+    return found
+
+
 def enrich(registry, view: LineView) -> dict:
     chars = dict(view.characteristics)
     for step in registry.enrichment_steps:
@@ -223,12 +234,14 @@ def test_enrichment_sets_appliance_model_and_warehouse(registry):
 def test_saas_validator(registry):
     ok = line("saas-analytics-pro", "tpsm.saas-subscription", companyName="Globex", seats=200, ssoRequired=True)
     assert issues(registry, ok) == []
-    starter = issues(
-        registry, line("saas-analytics-starter", "tpsm.saas-subscription", companyName="Globex", seats=26, ssoRequired=True)
-    )
-    assert {i.code for i in starter} == {"SEATS_OUT_OF_EDITION", "SSO_NOT_IN_EDITION"}
-    enterprise = issues(registry, line("saas-analytics-enterprise", "tpsm.saas-subscription", companyName="X", seats=99))
-    assert [i.field for i in enterprise] == ["characteristics.seats"]
+    # The edition's seats and SSO are the offerings' constraints (checked at capture).
+    assert refused(registry, "saas-analytics-starter", seats=26, ssoRequired=True) == {"seats": "range", "ssoRequired": "allowed"}
+    assert refused(registry, "saas-analytics-starter", seats=25, ssoRequired=False) == {}
+    assert refused(registry, "saas-analytics-pro", seats=4) == {"seats": "range"}
+    assert refused(registry, "saas-analytics-pro", seats=1000, ssoRequired=True) == {}
+    assert refused(registry, "saas-analytics-enterprise", seats=99) == {"seats": "range"}
+    seats = registry.rules_for("saas-analytics-enterprise").by_name["seats"]
+    assert (seats.min_value, seats.max_value) == (100, 10000)
     unusable = issues(registry, line("saas-analytics-pro", "tpsm.saas-subscription", companyName="株式会社", seats=10))
     assert [i.code for i in unusable] == ["COMPANY_NAME_UNUSABLE"]
 
@@ -243,11 +256,14 @@ def test_shipping_validator(registry):
         siteContactName="Jan",
     )
     assert issues(registry, ok) == []
-    bad = issues(registry, line("edge-appliance", "tpsm.edge-appliance", shippingAddress="  ", country="KP"))
-    assert {(i.field, i.code) for i in bad} == {
-        ("characteristics.shippingAddress", "ADDRESS_REQUIRED"),
-        ("characteristics.country", "COUNTRY_NOT_SHIPPABLE"),
+    # The address's number and the countries we ship to are in the catalog (checked at capture).
+    assert refused(registry, "edge-appliance", shippingAddress="Main Street", country="KP") == {
+        "shippingAddress": "pattern",
+        "country": "allowed",
     }
+    assert refused(registry, "edge-appliance-rugged", shippingAddress="Main St 5", country="SG") == {}
+    country = registry.rules_for("edge-appliance").by_name["country"]
+    assert "NL" in country.allowed_values and "KP" not in country.allowed_values
     pallet = issues(
         registry,
         line(

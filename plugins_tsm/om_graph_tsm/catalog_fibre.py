@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from om_graph.api import (
+    CharacteristicConstraint,
     CharacteristicDef,
     EntitlementDef,
     OfferingDef,
@@ -27,8 +28,16 @@ BANDWIDTHS = (500, 1000)
 OFFERING_BANDWIDTH = {"fibre-broadband-500": 500, "fibre-broadband-1000": 1000}
 
 _bandwidth = CharacteristicDef("bandwidth", "integer", required=True, allowed_values=BANDWIDTHS, description="Downstream Mbit/s")
+HAS_HOUSE_NUMBER = r"[\s\S]*[0-9][\s\S]*"
+"""An address with a house number (and postcode) somewhere in it."""
+
 _address = CharacteristicDef(
-    "installationAddress", "string", required=True, max_length=500, description="Premises where the fibre is terminated"
+    "installationAddress",
+    "string",
+    required=True,
+    max_length=500,
+    pattern=HAS_HOUSE_NUMBER,
+    description="Premises where the fibre is terminated, with house number and postcode",
 )
 _static_ip = CharacteristicDef("staticIp", "boolean", default=False, description="A fixed public IPv4 address")
 
@@ -190,6 +199,7 @@ fibre_offerings = (
         contract_term_months=24,
         entitlements=_fibre_entitlements,
         description="500 Mbit/s down / 100 Mbit/s up fibre, Wi-Fi 6 router included.",
+        characteristics=(CharacteristicConstraint("bandwidth", allowed_values=(500,), default=500),),
     ),
     OfferingDef(
         key="fibre-broadband-1000",
@@ -200,6 +210,7 @@ fibre_offerings = (
         contract_term_months=24,
         entitlements=_fibre_entitlements,
         description="1 Gbit/s down / 200 Mbit/s up fibre, Wi-Fi 6E router included.",
+        characteristics=(CharacteristicConstraint("bandwidth", allowed_values=(1000,), default=1000),),
     ),
 )
 

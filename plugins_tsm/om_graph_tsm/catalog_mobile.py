@@ -5,12 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from om_graph.api import (
+    CharacteristicConstraint,
     CharacteristicDef,
+    DependentConstraint,
     EntitlementDef,
     OfferingDef,
     SpecificationDef,
     SpecRelationshipDef,
     TaskTemplate,
+    When,
 )
 from om_graph_tsm.catalog_common import ADD, ADD_MODIFY, BILLING_TASK, DELETE
 
@@ -28,7 +31,12 @@ NETWORK_PROFILES = {
 """HLR/HSS subscriber profile per offering (enrichment sets ``networkProfile``)."""
 
 _port_in = CharacteristicDef("portIn", "boolean", default=False, description="Keep the number from another operator")
-_port_in_number = CharacteristicDef("portInNumber", "string", max_length=16, description="Number to port, E.164")
+PHONE_NUMBER = r"\+?[0-9][0-9 \-]{6,18}"
+"""A phone number as people type it: an optional +, digits, spaces and dashes."""
+
+_port_in_number = CharacteristicDef(
+    "portInNumber", "string", max_length=16, pattern=PHONE_NUMBER, description="Number to port, E.164"
+)
 _donor = CharacteristicDef("donorOperator", "string", description="Operator the number is ported from")
 _sim_type = CharacteristicDef("simType", "string", default="physical", allowed_values=("physical", "esim"))
 _profile = CharacteristicDef("networkProfile", "string", description="Subscriber profile; set by enrichment")
@@ -48,6 +56,18 @@ mobile_product = SpecificationDef(
     ),
     relationships=(SpecRelationshipDef(MOBILE_CFS, "realizedAs"),),
     tasks=(BILLING_TASK,),
+    constraints=(
+        DependentConstraint(
+            when=(When("portIn", (True,)),),
+            then=CharacteristicConstraint("portInNumber", required=True),
+            description="A port-in names the number to port.",
+        ),
+        DependentConstraint(
+            when=(When("portIn", (True,)),),
+            then=CharacteristicConstraint("donorOperator", required=True),
+            description="A port-in names the operator the number comes from.",
+        ),
+    ),
 )
 
 mobile_cfs = SpecificationDef(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from om_graph.api import (
+    CharacteristicConstraint,
     CharacteristicDef,
+    DependentConstraint,
     EntitlementDef,
     OfferingDef,
     SpecificationDef,
     SpecRelationshipDef,
     TaskTemplate,
+    When,
 )
 from om_graph_tsm.catalog_common import ADD, ADD_MODIFY, BILLING_TASK, DELETE
 
@@ -51,6 +54,18 @@ sdwan_product = SpecificationDef(
     ),
     relationships=(SpecRelationshipDef(SDWAN_CFS, "realizedAs"),),
     tasks=(BILLING_TASK,),
+    constraints=(
+        DependentConstraint(
+            when=(When("haPair", (True,)),),
+            then=CharacteristicConstraint("wanLinks", min_value=2),
+            description="An HA pair needs at least 2 WAN links (one per edge device).",
+        ),
+        DependentConstraint(
+            when=(When("siteRole", ("hub", "datacenter")),),
+            then=CharacteristicConstraint("haPair", allowed_values=(True,)),
+            description="Hub and data-centre sites are deployed as an HA pair.",
+        ),
+    ),
 )
 
 sdwan_cfs = SpecificationDef(

@@ -287,23 +287,37 @@ def issues(registry, view: LineView) -> list:
     return [i for v in registry.validators_for(view.spec_key) for i in v.validate(view)]
 
 
+def refused(registry, offering: str, **values) -> dict[str, str]:
+    """What the catalog's characteristic constraints (checked at capture) refuse in ``values``:
+    {characteristic: kind of rule} (the offering's narrowing, then the dependent constraints)."""
+    rules = registry.rules_for(offering)
+    found = {n: broken.kind for n in values if (broken := rules.violation(n, values[n])) is not None}
+    with_defaults = {**{c.name: c.default for c in rules.characteristics if c.default is not None}, **values}
+    for name, violation in rules.dependent_violations(with_defaults):
+        found.setdefault(name, violation.kind)
+    return found
+
+
 def test_mobile_port_in_validator(registry):
     good = line("mobile-plan-unlimited", "tsm.mobile-plan", portIn=True, portInNumber="+31612345678", donorOperator="Odido")
     assert issues(registry, good) == []
     assert issues(registry, line("mobile-plan-unlimited", "tsm.mobile-plan", portIn=False)) == []
-    bad = issues(registry, line("mobile-plan-unlimited", "tsm.mobile-plan", portIn=True))
-    assert {i.field for i in bad} == {"characteristics.portInNumber", "characteristics.donorOperator"}
+    assert refused(registry, "mobile-plan-unlimited", portIn=True) == {"portInNumber": "required", "donorOperator": "required"}
+    assert refused(registry, "mobile-plan-unlimited", portIn=False) == {}
+    assert refused(registry, "mobile-plan-20gb", portIn=True, portInNumber="call me", donorOperator="KPN") == {
+        "portInNumber": "pattern"
+    }
+    assert refused(registry, "mobile-plan-20gb", portIn=True, portInNumber="+31 6 1234 5678", donorOperator="KPN") == {}
+    ours = issues(
+        registry,
+        line("mobile-plan-20gb", "tsm.mobile-plan", portIn=True, portInNumber="0612345678", donorOperator=" TSM Mobile "),
+    )
+    assert [i.code for i in ours] == ["DONOR_IS_US"]
     multi = issues(
         registry,
         line("mobile-plan-20gb", "tsm.mobile-plan", quantity=3, portIn=True, portInNumber="0612345678", donorOperator="KPN"),
     )
     assert [i.code for i in multi] == ["PORT_IN_QUANTITY"]
-    assert [
-        i.code
-        for i in issues(
-            registry, line("mobile-plan-20gb", "tsm.mobile-plan", portIn=True, portInNumber="call me", donorOperator="KPN")
-        )
-    ] == ["PORT_IN_NUMBER_INVALID"]
 
 
 def test_sdwan_validator(registry):
@@ -311,19 +325,24 @@ def test_sdwan_validator(registry):
     assert issues(registry, ok) == []
     too_many = issues(registry, line("sdwan-site", "tsm.sdwan-site", quantity=11, bandwidth=50, wanLinks=1, haPair=False))
     assert [(i.field, i.code) for i in too_many] == [("quantity", "SITE_LIMIT")]
-    ha_one_link = issues(registry, line("sdwan-site", "tsm.sdwan-site", bandwidth=100, wanLinks=1, haPair=True))
-    assert [i.code for i in ha_one_link] == ["HA_NEEDS_TWO_LINKS"]
-    hub = issues(registry, line("sdwan-site", "tsm.sdwan-site", bandwidth=1000, wanLinks=2, haPair=False, siteRole="hub"))
-    assert [i.code for i in hub] == ["HUB_NEEDS_HA"]
+    # In the catalog now: an HA pair's links (wanLinks defaults to 1) and hubs being HA pairs.
+    assert refused(registry, "sdwan-site", bandwidth=100, haPair=True) == {"wanLinks": "range"}
+    assert refused(registry, "sdwan-site", bandwidth=100, wanLinks=2, haPair=True) == {}
+    assert refused(registry, "sdwan-site", bandwidth=1000, wanLinks=2, haPair=False, siteRole="hub") == {"haPair": "allowed"}
+    assert refused(registry, "sdwan-site", bandwidth=1000, siteRole="datacenter") == {"haPair": "allowed"}
+    assert refused(registry, "sdwan-site", bandwidth=1000, wanLinks=2, haPair=True, siteRole="datacenter") == {}
 
 
-def test_fibre_validator(registry):
-    ok = line("fibre-broadband-500", "tsm.fibre-broadband", bandwidth=500, installationAddress="Kerkstraat 12, 1017 GL")
-    assert issues(registry, ok) == []
-    mismatch = line("fibre-broadband-500", "tsm.fibre-broadband", bandwidth=1000, installationAddress="Kerkstraat 12")
-    assert [i.code for i in issues(registry, mismatch)] == ["BANDWIDTH_OFFERING_MISMATCH"]
-    no_number = line("fibre-broadband-1000", "tsm.fibre-broadband", bandwidth=1000, installationAddress="Kerkstraat")
-    assert [i.field for i in issues(registry, no_number)] == ["characteristics.installationAddress"]
+def test_fibre_constraints_in_the_catalog(registry):
+    """The tier per offering and the address's house number are catalog constraints now: no
+    business validator is left for fibre."""
+    assert registry.validators_for("tsm.fibre-broadband") == []
+    assert refused(registry, "fibre-broadband-500", bandwidth=500, installationAddress="Kerkstraat 12, 1017 GL") == {}
+    assert refused(registry, "fibre-broadband-500", bandwidth=1000) == {"bandwidth": "allowed"}
+    assert refused(registry, "fibre-broadband-1000", bandwidth=500) == {"bandwidth": "allowed"}
+    assert refused(registry, "fibre-broadband-1000", installationAddress="Kerkstraat") == {"installationAddress": "pattern"}
+    bandwidth = registry.rules_for("fibre-broadband-1000").by_name["bandwidth"]
+    assert (bandwidth.allowed_values, bandwidth.default) == ((1000,), 1000)
 
 
 # --- jeopardy and events ------------------------------------------------------------------------

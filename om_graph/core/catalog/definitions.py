@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from om_graph.core.catalog.constraints import CharacteristicConstraint, DependentConstraint
 from om_graph.core.catalog.prices import PriceListDef
 from om_graph.core.kernel.errors import PluginConfigurationError
 
@@ -41,6 +42,7 @@ class CharacteristicDef:
     max_value: float | None = None
     description: str = ""
     max_length: int | None = None  # strings only; DEFAULT_STRING_MAX_LENGTH when not given
+    pattern: str | None = None  # strings only: a regular expression the whole value must match
 
     def __post_init__(self) -> None:
         if self.max_length is None:
@@ -102,6 +104,7 @@ class SpecificationDef:
     tasks: tuple[TaskTemplate, ...] = ()
     version: str = "1.0"
     description: str = ""
+    constraints: tuple[DependentConstraint, ...] = ()  # between characteristics, for every offering
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,10 @@ class OfferingDef:
     contract_term_months: int = 12
     entitlements: tuple[EntitlementDef, ...] = ()
     description: str = ""
+    # The offering's narrowing of its specification's characteristics (TMF620 prodSpecCharValueUse)
+    # and its constraints between characteristics; the registry refuses any that widen.
+    characteristics: tuple[CharacteristicConstraint, ...] = ()
+    constraints: tuple[DependentConstraint, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from om_graph.core.catalog.constraints import (
+    CharacteristicRules,
+    DependentConstraint,
+    condition_problems,
+    definition_problems,
+    narrow,
+    narrowing_problems,
+)
 from om_graph.core.catalog.definitions import (
     CatalogContribution,
+    CharacteristicDef,
     OfferingDef,
     SpecificationDef,
 )
@@ -61,6 +70,11 @@ class Registry:
     # Every price list by key: the packs' (catalog/prices.py) and the implicit list price list of
     # each offering currency; structure checked here, currencies and matrices by core/pricing.
     price_lists: dict[str, PriceListDef] = field(init=False)
+    # What a line of each offering accepts (its specification's characteristics narrowed by the
+    # offering, the dependent constraints of both), and each specification's own, for values
+    # recorded on domain orders.
+    offering_rules: dict[str, CharacteristicRules] = field(init=False)
+    specification_rules: dict[str, CharacteristicRules] = field(init=False)
 
     def __post_init__(self) -> None:
         self.specifications = _index_by_key("specification", (s for c in self.catalogs for s in c.specifications))
@@ -77,6 +91,7 @@ class Registry:
             self.rules_by_relationship[(rule.source_spec, rule.target_spec)].append(rule)
         self._check_references()
         self._index_price_lists()
+        self._build_characteristic_rules()
 
     def _check_references(self) -> None:
         problems: list[str] = []
@@ -129,6 +144,77 @@ class Registry:
 
         for key in self.specifications:
             visit(key, ())
+
+    def _build_characteristic_rules(self) -> None:
+        """Check every characteristic constraint (patterns compile, an offering's only narrow its
+        specification's, names are known) and build the rules capture checks against."""
+        problems: list[str] = []
+        pack_of_spec = {s.key: c.pack for c in self.catalogs for s in c.specifications}
+        pack_of_offering = {o.key: c.pack for c in self.catalogs for o in c.offerings}
+        self.specification_rules = {}
+        for spec in self.specifications.values():
+            where = f"pack {pack_of_spec[spec.key]!r}: specification {spec.key!r}"
+            defs = {c.name: c for c in spec.characteristics}
+            for own in spec.characteristics:
+                problems += [f"{where}: characteristic {own.name!r}: {p}" for p in definition_problems(own)]
+            problems += self._dependent_problems(where, defs, spec.constraints)
+            if not problems:
+                self.specification_rules[spec.key] = CharacteristicRules.of_specification(spec)
+        self.offering_rules = {}
+        for offering in self.offerings.values():
+            spec = self.specifications[offering.product_spec]
+            where = f"pack {pack_of_offering[offering.key]!r}: offering {offering.key!r}"
+            defs = {c.name: c for c in spec.characteristics}
+            narrowed = dict(defs)
+            for constraint in offering.characteristics:
+                defn = defs.get(constraint.name)
+                if defn is None:
+                    problems.append(f"{where}: characteristic {constraint.name!r}: {spec.key!r} has no such characteristic")
+                    continue
+                found = narrowing_problems(defn, constraint)
+                problems += [f"{where}: characteristic {constraint.name!r}: {p}" for p in found]
+                if not found:
+                    narrowed[defn.name] = narrow(defn, constraint)
+            for effective in narrowed.values():
+                if effective is defs[effective.name] or effective.default is None:
+                    continue
+                broken = CharacteristicRules("", (effective,)).violation(effective.name, effective.default)
+                if broken is not None:
+                    problems.append(
+                        f"{where}: characteristic {effective.name!r}: default {effective.default!r}: {broken.message}"
+                    )
+            problems += self._dependent_problems(where, narrowed, offering.constraints)
+            if not problems:
+                self.offering_rules[offering.key] = CharacteristicRules(
+                    spec.name, tuple(narrowed.values()), (*spec.constraints, *offering.constraints)
+                )
+        if problems:
+            raise PluginConfigurationError("characteristic constraints do not fit the catalog:\n  " + "\n  ".join(problems))
+
+    @staticmethod
+    def _dependent_problems(
+        where: str, defs: dict[str, CharacteristicDef], constraints: Sequence[DependentConstraint]
+    ) -> list[str]:
+        problems: list[str] = []
+        for index, constraint in enumerate(constraints):
+            at = f"{where}: constraint {index} on {constraint.then.name!r}"
+            defn = defs.get(constraint.then.name)
+            if defn is None:
+                problems.append(f"{at}: unknown characteristic {constraint.then.name!r}")
+                continue
+            problems += [f"{at}: {p}" for p in condition_problems(defs, constraint)]
+            problems += [f"{at}: {p}" for p in narrowing_problems(defn, constraint.then, dependent=True)]
+        return problems
+
+    def rules_for(self, offering_key: str, spec_key: str | None = None) -> CharacteristicRules:
+        """What a line of the offering accepts; for an offering no pack ships any more (an older
+        order's), its specification's own rules when ``spec_key`` is given."""
+        found = self.offering_rules.get(offering_key)
+        if found is None and spec_key is not None:
+            return self.specification_rules[spec_key]
+        if found is None:
+            raise KeyError(offering_key)
+        return found
 
     def validators_for(self, spec_key: str) -> list[BusinessValidator]:
         return [v for v in self.business_validators if v.spec_keys is None or spec_key in v.spec_keys]

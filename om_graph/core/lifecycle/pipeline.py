@@ -143,7 +143,7 @@ class StageWork:
         for index, line in enumerate(snapshot.lines):
             if line.action == "delete":
                 continue
-            spec = self.registry.specifications[line.spec_key]
+            rules = self.registry.rules_for(line.offering_key, line.spec_key)
             for step in self.registry.enrichment_steps:
                 line_view = view(snapshot.order, line)
                 if not step.applies_to(line_view):
@@ -156,7 +156,9 @@ class StageWork:
                 updates = {k: v for k, v in enriched.items() if k not in line.characteristics or line.characteristics[k] is None}
                 if not updates:
                     continue
-                checked, errors = check_characteristics(spec, updates, f"lines.{index}.characteristics", apply_defaults=False)
+                checked, errors = check_characteristics(
+                    rules, updates, f"lines.{index}.characteristics", apply_defaults=False, context=line.characteristics
+                )
                 errors = [e for e in errors if e.code != "REQUIRED"]
                 if errors:
                     raise PluginCallFailed(f"enrichment step {step.key!r} produced invalid values", errors)

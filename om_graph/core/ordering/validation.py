@@ -7,6 +7,7 @@ whole request when any is found.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from om_graph.core.catalog.constraints import CharacteristicRules
 from om_graph.core.catalog.definitions import (
     ALL_ACTIONS,
     INTEGER_RANGE,
@@ -88,11 +90,33 @@ def _size_error(defn: CharacteristicDef, value: Any, field_path: str) -> FieldEr
     return None
 
 
+_VIOLATION_CODES = {
+    "allowed": CatalogErrorCode.VALUE_NOT_ALLOWED,
+    "range": CommonErrorCode.OUT_OF_RANGE,
+    "pattern": CatalogErrorCode.PATTERN_MISMATCH,
+    "length": CommonErrorCode.TOO_LONG,
+    "required": CommonErrorCode.REQUIRED,
+}
+
+
 def check_characteristics(
-    spec: SpecificationDef, given: dict[str, Any], path: str, *, apply_defaults: bool
+    rules: SpecificationDef | CharacteristicRules,
+    given: dict[str, Any],
+    path: str,
+    *,
+    apply_defaults: bool,
+    context: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[FieldError]]:
+    """Check ``given`` against ``rules`` (an offering's, from ``Registry.rules_for``; a bare
+    specification checks against its own characteristics and constraints). With
+    ``apply_defaults`` the result is a whole line's values: defaults filled, required ones
+    demanded. Without, ``given`` are values added to ``context`` (the values already held, e.g. a
+    line's before an enrichment step): dependent constraints are checked over both, for the
+    characteristics given only."""
+    if isinstance(rules, SpecificationDef):
+        rules = CharacteristicRules.of_specification(rules)
     errors: list[FieldError] = []
-    defs = {c.name: c for c in spec.characteristics}
+    defs = rules.by_name
     if len(given) > MAX_CHARACTERISTICS:
         return {}, [FieldError(path, f"at most {MAX_CHARACTERISTICS} characteristics", CommonErrorCode.TOO_MANY)]
     result: dict[str, Any] = {}
@@ -101,7 +125,7 @@ def check_characteristics(
         field_path = f"{path}.{name}"
         if defn is None:
             errors.append(
-                FieldError(field_path, f"{spec.name} has no characteristic {name!r}", CatalogErrorCode.UNKNOWN_CHARACTERISTIC)
+                FieldError(field_path, f"{rules.subject} has no characteristic {name!r}", CatalogErrorCode.UNKNOWN_CHARACTERISTIC)
             )
             continue
         if value is None:
@@ -113,29 +137,29 @@ def check_characteristics(
         if size_error is not None:
             errors.append(size_error)
             continue
-        if defn.allowed_values is not None and value not in defn.allowed_values:
-            allowed = ", ".join(str(v) for v in defn.allowed_values)
-            errors.append(
-                FieldError(field_path, f"{value!r} is not allowed (allowed: {allowed})", CatalogErrorCode.VALUE_NOT_ALLOWED)
-            )
-            continue
-        if defn.min_value is not None and value < defn.min_value:
-            errors.append(FieldError(field_path, f"must be at least {defn.min_value:g}", CommonErrorCode.OUT_OF_RANGE))
-            continue
-        if defn.max_value is not None and value > defn.max_value:
-            errors.append(FieldError(field_path, f"must be at most {defn.max_value:g}", CommonErrorCode.OUT_OF_RANGE))
+        violation = rules.violation(name, value)
+        if violation is not None:
+            errors.append(FieldError(field_path, violation.message, _VIOLATION_CODES[violation.kind]))
             continue
         if isinstance(value, str) and not value.strip() and defn.required:
             errors.append(FieldError(field_path, "must not be blank", CommonErrorCode.REQUIRED))
             continue
         result[name] = value
-    for defn in spec.characteristics:
+    for defn in rules.characteristics:
         if defn.name in result:
             continue
         if apply_defaults and defn.default is not None:
             result[defn.name] = defn.default
-        elif defn.required and f"{path}.{defn.name}" not in {e.field for e in errors}:
+        elif apply_defaults and defn.required and f"{path}.{defn.name}" not in {e.field for e in errors}:
             errors.append(FieldError(f"{path}.{defn.name}", "is required", CommonErrorCode.REQUIRED))
+    if rules.dependent:
+        values = result if apply_defaults else {**(context or {}), **result}
+        names = None if apply_defaults else result.keys()
+        failed = {e.field for e in errors}
+        for name, violation in rules.dependent_violations(values, names):
+            if f"{path}.{name}" not in failed:
+                failed.add(f"{path}.{name}")
+                errors.append(FieldError(f"{path}.{name}", violation.message, _VIOLATION_CODES[violation.kind]))
     return result, errors
 
 
@@ -302,8 +326,11 @@ class OrderValidator:
             )
             return None
         char_errors: list[FieldError]
+        rules = self.registry.rules_for(offering.key)
         if product is None:  # an add line: modify and delete lines named a product of the customer's
-            chars, char_errors = check_characteristics(spec, line.characteristics, f"{path}.characteristics", apply_defaults=True)
+            chars, char_errors = check_characteristics(
+                rules, line.characteristics, f"{path}.characteristics", apply_defaults=True
+            )
         elif line.action == "delete":
             if line.characteristics:
                 errors.append(
@@ -317,7 +344,7 @@ class OrderValidator:
             declared = {c.name for c in spec.characteristics}
             current = {k: v for k, v in product.characteristics.items() if k in declared}
             merged = {**current, **line.characteristics}
-            chars, char_errors = check_characteristics(spec, merged, f"{path}.characteristics", apply_defaults=True)
+            chars, char_errors = check_characteristics(rules, merged, f"{path}.characteristics", apply_defaults=True)
         char_errors += _check_cardinalities(spec, self.registry.specifications, chars, f"{path}.characteristics")
         if char_errors:
             errors.extend(char_errors)

@@ -1,14 +1,62 @@
-"""Catalog output types: offerings and their specifications."""
+"""Catalog output types: offerings, their specifications, and what each accepts per characteristic."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core import models as m
-from om_graph.core.catalog.definitions import DEFAULT_STRING_MAX_LENGTH
+from om_graph.core.catalog.constraints import CharacteristicRules, DependentConstraint
+from om_graph.core.catalog.definitions import CharacteristicDef, SpecificationDef
+from om_graph.core.catalog.registry import Registry
 from om_graph.schema.types.common import Money
+
+
+def _json_list(values: tuple[Any, ...] | None) -> Any:
+    """A tuple of catalog values as the JSON list the API shows (None stays None)."""
+    return list(values) if values is not None else None
+
+
+@strawberry.type(description="A condition of a dependent constraint: the characteristic's value is one of `values`.")
+class CharacteristicCondition:
+    characteristic: str
+    values: JSON
+
+
+@strawberry.type(description="What a dependent constraint demands of its characteristic when its conditions hold.")
+class CharacteristicRestriction:
+    allowed_values: JSON | None
+    min_value: float | None
+    max_value: float | None
+    pattern: str | None = strawberry.field(description="A regular expression the whole value must match.")
+    max_length: int | None
+    required: bool | None = strawberry.field(description="True: the characteristic must be given when the conditions hold.")
+
+
+@strawberry.type(description="When every condition holds (`when`), the characteristic must also satisfy `then`.")
+class CharacteristicConstraint:
+    when: list[CharacteristicCondition]
+    then: CharacteristicRestriction
+    description: str
+
+    @classmethod
+    def from_definition(cls, constraint: DependentConstraint) -> CharacteristicConstraint:
+        then = constraint.then
+        return cls(
+            when=[CharacteristicCondition(characteristic=c.characteristic, values=_json_list(c.values)) for c in constraint.when],
+            then=CharacteristicRestriction(
+                allowed_values=_json_list(then.allowed_values),
+                min_value=then.min_value,
+                max_value=then.max_value,
+                pattern=then.pattern,
+                max_length=then.max_length,
+                required=then.required,
+            ),
+            description=constraint.description or then.description,
+        )
 
 
 @strawberry.type
@@ -24,14 +72,33 @@ class CharacteristicSpecification:
     max_length: int | None = strawberry.field(
         description="The longest accepted string value, in characters (null for other value types)."
     )
+    pattern: str | None = strawberry.field(
+        description="A regular expression a string value must match as a whole (null: any string)."
+    )
+    constraints: list[CharacteristicConstraint] = strawberry.field(
+        description="Constraints on this characteristic that depend on the values of others."
+    )
 
     @classmethod
-    def from_definition(cls, definition: dict) -> CharacteristicSpecification:
-        """From a stored CharacteristicDef (as a dict): the effective maxLength, default included."""
-        fields = {**definition}
-        declared = fields.pop("max_length", None)
-        fields["max_length"] = (declared or DEFAULT_STRING_MAX_LENGTH) if fields["value_type"] == "string" else None
-        return cls(**fields)
+    def from_definition(cls, definition: CharacteristicDef, rules: CharacteristicRules) -> CharacteristicSpecification:
+        """From a characteristic as ``rules`` (a specification's or an offering's) accept it."""
+        return cls(
+            name=definition.name,
+            value_type=definition.value_type,
+            required=definition.required,
+            allowed_values=_json_list(definition.allowed_values),
+            default=definition.default,
+            min_value=definition.min_value,
+            max_value=definition.max_value,
+            description=definition.description,
+            max_length=definition.effective_max_length,
+            pattern=definition.pattern,
+            constraints=[CharacteristicConstraint.from_definition(c) for c in rules.constraints_on(definition.name)],
+        )
+
+
+def _characteristics(rules: CharacteristicRules) -> list[CharacteristicSpecification]:
+    return [CharacteristicSpecification.from_definition(c, rules) for c in rules.characteristics]
 
 
 @strawberry.type
@@ -40,6 +107,11 @@ class ProductSpecification:
     name: str
     version: str
     characteristics: list[CharacteristicSpecification]
+
+    @classmethod
+    def from_definition(cls, spec: SpecificationDef) -> ProductSpecification:
+        rules = CharacteristicRules.of_specification(spec)
+        return cls(key=spec.key, name=spec.name, version=spec.version, characteristics=_characteristics(rules))
 
 
 @strawberry.type
@@ -54,11 +126,19 @@ class ProductOffering(relay.Node):
     min_quantity: int
     max_quantity: int
     product_specification: ProductSpecification | None
+    characteristics: list[CharacteristicSpecification] = strawberry.field(
+        description=(
+            "What a line of this offering accepts for each characteristic: the specification's, narrowed by the "
+            "offering (TMF620 prodSpecCharValueUse), with the dependent constraints of both. orderCreate checks "
+            "exactly these; empty for an offering no pack ships any more."
+        )
+    )
 
     @classmethod
-    def from_row(cls, row: m.Offering, spec: dict | None) -> ProductOffering:
-        """From an offering and its specification (a stored Specification as a dict), if any."""
-        definition = spec or {}
+    def from_row(cls, row: m.Offering, registry: Registry) -> ProductOffering:
+        """From an offering row and what the installed packs say of it (nothing, once retired)."""
+        spec = registry.specifications.get(row.product_spec_key)
+        rules = registry.offering_rules.get(row.key)
         return cls(
             id=row.id,
             key=row.key,
@@ -69,12 +149,6 @@ class ProductOffering(relay.Node):
             recurring_period=row.recurring_period,
             min_quantity=row.min_quantity,
             max_quantity=row.max_quantity,
-            product_specification=ProductSpecification(
-                key=definition["key"],
-                name=definition["name"],
-                version=definition["version"],
-                characteristics=[CharacteristicSpecification.from_definition(c) for c in definition["characteristics"]],
-            )
-            if definition
-            else None,
+            product_specification=ProductSpecification.from_definition(spec) if spec is not None else None,
+            characteristics=_characteristics(rules) if rules is not None else [],
         )
