@@ -63,6 +63,14 @@ from om_graph.core.decisions.definitions import (
 )
 from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.core.kernel.events import (
+from om_graph.core.lifecycle.tables import (
+    APPROVAL_INPUTS,
+    APPROVAL_OUTPUTS,
+    APPROVAL_POLICY,
+    ENRICHMENT_INPUTS,
+    ENRICHMENT_OUTPUTS,
+    ENRICHMENT_POLICY,
+)
     AGREEMENT_STATE_CHANGE,
     DOMAIN_ORDER_STATE_CHANGE,
     ENTITLEMENT_STATE_CHANGE,
@@ -128,6 +136,14 @@ __all__ = [
     "Rule",
     "CharacteristicConstraint",
     "CharacteristicDef",
+    # The enrichment and approval policies' columns: a pack ships its rules in a table of its own
+    # named "<namespace>.enrichment.policy" / "<namespace>.approval.policy" (core/lifecycle).
+    "APPROVAL_INPUTS",
+    "APPROVAL_OUTPUTS",
+    "APPROVAL_POLICY",
+    "ENRICHMENT_INPUTS",
+    "ENRICHMENT_OUTPUTS",
+    "ENRICHMENT_POLICY",
     "DependentConstraint",
     "DecompositionRule",
     "EnrichmentPending",

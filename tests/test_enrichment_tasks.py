@@ -178,3 +178,32 @@ def test_bad_input_to_enrichment_task_complete_gets_typed_errors_and_changes_not
     )
     assert customer_view["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert _order(client, tokens, order_id) == waiting
+
+
+def test_the_tsm_pack_surveys_hub_and_datacenter_sd_wan_sites_only(make_runtime, sqlite_url):
+    """The telecom pack's rule (its tsm.enrichment.policy table, on a line characteristic)."""
+    from om_graph.core.access.actor import Actor
+    from om_graph.core.ordering.commands import LineInput, OrderInput
+
+    runtime = make_runtime(sqlite_url, extra_plugins=(), load_entrypoints=True, embedded_workers=False)
+    svc = runtime.services
+    agent = Actor("agent", frozenset({"order_agent"}))
+    tech = Actor("tech", frozenset({"order_fulfillment_agent"}))
+    site = {"siteName": "HQ", "siteAddress": "1 Main St, 1000 Town", "bandwidth": 100, "wanLinks": 2, "haPair": True}
+    waiting = {}
+    for role in ("hub", "branch"):
+        order = svc.orders.create(
+            agent, OrderInput("TSM", (LineInput("sdwan-site", characteristics={**site, "siteRole": role}),))
+        )
+        svc.orders.submit(agent, order.id)
+        svc.processing.process(order.id)
+        waiting[role] = svc.queries.order(agent, order.id).order
+    assert waiting["hub"].stage_waiting_for == "enrichment tasks: Site survey (line 1)"
+    assert waiting["branch"].stage != "enrichmentWaiting"
+    [task] = svc.enrichment.of_order(tech, waiting["hub"].id)
+    assert (task.key, task.capture, task.role) == ("siteSurvey", ["siteSurveyReference"], "order_fulfillment_agent")
+    svc.enrichment.complete(tech, task.id, {"siteSurveyReference": "SURVEY-2026-118"})
+    svc.processing.process(waiting["hub"].id)
+    detail = svc.queries.order(agent, waiting["hub"].id)
+    assert detail.order.stage not in ("enrichment", "enrichmentWaiting")
+    assert detail.lines[0].characteristics["siteSurveyReference"] == "SURVEY-2026-118"

@@ -51,6 +51,12 @@ sdwan_product = SpecificationDef(
         _ha_pair,
         CharacteristicDef("siteRole", "string", default="branch", allowed_values=("branch", "hub", "datacenter")),
         _edge_model,
+        CharacteristicDef(
+            "siteSurveyReference",
+            "string",
+            max_length=40,
+            description="The site survey's report (hub and datacenter sites: a manual enrichment task records it)",
+        ),
     ),
     relationships=(SpecRelationshipDef(SDWAN_CFS, "realizedAs"),),
     tasks=(BILLING_TASK,),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from om_graph.api import EnrichmentStep, LineView
+from om_graph.api import (
+    ENRICHMENT_INPUTS,
+    ENRICHMENT_OUTPUTS,
+    Condition,
+    DecisionTableDef,
+    EnrichmentStep,
+    InputColumn,
+    LineView,
+    Rule,
+)
 from om_graph_tsm.catalog_fibre import FIBRE_PRODUCT
 from om_graph_tsm.catalog_mobile import MOBILE_PRODUCT, NETWORK_PROFILES
 from om_graph_tsm.catalog_sdwan import SDWAN_PRODUCT
@@ -76,3 +85,26 @@ ENRICHMENT_STEPS = (
         description="Sets the HLR/HSS subscriber profile of the chosen plan.",
     ),
 )
+
+# Manual enrichment (the core's enrichment policy evaluates every "<namespace>.enrichment.policy"
+# table beside its own): a hub or datacenter SD-WAN site gets a site survey before it is
+# designed; a fulfilment agent records the survey's report on the line.
+ENRICHMENT_POLICY = DecisionTableDef(
+    "tsm.enrichment.policy",
+    (*ENRICHMENT_INPUTS, InputColumn("siteRole", "string", "the SD-WAN site's role (a line characteristic)")),
+    ENRICHMENT_OUTPUTS,
+    rules=(
+        Rule(
+            when={
+                "specification": Condition.equals(SDWAN_PRODUCT),
+                "action": Condition.equals("add"),
+                "siteRole": Condition.one_of("hub", "datacenter"),
+            },
+            then={"task": "siteSurvey", "name": "Site survey", "characteristics": "siteSurveyReference"},
+            description="hub and datacenter sites are surveyed (rack space, power, cross-connects) before design",
+        ),
+    ),
+    hit_policy="collect",
+    description="TSM's manual enrichment tasks.",
+)
+DECISION_TABLES = (ENRICHMENT_POLICY,)

@@ -25,4 +25,5 @@ pack = Pack(
     business_validators=validators.VALIDATORS,
     jeopardy_policies=jeopardy.POLICIES,
     on_order_event=events.on_order_event,
+    decision_tables=enrichment.DECISION_TABLES,
 )

@@ -98,13 +98,18 @@ def enrichment_tasks_for(
     specifications: Mapping[str, SpecificationDef] | None = None,
 ) -> list[EnrichmentTaskSpec]:
     """The manual enrichment tasks the enrichment policy gives the order's lines, in line order
-    then rule order (pure: the stage and ``orderPreview`` both call it). A rule naming a
+    then rule order (pure: the stage and ``orderPreview`` both call it). A rule sees the policy's
+    columns and the line's characteristics (a pack's table may add an input column named after one). A rule naming a
     characteristic the line's specification does not declare captures only the declared ones (the
     others are logged); two rules giving one line the same task key make one task. The policy is
     the core's table and every pack's ``<namespace>.enrichment.policy`` (:func:`policy_hits`)."""
     found: list[EnrichmentTaskSpec] = []
     for line in lines:
-        inputs = {
+        # The line's characteristics too (scalars), for a pack's rule on one (``siteRole`` is
+        # ``hub``); the policy's own columns come first.
+        characteristics = getattr(line, "characteristics", None) or {}
+        inputs = {k: v for k, v in characteristics.items() if isinstance(v, (str, int, float))}
+        inputs |= {
             "offering": line.offering_key,
             "specification": line.spec_key,
             "action": line.action,

@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.catalog.extensions import EnrichmentPending, LineView
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.decisions.errors import DecisionError
 from om_graph.core.fulfilment.decomposition import Decomposer, Decomposition
 from om_graph.core.kernel.errors import FieldError, PluginCallFailed, call_plugin
 from om_graph.core.lifecycle.approval import NO_TABLES, ApprovalStepSpec, approval_steps_for, describe_wait
@@ -123,6 +124,8 @@ class StageWork:
                 run.events.append(PASS[stage])
                 stage = STAGES.target_of(PASS[stage])
         except PluginCallFailed as exc:
+            run.rejection = ("processingFailed", exc.errors)
+        except DecisionError as exc:  # a policy table the order's values do not fit (e.g. an input's type)
             run.rejection = ("processingFailed", exc.errors)
         return run
 
