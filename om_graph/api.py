@@ -47,6 +47,7 @@ from om_graph.core.catalog.prices import (
     OfferingPriceDef,
     PriceListDef,
     PriceTier,
+    offering_prices,
 )
 from om_graph.core.decisions.definitions import (
     ANY,
@@ -126,6 +127,7 @@ __all__ = [
     "OfferingPriceDef",
     "PriceListDef",
     "PriceTier",
+    "offering_prices",
     "ColumnType",
     "Condition",
     "ConditionOp",

@@ -67,11 +67,20 @@ MATRIX = DecisionTableDef(
 )
 PROMO = DecisionTableDef(
     "t.promotions",
-    inputs=(InputColumn("level"), InputColumn("offering"), InputColumn("contractTermMonths", "integer"), InputColumn("quantity", "integer")),
+    inputs=(
+        InputColumn("level"),
+        InputColumn("offering"),
+        InputColumn("contractTermMonths", "integer"),
+        InputColumn("quantity", "integer"),
+    ),
     outputs=ADJUSTMENT_OUTPUTS,
     rules=(
         Rule(
-            {"level": Condition.equals("line"), "offering": Condition.equals("t-fibre"), "contractTermMonths": Condition.equals(24)},
+            {
+                "level": Condition.equals("line"),
+                "offering": Condition.equals("t-fibre"),
+                "contractTermMonths": Condition.equals(24),
+            },
             {"name": "Two months free", "percentage": D("100"), "applicationDuration": 2, "priority": 1},
         ),
         Rule(
@@ -101,7 +110,10 @@ LISTS = (
             ),
             OfferingPriceDef("t-fibre", "usage", amount=D("0.05"), unit_of_measure="GB", name="Overage"),
             OfferingPriceDef(
-                "t-seats", "recurring", tiers=(PriceTier(1, D("10")), PriceTier(50, D("9")), PriceTier(500, D("7.5"))), name="Seat"
+                "t-seats",
+                "recurring",
+                tiers=(PriceTier(1, D("10")), PriceTier(50, D("9")), PriceTier(500, D("7.5"))),
+                name="Seat",
             ),
         ),
         segments=("business",),
@@ -111,7 +123,10 @@ LISTS = (
         "eu-consumer",
         "EU consumer",
         "EUR",
-        prices=(OfferingPriceDef("t-fibre", "oneTime", amount=D("59.50")), OfferingPriceDef("t-fibre", "recurring", matrix="t.fibreMatrix")),
+        prices=(
+            OfferingPriceDef("t-fibre", "oneTime", amount=D("59.50")),
+            OfferingPriceDef("t-fibre", "recurring", matrix="t.fibreMatrix"),
+        ),
         channels=("portal",),
         tax_rate=D("19"),
         tax_included=True,
@@ -142,7 +157,14 @@ PRICER = Pricer(registry(), PricingSettings(), table_names={MATRIX.name, PROMO.n
 
 def fibre(bandwidth=1000, term=24, quantity=1, action="add", adjustments=(), installed=None, n=1):
     return LineToPrice(
-        n, action, OFFERINGS[0], "t.fibre", quantity, {"bandwidth": bandwidth, "contractTermMonths": term}, tuple(adjustments), installed
+        n,
+        action,
+        OFFERINGS[0],
+        "t.fibre",
+        quantity,
+        {"bandwidth": bandwidth, "contractTermMonths": term},
+        tuple(adjustments),
+        installed,
     )
 
 
@@ -283,7 +305,9 @@ def test_bad_adjustments_are_field_errors():
         PRICER.price(request(seats(1, adjustments=[none])), TABLES)
     assert [(e.field, e.code) for e in failed.value.errors] == [("lines.0.priceAdjustments.0.chargeType", "UNKNOWN_CHARGE_TYPE")]
     with pytest.raises(ValidationFailed) as failed:
-        PRICER.price(request(fibre(adjustments=[PriceAdjustment("discount", "recurring", "me", amount=D("1"))]), actor=CUSTOMER), TABLES)
+        PRICER.price(
+            request(fibre(adjustments=[PriceAdjustment("discount", "recurring", "me", amount=D("1"))]), actor=CUSTOMER), TABLES
+        )
     assert [(e.field, e.code) for e in failed.value.errors] == [("priceAdjustments", "ADJUSTMENT_NOT_ALLOWED")]
 
 
@@ -302,7 +326,10 @@ def test_macd_modify_delta_and_early_termination():
             {
                 "priceType": "recurring",
                 "recurringChargePeriod": "month",
-                "price": {"dutyFreeAmount": {"unit": "EUR", "value": "39.95"}, "taxIncludedAmount": {"unit": "EUR", "value": "47.94"}},
+                "price": {
+                    "dutyFreeAmount": {"unit": "EUR", "value": "39.95"},
+                    "taxIncludedAmount": {"unit": "EUR", "value": "47.94"},
+                },
             }
         ],
         recurring_price=D("39.95"),
@@ -341,7 +368,16 @@ def test_bad_price_lists_are_refused_at_startup():
     with pytest.raises(PluginConfigurationError):
         registry((PriceListDef("x", "X", "EUR", prices=(OfferingPriceDef("nothing", "recurring", amount=D("1")),)),))
     with pytest.raises(PluginConfigurationError):
-        registry((PriceListDef("x", "X", "EUR", prices=(OfferingPriceDef("t-seats", "recurring", amount=D("1"), tiers=(PriceTier(1, D("1")),)),)),))
+        registry(
+            (
+                PriceListDef(
+                    "x",
+                    "X",
+                    "EUR",
+                    prices=(OfferingPriceDef("t-seats", "recurring", amount=D("1"), tiers=(PriceTier(1, D("1")),)),),
+                ),
+            )
+        )
 
 
 # -- properties -------------------------------------------------------------------------------------
@@ -369,7 +405,11 @@ def _pricer_for(currency: str, units: list[Decimal]):
 @settings(max_examples=60, deadline=None)
 @given(
     currency=currencies,
-    lines=st.lists(st.tuples(amounts, st.integers(1, 1000), st.one_of(st.none(), st.decimals(D("0.01"), D("60"), places=3))), min_size=1, max_size=8),
+    lines=st.lists(
+        st.tuples(amounts, st.integers(1, 1000), st.one_of(st.none(), st.decimals(D("0.01"), D("60"), places=3))),
+        min_size=1,
+        max_size=8,
+    ),
     order_pct=st.one_of(st.none(), st.decimals(D("0.01"), D("40"), places=2)),
 )
 def test_totals_are_the_sum_of_the_lines_and_never_leak_a_minor_unit(currency, lines, order_pct):
@@ -391,7 +431,10 @@ def test_totals_are_the_sum_of_the_lines_and_never_leak_a_minor_unit(currency, l
             amounts_seen = [value(p["price"][side]) for p in line_totals] + [value(order_total["price"][side])]
             assert all(a == a.quantize(quantum) for a in amounts_seen), amounts_seen
         altered = sum((value(a["price"]["dutyFreeAmount"]) for a in order_total.get("priceAlteration", ())), D(0))
-        assert value(order_total["price"]["dutyFreeAmount"]) == sum(value(p["price"]["dutyFreeAmount"]) for p in line_totals) + altered
+        assert (
+            value(order_total["price"]["dutyFreeAmount"])
+            == sum(value(p["price"]["dutyFreeAmount"]) for p in line_totals) + altered
+        )
         for line_total in line_totals:  # each line: base + its alterations, exactly
             alterations = sum((value(a["price"]["dutyFreeAmount"]) for a in line_total.get("priceAlteration", ())), D(0))
             assert value(line_total["price"]["dutyFreeAmount"]) - alterations >= 0
@@ -399,7 +442,11 @@ def test_totals_are_the_sum_of_the_lines_and_never_leak_a_minor_unit(currency, l
 
 
 @settings(max_examples=40, deadline=None)
-@given(adjustments=st.lists(st.tuples(st.sampled_from(["discount", "surcharge"]), st.decimals(D("1"), D("20"), places=2)), min_size=1, max_size=5))
+@given(
+    adjustments=st.lists(
+        st.tuples(st.sampled_from(["discount", "surcharge"]), st.decimals(D("1"), D("20"), places=2)), min_size=1, max_size=5
+    )
+)
 def test_alterations_apply_in_the_order_given_on_the_running_amount(adjustments):
     manual = [PriceAdjustment(kind, "recurring", "r", percentage=pct) for kind, pct in adjustments]
     priced = PRICER.price(request(seats(10, adjustments=manual), actor=MANAGER), TABLES)

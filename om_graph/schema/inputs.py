@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
 
 import strawberry
 from strawberry import relay
@@ -18,6 +20,7 @@ from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.validation import header_length_errors
+from om_graph.core.pricing.pricer import PriceAdjustment
 from om_graph.schema.enums import LineAction, OrderInitialState
 from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.limits import (
@@ -37,6 +40,27 @@ class CharacteristicInput:
     value: JSON
 
 
+@strawberry.enum(description="A manual price adjustment: a discount lowers the price, a surcharge raises it.")
+class PriceAdjustmentKind(Enum):
+    DISCOUNT = "discount"
+    SURCHARGE = "surcharge"
+
+
+@prepared_input
+@strawberry.input(
+    description=(
+        "A manual discount or surcharge (needs price:adjust, a reason, and is within the role's limit or the order "
+        "needs approval): an amount for the whole line or order, or a percentage of the charge's running amount."
+    )
+)
+class PriceAdjustmentInput:
+    kind: PriceAdjustmentKind
+    charge_type: str = strawberry.field(description="The charge it adjusts: oneTime or recurring (TMF priceType).")
+    reason: str
+    amount: Decimal | None = None
+    percentage: Decimal | None = None
+
+
 @prepared_input
 @strawberry.input(description="One order line: an offering to add, or an inventory product to modify or delete.")
 class OrderLineInput:
@@ -45,6 +69,7 @@ class OrderLineInput:
     quantity: int = 1
     characteristics: list[CharacteristicInput] = strawberry.field(default_factory=list)
     product_id: strawberry.ID | None = strawberry.field(default=None, description="The product to change (MODIFY/DELETE).")
+    price_adjustments: list[PriceAdjustmentInput] = strawberry.field(default_factory=list)
 
 
 @prepared_input
@@ -58,6 +83,10 @@ class OrderCreateInput:
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key returns the same order; reusing it with another payload is an error.",
+    )
+    segment: str | None = strawberry.field(default=None, description="Customer segment (staff and partners only).")
+    price_adjustments: list[PriceAdjustmentInput] = strawberry.field(
+        default_factory=list, description="Order-level manual adjustments, applied after the lines' (price:adjust)."
     )
     requested_initial_state: OrderInitialState = strawberry.field(
         default=OrderInitialState.DRAFT,
@@ -74,6 +103,10 @@ class OrderUpdateInput:
     description: str = ""
     external_id: str | None = None
     requested_completion_date: datetime | None = None
+    segment: str | None = strawberry.field(default=None, description="Customer segment (staff and partners; null keeps it).")
+    price_adjustments: list[PriceAdjustmentInput] = strawberry.field(
+        default_factory=list, description="Order-level manual adjustments (the edit replaces the previous ones)."
+    )
 
 
 @prepared_input
@@ -170,6 +203,17 @@ def _line(line: OrderLineInput, index: int) -> LineInput:
         action=line.action.value,
         characteristics=characteristic_map(line.characteristics, f"{path}.characteristics"),
         product_id=node_id(line.product_id, "Product", f"{path}.productId") if line.product_id is not None else None,
+        price_adjustments=to_adjustments(line.price_adjustments),
+    )
+
+
+def to_adjustments(items: list[PriceAdjustmentInput]) -> tuple[PriceAdjustment, ...]:
+    """Manual adjustments as the core takes them (the Pricer checks their values and limits)."""
+    return tuple(
+        PriceAdjustment(
+            kind=item.kind.value, charge_type=item.charge_type, reason=item.reason, amount=item.amount, percentage=item.percentage
+        )
+        for item in items
     )
 
 
@@ -203,6 +247,8 @@ def to_order_input(data: OrderCreateInput | OrderUpdateInput, customer_id: str, 
         external_id=data.external_id,
         requested_completion_date=utc_naive(data.requested_completion_date),
         idempotency_key=idempotency_key,
+        segment=data.segment,
+        price_adjustments=to_adjustments(data.price_adjustments),
     )
     errors = header_length_errors(order)
     try:

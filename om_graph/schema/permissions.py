@@ -42,6 +42,7 @@ OPERATIONS: dict[str, str | P] = {
     "Query.enrichmentTasks": P.FULFILMENT_READ,  # staff work queues (customers: no)
     "Query.approvalQueue": P.ORDER_APPROVE,
     "Query.ordersAwaitingMyApproval": P.ORDER_APPROVE,
+    "Query.priceLists": P.PRICE_READ,  # customers: the lists aimed at no account or at theirs
     "Subscription.orderEvents": P.EVENTS_SUBSCRIBE,
     # core/decisions: staff read decision tables; only process admins change (or test) them.
     "Query.decisionTables": P.DECISION_READ,
@@ -78,6 +79,9 @@ FIELDS: dict[str, dict[str, str | P]] = {
         ),
         "oneTimeTotal": P.PRICE_READ,
         "recurringTotal": P.PRICE_READ,
+        # core/pricing: prices and their alterations (customers: their own orders, by row scoping)
+        **_same(P.PRICE_READ, "orderTotalPrice priceList manualDiscountPercent discountOverLimit"),
+        **_same(P.ORDER_READ, "channel segment"),
         "createdBy": P.AUDIT_READ,
         "priority": P.ORDER_READ,  # ordering/priority.py (the order.priority decision table)
         "products": P.INVENTORY_READ,
@@ -88,6 +92,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         **_same(P.ORDER_READ, "id lineNumber action offeringKey quantity state characteristics productId"),
         "unitOneTimePrice": P.PRICE_READ,
         "unitRecurringPrice": P.PRICE_READ,
+        **_same(P.PRICE_READ, "itemPrice itemTotalPrice priceDelta"),
     },
     "DomainOrder": {
         **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber parentId completedAt tasks"),
@@ -113,10 +118,11 @@ FIELDS: dict[str, dict[str, str | P]] = {
         ),
         "oneTimePrice": P.PRICE_READ,
         "recurringPrice": P.PRICE_READ,
+        "productPrice": P.PRICE_READ,
     },
     "ProductOffering": _same(
         P.CATALOG_READ,
-        "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification characteristics",
+        "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification characteristics productOfferingPrice",
     ),
     "ProductSpecification": _same(P.CATALOG_READ, "key name version characteristics"),
     "CharacteristicSpecification": _same(
@@ -162,6 +168,27 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "DecisionTableTestPayload": _same(INHERIT, "results errors"),
     "DecisionTableActivatePayload": _same(INHERIT, "table errors"),
     "DecisionTableRollbackPayload": _same(INHERIT, "table errors"),
+    # core/pricing: reached through the PRICE_READ fields above, ProductOffering and priceLists.
+    "OrderPrice": _same(
+        INHERIT,
+        "name priceType recurringChargePeriod recurringChargePeriodLength unitOfMeasure price priceAlteration productOfferingPrice",
+    ),
+    "Price": _same(INHERIT, "dutyFreeAmount taxIncludedAmount taxRate percentage"),
+    "PriceAlteration": _same(INHERIT, "name priceType priority applicationDuration recurringChargePeriod price source"),
+    "PriceAlterationSource": _same(INHERIT, "kind table actor reason"),
+    "ProductOfferingPriceRef": _same(INHERIT, "id name matrix"),
+    "PriceDelta": _same(
+        INHERIT, "priceType recurringChargePeriod currentPrice newPrice deltaPrice remainingTermMonths earlyTerminationCharge"
+    ),
+    "PriceList": _same(
+        INHERIT,
+        "key name currency validFrom validTo segments accounts channels taxRate taxIncluded description productOfferingPrice",
+    ),
+    "ProductOfferingPrice": _same(
+        INHERIT,
+        "priceList name priceType recurringChargePeriod recurringChargePeriodLength unitOfMeasure amount tiers matrix",
+    ),
+    "PriceTier": _same(INHERIT, "minQuantity amount"),
     # core/lifecycle: reached through Order.enrichmentTasks / enrichmentTasks (FULFILMENT_READ) and
     # Order.approvals (AUDIT_READ), which decide who sees them.
     "EnrichmentTask": {

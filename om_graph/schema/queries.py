@@ -9,6 +9,7 @@ from strawberry import relay
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
+from om_graph.core.pricing.pricer import visible_price_lists
 from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.core.reads.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info
@@ -30,6 +31,7 @@ from om_graph.schema.types import (
     ProductEdge,
     ProductOffering,
 )
+from om_graph.schema.types.pricing import PriceList
 
 # Selected fields -> the children to load (an order's; "tasks" is also a domain order's).
 _CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products", "tasks": "tasks"}
@@ -120,6 +122,11 @@ class Query:
         rows = await info.context.call(info.context.services.queries.offerings, info.context.actor)
         registry = info.context.services.registry
         return [ProductOffering.from_row(row, registry) for row in rows]
+
+    @strawberry.field(description="Price lists (currency, validity, audience, tax) with their offering prices.")
+    async def price_lists(self, info: Info) -> list[PriceList]:
+        lists = await info.context.call(visible_price_lists, info.context.actor, info.context.services.registry.price_lists)
+        return [PriceList.from_definition(p) for p in lists]
 
     @strawberry.field(description="One order with its lines, domain orders, tasks, events and products.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from om_graph.api import Pack
-from om_graph_tpsm import PACK, enrichment, events, jeopardy, rules, validators
+from om_graph_tpsm import PACK, enrichment, events, jeopardy, pricing, rules, validators
 from om_graph_tpsm.catalog_hardware import hardware_offerings, hardware_specifications
 from om_graph_tpsm.catalog_saas import saas_offerings, saas_specifications
 from om_graph_tpsm.handlers_common import COMMON_HANDLERS
@@ -20,4 +20,7 @@ pack = Pack(
     business_validators=validators.VALIDATORS,
     jeopardy_policies=jeopardy.POLICIES,
     on_order_event=events.on_order_event,
+    decision_tables=pricing.DECISION_TABLES,
+    price_lists=pricing.PRICE_LISTS,
+    adjustment_tables=pricing.ADJUSTMENT_TABLES,
 )

@@ -51,6 +51,13 @@ fibre_product = SpecificationDef(
         _address,
         CharacteristicDef("routerModel", "string", description="CPE model; chosen by enrichment from the bandwidth"),
         _static_ip,
+        CharacteristicDef(
+            "contractTermMonths",
+            "integer",
+            allowed_values=(12, 24, 36),
+            default=24,
+            description="Minimum contract term; the monthly price depends on it (tsm.fibreMonthlyPrice)",
+        ),
     ),
     relationships=(SpecRelationshipDef(INTERNET_CFS, "realizedAs"),),
     tasks=(BILLING_TASK,),

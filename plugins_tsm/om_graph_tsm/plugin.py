@@ -6,7 +6,7 @@ The content lives in the modules named below; this file is the pack's table of c
 from __future__ import annotations
 
 from om_graph.api import Pack
-from om_graph_tsm import PACK, enrichment, events, jeopardy, rules, validators
+from om_graph_tsm import PACK, enrichment, events, jeopardy, pricing, rules, validators
 from om_graph_tsm.catalog_fibre import fibre_offerings, fibre_specifications
 from om_graph_tsm.catalog_mobile import mobile_offerings, mobile_specifications
 from om_graph_tsm.catalog_sdwan import sdwan_offerings, sdwan_specifications
@@ -25,5 +25,7 @@ pack = Pack(
     business_validators=validators.VALIDATORS,
     jeopardy_policies=jeopardy.POLICIES,
     on_order_event=events.on_order_event,
-    decision_tables=enrichment.DECISION_TABLES,
+    decision_tables=(*pricing.DECISION_TABLES, *enrichment.DECISION_TABLES),
+    price_lists=pricing.PRICE_LISTS,
+    adjustment_tables=pricing.ADJUSTMENT_TABLES,
 )

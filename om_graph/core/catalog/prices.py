@@ -73,6 +73,9 @@ class OfferingPriceDef:
     unit_of_measure: str | None = None  # usage only ("GB", "minute")
     name: str = ""
     early_termination: EarlyTerminationDef | None = None  # recurring only
+    # Per-unit pricing by a characteristic (e.g. "seats"): the unit price is per unit of that
+    # characteristic's value (times the line's quantity), and tiers are chosen by that count.
+    quantity_from: str | None = None
 
     @property
     def charge_name(self) -> str:
@@ -116,17 +119,19 @@ class PriceListDef:
         return 4 * bool(self.accounts) + 2 * bool(self.segments) + bool(self.channels)
 
 
+def offering_prices(offering: OfferingDef) -> tuple[OfferingPriceDef, ...]:
+    """An offering's own one_time/recurring prices as price-list charges (the simple case)."""
+    return (
+        OfferingPriceDef(offering.key, "oneTime", amount=offering.one_time_price),
+        OfferingPriceDef(offering.key, "recurring", amount=offering.recurring_price, period=_period(offering.recurring_period)),
+    )
+
+
 def implicit_price_lists(offerings: Iterable[OfferingDef]) -> list[PriceListDef]:
     """The list price list of each currency: the offerings' own one_time/recurring prices."""
     by_currency: dict[str, list[OfferingPriceDef]] = {}
     for offering in offerings:
-        charges = by_currency.setdefault(offering.currency, [])
-        charges.append(OfferingPriceDef(offering.key, "oneTime", amount=offering.one_time_price))
-        charges.append(
-            OfferingPriceDef(
-                offering.key, "recurring", amount=offering.recurring_price, period=_period(offering.recurring_period)
-            )
-        )
+        by_currency.setdefault(offering.currency, []).extend(offering_prices(offering))
     return [
         PriceListDef(
             key=f"{IMPLICIT_LIST_PREFIX}{currency}",

@@ -151,7 +151,7 @@ class OrderService:
             order = lock_for_write(uow, actor, order_id, expected_version)
             fire(uow, order, order, "edit", actor, {"changed": ["lines", "description", "externalId", "requestedCompletionDate"]})
             data = OrderInput(**{**data.__dict__, "customer_id": order.customer_id})
-            lines, errors = self.validator.validate(uow.session, data)
+            lines, errors = self.validator.validate(uow.session, data, editing=order.id)
             if errors:
                 raise ValidationFailed(errors)
             load_lines(uow.session, order)

@@ -31,7 +31,6 @@ from om_graph.core.inventory.states import ProductStatuses
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError
 from om_graph.core.kernel.models import money
-from om_graph.core.pricing.pricer import PriceAdjustment
 from om_graph.core.ordering.commands import (
     MAX_CHARACTERISTICS,
     MAX_LINES,
@@ -41,6 +40,7 @@ from om_graph.core.ordering.commands import (
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.states import OPEN_ORDER_STATES
+from om_graph.core.pricing.pricer import PriceAdjustment
 
 CHANGEABLE_PRODUCT_STATES = (ProductStatuses.ACTIVE,)
 
@@ -219,7 +219,10 @@ class OrderValidator:
     def __init__(self, registry: Registry):
         self.registry = registry
 
-    def validate(self, session: Session, data: OrderInput) -> tuple[list[ValidLine], list[FieldError]]:
+    def validate(
+        self, session: Session, data: OrderInput, *, editing: int | None = None
+    ) -> tuple[list[ValidLine], list[FieldError]]:
+        """``editing``: the draft being edited (its own lines do not make a product busy)."""
         errors: list[FieldError] = []
         if not data.customer_id or not data.customer_id.strip():
             errors.append(FieldError("customerId", "is required", CommonErrorCode.REQUIRED))
@@ -238,7 +241,7 @@ class OrderValidator:
         if len(targeted) != len(set(targeted)):
             errors.append(FieldError("lines", "two lines change the same product", OrderingErrorCode.DUPLICATE_PRODUCT))
         if targeted:
-            errors.extend(self._busy_products(session, targeted))
+            errors.extend(self._busy_products(session, targeted, editing))
         return valid, errors
 
     def _products(self, session: Session, data: OrderInput) -> dict[int, Product]:
@@ -247,11 +250,11 @@ class OrderValidator:
             return {}
         return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
 
-    def _busy_products(self, session: Session, product_ids: list[int]) -> list[FieldError]:
+    def _busy_products(self, session: Session, product_ids: list[int], editing: int | None = None) -> list[FieldError]:
         busy = session.scalars(
             select(OrderLine.product_id)
             .join(Order, Order.id == OrderLine.order_id)
-            .where(OrderLine.product_id.in_(product_ids), Order.state.in_(OPEN_ORDER_STATES))
+            .where(OrderLine.product_id.in_(product_ids), Order.state.in_(OPEN_ORDER_STATES), Order.id != (editing or 0))
         ).all()
         return [
             FieldError("lines", f"product {pid} is already being changed by another open order", InventoryErrorCode.PRODUCT_BUSY)

@@ -420,6 +420,16 @@ class Pricer:
         self._candidates = [*explicit, *implicit]
         known = None if table_names is None else {*table_names, *(t.name for t in PRICING_TABLES)}
         problems = price_list_problems(list(self.lists.values()), registry.offerings, known, set(MINOR_UNITS), shipped=False)
+        for plist in self.lists.values():
+            for price in plist.prices:
+                offering = registry.offerings.get(price.offering)
+                if price.quantity_from is None or offering is None:
+                    continue
+                spec = registry.specifications[offering.product_spec]
+                if not any(c.name == price.quantity_from and c.value_type == "integer" for c in spec.characteristics):
+                    problems.append(
+                        f"price list {plist.key!r}: {price.offering!r}: quantity_from {price.quantity_from!r} is not an integer characteristic"
+                    )
         if known is not None:
             problems += [f"adjustment table {t!r} is not a decision table" for t in self.adjustment_tables if t not in known]
         if problems:
@@ -433,7 +443,7 @@ class Pricer:
     def _prices_all(self, plist: PriceListDef, request: PricingRequest) -> bool:
         priced = self._charges[plist.key]
         for line in request.lines:
-            if line.action != "delete" and line.offering.key not in priced:
+            if line.offering.key not in priced:  # a delete line too: its charges say what leaving costs
                 return False
             if line.installed is not None and line.installed.currency != plist.currency:
                 return False
@@ -512,7 +522,7 @@ class Pricer:
             total_prices=total_prices,
             one_time_total=one_time,
             recurring_total=recurring,
-            manual_discount_percent=ctx.manual_percent,
+            manual_discount_percent=ctx.manual_percent.quantize(MAX_PERCENT_DIGITS),  # as the column reads it back
             discount_over_limit=ctx.manual_percent > ctx.limit,
         )
 
@@ -520,7 +530,8 @@ class Pricer:
         if price.amount is not None:
             return price.amount
         if price.tiers:
-            return next(t.amount for t in reversed(price.tiers) if line.quantity >= t.min_quantity)
+            units = _units(price, line)
+            return next(t.amount for t in reversed(price.tiers) if units >= t.min_quantity)
         assert price.matrix is not None
         inputs = {
             **line.characteristics,
@@ -583,8 +594,8 @@ class Pricer:
                     entry["recurringChargePeriod"] = price.period
                     if price.period_length != 1:
                         entry["recurringChargePeriodLength"] = price.period_length
-                if price.unit_of_measure:
-                    entry["unitOfMeasure"] = price.unit_of_measure
+                if price.unit_of_measure or price.quantity_from:
+                    entry["unitOfMeasure"] = price.unit_of_measure or price.quantity_from
                 if price.matrix:
                     entry["productOfferingPrice"]["matrix"] = price.matrix
                 if unit == 0 and price.amount is not None:
@@ -593,7 +604,7 @@ class Pricer:
                 if price.price_type == USAGE:
                     continue
                 unit_totals[price.price_type] += unit
-                amount = ctx.round(unit * line.quantity)
+                amount = ctx.round(unit * _units(price, line))
                 charge = charges.get(price.price_type)
                 if charge is None:
                     charges[price.price_type] = _Charge(
@@ -709,6 +720,15 @@ class Pricer:
         if charge.alterations:
             entry["priceAlteration"] = charge.alterations
         return entry
+
+
+def _units(price: OfferingPriceDef, line: LineToPrice) -> int:
+    """How many units a charge is for: the line's quantity, times its characteristic's value
+    when the price is per unit of one (seats); a missing or non-integer value counts as 0."""
+    if price.quantity_from is None:
+        return line.quantity
+    count = line.characteristics.get(price.quantity_from)
+    return line.quantity * count if isinstance(count, int) and not isinstance(count, bool) else 0
 
 
 def _term_of(characteristics: Mapping[str, Any], offering: OfferingDef) -> int:

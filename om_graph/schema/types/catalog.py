@@ -13,6 +13,7 @@ from om_graph.core.catalog.constraints import CharacteristicRules, DependentCons
 from om_graph.core.catalog.definitions import CharacteristicDef, SpecificationDef
 from om_graph.core.catalog.registry import Registry
 from om_graph.schema.types.common import Money
+from om_graph.schema.types.pricing import ProductOfferingPrice
 
 
 def _json_list(values: tuple[Any, ...] | None) -> Any:
@@ -133,6 +134,12 @@ class ProductOffering(relay.Node):
             "exactly these; empty for an offering no pack ships any more."
         )
     )
+    product_offering_price: list[ProductOfferingPrice] = strawberry.field(
+        description=(
+            "TMF620 ProductOfferingPrice: the offering's charges in every price list not aimed at particular accounts "
+            "(one-time, recurring with its period, usage rates; a fixed amount, volume tiers or a pricing matrix)."
+        )
+    )
 
     @classmethod
     def from_row(cls, row: m.Offering, registry: Registry) -> ProductOffering:
@@ -151,4 +158,11 @@ class ProductOffering(relay.Node):
             max_quantity=row.max_quantity,
             product_specification=ProductSpecification.from_definition(spec) if spec is not None else None,
             characteristics=_characteristics(rules) if rules is not None else [],
+            product_offering_price=[
+                ProductOfferingPrice.from_definition(plist, price)
+                for plist in registry.price_lists.values()
+                if not plist.accounts
+                for price in plist.prices
+                if price.offering == row.key
+            ],
         )

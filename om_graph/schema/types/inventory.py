@@ -10,6 +10,7 @@ from strawberry import relay
 from om_graph.core.reads.queries import Related
 from om_graph.schema.enums import ProductStatus, members_by_value
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
+from om_graph.schema.types.pricing import OrderPrice, order_prices
 
 _PRODUCT_STATUSES = members_by_value(ProductStatus)
 
@@ -54,6 +55,9 @@ class Product(relay.Node):
     characteristics: list[Characteristic]
     one_time_price: Money | None
     recurring_price: Money | None
+    product_price: list[OrderPrice] = strawberry.field(
+        description="TMF637 productPrice: one unit's charges as its last order priced them, with their alterations."
+    )
     order_id: relay.GlobalID
     order_line_id: relay.GlobalID
     agreement_id: relay.GlobalID | None
@@ -75,6 +79,7 @@ class Product(relay.Node):
             characteristics=characteristics(row.characteristics),
             one_time_price=Money(amount=row.one_time_price, currency=row.currency),
             recurring_price=Money(amount=row.recurring_price, currency=row.currency),
+            product_price=order_prices(row.product_price),
             order_id=gid("Order", row.order_id),
             order_line_id=gid("OrderLine", row.order_line_id),
             agreement_id=gid("Agreement", row.agreement_id) if row.agreement_id else None,

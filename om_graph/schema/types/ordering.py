@@ -4,6 +4,7 @@ detail is built from the same mappers as every other read of its children)."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import strawberry
 from strawberry import relay
@@ -15,6 +16,7 @@ from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
+from om_graph.schema.types.pricing import OrderPrice, PriceDelta, order_prices
 
 _EVENT_ENTITY_TYPES = {
     "order": "Order",
@@ -45,6 +47,13 @@ class OrderLine:
     product_id: relay.GlobalID | None
     unit_one_time_price: Money | None
     unit_recurring_price: Money | None
+    item_price: list[OrderPrice] = strawberry.field(description="TMF622 itemPrice: the line's charges per unit, from the price list.")
+    item_total_price: list[OrderPrice] = strawberry.field(
+        description="TMF622 itemTotalPrice: per price type, unit x quantity with every alteration (priceAlteration) and tax."
+    )
+    price_delta: PriceDelta | None = strawberry.field(
+        description="MACD: a modify or delete line's change to the product's recurring price (and early-termination charge)."
+    )
 
     @classmethod
     def from_row(cls, row, currency: str) -> OrderLine:
@@ -60,6 +69,9 @@ class OrderLine:
             product_id=gid("Product", row.product_id) if row.product_id else None,
             unit_one_time_price=Money(amount=row.unit_one_time_price, currency=currency),
             unit_recurring_price=Money(amount=row.unit_recurring_price, currency=currency),
+            item_price=order_prices(row.prices.get("itemPrice") if row.prices else None),
+            item_total_price=order_prices(row.prices.get("itemTotalPrice") if row.prices else None),
+            price_delta=PriceDelta.from_json(row.prices.get("priceDelta")) if row.prices else None,
         )
 
 
@@ -117,6 +129,16 @@ class Order(relay.Node):
     domain_orders: list[DomainOrder]
     events: list[OrderEvent]
     products: list[Product]
+    order_total_price: list[OrderPrice] = strawberry.field(
+        description="TMF622 orderTotalPrice: per price type and period, the lines' totals with order-level alterations and tax."
+    )
+    price_list: str | None = strawberry.field(description="The price list the order is priced with (see priceLists).")
+    manual_discount_percent: Decimal = strawberry.field(
+        description="The largest manual discount, as a percentage of the price it applies to."
+    )
+    discount_over_limit: bool = strawberry.field(description="A manual discount is beyond its agent's limit: approval is required.")
+    channel: str | None = strawberry.field(description="Where the order was captured: portal, agent or partner.")
+    segment: str | None = strawberry.field(description="The customer segment given at capture (price lists, policies).")
     enrichment_tasks: list[EnrichmentTask] = strawberry.field(
         resolver=order_enrichment_tasks, description="Manual enrichment tasks (core/lifecycle), by line."
     )
@@ -152,4 +174,10 @@ class Order(relay.Node):
             domain_orders=[DomainOrder.from_row(d, tasks_by_domain_order.get(d.id, [])) for d in detail.domain_orders],
             events=[OrderEvent.from_record(e) for e in detail.events],
             products=[Product.from_row(p, related) for p in detail.products],
+            order_total_price=order_prices(o.total_prices),
+            price_list=o.price_list,
+            manual_discount_percent=o.manual_discount_percent,
+            discount_over_limit=o.discount_over_limit,
+            channel=o.channel,
+            segment=o.segment,
         )
