@@ -34,6 +34,7 @@ BENCHMARKS = {
     "event_latency": "bench.event_latency",
     "dispatch": "bench.dispatch",
     "memory": "bench.memory",
+    "decision_tables": "bench.decision_tables",
 }
 
 

@@ -366,7 +366,7 @@ def _normalize_condition(cond: Any, column_type: str, path: str, errors: _Errors
         if lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_inc and hi_inc))):
             errors.add(
                 f"{path}.minimum",
-                f"the range {cond.minimum!r}..{cond.maximum!r} matches nothing (minimum above maximum)",
+                f"the range {cond.minimum}..{cond.maximum} matches nothing (minimum above maximum)",
                 E.RANGE_INVERTED,
             )
             return None
