@@ -65,6 +65,9 @@ DECISION_MANAGE = {
 EXPECTED = {role: ops | (DECISION_READS if role != "customer" else set()) for role, ops in EXPECTED.items()}
 EXPECTED["process_admin"] = EXPECTED["process_admin"] | DECISION_MANAGE
 DECISION_TABLE_M = "mutation($input: %sInput!) { %s(input: $input) { errors { code } } }"
+# core/pricing: price lists need price:read (fulfilment and fallout agents do not have it).
+NO_PRICE_READ = {"order_fulfillment_agent", "order_fallout_agent"}
+EXPECTED = {role: ops | ({"priceLists"} if role not in NO_PRICE_READ else set()) for role, ops in EXPECTED.items()}
 
 ORDER_Q = (
     """query($id: ID!) { order(id: $id) { id state lines { state } domainOrders { kind tasks { id state } } products { id } } }"""
@@ -204,6 +207,7 @@ def _operation(client, runtime, headers, role, name, orders):
         "enrichmentTasks": ("{ enrichmentTasks { id } }", {}),
         "approvalQueue": ("{ approvalQueue(role: \"order_approver\") { id } }", {}),
         "ordersAwaitingMyApproval": ("{ ordersAwaitingMyApproval { id } }", {}),
+        "priceLists": ("{ priceLists { key } }", {}),
     }
     query, variables = documents[name]
     return call(client, headers, query, variables)
