@@ -14,7 +14,8 @@ The convention: an HTML comment right before the block names the demo token it r
 (a key of demo-tokens.json, see om_graph/demo.py): ``<!-- role: order_agent -->``, optionally
 ``<!-- role: order_agent; step: 3 -->`` to set where in the story it runs (docs/api.md is a
 reference, ordered by topic; a block without a step runs after the one before it). Where a
-step needs an id an earlier one returned, the docs write ``<the order id>`` / ``<the task id>``.
+step needs an id an earlier one returned, the docs write ``<the order id>`` / ``<the task id>`` /
+``<the enrichment id>`` (an open manual enrichment task).
 test_example_names_its_role fails for an example without a role."""
 
 from __future__ import annotations
@@ -479,6 +480,8 @@ class DocsRun:
                 found = [o["id"] for o in _objects(response, "order") if isinstance(o, dict) and o.get("id")]
             elif what == "task":  # the work order a person completes
                 found = [t["id"] for t in _objects(response, "tasks") if t.get("kind") == "MANUAL" and t.get("state") == "READY"]
+            elif what == "enrichment":  # a manual enrichment task a person completes
+                found = [t["id"] for t in _objects(response, "enrichmentTasks") if t.get("state") == "OPEN"]
             else:
                 pytest.fail(f"unknown placeholder <the {what} id>\nin {block.describe()}", pytrace=False)
             if found:
