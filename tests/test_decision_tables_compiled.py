@@ -3,6 +3,7 @@ indexed evaluation equal to a naive scan of the definition for every hit policy 
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -361,3 +362,19 @@ def test_unique_compiles_exactly_when_no_two_rules_overlap(data):
         row = data.draw(input_rows())
         assert len(compiled.match(row)) <= 1
         assert compiled.match(row) == naive(defn, row)
+
+
+@pytest.mark.parametrize("hit_policy", ["first", "collect"])
+@PROPERTY
+@given(data=st.data())
+def test_a_definition_survives_its_json_form(hit_policy, data):
+    from om_graph.core.decisions.codec import from_json, to_json
+
+    defn = data.draw(tables(hit_policy))
+    stored = json.loads(json.dumps(to_json(defn)))  # as the database's JSON column keeps it
+    again = from_json(stored)
+    assert to_json(again) == to_json(defn)
+    a, b = compile_table(defn), compile_table(again)
+    for _ in range(10):
+        row = data.draw(input_rows())
+        assert a.match(row) == b.match(row)

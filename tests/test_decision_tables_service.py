@@ -224,3 +224,20 @@ def test_shipped_defaults_must_validate_and_be_unique():
     bad = dataclasses.replace(PRICE, rules=(Rule(when={"speed": Condition.equals(1)}),))
     with pytest.raises(PluginConfigurationError, match=r"rules\.0\.when\.speed"):
         DecisionService(lambda **kw: None, defaults=(bad,))  # type: ignore[arg-type]
+
+
+def test_a_packs_tables_come_through_the_hook_with_their_source(make_runtime, sqlite_url):
+    from om_graph.api import Pack
+    from tests import fixture_auto_pack, fixture_pack
+
+    acme = Pack(name="acme", decision_tables=[dataclasses.replace(PRICE, name="acme.price")])
+    runtime = make_runtime(sqlite_url, embedded_workers=False, extra_plugins=(fixture_pack, fixture_auto_pack, acme))
+    assert runtime.services.registry.decision_table_packs["acme.price"] == "pack:acme"
+    view = runtime.services.decisions.get_table(ADMIN, "acme.price")
+    assert view.default_source == "pack:acme" and [(v.number, v.status, v.source) for v in view.versions] == [
+        (1, "active", "pack:acme")
+    ]
+    with runtime.services.uow(read_only=True) as uow:
+        assert runtime.services.decisions.active(uow.session).first("acme.price", {"bandwidth": 900}) == {
+            "amount": Decimal("20.00")
+        }
