@@ -63,7 +63,6 @@ from om_graph.core.decisions.definitions import (
     Rule,
 )
 from om_graph.core.kernel.errors import PluginConfigurationError
-from om_graph.core.kernel.events import (
 from om_graph.core.lifecycle.tables import (
     APPROVAL_INPUTS,
     APPROVAL_OUTPUTS,
@@ -72,6 +71,7 @@ from om_graph.core.lifecycle.tables import (
     ENRICHMENT_OUTPUTS,
     ENRICHMENT_POLICY,
 )
+from om_graph.core.kernel.events import (
     AGREEMENT_STATE_CHANGE,
     DOMAIN_ORDER_STATE_CHANGE,
     ENTITLEMENT_STATE_CHANGE,
@@ -136,8 +136,6 @@ __all__ = [
     "InputColumn",
     "OutputColumn",
     "Rule",
-    "CharacteristicConstraint",
-    "CharacteristicDef",
     # The enrichment and approval policies' columns: a pack ships its rules in a table of its own
     # named "<namespace>.enrichment.policy" / "<namespace>.approval.policy" (core/lifecycle).
     "APPROVAL_INPUTS",
@@ -146,6 +144,8 @@ __all__ = [
     "ENRICHMENT_INPUTS",
     "ENRICHMENT_OUTPUTS",
     "ENRICHMENT_POLICY",
+    "CharacteristicConstraint",
+    "CharacteristicDef",
     "DependentConstraint",
     "DecompositionRule",
     "EnrichmentPending",

@@ -167,8 +167,6 @@ class StageWork:
                     raise PluginCallFailed(f"enrichment step {step.key!r} produced invalid values", errors)
                 line.characteristics = {**line.characteristics, **checked}
                 run.enrichments.append(Enrichment(line.id, step.key, checked))
-
-    def _approve(self, snapshot: Snapshot, run: StageRun) -> None:
         self._manual_tasks(snapshot, run)
 
     def _manual_tasks(self, snapshot: Snapshot, run: StageRun) -> None:
@@ -183,6 +181,8 @@ class StageWork:
         if waiting:
             run.waiting_for = describe_open(sorted(waiting, key=lambda t: t.line_number))
             run.wait_event = AWAIT_TASKS
+
+    def _approve(self, snapshot: Snapshot, run: StageRun) -> None:
         """The round's stored steps decide; the first pass of a round asks the policy (and a
         pack's gate) and, when approval is needed, stores the round and waits."""
         if snapshot.steps:
