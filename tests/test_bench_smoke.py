@@ -114,3 +114,11 @@ def test_memory(tmp_path):
     result = _only(memory.run("tiny", tmp_path))
     assert result.data["burst"] == memory.PARAMS["tiny"]["burst"]
     assert set(result.data["phases"]) >= {"started", "detail", "pages", "create", "lifecycle"}
+
+
+def test_pricing(tmp_path):
+    from bench import pricing
+
+    pricer, create = pricing.run("tiny", tmp_path)
+    assert pricer.figure > 0 and pricer.data["lines"] == pricing.LINES
+    assert create.figure > 0 and create.data["creates"] == pricing.PARAMS["tiny"]["creates"]
