@@ -54,6 +54,7 @@ from om_graph.core.decisions.definitions import (
 )
 from om_graph.core.decisions.error_codes import DecisionsErrorCode as E
 from om_graph.core.decisions.errors import DecisionInputInvalid, DecisionTableInvalid
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError
 
 TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$")
@@ -62,6 +63,7 @@ MAX_NAME = 100
 MAX_COLUMNS = 50
 MAX_RULES = 10_000
 MAX_IN_VALUES = 1_000
+MAX_DESCRIPTION = 500
 MAX_ERRORS = 50  # a broken 1,000-rule import reports the first 50 problems
 ORDERED_TYPES = ("integer", "number", "date")
 _LEAF_SIZE = 4  # stop splitting a bucket this small
@@ -276,6 +278,8 @@ def _check_columns(kind: str, columns: Sequence[Any], errors: _Errors) -> dict[s
     for i, column in enumerate(columns):
         path = f"{kind}.{i}"
         name = getattr(column, "name", None)
+        if len(getattr(column, "description", "") or "") > MAX_DESCRIPTION:
+            errors.add(f"{path}.description", f"at most {MAX_DESCRIPTION} characters", CommonErrorCode.TOO_LONG)
         if not isinstance(name, str) or not COLUMN_NAME.match(name) or len(name) > 64:
             errors.add(
                 f"{path}.name", "a column name is a letter or _ then letters, digits or _ (64 at most)", E.INVALID_TABLE_NAME
@@ -443,6 +447,9 @@ def validate(defn: DecisionTableDef) -> tuple[list[NormalizedRule], list[FieldEr
                     f"{path}.then.{column_name}", f"{value!r} is not {type_word(out_types[column_name])}", E.VALUE_TYPE_MISMATCH
                 )
                 ok = False
+        if len(rule.description or "") > MAX_DESCRIPTION:
+            errors.add(f"{path}.description", f"at most {MAX_DESCRIPTION} characters", CommonErrorCode.TOO_LONG)
+            ok = False
         if not isinstance(rule.priority, int) or isinstance(rule.priority, bool):
             errors.add(f"{path}.priority", "a priority is an integer", E.VALUE_TYPE_MISMATCH)
             ok = False
