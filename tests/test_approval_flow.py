@@ -219,3 +219,44 @@ def test_customers_and_viewers_cannot_approve_and_bad_input_changes_nothing(worl
     assert _order(client, tokens, order_id) == before
     bad_role = call(client, approver, QUEUE, {"role": "order_agent"})
     assert bad_role["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+def _discounted(percentage: str) -> list[dict]:
+    return [
+        {
+            "offering": "test-auto",  # automatic fulfilment only
+            "priceAdjustments": [{"kind": "DISCOUNT", "chargeType": "recurring", "percentage": percentage, "reason": "loyalty"}],
+        }
+    ]
+
+
+def test_a_manual_discount_over_the_agents_limit_needs_approval_rejected_corrected_and_approved(world):
+    client, runtime, tokens = world
+    agent, approver = tokens["agent"], tokens["approver"]
+    manager = _token(runtime, "order-manager", "order_manager")  # a larger discount limit (25 %) than an agent's (10 %)
+    created = gql(client, agent, CREATE, {"input": {"customerId": "DISC", "lines": _discounted("15")}})["orderCreate"]
+    assert created["errors"] == []
+    order_id = created["order"]["id"]
+    gql(client, agent, SUBMIT, {"input": {"id": order_id}})
+    waiting = _wait_stage(client, tokens, order_id, "APPROVAL_WAITING")
+    assert waiting["waitingFor"] == (
+        "approval level 1 of 1: a manual discount is over the agent's limit; a manual discount over 10 %"
+    )
+    rejected = gql(client, approver, REJECT, {"input": {"id": order_id, "reason": "15 % needs a manager"}})["orderReject"]
+    assert rejected["errors"] == [] and rejected["order"]["state"] == "DRAFT"
+    # Corrected by a manager (within their limit, still over 10 %) and resubmitted by them.
+    draft = _order(client, tokens, order_id)
+    updated = gql(client, manager, UPDATE, {"input": {"id": order_id, "version": draft["version"], "lines": _discounted("12")}})[
+        "orderUpdate"
+    ]
+    assert updated["errors"] == []
+    gql(client, manager, SUBMIT, {"input": {"id": order_id}})
+    waiting = _wait_stage(client, tokens, order_id, "APPROVAL_WAITING")
+    assert waiting["waitingFor"] == "approval level 1 of 1: a manual discount over 10 %"
+    approved = gql(client, approver, APPROVE, {"input": {"id": order_id, "comment": "loyal customer"}})["orderApprove"]
+    assert approved["errors"] == []
+    done = _wait_stage(client, tokens, order_id, "ORCHESTRATION", state="COMPLETED")
+    assert [(a["round"], a["state"], a["comment"]) for a in done["approvals"]] == [
+        (1, "REJECTED", "15 % needs a manager"),
+        (2, "APPROVED", "loyal customer"),
+    ]
