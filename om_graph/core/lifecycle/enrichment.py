@@ -108,7 +108,7 @@ def enrichment_tasks_for(
         # The line's characteristics too (scalars), for a pack's rule on one (``siteRole`` is
         # ``hub``); the policy's own columns come first.
         characteristics = getattr(line, "characteristics", None) or {}
-        inputs = {k: v for k, v in characteristics.items() if isinstance(v, (str, int, float))}
+        inputs: dict[str, Any] = {k: v for k, v in characteristics.items() if isinstance(v, (str, int, float))}
         inputs |= {
             "offering": line.offering_key,
             "specification": line.spec_key,
