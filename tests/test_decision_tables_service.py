@@ -241,3 +241,20 @@ def test_a_packs_tables_come_through_the_hook_with_their_source(make_runtime, sq
         assert runtime.services.decisions.active(uow.session).first("acme.price", {"bandwidth": 900}) == {
             "amount": Decimal("20.00")
         }
+
+
+def test_an_upgrade_whose_consumer_reads_more_replaces_an_admin_version_that_lacks_it(runtime):
+    source = {"test.price": "pack:acme"}
+    svc = service(runtime, PRICE, sources=source)
+    svc.update_draft(ADMIN, priced(PRICE, "12.00", "22.00"))
+    svc.activate(ADMIN, "test.price", 2, reason="ours")
+    # the pack's next release reads a new output column, "currency"
+    upgraded = dataclasses.replace(
+        priced(PRICE, "13.00", "23.00"), outputs=(*PRICE.outputs, OutputColumn("currency", "string", default="EUR"))
+    )
+    svc2 = service(runtime, upgraded, sources=source)
+    with svc2._uow(read_only=True) as uow:
+        assert svc2.active(uow.session).first("test.price", {"bandwidth": 1}) == {"amount": Decimal("13.00"), "currency": "EUR"}
+    entry = svc2.get_table(ADMIN, "test.price").audit[0]
+    assert (entry.action, entry.from_version, entry.to_version) == ("defaultActivated", 2, 3)
+    assert "no longer fits" in entry.reason and "currency" in entry.reason

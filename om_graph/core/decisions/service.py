@@ -14,7 +14,9 @@ default not stored yet as version 1, active. When a default changes (a pack upgr
 the new definition as a new version and activates it **only if the active version is itself a
 shipped default**; if a process admin's version is active, the admin's choice wins: the new
 default is stored shelved (``retired``, never active, audited ``defaultStored``) so that an admin
-can roll forward to it with ``rollback``.
+can roll forward to it with ``rollback``. Unless the admin's version no longer fits the upgraded
+consumer (it lacks an output column the new default has, or types an input otherwise): then the
+new default is activated, and the audit entry says why.
 
 **Managing.** One draft at a time per table: ``update_draft`` replaces it, or opens one when the
 table has none. A table with a shipped default keeps the default's interface in every version:
@@ -351,22 +353,27 @@ class DecisionService:
             active = next((v for v in versions if v.status == VersionStates.ACTIVE), None)
             number = versions[-1].number + 1 if versions else 1
             version = self._new_version(session, table, number, body, source, SYSTEM_ACTOR, f"default from {source} changed")
-            if active is None or is_shipped(active.source):
+            # An admin's active version that no longer offers what the upgraded consumer reads
+            # (an output column the new default added, a retyped input) would break it: the new
+            # default is activated then, and the audit says why.
+            misfit = [] if active is None or is_shipped(active.source) else interface_problems(defn, from_json(active.definition))
+            if active is None or is_shipped(active.source) or misfit:
                 if active is not None:
                     self._enter(active, "retire", SYSTEM_ACTOR)
                 self._enter(version, "activate", SYSTEM_ACTOR)
                 session.flush()
                 table.active_version_id = version.id
+                why = (
+                    f"the default from {source} changed and the active version was a shipped default"
+                    if not misfit
+                    else f"the default from {source} changed and version {active.number if active else '?'} no longer fits "
+                    f"its consumer ({'; '.join(e.message for e in misfit)})"
+                )
                 self._audit(
-                    session,
-                    table,
-                    AuditActions.DEFAULT_ACTIVATED,
-                    active.number if active else None,
-                    number,
-                    SYSTEM_ACTOR,
-                    f"the default from {source} changed and the active version was a shipped default",
+                    session, table, AuditActions.DEFAULT_ACTIVATED, active.number if active else None, number, SYSTEM_ACTOR, why
                 )
             else:
+                assert active is not None
                 self._enter(version, "shelve", SYSTEM_ACTOR)
                 self._audit(
                     session,
@@ -446,7 +453,8 @@ class DecisionService:
             else:
                 chosen = next((v for v in versions if v.number == version), None)
             if chosen is None:
-                raise ValidationFailed.single("version", f"{name!r} has no version {version}", E.UNKNOWN_VERSION)
+                which = f"version {version}" if version is not None else "draft or active version"
+                raise ValidationFailed.single("version", f"{name!r} has no {which}", E.UNKNOWN_VERSION)
             compiled = self._remember(chosen.id, chosen.definition)
         types = dict(zip(compiled.input_names, compiled.input_types))
         results, errors = [], []
