@@ -260,3 +260,22 @@ def test_a_manual_discount_over_the_agents_limit_needs_approval_rejected_correct
         (1, "REJECTED", "15 % needs a manager"),
         (2, "APPROVED", "loyal customer"),
     ]
+
+
+def test_a_new_customers_large_first_order_needs_approval_and_a_known_customers_does_not(world):
+    client, runtime, tokens = world
+    agent = tokens["agent"]
+
+    def place(customer: str, lines: list[dict]) -> str:
+        created = gql(client, agent, CREATE, {"input": {"customerId": customer, "lines": lines}})["orderCreate"]
+        gql(client, agent, SUBMIT, {"input": {"id": created["order"]["id"]}})
+        return created["order"]["id"]
+
+    first = place("REPEAT", [{"offering": "test-auto"}])  # small: no approval, completes
+    _wait_stage(client, tokens, first, "ORCHESTRATION", state="COMPLETED")
+    known = place("REPEAT", _big_lines(1))  # 6,000: over the new-customer floor, under 10,000
+    fresh = place("FRESH", _big_lines(1))
+    assert _wait_stage(client, tokens, fresh, "APPROVAL_WAITING")["waitingFor"] == (
+        "approval level 1 of 1: a new customer's order over 1,000"
+    )
+    assert _wait_stage(client, tokens, known, "ORCHESTRATION", state="COMPLETED")["approvals"] == []

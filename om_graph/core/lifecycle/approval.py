@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from om_graph.core.access.actor import Actor
@@ -150,13 +150,25 @@ def new_steps(order: Order, specs: Sequence[ApprovalStepSpec]) -> list[ApprovalS
     ]
 
 
+_ORDERS, _PRODUCTS = Order.__table__, Product.__table__
+# Prebuilt (one compiled form): the customer has a completed order other than this one, or an active product.
+_NOT_NEW = select(
+    or_(
+        exists().where(
+            _ORDERS.c.customer_id == bindparam("customer_id"),
+            _ORDERS.c.state.in_((OrderStates.COMPLETED, OrderStates.PARTIAL)),
+            _ORDERS.c.id != bindparam("order_id"),
+        ),
+        exists().where(_PRODUCTS.c.customer_id == bindparam("customer_id"), _PRODUCTS.c.status == ProductStatuses.ACTIVE),
+    )
+)
+
+
 def is_new_customer(session: Session, customer_id: str, *, order_id: int | None = None) -> bool:
-    """No completed (or partly completed) order and no active product: the policy's ``newCustomer``."""
-    done = select(Order.id).where(Order.customer_id == customer_id, Order.state.in_((OrderStates.COMPLETED, OrderStates.PARTIAL)))
-    if order_id is not None:
-        done = done.where(Order.id != order_id)
-    active = select(Product.id).where(Product.customer_id == customer_id, Product.status == ProductStatuses.ACTIVE)
-    return not session.scalar(select(or_(exists(done), exists(active))))
+    """No completed (or partly completed) order and no active product: the policy's ``newCustomer``
+    (``order_id``: the order asking, which does not count)."""
+    found = session.connection().scalar(_NOT_NEW, {"customer_id": customer_id, "order_id": order_id or 0})
+    return not found
 
 
 def round_steps(session: Session, order: Order) -> list[ApprovalStep]:
