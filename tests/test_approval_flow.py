@@ -219,6 +219,10 @@ def test_customers_and_viewers_cannot_approve_and_bad_input_changes_nothing(worl
     assert _order(client, tokens, order_id) == before
     bad_role = call(client, approver, QUEUE, {"role": "order_agent"})
     assert bad_role["errors"][0]["extensions"]["code"] == "INVALID"
+    too_many = call(client, approver, '{ approvalQueue(role: "order_approver", first: 101) { id } }')
+    assert too_many["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
+    none = call(client, approver, "{ ordersAwaitingMyApproval(first: 0) { id } }")
+    assert none["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"
 
 
 def _discounted(percentage: str) -> list[dict]:

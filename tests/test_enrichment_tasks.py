@@ -170,6 +170,14 @@ def test_bad_input_to_enrichment_task_complete_gets_typed_errors_and_changes_not
     for who in ("agent", "customer"):
         body = call(client, tokens[who], COMPLETE, {"input": {"id": task["id"]}})
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    for arguments, code in (({"first": 0}, "OUT_OF_RANGE"), ({"first": 101}, "OUT_OF_RANGE"), ({"role": "r" * 65}, "TOO_LONG")):
+        body = call(
+            client,
+            tokens["fulfilment"],
+            "query($first: Int, $role: String) { enrichmentTasks(first: $first, role: $role) { id } }",
+            arguments,
+        )
+        assert body["errors"][0]["extensions"]["code"] == code, arguments
     # Every staff role reads the work queue (FULFILMENT_READ); customers do not.
     assert call(client, tokens["customer"], QUEUE)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert [t["id"] for t in gql(client, tokens["agent"], QUEUE)["enrichmentTasks"]] == [task["id"]]
@@ -207,3 +215,37 @@ def test_the_tsm_pack_surveys_hub_and_datacenter_sd_wan_sites_only(make_runtime,
     detail = svc.queries.order(agent, waiting["hub"].id)
     assert detail.order.stage not in ("enrichment", "enrichmentWaiting")
     assert detail.lines[0].characteristics["siteSurveyReference"] == "SURVEY-2026-118"
+
+
+def test_an_order_rejected_while_its_tasks_are_open_cancels_them(make_runtime, sqlite_url):
+    from om_graph.core.access.actor import Actor
+    from om_graph.core.kernel.errors import FieldError, PluginCallFailed
+    from om_graph.core.lifecycle.stages import Stages
+    from om_graph.core.ordering.commands import LineInput, OrderInput
+
+    runtime = make_runtime(
+        sqlite_url, extra_plugins=(fixture_pack, fixture_auto_pack, fixture_enrichment_pack), embedded_workers=False
+    )
+    svc = runtime.services
+    manager = Actor("manager", frozenset({"order_manager"}))
+    order = svc.orders.create(
+        manager, OrderInput("ENR", (LineInput(fixture_enrichment_pack.FIBRE, characteristics={"bandwidth": 500}),))
+    )
+    svc.orders.submit(manager, order.id)
+    svc.processing.process(order.id)
+    [task] = svc.enrichment.of_order(manager, order.id)
+    assert task.state == "open"
+
+    def failing_step(snapshot, run):  # an enrichment step that now produces invalid values
+        raise PluginCallFailed("enrichment step 'x' produced invalid values", [FieldError("lines.0", "bad", "INVALID")])
+
+    svc.processing.stages._work[Stages.ENRICHMENT] = failing_step
+    svc.processing.resume(manager, order.id)
+    svc.processing.process(order.id)
+    detail = svc.queries.order(manager, order.id)
+    assert detail.order.state == "rejected"
+    [task] = svc.enrichment.of_order(manager, order.id)
+    assert task.state == "cancelled"
+    assert svc.enrichment.queue(manager, state="open") == []
+    cancelled = [e for e in detail.events if e.entity_kind == "enrichmentTask" and e.to_state == "cancelled"]
+    assert [e.payload for e in cancelled] == [{"event": "cancel", "reason": "processingFailed"}]

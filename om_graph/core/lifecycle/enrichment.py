@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 UowFactory = Callable[..., UnitOfWork]
 
 MAX_QUEUE = 100
+MAX_ROLE_LENGTH = 64  # enrichment_task.role
 
 
 class Tables(Protocol):
@@ -301,6 +302,8 @@ class EnrichmentTasks:
         require(actor, Permission.FULFILMENT_READ)
         if not 1 <= first <= MAX_QUEUE:
             raise ValidationFailed.single("first", f"must be between 1 and {MAX_QUEUE}", CommonErrorCode.OUT_OF_RANGE)
+        if role is not None and len(role) > MAX_ROLE_LENGTH:
+            raise ValidationFailed.single("role", f"at most {MAX_ROLE_LENGTH} characters", CommonErrorCode.TOO_LONG)
         statement = select(EnrichmentTask).order_by(EnrichmentTask.id).limit(first)
         if state is not None:
             statement = statement.where(EnrichmentTask.state == state)

@@ -38,6 +38,7 @@ from om_graph.core.lifecycle.error_codes import LifecycleErrorCode
 from om_graph.core.lifecycle.models import EnrichmentTask
 from om_graph.core.lifecycle.pipeline import ApprovalGate, Snapshot, StageRun, StageWork, no_approval_needed
 from om_graph.core.lifecycle.stages import RESUME, WAITING, Stages, move_stage, record_stage
+from om_graph.core.lifecycle.states import EnrichmentTaskStates
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.locking import lock_for_write, lock_order
 from om_graph.core.ordering.models import Order, OrderLine
@@ -143,6 +144,11 @@ class OrderProcessing:
                 log.error("order %s rejected (%s): %s", order.id, reason, "; ".join(e.message for e in errors))
                 self._record_stage(uow, order, previous, run.events)
                 self._reject(uow, order, snapshot.lines, errors, reason)
+                # Its open manual enrichment tasks leave the work queues with it.
+                for task in snapshot.tasks:
+                    if task.state == EnrichmentTaskStates.OPEN:
+                        uow.session.add(task)
+                        fire(uow, order, task, "cancel", SYSTEM_ACTOR, {"reason": reason})
                 return [], None
             if run.waiting_for is not None:
                 order.processing_dispatched_at = None
