@@ -44,7 +44,10 @@ ORDER_PRIORITY = DecisionTableDef(
             description="wanted within two days (or overdue)",
         ),
         Rule(
-            when={"segment": Condition.one_of("enterprise", "wholesale"), "recurringTotal": Condition.between(minimum=1000)},
+            when={
+                "segment": Condition.one_of("enterprise", "business", "wholesale"),
+                "recurringTotal": Condition.between(minimum=1000),
+            },
             then={"priority": "1"},
             description="large business revenue",
         ),
@@ -54,7 +57,7 @@ ORDER_PRIORITY = DecisionTableDef(
             description="wanted within a week",
         ),
         Rule(
-            when={"segment": Condition.one_of("enterprise", "wholesale")},
+            when={"segment": Condition.one_of("enterprise", "business", "wholesale")},
             then={"priority": "2"},
             description="business customers",
         ),
