@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 from om_graph.app import create_app
 from om_graph.core.access.actor import Actor
 from om_graph.core.fulfilment.models import Task
-from om_graph.core.inventory.models import Product
+from om_graph.core.inventory.models import Agreement, Product
+from om_graph.core.inventory.settlement import add_months
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph_tsm.pricing import FIBRE_MATRIX, fibre_matrix
 from tests import support
@@ -168,7 +169,7 @@ def test_a_draft_is_repriced_on_edit_and_a_submitted_order_is_frozen(runtime):
 
 
 def _install(runtime, agent) -> tuple[str, int]:
-    """A completed fibre order (500 Mbit/s, 24 months): the active product's global id and id."""
+    """A completed fibre order (500 Mbit/s, 36 months): the active product's global id and id."""
     data = gql(
         agent,
         CREATE,
@@ -176,7 +177,7 @@ def _install(runtime, agent) -> tuple[str, int]:
             "input": {
                 "customerId": "ACME",
                 "requestedInitialState": "ACKNOWLEDGED",
-                "lines": [fibre_line("fibre-broadband-500", 24, False)],
+                "lines": [fibre_line("fibre-broadband-500", 36, False)],
             }
         },
     )
@@ -196,7 +197,9 @@ def _install(runtime, agent) -> tuple[str, int]:
         product = s.scalars(select(Product).where(Product.order_id == order_id)).one()
         assert product.status == "active", product.status
         recurring = of_type(product.product_price, "recurring")  # TMF637 productPrice, per unit
-        assert recurring["price"]["dutyFreeAmount"]["value"] == "39.95"
+        assert recurring["price"]["dutyFreeAmount"]["value"] == "37.95"
+        agreement = s.get(Agreement, product.agreement_id)  # the contract runs for the term chosen
+        assert agreement.end_date == add_months(agreement.start_date, 36)
         return f"{_gid('Product', product.id)}", product.id
 
 
@@ -214,11 +217,11 @@ def test_a_modify_shows_its_recurring_delta_and_a_disconnect_its_early_terminati
         assert modify["errors"] == []
         [line] = modify["order"]["lines"]
         delta = line["priceDelta"]
-        assert amount(delta["currentPrice"]) == Decimal("39.95") and amount(delta["newPrice"]) == Decimal("44.95")
-        assert amount(delta["deltaPrice"]) == Decimal("5.00") and amount(delta["deltaPrice"], "taxIncludedAmount") == Decimal(
-            "5.95"
+        assert amount(delta["currentPrice"]) == Decimal("37.95") and amount(delta["newPrice"]) == Decimal("44.95")
+        assert amount(delta["deltaPrice"]) == Decimal("7.00") and amount(delta["deltaPrice"], "taxIncludedAmount") == Decimal(
+            "8.33"
         )
-        assert modify["order"]["recurringTotal"]["amount"] == "5.00"  # what the order changes on the bill
+        assert modify["order"]["recurringTotal"]["amount"] == "7.00"  # what the order changes on the bill
         assert modify["order"]["oneTimeTotal"]["amount"] == "0.00"  # no installation fee on a change
         with runtime.sessions() as s:  # the product started a month ago
             s.get(Product, product_id).start_date -= timedelta(days=31)
@@ -230,12 +233,12 @@ def test_a_modify_shows_its_recurring_delta_and_a_disconnect_its_early_terminati
         assert disconnect["errors"] == []
         [line] = disconnect["order"]["lines"]
         months = line["priceDelta"]["remainingTermMonths"]
-        assert months in (23, 24)
-        charge = (Decimal("29.00") + Decimal("39.95") * months * Decimal("0.5")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert months in (35, 36)
+        charge = (Decimal("29.00") + Decimal("37.95") * months * Decimal("0.5")).quantize(Decimal("0.01"), ROUND_HALF_UP)
         assert amount(line["priceDelta"]["earlyTerminationCharge"]) == charge
         assert amount(of_type(line["itemTotalPrice"], "oneTime")["price"]) == charge
         assert disconnect["order"]["oneTimeTotal"]["amount"] == str(charge)
-        assert disconnect["order"]["recurringTotal"]["amount"] == "-39.95"
+        assert disconnect["order"]["recurringTotal"]["amount"] == "-37.95"
 
 
 BAD = [

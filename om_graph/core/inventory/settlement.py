@@ -93,6 +93,15 @@ def add_months(start: datetime, months: int) -> datetime:
     return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
 
 
+def contract_term_months(product: Product, registry: Registry) -> int:
+    """A product's contract term: its ``contractTermMonths`` characteristic when it has one (the
+    term the customer chose, which its price depended on), else its offering's."""
+    chosen = product.characteristics.get("contractTermMonths")
+    if isinstance(chosen, int) and not isinstance(chosen, bool) and chosen > 0:
+        return chosen
+    return registry.offerings[product.offering_key].contract_term_months
+
+
 def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, registry: Registry) -> None:
     if line.action != "add":
         return
@@ -208,7 +217,7 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
     if not products:
         return None
     now = utcnow()
-    term = max(registry.offerings[p.offering_key].contract_term_months for p in products if p.offering_key in registry.offerings)
+    term = max(contract_term_months(p, registry) for p in products if p.offering_key in registry.offerings)
     agreement = Agreement(
         customer_id=order.customer_id,
         order_id=order.id,
