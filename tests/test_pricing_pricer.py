@@ -458,3 +458,14 @@ def test_alterations_apply_in_the_order_given_on_the_running_amount(adjustments)
         assert alteration["priority"] == index + 1 and value(alteration["price"]["dutyFreeAmount"]) == expected
         running += expected
     assert value(recurring["price"]["dutyFreeAmount"]) == running
+
+
+def test_discount_limits_from_the_environment():
+    settings = PricingSettings.from_environ(
+        {"OM_GRAPH_PRICE_LIMIT_ORDER_AGENT": "5", "OM_GRAPH_PRICE_LIMIT_VIEWER": "", "OTHER": "x"}
+    )
+    assert settings.limit_for({"order_agent"}) == D("5") and settings.limit_for({"order_manager"}) == D("25")
+    assert settings.limit_for({"order_agent", "order_manager"}) == D("25") and settings.limit_for({"customer"}) == D("0")
+    for bad in ("ten", "150", "-1", "NaN"):
+        with pytest.raises(PluginConfigurationError):
+            PricingSettings.from_environ({"OM_GRAPH_PRICE_LIMIT_ORDER_AGENT": bad})
