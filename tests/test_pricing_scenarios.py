@@ -338,3 +338,25 @@ def test_per_seat_tiers_and_the_seat_promotion(runtime):
         amount(onboarding["price"]) == Decimal("0.00")
         and onboarding["priceAlteration"][0]["source"]["table"] == "tpsm.promotions"
     )
+
+
+def test_an_order_priced_before_pricing_shows_its_unit_prices(runtime):
+    with client(runtime) as agent:
+        order = gql(agent, CREATE, {"input": {"customerId": "ACME", "lines": [fibre_line(term=24, static_ip=False)]}})
+        order_id = int(_node_id(order["orderCreate"]["order"]["id"]))
+        with runtime.sessions() as s:  # as migration 0012 left the rows of older orders
+            s.get(Order, order_id).total_prices = None
+            for line in s.scalars(select(OrderLine).where(OrderLine.order_id == order_id)):
+                line.prices = None
+            s.commit()
+        legacy = gql(agent, READ, {"id": order["orderCreate"]["order"]["id"]})["order"]
+    assert [(p["priceType"], amount(p["price"])) for p in legacy["orderTotalPrice"]] == [
+        ("oneTime", Decimal("49.00")),
+        ("recurring", Decimal("54.95")),
+    ]
+    [line] = legacy["lines"]
+    assert [(p["priceType"], amount(p["price"], "taxIncludedAmount")) for p in line["itemTotalPrice"]] == [
+        ("oneTime", Decimal("49.00")),
+        ("recurring", Decimal("54.95")),
+    ]
+    assert line["priceDelta"] is None

@@ -19,8 +19,8 @@ branch_labels = None
 depends_on = None
 
 # Plain ALTER TABLE, no batch rebuild (see 0007). Orders captured before this migration keep
-# their unit prices and totals; their TMF622 prices are null (the API derives them from the
-# unit prices, core/pricing/shapes.py).
+# their unit prices and totals; their TMF622 prices are null (the API derives untaxed ones from
+# the unit prices and totals, schema/types/pricing.py).
 _ORDER_COLUMNS = ("segment", "channel", "discount_over_limit", "manual_discount_percent", "total_prices", "price_list")
 
 

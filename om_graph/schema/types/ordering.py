@@ -16,7 +16,7 @@ from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
-from om_graph.schema.types.pricing import OrderPrice, PriceDelta, order_prices
+from om_graph.schema.types.pricing import OrderPrice, PriceDelta, line_prices, total_prices
 
 _EVENT_ENTITY_TYPES = {
     "order": "Order",
@@ -58,6 +58,7 @@ class OrderLine:
     @classmethod
     def from_row(cls, row, currency: str) -> OrderLine:
         """From a line row; its prices are in its order's ``currency``."""
+        item_price, item_total_price, price_delta = line_prices(row, currency)
         return cls(
             id=gid("OrderLine", row.id),
             line_number=row.line_number,
@@ -69,9 +70,9 @@ class OrderLine:
             product_id=gid("Product", row.product_id) if row.product_id else None,
             unit_one_time_price=Money(amount=row.unit_one_time_price, currency=currency),
             unit_recurring_price=Money(amount=row.unit_recurring_price, currency=currency),
-            item_price=order_prices(row.prices.get("itemPrice") if row.prices else None),
-            item_total_price=order_prices(row.prices.get("itemTotalPrice") if row.prices else None),
-            price_delta=PriceDelta.from_json(row.prices.get("priceDelta")) if row.prices else None,
+            item_price=item_price,
+            item_total_price=item_total_price,
+            price_delta=price_delta,
         )
 
 
@@ -174,7 +175,7 @@ class Order(relay.Node):
             domain_orders=[DomainOrder.from_row(d, tasks_by_domain_order.get(d.id, [])) for d in detail.domain_orders],
             events=[OrderEvent.from_record(e) for e in detail.events],
             products=[Product.from_row(p, related) for p in detail.products],
-            order_total_price=order_prices(o.total_prices),
+            order_total_price=total_prices(o),
             price_list=o.price_list,
             manual_discount_percent=o.manual_discount_percent,
             discount_over_limit=o.discount_over_limit,

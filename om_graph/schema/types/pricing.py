@@ -211,3 +211,46 @@ class PriceList:
             description=plist.description,
             product_offering_price=[ProductOfferingPrice.from_definition(plist, p) for p in plist.prices],
         )
+
+
+# -- rows priced before migration 0012 (no TMF622 JSON): their unit prices and totals, untaxed -------
+
+
+def _legacy(price_type: str, amount: Decimal, currency: str) -> OrderPrice:
+    money = Money(amount=amount, currency=currency)
+    return OrderPrice(
+        name="One-time charge" if price_type == "oneTime" else "Recurring charge",
+        price_type=price_type,
+        recurring_charge_period="month" if price_type == "recurring" else None,
+        recurring_charge_period_length=None,
+        unit_of_measure=None,
+        price=Price(duty_free_amount=money, tax_included_amount=money, tax_rate=Decimal("0"), percentage=None),
+        price_alteration=[],
+        product_offering_price=None,
+    )
+
+
+def line_prices(row: Any, currency: str) -> tuple[list[OrderPrice], list[OrderPrice], PriceDelta | None]:
+    """A line's itemPrice, itemTotalPrice and priceDelta: as the Pricer stored them, or, for a line
+    captured before pricing existed, from its unit prices (one-time and recurring, untaxed)."""
+    prices = row.prices
+    if prices is not None:
+        return (
+            order_prices(prices.get("itemPrice")),
+            order_prices(prices.get("itemTotalPrice")),
+            PriceDelta.from_json(prices.get("priceDelta")),
+        )
+    units = [("oneTime", row.unit_one_time_price), ("recurring", row.unit_recurring_price)]
+    return (
+        [_legacy(t, a, currency) for t, a in units if a],
+        [_legacy(t, a * row.quantity, currency) for t, a in units if a],
+        None,
+    )
+
+
+def total_prices(row: Any) -> list[OrderPrice]:
+    """An order's orderTotalPrice: stored, or from its totals for an order from before pricing."""
+    if row.total_prices is not None:
+        return order_prices(row.total_prices)
+    totals = [("oneTime", row.one_time_total), ("recurring", row.recurring_total)]
+    return [_legacy(t, a, row.currency) for t, a in totals if a]
