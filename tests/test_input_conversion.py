@@ -57,6 +57,12 @@ SAMPLES = {
         {"id": GlobalID("Task", "3").__str__()},
         {"id": GlobalID("Task", "3").__str__(), "characteristics": [{"name": "serial", "value": "S1"}]},
     ],
+    "EnrichmentTaskCompleteInput": [
+        {"id": GlobalID("EnrichmentTask", "3").__str__()},
+        {"id": GlobalID("EnrichmentTask", "3").__str__(), "characteristics": [{"name": "surveyReference", "value": "S"}]},
+    ],
+    "OrderApproveInput": [{"id": ORDER}, {"id": ORDER, "version": 4, "comment": "ok"}, {"id": ORDER, "comment": None}],
+    "OrderRejectInput": [{"id": ORDER, "reason": "too deep"}, {"id": ORDER, "version": None, "reason": ""}],
 }
 
 
