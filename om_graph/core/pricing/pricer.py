@@ -585,10 +585,8 @@ class Pricer:
                     "name": price.charge_name,
                     "priceType": price.price_type,
                     "price": {ctx.basis: ctx.money(ctx.round(unit)), "taxRate": text(ctx.plist.rate_for(price.price_type))},
-                    "productOfferingPrice": {
-                        "id": f"{ctx.plist.key}:{price.offering}:{price.price_type}:{price.name}",
-                        "name": price.charge_name,
-                    },
+                    # the charge's name is the POP's: not repeated in the reference
+                    "productOfferingPrice": {"id": f"{ctx.plist.key}:{price.offering}:{price.price_type}:{price.name}"},
                 }
                 if price.price_type == RECURRING:
                     entry["recurringChargePeriod"] = price.period

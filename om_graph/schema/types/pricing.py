@@ -108,7 +108,9 @@ class OrderPrice:
             price_alteration=[
                 PriceAlteration.from_json(a) for a in p.get("priceAlteration", p.get("productPriceAlteration", ()))
             ],
-            product_offering_price=ProductOfferingPriceRef(id=ref["id"], name=ref.get("name", ""), matrix=ref.get("matrix"))
+            product_offering_price=ProductOfferingPriceRef(
+                id=ref["id"], name=ref.get("name") or p.get("name", ""), matrix=ref.get("matrix")
+            )
             if ref
             else None,
         )
