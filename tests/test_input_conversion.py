@@ -31,6 +31,7 @@ SAMPLES = {
         {"action": "DELETE", "productId": PRODUCT, "offering": None},
         {"productId": "not-base64!"},
         {"productId": None, "characteristics": [{"name": "k", "value": None}]},
+        {**LINE, "priceAdjustments": [{"kind": "DISCOUNT", "chargeType": "recurring", "reason": "r", "amount": "3"}]},
     ],
     "OrderCreateInput": [
         {"customerId": "C", "lines": []},
@@ -45,6 +46,12 @@ SAMPLES = {
             "requestedInitialState": "ACKNOWLEDGED",
         },
         {"customerId": "C", "lines": [{"productId": "bad"}]},
+        {
+            "customerId": "C",
+            "lines": [LINE],
+            "segment": "smb",
+            "priceAdjustments": [{"kind": "SURCHARGE", "chargeType": "oneTime", "reason": "express", "amount": "30"}],
+        },
     ],
     "OrderUpdateInput": [
         {"id": ORDER, "lines": [LINE]},
@@ -63,6 +70,11 @@ SAMPLES = {
     ],
     "OrderApproveInput": [{"id": ORDER}, {"id": ORDER, "version": 4, "comment": "ok"}, {"id": ORDER, "comment": None}],
     "OrderRejectInput": [{"id": ORDER, "reason": "too deep"}, {"id": ORDER, "version": None, "reason": ""}],
+    "PriceAdjustmentInput": [
+        {"kind": "DISCOUNT", "chargeType": "recurring", "reason": "r", "percentage": "10"},
+        {"kind": "SURCHARGE", "chargeType": "oneTime", "reason": "r", "amount": 5, "percentage": None},
+        {"kind": "DISCOUNT", "chargeType": "x", "reason": "", "amount": "1.005", "percentage": "2"},
+    ],
 }
 
 
