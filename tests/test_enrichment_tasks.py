@@ -249,3 +249,45 @@ def test_an_order_rejected_while_its_tasks_are_open_cancels_them(make_runtime, s
     assert svc.enrichment.queue(manager, state="open") == []
     cancelled = [e for e in detail.events if e.entity_kind == "enrichmentTask" and e.to_state == "cancelled"]
     assert [e.payload for e in cancelled] == [{"event": "cancel", "reason": "processingFailed"}]
+
+
+def test_a_rejected_order_corrected_with_its_surveyed_values_is_not_surveyed_again(make_runtime, sqlite_url):
+    from om_graph.core.access.actor import Actor
+    from om_graph.core.ordering.commands import LineInput, OrderInput
+
+    runtime = make_runtime(
+        sqlite_url, extra_plugins=(fixture_pack, fixture_auto_pack, fixture_enrichment_pack), embedded_workers=False
+    )
+    svc = runtime.services
+    agent = Actor("agent", frozenset({"order_agent"}))
+    tech = Actor("tech", frozenset({"order_fulfillment_agent"}))
+    approver = Actor("approver", frozenset({"order_approver"}))
+    fibre = LineInput(fixture_enrichment_pack.FIBRE, characteristics={"bandwidth": 500})
+    big = LineInput(fixture_enrichment_pack.BIG)  # a new customer's order over 1,000: one approval level
+    order = svc.orders.create(agent, OrderInput("RESURVEY", (fibre, big)))
+    svc.orders.submit(agent, order.id)
+    svc.processing.process(order.id)
+    [task] = svc.enrichment.of_order(tech, order.id)
+    svc.enrichment.complete(tech, task.id, {"surveyReference": "SV-9", "poleNumber": "P-9"})
+    svc.processing.process(order.id)
+    assert svc.queries.order(agent, order.id).order.stage == "approvalWaiting"
+    svc.approvals.reject(approver, order.id, None, "check the kit")
+    # The correction keeps the surveyed values: no second survey; the line was replaced, the
+    # completed task stays as history without it.
+    surveyed = LineInput(
+        fixture_enrichment_pack.FIBRE, characteristics={"bandwidth": 500, "surveyReference": "SV-9", "poleNumber": "P-9"}
+    )
+    svc.orders.update(agent, order.id, OrderInput("RESURVEY", (surveyed, big)))
+    svc.orders.submit(agent, order.id)
+    svc.processing.process(order.id)
+    detail = svc.queries.order(agent, order.id)
+    assert (detail.order.stage, detail.order.approval_round) == ("approvalWaiting", 2)
+    [old] = svc.enrichment.of_order(tech, order.id)
+    assert (old.state, old.line_id, old.line_number) == ("completed", None, 1)
+    # Without the values, the new line is surveyed again.
+    svc.approvals.reject(approver, order.id, None, "again")
+    svc.orders.update(agent, order.id, OrderInput("RESURVEY", (fibre, big)))
+    svc.orders.submit(agent, order.id)
+    svc.processing.process(order.id)
+    assert svc.queries.order(agent, order.id).order.stage == "enrichmentWaiting"
+    assert [t.state for t in svc.enrichment.of_order(tech, order.id)] == ["completed", "open"]

@@ -102,7 +102,9 @@ def enrichment_tasks_for(
     then rule order (pure: the stage and ``orderPreview`` both call it). A rule sees the policy's
     columns and the line's characteristics (a pack's table may add an input column named after one). A rule naming a
     characteristic the line's specification does not declare captures only the declared ones (the
-    others are logged); two rules giving one line the same task key make one task. The policy is
+    others are logged); two rules giving one line the same task key make one task; a task whose
+    characteristics the line already has values for all of is not given (the work is done: a
+    corrected order resubmitted with the values, or an agent who had them at capture). The policy is
     the core's table and every pack's ``<namespace>.enrichment.policy`` (:func:`policy_hits`)."""
     found: list[EnrichmentTaskSpec] = []
     for line in lines:
@@ -136,6 +138,8 @@ def enrichment_tasks_for(
                         "enrichment task %r names characteristics %s that %s does not declare", key, unknown, line.spec_key
                     )
                 capture = [c for c in capture if c in declared]
+            if capture and all(characteristics.get(c) is not None for c in capture):
+                continue  # the line carries what the task would capture (a resubmitted, corrected order)
             found.append(
                 EnrichmentTaskSpec(
                     line_number=line.line_number,
