@@ -469,3 +469,21 @@ def test_discount_limits_from_the_environment():
     for bad in ("ten", "150", "-1", "NaN"):
         with pytest.raises(PluginConfigurationError):
             PricingSettings.from_environ({"OM_GRAPH_PRICE_LIMIT_ORDER_AGENT": bad})
+
+
+def test_a_retyped_table_is_ignored_or_has_no_price_but_never_crashes():
+    odd = DecisionTableDef(
+        "t.promotions",
+        inputs=(InputColumn("level"),),
+        outputs=(OutputColumn("name"), OutputColumn("percentage", "string"), OutputColumn("priority", "string")),
+        rules=(Rule({"level": Condition.equals("line")}, {"name": "odd", "percentage": "lots", "priority": "high"}),),
+        hit_policy="collect",
+    )
+    text_matrix = replace(
+        MATRIX, outputs=(OutputColumn("amount", "string"),), rules=(Rule({}, {"amount": "cheap"}),), hit_policy="first"
+    )
+    priced = PRICER.price(request(seats(10)), DefaultTables((*PRICING_TABLES, MATRIX, odd)))
+    assert "priceAlteration" not in priced.lines[0].prices["itemTotalPrice"][0]
+    with pytest.raises(ValidationFailed) as failed:
+        PRICER.price(request(fibre()), DefaultTables((*PRICING_TABLES, text_matrix, PROMO)))
+    assert [(e.field, e.code) for e in failed.value.errors] == [("lines.0.characteristics", "NO_MATRIX_PRICE")]

@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from om_graph.core.access.actor import Actor
@@ -250,8 +250,8 @@ class _Context:
                         charge_type=charge_type,
                         percentage=percentage,
                         amount=amount,
-                        priority=int(row.get("priority") or 0),
-                        duration=int(row.get("applicationDuration") or 0),
+                        priority=_whole(row.get("priority")),
+                        duration=max(0, _whole(row.get("applicationDuration"))),
                         table=table,
                         order=len(found),
                     )
@@ -344,11 +344,21 @@ class _Context:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if value is None:
+    """A table's output as a finite Decimal; None for a missing or unusable one (a table an admin
+    retyped: the row is then ignored, or the matrix has no price, never a crash)."""
+    if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _whole(value: Any) -> int:
+    """A table's priority or duration output as an int (0 when missing or unusable)."""
+    number = _decimal(value)
+    return int(number) if number is not None and number == number.to_integral_value() else 0
 
 
 def _remaining_months(start: datetime, term_months: int, today: date) -> int:
