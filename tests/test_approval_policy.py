@@ -171,3 +171,20 @@ def test_a_wrong_typed_input_is_refused_by_the_table(bad):
 
     with pytest.raises(DecisionInputInvalid):
         DEFAULTS.evaluate("approval.policy", bad)
+
+
+def test_the_read_skips_lookups_the_policies_cannot_use():
+    from om_graph.core.lifecycle.approval import new_customer_matters
+    from om_graph.core.lifecycle.enrichment import may_give_tasks
+
+    class Compiled(Tables):  # with ActiveTables' table(name)
+        def table(self, name):
+            return self.compiled[name]
+
+    defaults = Compiled(*LIFECYCLE_TABLES)
+    assert not new_customer_matters(FakeOrder(one_time_total=Decimal("999")), [FakeLine()], defaults)
+    assert new_customer_matters(FakeOrder(one_time_total=Decimal("1500")), [FakeLine()], defaults)
+    assert not may_give_tasks(defaults)  # the core's enrichment policy has no rules
+    from tests.fixture_enrichment_pack import ENRICHMENT_POLICY
+
+    assert may_give_tasks(Compiled(*LIFECYCLE_TABLES, ENRICHMENT_POLICY))  # a pack's table has

@@ -130,6 +130,13 @@ def approval_steps_for(
     return [ApprovalStepSpec(level, levels, _role(roles, level), unique_reasons) for level in range(1, levels + 1)]
 
 
+def new_customer_matters(order: Any, lines: Sequence[Any], tables: Tables) -> bool:
+    """Whether ``newCustomer`` changes what the policy asks of this order (most orders: no, so the
+    stage pass's read skips the lookup): the policy evaluated both ways (pure, microseconds)."""
+    inputs = approval_inputs(order, lines, new_customer=False)
+    return policy_hits(tables, APPROVAL_POLICY, inputs) != policy_hits(tables, APPROVAL_POLICY, {**inputs, "newCustomer": True})
+
+
 def describe_wait(step: ApprovalStep | ApprovalStepSpec) -> str:
     reasons = step.reasons if isinstance(step.reasons, str) else "; ".join(step.reasons)
     return f"approval level {step.level} of {step.levels}: {reasons}"[:200]

@@ -91,6 +91,21 @@ def _capture_names(value: Any) -> list[str]:
     return [name.strip() for name in str(value or "").split(",") if name.strip()]
 
 
+def may_give_tasks(tables: Tables) -> bool:
+    """Whether any enrichment policy table has a rule (the stage pass's read loads the order's
+    tasks only then)."""
+    suffix = f".{ENRICHMENT_POLICY}"
+    names = [n for n in tables.names if n == ENRICHMENT_POLICY or n.endswith(suffix)]
+    return any(_has_rules(tables, name) for name in names)
+
+
+def _has_rules(tables: Tables, name: str) -> bool:
+    table = getattr(tables, "table", None)
+    if table is None:  # an ActiveTables-like object without compiled tables: assume it may
+        return True
+    return bool(table(name).rules)
+
+
 def enrichment_tasks_for(
     order: Any,
     lines: Iterable[LineLike],

@@ -32,8 +32,8 @@ from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import PROCESS_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import UnitOfWork
-from om_graph.core.lifecycle.approval import is_new_customer, new_steps, round_steps
-from om_graph.core.lifecycle.enrichment import Tables, record_created
+from om_graph.core.lifecycle.approval import is_new_customer, new_customer_matters, new_steps, round_steps
+from om_graph.core.lifecycle.enrichment import Tables, may_give_tasks, record_created
 from om_graph.core.lifecycle.error_codes import LifecycleErrorCode
 from om_graph.core.lifecycle.models import EnrichmentTask
 from om_graph.core.lifecycle.pipeline import ApprovalGate, Snapshot, StageRun, StageWork, no_approval_needed
@@ -114,13 +114,17 @@ class OrderProcessing:
             snapshot = Snapshot(order, lines, installed_characteristics(uow.session, lines))
             if order.stage in _BEFORE_APPROVAL:
                 # What the enrichment and approval stages decide on, in the same read.
-                snapshot.tables = self._tables(uow.session) if self._tables is not None else None
-                if order.stage in _BEFORE_ENRICHMENT_TASKS:
+                tables = snapshot.tables = self._tables(uow.session) if self._tables is not None else None
+                # An order at enrichment may have open tasks (whatever the policy now says); one at
+                # validation has tasks only of an earlier round, which matter only if rules exist.
+                if order.stage == Stages.ENRICHMENT or (
+                    order.stage == Stages.VALIDATION and tables is not None and may_give_tasks(tables)
+                ):
                     snapshot.tasks = list(uow.session.scalars(_TASKS_OF_ORDER, {"order_id": order_id}))
                 # A round's steps exist once its approval stage has waited (a sent-back order
                 # starts the next round at validation): only the approval stage can find any.
                 snapshot.steps = round_steps(uow.session, order) if order.stage == Stages.APPROVAL else []
-                if not snapshot.steps:
+                if not snapshot.steps and tables is not None and new_customer_matters(order, lines, tables):
                     snapshot.new_customer = is_new_customer(uow.session, order.customer_id, order_id=order.id)
             return snapshot
 
