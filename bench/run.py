@@ -35,6 +35,7 @@ BENCHMARKS = {
     "dispatch": "bench.dispatch",
     "memory": "bench.memory",
     "decision_tables": "bench.decision_tables",
+    "preview": "bench.preview",
     "pricing": "bench.pricing",
 }
 

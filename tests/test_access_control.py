@@ -34,7 +34,7 @@ ROLES = [
     "viewer",
     "service_account",
 ]
-READS = {"node", "nodes", "productOfferings", "order", "orders", "products", "orderEvents"}
+READS = {"node", "nodes", "productOfferings", "order", "orders", "products", "orderEvents", "orderPreview"}
 CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit"}
 STAFF = {"enrichmentTasks"}  # work queues every staff role reads
 ENRICH = {"enrichmentTaskComplete"}  # with taskComplete: manual enrichment tasks
@@ -80,6 +80,7 @@ CREATE_M = """mutation($input: OrderCreateInput!) { orderCreate(input: $input) {
 SUBMIT_M = """mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { id } errors { code } } }"""
 UPDATE_M = """mutation($id: ID!) { orderUpdate(input: {id: $id, lines: []}) { order { id } errors { code } } }"""
 RESUME_M = """mutation($id: ID!) { orderResume(input: {id: $id}) { order { id } errors { code } } }"""
+PREVIEW_Q = """query($id: ID!) { orderPreview(input: {id: $id}) { preview { customerId } errors { code } } }"""
 COMPLETE_M = """mutation($id: ID!) { taskComplete(input: {id: $id}) { task { id } errors { code } } }"""
 EVENTS_S = "subscription($id: ID) { orderEvents(orderId: $id) { type orderId } }"
 ENRICH_M = """mutation($id: ID!) { enrichmentTaskComplete(input: {id: $id}) { task { id } errors { code } } }"""
@@ -179,6 +180,7 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderSubmit": (SUBMIT_M, {"id": MISSING_ORDER}),
         "taskComplete": (COMPLETE_M, {"id": MISSING_TASK}),
         "orderResume": (RESUME_M, {"id": MISSING_ORDER}),
+        "orderPreview": (PREVIEW_Q, {"id": MISSING_ORDER}),
         "decisionTables": ("{ decisionTables { name } }", {}),
         "decisionTable": ('{ decisionTable(name: "order.priority") { name } }', {}),
         "decisionTableCreate": (

@@ -69,6 +69,14 @@ def test_order_create_through_the_cli(tmp_path):
     assert row["reference"] > 0 and row["data"]["reference"]["errors"] == 0
 
 
+def test_preview(tmp_path):
+    from bench import preview
+
+    [result] = preview.run("tiny", tmp_path)  # completion only: the ratio is measured at size small/full
+    assert result.data["errors"] == 0 and result.figure > 0
+    assert result.data["cpu_ms"]["preview"] > 0 and result.data["cpu_ms"]["create"] > 0
+
+
 def test_order_detail(tmp_path):
     cached, uncached = order_detail.run("tiny", tmp_path)
     assert cached.data["shape"]["tasks"] == 22 and cached.data["shape"]["products"] == 5

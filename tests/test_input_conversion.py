@@ -60,6 +60,12 @@ SAMPLES = {
     ],
     "OrderSubmitInput": [{"id": ORDER}, {"id": ORDER, "version": None}, {"id": ORDER, "version": 2}],
     "OrderResumeInput": [{"id": ORDER}, {"id": ORDER, "version": 1}],
+    "OrderPreviewInput": [
+        {"id": ORDER},
+        {"order": {"customerId": "C", "lines": [LINE]}},
+        {"id": None, "order": None},
+        {},
+    ],
     "TaskCompleteInput": [
         {"id": GlobalID("Task", "3").__str__()},
         {"id": GlobalID("Task", "3").__str__(), "characteristics": [{"name": "serial", "value": "S1"}]},

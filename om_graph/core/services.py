@@ -17,6 +17,7 @@ from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.approval import Approvals
 from om_graph.core.lifecycle.enrichment import EnrichmentTasks, Tables
+from om_graph.core.lifecycle.preview import PreviewService
 from om_graph.core.lifecycle.processing import OrderProcessing
 from om_graph.core.lifecycle.tables import LIFECYCLE_TABLES
 from om_graph.core.ordering.priority import ORDERING_TABLES
@@ -62,6 +63,8 @@ class Services:
         self.processing = OrderProcessing(self.uow, registry, self.orchestrator, tables=self._decision_tables)
         self.enrichment = EnrichmentTasks(self.uow, registry)
         self.approvals = Approvals(self.uow)
+        # orderPreview: capture and the stages of the real run (the same objects), writing nothing.
+        self.preview = PreviewService(self.uow, self.orders, self.processing.stages, self._decision_tables)
         self.queries = QueryService(self.uow)
         self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])
         self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)

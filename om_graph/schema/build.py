@@ -17,6 +17,7 @@ from om_graph.schema.decisions_queries import DecisionQueries
 from om_graph.schema.execution import PerEventMemoExecutionContext
 from om_graph.schema.mutations import Mutation as CoreMutation
 from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
+from om_graph.schema.preview import PreviewQueries
 from om_graph.schema.queries import Query as CoreQuery
 from om_graph.schema.subscriptions import Subscription
 
@@ -31,7 +32,7 @@ class _Schema(strawberry.Schema):
 
 
 # The root types: the core's, and each feature module's fields merged in.
-Query = merge_types("Query", (CoreQuery, ApprovalQueries, DecisionQueries))
+Query = merge_types("Query", (CoreQuery, ApprovalQueries, DecisionQueries, PreviewQueries))
 Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations, DecisionMutations))
 
 

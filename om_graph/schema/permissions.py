@@ -28,6 +28,7 @@ OPERATIONS: dict[str, str | P] = {
     "Query.node": AUTHENTICATED,  # schema/loaders.py checks each type's BASE permission
     "Query.nodes": AUTHENTICATED,
     "Query.productOfferings": P.CATALOG_READ,
+    "Query.orderPreview": P.ORDER_READ,  # an unsaved order needs ORDER_CAPTURE too (core/lifecycle/preview.py)
     "Query.order": P.ORDER_READ,
     "Query.orders": P.ORDER_READ,
     "Query.products": P.INVENTORY_READ,
@@ -147,6 +148,31 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "TaskCompletePayload": _same(INHERIT, "task order errors"),
     "OrderResumePayload": _same(INHERIT, "order errors"),
     "UserError": _same(INHERIT, "field message code"),
+    # orderPreview (schema/preview.py): the order's fields as on Order, prices behind PRICE_READ.
+    "OrderPreviewPayload": _same(INHERIT, "preview errors"),
+    "OrderPreview": {
+        **_same(
+            INHERIT,
+            "orderId customerId priority lines enrichments enrichmentTasks approvalSteps waits domainOrders tasks startsAt predictedCompletionDate criticalPath requestedCompletionDate meetsRequestedCompletionDate",
+        ),
+        **_same(
+            P.PRICE_READ,
+            "currency priceList oneTimeTotal recurringTotal orderTotalPrice manualDiscountPercent discountOverLimit",
+        ),
+    },
+    "PreviewLine": {
+        **_same(INHERIT, "lineNumber action offeringKey quantity productId characteristics"),
+        **_same(P.PRICE_READ, "unitOneTimePrice unitRecurringPrice itemPrice itemTotalPrice priceDelta"),
+    },
+    "PreviewEnrichment": _same(INHERIT, "lineNumber step characteristics"),
+    "PreviewEnrichmentTask": _same(INHERIT, "lineNumber key name role capture"),
+    "PreviewApprovalStep": _same(INHERIT, "level levels role reasons"),
+    "PreviewWait": _same(INHERIT, "stage waitingFor"),
+    "PreviewDomainOrder": _same(INHERIT, "ref parentRef lineNumber kind specKey unitIndex"),
+    "PreviewTask": _same(
+        INHERIT,
+        "ref domainOrderRef key name kind plannedSeconds durationSeconds dependsOn earliestStart earliestFinish critical",
+    ),
     # core/decisions: reached only through the DECISION_READ / DECISION_MANAGE operations above.
     "DecisionTable": _same(
         INHERIT, "name description defaultSource createdBy createdAt updatedAt activeVersion draft versions audit"

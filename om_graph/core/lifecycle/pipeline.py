@@ -76,6 +76,9 @@ class StageRun:
     wait_event: str | None = None  # the stage event of the wait, when not the stage's usual one
     new_tasks: list[EnrichmentTask] = field(default_factory=list)  # manual enrichment tasks to create
     new_steps: list[ApprovalStepSpec] = field(default_factory=list)  # the approval round to store
+    # With ``through_waits`` (orderPreview): each wait met, as (stage, what it waits for); the
+    # stages after it ran as if it were over.
+    waits: list[tuple[str, str]] = field(default_factory=list)
     decomposition: Decomposition | None = None
 
     @property
@@ -109,9 +112,11 @@ class StageWork:
             Stages.DECOMPOSITION: self._decompose,
         }
 
-    def run(self, snapshot: Snapshot) -> StageRun:
+    def run(self, snapshot: Snapshot, *, through_waits: bool = False) -> StageRun:
         """Run the stages from the order's stored one until one stops or orchestration is next.
-        The snapshot's lines take the enrichment's values in memory (decomposition sees them)."""
+        The snapshot's lines take the enrichment's values in memory (decomposition sees them).
+        ``through_waits`` (orderPreview, which writes nothing): a wait is noted in ``run.waits``
+        and the next stage runs as if it were over; only a rejection stops."""
         run = StageRun()
         stage = snapshot.order.stage
         try:
@@ -119,6 +124,9 @@ class StageWork:
                 self._work[stage](snapshot, run)
                 if run.waiting_for is not None:
                     run.events.append(run.wait_event or WAIT[stage])
+                    if through_waits and run.rejection is None:
+                        run.waits.append((stage, run.waiting_for))
+                        run.waiting_for = run.wait_event = None
                 if run.stopped:
                     break
                 run.events.append(PASS[stage])

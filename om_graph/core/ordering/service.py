@@ -67,23 +67,7 @@ class OrderService:
                 return self._replay(existing, fingerprint)
         try:
             with self._uow() as uow:
-                lines, errors = self.validator.validate(uow.session, data)
-                if errors:
-                    raise ValidationFailed(errors)
-                order = Order(
-                    customer_id=data.customer_id,
-                    state=ORDER.initial,
-                    version=1,
-                    description=data.description,
-                    external_id=data.external_id,
-                    idempotency_key=data.idempotency_key,
-                    request_hash=fingerprint,
-                    requested_completion_date=data.requested_completion_date,
-                    created_by=actor.label,
-                )
-                self._set_lines(order, lines)
-                price_order(self.pricer, self.tables(uow.session), actor, order, data, lines)
-                order.priority = order_priority(self.tables(uow.session), order, order.lines)  # ordering/priority.py
+                order = self.capture(uow.session, actor, data, fingerprint)
                 ids = reserve_many(uow.session, {Order: 1, OrderLine: len(order.lines)})
                 [order.id] = ids[Order]
                 for line, line_id in zip(order.lines, ids[OrderLine]):
@@ -101,6 +85,33 @@ class OrderService:
             if existing is None:
                 raise
             return self._replay(existing, fingerprint)
+
+    def capture(self, session: Session, actor: Actor, data: OrderInput, fingerprint: str | None = None) -> Order:
+        """The order ``data`` (already scoped to the actor) makes, validated, priced and
+        prioritised, in memory: no id, nothing added to the session. orderCreate stores it;
+        orderPreview (lifecycle/preview.py) runs the stages on it. ValidationFailed when invalid."""
+        lines, errors = self.validator.validate(session, data)
+        if errors:
+            raise ValidationFailed(errors)
+        order = Order(
+            customer_id=data.customer_id,
+            state=ORDER.initial,
+            version=1,
+            description=data.description,
+            external_id=data.external_id,
+            idempotency_key=data.idempotency_key,
+            request_hash=fingerprint,
+            requested_completion_date=data.requested_completion_date,
+            created_by=actor.label,
+        )
+        self._set_lines(order, lines)
+        price_order(self.pricer, self.tables(session), actor, order, data, lines)
+        order.priority = order_priority(self.tables(session), order, order.lines)  # ordering/priority.py
+        return order
+
+    def scoped(self, actor: Actor, data: OrderInput) -> OrderInput:
+        """``data`` for the actor: a customer orders for their own account only."""
+        return self._scoped(actor, data)
 
     def _scoped(self, actor: Actor, data: OrderInput) -> OrderInput:
         if actor.account_id is None:

@@ -1,0 +1,269 @@
+"""orderPreview: what an order would become, computed by the code of the real run, writing nothing.
+
+For an unsaved order (orderCreate's input) the order is captured in memory by
+``OrderService.capture`` (validation, prices, priority: what orderCreate stores); for a draft it is
+read as stored (its prices were computed at its last edit and are what submit freezes). Then the
+stages run as a submitted order's do (``pipeline.StageWork.run``, the same validators, enrichment
+steps, policies, decomposition rules and jeopardy policies), from ``validation``, except that a
+wait does not stop them: each wait is reported and the next stage runs as if it were over. The
+plan (``Decomposer.plan``) is scheduled by its tasks' planned durations for a predicted completion.
+
+Nothing is written and no id is reserved: the reads are one read-only unit of work, closed before
+any pack code runs; the in-memory order and lines have no id (unsaved lines carry negative
+references, ``-line_number``, so the stages' results can name their line), and the plan's rows
+are never added to a session.
+
+Schedule assumptions (:func:`schedule`): orchestration starts now (the waits are assumed to end
+at once: each delays the whole prediction by its length); a task starts when its last
+predecessor finishes (finish-to-start) and lasts its ``planned_seconds`` (the jeopardy policies'
+answer, as decomposition stores it); a task no policy answers for takes no time if automatic and
+``MANUAL_TASK_DEFAULT`` if manual (a person must do it); retries and queueing are not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
+
+from om_graph.core.access.actor import Actor
+from om_graph.core.access.permissions import Permission, require
+from om_graph.core.catalog.error_codes import CatalogErrorCode
+from om_graph.core.fulfilment.decomposition import Decomposition, installed_characteristics
+from om_graph.core.fulfilment.models import Task
+from om_graph.core.fulfilment.states import TaskKinds
+from om_graph.core.kernel.error_codes import CommonErrorCode
+from om_graph.core.kernel.errors import FieldError, InvalidTransition, NotFound, ValidationFailed
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.lifecycle.approval import ApprovalStepSpec, is_new_customer
+from om_graph.core.lifecycle.enrichment import EnrichmentTaskSpec, Tables
+from om_graph.core.lifecycle.pipeline import Snapshot, StageRun, StageWork
+from om_graph.core.lifecycle.stages import STAGES
+from om_graph.core.ordering.commands import OrderInput
+from om_graph.core.ordering.error_codes import OrderingErrorCode
+from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.service import OrderService
+from om_graph.core.ordering.states import ORDER
+
+UowFactory = Callable[..., UnitOfWork]
+TablesSource = Callable[[Any], Tables]
+
+MANUAL_TASK_DEFAULT = timedelta(days=1)
+"""How long a manual task no jeopardy policy gives an SLA is assumed to take."""
+
+_DRAFT = select(Order).where(Order.id == bindparam("order_id")).options(joinedload(Order.lines))
+
+
+@dataclass(frozen=True)
+class PreviewEnrichment:
+    """Values an automatic enrichment step would set on a line."""
+
+    line_number: int
+    step_key: str
+    characteristics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PreviewDomainOrder:
+    ref: int  # position in the plan: the real ids are reserved in this order (parents first)
+    parent_ref: int | None
+    line_number: int
+    kind: str
+    spec_key: str
+    unit_index: int
+
+
+@dataclass(frozen=True)
+class PreviewTask:
+    ref: int  # position in the plan (the real ids come out in this order)
+    domain_order_ref: int
+    key: str
+    name: str
+    kind: str
+    planned_seconds: int | None  # the jeopardy policies' SLA, as the real task stores it
+    duration_seconds: int  # what the schedule assumed (planned, or the defaults above)
+    depends_on: tuple[int, ...]  # refs of its finish-to-start predecessors
+    earliest_start: datetime
+    earliest_finish: datetime
+    critical: bool
+
+
+@dataclass(frozen=True)
+class Wait:
+    stage: str
+    waiting_for: str
+
+
+@dataclass
+class OrderPreview:
+    order: Order  # in memory: header, prices, totals (never stored by the preview)
+    lines: list[OrderLine]  # with the automatic enrichment's values
+    order_id: int | None  # the draft previewed, None for an unsaved order
+    started_at: datetime
+    enrichments: list[PreviewEnrichment] = field(default_factory=list)
+    enrichment_tasks: list[EnrichmentTaskSpec] = field(default_factory=list)
+    approval_steps: list[ApprovalStepSpec] = field(default_factory=list)
+    waits: list[Wait] = field(default_factory=list)
+    domain_orders: list[PreviewDomainOrder] = field(default_factory=list)
+    tasks: list[PreviewTask] = field(default_factory=list)
+    predicted_completion: datetime | None = None
+    critical_path: list[int] = field(default_factory=list)  # task refs, first to last
+
+    @property
+    def meets_requested_completion(self) -> bool | None:
+        requested = self.order.requested_completion_date
+        if requested is None or self.predicted_completion is None:
+            return None
+        return self.predicted_completion <= requested
+
+
+def duration_of(task: Task) -> int:
+    if task.planned_seconds is not None:
+        return max(int(task.planned_seconds), 0)
+    return int(MANUAL_TASK_DEFAULT.total_seconds()) if task.kind == TaskKinds.MANUAL else 0
+
+
+def schedule(plan: Decomposition, start: datetime) -> tuple[list[tuple[datetime, datetime]], list[int], datetime]:
+    """Earliest start and finish of each of the plan's tasks (in plan order) when orchestration
+    starts at ``start``, the critical path (task indexes, first to last) and the completion.
+    Finish-to-start edges; the plan is acyclic (the catalog's relationships and templates are)."""
+    index = {id(task): i for i, (task, _) in enumerate(plan.tasks)}
+    predecessors: list[list[int]] = [[] for _ in plan.tasks]
+    for task, predecessor in plan.edges:
+        predecessors[index[id(task)]].append(index[id(predecessor)])
+    finish: list[datetime | None] = [None] * len(plan.tasks)
+    begin: list[datetime | None] = [None] * len(plan.tasks)
+
+    def visit(i: int) -> datetime:  # memoised depth-first: every predecessor first
+        done = finish[i]
+        if done is not None:
+            return done
+        begin_at = max((visit(p) for p in predecessors[i]), default=start)
+        begin[i] = begin_at
+        finish[i] = begin_at + timedelta(seconds=duration_of(plan.tasks[i][0]))
+        return finish[i]  # type: ignore[return-value]
+
+    for i in range(len(plan.tasks)):
+        visit(i)
+    times = [(b, f) for b, f in zip(begin, finish, strict=True) if b is not None and f is not None]
+    if not times:
+        return [], [], start
+    completion = max(f for _, f in times)
+    path: list[int] = []
+    current: int | None = max(range(len(times)), key=lambda i: (times[i][1], -i))
+    while current is not None:
+        path.append(current)
+        on_time = [p for p in predecessors[current] if times[p][1] == times[current][0]]
+        current = min(on_time) if on_time else None
+    return times, path[::-1], completion
+
+
+class PreviewService:
+    def __init__(self, uow: UowFactory, orders: OrderService, stages: StageWork, tables: TablesSource):
+        self._uow = uow
+        self.orders = orders
+        self.stages = stages
+        self._tables = tables
+
+    def preview(self, actor: Actor, *, data: OrderInput | None = None, order_id: int | None = None) -> OrderPreview:
+        """Preview an unsaved order (``data``, orderCreate's input; ORDER_CAPTURE) or a draft
+        (``order_id``; ORDER_READ, a customer's own only). ValidationFailed with the problems
+        orderCreate or the stages would report; nothing is written."""
+        if (data is None) == (order_id is None):
+            raise ValidationFailed.single(
+                "input", "give either an order to capture or the id of a draft", CommonErrorCode.INVALID
+            )
+        started_at = utcnow()
+        with self._uow(read_only=True) as uow:
+            session = uow.session
+            if data is not None:
+                require(actor, Permission.ORDER_CAPTURE)
+                order = self.orders.capture(session, actor, self.orders.scoped(actor, data))
+                lines = list(order.lines)
+                for line in lines:
+                    line.id = -line.line_number  # a reference for the stages' results, never stored
+                customer_order_id = None
+            else:
+                require(actor, Permission.ORDER_READ)
+                order = self._draft(session, actor, order_id)  # type: ignore[arg-type]
+                lines = sorted(order.lines, key=lambda line: line.line_number)
+                customer_order_id = order.id
+            snapshot = Snapshot(
+                order,
+                lines,
+                installed_characteristics(session, lines),
+                tables=self._tables(session),
+                new_customer=is_new_customer(session, order.customer_id, order_id=customer_order_id),
+            )
+        # The read is over: pack code (validators, steps, rules, policies) runs with none open.
+        order.stage = STAGES.initial  # in memory only: the stages a submitted order starts with
+        run = self.stages.run(snapshot, through_waits=True)
+        if run.rejection is not None:
+            raise ValidationFailed(run.rejection[1] or [FieldError("lines", run.rejection[0], CatalogErrorCode.BUSINESS_RULE)])
+        return self._result(order, lines, customer_order_id, started_at, run)
+
+    def _draft(self, session: Session, actor: Actor, order_id: int) -> Order:
+        order: Order | None = session.scalars(_DRAFT, {"order_id": order_id}).unique().first()
+        if order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
+            raise NotFound("no such order", field="id")
+        if order.state != ORDER.initial:
+            raise InvalidTransition(
+                f"order {order_id} is {order.state}: only a draft (or unsaved) order can be previewed",
+                field="id",
+                code=OrderingErrorCode.NOT_DRAFT,
+            )
+        return order
+
+    @staticmethod
+    def _result(
+        order: Order, lines: Sequence[OrderLine], order_id: int | None, started_at: datetime, run: StageRun
+    ) -> OrderPreview:
+        number_of = {line.id: line.line_number for line in lines}
+        preview = OrderPreview(order=order, lines=list(lines), order_id=order_id, started_at=started_at)
+        preview.enrichments = [
+            PreviewEnrichment(number_of[e.line_id], e.step_key, dict(e.characteristics)) for e in run.enrichments
+        ]
+        preview.enrichment_tasks = [
+            EnrichmentTaskSpec(t.line_number, None, t.key, t.name, tuple(t.capture or ()), t.role) for t in run.new_tasks
+        ]
+        preview.approval_steps = list(run.new_steps)
+        preview.waits = [Wait(stage, waiting_for) for stage, waiting_for in run.waits]
+        plan = run.decomposition
+        if plan is None:
+            return preview
+        ref_of: dict[int, int] = {id(d): i for i, d in enumerate(plan.domain_orders)}
+        parent_of: dict[int, int] = {id(child): ref_of[id(parent)] for parent, children in plan.children for child in children}
+        preview.domain_orders = [
+            PreviewDomainOrder(i, parent_of.get(id(d)), number_of[d.line_id], d.kind, d.spec_key, d.unit_index)
+            for i, d in enumerate(plan.domain_orders)
+        ]
+        times, path, completion = schedule(plan, started_at)
+        task_ref = {id(task): i for i, (task, _) in enumerate(plan.tasks)}
+        depends: dict[int, list[int]] = {}
+        for task, predecessor in plan.edges:
+            depends.setdefault(task_ref[id(task)], []).append(task_ref[id(predecessor)])
+        critical = set(path)
+        preview.tasks = [
+            PreviewTask(
+                ref=i,
+                domain_order_ref=ref_of[id(domain_order)],
+                key=task.key,
+                name=task.name,
+                kind=task.kind,
+                planned_seconds=task.planned_seconds,
+                duration_seconds=duration_of(task),
+                depends_on=tuple(sorted(depends.get(i, ()))),
+                earliest_start=times[i][0],
+                earliest_finish=times[i][1],
+                critical=i in critical,
+            )
+            for i, (task, domain_order) in enumerate(plan.tasks)
+        ]
+        preview.predicted_completion = completion
+        preview.critical_path = path
+        return preview

@@ -1,0 +1,319 @@
+"""orderPreview through GraphQL: it equals what the real order then becomes (prices, enrichment,
+domain orders, tasks), writes nothing (rows, change_seq, id sequences), answers typed errors,
+shows approval and enrichment steps, and is scoped to a customer's own account."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from starlette.testclient import TestClient
+
+from om_graph.app import create_app
+from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
+from om_graph.core.kernel.models import Base
+from om_graph.core.lifecycle.preview import MANUAL_TASK_DEFAULT, schedule
+from om_graph.core.ordering.models import Order
+from tests import support
+
+PREVIEW = """
+query($input: OrderPreviewInput!) {
+  orderPreview(input: $input) {
+    preview {
+      orderId customerId currency priceList priority
+      oneTimeTotal { amount currency } recurringTotal { amount currency }
+      orderTotalPrice { priceType recurringChargePeriod price { taxIncludedAmount { amount currency } } }
+      lines {
+        lineNumber action offeringKey quantity characteristics { name value }
+        unitOneTimePrice { amount } unitRecurringPrice { amount }
+        itemTotalPrice { priceType price { dutyFreeAmount { amount currency } } priceAlteration { name priceType } }
+      }
+      enrichments { lineNumber step characteristics { name value } }
+      enrichmentTasks { lineNumber key name role capture }
+      approvalSteps { level levels role reasons }
+      waits { stage waitingFor }
+      domainOrders { ref parentRef lineNumber kind specKey unitIndex }
+      tasks { ref domainOrderRef key kind plannedSeconds durationSeconds dependsOn earliestStart earliestFinish critical }
+      startsAt predictedCompletionDate criticalPath requestedCompletionDate meetsRequestedCompletionDate
+    }
+    errors { field message code }
+  }
+}"""
+CREATE = """
+mutation($input: OrderCreateInput!) {
+  orderCreate(input: $input) { order { id version } errors { field message code } }
+}"""
+SUBMIT = """
+mutation($input: OrderSubmitInput!) { orderSubmit(input: $input) { order { id state } errors { field code } } }"""
+ORDER = """
+query($id: ID!) { order(id: $id) {
+  state stage
+  oneTimeTotal { amount currency } recurringTotal { amount currency }
+  orderTotalPrice { priceType recurringChargePeriod price { taxIncludedAmount { amount currency } } }
+  lines {
+    lineNumber characteristics { name value } unitOneTimePrice { amount } unitRecurringPrice { amount }
+    itemTotalPrice { priceType price { dutyFreeAmount { amount currency } } priceAlteration { name priceType } }
+  }
+} }"""
+
+
+def _chars(**values) -> list[dict]:
+    return [{"name": k, "value": v} for k, v in values.items()]
+
+
+ORDER_INPUT = {
+    "customerId": "ACME",
+    "description": "fibre, SaaS and an SD-WAN pair",
+    "lines": [
+        {
+            "offering": "fibre-broadband-1000",
+            "characteristics": _chars(installationAddress="Kerkstraat 12, 1017 GL", staticIp=True),
+        },
+        {"offering": "saas-analytics-pro", "characteristics": _chars(companyName="Acme Widgets", seats=10, region="eu")},
+        {
+            "offering": "sdwan-site",
+            "characteristics": _chars(siteName="Utrecht", siteAddress="Stationsplein 1", bandwidth=200, wanLinks=2, haPair=True),
+        },
+    ],
+}
+
+
+@pytest.fixture
+def client(make_runtime, database_url):
+    runtime = make_runtime(database_url, extra_plugins=(), load_entrypoints=True)
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as c:
+        c.runtime = runtime
+        yield c
+
+
+def gql(client, query, variables=None):
+    body = client.post("/graphql", json={"query": query, "variables": variables or {}}).json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def preview(client, **input_) -> dict:
+    return gql(client, PREVIEW, {"input": input_})["orderPreview"]
+
+
+def db_state(runtime) -> dict:
+    """Everything a write would change: every table's rows, the orders' change_seq, and on
+    PostgreSQL the id sequences (reserving an id moves one even when nothing is inserted)."""
+    state: dict = {}
+    with runtime.sessions() as s:
+        for table in Base.metadata.sorted_tables:
+            state[table.name] = s.scalar(select(func.count()).select_from(table))
+        state["change_seq"] = s.scalar(select(func.coalesce(func.sum(Order.change_seq), 0)))
+        if s.get_bind().dialect.name == "postgresql":
+            state["sequences"] = sorted(s.execute(text("SELECT sequencename, last_value FROM pg_sequences")).all())
+    return state
+
+
+def _real_plan(runtime, order_id: int) -> tuple[list[tuple], list[tuple]]:
+    """The stored plan as the preview shows it: domain orders and tasks in id order, parents and
+    dependencies as positions in that order."""
+    with runtime.sessions() as s:
+        domain_orders = s.scalars(select(DomainOrder).where(DomainOrder.order_id == order_id).order_by(DomainOrder.id)).all()
+        tasks = s.scalars(select(Task).where(Task.order_id == order_id).order_by(Task.id)).all()
+        edges = s.execute(
+            select(TaskDependency.task_id, TaskDependency.predecessor_id)
+            .join(Task, Task.id == TaskDependency.task_id)
+            .where(Task.order_id == order_id)
+        ).all()
+        lines = {line.id: line.line_number for line in s.get(Order, order_id).lines}
+    d_ref = {d.id: i for i, d in enumerate(domain_orders)}
+    t_ref = {t.id: i for i, t in enumerate(tasks)}
+    depends: dict[int, list[int]] = {}
+    for task_id, predecessor_id in edges:
+        depends.setdefault(t_ref[task_id], []).append(t_ref[predecessor_id])
+    return (
+        [(d.kind, d.spec_key, lines[d.line_id], d.unit_index, d_ref.get(d.parent_id)) for d in domain_orders],
+        [(t.key, t.kind, t.planned_seconds, d_ref[t.domain_order_id], sorted(depends.get(t_ref[t.id], []))) for t in tasks],
+    )
+
+
+def _gid(kind: str, number) -> str:
+    import base64
+
+    return base64.b64encode(f"{kind}:{number}".encode()).decode()
+
+
+def _number(global_id: str) -> int:
+    import base64
+
+    return int(base64.b64decode(global_id).decode().split(":")[1])
+
+
+# -- the preview is what the order becomes ---------------------------------------------------------
+
+
+def test_a_preview_equals_what_the_real_order_becomes(client):
+    before = db_state(client.runtime)
+    result = preview(client, order=ORDER_INPUT)
+    assert result["errors"] == []
+    assert db_state(client.runtime) == before  # nothing written, no id reserved
+    p = result["preview"]
+    assert p["orderId"] is None and p["customerId"] == "ACME" and p["waits"] == [] and p["approvalSteps"] == []
+
+    created = gql(client, CREATE, {"input": ORDER_INPUT})["orderCreate"]["order"]
+    order_id = created["id"]
+    order = gql(client, ORDER, {"id": order_id})["order"]
+    # Prices, every alteration, the totals: as orderCreate stored them.
+    assert (p["oneTimeTotal"], p["recurringTotal"]) == (order["oneTimeTotal"], order["recurringTotal"])
+    assert p["orderTotalPrice"] == order["orderTotalPrice"] and p["orderTotalPrice"]
+    for mine, real in zip(p["lines"], order["lines"], strict=True):
+        assert mine["itemTotalPrice"] == real["itemTotalPrice"] and mine["itemTotalPrice"]
+        assert (mine["unitOneTimePrice"], mine["unitRecurringPrice"]) == (real["unitOneTimePrice"], real["unitRecurringPrice"])
+
+    gql(client, SUBMIT, {"input": {"id": order_id, "version": created["version"]}})
+    support.wait_for(
+        lambda: gql(client, ORDER, {"id": order_id})["order"]["stage"] == "ORCHESTRATION", 60, message="orchestration"
+    )
+    after = gql(client, ORDER, {"id": order_id})["order"]
+    # The automatic enrichment the preview showed is what the stages set.
+    assert [line["characteristics"] for line in p["lines"]] == [line["characteristics"] for line in after["lines"]]
+    assert {e["lineNumber"] for e in p["enrichments"]} == {1, 2, 3}  # router model, tenant domain, edge model
+    # The decomposition: the same domain orders and tasks, with the same SLAs and dependencies.
+    domain_orders, tasks = _real_plan(client.runtime, _number(order_id))
+    assert [
+        (d["kind"], d["specKey"], d["lineNumber"], d["unitIndex"], d["parentRef"]) for d in p["domainOrders"]
+    ] == domain_orders
+    assert [(t["key"], t["kind"], t["plannedSeconds"], t["domainOrderRef"], t["dependsOn"]) for t in p["tasks"]] == tasks
+    assert len(tasks) > 10 and any(kind == "manual" for _, kind, *_ in tasks)
+
+
+def test_a_draft_is_previewed_as_stored_and_nothing_changes(client):
+    created = gql(client, CREATE, {"input": ORDER_INPUT})["orderCreate"]["order"]
+    before = db_state(client.runtime)
+    result = preview(client, id=created["id"])
+    assert result["errors"] == [] and result["preview"]["orderId"] == created["id"]
+    assert db_state(client.runtime) == before
+    unsaved = preview(client, order=ORDER_INPUT)["preview"]
+    for key in ("oneTimeTotal", "recurringTotal", "orderTotalPrice", "domainOrders", "enrichments"):
+        assert result["preview"][key] == unsaved[key], key
+    assert [t["key"] for t in result["preview"]["tasks"]] == [t["key"] for t in unsaved["tasks"]]
+
+
+def test_the_predicted_completion_is_the_critical_path_over_planned_durations(client):
+    p = preview(client, order={**ORDER_INPUT, "requestedCompletionDate": "2020-01-01T00:00:00Z"})["preview"]
+    tasks = {t["ref"]: t for t in p["tasks"]}
+    for t in tasks.values():
+        expected = t["plannedSeconds"] if t["plannedSeconds"] is not None else (86400 if t["kind"] == "manual" else 0)
+        assert t["durationSeconds"] == expected
+        starts = [tasks[d]["earliestFinish"] for d in t["dependsOn"]]
+        assert t["earliestStart"] == (max(starts) if starts else p["startsAt"])
+    last = tasks[p["criticalPath"][-1]]
+    assert p["predictedCompletionDate"] == max(t["earliestFinish"] for t in tasks.values()) == last["earliestFinish"]
+    assert all(tasks[r]["critical"] for r in p["criticalPath"])
+    for earlier, later in zip(p["criticalPath"], p["criticalPath"][1:]):
+        assert earlier in tasks[later]["dependsOn"] and tasks[later]["earliestStart"] == tasks[earlier]["earliestFinish"]
+    assert p["meetsRequestedCompletionDate"] is False  # requested in the past
+
+
+# -- the steps it will meet ------------------------------------------------------------------------------
+
+
+def test_a_preview_shows_the_approval_a_big_order_would_wait_for(client):
+    big = {
+        **ORDER_INPUT,
+        "lines": [
+            {
+                "offering": "edge-appliance",
+                "quantity": 10,
+                "characteristics": _chars(
+                    shippingAddress="Herengracht 1, 1015 BA", country="NL", siteContactName="Jan", siteContactPhone="+31201234567"
+                ),
+            }
+        ],
+    }
+    p = preview(client, order=big)["preview"]
+    assert [(s["level"], s["levels"]) for s in p["approvalSteps"]] == [(1, 2), (2, 2)]
+    assert any("one-time total" in r for r in p["approvalSteps"][0]["reasons"])
+    assert [w["stage"] for w in p["waits"]] == ["approval"]
+    assert p["tasks"], "the decomposition is previewed past the approval wait"
+
+
+# -- errors, scoping ---------------------------------------------------------------------------------------
+
+
+def test_invalid_input_gets_the_errors_order_create_gives(client):
+    bad = {**ORDER_INPUT, "lines": [{"offering": "fibre-broadband-500", "characteristics": _chars(bandwidth=1000)}]}
+    before = db_state(client.runtime)
+    result = preview(client, order=bad)
+    assert result["preview"] is None
+    assert sorted((e["field"], e["code"]) for e in result["errors"]) == [
+        ("lines.0.characteristics.bandwidth", "VALUE_NOT_ALLOWED"),
+        ("lines.0.characteristics.installationAddress", "REQUIRED"),
+    ]
+    # Business validation (after submit in the real run) answers here as well.
+    port_in = {
+        **ORDER_INPUT,
+        "lines": [
+            {
+                "offering": "mobile-plan-20gb",
+                "characteristics": _chars(portIn=True, portInNumber="+31612345678", donorOperator="TSM"),
+            }
+        ],
+    }
+    assert [(e["field"], e["code"]) for e in preview(client, order=port_in)["errors"]] == [
+        ("lines.0.characteristics.donorOperator", "DONOR_IS_US")
+    ]
+    assert [e["code"] for e in preview(client)["errors"]] == ["INVALID"]
+    assert [e["code"] for e in preview(client, id=_gid("Order", 999), order=ORDER_INPUT)["errors"]] == ["INVALID"]
+    assert [e["code"] for e in preview(client, id=_gid("Order", 999))["errors"]] == ["NOT_FOUND"]
+    assert [e["code"] for e in preview(client, id=_gid("Product", 1))["errors"]] == ["INVALID_ID"]
+    assert db_state(client.runtime) == before
+
+
+def test_a_submitted_order_is_not_previewed(client):
+    created = gql(client, CREATE, {"input": {**ORDER_INPUT, "requestedInitialState": "ACKNOWLEDGED"}})["orderCreate"]["order"]
+    assert [e["code"] for e in preview(client, id=created["id"])["errors"]] == ["NOT_DRAFT"]
+
+
+def test_customers_preview_for_their_own_account_only(client):
+    runtime = client.runtime
+    customer = TestClient(client.app, headers=support.bearer(runtime, "customer", account="ACME"))
+    other = TestClient(client.app, headers=support.bearer(runtime, "customer", account="OTHER"))
+    mine = gql(customer, PREVIEW, {"input": {"order": {**ORDER_INPUT, "customerId": ""}}})["orderPreview"]
+    assert mine["errors"] == [] and mine["preview"]["customerId"] == "ACME"
+    refused = gql(customer, PREVIEW, {"input": {"order": {**ORDER_INPUT, "customerId": "OTHER"}}})["orderPreview"]
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("customerId", "FORBIDDEN")]
+    draft = gql(client, CREATE, {"input": ORDER_INPUT})["orderCreate"]["order"]
+    assert gql(customer, PREVIEW, {"input": {"id": draft["id"]}})["orderPreview"]["errors"] == []
+    assert [e["code"] for e in gql(other, PREVIEW, {"input": {"id": draft["id"]}})["orderPreview"]["errors"]] == ["NOT_FOUND"]
+    viewer = TestClient(client.app, headers=support.bearer(runtime, "viewer"))  # staff, reads but does not capture
+    assert [e["code"] for e in gql(viewer, PREVIEW, {"input": {"order": ORDER_INPUT}})["orderPreview"]["errors"]] == ["FORBIDDEN"]
+    assert gql(viewer, PREVIEW, {"input": {"id": draft["id"]}})["orderPreview"]["errors"] == []
+
+
+def test_pack_code_runs_with_no_transaction_open(make_runtime, database_url):
+    from tests import fixture_lock_probe_pack as probe
+
+    probe.reset()
+    runtime = make_runtime(database_url, extra_plugins=(probe,), embedded_workers=False)
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as c:
+        result = gql(c, PREVIEW, {"input": {"order": {"customerId": "ACME", "lines": [{"offering": probe.OFFERING}]}}})
+        assert result["orderPreview"]["errors"] == [], result
+    ran = {what for what, _ in probe.PROBES}
+    assert {"validator", "enrichment", "rule", "policy"} <= ran or len(ran) >= 3, probe.PROBES
+    assert not [what for what, locked in probe.PROBES if locked], probe.PROBES
+
+
+# -- the schedule, unit ------------------------------------------------------------------------------------
+
+
+def test_schedule_takes_the_longest_chain():
+    from datetime import datetime
+
+    from om_graph.core.fulfilment.decomposition import Decomposition
+
+    def task(key, seconds, kind="automatic"):
+        return Task(key=key, name=key, kind=kind, planned_seconds=seconds)
+
+    a, b, c, d = task("a", 60), task("b", 600), task("c", 30), task("d", None, "manual")
+    plan = Decomposition(domain_orders=[], tasks=[(t, None) for t in (a, b, c, d)], edges=[(c, a), (c, b), (d, c)], children=[])
+    start = datetime(2026, 1, 1)
+    times, path, completion = schedule(plan, start)
+    assert times[2] == (start + timedelta(seconds=600), start + timedelta(seconds=630))
+    assert path == [1, 2, 3] and completion == start + timedelta(seconds=630) + MANUAL_TASK_DEFAULT
