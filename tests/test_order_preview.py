@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from starlette.testclient import TestClient
 
@@ -234,6 +236,26 @@ def test_a_preview_shows_the_approval_a_big_order_would_wait_for(client):
     assert p["tasks"], "the decomposition is previewed past the approval wait"
 
 
+def test_a_preview_shows_the_manual_enrichment_a_hub_site_would_wait_for(client):
+    hub = {
+        **ORDER_INPUT,
+        "lines": [
+            {
+                "offering": "sdwan-site",
+                "characteristics": _chars(
+                    siteName="Hub", siteAddress="Stationsplein 1", bandwidth=1000, wanLinks=2, haPair=True, siteRole="hub"
+                ),
+            }
+        ],
+    }
+    p = preview(client, order=hub)["preview"]
+    assert [(t["lineNumber"], t["key"], t["capture"]) for t in p["enrichmentTasks"]] == [
+        (1, "siteSurvey", ["siteSurveyReference"])
+    ]
+    assert [w["stage"] for w in p["waits"]] == ["enrichment"] and "Site survey" in p["waits"][0]["waitingFor"]
+    assert p["tasks"] and p["predictedCompletionDate"]
+
+
 # -- errors, scoping ---------------------------------------------------------------------------------------
 
 
@@ -317,3 +339,38 @@ def test_schedule_takes_the_longest_chain():
     times, path, completion = schedule(plan, start)
     assert times[2] == (start + timedelta(seconds=600), start + timedelta(seconds=630))
     assert path == [1, 2, 3] and completion == start + timedelta(seconds=630) + MANUAL_TASK_DEFAULT
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    durations=st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=10_000)), min_size=1, max_size=12),
+    kinds=st.lists(st.booleans(), min_size=12, max_size=12),
+    edges=st.sets(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=30),
+)
+def test_schedule_is_the_longest_path_of_any_plan(durations, kinds, edges):
+    """Against a brute force over every path of a random acyclic plan (edges from a lower to a
+    higher index only)."""
+    from datetime import datetime
+
+    from om_graph.core.fulfilment.decomposition import Decomposition
+
+    n = len(durations)
+    tasks = [
+        Task(key=f"t{i}", name="t", kind="manual" if kinds[i] else "automatic", planned_seconds=d)
+        for i, d in enumerate(durations)
+    ]
+    pairs = sorted({(b, a) for a, b in edges if a < b < n})  # (task, predecessor): predecessor has the lower index
+    plan = Decomposition(
+        domain_orders=[], tasks=[(t, None) for t in tasks], edges=[(tasks[t], tasks[p]) for t, p in pairs], children=[]
+    )
+    start = datetime(2026, 1, 1)
+    times, path, completion = schedule(plan, start)
+    length = [int(MANUAL_TASK_DEFAULT.total_seconds()) if d is None and kinds[i] else (d or 0) for i, d in enumerate(durations)]
+    longest: list[int] = []
+    for i in range(n):  # the longest chain ending at i (predecessors have lower indexes)
+        before = [longest[p] for t, p in pairs if t == i]
+        longest.append(max(before, default=0) + length[i])
+    assert completion == start + timedelta(seconds=max(longest))
+    assert [f for _, f in times] == [start + timedelta(seconds=v) for v in longest]
+    assert sum(length[i] for i in path) == max(longest)
+    assert all((b, a) in set(pairs) for a, b in zip(path, path[1:]))
