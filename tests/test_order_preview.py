@@ -256,6 +256,26 @@ def test_a_preview_shows_the_manual_enrichment_a_hub_site_would_wait_for(client)
     assert p["tasks"] and p["predictedCompletionDate"]
 
 
+def test_a_modify_line_previews_its_recurring_delta_and_its_change_tasks(client):
+    saas = {"offering": "saas-analytics-pro", "characteristics": _chars(companyName="Acme Widgets", seats=10, region="eu")}
+    created = gql(client, CREATE, {"input": {"customerId": "ACME", "lines": [saas], "requestedInitialState": "ACKNOWLEDGED"}})
+    order_id = created["orderCreate"]["order"]["id"]
+    support.wait_for(lambda: gql(client, ORDER, {"id": order_id})["order"]["state"] == "COMPLETED", 60, message="completed")
+    [product] = gql(client, "query($id: ID!) { order(id: $id) { products { id } } }", {"id": order_id})["order"]["products"]
+    modify = {"action": "MODIFY", "productId": product["id"], "characteristics": _chars(seats=200)}
+    query = """query($input: OrderPreviewInput!) { orderPreview(input: $input) {
+      preview { lines { action priceDelta { priceType deltaPrice { dutyFreeAmount { amount } } } } tasks { key } domainOrders { specKey } }
+      errors { field code } } }"""
+    before = db_state(client.runtime)
+    result = gql(client, query, {"input": {"order": {"customerId": "ACME", "lines": [modify]}}})["orderPreview"]
+    assert db_state(client.runtime) == before
+    assert result["errors"] == [], result
+    [line] = result["preview"]["lines"]
+    assert line["action"] == "MODIFY" and line["priceDelta"] is not None
+    keys = [t["key"] for t in result["preview"]["tasks"]]
+    assert "tpsm.provision-licences" in keys and "tpsm.send-welcome" not in keys  # modify's tasks, not add's
+
+
 # -- errors, scoping ---------------------------------------------------------------------------------------
 
 
