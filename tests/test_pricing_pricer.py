@@ -488,3 +488,26 @@ def test_a_retyped_table_is_ignored_or_has_no_price_but_never_crashes():
     with pytest.raises(ValidationFailed) as failed:
         PRICER.price(request(fibre()), DefaultTables((*PRICING_TABLES, text_matrix, PROMO)))
     assert [(e.field, e.code) for e in failed.value.errors] == [("lines.0.characteristics", "NO_MATRIX_PRICE")]
+
+
+def test_recurring_charges_of_different_periods_are_totalled_apart():
+    plist = PriceListDef(
+        "periods",
+        "Periods",
+        "EUR",
+        prices=(
+            OfferingPriceDef("t-seats", "recurring", amount=D("10"), name="Monthly fee"),
+            OfferingPriceDef("t-seats", "recurring", amount=D("100"), period="year", name="Annual support"),
+        ),
+    )
+    pricer = Pricer(registry((plist,), adjustment_tables=()), table_names=set())
+    discount = PriceAdjustment("discount", "recurring", "r", percentage=D("10"))
+    priced = pricer.price(request(seats(2, adjustments=[discount]), segment=None), DefaultTables())
+    by_period = {p["recurringChargePeriod"]: p for p in priced.lines[0].prices["itemTotalPrice"]}
+    assert value(by_period["month"]["price"]["dutyFreeAmount"]) == D("18.00")  # the adjustment: the monthly charge
+    assert value(by_period["year"]["price"]["dutyFreeAmount"]) == D("200.00") and "priceAlteration" not in by_period["year"]
+    assert {(t["recurringChargePeriod"], t["price"]["dutyFreeAmount"]["value"]) for t in priced.total_prices} == {
+        ("month", "18.00"),
+        ("year", "200.00"),
+    }
+    assert priced.recurring_total == D("18.00")  # the column: the monthly charges

@@ -306,7 +306,7 @@ class _Context:
 
     def apply_all(self, charges: dict[str, _Charge], autos: list[_Auto], manual: Sequence[PriceAdjustment], path: str) -> None:
         for auto in autos:
-            charge = charges.get(auto.charge_type)
+            charge = _first(charges, auto.charge_type)
             if charge is None or charge.running <= 0:
                 continue
             self.alter(
@@ -321,7 +321,7 @@ class _Context:
             )
         for index, adj in enumerate(manual):
             at = f"{path}.{index}"
-            charge = charges.get(adj.charge_type)
+            charge = _first(charges, adj.charge_type)
             if charge is None:
                 self.errors.append(
                     FieldError(
@@ -519,12 +519,14 @@ class Pricer:
         if ctx.errors:
             raise ValidationFailed(ctx.errors)
         total_prices = [self._total_json(ctx, charge) for charge in totals.values()]
-        one_time = sum(
-            (c.running if not plist.tax_included else c.other or ZERO for c in totals.values() if c.price_type == ONE_TIME), ZERO
-        )
-        recurring = sum(
-            (c.running if not plist.tax_included else c.other or ZERO for c in totals.values() if c.price_type == RECURRING), ZERO
-        )
+
+        def duty_free(charge: _Charge | None) -> Decimal:
+            if charge is None:
+                return ZERO
+            return charge.running if not plist.tax_included else charge.other or ZERO
+
+        # the order's totals columns: duty-free, the monthly (else first) recurring charges
+        one_time, recurring = duty_free(_first(totals, ONE_TIME)), duty_free(_first(totals, RECURRING))
         return PricedOrder(
             price_list=plist.key,
             currency=plist.currency,
@@ -613,11 +615,10 @@ class Pricer:
                     continue
                 unit_totals[price.price_type] += unit
                 amount = ctx.round(unit * _units(price, line))
-                charge = charges.get(price.price_type)
+                period = price.period if price.price_type == RECURRING else None
+                charge = charges.get(_key(price.price_type, period))
                 if charge is None:
-                    charges[price.price_type] = _Charge(
-                        price.price_type, price.period if price.price_type == RECURRING else None, price.charge_name, amount
-                    )
+                    charges[_key(price.price_type, period)] = _Charge(price.price_type, period, price.charge_name, amount)
                 else:
                     charge.running += amount
             inputs = {
@@ -669,16 +670,17 @@ class Pricer:
             current, current_other = current_ti, current_df
         else:
             current, current_other = current_df, current_ti
-        new = charges.get(RECURRING)
+        new = _first(charges, RECURRING)  # the main recurring charge (a product has one period)
         new_amount = new.running if new is not None else ZERO
         new_other = ctx.other_side(RECURRING, new_amount) if new is not None else ZERO
         delta_amount, delta_other = new_amount - current, new_other - current_other
         period = (new.period if new is not None else None) or period
-        contribution: dict[str, _Charge] = {}
-        if ONE_TIME in charges:
-            c = charges[ONE_TIME]
-            contribution[ONE_TIME] = _Charge(ONE_TIME, None, c.name, c.running, other=ctx.other_side(ONE_TIME, c.running))
-        contribution[RECURRING] = _Charge(RECURRING, period, "Recurring charge", delta_amount, other=delta_other)
+        contribution: dict[str, _Charge] = {
+            k: _Charge(c.price_type, c.period, c.name, c.running, other=ctx.other_side(c.price_type, c.running))
+            for k, c in charges.items()
+            if c is not new
+        }
+        contribution[_key(RECURRING, period)] = _Charge(RECURRING, period, "Recurring charge", delta_amount, other=delta_other)
         delta: dict[str, Any] = {
             "priceType": RECURRING,
             "recurringChargePeriod": period,
@@ -701,7 +703,9 @@ class Pricer:
                 if amount > 0:
                     etc = _Charge(ONE_TIME, None, terms.name, amount)
                     etc.alterations = []
-                    contribution[ONE_TIME] = _Charge(ONE_TIME, None, terms.name, amount, other=ctx.other_side(ONE_TIME, amount))
+                    contribution[_key(ONE_TIME, None)] = _Charge(
+                        ONE_TIME, None, terms.name, amount, other=ctx.other_side(ONE_TIME, amount)
+                    )
                     delta["earlyTerminationCharge"] = ctx.price(ONE_TIME, amount)
         return contribution, delta, etc
 
@@ -711,7 +715,7 @@ class Pricer:
             for key, c in contribution.items():
                 total = totals.get(key)
                 if total is None:
-                    name = "Total one-time charges" if key == ONE_TIME else "Total recurring charges"
+                    name = "Total one-time charges" if c.price_type == ONE_TIME else "Total recurring charges"
                     totals[key] = _Charge(c.price_type, c.period, name, c.running, other=c.other or ZERO)
                 else:
                     total.running += c.running
@@ -728,6 +732,16 @@ class Pricer:
         if charge.alterations:
             entry["priceAlteration"] = charge.alterations
         return entry
+
+
+def _key(price_type: str, period: str | None) -> str:
+    """A line's (or the order's) charges are summed per price type and recurring period."""
+    return price_type if period in (None, "month") else f"{price_type}/{period}"
+
+
+def _first(charges: Mapping[str, _Charge], price_type: str) -> _Charge | None:
+    """The charge an adjustment of ``price_type`` applies to: the monthly one, else the first."""
+    return charges.get(price_type) or next((c for c in charges.values() if c.price_type == price_type), None)
 
 
 def _units(price: OfferingPriceDef, line: LineToPrice) -> int:
