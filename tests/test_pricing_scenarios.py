@@ -360,3 +360,23 @@ def test_an_order_priced_before_pricing_shows_its_unit_prices(runtime):
         ("recurring", Decimal("54.95")),
     ]
     assert line["priceDelta"] is None
+
+
+def test_an_agent_may_choose_a_price_list_a_customer_may_not(runtime):
+    line = fibre_line(term=24, static_ip=False)
+    with client(runtime) as agent:
+        chosen = gql(agent, CREATE, {"input": {"customerId": "ACME", "priceList": "list.EUR", "lines": [line]}})["orderCreate"]
+        assert chosen["errors"] == [] and chosen["order"]["priceList"] == "list.EUR"
+        assert chosen["order"]["recurringTotal"]["amount"] == "54.95"  # the offering's own price, no tax
+        assert of_type(chosen["order"]["orderTotalPrice"], "recurring")["price"]["taxRate"] == "0"
+        # an edit without a price list goes back to the defaulting rule
+        edited = gql(agent, UPDATE, {"input": {"id": chosen["order"]["id"], "lines": [line]}})["orderUpdate"]["order"]
+        assert edited["priceList"] == "tsm-standard-eur"
+        unknown = gql(agent, CREATE, {"input": {"customerId": "ACME", "priceList": "no-such-list", "lines": [line]}})
+        assert [(e["field"], e["code"]) for e in unknown["orderCreate"]["errors"]] == [("priceList", "NO_PRICE_LIST")]
+        # a list that does not price the offering
+        other = gql(agent, CREATE, {"input": {"customerId": "ACME", "priceList": "tpsm-standard", "lines": [line]}})
+        assert [(e["field"], e["code"]) for e in other["orderCreate"]["errors"]] == [("lines.0.offering", "NOT_PRICED")]
+    with client(runtime, "customer", "ACME") as customer:
+        refused = gql(customer, CREATE, {"input": {"customerId": "ACME", "priceList": "list.EUR", "lines": [line]}})
+        assert [(e["field"], e["code"]) for e in refused["orderCreate"]["errors"]] == [("priceList", "ADJUSTMENT_NOT_ALLOWED")]

@@ -85,6 +85,9 @@ class OrderCreateInput:
         description="Retrying with the same key returns the same order; reusing it with another payload is an error.",
     )
     segment: str | None = strawberry.field(default=None, description="Customer segment (staff and partners only).")
+    price_list: str | None = strawberry.field(
+        default=None, description="A price list to price the order with (price:adjust); null: the defaulting rule picks it."
+    )
     price_adjustments: list[PriceAdjustmentInput] = strawberry.field(
         default_factory=list, description="Order-level manual adjustments, applied after the lines' (price:adjust)."
     )
@@ -104,6 +107,9 @@ class OrderUpdateInput:
     external_id: str | None = None
     requested_completion_date: datetime | None = None
     segment: str | None = strawberry.field(default=None, description="Customer segment (staff and partners; null keeps it).")
+    price_list: str | None = strawberry.field(
+        default=None, description="A price list to price the order with (price:adjust); null: the defaulting rule picks it."
+    )
     price_adjustments: list[PriceAdjustmentInput] = strawberry.field(
         default_factory=list, description="Order-level manual adjustments (the edit replaces the previous ones)."
     )
@@ -249,6 +255,7 @@ def to_order_input(data: OrderCreateInput | OrderUpdateInput, customer_id: str, 
         idempotency_key=idempotency_key,
         segment=data.segment,
         price_adjustments=to_adjustments(data.price_adjustments),
+        price_list=data.price_list,
     )
     errors = header_length_errors(order)
     try:

@@ -34,6 +34,7 @@ class OrderInput:
     idempotency_key: str | None = None
     segment: str | None = None  # the customer segment (staff and partners set it; price lists, policies)
     price_adjustments: tuple[PriceAdjustment, ...] = ()  # order-level manual adjustments
+    price_list: str | None = None  # a price list an agent chooses (price:adjust); None: the defaulting rule
 
     def fingerprint(self) -> str:
         """A hash of everything but the idempotency key: a retry must send the same payload."""

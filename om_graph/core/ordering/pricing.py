@@ -41,6 +41,7 @@ def pricing_request(
         actor=actor,
         on=on or utcnow().date(),
         adjustments=data.price_adjustments,
+        price_list=data.price_list,
         lines=tuple(
             LineToPrice(
                 line_number=v.line_number,

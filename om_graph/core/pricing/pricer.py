@@ -124,6 +124,7 @@ class PricingRequest:
     actor: Actor
     on: date
     adjustments: tuple[PriceAdjustment, ...] = ()
+    price_list: str | None = None  # chosen by an agent (price:adjust): any list valid on ``on``
 
 
 @dataclass(frozen=True)
@@ -460,6 +461,13 @@ class Pricer:
         return True
 
     def choose_list(self, request: PricingRequest, tables: Tables) -> PriceListDef:
+        if request.price_list is not None:  # an agent's choice: any list valid today (audience aside)
+            chosen_list = self.lists.get(request.price_list)
+            if chosen_list is None or not chosen_list.valid_on(request.on):
+                raise ValidationFailed.single(
+                    "priceList", f"no price list {request.price_list[:80]!r} is valid today", PricingErrorCode.NO_PRICE_LIST
+                )
+            return chosen_list
         row = tables.first(
             PRICE_LIST_TABLE,
             {
@@ -508,6 +516,12 @@ class Pricer:
             errors.append(
                 FieldError(
                     "priceAdjustments", f"{request.actor.label} may not adjust prices", PricingErrorCode.ADJUSTMENT_NOT_ALLOWED
+                )
+            )
+        if request.price_list is not None and not request.actor.can(Permission.PRICE_ADJUST):
+            errors.append(
+                FieldError(
+                    "priceList", f"{request.actor.label} may not choose a price list", PricingErrorCode.ADJUSTMENT_NOT_ALLOWED
                 )
             )
         if errors:
