@@ -415,3 +415,14 @@ def test_a_dependent_constraint_applies_exactly_when_its_conditions_hold(tier, s
     _, errors = check_characteristics(registry.rules_for("w-offer"), given_values, "c", apply_defaults=True)
     refused = tier == "business" and speed == 100
     assert [(e.field, e.code) for e in errors] == ([("c.speed", "VALUE_NOT_ALLOWED")] if refused else [])
+
+
+def test_an_offerings_pattern_applies_with_its_specifications():
+    spec = SpecificationDef("w.spec", "product", "W", characteristics=(CharacteristicDef("code", pattern="[0-9]+"),))
+    rules = _registry(CharacteristicConstraint("code", pattern=".{2}"), spec=spec).rules_for("w-offer")
+    assert [check_characteristics(rules, {"code": v}, "c", apply_defaults=False)[1] == [] for v in ("12", "1a", "123")] == [
+        True,
+        False,
+        False,
+    ]
+    assert rules.by_name["code"].pattern == r"(?=(?:[0-9]+)\Z)(?:.{2})"  # what productOfferings shows

@@ -299,7 +299,9 @@ def narrow(defn: CharacteristicDef, constraint: CharacteristicConstraint) -> Cha
     if constraint.max_value is not None:
         changes["max_value"] = constraint.max_value
     if constraint.pattern is not None:
-        changes["pattern"] = constraint.pattern
+        # Both must match: which strings one regular expression accepts cannot be checked to be a
+        # subset of another's, so the specification's stays (a lookahead, still one full match).
+        changes["pattern"] = constraint.pattern if defn.pattern is None else f"(?=(?:{defn.pattern})\\Z)(?:{constraint.pattern})"
     if constraint.max_length is not None:
         changes["max_length"] = constraint.max_length
     if constraint.default is not None:
