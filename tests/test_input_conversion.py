@@ -50,6 +50,7 @@ SAMPLES = {
             "customerId": "C",
             "lines": [LINE],
             "segment": "smb",
+            "priceList": "list.EUR",
             "priceAdjustments": [{"kind": "SURCHARGE", "chargeType": "oneTime", "reason": "express", "amount": "30"}],
         },
     ],
