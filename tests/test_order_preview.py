@@ -342,6 +342,25 @@ def test_pack_code_runs_with_no_transaction_open(make_runtime, database_url):
     assert not [what for what, locked in probe.PROBES if locked], probe.PROBES
 
 
+def test_an_enrichment_step_that_cannot_answer_yet_is_a_wait_the_preview_goes_past(make_runtime, database_url):
+    from tests import fixture_lock_probe_pack as probe
+
+    probe.reset()
+    probe.PENDING["routerModel"] = "the warehouse has not answered"
+    runtime = make_runtime(database_url, extra_plugins=(probe,), embedded_workers=False)
+    line = {"offering": probe.OFFERING}
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as c:
+        before = db_state(runtime)
+        p = gql(c, PREVIEW, {"input": {"order": {"customerId": "ACME", "lines": [line, line]}}})["orderPreview"]["preview"]
+        assert db_state(runtime) == before
+    assert p["waits"] == [
+        {"stage": "enrichment", "waitingFor": "characteristic routerModel: the warehouse has not answered"},
+        {"stage": "enrichment", "waitingFor": "characteristic routerModel: the warehouse has not answered"},
+    ]  # one per line: the second line's steps ran too
+    assert p["tasks"] and p["domainOrders"]
+    probe.reset()
+
+
 # -- the schedule, unit ------------------------------------------------------------------------------------
 
 

@@ -79,6 +79,7 @@ class StageRun:
     # With ``through_waits`` (orderPreview): each wait met, as (stage, what it waits for); the
     # stages after it ran as if it were over.
     waits: list[tuple[str, str]] = field(default_factory=list)
+    through_waits: bool = False
     decomposition: Decomposition | None = None
 
     @property
@@ -117,7 +118,7 @@ class StageWork:
         The snapshot's lines take the enrichment's values in memory (decomposition sees them).
         ``through_waits`` (orderPreview, which writes nothing): a wait is noted in ``run.waits``
         and the next stage runs as if it were over; only a rejection stops."""
-        run = StageRun()
+        run = StageRun(through_waits=through_waits)
         stage = snapshot.order.stage
         try:
             while stage in PASS:
@@ -163,7 +164,12 @@ class StageWork:
                 if isinstance(enriched, EnrichmentPending):
                     what = f"characteristic {enriched.characteristic}" if enriched.characteristic else f"step {step.key}"
                     run.waiting_for = f"{what}: {enriched.reason}"[:200]
-                    return
+                    if not run.through_waits:
+                        return
+                    # orderPreview: this line's later steps wait with it; the other lines go on.
+                    run.waits.append((Stages.ENRICHMENT, run.waiting_for))
+                    run.waiting_for = None
+                    break
                 updates = {k: v for k, v in enriched.items() if k not in line.characteristics or line.characteristics[k] is None}
                 if not updates:
                     continue
