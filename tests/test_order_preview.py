@@ -131,7 +131,10 @@ def _real_plan(runtime, order_id: int) -> tuple[list[tuple], list[tuple]]:
         depends.setdefault(t_ref[task_id], []).append(t_ref[predecessor_id])
     return (
         [(d.kind, d.spec_key, lines[d.line_id], d.unit_index, d_ref.get(d.parent_id)) for d in domain_orders],
-        [(t.key, t.kind, t.planned_seconds, d_ref[t.domain_order_id], sorted(depends.get(t_ref[t.id], []))) for t in tasks],
+        [
+            (t.key, t.kind.upper(), t.planned_seconds, d_ref[t.domain_order_id], sorted(depends.get(t_ref[t.id], [])))
+            for t in tasks
+        ],
     )
 
 
@@ -182,7 +185,7 @@ def test_a_preview_equals_what_the_real_order_becomes(client):
         (d["kind"], d["specKey"], d["lineNumber"], d["unitIndex"], d["parentRef"]) for d in p["domainOrders"]
     ] == domain_orders
     assert [(t["key"], t["kind"], t["plannedSeconds"], t["domainOrderRef"], t["dependsOn"]) for t in p["tasks"]] == tasks
-    assert len(tasks) > 10 and any(kind == "manual" for _, kind, *_ in tasks)
+    assert len(tasks) > 10 and any(kind == "MANUAL" for _, kind, *_ in tasks)
 
 
 def test_a_draft_is_previewed_as_stored_and_nothing_changes(client):
@@ -201,7 +204,7 @@ def test_the_predicted_completion_is_the_critical_path_over_planned_durations(cl
     p = preview(client, order={**ORDER_INPUT, "requestedCompletionDate": "2020-01-01T00:00:00Z"})["preview"]
     tasks = {t["ref"]: t for t in p["tasks"]}
     for t in tasks.values():
-        expected = t["plannedSeconds"] if t["plannedSeconds"] is not None else (86400 if t["kind"] == "manual" else 0)
+        expected = t["plannedSeconds"] if t["plannedSeconds"] is not None else (86400 if t["kind"] == "MANUAL" else 0)
         assert t["durationSeconds"] == expected
         starts = [tasks[d]["earliestFinish"] for d in t["dependsOn"]]
         assert t["earliestStart"] == (max(starts) if starts else p["startsAt"])

@@ -14,7 +14,7 @@ from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.lifecycle import preview as core
 from om_graph.schema.context import ErrorsInPayload, Info
-from om_graph.schema.enums import LineAction, members_by_value
+from om_graph.schema.enums import DomainOrderKind, LineAction, TaskKind, members_by_value
 from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.inputs import OrderCreateInput, parse_global_id, to_order_input
 from om_graph.schema.mutations import UserError
@@ -27,6 +27,8 @@ def _error(e: FieldError) -> UserError:
 
 
 _LINE_ACTIONS = members_by_value(LineAction)
+_TASK_KINDS = members_by_value(TaskKind)
+_DOMAIN_ORDER_KINDS = members_by_value(DomainOrderKind)
 
 
 @prepared_input
@@ -90,7 +92,7 @@ class PreviewDomainOrder:
     ref: int
     parent_ref: int | None
     line_number: int
-    kind: str
+    kind: DomainOrderKind
     spec_key: str
     unit_index: int
 
@@ -101,7 +103,7 @@ class PreviewTask:
     domain_order_ref: int
     key: str
     name: str
-    kind: str
+    kind: TaskKind
     planned_seconds: int | None = strawberry.field(description="Its SLA from the jeopardy policies, as the real task stores it.")
     duration_seconds: int = strawberry.field(
         description="What the schedule assumed: plannedSeconds, else 0 (automatic) or a day (manual)."
@@ -189,7 +191,7 @@ class OrderPreview:
                     ref=d.ref,
                     parent_ref=d.parent_ref,
                     line_number=d.line_number,
-                    kind=d.kind,
+                    kind=_DOMAIN_ORDER_KINDS[d.kind],
                     spec_key=d.spec_key,
                     unit_index=d.unit_index,
                 )
@@ -201,7 +203,7 @@ class OrderPreview:
                     domain_order_ref=t.domain_order_ref,
                     key=t.key,
                     name=t.name,
-                    kind=t.kind,
+                    kind=_TASK_KINDS[t.kind],
                     planned_seconds=t.planned_seconds,
                     duration_seconds=t.duration_seconds,
                     depends_on=list(t.depends_on),
