@@ -6,12 +6,13 @@ so a submitted order's prices are frozen. ``orderPreview`` calls the same method
 
 How an order is priced, in this order:
 
-1. **The price list.** ``pricing.priceList`` (inputs segment, account, channel, currency, date)
-   may name one; it must be valid on the pricing date. Otherwise the Pricer takes, among the
-   price lists valid on that date whose audience (segments, accounts, channels; empty = any)
-   matches, the most specific one (account > segment > channel, then by key; the implicit
-   ``list.<CURRENCY>`` lists last) that prices every add and modify line and is in the currency of
-   the products the order changes.
+1. **The price list.** The one an agent chose (``PricingRequest.price_list``, price:adjust; any
+   list valid on the pricing date), else the one ``pricing.priceList`` names (inputs segment,
+   account, channel, currency, date; it must be valid on that date). Otherwise the Pricer takes,
+   among the price lists valid on that date whose audience (segments, accounts, channels; empty =
+   any) matches, the most specific one (account > segment > channel, then by key; the implicit
+   ``list.<CURRENCY>`` lists last) that prices every line and is in the currency of the products
+   the order changes.
 2. **Each line's charges** (``itemPrice``): every charge the list has for the offering, its unit
    price fixed, by volume tier, or from its pricing matrix (a decision table); one-time charges on
    add lines only; usage rates are listed for reference and never totalled. A line's charges of
@@ -30,7 +31,8 @@ How an order is priced, in this order:
    ``priceDelta`` against the product's current price (TMF637 productPrice, stored at
    settlement); a delete line shows the early-termination charge its price says (remaining months
    of the term x recurring x percentage, and/or a fee) and the recurring price that ends.
-6. **Order totals** (``orderTotalPrice``) per price type and period (one currency per order): the
+6. **Order totals** (``orderTotalPrice``) per price type and period (one currency per order; an
+   adjustment of a charge type applies to its monthly, else first, charge): the
    sum of the lines' contributions (add: their itemTotalPrice; modify: their one-time charges and
    recurring delta; delete: the early-termination charge and minus the recurring price that ends),
    then order-level alterations (automatic, then manual), as in 3, then tax as in 4.
