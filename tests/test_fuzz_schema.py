@@ -122,8 +122,8 @@ class World:
         return self.gql("order_manager", DETAIL, {"id": order_id})["order"]
 
     def seed(self) -> None:
-        def create(role, customer, **kw):
-            variables = _fibre(customer, **kw)
+        def create(role, customer, variables=None, **kw):
+            variables = variables or _fibre(customer, **kw)
             payload = self.gql(role, CREATE, variables)["orderCreate"]
             assert payload["errors"] == [], payload
             return payload["order"]["id"]
@@ -132,7 +132,10 @@ class World:
         self.gql("customer", SUBMIT, {"id": completed})
         waiting = create("order_agent", "CUST-1042")
         self.gql("order_agent", SUBMIT, {"id": waiting})
-        rejected = create("order_agent", "CUST-1042", address="Harbour Road")  # no house number
+        # Business validation rejects it after submission (what capture cannot know: the donor is us).
+        port_in = {"portIn": True, "portInNumber": "+447700900123", "donorOperator": "TSM"}
+        mobile = {"offering": "mobile-plan-20gb", "characteristics": [{"name": k, "value": v} for k, v in port_in.items()]}
+        rejected = create("order_agent", "CUST-1042", {"input": {"customerId": "CUST-1042", "lines": [mobile]}})
         self.gql("order_agent", SUBMIT, {"id": rejected})
         drafts = [create("customer_b", "DEMO-CUSTOMER-2"), create("order_agent", "CUST-7")]
 
