@@ -63,14 +63,6 @@ from om_graph.core.decisions.definitions import (
     Rule,
 )
 from om_graph.core.kernel.errors import PluginConfigurationError
-from om_graph.core.lifecycle.tables import (
-    APPROVAL_INPUTS,
-    APPROVAL_OUTPUTS,
-    APPROVAL_POLICY,
-    ENRICHMENT_INPUTS,
-    ENRICHMENT_OUTPUTS,
-    ENRICHMENT_POLICY,
-)
 from om_graph.core.kernel.events import (
     AGREEMENT_STATE_CHANGE,
     DOMAIN_ORDER_STATE_CHANGE,
@@ -84,6 +76,14 @@ from om_graph.core.kernel.events import (
     PRODUCT_STATE_CHANGE,
     TASK_STATE_CHANGE,
     OrderEvent,
+)
+from om_graph.core.lifecycle.tables import (
+    APPROVAL_INPUTS,
+    APPROVAL_OUTPUTS,
+    APPROVAL_POLICY,
+    ENRICHMENT_INPUTS,
+    ENRICHMENT_OUTPUTS,
+    ENRICHMENT_POLICY,
 )
 from om_graph.plugins import hookimpl
 from om_graph.plugins.pack import Pack

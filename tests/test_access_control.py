@@ -207,7 +207,7 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderApprove": (APPROVE_M, {"id": MISSING_ORDER}),
         "orderReject": (REJECT_M, {"id": MISSING_ORDER}),
         "enrichmentTasks": ("{ enrichmentTasks { id } }", {}),
-        "approvalQueue": ("{ approvalQueue(role: \"order_approver\") { id } }", {}),
+        "approvalQueue": ('{ approvalQueue(role: "order_approver") { id } }', {}),
         "ordersAwaitingMyApproval": ("{ ordersAwaitingMyApproval { id } }", {}),
         "priceLists": ("{ priceLists { key } }", {}),
     }

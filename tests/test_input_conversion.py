@@ -77,6 +77,42 @@ SAMPLES = {
     ],
     "OrderApproveInput": [{"id": ORDER}, {"id": ORDER, "version": 4, "comment": "ok"}, {"id": ORDER, "comment": None}],
     "OrderRejectInput": [{"id": ORDER, "reason": "too deep"}, {"id": ORDER, "version": None, "reason": ""}],
+    "DecisionInputColumnInput": [{"name": "a", "type": "STRING"}, {"name": "n", "type": "INTEGER", "description": "d"}],
+    "DecisionOutputColumnInput": [
+        {"name": "o", "type": "NUMBER"},
+        {"name": "o", "type": "STRING", "default": "x", "description": ""},
+        {"name": "o", "type": "BOOLEAN", "default": None},
+    ],
+    "DecisionConditionInput": [
+        {"column": "a", "op": "ANY"},
+        {"column": "a", "op": "EQUALS", "value": "x"},
+        {"column": "a", "op": "IN", "values": [1, "b", None]},
+        {"column": "n", "op": "RANGE", "minimum": 1, "maximum": "9.5", "maximumInclusive": False},
+    ],
+    "DecisionOutputValueInput": [{"column": "o", "value": {"nested": [1]}}, {"column": "o"}],
+    "DecisionRuleInput": [
+        {},
+        {"when": [{"column": "a", "op": "EQUALS", "value": "x"}], "then": [{"column": "o", "value": 1}], "priority": 3},
+    ],
+    "DecisionTableCreateInput": [
+        {"name": "t.x", "hitPolicy": "FIRST", "inputs": [], "outputs": [], "rules": []},
+        {
+            "name": "t.x",
+            "hitPolicy": "COLLECT",
+            "inputs": [{"name": "a", "type": "STRING"}],
+            "outputs": [{"name": "o", "type": "INTEGER", "default": 0}],
+            "rules": [{"when": [{"column": "a", "op": "IN", "values": ["x"]}], "then": [{"column": "o", "value": 2}]}],
+            "description": "d",
+            "comment": "why",
+        },
+    ],
+    "DecisionTableDraftUpdateInput": [
+        {"name": "t.x", "hitPolicy": "UNIQUE", "inputs": [], "outputs": [], "rules": [], "expectedDraft": None},
+        {"name": "t.x", "hitPolicy": "PRIORITY", "inputs": [], "outputs": [], "rules": [{}], "expectedDraft": 2},
+    ],
+    "DecisionTableTestInput": [{"name": "t.x", "samples": [{"a": "x"}, {}]}, {"name": "t.x", "samples": [], "version": 3}],
+    "DecisionTableActivateInput": [{"name": "t.x", "version": 2, "reason": "go"}],
+    "DecisionTableRollbackInput": [{"name": "t.x", "version": 1, "reason": ""}],
     "PriceAdjustmentInput": [
         {"kind": "DISCOUNT", "chargeType": "recurring", "reason": "r", "percentage": "10"},
         {"kind": "SURCHARGE", "chargeType": "oneTime", "reason": "r", "amount": 5, "percentage": None},

@@ -189,8 +189,8 @@ class OrderService:
         for line in lines:
             fire(uow, order, line, "submit", actor)
         order.submitted_at = utcnow()
-        order.processing_dispatched_at = utcnow()
-        uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))
         # Each submit starts a new approval round; the submitter may not approve it.
         order.approval_round = (order.approval_round or 0) + 1
         order.submitted_by = actor.label
+        order.processing_dispatched_at = utcnow()
+        uow.enqueue(Job(PROCESS_ORDER, {"order_id": order.id}))

@@ -47,7 +47,9 @@ class OrderLine:
     product_id: relay.GlobalID | None
     unit_one_time_price: Money | None
     unit_recurring_price: Money | None
-    item_price: list[OrderPrice] = strawberry.field(description="TMF622 itemPrice: the line's charges per unit, from the price list.")
+    item_price: list[OrderPrice] = strawberry.field(
+        description="TMF622 itemPrice: the line's charges per unit, from the price list."
+    )
     item_total_price: list[OrderPrice] = strawberry.field(
         description="TMF622 itemTotalPrice: per price type, unit x quantity with every alteration (priceAlteration) and tax."
     )
@@ -137,7 +139,9 @@ class Order(relay.Node):
     manual_discount_percent: Decimal = strawberry.field(
         description="The largest manual discount, as a percentage of the price it applies to."
     )
-    discount_over_limit: bool = strawberry.field(description="A manual discount is beyond its agent's limit: approval is required.")
+    discount_over_limit: bool = strawberry.field(
+        description="A manual discount is beyond its agent's limit: approval is required."
+    )
     channel: str | None = strawberry.field(description="Where the order was captured: portal, agent or partner.")
     segment: str | None = strawberry.field(description="The customer segment given at capture (price lists, policies).")
     enrichment_tasks: list[EnrichmentTask] = strawberry.field(
