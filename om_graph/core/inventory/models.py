@@ -37,6 +37,7 @@ class Product(Base):
     __tablename__ = "product"
     __table_args__ = (
         Index("ix_product_customer_id_id", "customer_id", "id"),
+        Index("ix_product_customer_id_status", "customer_id", "status"),  # lifecycle.approval.is_new_customer
         Index("ix_product_order_id", "order_id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -30,6 +30,7 @@ class Order(Base):
         UniqueConstraint("customer_id", "idempotency_key"),
         Index("ix_customer_order_customer_id_id", "customer_id", "id"),
         Index("ix_customer_order_state_id", "state", "id"),
+        Index("ix_customer_order_customer_id_state", "customer_id", "state"),  # lifecycle.approval.is_new_customer
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(80))

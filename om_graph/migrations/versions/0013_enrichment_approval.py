@@ -72,6 +72,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("order_id", "round", "level", name=op.f("uq_order_approval_order_id_round_level")),
     )
     op.create_index("ix_order_approval_state_role", "order_approval", ["state", "role"])
+    # The approval policy's newCustomer question: a customer's completed orders, active products.
+    op.create_index("ix_customer_order_customer_id_state", "customer_order", ["customer_id", "state"])
+    op.create_index("ix_product_customer_id_status", "product", ["customer_id", "status"])
     # The order's new columns, and the new tables' rows, bump its change_seq (migrations/change_seq.py).
     rebuild_triggers()
 
@@ -79,6 +82,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     # The triggers name the columns (and the tables): drop them first.
     drop_triggers()
+    op.drop_index("ix_product_customer_id_status", "product")
+    op.drop_index("ix_customer_order_customer_id_state", "customer_order")
     op.drop_table("order_approval")
     op.drop_table("enrichment_task")
     for column in ("submitted_by", "approval_round"):
