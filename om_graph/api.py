@@ -85,6 +85,7 @@ from om_graph.core.lifecycle.tables import (
     ENRICHMENT_OUTPUTS,
     ENRICHMENT_POLICY,
 )
+from om_graph.core.pricing.tables import ADJUSTMENT_INPUTS, ADJUSTMENT_OUTPUTS
 from om_graph.plugins import hookimpl
 from om_graph.plugins.pack import Pack
 from om_graph.plugins.simulated import (
@@ -138,6 +139,8 @@ __all__ = [
     "Rule",
     # The enrichment and approval policies' columns: a pack ships its rules in a table of its own
     # named "<namespace>.enrichment.policy" / "<namespace>.approval.policy" (core/lifecycle).
+    "ADJUSTMENT_INPUTS",
+    "ADJUSTMENT_OUTPUTS",
     "APPROVAL_INPUTS",
     "APPROVAL_OUTPUTS",
     "APPROVAL_POLICY",

@@ -7,11 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from om_graph.api import (
+    ADJUSTMENT_OUTPUTS,
     Condition,
     DecisionTableDef,
     InputColumn,
     OfferingPriceDef,
-    OutputColumn,
     PriceListDef,
     PriceTier,
     Rule,
@@ -34,15 +34,7 @@ promotions = DecisionTableDef(
     name=PROMOTIONS,
     description="TPSM automatic adjustments (core/pricing/tables.py columns).",
     inputs=(InputColumn("level"), InputColumn("offering"), InputColumn("action"), InputColumn("seats", "integer")),
-    outputs=(
-        OutputColumn("name", "string", default="Adjustment"),
-        OutputColumn("kind", "string", default="discount"),
-        OutputColumn("chargeType", "string", default="recurring"),
-        OutputColumn("percentage", "number"),
-        OutputColumn("amount", "number"),
-        OutputColumn("priority", "integer", default=0),
-        OutputColumn("applicationDuration", "integer", default=0),
-    ),
+    outputs=ADJUSTMENT_OUTPUTS,
     rules=(
         Rule(
             {

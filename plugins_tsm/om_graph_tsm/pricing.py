@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from om_graph.api import (
+    ADJUSTMENT_OUTPUTS,
     Condition,
     DecisionTableDef,
     EarlyTerminationDef,
@@ -62,15 +63,7 @@ promotions = DecisionTableDef(
         InputColumn("contractTermMonths", "integer"),
         InputColumn("staticIp", "boolean"),
     ),
-    outputs=(
-        OutputColumn("name", "string", default="Adjustment"),
-        OutputColumn("kind", "string", default="discount"),
-        OutputColumn("chargeType", "string", default="recurring"),
-        OutputColumn("percentage", "number"),
-        OutputColumn("amount", "number"),
-        OutputColumn("priority", "integer", default=0),
-        OutputColumn("applicationDuration", "integer", default=0),
-    ),
+    outputs=ADJUSTMENT_OUTPUTS,
     rules=(
         Rule(
             {
