@@ -61,6 +61,7 @@ DECISION_MANAGE = {
     "decisionTableTest",
     "decisionTableActivate",
     "decisionTableRollback",
+    "decisionTableDraftDiscard",
 }
 EXPECTED = {role: ops | (DECISION_READS if role != "customer" else set()) for role, ops in EXPECTED.items()}
 EXPECTED["process_admin"] = EXPECTED["process_admin"] | DECISION_MANAGE
@@ -201,6 +202,10 @@ def _operation(client, runtime, headers, role, name, orders):
         ),
         "decisionTableRollback": (
             DECISION_TABLE_M % ("DecisionTableRollback", "decisionTableRollback"),
+            {"input": {"name": "no.such", "version": 1, "reason": "acl"}},
+        ),
+        "decisionTableDraftDiscard": (
+            DECISION_TABLE_M % ("DecisionTableDraftDiscard", "decisionTableDraftDiscard"),
             {"input": {"name": "no.such", "version": 1, "reason": "acl"}},
         ),
         "enrichmentTaskComplete": (ENRICH_M, {"id": MISSING_ENRICHMENT_TASK}),

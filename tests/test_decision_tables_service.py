@@ -168,6 +168,29 @@ def test_drafts_activation_rollback_and_audit(runtime):
     assert {"order.priority", "test.price"} <= {t.name for t in svc.list_tables(AGENT)}
 
 
+def test_a_discarded_draft_is_kept_retired_and_the_next_edit_opens_a_new_one(runtime):
+    svc = service(runtime)
+    svc.create_table(ADMIN, PRICE)
+    svc.activate(ADMIN, "test.price", 1, reason="go live")
+    svc.update_draft(ADMIN, priced(PRICE, "1.00", "2.00"))
+    for call, field, code in [
+        (lambda: svc.discard_draft(ADMIN, "test.price", 1, reason="x"), "version", "STALE_DRAFT"),
+        (lambda: svc.discard_draft(ADMIN, "test.price", 2, reason=" "), "reason", "REQUIRED"),
+    ]:
+        with pytest.raises(ValidationFailed) as info:
+            call()
+        assert [(e.field, e.code) for e in info.value.errors] == [(field, code)]
+    with pytest.raises(Forbidden):
+        svc.discard_draft(AGENT, "test.price", 2, reason="x")
+    view = svc.discard_draft(ADMIN, "test.price", 2, reason="not now")
+    assert view.draft is None and view.active.number == 1 and amount(svc) == Decimal("10.00")
+    assert [(v.number, v.status) for v in view.versions] == [(2, "retired"), (1, "active")]
+    assert (view.audit[0].action, view.audit[0].to_version, view.audit[0].reason) == ("draftDiscarded", 2, "not now")
+    assert svc.update_draft(ADMIN, priced(PRICE, "3.00", "4.00")).draft.number == 3
+    with pytest.raises(ValidationFailed):
+        svc.discard_draft(ADMIN, "test.price", 2, reason="again")  # retired now, not the draft
+
+
 def test_failures_change_nothing(runtime):
     svc = service(runtime, PRICE)
     svc.update_draft(ADMIN, priced(PRICE, "9.00", "19.00"))

@@ -113,6 +113,7 @@ SAMPLES = {
     "DecisionTableTestInput": [{"name": "t.x", "samples": [{"a": "x"}, {}]}, {"name": "t.x", "samples": [], "version": 3}],
     "DecisionTableActivateInput": [{"name": "t.x", "version": 2, "reason": "go"}],
     "DecisionTableRollbackInput": [{"name": "t.x", "version": 1, "reason": ""}],
+    "DecisionTableDraftDiscardInput": [{"name": "t.x", "version": 3, "reason": "no"}],
     "PriceAdjustmentInput": [
         {"kind": "DISCOUNT", "chargeType": "recurring", "reason": "r", "percentage": "10"},
         {"kind": "SURCHARGE", "chargeType": "oneTime", "reason": "r", "amount": 5, "percentage": None},

@@ -118,6 +118,20 @@ class DecisionTableActivateInput:
 
 @prepared_input
 @strawberry.input
+class DecisionTableDraftDiscardInput:
+    name: str
+    version: int = strawberry.field(description="The draft's number (a stale number is refused).")
+    reason: str = strawberry.field(description="Kept in the audit trail (required).")
+
+
+@strawberry.type
+class DecisionTableDraftDiscardPayload:
+    table: DecisionTable | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@prepared_input
+@strawberry.input
 class DecisionTableRollbackInput:
     name: str
     version: int = strawberry.field(description="An earlier (retired) version to make active again.")
@@ -256,6 +270,16 @@ class DecisionMutations:
         ctx = info.context
         view = await ctx.call(ctx.services.decisions.activate, ctx.acting, input.name, input.version, reason=input.reason)
         return DecisionTableActivatePayload(table=DecisionTable.from_view(view))
+
+    @_mutation(
+        "Give up a draft: it is kept as a retired version, never active; the next edit opens a new draft. Audited. Process admins."
+    )
+    async def decision_table_draft_discard(
+        self, info: Info, input: DecisionTableDraftDiscardInput
+    ) -> DecisionTableDraftDiscardPayload:
+        ctx = info.context
+        view = await ctx.call(ctx.services.decisions.discard_draft, ctx.acting, input.name, input.version, reason=input.reason)
+        return DecisionTableDraftDiscardPayload(table=DecisionTable.from_view(view))
 
     @_mutation("Make an earlier (retired) version active again; the active version is retired. Audited. Process admins.")
     async def decision_table_rollback(self, info: Info, input: DecisionTableRollbackInput) -> DecisionTableRollbackPayload:

@@ -53,6 +53,7 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.decisionTableTest": P.DECISION_MANAGE,
     "Mutation.decisionTableActivate": P.DECISION_MANAGE,
     "Mutation.decisionTableRollback": P.DECISION_MANAGE,
+    "Mutation.decisionTableDraftDiscard": P.DECISION_MANAGE,
 }
 
 # The permission that leads to an object of each node type (node(id) checks it).
@@ -194,6 +195,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "DecisionTableTestPayload": _same(INHERIT, "results errors"),
     "DecisionTableActivatePayload": _same(INHERIT, "table errors"),
     "DecisionTableRollbackPayload": _same(INHERIT, "table errors"),
+    "DecisionTableDraftDiscardPayload": _same(INHERIT, "table errors"),
     # core/pricing: reached through the PRICE_READ fields above, ProductOffering and priceLists.
     "OrderPrice": _same(
         INHERIT,

@@ -431,6 +431,23 @@ class DecisionService:
             self._audit(session, table, AuditActions.DRAFT_UPDATED, None, number, actor, comment)
         return self.get_table(actor, defn.name)
 
+    def discard_draft(self, actor: Actor, name: str, version: int, *, reason: str) -> TableView:
+        """Give up the draft ``version``: it is kept as a retired version (audited), so the table
+        has no draft and the next edit opens a new one."""
+        require(actor, Permission.DECISION_MANAGE)
+        _check_reason(reason)
+        with self._uow() as uow:
+            session = uow.session
+            table = self._lock_table(session, name)
+            draft = next((v for v in self._versions(session, table) if v.status == VersionStates.DRAFT), None)
+            if draft is None or draft.number != version:
+                now = f"version {draft.number}" if draft else "none"
+                raise ValidationFailed.single("version", f"the draft is {now}, not version {version}", E.STALE_DRAFT)
+            self._enter(draft, "discard", actor)
+            table.updated_at = utcnow()
+            self._audit(session, table, AuditActions.DRAFT_DISCARDED, None, version, actor, reason)
+        return self.get_table(actor, name)
+
     def test(
         self, actor: Actor, name: str, samples: Sequence[Mapping[str, Any]], *, version: int | None = None
     ) -> list[TestResult]:

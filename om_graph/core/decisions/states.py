@@ -1,7 +1,8 @@
 """The life of a decision table version: a draft is edited until it is activated; activating
 another version (or rolling back to an earlier one) retires the active one; rolling back
 reactivates a retired one. A default a pack upgrade ships while an admin's version is active is
-stored shelved (retired, never active) so that an admin can roll forward to it."""
+stored shelved (retired, never active) so that an admin can roll forward to it; a discarded draft
+is kept the same way (the history shows every version an admin wrote)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ VERSION = StateMachine(
     transitions=[
         t(VersionStates.DRAFT, "activate", VersionStates.ACTIVE, _MANAGE),
         t(VersionStates.DRAFT, "shelve", VersionStates.RETIRED, _MANAGE),
+        t(VersionStates.DRAFT, "discard", VersionStates.RETIRED, _MANAGE),
         t(VersionStates.ACTIVE, "retire", VersionStates.RETIRED, _MANAGE),
         t(VersionStates.RETIRED, "reactivate", VersionStates.ACTIVE, _MANAGE),
     ],
@@ -35,6 +37,7 @@ VERSION = StateMachine(
 class AuditActions:
     CREATED = "created"  # a table and its first version
     DRAFT_UPDATED = "draftUpdated"  # a draft created or replaced
+    DRAFT_DISCARDED = "draftDiscarded"  # a draft given up: kept as a retired version, never active
     ACTIVATED = "activated"  # a draft became the active version
     ROLLED_BACK = "rolledBack"  # an earlier version became active again
     DEFAULT_STORED = "defaultStored"  # a pack/core default stored, not activated (an admin's version is active)
