@@ -283,3 +283,28 @@ def test_a_new_customers_large_first_order_needs_approval_and_a_known_customers_
         "approval level 1 of 1: a new customer's order over 1,000"
     )
     assert _wait_stage(client, tokens, known, "ORCHESTRATION", state="COMPLETED")["approvals"] == []
+
+
+def test_a_list_of_orders_reads_their_approvals_and_enrichment_tasks_in_one_statement_each(world):
+    from sqlalchemy import event
+
+    client, runtime, tokens = world
+    agent = tokens["agent"]
+    for customer in ("LIST-1", "LIST-2", "LIST-3"):
+        created = gql(client, agent, CREATE, {"input": {"customerId": customer, "lines": _big_lines(1)}})["orderCreate"]
+        gql(client, agent, SUBMIT, {"input": {"id": created["order"]["id"]}})
+        _wait_stage(client, tokens, created["order"]["id"], "APPROVAL_WAITING")
+    page = """{ orders(first: 10) { edges { node { id approvals { level state } enrichmentTasks { key } } } } }"""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", record)
+    try:
+        edges = gql(client, tokens["approver"], page)["orders"]["edges"]
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", record)
+    assert len(edges) == 3 and all(e["node"]["approvals"] == [{"level": 1, "state": "PENDING"}] for e in edges)
+    assert sum("FROM order_approval" in s for s in statements) == 1, statements
+    assert sum("FROM enrichment_task" in s for s in statements) == 1, statements

@@ -208,7 +208,7 @@ def test_the_tsm_pack_surveys_hub_and_datacenter_sd_wan_sites_only(make_runtime,
         waiting[role] = svc.queries.order(agent, order.id).order
     assert waiting["hub"].stage_waiting_for == "enrichment tasks: Site survey (line 1)"
     assert waiting["branch"].stage != "enrichmentWaiting"
-    [task] = svc.enrichment.of_order(tech, waiting["hub"].id)
+    [task] = svc.enrichment.of_orders(tech, [waiting["hub"].id])[waiting["hub"].id]
     assert (task.key, task.capture, task.role) == ("siteSurvey", ["siteSurveyReference"], "order_fulfillment_agent")
     svc.enrichment.complete(tech, task.id, {"siteSurveyReference": "SURVEY-2026-118"})
     svc.processing.process(waiting["hub"].id)
@@ -233,7 +233,7 @@ def test_an_order_rejected_while_its_tasks_are_open_cancels_them(make_runtime, s
     )
     svc.orders.submit(manager, order.id)
     svc.processing.process(order.id)
-    [task] = svc.enrichment.of_order(manager, order.id)
+    [task] = svc.enrichment.of_orders(manager, [order.id])[order.id]
     assert task.state == "open"
 
     def failing_step(snapshot, run):  # an enrichment step that now produces invalid values
@@ -244,7 +244,7 @@ def test_an_order_rejected_while_its_tasks_are_open_cancels_them(make_runtime, s
     svc.processing.process(order.id)
     detail = svc.queries.order(manager, order.id)
     assert detail.order.state == "rejected"
-    [task] = svc.enrichment.of_order(manager, order.id)
+    [task] = svc.enrichment.of_orders(manager, [order.id])[order.id]
     assert task.state == "cancelled"
     assert svc.enrichment.queue(manager, state="open") == []
     cancelled = [e for e in detail.events if e.entity_kind == "enrichmentTask" and e.to_state == "cancelled"]
@@ -267,7 +267,7 @@ def test_a_rejected_order_corrected_with_its_surveyed_values_is_not_surveyed_aga
     order = svc.orders.create(agent, OrderInput("RESURVEY", (fibre, big)))
     svc.orders.submit(agent, order.id)
     svc.processing.process(order.id)
-    [task] = svc.enrichment.of_order(tech, order.id)
+    [task] = svc.enrichment.of_orders(tech, [order.id])[order.id]
     svc.enrichment.complete(tech, task.id, {"surveyReference": "SV-9", "poleNumber": "P-9"})
     svc.processing.process(order.id)
     assert svc.queries.order(agent, order.id).order.stage == "approvalWaiting"
@@ -282,7 +282,7 @@ def test_a_rejected_order_corrected_with_its_surveyed_values_is_not_surveyed_aga
     svc.processing.process(order.id)
     detail = svc.queries.order(agent, order.id)
     assert (detail.order.stage, detail.order.approval_round) == ("approvalWaiting", 2)
-    [old] = svc.enrichment.of_order(tech, order.id)
+    [old] = svc.enrichment.of_orders(tech, [order.id])[order.id]
     assert (old.state, old.line_id, old.line_number) == ("completed", None, 1)
     # Without the values, the new line is surveyed again.
     svc.approvals.reject(approver, order.id, None, "again")
@@ -290,4 +290,4 @@ def test_a_rejected_order_corrected_with_its_surveyed_values_is_not_surveyed_aga
     svc.orders.submit(agent, order.id)
     svc.processing.process(order.id)
     assert svc.queries.order(agent, order.id).order.stage == "enrichmentWaiting"
-    assert [t.state for t in svc.enrichment.of_order(tech, order.id)] == ["completed", "open"]
+    assert [t.state for t in svc.enrichment.of_orders(tech, [order.id])[order.id]] == ["completed", "open"]

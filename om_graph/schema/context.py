@@ -3,12 +3,13 @@ way resolvers call the core."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info as StrawberryInfo
 
@@ -28,6 +29,7 @@ class Context:
     response: Any = None
     connection_params: Any = None  # the websocket connection_init payload
     node_loader: Any = field(default=None, repr=False)  # schema.loaders.NodeLoader, made on first use
+    batches: dict[str, Any] = field(default_factory=dict, repr=False)  # batched(), by fetch
 
     @property
     def acting(self) -> Actor:
@@ -78,3 +80,21 @@ class ErrorsInPayload(FieldExtension):
 
 
 Info = StrawberryInfo[Context, Any]
+
+
+def batched(info: Info, fetch: Callable[[Actor, list[int]], Mapping[int, list]]) -> DataLoader:
+    """A per-request loader of one kind of child rows by parent id: the fields resolved in the
+    same tick (an order list's ``approvals``) share one ``fetch(actor, ids)`` call, which answers
+    ``{parent id: rows}``. Not cached across batches (a websocket connection keeps its context:
+    a later operation must read the rows as they are then), like ``loaders.NodeLoader``."""
+    context = info.context
+    name = fetch.__qualname__
+    loader = context.batches.get(name)
+    if loader is None:
+
+        async def load(ids: list[int]) -> list[list]:
+            found = await context.call(fetch, context.acting, list(ids))
+            return [found.get(i, []) for i in ids]
+
+        loader = context.batches[name] = DataLoader(load, cache=False)
+    return loader

@@ -348,11 +348,14 @@ class Approvals:
         with self._uow(read_only=True) as uow:
             return list(uow.session.scalars(statement))
 
-    def of_order(self, actor: Actor, order_id: int) -> list[ApprovalStep]:
-        """Every round's steps of an order, oldest round first."""
+    def of_orders(self, actor: Actor, order_ids: Sequence[int]) -> dict[int, list[ApprovalStep]]:
+        """Every round's steps of each order, oldest round first (one statement for a page of orders)."""
         require(actor, Permission.AUDIT_READ)
-        statement = select(ApprovalStep).where(ApprovalStep.order_id == order_id)
+        statement = select(ApprovalStep).where(ApprovalStep.order_id.in_(order_ids))
         if actor.account_id is not None:
             statement = statement.join(Order, Order.id == ApprovalStep.order_id).where(Order.customer_id == actor.account_id)
+        found: dict[int, list[ApprovalStep]] = {}
         with self._uow(read_only=True) as uow:
-            return list(uow.session.scalars(statement.order_by(ApprovalStep.round, ApprovalStep.level)))
+            for step in uow.session.scalars(statement.order_by(ApprovalStep.round, ApprovalStep.level)):
+                found.setdefault(step.order_id, []).append(step)
+        return found

@@ -335,13 +335,17 @@ class EnrichmentTasks:
         with self._uow(read_only=True) as uow:
             return list(uow.session.scalars(statement))
 
-    def of_order(self, actor: Actor, order_id: int) -> list[EnrichmentTask]:
+    def of_orders(self, actor: Actor, order_ids: Sequence[int]) -> dict[int, list[EnrichmentTask]]:
+        """The manual enrichment tasks of each order, by line (one statement for a page of orders)."""
         require(actor, Permission.FULFILMENT_READ)
-        statement = select(EnrichmentTask).where(EnrichmentTask.order_id == order_id)
+        statement = select(EnrichmentTask).where(EnrichmentTask.order_id.in_(order_ids))
         if actor.account_id is not None:
             statement = statement.join(Order, Order.id == EnrichmentTask.order_id).where(Order.customer_id == actor.account_id)
+        found: dict[int, list[EnrichmentTask]] = {}
         with self._uow(read_only=True) as uow:
-            return list(uow.session.scalars(statement.order_by(EnrichmentTask.line_number, EnrichmentTask.id)))
+            for task in uow.session.scalars(statement.order_by(EnrichmentTask.line_number, EnrichmentTask.id)):
+                found.setdefault(task.order_id, []).append(task)
+        return found
 
     def get(self, actor: Actor, task_id: int) -> EnrichmentTask | None:
         require(actor, Permission.FULFILMENT_READ)

@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 
 from om_graph.core.lifecycle.states import APPROVAL_STEP, ENRICHMENT_TASK
-from om_graph.schema.context import Info
+from om_graph.schema.context import Info, batched
 from om_graph.schema.enums import _enum, members_by_value
 from om_graph.schema.types.common import Characteristic, characteristics, gid
 
@@ -97,13 +97,11 @@ class OrderApproval:
 
 async def order_enrichment_tasks(root, info: Info) -> list[EnrichmentTask]:
     """The order's manual enrichment tasks, by line."""
-    ctx = info.context
-    rows = await ctx.call(ctx.services.enrichment.of_order, ctx.acting, root.id)
+    rows = await batched(info, info.context.services.enrichment.of_orders).load(root.id)
     return [EnrichmentTask.from_row(r) for r in rows]
 
 
 async def order_approvals(root, info: Info) -> list[OrderApproval]:
     """Every approval round of the order, oldest first, level by level."""
-    ctx = info.context
-    rows = await ctx.call(ctx.services.approvals.of_order, ctx.acting, root.id)
+    rows = await batched(info, info.context.services.approvals.of_orders).load(root.id)
     return [OrderApproval.from_row(r) for r in rows]
