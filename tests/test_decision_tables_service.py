@@ -281,3 +281,18 @@ def test_an_upgrade_whose_consumer_reads_more_replaces_an_admin_version_that_lac
     entry = svc2.get_table(ADMIN, "test.price").audit[0]
     assert (entry.action, entry.from_version, entry.to_version) == ("defaultActivated", 2, 3)
     assert "no longer fits" in entry.reason and "currency" in entry.reason
+
+
+def test_a_table_extending_a_shipped_one_by_name_keeps_its_interface(runtime):
+    """``ops.test.price`` is read wherever ``test.price``'s consumer reads ``<namespace>.test.price``
+    tables: an admin's or a pack's must keep the shipped table's columns and types."""
+    svc = service(runtime, PRICE)
+    wrong = dataclasses.replace(PRICE, name="ops.test.price", outputs=(OutputColumn("amount", "string"),), rules=())
+    with pytest.raises(DecisionTableInvalid) as info:
+        svc.create_table(ADMIN, wrong)
+    assert [(e.field, e.code) for e in info.value.errors] == [("outputs.0.type", "INTERFACE_CHANGED")]
+    svc.create_table(ADMIN, dataclasses.replace(PRICE, name="ops.test.price"))
+    with pytest.raises(DecisionTableInvalid):
+        svc.update_draft(ADMIN, wrong)
+    with pytest.raises(PluginConfigurationError, match="extends 'test.price'"):
+        DecisionService(runtime.services.uow, defaults=(PRICE, dataclasses.replace(wrong, name="pack.test.price")))

@@ -291,3 +291,37 @@ def test_a_rejected_order_corrected_with_its_surveyed_values_is_not_surveyed_aga
     svc.processing.process(order.id)
     assert svc.queries.order(agent, order.id).order.stage == "enrichmentWaiting"
     assert [t.state for t in svc.enrichment.of_orders(tech, [order.id])[order.id]] == ["completed", "open"]
+
+
+def test_a_characteristic_of_another_type_than_a_packs_column_matches_only_its_any():
+    """A line's characteristic is an input of every enrichment table; where its value does not
+    fit a pack's column (``"1G"`` against an integer ``bandwidth``) it is left out for that table
+    instead of rejecting the order."""
+    from om_graph.core.decisions.compiled import compile_table
+    from om_graph.core.decisions.definitions import Condition, DecisionTableDef, InputColumn, OutputColumn, Rule
+    from om_graph.core.lifecycle.enrichment import policy_hits
+    from om_graph.core.lifecycle.tables import ENRICHMENT_POLICY
+
+    pack = DecisionTableDef(
+        "x.enrichment.policy",
+        inputs=(InputColumn("bandwidth", "integer"), InputColumn("offering")),
+        outputs=(OutputColumn("task"),),
+        rules=(
+            Rule({"bandwidth": Condition.equals(1000)}, {"task": "a"}),
+            Rule({"offering": Condition.equals("o")}, {"task": "b"}),
+        ),
+        hit_policy="collect",
+    )
+    core = DecisionTableDef(
+        ENRICHMENT_POLICY, inputs=(InputColumn("offering"),), outputs=(OutputColumn("task"),), hit_policy="collect"
+    )
+    compiled = {t.name: compile_table(t) for t in (core, pack)}
+
+    class Tables:
+        names = list(compiled)
+
+        def evaluate(self, name, inputs):
+            return compiled[name].evaluate(inputs)
+
+    assert policy_hits(Tables(), ENRICHMENT_POLICY, {"bandwidth": "1G", "offering": "o"}) == [{"task": "b"}]
+    assert policy_hits(Tables(), ENRICHMENT_POLICY, {"bandwidth": 1000, "offering": "o"}) == [{"task": "a"}, {"task": "b"}]

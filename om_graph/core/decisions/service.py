@@ -202,6 +202,13 @@ class DecisionService:
                 continue
             self.defaults[defn.name] = defn
             self.sources[defn.name] = source
+        for defn in self.defaults.values():  # a pack's <namespace>.approval.policy keeps the core's columns
+            extended = self._extended(defn.name)
+            if extended is not None:
+                problems += [
+                    f"decision table {defn.name!r} ({self.sources[defn.name]}) extends {extended.name!r}: {e.field}: {e.message}"
+                    for e in interface_problems(extended, defn)
+                ]
         if problems:
             raise PluginConfigurationError("decision tables do not validate:\n  " + "\n  ".join(problems))
 
@@ -390,7 +397,7 @@ class DecisionService:
     def create_table(self, actor: Actor, defn: DecisionTableDef, *, comment: str = "") -> TableView:
         """A new table with its first version as a draft (activate it to use it)."""
         require(actor, Permission.DECISION_MANAGE)
-        self._check(defn, comment=comment)
+        self._check(defn, comment=comment, interface=self._extended(defn.name))
         with self._uow() as uow:
             session = uow.session
             exists = session.scalar(select(DecisionTable.id).where(DecisionTable.name == defn.name))
@@ -412,7 +419,7 @@ class DecisionService:
         with self._uow() as uow:
             session = uow.session
             table = self._lock_table(session, defn.name)
-            self._check(defn, comment=comment, interface=self.defaults.get(table.name) if table.default_source else None)
+            self._check(defn, comment=comment, interface=self._interface(table))
             versions = self._versions(session, table)
             draft = next((v for v in versions if v.status == VersionStates.DRAFT), None)
             if expected_draft is not None and (draft is None or draft.number != expected_draft):
@@ -525,12 +532,26 @@ class DecisionService:
                     f"version {version} is {target.status}: roll back to a retired version (activate a draft)",
                     E.VERSION_NOT_RETIRED,
                 )
-            self._check(from_json(target.definition), interface=self.defaults.get(table.name) if table.default_source else None)
+            self._check(from_json(target.definition), interface=self._interface(table))
             previous = self._switch(session, table, versions, target, "reactivate", actor)
             self._audit(session, table, AuditActions.ROLLED_BACK, previous, version, actor, reason)
         return self.get_table(actor, name)
 
     # -- helpers
+
+    def _interface(self, table: DecisionTable) -> DecisionTableDef | None:
+        """What every version of ``table`` must keep: its shipped default's interface, else that
+        of the default it extends by name."""
+        if table.default_source:
+            return self.defaults.get(table.name)
+        return self._extended(table.name)
+
+    def _extended(self, name: str) -> DecisionTableDef | None:
+        """The shipped default a table extends by its name: ``ops.approval.policy`` extends
+        ``approval.policy`` (its consumer reads every ``<namespace>.approval.policy`` with the
+        core table's columns), the longest such name first."""
+        found = [d for n, d in self.defaults.items() if name.endswith("." + n)]
+        return max(found, key=lambda d: len(d.name)) if found else None
 
     def _check(self, defn: DecisionTableDef, *, comment: str = "", interface: DecisionTableDef | None = None) -> None:
         errors: list[FieldError] = []

@@ -21,6 +21,7 @@ from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.definitions import SpecificationDef
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.decisions.errors import DecisionInputInvalid
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, InvalidTransition, NotFound, ValidationFailed
@@ -59,12 +60,30 @@ def policy_hits(tables: Tables, name: str, inputs: Mapping[str, Any]) -> list[di
     ``<namespace>.<name>`` (``tsm.enrichment.policy``), in name order. Packs cannot ship a second
     version of the core's table (the decision service refuses a name shipped twice), so each
     ships its rules in a table of its own with the core table's columns."""
-    hits = list(tables.evaluate(name, inputs))
+    hits = _fitting(tables, name, inputs)
     suffix = f".{name}"
     for other in tables.names:
         if other.endswith(suffix):
-            hits += tables.evaluate(other, inputs)
+            hits += _fitting(tables, other, inputs)
     return hits
+
+
+def _fitting(tables: Tables, name: str, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``tables.evaluate`` with the values that do not fit their column's type left out (a line's
+    characteristic of another specification: ``bandwidth`` ``"1G"`` against a pack's integer
+    column), so they match only that column's ``any`` instead of rejecting a valid order. The
+    policy's own columns always fit (the decision service keeps every ``<namespace>.<policy>``
+    table to the core table's types)."""
+    given = dict(inputs)
+    while True:
+        try:
+            return list(tables.evaluate(name, given))
+        except DecisionInputInvalid as exc:
+            misfits = {e.field.removeprefix("inputs.") for e in exc.errors} & given.keys()
+            if not misfits:
+                raise
+            for column in misfits:
+                given.pop(column)
 
 
 class LineLike(Protocol):
