@@ -426,3 +426,18 @@ def test_an_offerings_pattern_applies_with_its_specifications():
         False,
     ]
     assert rules.by_name["code"].pattern == r"(?=(?:[0-9]+)\Z)(?:.{2})"  # what productOfferings shows
+
+
+def test_a_changed_condition_rechecks_the_values_already_held():
+    """Enrichment adds values to a line: a dependent constraint whose condition they change is
+    checked over the values the line already has, as capture would check them together."""
+    rules = _registry(
+        dependent=(
+            DependentConstraint((When("tier", ("business",)),), CharacteristicConstraint("speed", allowed_values=(1000,))),
+        )
+    ).rules_for("w-offer")
+    _, errors = check_characteristics(rules, {"tier": "business"}, "c", apply_defaults=False, context={"speed": 100})
+    assert [(e.field, e.code) for e in errors] == [("c.speed", "VALUE_NOT_ALLOWED")]
+    _, whole = check_characteristics(rules, {"tier": "business", "speed": 100}, "c", apply_defaults=True)
+    assert [(e.field, e.code) for e in whole] == [("c.speed", "VALUE_NOT_ALLOWED")]
+    assert check_characteristics(rules, {"tier": "basic"}, "c", apply_defaults=False, context={"speed": 100})[1] == []

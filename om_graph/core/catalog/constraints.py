@@ -157,13 +157,16 @@ class CharacteristicRules:
 
     def dependent_violations(self, values: Mapping[str, Any], names: Iterable[str] | None = None) -> list[tuple[str, Violation]]:
         """(characteristic, violation) for each dependent constraint that applies to ``values``
-        and is broken; only those whose target is in ``names`` when given. A target that is
-        absent breaks only a ``required`` constraint."""
+        and is broken; when ``names`` are given (the values just changed), only those whose
+        target or one of whose conditions is among them: a changed condition re-checks the
+        values already held. A target that is absent breaks only a ``required`` constraint."""
         wanted = None if names is None else set(names)
         found: list[tuple[str, Violation]] = []
         for index, constraint in enumerate(self.dependent):
             then = constraint.then
-            if (wanted is not None and then.name not in wanted) or not constraint.applies(values):
+            if wanted is not None and then.name not in wanted and not any(c.characteristic in wanted for c in constraint.when):
+                continue
+            if not constraint.applies(values):
                 continue
             condition = " and ".join(f"{c.characteristic} is {_describe(c.values)}" for c in constraint.when)
             value = values.get(then.name)
