@@ -425,7 +425,7 @@ def test_an_offerings_pattern_applies_with_its_specifications():
         False,
         False,
     ]
-    assert rules.by_name["code"].pattern == r"(?=(?:[0-9]+)\Z)(?:.{2})"  # what productOfferings shows
+    assert rules.by_name["code"].pattern == r"(?=(?:[0-9]+)(?![\s\S]))(?:.{2})"  # what productOfferings shows
 
 
 def test_a_changed_condition_rechecks_the_values_already_held():
@@ -441,3 +441,9 @@ def test_a_changed_condition_rechecks_the_values_already_held():
     _, whole = check_characteristics(rules, {"tier": "business", "speed": 100}, "c", apply_defaults=True)
     assert [(e.field, e.code) for e in whole] == [("c.speed", "VALUE_NOT_ALLOWED")]
     assert check_characteristics(rules, {"tier": "basic"}, "c", apply_defaults=False, context={"speed": 100})[1] == []
+
+
+def test_an_offering_pattern_that_cannot_stand_beside_the_specifications_is_refused():
+    spec = SpecificationDef("w.spec", "product", "W", characteristics=(CharacteristicDef("code", pattern="[0-9]+"),))
+    with pytest.raises(PluginConfigurationError, match="'code': pattern with the specification's"):
+        _registry(CharacteristicConstraint("code", pattern="(?i)[a-z0-9]{2}"), spec=spec)

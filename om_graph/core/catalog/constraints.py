@@ -304,7 +304,11 @@ def narrow(defn: CharacteristicDef, constraint: CharacteristicConstraint) -> Cha
     if constraint.pattern is not None:
         # Both must match: which strings one regular expression accepts cannot be checked to be a
         # subset of another's, so the specification's stays (a lookahead, still one full match).
-        changes["pattern"] = constraint.pattern if defn.pattern is None else f"(?=(?:{defn.pattern})\\Z)(?:{constraint.pattern})"
+        # The end of input is written (?![\s\S]), which Python and JavaScript read alike
+        # (a front-end checks the pattern productOfferings shows).
+        changes["pattern"] = (
+            constraint.pattern if defn.pattern is None else f"(?=(?:{defn.pattern})(?![\\s\\S]))(?:{constraint.pattern})"
+        )
     if constraint.max_length is not None:
         changes["max_length"] = constraint.max_length
     if constraint.default is not None:

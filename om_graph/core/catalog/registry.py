@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Protocol, TypeVar
 from om_graph.core.catalog.constraints import (
     CharacteristicRules,
     DependentConstraint,
+    compile_pattern,
     condition_problems,
     definition_problems,
     narrow,
@@ -175,6 +177,10 @@ class Registry:
                 problems += [f"{where}: characteristic {constraint.name!r}: {p}" for p in found]
                 if not found:
                     narrowed[defn.name] = narrow(defn, constraint)
+                    try:  # the offering's pattern beside the specification's (groups, inline flags)
+                        compile_pattern(narrowed[defn.name].pattern or "")
+                    except re.error as exc:
+                        problems.append(f"{where}: characteristic {constraint.name!r}: pattern with the specification's: {exc}")
             for effective in narrowed.values():
                 if effective is defs[effective.name] or effective.default is None:
                     continue
