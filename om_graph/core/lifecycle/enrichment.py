@@ -160,7 +160,7 @@ def enrichment_tasks_for(
         if specifications is not None and line.spec_key in specifications:
             declared = {c.name for c in specifications[line.spec_key].characteristics}
         for hit in policy_hits(tables, ENRICHMENT_POLICY, inputs):
-            key = str(hit.get("task") or "").strip()
+            key = str(hit.get("task") or "").strip()[:120]  # as stored: unique per line
             if not key or key in seen:
                 continue
             seen.add(key)
@@ -178,7 +178,7 @@ def enrichment_tasks_for(
                 EnrichmentTaskSpec(
                     line_number=line.line_number,
                     line_id=getattr(line, "id", None),
-                    key=key[:120],
+                    key=key,
                     name=str(hit.get("name") or key)[:200],
                     capture=tuple(capture),
                     role=str(hit.get("role") or "")[:64],
