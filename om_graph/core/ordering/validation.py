@@ -348,6 +348,19 @@ class OrderValidator:
             current = {k: v for k, v in product.characteristics.items() if k in declared}
             merged = {**current, **line.characteristics}
             chars, char_errors = check_characteristics(rules, merged, f"{path}.characteristics", apply_defaults=True)
+            if char_errors:
+                # What the product held before today's rules (an address from before a pattern) is
+                # not the line's to fix: only problems the line's own values bring are reported.
+                _, held = check_characteristics(rules, current, f"{path}.characteristics", apply_defaults=True)
+                grandfathered = {(e.field, e.code) for e in held}
+                given = {f"{path}.characteristics.{name}" for name in line.characteristics}
+                kept = [e for e in char_errors if e.field not in given and (e.field, e.code) in grandfathered]
+                char_errors = [e for e in char_errors if e not in kept]
+                prefix = f"{path}.characteristics."
+                for e in kept:  # the held value stays the product's
+                    name = e.field.removeprefix(prefix)
+                    if name in current:
+                        chars[name] = current[name]
         char_errors += _check_cardinalities(spec, self.registry.specifications, chars, f"{path}.characteristics")
         if char_errors:
             errors.extend(char_errors)
