@@ -296,3 +296,13 @@ def test_a_table_extending_a_shipped_one_by_name_keeps_its_interface(runtime):
         svc.update_draft(ADMIN, wrong)
     with pytest.raises(PluginConfigurationError, match="extends 'test.price'"):
         DecisionService(runtime.services.uow, defaults=(PRICE, dataclasses.replace(wrong, name="pack.test.price")))
+
+
+def test_a_draft_edited_after_a_test_is_activated_as_it_now_reads(runtime):
+    svc = service(runtime)
+    svc.create_table(ADMIN, priced(PRICE, "1.00", "2.00"))
+    assert svc.test(ADMIN, "test.price", [{"bandwidth": 100}])[0].outputs == [{"amount": Decimal("1.00")}]
+    svc.update_draft(ADMIN, priced(PRICE, "5.00", "6.00"))
+    assert svc.test(ADMIN, "test.price", [{"bandwidth": 100}])[0].outputs == [{"amount": Decimal("5.00")}]
+    svc.activate(ADMIN, "test.price", 1, reason="go")
+    assert amount(svc) == Decimal("5.00")

@@ -244,8 +244,11 @@ class DecisionService:
         active = session.info[self._memo_key] = ActiveTables(tables, versions)
         return active
 
-    def _remember(self, version_id: int, definition: Mapping[str, Any]) -> CompiledTable:
-        compiled = self._cache.get(version_id)
+    def _remember(self, version_id: int, definition: Mapping[str, Any], *, fresh: bool = False) -> CompiledTable:
+        """The compiled version, from the process's cache. Only versions that no longer change
+        (active, retired) may come from it: a draft is edited in place under its id, so one being
+        activated is compiled ``fresh`` (replacing what a test of an earlier edit cached)."""
+        compiled = None if fresh else self._cache.get(version_id)
         if compiled is None:
             compiled = compile_table(from_json(definition))
             with self._lock:
@@ -479,7 +482,10 @@ class DecisionService:
             if chosen is None:
                 which = f"version {version}" if version is not None else "draft or active version"
                 raise ValidationFailed.single("version", f"{name!r} has no {which}", E.UNKNOWN_VERSION)
-            compiled = self._remember(chosen.id, chosen.definition)
+            if chosen.status == VersionStates.DRAFT:  # edited in place: never from the cache
+                compiled = compile_table(from_json(chosen.definition))
+            else:
+                compiled = self._remember(chosen.id, chosen.definition)
         types = dict(zip(compiled.input_names, compiled.input_types))
         results, errors = [], []
         for i, sample in enumerate(samples):
@@ -509,8 +515,10 @@ class DecisionService:
                 raise ValidationFailed.single(
                     "version", f"version {version} is {target.status}, not a draft (roll back to reactivate it)", E.NO_DRAFT
                 )
-            # compiled before anything changes: a stored draft validated when it was saved
-            self._remember(target.id, target.definition)
+            # Checked as saved, and against the interface the code reads now (a draft saved before
+            # an upgrade changed a shipped default's columns), then compiled as it now reads.
+            self._check(from_json(target.definition), interface=self._interface(table))
+            self._remember(target.id, target.definition, fresh=True)
             previous = self._switch(session, table, versions, target, "activate", actor)
             self._audit(session, table, AuditActions.ACTIVATED, previous, version, actor, reason)
         return self.get_table(actor, name)
