@@ -222,6 +222,20 @@ def test_the_limit_depends_on_the_role_and_an_amount_is_measured_against_its_pri
     assert strict.price(request(fibre(adjustments=[big]), actor=MANAGER), TABLES).discount_over_limit
 
 
+def test_stacked_manual_discounts_count_together_against_the_limit():
+    """Ten 10 % discounts on one line take 65 % off, and a line's discount compounds with the
+    order's: the role's limit is compared with what they take off together."""
+    ten = [PriceAdjustment("discount", "recurring", "again", percentage=D("10"))] * 10
+    stacked = PRICER.price(request(fibre(adjustments=ten)), TABLES)
+    assert stacked.manual_discount_percent == D("65.1322") and stacked.discount_over_limit
+    five = PriceAdjustment("discount", "recurring", "a little", percentage=D("5"))
+    both = PRICER.price(request(fibre(adjustments=[five]), adjustments=[five]), TABLES)
+    assert both.manual_discount_percent == D("9.75") and not both.discount_over_limit
+    three = PriceAdjustment("discount", "recurring", "a bit more", percentage=D("6"))
+    over = PRICER.price(request(fibre(adjustments=[three]), adjustments=[five]), TABLES)
+    assert over.manual_discount_percent == D("10.7") and over.discount_over_limit
+
+
 def test_order_level_adjustments_apply_after_the_lines():
     surcharge = PriceAdjustment("surcharge", "oneTime", "express installation", amount=D("30"))
     order_discount = PriceAdjustment("discount", "recurring", "bundle", percentage=D("50"))

@@ -172,6 +172,7 @@ class _Charge:
     alterations: list[dict[str, Any]] = field(default_factory=list)
     # the other side of the basis for contributions that carry both (MACD deltas, order totals)
     other: Decimal | None = None
+    manual_kept: Decimal = Decimal(1)  # what the manual adjustments so far leave of the amount (a factor)
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,17 @@ class _Context:
         self.currency = plist.currency
         self.basis = "taxIncludedAmount" if plist.tax_included else "dutyFreeAmount"
         self.errors: list[FieldError] = []
-        self.manual_percent = ZERO
+        self.manual_percent = ZERO  # the largest manual reduction of a line's charge, in %
+        self.order_manual_percent = ZERO  # the same for the order-level charges
         self.can_adjust = request.actor.can(Permission.PRICE_ADJUST)
         self.limit = pricer.settings.limit_for(request.actor.roles)
+
+    @property
+    def manual_discount(self) -> Decimal:
+        """The most the manual adjustments take off any part of the order, in %: a line's own
+        reduction compounded with the order-level one (what the role's limit is compared with)."""
+        kept = (HUNDRED - self.manual_percent) * (HUNDRED - self.order_manual_percent) / HUNDRED
+        return HUNDRED - kept
 
     def money(self, amount: Decimal) -> dict[str, str]:
         return {"unit": self.currency, "value": text(amount)}
@@ -285,9 +294,18 @@ class _Context:
                 )
                 return
             delta = -before  # an automatic discount takes the price to zero, not below
-        if manual_path is not None and kind == DISCOUNT and before > 0:
-            share = percentage if percentage is not None else value / before * HUNDRED
-            self.manual_percent = max(self.manual_percent, share.quantize(MAX_PERCENT_DIGITS))
+        if manual_path is not None and before > 0:
+            # The limit is on what the manual adjustments take off together (ten 10 % discounts
+            # are 65 %): per charge, the factor they leave, exact for percentages (a rounded
+            # amount would make a 10 % discount 10.01 %).
+            sign = -1 if kind == DISCOUNT else 1
+            step = sign * percentage / HUNDRED if percentage is not None else delta / before
+            charge.manual_kept *= 1 + step
+            share = max(ZERO, (1 - charge.manual_kept) * HUNDRED).quantize(MAX_PERCENT_DIGITS)
+            if manual_path.startswith("lines."):
+                self.manual_percent = max(self.manual_percent, share)
+            else:
+                self.order_manual_percent = max(self.order_manual_percent, share)
         alteration: dict[str, Any] = {
             "name": name,
             "priceType": kind,
@@ -550,8 +568,8 @@ class Pricer:
             total_prices=total_prices,
             one_time_total=one_time,
             recurring_total=recurring,
-            manual_discount_percent=ctx.manual_percent.quantize(MAX_PERCENT_DIGITS),  # as the column reads it back
-            discount_over_limit=ctx.manual_percent > ctx.limit,
+            manual_discount_percent=ctx.manual_discount.quantize(MAX_PERCENT_DIGITS),  # as the column reads it back
+            discount_over_limit=ctx.manual_discount > ctx.limit,
         )
 
     def _unit_price(self, ctx: _Context, price: OfferingPriceDef, line: LineToPrice, path: str) -> Decimal | None:
@@ -559,7 +577,8 @@ class Pricer:
             return price.amount
         if price.tiers:
             units = _units(price, line)
-            return next(t.amount for t in reversed(price.tiers) if units >= t.min_quantity)
+            # No units (a per-seat price whose count is missing): the first tier, times nothing.
+            return next((t.amount for t in reversed(price.tiers) if units >= t.min_quantity), price.tiers[0].amount)
         assert price.matrix is not None
         inputs = {
             **line.characteristics,
