@@ -306,3 +306,14 @@ def test_a_draft_edited_after_a_test_is_activated_as_it_now_reads(runtime):
     assert svc.test(ADMIN, "test.price", [{"bandwidth": 100}])[0].outputs == [{"amount": Decimal("5.00")}]
     svc.activate(ADMIN, "test.price", 1, reason="go")
     assert amount(svc) == Decimal("5.00")
+
+
+def test_a_discarded_draft_cannot_be_rolled_back_to(runtime):
+    svc = service(runtime)
+    svc.create_table(ADMIN, PRICE)
+    svc.activate(ADMIN, "test.price", 1, reason="go live")
+    svc.update_draft(ADMIN, priced(PRICE, "1.00", "2.00"))
+    svc.discard_draft(ADMIN, "test.price", 2, reason="no")
+    with pytest.raises(ValidationFailed) as info:
+        svc.rollback(ADMIN, "test.price", 2, reason="after all")
+    assert [(e.field, e.code) for e in info.value.errors] == [("version", "VERSION_NOT_RETIRED")]

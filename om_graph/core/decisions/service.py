@@ -332,7 +332,17 @@ class DecisionService:
     def _sync(self, session: Session) -> None:
         if not self.defaults:
             return
-        stored = {t.name: t for t in session.scalars(select(DecisionTable).where(DecisionTable.name.in_(list(self.defaults))))}
+        # Locked as the admins' operations lock a table (PostgreSQL: a deploy syncing while an
+        # admin activates must not make two versions active).
+        stored = {
+            t.name: t
+            for t in session.scalars(
+                select(DecisionTable)
+                .where(DecisionTable.name.in_(list(self.defaults)))
+                .order_by(DecisionTable.name)
+                .with_for_update()
+            )
+        }
         for name, defn in sorted(self.defaults.items()):
             source = self.sources[name]
             body = to_json(defn)
@@ -534,10 +544,12 @@ class DecisionService:
             target = next((v for v in versions if v.number == version), None)
             if target is None:
                 raise ValidationFailed.single("version", f"{name!r} has no version {version}", E.UNKNOWN_VERSION)
-            if target.status != VersionStates.RETIRED:
+            if target.status != VersionStates.RETIRED or (target.activated_at is None and target.source.startswith("admin:")):
                 raise ValidationFailed.single(
                     "version",
-                    f"version {version} is {target.status}: roll back to a retired version (activate a draft)",
+                    f"version {version} is {target.status}"
+                    + (" (a discarded draft)" if target.status == VersionStates.RETIRED else "")
+                    + ": roll back to a version that was active, or to a shipped default (activate a draft)",
                     E.VERSION_NOT_RETIRED,
                 )
             self._check(from_json(target.definition), interface=self._interface(table))

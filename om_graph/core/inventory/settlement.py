@@ -185,8 +185,8 @@ def settle_line(
     product.last_order_line_id = line.id
     if line.action == "modify":
         product.characteristics = {**product.characteristics, **line.characteristics, **outputs.get(0, {})}
-        if line.prices and line.prices.get("itemTotalPrice"):  # priced since 0012: the product's new price
-            product.product_price = product_price_of(line.prices, 1)
+        if line.prices is not None:  # priced since 0012: the product's new price (none: now free)
+            product.product_price = product_price_of(line.prices, 1) if line.prices.get("itemTotalPrice") else []
             product.recurring_price = line.unit_recurring_price
         fire(uow, order, product, "modify", actor, {"lineId": line.id})
     elif line.action == "delete":

@@ -364,6 +364,9 @@ class _Context:
             )
 
 
+MAX_TABLE_AMOUNT = Decimal("1E12")
+
+
 def _decimal(value: Any) -> Decimal | None:
     """A table's output as a finite Decimal; None for a missing or unusable one (a table an admin
     retyped: the row is then ignored, or the matrix has no price, never a crash)."""
@@ -373,7 +376,8 @@ def _decimal(value: Any) -> Decimal | None:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    # Finite and within what an amount column holds (a typo of 1E+30 in a table is unusable).
+    return number if number.is_finite() and abs(number) < MAX_TABLE_AMOUNT else None
 
 
 def _whole(value: Any) -> int:
