@@ -54,6 +54,7 @@ from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
 
 CORE_SOURCE = "core"
+ADMIN_SOURCE_PREFIX = "admin:"  # a version an admin wrote: admin:<actor>
 MAX_REASON = 500
 MAX_SAMPLES = 100
 
@@ -518,9 +519,7 @@ class DecisionService:
             session = uow.session
             table = self._lock_table(session, name)
             versions = self._versions(session, table)
-            target = next((v for v in versions if v.number == version), None)
-            if target is None:
-                raise ValidationFailed.single("version", f"{name!r} has no version {version}", E.UNKNOWN_VERSION)
+            target = _numbered(versions, name, version)
             if target.status != VersionStates.DRAFT:
                 raise ValidationFailed.single(
                     "version", f"version {version} is {target.status}, not a draft (roll back to reactivate it)", E.NO_DRAFT
@@ -541,10 +540,10 @@ class DecisionService:
             session = uow.session
             table = self._lock_table(session, name)
             versions = self._versions(session, table)
-            target = next((v for v in versions if v.number == version), None)
-            if target is None:
-                raise ValidationFailed.single("version", f"{name!r} has no version {version}", E.UNKNOWN_VERSION)
-            if target.status != VersionStates.RETIRED or (target.activated_at is None and target.source.startswith("admin:")):
+            target = _numbered(versions, name, version)
+            if target.status != VersionStates.RETIRED or (
+                target.activated_at is None and target.source.startswith(ADMIN_SOURCE_PREFIX)
+            ):
                 raise ValidationFailed.single(
                     "version",
                     f"version {version} is {target.status}"
@@ -665,7 +664,14 @@ class DecisionService:
 
 
 def _admin(actor: Actor) -> str:
-    return f"admin:{actor.label}"[:120]
+    return f"{ADMIN_SOURCE_PREFIX}{actor.label}"[:120]
+
+
+def _numbered(versions: Sequence[DecisionTableVersion], name: str, number: int) -> DecisionTableVersion:
+    target = next((v for v in versions if v.number == number), None)
+    if target is None:
+        raise ValidationFailed.single("version", f"{name!r} has no version {number}", E.UNKNOWN_VERSION)
+    return target
 
 
 def _check_reason(reason: str) -> None:
