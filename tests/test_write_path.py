@@ -74,6 +74,25 @@ def completed_order(svc) -> int:
             ),
             {"o": order.id},
         )
+        # Fulfilment control's rows (0014).
+        conn.execute(
+            text("INSERT INTO completion_estimate (order_id, reason, recorded_at) VALUES (:o, 'planned', CURRENT_TIMESTAMP)"),
+            {"o": order.id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO fallout (order_id, fallout_type, priority, state, version, created_at, updated_at)"
+                " VALUES (:o, 'provisioning', 3, 'closed', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"o": order.id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO decomposition_wait (order_id, line_id, spec_key, unit_index, characteristic, state, created_at)"
+                " SELECT order_id, id, spec_key, 0, 'x', 'released', CURRENT_TIMESTAMP FROM order_line WHERE order_id = :o"
+            ),
+            {"o": order.id},
+        )
     return order.id
 
 

@@ -7,7 +7,10 @@ from om_graph.core.access.models import ApiToken
 from om_graph.core.catalog.models import Offering, Specification
 from om_graph.core.decisions.models import DecisionTable, DecisionTableAudit, DecisionTableVersion
 from om_graph.core.fulfilment.models import (
+    CompletionEstimate,
+    DecompositionWait,
     DomainOrder,
+    Fallout,
     Task,
     TaskDependency,
     new_task_key,
@@ -32,14 +35,17 @@ __all__ = [
     "ApiToken",
     "ApprovalStep",
     "Base",
+    "CompletionEstimate",
     "DecisionTable",
     "DecisionTableAudit",
     "DecisionTableVersion",
+    "DecompositionWait",
     "DomainOrder",
     "EnrichmentTask",
     "Entitlement",
     "EventRecord",
     "EventSequence",
+    "Fallout",
     "Id",
     "MONEY_SCALE",
     "Money",

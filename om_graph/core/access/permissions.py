@@ -47,6 +47,10 @@ class Permission(str, Enum):
     ORDER_APPROVE = "order:approve"  # approve or reject an order waiting for approval
     DECISION_READ = "decision:read"  # decision tables, their versions and audit
     DECISION_MANAGE = "decision:manage"  # create, edit, test, activate and roll back decision tables
+    ORDER_HOLD = "order:hold"  # hold an in-flight order or line, and resume it
+    TASK_ASSIGN = "task:assign"  # assign work-queue tasks to others, release others' tasks
+    FALLOUT_WORK = "fallout:work"  # work fallout records: take, retry, skip, resolve, hold
+    FALLOUT_MANAGE = "fallout:manage"  # reassign fallout, give up (fail the line)
 
 
 _READ = {Permission.CATALOG_READ, Permission.ORDER_READ, Permission.INVENTORY_READ, Permission.EVENTS_SUBSCRIBE}
@@ -57,15 +61,35 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER: frozenset(_READ | _CAPTURE),
     Role.ORDER_AGENT: frozenset(_STAFF_READ | _CAPTURE | {Permission.PRICE_ADJUST}),
     Role.ORDER_MANAGER: frozenset(
-        _STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE, Permission.ORDER_RESUME, Permission.PRICE_ADJUST}
+        _STAFF_READ
+        | _CAPTURE
+        | {Permission.TASK_COMPLETE, Permission.ORDER_RESUME, Permission.PRICE_ADJUST, Permission.ORDER_HOLD}
     ),
     Role.FULFILLMENT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
     Role.FULFILLMENT_MANAGER: frozenset(
-        _STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ, Permission.ORDER_APPROVE}
+        _STAFF_READ
+        | {
+            Permission.TASK_COMPLETE,
+            Permission.PRICE_READ,
+            Permission.ORDER_APPROVE,
+            Permission.ORDER_HOLD,
+            Permission.TASK_ASSIGN,
+        }
     ),
     Role.APPROVER: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME, Permission.ORDER_APPROVE}),
-    Role.FALLOUT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
-    Role.FALLOUT_MANAGER: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.PRICE_READ, Permission.ORDER_RESUME}),
+    Role.FALLOUT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE, Permission.FALLOUT_WORK}),
+    Role.FALLOUT_MANAGER: frozenset(
+        _STAFF_READ
+        | {
+            Permission.TASK_COMPLETE,
+            Permission.PRICE_READ,
+            Permission.ORDER_RESUME,
+            Permission.ORDER_HOLD,
+            Permission.TASK_ASSIGN,
+            Permission.FALLOUT_WORK,
+            Permission.FALLOUT_MANAGE,
+        }
+    ),
     Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME, Permission.DECISION_MANAGE}),
     Role.VIEWER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
     Role.SERVICE_ACCOUNT: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE}),

@@ -8,6 +8,7 @@ validation and decomposition.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -77,21 +78,44 @@ class SpecRelationshipDef:
     count_from: str | None = None
 
 
+DependencyType = Literal["finishToStart", "startToStart", "finishToFinish", "startToFinish"]
+
+
+@dataclass(frozen=True)
+class TaskDependencyDef:
+    """A typed dependency on another template of the same specification: ``finishToStart`` (the
+    task starts once ``on`` finished), ``startToStart``, ``finishToFinish`` or ``startToFinish``,
+    ``lag`` after the predecessor's start or finish (a negative lag is a lead)."""
+
+    on: str
+    type: DependencyType = "finishToStart"
+    lag: timedelta = timedelta(0)
+
+
 @dataclass(frozen=True)
 class TaskTemplate:
     """One task of a specification's fulfilment pattern.
 
-    ``depends_on`` names other templates of the same specification (finish-to-start). ``handler``
-    is the key of a registered task handler (required for automatic tasks). ``actions`` limits the
-    task to lines with those actions.
+    ``depends_on`` names other templates of the same specification: a bare key is finish-to-start
+    with no lag, a :class:`TaskDependencyDef` says its type and lag. ``handler`` is the key of a
+    registered task handler (required for automatic tasks). ``actions`` limits the task to lines
+    with those actions. ``duration`` is the task's planned duration (the schedule's; a decision
+    table may override it), ``sla`` the time it may take before it is late (jeopardy; a policy or
+    decision table may override it), ``role`` the work queue (assignment group) of a manual task.
     """
 
     key: str
     name: str
     kind: TaskKind = "automatic"
     handler: str | None = None
-    depends_on: tuple[str, ...] = ()
+    depends_on: tuple[str | TaskDependencyDef, ...] = ()
     actions: tuple[LineAction, ...] = ALL_ACTIONS
+    duration: timedelta | None = None
+    sla: timedelta | None = None
+    role: str | None = None
+
+    def dependencies(self) -> tuple[TaskDependencyDef, ...]:
+        return tuple(d if isinstance(d, TaskDependencyDef) else TaskDependencyDef(d) for d in self.depends_on)
 
 
 @dataclass(frozen=True)

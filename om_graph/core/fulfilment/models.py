@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ForeignKey,
     Index,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +37,16 @@ class DomainOrder(Base):
     characteristics: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    # Schedule (core/fulfilment/schedule.py, migration 0014): the span of its tasks.
+    started_at: Mapped[datetime | None]
+    planned_start_at: Mapped[datetime | None]
+    planned_end_at: Mapped[datetime | None]
+    estimated_start_at: Mapped[datetime | None]
+    estimated_end_at: Mapped[datetime | None]
+    # Jeopardy (core/fulfilment/jeopardy.py): its SLA, due time and rolled-up level.
+    sla_seconds: Mapped[int | None]
+    due_at: Mapped[datetime | None]
+    jeopardy: Mapped[str | None] = mapped_column(String(16))
 
 
 class Task(Base):
@@ -42,6 +54,9 @@ class Task(Base):
     __table_args__ = (
         Index("ix_order_task_order_id", "order_id"),
         Index("ix_order_task_state_dispatched_at", "state", "dispatched_at"),
+        Index("ix_order_task_state_id", "state", "id"),  # the jeopardy pass's keyset over open tasks
+        Index("ix_order_task_assignment_group_state_id", "assignment_group", "state", "id"),  # work queues
+        Index("ix_order_task_assignee_state_id", "assignee", "state", "id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
@@ -68,6 +83,24 @@ class Task(Base):
     error_message: Mapped[str | None] = mapped_column(String(2000))
     completed_by: Mapped[str | None] = mapped_column(String(120))
     outcome: Mapped[dict[str, Any] | None]
+    # Schedule (core/fulfilment/schedule.py, migration 0014). Actual dates are started_at and
+    # finished_at; planned ones are computed once (forward from submit or the requested start,
+    # backward from a requested completion), estimated ones again as work starts and finishes.
+    duration_seconds: Mapped[int | None]
+    planned_start_at: Mapped[datetime | None]
+    planned_end_at: Mapped[datetime | None]
+    estimated_start_at: Mapped[datetime | None]
+    estimated_end_at: Mapped[datetime | None]
+    total_float_seconds: Mapped[int | None]
+    critical: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A pending task is not released before this (a dependency's lag); None: when its predecessors allow.
+    release_at: Mapped[datetime | None]
+    # The handler finished, but a finish-to-finish or start-to-finish dependency holds its completion.
+    finish_blocked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Work queues (core/fulfilment/queues.py): who works a manual task.
+    assignment_group: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    assigned_at: Mapped[datetime | None]
 
 
 class TaskDependency(Base):
@@ -76,5 +109,73 @@ class TaskDependency(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("order_task.id", ondelete="CASCADE"), primary_key=True)
     predecessor_id: Mapped[int] = mapped_column(ForeignKey("order_task.id", ondelete="CASCADE"), primary_key=True)
     dependency_type: Mapped[str] = mapped_column(String(24), default="finishToStart")
+    lag_seconds: Mapped[int] = mapped_column(default=0, server_default="0")  # may be negative (a lead)
     # No relationships: a plan's rows are inserted in one go, parents first (uow.add_new), and a
     # relationship would only add work to every flush of the tasks.
+
+
+class CompletionEstimate(Base):
+    """One revision of an order's or a line's expected completion date, with its reason."""
+
+    __tablename__ = "completion_estimate"
+    __table_args__ = (Index("ix_completion_estimate_order_id_id", "order_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id", ondelete="CASCADE"))  # None: the order
+    expected_at: Mapped[datetime | None]
+    previous_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(String(64))  # planned | taskStartedLate | taskFinishedEarly | ...
+    detail: Mapped[str | None] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Fallout(Base):
+    """A failure routed to people (core/fulfilment/fallout.py): the task waits on hold while it is open."""
+
+    __tablename__ = "fallout"
+    __table_args__ = (
+        Index("ix_fallout_order_id", "order_id"),
+        Index("ix_fallout_state_priority_id", "state", "priority", "id"),
+        Index("ix_fallout_assignee_state_id", "assignee", "state", "id"),
+        Index("ix_fallout_group_state_id", "assignment_group", "state", "id"),
+        Index("ix_fallout_type_state_id", "fallout_type", "state", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id", ondelete="CASCADE"))
+    domain_order_id: Mapped[int | None] = mapped_column(ForeignKey("domain_order.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("order_task.id", ondelete="CASCADE"))
+    fallout_type: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(default=3)  # 1 (highest) .. 5
+    state: Mapped[str] = mapped_column(String(32))
+    assignment_group: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(2000))
+    handler: Mapped[str | None] = mapped_column(String(120))
+    attempt: Mapped[int | None]
+    southbound_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    resolution: Mapped[str | None] = mapped_column(String(32))  # retried | skipped | resolved | gaveUp | ...
+    note: Mapped[str | None] = mapped_column(String(2000))
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class DecompositionWait(Base):
+    """A part of a line's decomposition parked until a characteristic is known
+    (core/fulfilment/staggered.py): built under ``parent_id`` when the value arrives."""
+
+    __tablename__ = "decomposition_wait"
+    __table_args__ = (Index("ix_decomposition_wait_order_id", "order_id"), Index("ix_decomposition_wait_line_id", "line_id"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("domain_order.id", ondelete="CASCADE"))
+    spec_key: Mapped[str] = mapped_column(String(120))  # the specification waiting to be built
+    unit_index: Mapped[int] = mapped_column(default=0)
+    characteristic: Mapped[str] = mapped_column(String(120))  # what it waits for
+    state: Mapped[str] = mapped_column(String(16))  # waiting | released
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None]

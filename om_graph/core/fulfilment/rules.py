@@ -91,6 +91,9 @@ def roll_up_event(rules: Sequence[RollupRule], child_states: Iterable[str]) -> s
 
 class DependencyTypes:
     FINISH_TO_START = "finishToStart"
+    START_TO_START = "startToStart"
+    FINISH_TO_FINISH = "finishToFinish"
+    START_TO_FINISH = "startToFinish"
 
 
 # Per dependency type: the predecessor states that no longer hold the successor back.

@@ -25,6 +25,7 @@ class TaskStates(States):
     PENDING = "pending"  # waits for its predecessors
     READY = "ready"  # dispatched to a worker (automatic) or open for a fulfilment agent (manual)
     IN_PROGRESS = "inProgress"
+    ON_HOLD = "onHold"  # failed after its retry policy: a fallout record is open for it
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -80,8 +81,12 @@ TASK = StateMachine(
         t(T.READY, "start", T.IN_PROGRESS, FULFILMENT_ROLES),
         t(T.IN_PROGRESS, "retry", T.READY),
         t((T.READY, T.IN_PROGRESS), "complete", T.COMPLETED, FULFILMENT_ROLES, guards=[PEOPLE_COMPLETE_MANUAL_ONLY]),
-        t((T.READY, T.IN_PROGRESS), "fail", T.FAILED),
-        t((T.PENDING, T.READY), "cancel", T.CANCELLED),
+        t((T.READY, T.IN_PROGRESS, T.ON_HOLD), "fail", T.FAILED),
+        t((T.PENDING, T.READY, T.ON_HOLD), "cancel", T.CANCELLED),
+        # Fallout (core/fulfilment/fallout.py; the fallout service checks who may act).
+        t((T.READY, T.IN_PROGRESS), "hold", T.ON_HOLD),
+        t(T.ON_HOLD, "retryFallout", T.READY),
+        t(T.ON_HOLD, "skip", T.COMPLETED),  # entered by hand: the outputs the handler would have given
     ],
 )
 

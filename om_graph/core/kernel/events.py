@@ -39,3 +39,6 @@ PRODUCT_STATE_CHANGE = "ProductStateChangeEvent"
 AGREEMENT_STATE_CHANGE = "AgreementStateChangeEvent"
 ENTITLEMENT_STATE_CHANGE = "EntitlementStateChangeEvent"
 ORDER_APPROVAL = "ProductOrderApprovalEvent"  # a level of an approval round approved (lifecycle/approval.py)
+INFORMATION_REQUIRED = "ProductOrderInformationRequiredEvent"  # a line pending on information (field paths)
+FALLOUT_STATE_CHANGE = "FalloutStateChangeEvent"  # a fallout record created or moved (fulfilment/fallout.py)
+EXPECTED_COMPLETION_CHANGE = "ProductOrderExpectedCompletionDateChangeEvent"  # a revision, with its reason

@@ -58,6 +58,9 @@ ORDER_ROWS: dict[str, str | tuple[str, str]] = {
     "order_event": "order_id",
     "enrichment_task": "order_id",  # lifecycle: manual enrichment tasks (0013)
     "order_approval": "order_id",  # lifecycle: the approval rounds' steps (0013)
+    "completion_estimate": "order_id",  # fulfilment: expected completion revisions (0014)
+    "fallout": "order_id",  # fulfilment: fallout records (0014)
+    "decomposition_wait": "order_id",  # fulfilment: parked parts of a decomposition (0014)
 }
 ORDER_TABLE = "customer_order"
 # Rows of ORDER_ROWS with no trigger, because one writer bumps their orders itself: events are

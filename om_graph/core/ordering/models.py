@@ -79,6 +79,18 @@ class Order(Base):
     # round, and whoever submitted may not approve it.
     approval_round: Mapped[int] = mapped_column(default=0, server_default="0")
     submitted_by: Mapped[str | None] = mapped_column(String(120))
+    # Fulfilment control (migration 0014). TMF622 requestedStartDate; expectedCompletionDate (the
+    # schedule's estimate, each revision in completion_estimate) against the committed date (the
+    # requested completion, or the first plan's end); jeopardy rolled up from lines and tasks,
+    # predicted from the lateness of the critical path; the time spent held or pending (paused).
+    requested_start_date: Mapped[datetime | None]
+    expected_completion_at: Mapped[datetime | None]
+    committed_completion_at: Mapped[datetime | None]
+    jeopardy: Mapped[str | None] = mapped_column(String(16))
+    predicted_lateness_seconds: Mapped[int | None]
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    hold_reason: Mapped[str | None] = mapped_column(String(500))
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"
@@ -103,4 +115,15 @@ class OrderLine(Base):
     # TMF622 prices (core/pricing): {"itemPrice": [...], "itemTotalPrice": [...]} with their
     # priceAlteration[], plus "priceDelta" on a modify or delete line (MACD, against the product).
     prices: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Fulfilment control (migration 0014): TMF622 productOrderItemRelationship (the lines this one
+    # relies on, by line number: [{"lineNumber": 1, "relationshipType": "reliesOn"}]), the
+    # expected completion, rolled-up jeopardy, time held or pending, and the information a pending
+    # line waits for (field paths).
+    relationships: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    expected_completion_at: Mapped[datetime | None]
+    jeopardy: Mapped[str | None] = mapped_column(String(16))
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    hold_reason: Mapped[str | None] = mapped_column(String(500))
+    information_required: Mapped[list[str] | None] = mapped_column(JSON)
     order: Mapped[Order] = relationship(back_populates="lines")

@@ -12,6 +12,7 @@ from om_graph.core.ordering.models import Order, OrderLine
 
 CAPTURE_ROLES = roles_with(Permission.ORDER_CAPTURE)
 APPROVE_ROLES = roles_with(Permission.ORDER_APPROVE)  # approve a level, or send the order back (core/lifecycle/approval.py)
+HOLD_ROLES = roles_with(Permission.ORDER_HOLD)  # hold and resume in-flight work (core/fulfilment/holds.py)
 
 
 class OrderStates(States):
@@ -22,6 +23,8 @@ class OrderStates(States):
     COMPLETED = "completed"
     FAILED = "failed"
     PARTIAL = "partial"
+    HELD = "held"  # a manager (or fallout) stopped its work: no task is claimed until resumed
+    PENDING = "pending"  # waits for information (ProductOrderInformationRequiredEvent); built work runs
 
 
 class LineStates(States):
@@ -31,6 +34,8 @@ class LineStates(States):
     IN_PROGRESS = "inProgress"
     COMPLETED = "completed"
     FAILED = "failed"
+    HELD = "held"
+    PENDING = "pending"
 
 
 S = OrderStates
@@ -72,6 +77,11 @@ ORDER = StateMachine(
         t(S.IN_PROGRESS, "complete", S.COMPLETED, effects=[STAMP_COMPLETED]),
         t(S.IN_PROGRESS, "fail", S.FAILED, effects=[STAMP_COMPLETED]),
         t(S.IN_PROGRESS, "completePartially", S.PARTIAL, effects=[STAMP_COMPLETED]),
+        # Fulfilment control (core/fulfilment/holds.py): held by a manager or by fallout, pending on information.
+        t(S.IN_PROGRESS, "hold", S.HELD, HOLD_ROLES),
+        t(S.HELD, "resume", S.IN_PROGRESS, HOLD_ROLES),
+        t(S.IN_PROGRESS, "awaitInformation", S.PENDING),
+        t(S.PENDING, "informationProvided", S.IN_PROGRESS, CAPTURE_ROLES),
     ],
 )
 
@@ -89,7 +99,11 @@ LINE = StateMachine(
         t(L.ACKNOWLEDGED, "start", L.IN_PROGRESS),
         t(L.ACKNOWLEDGED, "sendBack", L.DRAFT, APPROVE_ROLES),  # with its order
         t(L.IN_PROGRESS, "complete", L.COMPLETED),
-        t(L.IN_PROGRESS, "fail", L.FAILED),
+        t((L.IN_PROGRESS, L.HELD, L.PENDING), "fail", L.FAILED),  # held/pending: fallout's give-up
+        t(L.IN_PROGRESS, "hold", L.HELD, HOLD_ROLES),
+        t(L.HELD, "resume", L.IN_PROGRESS, HOLD_ROLES),
+        t((L.ACKNOWLEDGED, L.IN_PROGRESS), "awaitInformation", L.PENDING),
+        t(L.PENDING, "informationProvided", L.IN_PROGRESS, CAPTURE_ROLES),
     ],
 )
 
