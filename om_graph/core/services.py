@@ -13,6 +13,7 @@ from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.reconciler import Reconciler
+from om_graph.core.fulfilment.tables import FULFILMENT_TABLES
 from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.approval import Approvals
@@ -48,7 +49,7 @@ class Services:
         # active versions read per unit of work (decisions.active(session)).
         self.decisions = DecisionService(
             self.uow,
-            defaults=(*ORDERING_TABLES, *LIFECYCLE_TABLES, *PRICING_TABLES, *registry.decision_tables),
+            defaults=(*ORDERING_TABLES, *LIFECYCLE_TABLES, *PRICING_TABLES, *FULFILMENT_TABLES, *registry.decision_tables),
             sources={name: pack_source(pack) for name, pack in registry.decision_table_packs.items()},
         )
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)

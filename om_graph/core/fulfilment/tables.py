@@ -1,0 +1,9 @@
+"""The fulfilment context's decision tables (process admins edit them like any other):
+task durations (the schedule), SLAs (jeopardy) and work-queue assignment. Each module that
+asks one defines it and lists it here; ``core/services.py`` stores them as defaults."""
+
+from __future__ import annotations
+
+from om_graph.core.decisions.definitions import DecisionTableDef
+
+FULFILMENT_TABLES: tuple[DecisionTableDef, ...] = ()
