@@ -43,389 +43,38 @@ Amounts are Decimal throughout and stored as strings; rounding is core/pricing/m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import Any
 
-from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission
 from om_graph.core.catalog.definitions import OfferingDef
 from om_graph.core.catalog.prices import IMPLICIT_LIST_PREFIX, OfferingPriceDef, PriceListDef, price_list_problems
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.inventory.settlement import add_months
-from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, PluginConfigurationError, ValidationFailed
+from om_graph.core.pricing.alterations import Charge, PricingContext, charge_for, charge_key, table_decimal
 from om_graph.core.pricing.error_codes import PricingErrorCode
-from om_graph.core.pricing.money import HUNDRED, MINOR_UNITS, ZERO, percent_of, round_money, text
+from om_graph.core.pricing.money import MINOR_UNITS, ZERO, percent_of, text
+from om_graph.core.pricing.request import (  # noqa: F401  (PriceAdjustment, channel_of, visible_price_lists: importers move at integration)
+    MAX_PERCENT_DIGITS,
+    ONE_TIME,
+    RECURRING,
+    USAGE,
+    InstalledProduct,
+    LineToPrice,
+    PriceAdjustment,
+    PricedLine,
+    PricedOrder,
+    PricingRequest,
+    Tables,
+    adjustment_problems,
+    channel_of,
+    visible_price_lists,
+)
 from om_graph.core.pricing.settings import PricingSettings
 from om_graph.core.pricing.tables import ADJUSTMENTS_TABLE, PRICE_LIST_TABLE, PRICING_TABLES
-
-ONE_TIME = "oneTime"
-RECURRING = "recurring"
-USAGE = "usage"
-CHARGE_TYPES = (ONE_TIME, RECURRING)
-DISCOUNT = "discount"
-SURCHARGE = "surcharge"
-ADJUSTMENT_KINDS = (DISCOUNT, SURCHARGE)
-MAX_PERCENT_DIGITS = Decimal("0.0001")
-MAX_ADJUSTMENTS = 10  # manual adjustments per line and per order
-MAX_REASON_LENGTH = 500
-
-
-class Tables(Protocol):
-    """What the Pricer needs of the active decision tables (decisions.service.ActiveTables)."""
-
-    def evaluate(self, name: str, inputs: Mapping[str, Any]) -> list[dict[str, Any]]: ...
-
-    def first(self, name: str, inputs: Mapping[str, Any]) -> dict[str, Any] | None: ...
-
-
-@dataclass(frozen=True)
-class PriceAdjustment:
-    """A manual discount or surcharge by an agent: ``amount`` (for the whole line or order) or
-    ``percentage`` of the running amount of the charge type it names, with a reason."""
-
-    kind: str
-    charge_type: str
-    reason: str
-    amount: Decimal | None = None
-    percentage: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class InstalledProduct:
-    """What a modify or delete line changes: the product's price now and its term."""
-
-    product_price: Sequence[Mapping[str, Any]] | None  # TMF637 productPrice[] (None: from before 0012)
-    recurring_price: Decimal  # per unit, the fallback when product_price is None
-    currency: str
-    start_date: datetime | None
-    characteristics: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LineToPrice:
-    line_number: int
-    action: str
-    offering: OfferingDef
-    spec_key: str
-    quantity: int
-    characteristics: Mapping[str, Any]
-    adjustments: tuple[PriceAdjustment, ...] = ()
-    installed: InstalledProduct | None = None
-
-
-@dataclass(frozen=True)
-class PricingRequest:
-    account: str
-    channel: str
-    segment: str | None
-    lines: tuple[LineToPrice, ...]
-    actor: Actor
-    on: date
-    adjustments: tuple[PriceAdjustment, ...] = ()
-    price_list: str | None = None  # chosen by an agent (price:adjust): any list valid on ``on``
-
-
-@dataclass(frozen=True)
-class PricedLine:
-    prices: dict[str, Any]  # {"itemPrice": [...], "itemTotalPrice": [...], "priceDelta": {...}}
-    unit_one_time_price: Decimal
-    unit_recurring_price: Decimal
-
-
-@dataclass(frozen=True)
-class PricedOrder:
-    price_list: str
-    currency: str
-    lines: list[PricedLine]
-    total_prices: list[dict[str, Any]]
-    one_time_total: Decimal
-    recurring_total: Decimal
-    manual_discount_percent: Decimal
-    discount_over_limit: bool
-
-
-def channel_of(actor: Actor) -> str:
-    """The capture channel an actor's order comes through: customers the portal, integrations
-    (service accounts) the partner channel, staff the agent workspace."""
-    if actor.account_id is not None or "customer" in actor.roles:
-        return "portal"
-    if "service_account" in actor.roles:
-        return "partner"
-    return "agent"
-
-
-# -- the running amount of one charge --------------------------------------------------------------
-
-
-@dataclass
-class _Charge:
-    """One itemTotalPrice (or orderTotalPrice) being computed: amounts in the list's basis."""
-
-    price_type: str
-    period: str | None
-    name: str
-    running: Decimal
-    alterations: list[dict[str, Any]] = field(default_factory=list)
-    # the other side of the basis for contributions that carry both (MACD deltas, order totals)
-    other: Decimal | None = None
-    manual_kept: Decimal = Decimal(1)  # what the manual adjustments so far leave of the amount (a factor)
-
-
-@dataclass(frozen=True)
-class _Auto:
-    name: str
-    kind: str
-    charge_type: str
-    percentage: Decimal | None
-    amount: Decimal | None
-    priority: int
-    duration: int
-    table: str
-    order: int
-
-
-class _Context:
-    def __init__(self, pricer: Pricer, request: PricingRequest, plist: PriceListDef, tables: Tables):
-        self.pricer = pricer
-        self.request = request
-        self.plist = plist
-        self.tables = tables
-        self.currency = plist.currency
-        self.basis = "taxIncludedAmount" if plist.tax_included else "dutyFreeAmount"
-        self.errors: list[FieldError] = []
-        self.manual_percent = ZERO  # the largest manual reduction of a line's charge, in %
-        self.order_manual_percent = ZERO  # the same for the order-level charges
-        self.can_adjust = request.actor.can(Permission.PRICE_ADJUST)
-        self.limit = pricer.settings.limit_for(request.actor.roles)
-
-    @property
-    def manual_discount(self) -> Decimal:
-        """The most the manual adjustments take off any part of the order, in %: a line's own
-        reduction compounded with the order-level one (what the role's limit is compared with)."""
-        kept = (HUNDRED - self.manual_percent) * (HUNDRED - self.order_manual_percent) / HUNDRED
-        return HUNDRED - kept
-
-    def money(self, amount: Decimal) -> dict[str, str]:
-        return {"unit": self.currency, "value": text(amount)}
-
-    def round(self, amount: Decimal) -> Decimal:
-        return round_money(amount, self.currency)
-
-    def other_side(self, price_type: str, amount: Decimal) -> Decimal:
-        """The duty-free amount of a tax-included one, or the reverse, rounded."""
-        rate = self.plist.rate_for(price_type)
-        if not rate:
-            return amount
-        factor = 1 + rate / HUNDRED
-        return self.round(amount / factor if self.plist.tax_included else amount * factor)
-
-    def price(self, price_type: str, amount: Decimal, other: Decimal | None = None) -> dict[str, Any]:
-        other = self.other_side(price_type, amount) if other is None else other
-        duty_free, tax_included = (other, amount) if self.plist.tax_included else (amount, other)
-        return {
-            "dutyFreeAmount": self.money(duty_free),
-            "taxIncludedAmount": self.money(tax_included),
-            "taxRate": text(self.plist.rate_for(price_type)),
-        }
-
-    def base_inputs(self) -> dict[str, Any]:
-        r = self.request
-        return {
-            "segment": r.segment,
-            "account": r.account,
-            "channel": r.channel,
-            "priceList": self.plist.key,
-            "currency": self.currency,
-            "date": r.on,
-        }
-
-    # -- automatic adjustments ------------------------------------------------------------------
-
-    def automatic(self, inputs: Mapping[str, Any]) -> list[_Auto]:
-        found: list[_Auto] = []
-        for table in self.pricer.adjustment_tables:
-            for row in self.tables.evaluate(table, inputs):
-                percentage, amount = _decimal(row.get("percentage")), _decimal(row.get("amount"))
-                kind, charge_type = row.get("kind") or DISCOUNT, row.get("chargeType") or RECURRING
-                if (percentage is None) == (amount is None) or kind not in ADJUSTMENT_KINDS or charge_type not in CHARGE_TYPES:
-                    continue  # a row that says nothing usable (the table's author sees it when testing it)
-                if (percentage is not None and percentage < 0) or (amount is not None and amount < 0):
-                    continue
-                found.append(
-                    _Auto(
-                        name=str(row.get("name") or "Adjustment"),
-                        kind=kind,
-                        charge_type=charge_type,
-                        percentage=percentage,
-                        amount=amount,
-                        priority=_whole(row.get("priority")),
-                        duration=max(0, _whole(row.get("applicationDuration"))),
-                        table=table,
-                        order=len(found),
-                    )
-                )
-        return sorted(found, key=lambda a: (a.priority, a.order))
-
-    # -- applying alterations -------------------------------------------------------------------
-
-    def alter(
-        self,
-        charge: _Charge,
-        *,
-        name: str,
-        kind: str,
-        percentage: Decimal | None,
-        amount: Decimal | None,
-        duration: int,
-        source: dict[str, Any],
-        manual_path: str | None,
-    ) -> None:
-        before = charge.running
-        value = self.round(percent_of(before, percentage) if percentage is not None else amount or ZERO)
-        delta = -value if kind == DISCOUNT else value
-        if before + delta < 0:
-            if manual_path is not None:
-                self.errors.append(
-                    FieldError(manual_path, "this discount would make the price negative", PricingErrorCode.NEGATIVE_PRICE)
-                )
-                return
-            delta = -before  # an automatic discount takes the price to zero, not below
-        if manual_path is not None and before > 0:
-            # The limit is on what the manual adjustments take off together (ten 10 % discounts
-            # are 65 %): per charge, the factor they leave, exact for percentages (a rounded
-            # amount would make a 10 % discount 10.01 %).
-            sign = -1 if kind == DISCOUNT else 1
-            step = sign * percentage / HUNDRED if percentage is not None else delta / before
-            charge.manual_kept *= 1 + step
-            share = max(ZERO, (1 - charge.manual_kept) * HUNDRED).quantize(MAX_PERCENT_DIGITS)
-            if manual_path.startswith("lines."):
-                self.manual_percent = max(self.manual_percent, share)
-            else:
-                self.order_manual_percent = max(self.order_manual_percent, share)
-        alteration: dict[str, Any] = {
-            "name": name,
-            "priceType": kind,
-            "priority": len(charge.alterations) + 1,
-            "price": {self.basis: self.money(delta)},
-            "source": source,
-        }
-        if percentage is not None:
-            alteration["price"]["percentage"] = text(percentage)
-        if charge.price_type == RECURRING:
-            alteration["recurringChargePeriod"] = charge.period
-            if duration > 0:
-                alteration["applicationDuration"] = duration
-        charge.alterations.append(alteration)
-        if not (charge.price_type == RECURRING and duration > 0):
-            charge.running = before + delta
-            if charge.other is not None:
-                charge.other += self.other_side(charge.price_type, delta)
-
-    def apply_all(self, charges: dict[str, _Charge], autos: list[_Auto], manual: Sequence[PriceAdjustment], path: str) -> None:
-        for auto in autos:
-            charge = _first(charges, auto.charge_type)
-            if charge is None or charge.running <= 0:
-                continue
-            self.alter(
-                charge,
-                name=auto.name,
-                kind=auto.kind,
-                percentage=auto.percentage,
-                amount=auto.amount,
-                duration=auto.duration,
-                source={"kind": "rule", "table": auto.table},
-                manual_path=None,
-            )
-        for index, adj in enumerate(manual):
-            at = f"{path}.{index}"
-            charge = _first(charges, adj.charge_type)
-            if charge is None:
-                self.errors.append(
-                    FieldError(
-                        f"{at}.chargeType",
-                        f"there is no {adj.charge_type} charge to adjust",
-                        PricingErrorCode.UNKNOWN_CHARGE_TYPE,
-                    )
-                )
-                continue
-            self.alter(
-                charge,
-                name=f"Manual {adj.kind}",
-                kind=adj.kind,
-                percentage=adj.percentage,
-                amount=adj.amount,
-                duration=0,
-                source={"kind": "manual", "actor": self.request.actor.label, "reason": adj.reason},
-                manual_path=at,
-            )
-
-
-MAX_TABLE_AMOUNT = Decimal("1E12")
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A table's output as a finite Decimal; None for a missing or unusable one (a table an admin
-    retyped: the row is then ignored, or the matrix has no price, never a crash)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    # Finite and within what an amount column holds (a typo of 1E+30 in a table is unusable).
-    return number if number.is_finite() and abs(number) < MAX_TABLE_AMOUNT else None
-
-
-def _whole(value: Any) -> int:
-    """A table's priority or duration output as an int (0 when missing or unusable)."""
-    number = _decimal(value)
-    return int(number) if number is not None and number == number.to_integral_value() else 0
-
-
-def _remaining_months(start: datetime, term_months: int, today: date) -> int:
-    """Whole months (rounded up) from ``today`` to the end of a term that started at ``start``."""
-    end = add_months(start, term_months).date()
-    if today >= end:
-        return 0
-    months = max(0, (end.year - today.year) * 12 + end.month - today.month - 1)
-    now = datetime(today.year, today.month, today.day)
-    while add_months(now, months).date() < end:
-        months += 1
-    return months
-
-
-def adjustment_problems(adjustments: Sequence[PriceAdjustment], path: str) -> list[FieldError]:
-    """What is wrong with manual adjustments as given, whoever gives them (reads nothing)."""
-    errors: list[FieldError] = []
-    if len(adjustments) > MAX_ADJUSTMENTS:
-        return [FieldError(path, f"at most {MAX_ADJUSTMENTS} adjustments", CommonErrorCode.TOO_MANY)]
-    for index, adj in enumerate(adjustments):
-        at = f"{path}.{index}"
-        if adj.kind not in ADJUSTMENT_KINDS:
-            errors.append(FieldError(f"{at}.kind", "must be DISCOUNT or SURCHARGE", CommonErrorCode.INVALID))
-        if adj.charge_type not in CHARGE_TYPES:
-            errors.append(FieldError(f"{at}.chargeType", "must be oneTime or recurring", PricingErrorCode.UNKNOWN_CHARGE_TYPE))
-        if not adj.reason or not adj.reason.strip():
-            errors.append(FieldError(f"{at}.reason", "a manual adjustment needs a reason", CommonErrorCode.REQUIRED))
-        elif len(adj.reason) > MAX_REASON_LENGTH:
-            errors.append(FieldError(f"{at}.reason", f"at most {MAX_REASON_LENGTH} characters", CommonErrorCode.TOO_LONG))
-        if (adj.amount is None) == (adj.percentage is None):
-            errors.append(FieldError(at, "give either an amount or a percentage", CommonErrorCode.INVALID))
-            continue
-        value = adj.amount if adj.amount is not None else adj.percentage
-        assert value is not None
-        name = "amount" if adj.amount is not None else "percentage"
-        if not value.is_finite() or value <= 0:
-            errors.append(FieldError(f"{at}.{name}", "must be greater than zero", CommonErrorCode.OUT_OF_RANGE))
-        elif adj.percentage is not None and adj.percentage > HUNDRED:
-            errors.append(FieldError(f"{at}.percentage", "must be at most 100", CommonErrorCode.OUT_OF_RANGE))
-        elif value.as_tuple().exponent < -6 or value >= Decimal("1e12"):  # type: ignore[operator]
-            errors.append(FieldError(f"{at}.{name}", "at most 12 digits and 6 decimals", CommonErrorCode.OUT_OF_RANGE))
-    return errors
 
 
 class Pricer:
@@ -551,20 +200,22 @@ class Pricer:
         if errors:
             raise ValidationFailed(errors)
         plist = self.choose_list(request, tables)
-        ctx = _Context(self, request, plist, tables)
+        ctx = PricingContext(
+            request, plist, tables, adjustment_tables=self.adjustment_tables, limit=self.settings.limit_for(request.actor.roles)
+        )
         priced = [self._line(ctx, index, line) for index, line in enumerate(request.lines)]
         totals = self._totals(ctx, [c for _, c in priced])
         if ctx.errors:
             raise ValidationFailed(ctx.errors)
         total_prices = [self._total_json(ctx, charge) for charge in totals.values()]
 
-        def duty_free(charge: _Charge | None) -> Decimal:
+        def duty_free(charge: Charge | None) -> Decimal:
             if charge is None:
                 return ZERO
             return charge.running if not plist.tax_included else charge.other or ZERO
 
         # the order's totals columns: duty-free, the monthly (else first) recurring charges
-        one_time, recurring = duty_free(_first(totals, ONE_TIME)), duty_free(_first(totals, RECURRING))
+        one_time, recurring = duty_free(charge_for(totals, ONE_TIME)), duty_free(charge_for(totals, RECURRING))
         return PricedOrder(
             price_list=plist.key,
             currency=plist.currency,
@@ -576,7 +227,7 @@ class Pricer:
             discount_over_limit=ctx.manual_discount > ctx.limit,
         )
 
-    def _unit_price(self, ctx: _Context, price: OfferingPriceDef, line: LineToPrice, path: str) -> Decimal | None:
+    def _unit_price(self, ctx: PricingContext, price: OfferingPriceDef, line: LineToPrice, path: str) -> Decimal | None:
         if price.amount is not None:
             return price.amount
         if price.tiers:
@@ -592,7 +243,7 @@ class Pricer:
             "offering": line.offering.key,
         }
         row = ctx.tables.first(price.matrix, inputs)
-        amount = _decimal(row.get("amount")) if row else None
+        amount = table_decimal(row.get("amount")) if row else None
         if amount is None or amount < 0:
             ctx.errors.append(
                 FieldError(path, f"{price.matrix} has no price for these characteristic values", PricingErrorCode.NO_MATRIX_PRICE)
@@ -600,7 +251,7 @@ class Pricer:
             return None
         return amount
 
-    def _line(self, ctx: _Context, index: int, line: LineToPrice) -> tuple[PricedLine, dict[str, _Charge]]:
+    def _line(self, ctx: PricingContext, index: int, line: LineToPrice) -> tuple[PricedLine, dict[str, Charge]]:
         """The line's JSON and its contribution to the order's totals."""
         path = f"lines.{index}"
         charges_def = self.charges_of(ctx.plist.key, line.offering.key)
@@ -623,7 +274,7 @@ class Pricer:
             )
             return PricedLine({}, ZERO, ZERO), {}
         item_price: list[dict[str, Any]] = []
-        charges: dict[str, _Charge] = {}
+        charges: dict[str, Charge] = {}
         unit_totals = {ONE_TIME: ZERO, RECURRING: ZERO}
         if line.action != "delete":
             for price in charges_def:
@@ -655,9 +306,9 @@ class Pricer:
                 unit_totals[price.price_type] += unit
                 amount = ctx.round(unit * _units(price, line))
                 period = price.period if price.price_type == RECURRING else None
-                charge = charges.get(_key(price.price_type, period))
+                charge = charges.get(charge_key(price.price_type, period))
                 if charge is None:
-                    charges[_key(price.price_type, period)] = _Charge(price.price_type, period, price.charge_name, amount)
+                    charges[charge_key(price.price_type, period)] = Charge(price.price_type, period, price.charge_name, amount)
                 else:
                     charge.running += amount
             inputs = {
@@ -681,10 +332,10 @@ class Pricer:
         if item_price:
             prices["itemPrice"] = item_price
         item_totals = [self._total_json(ctx, c) for c in charges.values()]
-        contribution: dict[str, _Charge] = {}
+        contribution: dict[str, Charge] = {}
         if line.action == "add":
             contribution = {
-                k: _Charge(c.price_type, c.period, c.name, c.running, other=ctx.other_side(c.price_type, c.running))
+                k: Charge(c.price_type, c.period, c.name, c.running, other=ctx.other_side(c.price_type, c.running))
                 for k, c in charges.items()
             }
         elif line.installed is not None:
@@ -698,8 +349,8 @@ class Pricer:
         return priced, contribution
 
     def _macd(
-        self, ctx: _Context, line: LineToPrice, charges: dict[str, _Charge], charges_def: list[OfferingPriceDef]
-    ) -> tuple[dict[str, _Charge], dict[str, Any], _Charge | None]:
+        self, ctx: PricingContext, line: LineToPrice, charges: dict[str, Charge], charges_def: list[OfferingPriceDef]
+    ) -> tuple[dict[str, Charge], dict[str, Any], Charge | None]:
         """A modify or delete line's contribution to the totals, its priceDelta and, for a
         delete within the term, its early-termination charge."""
         installed = line.installed
@@ -709,17 +360,19 @@ class Pricer:
             current, current_other = current_ti, current_df
         else:
             current, current_other = current_df, current_ti
-        new = _first(charges, RECURRING)  # the main recurring charge (a product has one period)
+        new = charge_for(charges, RECURRING)  # the main recurring charge (a product has one period)
         new_amount = new.running if new is not None else ZERO
         new_other = ctx.other_side(RECURRING, new_amount) if new is not None else ZERO
         delta_amount, delta_other = new_amount - current, new_other - current_other
         period = (new.period if new is not None else None) or period
-        contribution: dict[str, _Charge] = {
-            k: _Charge(c.price_type, c.period, c.name, c.running, other=ctx.other_side(c.price_type, c.running))
+        contribution: dict[str, Charge] = {
+            k: Charge(c.price_type, c.period, c.name, c.running, other=ctx.other_side(c.price_type, c.running))
             for k, c in charges.items()
             if c is not new
         }
-        contribution[_key(RECURRING, period)] = _Charge(RECURRING, period, "Recurring charge", delta_amount, other=delta_other)
+        contribution[charge_key(RECURRING, period)] = Charge(
+            RECURRING, period, "Recurring charge", delta_amount, other=delta_other
+        )
         delta: dict[str, Any] = {
             "priceType": RECURRING,
             "recurringChargePeriod": period,
@@ -727,7 +380,7 @@ class Pricer:
             "newPrice": ctx.price(RECURRING, new_amount, new_other),
             "deltaPrice": ctx.price(RECURRING, delta_amount, delta_other),
         }
-        etc: _Charge | None = None
+        etc: Charge | None = None
         if line.action == "delete":
             terms = next((p.early_termination for p in charges_def if p.price_type == RECURRING and p.early_termination), None)
             chars = installed.characteristics or line.characteristics
@@ -740,22 +393,22 @@ class Pricer:
             if terms is not None and months > 0:
                 amount = ctx.round(terms.fee + percent_of(current * months, terms.remaining_percentage))
                 if amount > 0:
-                    etc = _Charge(ONE_TIME, None, terms.name, amount)
+                    etc = Charge(ONE_TIME, None, terms.name, amount)
                     etc.alterations = []
-                    contribution[_key(ONE_TIME, None)] = _Charge(
+                    contribution[charge_key(ONE_TIME, None)] = Charge(
                         ONE_TIME, None, terms.name, amount, other=ctx.other_side(ONE_TIME, amount)
                     )
                     delta["earlyTerminationCharge"] = ctx.price(ONE_TIME, amount)
         return contribution, delta, etc
 
-    def _totals(self, ctx: _Context, contributions: list[dict[str, _Charge]]) -> dict[str, _Charge]:
-        totals: dict[str, _Charge] = {}
+    def _totals(self, ctx: PricingContext, contributions: list[dict[str, Charge]]) -> dict[str, Charge]:
+        totals: dict[str, Charge] = {}
         for contribution in contributions:
             for key, c in contribution.items():
                 total = totals.get(key)
                 if total is None:
                     name = "Total one-time charges" if c.price_type == ONE_TIME else "Total recurring charges"
-                    totals[key] = _Charge(c.price_type, c.period, name, c.running, other=c.other or ZERO)
+                    totals[key] = Charge(c.price_type, c.period, name, c.running, other=c.other or ZERO)
                 else:
                     total.running += c.running
                     total.other = (total.other or ZERO) + (c.other or ZERO)
@@ -763,7 +416,7 @@ class Pricer:
         ctx.apply_all(totals, ctx.automatic(inputs), ctx.request.adjustments, "priceAdjustments")
         return totals
 
-    def _total_json(self, ctx: _Context, charge: _Charge) -> dict[str, Any]:
+    def _total_json(self, ctx: PricingContext, charge: Charge) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": charge.name, "priceType": charge.price_type}
         if charge.price_type == RECURRING:
             entry["recurringChargePeriod"] = charge.period
@@ -773,14 +426,16 @@ class Pricer:
         return entry
 
 
-def _key(price_type: str, period: str | None) -> str:
-    """A line's (or the order's) charges are summed per price type and recurring period."""
-    return price_type if period in (None, "month") else f"{price_type}/{period}"
-
-
-def _first(charges: Mapping[str, _Charge], price_type: str) -> _Charge | None:
-    """The charge an adjustment of ``price_type`` applies to: the monthly one, else the first."""
-    return charges.get(price_type) or next((c for c in charges.values() if c.price_type == price_type), None)
+def _remaining_months(start: datetime, term_months: int, today: date) -> int:
+    """Whole months (rounded up) from ``today`` to the end of a term that started at ``start``."""
+    end = add_months(start, term_months).date()
+    if today >= end:
+        return 0
+    months = max(0, (end.year - today.year) * 12 + end.month - today.month - 1)
+    now = datetime(today.year, today.month, today.day)
+    while add_months(now, months).date() < end:
+        months += 1
+    return months
 
 
 def _units(price: OfferingPriceDef, line: LineToPrice) -> int:
@@ -811,15 +466,3 @@ def _installed_recurring(installed: InstalledProduct) -> tuple[Decimal, Decimal,
         tax_included += Decimal(price.get("taxIncludedAmount", {}).get("value", "0"))
         period = entry.get("recurringChargePeriod") or period
     return duty_free, tax_included, period
-
-
-def visible_price_lists(actor: Actor, lists: Mapping[str, PriceListDef]) -> list[PriceListDef]:
-    """The price lists ``actor`` may read (price:read): staff every one; a customer those aimed at
-    no particular account or at theirs (an account list names other customers)."""
-    from om_graph.core.access.permissions import require
-
-    require(actor, Permission.PRICE_READ)
-    return sorted(
-        (p for p in lists.values() if actor.account_id is None or not p.accounts or actor.account_id in p.accounts),
-        key=lambda p: p.key,
-    )
