@@ -5,5 +5,8 @@ asks one defines it and lists it here; ``core/services.py`` stores them as defau
 from __future__ import annotations
 
 from om_graph.core.decisions.definitions import DecisionTableDef
+from om_graph.core.fulfilment.jeopardy import SLA_TABLE_DEF
 
-FULFILMENT_TABLES: tuple[DecisionTableDef, ...] = ()
+FULFILMENT_TABLES: tuple[DecisionTableDef, ...] = (
+    SLA_TABLE_DEF,  # jeopardy.py
+)
