@@ -13,17 +13,15 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
 
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.plan import OrderPlan
-from om_graph.core.fulfilment.rules import RELEASED_BY, RUNNABLE, DependencyTypes, releases
+from om_graph.core.fulfilment.rules import DEPENDENCY_RULES, RELEASED_BY, RUNNABLE, DependencyTypes, Gates, releases
 from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates
 
 # -- dependency release ------------------------------------------------------------------------
 
-START_TO_START = "startToStart"  # not a shipped type: a row of the table, added for the test
-
-
-def _plan(predecessor_state: str, dependency_type: str) -> OrderPlan:
-    tasks = [SimpleNamespace(id=1, state=predecessor_state), SimpleNamespace(id=2, state=TaskStates.PENDING)]
-    return OrderPlan.build(SimpleNamespace(id=1), [], [], tasks, [(2, 1, dependency_type)])
+def _plan(predecessor_state: str, dependency_type: str, lag: int = 0, at: datetime | None = None) -> OrderPlan:
+    predecessor = SimpleNamespace(id=1, state=predecessor_state, started_at=at, finished_at=at)
+    tasks = [predecessor, SimpleNamespace(id=2, state=TaskStates.PENDING)]
+    return OrderPlan.build(SimpleNamespace(id=1), [], [], tasks, [(2, 1, dependency_type, lag)])
 
 
 @pytest.mark.parametrize("state", sorted(TASK.states))
@@ -34,17 +32,43 @@ def test_finish_to_start_releases_a_successor_only_once_its_predecessor_complete
 
 
 @pytest.mark.parametrize("state", sorted(TASK.states))
-def test_the_release_follows_the_dependencys_own_type(state, monkeypatch):
-    """A type whose row names other predecessor states releases by those: the plan reads each
-    dependency's stored type, not one rule for all."""
-    monkeypatch.setitem(RELEASED_BY, START_TO_START, frozenset({TaskStates.IN_PROGRESS, TaskStates.COMPLETED}))
-    released = [t.id for t in _plan(state, START_TO_START).releasable()]
-    assert (2 in released) == (state in {TaskStates.IN_PROGRESS, TaskStates.COMPLETED})
+def test_start_to_start_releases_a_successor_once_its_predecessor_started(state):
+    released = [t.id for t in _plan(state, DependencyTypes.START_TO_START).releasable()]
+    assert (2 in released) == (state in {TaskStates.IN_PROGRESS, TaskStates.ON_HOLD, TaskStates.COMPLETED})
 
 
-def test_every_dependency_type_names_the_states_that_release_it():
-    assert set(RELEASED_BY) == {DependencyTypes.FINISH_TO_START}
-    assert all(states and states <= TASK.states for states in RELEASED_BY.values())
+@pytest.mark.parametrize("kind", [DependencyTypes.FINISH_TO_FINISH, DependencyTypes.START_TO_FINISH])
+def test_finish_gates_do_not_hold_the_release(kind):
+    plan = _plan(TaskStates.PENDING, kind)
+    assert [t.id for t in plan.releasable()] == [1, 2]  # the predecessor has none itself
+    assert plan.gate(2, Gates.FINISH) is None  # but the finish waits for the predecessor
+
+
+@pytest.mark.parametrize("kind", sorted(DEPENDENCY_RULES))
+def test_a_lag_delays_the_gate_by_its_seconds(kind):
+    at = datetime(2030, 1, 1, 12)
+    plan = _plan(TaskStates.COMPLETED, kind, lag=90, at=at)
+    gate = DEPENDENCY_RULES[kind].gate
+    assert plan.gate(2, gate) == at + timedelta(seconds=90)
+    due, later = plan.release_gates(at + timedelta(seconds=30))
+    if gate == Gates.START:
+        assert due == [] and [(t.id, when) for t, when in later] == [(2, at + timedelta(seconds=90))]
+        assert [t.id for t in plan.releasable(at + timedelta(seconds=90))] == [2]
+    else:
+        assert [t.id for t in due] == [2] and later == []
+
+
+def test_every_dependency_type_names_its_gate_moment_and_states():
+    assert set(DEPENDENCY_RULES) == {
+        DependencyTypes.FINISH_TO_START,
+        DependencyTypes.START_TO_START,
+        DependencyTypes.FINISH_TO_FINISH,
+        DependencyTypes.START_TO_FINISH,
+    }
+    assert set(RELEASED_BY) == set(DEPENDENCY_RULES)
+    for rule in DEPENDENCY_RULES.values():
+        assert rule.gate in {Gates.START, Gates.FINISH} and rule.at in {"started_at", "finished_at"}
+        assert rule.states and rule.states <= TASK.states
 
 
 # -- the runnable rule: .matches and .sql agree --------------------------------------------------

@@ -57,6 +57,7 @@ class Task(Base):
         Index("ix_order_task_state_id", "state", "id"),  # the jeopardy pass's keyset over open tasks
         Index("ix_order_task_assignment_group_state_id", "assignment_group", "state", "id"),  # work queues
         Index("ix_order_task_assignee_state_id", "assignee", "state", "id"),
+        Index("ix_order_task_release_at", "release_at"),  # schedule: the reconciler's gates past due
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))

@@ -17,7 +17,7 @@ handlers see a stable key to pass to external systems.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +35,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.plan import OrderPlan
-from om_graph.core.fulfilment.rules import RUNNABLE
+from om_graph.core.fulfilment.rules import RUNNABLE, Gates
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
@@ -55,6 +55,10 @@ class Claim:
     context: TaskContext
     attempt: int
     handler: str | None  # the stored Task.handler: what runs the attempt
+
+
+def _all(tasks: list[Task], plan: OrderPlan) -> list[Task]:
+    return tasks
 
 
 class Orchestrator:
@@ -86,11 +90,66 @@ class Orchestrator:
 
     # -- release (run by the session when it closes) -------------------------------------------
 
+    def advance_gates(
+        self, session: PlanSession, now: datetime, keep: Callable[[list[Task], OrderPlan], list[Task]] = _all
+    ) -> None:
+        """Open what the dependencies now let go (run by the session when it closes): complete the
+        finish-blocked tasks whose finish gate opened, release the pending tasks whose start gate
+        opened, and (advancing) claim them, until nothing moves: a claim can open a start-to-start
+        gate, a completion any other. Gates that open later (a lag still running) get their time
+        in ``release_at`` and a delayed advance job (the reconciler re-sends it if it is lost).
+        ``keep`` filters the tasks that may move (not those of a held order or line)."""
+        while True:
+            finished, finish_later = self._complete_unblocked(session, now, keep)
+            due, start_later = session.plan.release_gates(now)
+            due = keep(due, session.plan)
+            self.release(session, due)
+            claimed = self.claim_wave(session) if session.advancing and len(session.claims) < self.WAVE_LIMIT else []
+            session.claims.extend(claimed)
+            if not (finished or due or claimed):
+                break
+        self._await_gates(session, [*start_later, *finish_later], now)
+
+    def _await_gates(self, session: PlanSession, waits: list[tuple[Task, datetime]], now: datetime) -> None:
+        delays: set[int] = set()
+        for task, at in waits:
+            if task.release_at != at:  # a new wait: its own job (one per distinct moment)
+                task.release_at = at
+                task.dispatched_at = now  # the reconciler's clock for a lost job
+                delays.add(max(0, int((at - now).total_seconds() * 1000)) + 1)
+        for delay_ms in sorted(delays):
+            session.uow.enqueue(Job(ADVANCE_ORDER, {"order_id": session.order.id}, delay_ms))
+
+    def _complete_unblocked(
+        self, session: PlanSession, now: datetime, keep: Callable[[list[Task], OrderPlan], list[Task]]
+    ) -> tuple[list[Task], list[tuple[Task, datetime]]]:
+        """Complete the finish-blocked tasks whose finish gate is open now (finished then, with the
+        outcome their handler or agent gave); returns them and the ones still waiting on a time."""
+        finished: list[Task] = []
+        later: list[tuple[Task, datetime]] = []
+        blocked = [t for t in session.plan.tasks.values() if t.finish_blocked and t.state == TaskStates.IN_PROGRESS]
+        for task in keep(blocked, session.plan) if blocked else ():
+            opens = session.plan.gate(task.id, Gates.FINISH)
+            if opens is None:
+                continue
+            if opens > now:
+                later.append((task, opens))
+                continue
+            kept = task.outcome or {}
+            task.finish_blocked = False
+            task.release_at = None
+            self._record_completion(
+                session, task, kept.get("characteristics") or {}, SYSTEM_ACTOR, kept.get("message", ""), task.completed_by
+            )
+            finished.append(task)
+        return finished, later
+
     def release(self, session: PlanSession, tasks: list[Task]) -> None:
         """Make tasks ready; the session notes when automatic work became ready."""
         now = utcnow()
         for task in tasks:
             session.fire(task, "release")
+            task.release_at = None
             if task.planned_seconds:  # from the jeopardy policies, at decomposition: its clock starts now
                 task.due_at = now + timedelta(seconds=task.planned_seconds)
             if task.kind == TaskKinds.AUTOMATIC:
@@ -222,9 +281,33 @@ class Orchestrator:
     def _complete(
         self, session: PlanSession, task: Task, characteristics: Mapping[str, Any], actor: Actor, message: str = ""
     ) -> None:
+        opens = session.plan.gate(task.id, Gates.FINISH)
+        if opens is None or opens > utcnow():
+            # A finish-to-finish or start-to-finish dependency holds the completion: the outcome is
+            # kept, the task stays in progress (no lease: nothing runs it), and the session that
+            # opens the gate completes it (PlanSession.close → advance_gates).
+            if task.state == TaskStates.READY:
+                session.fire(task, "start", actor)
+            task.lease_until = None
+            task.finish_blocked = True
+            task.completed_by = actor.label
+            task.outcome = {"characteristics": dict(characteristics), "message": message}
+            task.error_code = task.error_message = None
+            return
+        self._record_completion(session, task, characteristics, actor, message, actor.label)
+
+    def _record_completion(
+        self,
+        session: PlanSession,
+        task: Task,
+        characteristics: Mapping[str, Any],
+        actor: Actor,
+        message: str,
+        completed_by: str | None,
+    ) -> None:
         session.fire(task, "complete", actor)
         task.finished_at = utcnow()
-        task.completed_by = actor.label
+        task.completed_by = completed_by
         task.outcome = {"characteristics": dict(characteristics), "message": message}
         task.error_code = task.error_message = None
         if characteristics:

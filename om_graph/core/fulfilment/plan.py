@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
 from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
-from om_graph.core.fulfilment.rules import releases
+from om_graph.core.fulfilment.rules import DEPENDENCY_RULES, OPEN, Gates, gate_opens
 from om_graph.core.fulfilment.states import TASK
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.models import Order, OrderLine
 
@@ -26,7 +29,7 @@ _ORDER_ID: BindParameter[int] = bindparam("order_id")
 _DOMAIN_ORDERS = select(DomainOrder).where(DomainOrder.order_id == _ORDER_ID).order_by(DomainOrder.id)
 _TASKS = select(Task).where(Task.order_id == _ORDER_ID).order_by(Task.id)
 _EDGES = (
-    select(TaskDependency.task_id, TaskDependency.predecessor_id, TaskDependency.dependency_type)
+    select(TaskDependency.task_id, TaskDependency.predecessor_id, TaskDependency.dependency_type, TaskDependency.lag_seconds)
     .join(Task, Task.id == TaskDependency.task_id)
     .where(Task.order_id == _ORDER_ID)
 )
@@ -41,6 +44,8 @@ class OrderPlan:
     successors: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     # Per task: (predecessor id, dependency type).
     predecessors: dict[int, list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
+    # Per (task id, predecessor id): the dependency's lag in seconds, when not zero.
+    lags: dict[tuple[int, int], int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, order: Order) -> OrderPlan:
@@ -58,13 +63,15 @@ class OrderPlan:
         lines: Iterable[OrderLine],
         domain_orders: Iterable[DomainOrder],
         tasks: Iterable[Task],
-        edges: Iterable[tuple[int, int, str]],
+        edges: Iterable[tuple[Any, ...]],
     ) -> OrderPlan:
-        """``edges`` are (task id, predecessor id, dependency type) rows."""
+        """``edges`` are (task id, predecessor id, dependency type[, lag seconds]) rows."""
         plan = cls(order, list(lines), list(domain_orders), {t.id: t for t in tasks})
-        for task_id, predecessor_id, dependency_type in edges:
+        for task_id, predecessor_id, dependency_type, *lag in edges:
             plan.successors[predecessor_id].append(task_id)
             plan.predecessors[task_id].append((predecessor_id, dependency_type))
+            if lag and lag[0]:
+                plan.lags[(task_id, predecessor_id)] = int(lag[0])
         return plan
 
     def domain_order(self, domain_order_id: int) -> DomainOrder:
@@ -94,11 +101,36 @@ class OrderPlan:
             seen.update(frontier)
         return [self.tasks[i] for i in sorted(seen)]
 
-    def releasable(self) -> list[Task]:
-        """Tasks that may be released now: each of their dependencies lets them go (by its type)."""
-        return [
-            task
-            for task_id, task in sorted(self.tasks.items())
-            if TASK.can(task.state, "release")
-            and all(releases(kind, self.tasks[p]) for p, kind in self.predecessors.get(task_id, ()))
-        ]
+    def gate(self, task_id: int, gate: str) -> datetime | None:
+        """When the task's dependencies of ``gate`` (start or finish) all let it go: the latest
+        of their opening times (``rules.OPEN`` with none), or None while one is still shut."""
+        opens = OPEN
+        for predecessor_id, kind in self.predecessors.get(task_id, ()):
+            if DEPENDENCY_RULES[kind].gate != gate:
+                continue
+            at = gate_opens(kind, self.lags.get((task_id, predecessor_id), 0), self.tasks[predecessor_id])
+            if at is None:
+                return None
+            opens = max(opens, at)
+        return opens
+
+    def release_gates(self, now: datetime) -> tuple[list[Task], list[tuple[Task, datetime]]]:
+        """Pending tasks whose start dependencies let them go now, and those that will at a
+        known later time (a lag still running), with that time."""
+        due: list[Task] = []
+        later: list[tuple[Task, datetime]] = []
+        for task_id, task in sorted(self.tasks.items()):
+            if not TASK.can(task.state, "release"):
+                continue
+            opens = self.gate(task_id, Gates.START)
+            if opens is None:
+                continue
+            if opens <= now:
+                due.append(task)
+            else:
+                later.append((task, opens))
+        return due, later
+
+    def releasable(self, now: datetime | None = None) -> list[Task]:
+        """Tasks that may be released now: each of their dependencies lets them go (by its type and lag)."""
+        return self.release_gates(now or utcnow())[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -96,13 +96,55 @@ class DependencyTypes:
     START_TO_FINISH = "startToFinish"
 
 
-# Per dependency type: the predecessor states that no longer hold the successor back.
-RELEASED_BY = {
-    DependencyTypes.FINISH_TO_START: frozenset({TaskStates.COMPLETED}),
+class Gates:
+    """What a dependency holds back on its successor."""
+
+    START = "start"  # the successor is not released (made ready) before the gate opens
+    FINISH = "finish"  # the successor may run, but is not completed before the gate opens
+
+
+@dataclass(frozen=True)
+class DependencyRule:
+    """A dependency type as data: the gate opens ``lag`` after the predecessor's ``at`` moment
+    (``startedAt`` or ``finishedAt``), once the predecessor is in one of ``states``."""
+
+    gate: str  # Gates.START | Gates.FINISH
+    at: str  # the predecessor's column: started_at | finished_at
+    states: frozenset[str]
+
+
+# A predecessor counts as started once it ran (it may be on hold, in fallout, or done); as finished
+# only once it completed. A failed predecessor opens no gate: failure cancels its successors.
+# A cancelled predecessor opens none either (keeps the finish-to-start behaviour): its successors
+# wait until they are cancelled with it.
+_STARTED = frozenset({TaskStates.IN_PROGRESS, TaskStates.ON_HOLD, TaskStates.COMPLETED})
+_FINISHED = frozenset({TaskStates.COMPLETED})
+DEPENDENCY_RULES = {
+    DependencyTypes.FINISH_TO_START: DependencyRule(Gates.START, "finished_at", _FINISHED),
+    DependencyTypes.START_TO_START: DependencyRule(Gates.START, "started_at", _STARTED),
+    DependencyTypes.FINISH_TO_FINISH: DependencyRule(Gates.FINISH, "finished_at", _FINISHED),
+    DependencyTypes.START_TO_FINISH: DependencyRule(Gates.FINISH, "started_at", _STARTED),
 }
+# Per dependency type: the predecessor states that no longer hold the successor back (the
+# schema's DependencyType enum is its keys).
+RELEASED_BY = {kind: rule.states for kind, rule in DEPENDENCY_RULES.items()}
+
+OPEN = datetime.min  # a gate with no time constraint: open since always
+
+
+def gate_opens(dependency_type: str, lag_seconds: int, predecessor: Any) -> datetime | None:
+    """When the dependency lets its successor go (start or finish, by its type's gate), or None
+    while the predecessor has not reached its moment. A predecessor in the right state without
+    the moment recorded (work entered by hand) opens the gate at once."""
+    rule = DEPENDENCY_RULES[dependency_type]
+    if predecessor.state not in rule.states:
+        return None
+    moment = getattr(predecessor, rule.at)
+    return OPEN if moment is None else moment + timedelta(seconds=lag_seconds or 0)
 
 
 def releases(dependency_type: str, predecessor: Task) -> bool:
+    """Whether the predecessor's state lets the successor go (ignoring the lag)."""
     return predecessor.state in RELEASED_BY[dependency_type]
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rollup import rollup
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import Acting, UnitOfWork
@@ -82,9 +83,8 @@ class PlanSession:
         if self.closed:
             raise RuntimeError("plan session closed twice")
         self.closed = True
-        self.orchestrator.release(self, self.plan.releasable())
-        if self.advancing:
-            self.claims = self.orchestrator.claim_wave(self)
+        # Finish gates, releases and (advancing) claims, by dependency type and lag.
+        self.orchestrator.advance_gates(self, utcnow())
         rollup(self.uow, self.plan, self.orchestrator.registry)
         if self.automatic_work_ready and not self.advancing:
             self.uow.enqueue(Job(ADVANCE_ORDER, {"order_id": self.plan.order.id}))

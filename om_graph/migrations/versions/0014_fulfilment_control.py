@@ -146,6 +146,7 @@ def upgrade() -> None:
     op.create_index("ix_order_task_state_id", "order_task", ["state", "id"])
     op.create_index("ix_order_task_assignment_group_state_id", "order_task", ["assignment_group", "state", "id"])
     op.create_index("ix_order_task_assignee_state_id", "order_task", ["assignee", "state", "id"])
+    op.create_index("ix_order_task_release_at", "order_task", ["release_at"])  # schedule: gates past due
     op.add_column("task_dependency", sa.Column("lag_seconds", sa.Integer(), server_default="0", nullable=False))
     # The new columns, and the new tables' rows, bump their order's change_seq (migrations/change_seq.py).
     rebuild_triggers()
@@ -202,6 +203,7 @@ _ADDED = {
 def downgrade() -> None:
     # The triggers name the columns (and the tables): drop them first.
     drop_triggers()
+    op.drop_index("ix_order_task_release_at", "order_task")  # schedule
     for index in ("ix_order_task_assignee_state_id", "ix_order_task_assignment_group_state_id", "ix_order_task_state_id"):
         op.drop_index(index, "order_task")
     for table, columns in _ADDED.items():
