@@ -367,16 +367,23 @@ def test_an_enrichment_step_that_cannot_answer_yet_is_a_wait_the_preview_goes_pa
 # -- the schedule, unit ------------------------------------------------------------------------------------
 
 
+def _planned(key, kind, seconds):
+    from om_graph.core.fulfilment.decomposition import PlannedDomainOrder, PlannedTask
+
+    return PlannedTask(PlannedDomainOrder(0, "PRODUCT", "s", 0, {}), key, key, kind, None, 1, seconds)
+
+
 def test_schedule_takes_the_longest_chain():
     from datetime import datetime
 
-    from om_graph.core.fulfilment.decomposition import Decomposition
+    from om_graph.core.fulfilment.decomposition import Decomposition, PlannedDependency
 
     def task(key, seconds, kind="automatic"):
-        return Task(key=key, name=key, kind=kind, planned_seconds=seconds)
+        return _planned(key, kind, seconds)
 
     a, b, c, d = task("a", 60), task("b", 600), task("c", 30), task("d", None, "manual")
-    plan = Decomposition(domain_orders=[], tasks=[(t, None) for t in (a, b, c, d)], edges=[(c, a), (c, b), (d, c)], children=[])
+    edges = [PlannedDependency(c, a), PlannedDependency(c, b), PlannedDependency(d, c)]
+    plan = Decomposition(domain_orders=[], tasks=[a, b, c, d], edges=edges)
     start = datetime(2026, 1, 1)
     times, path, completion = schedule(plan, start)
     assert times[2] == (start + timedelta(seconds=600), start + timedelta(seconds=630))
@@ -394,17 +401,12 @@ def test_schedule_is_the_longest_path_of_any_plan(durations, kinds, edges):
     higher index only)."""
     from datetime import datetime
 
-    from om_graph.core.fulfilment.decomposition import Decomposition
+    from om_graph.core.fulfilment.decomposition import Decomposition, PlannedDependency
 
     n = len(durations)
-    tasks = [
-        Task(key=f"t{i}", name="t", kind="manual" if kinds[i] else "automatic", planned_seconds=d)
-        for i, d in enumerate(durations)
-    ]
+    tasks = [_planned(f"t{i}", "manual" if kinds[i] else "automatic", d) for i, d in enumerate(durations)]
     pairs = sorted({(b, a) for a, b in edges if a < b < n})  # (task, predecessor): predecessor has the lower index
-    plan = Decomposition(
-        domain_orders=[], tasks=[(t, None) for t in tasks], edges=[(tasks[t], tasks[p]) for t, p in pairs], children=[]
-    )
+    plan = Decomposition(domain_orders=[], tasks=tasks, edges=[PlannedDependency(tasks[t], tasks[p]) for t, p in pairs])
     start = datetime(2026, 1, 1)
     times, path, completion = schedule(plan, start)
     length = [int(MANUAL_TASK_DEFAULT.total_seconds()) if d is None and kinds[i] else (d or 0) for i, d in enumerate(durations)]

@@ -33,8 +33,7 @@ from sqlalchemy.orm import Session, joinedload
 from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.error_codes import CatalogErrorCode
-from om_graph.core.fulfilment.decomposition import Decomposition, installed_characteristics
-from om_graph.core.fulfilment.models import Task
+from om_graph.core.fulfilment.decomposition import Decomposition, PlannedTask, installed_characteristics
 from om_graph.core.fulfilment.states import TaskKinds
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, InvalidTransition, NotFound, ValidationFailed
@@ -122,7 +121,7 @@ class OrderPreview:
         return self.predicted_completion <= requested
 
 
-def duration_of(task: Task) -> int:
+def duration_of(task: PlannedTask) -> int:
     if task.planned_seconds is not None:
         return max(int(task.planned_seconds), 0)
     return int(MANUAL_TASK_DEFAULT.total_seconds()) if task.kind == TaskKinds.MANUAL else 0
@@ -132,10 +131,10 @@ def schedule(plan: Decomposition, start: datetime) -> tuple[list[tuple[datetime,
     """Earliest start and finish of each of the plan's tasks (in plan order) when orchestration
     starts at ``start``, the critical path (task indexes, first to last) and the completion.
     Finish-to-start edges; the plan is acyclic (the catalog's relationships and templates are)."""
-    index = {id(task): i for i, (task, _) in enumerate(plan.tasks)}
+    index = {id(task): i for i, task in enumerate(plan.tasks)}
     predecessors: list[list[int]] = [[] for _ in plan.tasks]
-    for task, predecessor in plan.edges:
-        predecessors[index[id(task)]].append(index[id(predecessor)])
+    for edge in plan.edges:
+        predecessors[index[id(edge.task)]].append(index[id(edge.predecessor)])
     finish: list[datetime | None] = [None] * len(plan.tasks)
     begin: list[datetime | None] = [None] * len(plan.tasks)
 
@@ -145,7 +144,7 @@ def schedule(plan: Decomposition, start: datetime) -> tuple[list[tuple[datetime,
             return done
         begin_at = max((visit(p) for p in predecessors[i]), default=start)
         begin[i] = begin_at
-        finish[i] = begin_at + timedelta(seconds=duration_of(plan.tasks[i][0]))
+        finish[i] = begin_at + timedelta(seconds=duration_of(plan.tasks[i]))
         return finish[i]  # type: ignore[return-value]
 
     for i in range(len(plan.tasks)):
@@ -237,21 +236,22 @@ class PreviewService:
         if plan is None:
             return preview
         ref_of: dict[int, int] = {id(d): i for i, d in enumerate(plan.domain_orders)}
-        parent_of: dict[int, int] = {id(child): ref_of[id(parent)] for parent, children in plan.children for child in children}
         preview.domain_orders = [
-            PreviewDomainOrder(i, parent_of.get(id(d)), number_of[d.line_id], d.kind, d.spec_key, d.unit_index)
+            PreviewDomainOrder(
+                i, ref_of[id(d.parent)] if d.parent is not None else None, number_of[d.line_id], d.kind, d.spec_key, d.unit_index
+            )
             for i, d in enumerate(plan.domain_orders)
         ]
         times, path, completion = schedule(plan, started_at)
-        task_ref = {id(task): i for i, (task, _) in enumerate(plan.tasks)}
+        task_ref = {id(task): i for i, task in enumerate(plan.tasks)}
         depends: dict[int, list[int]] = {}
-        for task, predecessor in plan.edges:
-            depends.setdefault(task_ref[id(task)], []).append(task_ref[id(predecessor)])
+        for edge in plan.edges:
+            depends.setdefault(task_ref[id(edge.task)], []).append(task_ref[id(edge.predecessor)])
         critical = set(path)
         preview.tasks = [
             PreviewTask(
                 ref=i,
-                domain_order_ref=ref_of[id(domain_order)],
+                domain_order_ref=ref_of[id(task.domain_order)],
                 key=task.key,
                 name=task.name,
                 kind=task.kind,
@@ -262,7 +262,7 @@ class PreviewService:
                 earliest_finish=times[i][1],
                 critical=i in critical,
             )
-            for i, (task, domain_order) in enumerate(plan.tasks)
+            for i, task in enumerate(plan.tasks)
         ]
         preview.predicted_completion = completion
         preview.critical_path = path

@@ -24,7 +24,6 @@ from om_graph.core.fulfilment.decomposition import Decomposer, installed_charact
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
-from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import FieldError, InvalidTransition
@@ -172,10 +171,8 @@ class OrderProcessing:
     ) -> tuple[list[Claim], OrderPlan]:
         decomposition = run.decomposition
         assert decomposition is not None  # the decomposition stage passed
-        rows = self.decomposer.write(uow.session, decomposition)
-        edges = [(task.id, predecessor.id, DependencyTypes.FINISH_TO_START) for task, predecessor in decomposition.edges]
-        tasks = [task for task, _ in decomposition.tasks]
-        plan = OrderPlan.build(order, lines, decomposition.domain_orders, tasks, edges)
+        written = self.decomposer.write(uow.session, decomposition)
+        plan = OrderPlan.build(order, lines, written.domain_orders, written.tasks, written.edges)
         with self.orchestrator.session(uow, plan, advancing=claim) as session:
             session.fire(order, "start")
             for line in lines:
@@ -184,7 +181,7 @@ class OrderProcessing:
             order.processing_dispatched_at = None
         # Released, claimed and rolled up in memory: each row is inserted once, as it now is
         # (one statement per table, none of the flush's bookkeeping), before the final flush.
-        uow.add_new(rows)
+        uow.add_new(written.rows)
         return session.claims, plan
 
     _move = staticmethod(move_stage)
