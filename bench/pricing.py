@@ -30,7 +30,7 @@ from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.ports import NullEventSink, RecordingJobSink
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.pricing import pricing_request
-from om_graph.core.pricing.pricer import PriceAdjustment
+from om_graph.core.pricing.request import PriceAdjustment
 from om_graph.core.services import Services
 from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry

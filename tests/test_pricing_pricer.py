@@ -20,14 +20,8 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.decisions.definitions import Condition, DecisionTableDef, InputColumn, OutputColumn, Rule
 from om_graph.core.kernel.errors import PluginConfigurationError, ValidationFailed
 from om_graph.core.pricing.money import MINOR_UNITS, round_money
-from om_graph.core.pricing.pricer import (
-    InstalledProduct,
-    LineToPrice,
-    PriceAdjustment,
-    Pricer,
-    PricingRequest,
-    _remaining_months,
-)
+from om_graph.core.pricing.pricer import Pricer, remaining_months
+from om_graph.core.pricing.request import InstalledProduct, LineToPrice, PriceAdjustment, PricingRequest
 from om_graph.core.pricing.settings import PricingSettings
 from om_graph.core.pricing.tables import ADJUSTMENT_OUTPUTS, PRICING_TABLES, DefaultTables
 
@@ -369,9 +363,9 @@ def test_macd_modify_delta_and_early_termination():
 
 
 def test_remaining_months_round_up():
-    assert _remaining_months(datetime(2026, 1, 31), 12, date(2026, 12, 1)) == 2  # ends 2027-01-31
-    assert _remaining_months(datetime(2026, 1, 1), 12, date(2027, 1, 1)) == 0
-    assert _remaining_months(datetime(2026, 1, 1), 12, date(2026, 12, 31)) == 1
+    assert remaining_months(datetime(2026, 1, 31), 12, date(2026, 12, 1)) == 2  # ends 2027-01-31
+    assert remaining_months(datetime(2026, 1, 1), 12, date(2027, 1, 1)) == 0
+    assert remaining_months(datetime(2026, 1, 1), 12, date(2026, 12, 31)) == 1
 
 
 def test_bad_price_lists_are_refused_at_startup():

@@ -20,7 +20,7 @@ from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.validation import header_length_errors
-from om_graph.core.pricing.pricer import PriceAdjustment
+from om_graph.core.pricing.request import PriceAdjustment
 from om_graph.schema.enums import LineAction, OrderInitialState
 from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.limits import (

@@ -9,7 +9,7 @@ from strawberry import relay
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
-from om_graph.core.pricing.pricer import visible_price_lists
+from om_graph.core.pricing.request import visible_price_lists
 from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.core.reads.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +46,7 @@ from om_graph.core.decisions.error_codes import DecisionsErrorCode as E
 from om_graph.core.decisions.errors import DecisionInputInvalid, DecisionTableInvalid, UnknownDecisionTable
 from om_graph.core.decisions.models import DecisionTable, DecisionTableAudit, DecisionTableVersion
 from om_graph.core.decisions.states import VERSION, AuditActions, VersionStates
+from om_graph.core.decisions.views import ActiveTables, TableView, TestResult, table_views
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, PluginConfigurationError, ValidationFailed
 from om_graph.core.kernel.models import utcnow
@@ -69,103 +68,9 @@ def is_shipped(source: str | None) -> bool:
     return source is not None and (source == CORE_SOURCE or source.startswith("pack:"))
 
 
-# --- reading -----------------------------------------------------------------------------------
-
-
-class ActiveTables:
-    """The active version of every table, compiled, as one unit of work saw them."""
-
-    def __init__(self, tables: Mapping[str, CompiledTable], versions: Mapping[str, int]):
-        self._tables = tables
-        self._versions = versions
-
-    def table(self, name: str) -> CompiledTable:
-        try:
-            return self._tables[name]
-        except KeyError:
-            raise UnknownDecisionTable(name) from None
-
-    def evaluate(self, name: str, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return self.table(name).evaluate(inputs)
-
-    def first(self, name: str, inputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        return self.table(name).first(inputs)
-
-    def version(self, name: str) -> int:
-        """The active version's number (0: the code's default, not stored yet)."""
-        self.table(name)
-        return self._versions.get(name, 0)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._tables
-
-    @property
-    def names(self) -> list[str]:
-        return sorted(self._tables)
-
-
 _ACTIVE = select(DecisionTable.name, DecisionTableVersion.id, DecisionTableVersion.number).join(
     DecisionTableVersion, DecisionTableVersion.id == DecisionTable.active_version_id
 )
-
-
-# --- views ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VersionView:
-    id: int
-    number: int
-    status: str
-    source: str
-    comment: str
-    definition: DecisionTableDef
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    activated_by: str | None
-    activated_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AuditView:
-    id: int
-    action: str
-    from_version: int | None
-    to_version: int | None
-    actor: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class TableView:
-    id: int
-    name: str
-    description: str
-    default_source: str | None
-    versions: tuple[VersionView, ...]  # newest first
-    audit: tuple[AuditView, ...]  # newest first
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def active(self) -> VersionView | None:
-        return next((v for v in self.versions if v.status == VersionStates.ACTIVE), None)
-
-    @property
-    def draft(self) -> VersionView | None:
-        return next((v for v in self.versions if v.status == VersionStates.DRAFT), None)
-
-    def version(self, number: int) -> VersionView | None:
-        return next((v for v in self.versions if v.number == number), None)
-
-
-@dataclass(frozen=True)
-class TestResult:
-    matched_rules: list[int]  # rule indexes (0-based), as the hit policy returns them
-    outputs: list[dict[str, Any]]
 
 
 # --- the service -------------------------------------------------------------------------------
@@ -260,7 +165,7 @@ class DecisionService:
         require(actor, Permission.DECISION_READ)
         with self._uow(read_only=True) as uow:
             tables = list(uow.session.scalars(select(DecisionTable).order_by(DecisionTable.name)))
-            return self._views(uow.session, tables)
+            return table_views(uow.session, tables)
 
     def get_table(self, actor: Actor, name: str) -> TableView:
         require(actor, Permission.DECISION_READ)
@@ -268,53 +173,7 @@ class DecisionService:
             table = uow.session.scalars(select(DecisionTable).where(DecisionTable.name == name)).one_or_none()
             if table is None:
                 raise UnknownDecisionTable(name)
-            return self._views(uow.session, [table])[0]
-
-    def _views(self, session: Session, tables: Sequence[DecisionTable]) -> list[TableView]:
-        ids = [t.id for t in tables]
-        versions: dict[int, list[VersionView]] = {i: [] for i in ids}
-        audits: dict[int, list[AuditView]] = {i: [] for i in ids}
-        if ids:
-            for v in session.scalars(
-                select(DecisionTableVersion)
-                .where(DecisionTableVersion.table_id.in_(ids))
-                .order_by(DecisionTableVersion.table_id, DecisionTableVersion.number.desc())
-            ):
-                versions[v.table_id].append(
-                    VersionView(
-                        v.id,
-                        v.number,
-                        v.status,
-                        v.source,
-                        v.comment,
-                        from_json(v.definition),
-                        v.created_by,
-                        v.created_at,
-                        v.updated_at,
-                        v.activated_by,
-                        v.activated_at,
-                    )
-                )
-            for a in session.scalars(
-                select(DecisionTableAudit)
-                .where(DecisionTableAudit.table_id.in_(ids))
-                .order_by(DecisionTableAudit.table_id, DecisionTableAudit.id.desc())
-            ):
-                audits[a.table_id].append(AuditView(a.id, a.action, a.from_version, a.to_version, a.actor, a.reason, a.at))
-        return [
-            TableView(
-                t.id,
-                t.name,
-                t.description,
-                t.default_source,
-                tuple(versions[t.id]),
-                tuple(audits[t.id]),
-                t.created_by,
-                t.created_at,
-                t.updated_at,
-            )
-            for t in tables
-        ]
+            return table_views(uow.session, [table])[0]
 
     # -- defaults
 

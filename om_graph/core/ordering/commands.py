@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from om_graph.core.pricing.pricer import PriceAdjustment
+from om_graph.core.pricing.request import PriceAdjustment
 
 MAX_LINES = 100
 MAX_CHARACTERISTICS = 50

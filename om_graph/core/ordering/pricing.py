@@ -14,7 +14,8 @@ from om_graph.core.kernel.models import money, utcnow
 from om_graph.core.ordering.commands import OrderInput
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.validation import ValidLine
-from om_graph.core.pricing.pricer import InstalledProduct, LineToPrice, PricedOrder, Pricer, PricingRequest, Tables, channel_of
+from om_graph.core.pricing.pricer import Pricer
+from om_graph.core.pricing.request import InstalledProduct, LineToPrice, PricedOrder, PricingRequest, Tables, channel_of
 
 MAX_SEGMENT_LENGTH = 80
 

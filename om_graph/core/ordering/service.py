@@ -35,7 +35,8 @@ from om_graph.core.ordering.validation import (
     OrderValidator,
     ValidLine,
 )
-from om_graph.core.pricing.pricer import Pricer, Tables
+from om_graph.core.pricing.pricer import Pricer
+from om_graph.core.pricing.request import Tables
 from om_graph.core.pricing.tables import DefaultTables
 
 UowFactory = Callable[..., UnitOfWork]

@@ -40,7 +40,7 @@ from om_graph.core.ordering.commands import (
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.states import OPEN_ORDER_STATES
-from om_graph.core.pricing.pricer import PriceAdjustment
+from om_graph.core.pricing.request import PriceAdjustment
 
 CHANGEABLE_PRODUCT_STATES = (ProductStatuses.ACTIVE,)
 

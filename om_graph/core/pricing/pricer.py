@@ -57,21 +57,18 @@ from om_graph.core.kernel.errors import FieldError, PluginConfigurationError, Va
 from om_graph.core.pricing.alterations import Charge, PricingContext, charge_for, charge_key, table_decimal
 from om_graph.core.pricing.error_codes import PricingErrorCode
 from om_graph.core.pricing.money import MINOR_UNITS, ZERO, percent_of, text
-from om_graph.core.pricing.request import (  # noqa: F401  (PriceAdjustment, channel_of, visible_price_lists: importers move at integration)
+from om_graph.core.pricing.request import (
     MAX_PERCENT_DIGITS,
     ONE_TIME,
     RECURRING,
     USAGE,
     InstalledProduct,
     LineToPrice,
-    PriceAdjustment,
     PricedLine,
     PricedOrder,
     PricingRequest,
     Tables,
     adjustment_problems,
-    channel_of,
-    visible_price_lists,
 )
 from om_graph.core.pricing.settings import PricingSettings
 from om_graph.core.pricing.tables import ADJUSTMENTS_TABLE, PRICE_LIST_TABLE, PRICING_TABLES
@@ -385,7 +382,7 @@ class Pricer:
             terms = next((p.early_termination for p in charges_def if p.price_type == RECURRING and p.early_termination), None)
             chars = installed.characteristics or line.characteristics
             months = (
-                _remaining_months(installed.start_date, _term_of(chars, line.offering), ctx.request.on)
+                remaining_months(installed.start_date, _term_of(chars, line.offering), ctx.request.on)
                 if installed.start_date is not None
                 else 0
             )
@@ -426,7 +423,7 @@ class Pricer:
         return entry
 
 
-def _remaining_months(start: datetime, term_months: int, today: date) -> int:
+def remaining_months(start: datetime, term_months: int, today: date) -> int:
     """Whole months (rounded up) from ``today`` to the end of a term that started at ``start``."""
     end = add_months(start, term_months).date()
     if today >= end:

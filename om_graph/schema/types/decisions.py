@@ -14,8 +14,8 @@ from strawberry.scalars import JSON
 
 from om_graph.core.decisions.codec import encode_value
 from om_graph.core.decisions.definitions import COLUMN_TYPES, HIT_POLICIES, Condition, DecisionTableDef
-from om_graph.core.decisions.service import AuditView, TableView, TestResult, VersionView
 from om_graph.core.decisions.states import VERSION
+from om_graph.core.decisions.views import AuditView, TableView, TestResult, VersionView
 from om_graph.schema.enums import _enum
 
 if TYPE_CHECKING:
