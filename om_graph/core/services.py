@@ -11,6 +11,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
 from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
+from om_graph.core.fulfilment.holds import HoldService
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.reconciler import Reconciler
 from om_graph.core.fulfilment.tables import FULFILMENT_TABLES
@@ -63,6 +64,8 @@ class Services:
         self.orders = OrderService(self.uow, registry, self.pricer, tables=self.decisions.active)
         self.processing = OrderProcessing(self.uow, registry, self.orchestrator, tables=self._decision_tables)
         self.enrichment = EnrichmentTasks(self.uow, registry)
+        # Hold and resume (core/fulfilment/holds.py): orderResume continues a held order or a stage wait.
+        self.holds = HoldService(self.uow, self.orchestrator, stage_resume=self.processing.resume)
         self.approvals = Approvals(self.uow)
         # orderPreview: capture and the stages of the real run (the same objects), writing nothing.
         self.preview = PreviewService(self.uow, self.orders, self.processing.stages, self._decision_tables)

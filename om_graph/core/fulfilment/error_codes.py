@@ -11,3 +11,8 @@ class FulfilmentErrorCode(StrEnum):
     HANDLER_FAILED = "HANDLER_FAILED"  # TaskHandlerError's default code
     UNKNOWN_HANDLER = "UNKNOWN_HANDLER"  # the task names a handler no loaded pack provides
     WORKER_LOST = "WORKER_LOST"  # the worker running the task stopped renewing its lease
+    # Work queues and holds (core/fulfilment/queues.py, holds.py).
+    HELD = "HELD"  # the task's order or line is held: resume it first
+    NOT_ASSIGNEE = "NOT_ASSIGNEE"  # the task is assigned to someone else (its assignee or a manager completes it)
+    NOT_IN_GROUP = "NOT_IN_GROUP"  # claiming a task of a group the actor is not in
+    NOT_QUEUED = "NOT_QUEUED"  # the task is not open manual work (automatic, or finished)

@@ -33,6 +33,7 @@ from om_graph.core.catalog.extensions import (
 )
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
+from om_graph.core.fulfilment.holds import not_held, refuse_held, task_held
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import RUNNABLE, Gates
@@ -183,7 +184,9 @@ class Orchestrator:
     def claim_wave(self, session: PlanSession) -> list[Claim]:
         """Claim every runnable automatic task of the session's (locked) order."""
         now = utcnow()
-        tasks = [t for t in session.plan.tasks.values() if RUNNABLE.matches(t, now)][: self.WAVE_LIMIT]
+        # Work of a held order or line waits (core/fulfilment/holds.py): resuming it sends the job.
+        open_work = not_held(session.plan.tasks.values(), session.plan)
+        tasks = [t for t in open_work if RUNNABLE.matches(t, now)][: self.WAVE_LIMIT]
         return [c for c in (self._claim(session, task, now) for task in tasks) if c is not None]
 
     def claim(self, uow: UnitOfWork, task_id: int) -> Claim | None:
@@ -192,7 +195,8 @@ class Orchestrator:
         if session is None:
             return None
         with session:
-            return self._claim(session, session.plan.tasks[task_id], utcnow())
+            task = session.plan.tasks[task_id]
+            return None if task_held(session.plan, task) else self._claim(session, task, utcnow())
 
     def _claim(self, session: PlanSession, task: Task, now: datetime) -> Claim | None:
         if not RUNNABLE.matches(task, now):
@@ -337,6 +341,7 @@ class Orchestrator:
             raise NotFound("no such task", field="id")
         with session:
             task = session.plan.tasks[task_id]
+            refuse_held(session.plan, task)
             if characteristics:
                 # The machine's guards (manual tasks only) answer before the values are checked.
                 TASK.enter(task, task.state, "complete", actor)

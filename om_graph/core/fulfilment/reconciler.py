@@ -25,6 +25,7 @@ from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.catalog.extensions import JeopardyPolicy, TaskTiming
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.models import DomainOrder, Task
+from om_graph.core.fulfilment.holds import not_held_sql
 from om_graph.core.fulfilment.rules import RUNNABLE
 from om_graph.core.fulfilment.states import TaskStates
 from om_graph.core.kernel import events as ev
@@ -89,7 +90,7 @@ class Reconciler:
 
             tasks = session.execute(
                 select(Task.id, Task.order_id)
-                .where(RUNNABLE.sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale))
+                .where(RUNNABLE.sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale), not_held_sql())
                 .limit(self.batch)
             ).all()
             if tasks:

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
+from om_graph.core.fulfilment.holds import not_held
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rollup import rollup
 from om_graph.core.kernel.models import utcnow
@@ -83,8 +84,9 @@ class PlanSession:
         if self.closed:
             raise RuntimeError("plan session closed twice")
         self.closed = True
-        # Finish gates, releases and (advancing) claims, by dependency type and lag.
-        self.orchestrator.advance_gates(self, utcnow())
+        # Finish gates, releases and (advancing) claims, by dependency type and lag. Nothing of a
+        # held order or line is released or completed (core/fulfilment/holds.py).
+        self.orchestrator.advance_gates(self, utcnow(), keep=not_held)
         rollup(self.uow, self.plan, self.orchestrator.registry)
         if self.automatic_work_ready and not self.advancing:
             self.uow.enqueue(Job(ADVANCE_ORDER, {"order_id": self.plan.order.id}))
