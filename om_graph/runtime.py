@@ -19,6 +19,7 @@ from om_graph.core.access.auth import (
     JwtVerifier,
     TokenService,
 )
+from om_graph.core.fulfilment.reconciler import JeopardySettings
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.event_store import EventStore
 from om_graph.core.services import Services
@@ -66,6 +67,7 @@ class Runtime:
             lease_seconds=settings.task_lease_seconds,
             redispatch_after=settings.redispatch_after_seconds,
             retry_backoff_ms=settings.retry_backoff_ms,
+            jeopardy=JeopardySettings(settings.jeopardy_batch, settings.jeopardy_write_group, settings.jeopardy_interval_seconds),
         )
         self.bus.bind_store(EventStore(self.services.uow))
         self.tokens = TokenService(self.services.uow, cache_seconds=settings.token_cache_seconds)

@@ -44,6 +44,11 @@ class Settings:
     task_lease_seconds: float = 60.0
     redispatch_after_seconds: float = 30.0
     reconcile_interval_seconds: float = 5.0
+    # The jeopardy pass (core/fulfilment/jeopardy.py), run by the reconciler: open tasks read per
+    # batch, orders written per transaction, and the least time between two full passes.
+    jeopardy_batch: int = 500
+    jeopardy_write_group: int = 20
+    jeopardy_interval_seconds: float = 60.0
     retry_backoff_ms: int = 1000
     broker_heartbeat_ms: int = 5000
     auto_migrate: bool = True
@@ -105,6 +110,9 @@ class Settings:
             task_lease_seconds=float(_env("TASK_LEASE_SECONDS", str(cls.task_lease_seconds))),
             redispatch_after_seconds=float(_env("REDISPATCH_SECONDS", str(cls.redispatch_after_seconds))),
             reconcile_interval_seconds=float(_env("RECONCILE_INTERVAL", str(cls.reconcile_interval_seconds))),
+            jeopardy_batch=int(_env("JEOPARDY_BATCH", str(cls.jeopardy_batch))),
+            jeopardy_write_group=int(_env("JEOPARDY_WRITE_GROUP", str(cls.jeopardy_write_group))),
+            jeopardy_interval_seconds=float(_env("JEOPARDY_INTERVAL", str(cls.jeopardy_interval_seconds))),
             retry_backoff_ms=int(_env("RETRY_BACKOFF_MS", str(cls.retry_backoff_ms))),
             broker_heartbeat_ms=int(_env("BROKER_HEARTBEAT_MS", str(cls.broker_heartbeat_ms))),
             auto_migrate=_bool("AUTO_MIGRATE", True),

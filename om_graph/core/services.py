@@ -13,7 +13,7 @@ from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.holds import HoldService
 from om_graph.core.fulfilment.orchestration import Orchestrator
-from om_graph.core.fulfilment.reconciler import Reconciler
+from om_graph.core.fulfilment.reconciler import JeopardySettings, Reconciler
 from om_graph.core.fulfilment.tables import FULFILMENT_TABLES
 from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
@@ -42,6 +42,7 @@ class Services:
         redispatch_after: float = 30.0,
         retry_backoff_ms: int = 1000,
         pricing: PricingSettings | None = None,
+        jeopardy: JeopardySettings | None = None,
     ):
         self.sessions = sessions
         self.registry = registry
@@ -71,7 +72,16 @@ class Services:
         self.preview = PreviewService(self.uow, self.orders, self.processing.stages, self._decision_tables)
         self.queries = QueryService(self.uow)
         self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])
-        self.reconciler = Reconciler(self.uow, registry, redispatch_after=redispatch_after)
+        jeopardy = jeopardy or JeopardySettings()
+        self.reconciler = Reconciler(
+            self.uow,
+            registry,
+            redispatch_after=redispatch_after,
+            tables=self.decisions.active,  # the fulfilment.sla table of domain orders and orders
+            jeopardy_batch=jeopardy.batch,
+            jeopardy_write_group=jeopardy.write_group,
+            jeopardy_interval=jeopardy.interval_seconds,
+        )
 
     def _decision_tables(self, session: Session) -> Tables:
         """The active decision tables, read in the stage pass's read (the enrichment and approval policies)."""

@@ -48,26 +48,45 @@ that the rows are as the read saw them (a row changed since is left to the next 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from datetime import timedelta
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy.orm import Session
+
+from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.catalog.definitions import TaskTemplate
 from om_graph.core.catalog.extensions import JeopardyPolicy, TaskTiming
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.decisions.definitions import DecisionTableDef, InputColumn, OutputColumn
 from om_graph.core.decisions.errors import UnknownDecisionTable
+from om_graph.core.fulfilment.models import DomainOrder, Task
+from om_graph.core.fulfilment.states import DomainOrderStates, TaskStates
+from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import PluginCallFailed, call_plugin
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.ordering.locking import lock_order
+from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.states import LineStates, OrderStates
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "FALLBACK_PRIORITY",
+    "OPEN_TASK_STATES",
     "LEVELS",
     "PREDICTED_LEVELS",
     "SLA_TABLE",
     "SLA_TABLE_DEF",
+    "JeopardyEvaluator",
+    "JeopardyReport",
+    "SlaAnswers",
     "domain_order_sla",
     "highest",
     "jeopardy_level",
@@ -89,9 +108,9 @@ PREDICTED_LEVELS: tuple[tuple[float, str], ...] = (
     (0.25, "HIGH"),
     (0.50, "CRITICAL"),
 )
-"""Predicted lateness over the order's planned span (committed date minus planned start, else
-submit) from which each level starts (lateness strictly above 0 for LOW). A commitment already
-passed with work open is CRITICAL whatever the share."""
+"""The share of the order's planned span (committed date minus the order's start: submit, or a
+later requested start) its predicted lateness must reach for each level (strictly above 0 for
+LOW). A commitment already passed with work open is CRITICAL whatever the share."""
 
 SLA_TABLE = "fulfilment.sla"
 SLA_TABLE_DEF = DecisionTableDef(
@@ -242,3 +261,506 @@ def order_sla(
 ) -> int | None:
     """An order's SLA in seconds from the ``fulfilment.sla`` table (level order)."""
     return _table_sla(tables, {"level": "order", "priority": priority, "segment": segment, "action": action})
+
+
+# --- the scheduled evaluation -------------------------------------------------------------------
+
+OPEN_TASK_STATES = (TaskStates.READY, TaskStates.IN_PROGRESS, TaskStates.ON_HOLD)
+"""Tasks whose SLA clock runs (released, not finished): the keyset walks them state by state."""
+_CLOSED_DOMAIN_ORDERS = frozenset({DomainOrderStates.COMPLETED, DomainOrderStates.FAILED, DomainOrderStates.CANCELLED})
+_CLOSED_LINES = frozenset({LineStates.COMPLETED, LineStates.FAILED, LineStates.REJECTED})
+_PAUSED_ORDERS = frozenset({OrderStates.HELD, OrderStates.PENDING})
+_PAUSED_LINES = frozenset({LineStates.HELD, LineStates.PENDING})
+_EVALUATED_ORDERS = frozenset({OrderStates.IN_PROGRESS, OrderStates.ACKNOWLEDGED})
+
+_T = Task.__table__
+_D = DomainOrder.__table__
+_O = Order.__table__
+_L = OrderLine.__table__
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+
+_KEYSET = (
+    select(_T.c.id, _T.c.order_id)
+    .where(_T.c.state == bindparam("state"), _T.c.id > bindparam("after"))
+    .order_by(_T.c.id)
+    .limit(bindparam("limit"))
+)
+_ORDERS = select(
+    _O.c.id,
+    _O.c.customer_id,
+    _O.c.state,
+    _O.c.change_seq,
+    _O.c.jeopardy,
+    _O.c.predicted_lateness_seconds,
+    _O.c.expected_completion_at,
+    _O.c.committed_completion_at,
+    _O.c.requested_start_date,
+    _O.c.submitted_at,
+    _O.c.created_at,
+    _O.c.paused_at,
+    _O.c.priority,
+    _O.c.segment,
+).where(_O.c.id.in_(_IDS))
+_LINES = select(_L.c.id, _L.c.order_id, _L.c.line_number, _L.c.action, _L.c.state, _L.c.jeopardy, _L.c.paused_at).where(
+    _L.c.order_id.in_(_IDS)
+)
+_DOMAIN_ORDERS = select(
+    _D.c.id,
+    _D.c.order_id,
+    _D.c.line_id,
+    _D.c.parent_id,
+    _D.c.kind,
+    _D.c.spec_key,
+    _D.c.state,
+    _D.c.jeopardy,
+    _D.c.sla_seconds,
+    _D.c.due_at,
+    _D.c.started_at,
+).where(_D.c.order_id.in_(_IDS))
+_OPEN_TASKS = select(
+    _T.c.id,
+    _T.c.order_id,
+    _T.c.domain_order_id,
+    _T.c.key,
+    _T.c.kind,
+    _T.c.state,
+    _T.c.due_at,
+    _T.c.planned_seconds,
+    _T.c.jeopardy,
+).where(_T.c.order_id.in_(_IDS), _T.c.state.in_(OPEN_TASK_STATES))
+_CHANGE_SEQS = select(_O.c.id, _O.c.change_seq).where(_O.c.id.in_(_IDS))
+_SET_TASK = _T.update().where(_T.c.id == bindparam("row_id")).values(jeopardy=bindparam("level"))
+_SET_DOMAIN_ORDER = (
+    _D.update()
+    .where(_D.c.id == bindparam("row_id"))
+    .values(jeopardy=bindparam("level"), sla_seconds=bindparam("sla"), due_at=bindparam("due"))
+)
+_SET_LINE = _L.update().where(_L.c.id == bindparam("row_id")).values(jeopardy=bindparam("level"))
+_SET_ORDER = (
+    _O.update()
+    .where(_O.c.id == bindparam("row_id"))
+    .values(
+        jeopardy=bindparam("level"),
+        predicted_lateness_seconds=bindparam("lateness"),
+        committed_completion_at=bindparam("committed"),
+    )
+)
+
+
+@dataclass
+class JeopardyReport:
+    """One pass: what it read, changed and how long its longest transaction was."""
+
+    batches: int = 0
+    tasks_read: int = 0
+    orders_evaluated: int = 0
+    orders_paused: int = 0
+    tasks_changed: int = 0
+    domain_orders_changed: int = 0
+    lines_changed: int = 0
+    orders_changed: int = 0
+    alerts: int = 0
+    conflicts: int = 0  # orders written by someone else since the read: left to the next pass
+    policy_failures: int = 0
+    write_transactions: int = 0
+    longest_transaction_seconds: float = 0.0
+    longest_read_seconds: float = 0.0
+
+    def timed(self, seconds: float, *, write: bool) -> None:
+        if write:
+            self.write_transactions += 1
+            self.longest_transaction_seconds = max(self.longest_transaction_seconds, seconds)
+        else:
+            self.longest_read_seconds = max(self.longest_read_seconds, seconds)
+
+
+@dataclass
+class SlaAnswers:
+    """The policies' answers within one pass, per (taskKey, kind, specKey): the thresholds and
+    policy key of the policy that answers (the one that gave the task its SLA), or the defaults
+    when none answers; None when the policies raised (the task is not evaluated this pass)."""
+
+    registry: Registry
+    _cache: dict[tuple[str, str, str], tuple[tuple[float, ...], str | None] | None] = field(default_factory=dict)
+    failures: int = 0
+
+    def thresholds(self, task_key: str, kind: str, spec_key: str) -> tuple[tuple[float, ...], str | None] | None:
+        key = (task_key, kind, spec_key)
+        if key not in self._cache:
+            try:
+                found = _policy_answer(self.registry, TaskTiming(task_key, kind, spec_key, None))
+            except PluginCallFailed:
+                log.exception("jeopardy policies failed for task %s of %s", task_key, spec_key)
+                self.failures += 1
+                self._cache[key] = None
+            else:
+                self._cache[key] = (found[0].thresholds, found[0].key) if found is not None else (DEFAULT_THRESHOLDS, None)
+        return self._cache[key]
+
+
+@dataclass
+class _Change:
+    """One order's new levels, computed on a read; written if the order is unchanged since."""
+
+    order: Any  # the order row as read
+    lines: dict[int, Any]
+    tasks: list[tuple[Any, str, float, str | None, int | None]] = field(
+        default_factory=list
+    )  # row, level, share, policy, line no.
+    domain_orders: list[tuple[Any, str | None, int | None, datetime | None]] = field(default_factory=list)
+    line_levels: list[tuple[Any, str | None]] = field(default_factory=list)
+    order_level: str | None = None
+    lateness: int | None = None
+    committed: datetime | None = None
+    reason: str = ""
+
+    @property
+    def order_changes(self) -> bool:
+        o = self.order
+        return (self.order_level, self.lateness, self.committed) != (
+            o.jeopardy,
+            o.predicted_lateness_seconds,
+            o.committed_completion_at,
+        )
+
+    def empty(self) -> bool:
+        return not (self.tasks or self.domain_orders or self.line_levels or self.order_changes)
+
+
+def _seconds(delta: timedelta) -> float:
+    return delta.total_seconds()
+
+
+class JeopardyEvaluator:
+    """The batched, scheduled jeopardy pass (see the module's docstring). ``tables`` gives the
+    active decision tables in a session (the SLA table for domain orders and orders); None: no
+    table SLAs for them."""
+
+    def __init__(
+        self,
+        uow: Callable[..., UnitOfWork],
+        registry: Registry,
+        *,
+        tables: Callable[[Session], SlaTables] | None = None,
+        batch: int = 500,
+        write_group: int = 20,
+    ):
+        self._uow = uow
+        self.registry = registry
+        self._tables = tables
+        self.batch = max(1, batch)
+        self.write_group = max(1, write_group)
+
+    def run(self, now: datetime | None = None) -> JeopardyReport:
+        """One full pass over every open task, in batches."""
+        now = now or utcnow()
+        report = JeopardyReport()
+        answers = SlaAnswers(self.registry)
+        seen: set[int] = set()
+        for state in OPEN_TASK_STATES:
+            after = 0
+            while True:
+                started = time.perf_counter()
+                with self._uow(read_only=True) as uow:
+                    connection = uow.session.connection()
+                    keys = connection.execute(_KEYSET, {"state": state, "after": after, "limit": self.batch}).all()
+                    if not keys:
+                        break
+                    after = keys[-1].id
+                    order_ids = sorted({k.order_id for k in keys} - seen)
+                    snapshot = _read(connection, order_ids) if order_ids else None
+                    tables = self._tables(uow.session) if self._tables is not None and order_ids else None
+                report.timed(time.perf_counter() - started, write=False)
+                report.batches += 1
+                report.tasks_read += len(keys)
+                seen.update(order_ids)
+                if snapshot is None:
+                    continue
+                changes = self._evaluate(snapshot, tables, answers, now, report)  # pack code: no transaction open
+                for start in range(0, len(changes), self.write_group):
+                    self._write(changes[start : start + self.write_group], now, report)
+                if len(keys) < self.batch:
+                    break
+        report.policy_failures = answers.failures
+        return report
+
+    # --- computing (no transaction open) ---
+
+    def _evaluate(
+        self, snap: _Snapshot, tables: SlaTables | None, answers: SlaAnswers, now: datetime, report: JeopardyReport
+    ) -> list[_Change]:
+        changes = []
+        for order in snap.orders.values():
+            if order.state not in _EVALUATED_ORDERS:
+                if order.state in _PAUSED_ORDERS:
+                    report.orders_paused += 1
+                continue
+            if order.paused_at is not None:
+                report.orders_paused += 1
+                continue
+            report.orders_evaluated += 1
+            change = self._evaluate_order(order, snap, tables, answers, now)
+            if not change.empty():
+                changes.append(change)
+        return changes
+
+    def _evaluate_order(
+        self, order: Any, snap: _Snapshot, tables: SlaTables | None, answers: SlaAnswers, now: datetime
+    ) -> _Change:
+        lines = {line.id: line for line in snap.lines.get(order.id, ())}
+        change = _Change(order, lines)
+        paused_lines = {line.id for line in lines.values() if line.paused_at is not None or line.state in _PAUSED_LINES}
+        domain_orders = snap.domain_orders.get(order.id, [])
+        by_id = {d.id: d for d in domain_orders}
+        levels: dict[int, str | None] = {}  # domain order id -> new level (tasks, own SLA, children)
+        opened: dict[int, datetime] = {}  # domain order id -> its first task's release
+        # Tasks: levels only rise while open.
+        for task in snap.tasks.get(order.id, ()):
+            domain_order = by_id.get(task.domain_order_id)
+            if domain_order is None or domain_order.line_id in paused_lines:
+                continue
+            level = task.jeopardy
+            if task.due_at is not None and task.planned_seconds:
+                start = task.due_at - timedelta(seconds=task.planned_seconds)
+                opened[task.domain_order_id] = min(opened.get(task.domain_order_id, start), start)
+                answer = answers.thresholds(task.key, task.kind, domain_order.spec_key)
+                if answer is not None:
+                    share = _seconds(now - start) / task.planned_seconds
+                    reached = jeopardy_level(share, answer[0])
+                    if reached is not None and rank(reached) > rank(task.jeopardy):
+                        line = lines.get(domain_order.line_id)
+                        change.tasks.append((task, reached, share, answer[1], line.line_number if line is not None else None))
+                        level = reached
+            levels[task.domain_order_id] = highest((levels.get(task.domain_order_id), level))
+        # Domain orders, children (larger ids) before parents.
+        for domain_order in sorted(domain_orders, key=lambda d: -d.id):
+            if domain_order.line_id in paused_lines:
+                continue
+            closed = domain_order.state in _CLOSED_DOMAIN_ORDERS
+            sla, due = domain_order.sla_seconds, domain_order.due_at
+            own = None
+            if not closed:
+                if sla is None and tables is not None:
+                    line = lines.get(domain_order.line_id)
+                    sla = domain_order_sla(
+                        tables,
+                        spec_key=domain_order.spec_key,
+                        kind=domain_order.kind,
+                        priority=order.priority,
+                        segment=order.segment,
+                        action=line.action if line is not None else None,
+                    )
+                start = domain_order.started_at or opened.get(domain_order.id)
+                if sla and due is None and start is not None:
+                    due = start + timedelta(seconds=sla)
+                if sla and due is not None:
+                    own = jeopardy_level(_seconds(now - (due - timedelta(seconds=sla))) / sla)
+            level = None if closed else highest((levels.get(domain_order.id), own))
+            if not closed and (level, sla, due) != (domain_order.jeopardy, domain_order.sla_seconds, domain_order.due_at):
+                change.domain_orders.append((domain_order, level, sla, due))
+            if domain_order.parent_id is not None and not closed:
+                levels[domain_order.parent_id] = highest((levels.get(domain_order.parent_id), level))
+            levels[domain_order.id] = level
+        # Lines: the max of their open domain orders (a paused line keeps its level).
+        line_levels: dict[int, str | None] = {}
+        for domain_order in domain_orders:
+            if domain_order.line_id not in paused_lines and domain_order.state not in _CLOSED_DOMAIN_ORDERS:
+                line_levels[domain_order.line_id] = highest((line_levels.get(domain_order.line_id), levels.get(domain_order.id)))
+        rolled: list[str | None] = []
+        for line in lines.values():
+            if line.id in paused_lines or line.state in _CLOSED_LINES:
+                rolled.append(line.jeopardy if line.id in paused_lines else None)
+                continue
+            level = line_levels.get(line.id)
+            rolled.append(level)
+            if level != line.jeopardy:
+                change.line_levels.append((line, level))
+        # The order: its lines, its own SLA share and its predicted lateness.
+        committed = order.committed_completion_at
+        start = _order_start(order)
+        if committed is None and tables is not None and start is not None:
+            actions = {line.action for line in lines.values()}
+            mix = next(iter(actions)) if len(actions) == 1 else ("mixed" if actions else None)
+            sla = order_sla(tables, priority=order.priority, segment=order.segment, action=mix)
+            if sla:
+                committed = start + timedelta(seconds=sla)
+        own = None
+        predicted = None
+        lateness = None
+        if committed is not None and start is not None and committed > start:
+            own = jeopardy_level(_seconds(now - start) / _seconds(committed - start))
+            if order.expected_completion_at is not None:
+                lateness = int(_seconds(order.expected_completion_at - committed))
+                predicted = predicted_level(lateness, _seconds(committed - start), commitment_passed=now > committed)
+        change.order_level = highest((*rolled, own, predicted))
+        change.lateness = lateness if lateness is not None else order.predicted_lateness_seconds
+        change.committed = committed
+        change.reason = _reason(change.order_level, predicted, own, highest(rolled))
+        return change
+
+    # --- writing (short transactions, a few orders each) ---
+
+    def _write(self, group: list[_Change], now: datetime, report: JeopardyReport) -> None:
+        started = time.perf_counter()
+        with self._uow() as uow:
+            connection = uow.session.connection()
+            seqs = dict(connection.execute(_CHANGE_SEQS, {"ids": [c.order.id for c in group]}).all())
+            tasks: list[dict[str, Any]] = []
+            domain_orders: list[dict[str, Any]] = []
+            lines: list[dict[str, Any]] = []
+            orders: list[dict[str, Any]] = []
+            for change in group:
+                read_seq = change.order.change_seq
+                if seqs.get(change.order.id) != read_seq:
+                    report.conflicts += 1
+                    continue
+                order = lock_order(uow, change.order.id)
+                if order is None or order.change_seq != read_seq + 1:  # written between the two statements
+                    report.conflicts += 1
+                    continue
+                for task, level, share, policy, line_number in change.tasks:
+                    tasks.append({"row_id": task.id, "level": level})
+                    payload = _task_alert(change.order.id, task, level, share, policy, line_number, now)
+                    uow.record(
+                        order, ev.JEOPARDY_ALERT, entity_kind="task", entity_id=task.id, actor=SYSTEM_ACTOR, payload=payload
+                    )
+                    report.alerts += 1
+                domain_orders.extend(
+                    {"row_id": d.id, "level": level, "sla": sla, "due": due} for d, level, sla, due in change.domain_orders
+                )
+                lines.extend({"row_id": line.id, "level": level} for line, level in change.line_levels)
+                if change.order_changes:
+                    orders.append(
+                        {
+                            "row_id": order.id,
+                            "level": change.order_level,
+                            "lateness": change.lateness,
+                            "committed": change.committed,
+                        }
+                    )
+                    if change.order_level != change.order.jeopardy:
+                        uow.record(
+                            order,
+                            ev.JEOPARDY_ALERT,
+                            entity_kind="order",
+                            entity_id=order.id,
+                            actor=SYSTEM_ACTOR,
+                            payload=_order_alert(change, now),
+                        )
+                        report.alerts += 1
+                        report.orders_changed += 1
+                report.tasks_changed += len(change.tasks)
+                report.domain_orders_changed += len(change.domain_orders)
+                report.lines_changed += len(change.line_levels)
+            for statement, rows in (
+                (_SET_TASK, tasks),
+                (_SET_DOMAIN_ORDER, domain_orders),
+                (_SET_LINE, lines),
+                (_SET_ORDER, orders),
+            ):
+                if rows:
+                    connection.execute(statement, rows)
+        report.timed(time.perf_counter() - started, write=True)
+
+
+@dataclass
+class _Snapshot:
+    orders: dict[int, Any]
+    lines: dict[int, list[Any]]
+    domain_orders: dict[int, list[Any]]
+    tasks: dict[int, list[Any]]
+
+
+def _grouped(rows: Iterable[Any]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for row in rows:
+        out.setdefault(row.order_id, []).append(row)
+    return out
+
+
+def _read(connection: Any, order_ids: list[int]) -> _Snapshot:
+    params = {"ids": order_ids}
+    return _Snapshot(
+        {o.id: o for o in connection.execute(_ORDERS, params)},
+        _grouped(connection.execute(_LINES, params)),
+        _grouped(connection.execute(_DOMAIN_ORDERS, params)),
+        _grouped(connection.execute(_OPEN_TASKS, params)),
+    )
+
+
+def _order_start(order: Any) -> datetime | None:
+    """Where the order's planned span starts: submit, or a later requested start date."""
+    start = order.submitted_at or order.created_at
+    if order.requested_start_date is not None and (start is None or order.requested_start_date > start):
+        return order.requested_start_date  # type: ignore[no-any-return]
+    return start  # type: ignore[no-any-return]
+
+
+def _reason(level: str | None, predicted: str | None, own: str | None, lines: str | None) -> str:
+    """What raised the order's level (TMF ``exception``): the first source at the level."""
+    if level is None:
+        return "cleared"
+    if rank(predicted) == rank(level):
+        return "predictedLateness"
+    if rank(own) == rank(level):
+        return "slaConsumed"
+    return "itemsInJeopardy"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _alert(
+    order_id: int, name: str, level: str | None, exception: str, message: str, items: list[int], now: datetime
+) -> dict[str, Any]:
+    """TMF622 ProductOrderJeopardyAlert (productOrderItem refs by line number)."""
+    return {
+        "@type": "ProductOrderJeopardyAlert",
+        "id": uuid.uuid4().hex,
+        "alertDate": now.isoformat(),
+        "name": name,
+        "jeopardyType": level or "NONE",
+        "exception": exception,
+        "message": message,
+        "productOrder": {"id": str(order_id), "@referredType": "ProductOrder"},
+        "productOrderItem": [{"productOrderItemId": str(n), "@referredType": "ProductOrderItem"} for n in sorted(items)],
+    }
+
+
+def _task_alert(
+    order_id: int, task: Any, level: str, share: float, policy: str | None, line_number: int | None, now: datetime
+) -> dict[str, Any]:
+    message = f"task {task.key} has used {share:.0%} of its SLA"
+    items = [line_number] if line_number is not None else []
+    payload = _alert(order_id, "taskJeopardy", level, "slaConsumed", message, items, now)
+    payload.update(
+        previous=task.jeopardy,
+        policy=policy,
+        taskKey=task.key,
+        dueAt=_iso(task.due_at),
+        slaConsumed=round(share, 3),
+    )
+    return payload
+
+
+def _order_alert(change: _Change, now: datetime) -> dict[str, Any]:
+    order = change.order
+    new = {line.id: level for line, level in change.line_levels}
+    at_risk = [line.line_number for line in change.lines.values() if new.get(line.id, line.jeopardy) is not None]
+    if change.reason == "predictedLateness":
+        message = f"expected completion {_iso(order.expected_completion_at)} is {change.lateness} s after the committed {_iso(change.committed)}"
+    elif change.reason == "cleared":
+        message = "no longer in jeopardy"
+    elif change.reason == "slaConsumed":
+        message = f"the order has used its SLA share up to {change.order_level}"
+    else:
+        message = "order items are in jeopardy"
+    payload = _alert(order.id, "orderJeopardy", change.order_level, change.reason, message, at_risk, now)
+    payload.update(
+        previous=order.jeopardy,
+        expectedCompletionDate=_iso(order.expected_completion_at),
+        committedCompletionDate=_iso(change.committed),
+        predictedLatenessSeconds=change.lateness,
+    )
+    return payload
