@@ -89,16 +89,20 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "products": P.INVENTORY_READ,
         "enrichmentTasks": P.FULFILMENT_READ,  # technical work on the order: staff
         "approvals": P.AUDIT_READ,  # who approved or rejected what, and why: staff
+        "jeopardy": P.ORDER_READ,  # fulfilment/jeopardy.py (TMF622 jeopardy alerts reach customers too)
+        "predictedLateness": P.FULFILMENT_READ,
     },
     "OrderLine": {
         **_same(P.ORDER_READ, "id lineNumber action offeringKey quantity state characteristics productId"),
         "unitOneTimePrice": P.PRICE_READ,
         "unitRecurringPrice": P.PRICE_READ,
         **_same(P.PRICE_READ, "itemPrice itemTotalPrice priceDelta"),
+        "jeopardy": P.ORDER_READ,
     },
     "DomainOrder": {
         **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber parentId completedAt tasks"),
         "characteristics": P.FULFILMENT_READ,  # technical data: ports, serials, addresses of kit
+        "jeopardy": P.ORDER_READ,
     },
     "Task": {
         **_same(

@@ -96,6 +96,9 @@ class DomainOrder(relay.Node):
     characteristics: list[Characteristic] | None
     completed_at: datetime | None
     tasks: list[Task]
+    jeopardy: JeopardyLevel | None = strawberry.field(
+        description="The highest of its own SLA share's, its open tasks' and its children's jeopardy (null: none)."
+    )
 
     @classmethod
     def from_row(cls, row, tasks: list[Task]) -> DomainOrder:
@@ -111,4 +114,5 @@ class DomainOrder(relay.Node):
             characteristics=characteristics(row.characteristics),
             completed_at=row.completed_at,
             tasks=tasks,
+            jeopardy=_JEOPARDY_LEVELS.get(row.jeopardy) if row.jeopardy else None,
         )

@@ -11,7 +11,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core.reads.queries import OrderDetail
-from om_graph.schema.enums import LineAction, OrderLineState, OrderStage, OrderState, members_by_value
+from om_graph.schema.enums import JeopardyLevel, LineAction, OrderLineState, OrderStage, OrderState, members_by_value
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_approvals, order_enrichment_tasks
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
@@ -33,6 +33,7 @@ _LINE_ACTIONS = members_by_value(LineAction)
 _LINE_STATES = members_by_value(OrderLineState)
 _ORDER_STATES = members_by_value(OrderState)
 _ORDER_STAGES = members_by_value(OrderStage)
+_JEOPARDY_LEVELS = members_by_value(JeopardyLevel)
 
 
 @strawberry.type
@@ -56,6 +57,9 @@ class OrderLine:
     price_delta: PriceDelta | None = strawberry.field(
         description="MACD: a modify or delete line's change to the product's recurring price (and early-termination charge)."
     )
+    jeopardy: JeopardyLevel | None = strawberry.field(
+        description="The highest jeopardy of the line's open domain orders (null: none); kept while the line is held or pending."
+    )
 
     @classmethod
     def from_row(cls, row, currency: str) -> OrderLine:
@@ -75,6 +79,7 @@ class OrderLine:
             item_price=item_price,
             item_total_price=item_total_price,
             price_delta=price_delta,
+            jeopardy=_JEOPARDY_LEVELS.get(row.jeopardy) if row.jeopardy else None,
         )
 
 
@@ -150,6 +155,12 @@ class Order(relay.Node):
     approvals: list[OrderApproval] = strawberry.field(
         resolver=order_approvals, description="Every approval round's levels, oldest round first."
     )
+    jeopardy: JeopardyLevel | None = strawberry.field(
+        description="The order's jeopardy (null: none): the highest of its lines', of its SLA share and of its predicted lateness."
+    )
+    predicted_lateness: int | None = strawberry.field(
+        description="Seconds the expected completion lies after the committed date (negative: ahead of it), as the last jeopardy pass saw them."
+    )
 
     @classmethod
     def from_detail(cls, detail: OrderDetail) -> Order:
@@ -185,4 +196,6 @@ class Order(relay.Node):
             discount_over_limit=o.discount_over_limit,
             channel=o.channel,
             segment=o.segment,
+            jeopardy=_JEOPARDY_LEVELS.get(o.jeopardy) if o.jeopardy else None,
+            predicted_lateness=o.predicted_lateness_seconds,
         )
