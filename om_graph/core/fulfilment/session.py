@@ -28,6 +28,7 @@ from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.fulfilment.holds import not_held
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rollup import rollup
+from om_graph.core.fulfilment.schedule import reschedule
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, Job
 from om_graph.core.kernel.transitions import fire
@@ -86,8 +87,10 @@ class PlanSession:
         self.closed = True
         # Finish gates, releases and (advancing) claims, by dependency type and lag. Nothing of a
         # held order or line is released or completed (core/fulfilment/holds.py).
-        self.orchestrator.advance_gates(self, utcnow(), keep=not_held)
+        now = utcnow()
+        self.orchestrator.advance_gates(self, now, keep=not_held)
         rollup(self.uow, self.plan, self.orchestrator.registry)
+        reschedule(self.uow, self.plan, now)  # planned (once), estimated dates, expected completion
         if self.automatic_work_ready and not self.advancing:
             self.uow.enqueue(Job(ADVANCE_ORDER, {"order_id": self.plan.order.id}))
         return self.claims
