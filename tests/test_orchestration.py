@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import event, select
 
 from om_graph.core.catalog.extensions import TaskHandler
-from om_graph.core.fulfilment.models import Task
+from om_graph.core.access.actor import Actor
+from om_graph.core.fulfilment.models import Fallout, Task
 from om_graph.core.inventory.models import Agreement, Entitlement, Product
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.models import EventRecord
@@ -86,9 +87,25 @@ def load(svc, order_id):
     )
 
 
+FALLOUT_MANAGER = Actor("fallout-boss", frozenset({"order_fallout_manager"}))
+
+
+def give_up_fallout(svc, order_id: int) -> None:
+    """A failed task waits on hold in fallout (core/fulfilment/fallout.py): a manager gives up."""
+    with svc.sessions() as s:
+        open_ids = s.scalars(select(Fallout.id).where(Fallout.order_id == order_id, Fallout.state == "open")).all()
+    assert open_ids, "the failure opened a fallout record"
+    for fallout_id in open_ids:
+        svc.fallout.give_up(FALLOUT_MANAGER, fallout_id, None)
+    drain(svc, manual_chars={})
+
+
 def test_failing_handler_fails_task_cascades_and_never_completes(services):
     order_id = place(services, {"failAt": "test.allocate-line"})
     drain(services, manual_chars={})
+    held = {t.key: t.state for t in load(services, order_id).tasks}
+    assert held["test.allocate-line"] == "onHold" and held["test.install"] == "pending"  # fallout, not failure
+    give_up_fallout(services, order_id)
     order = load(services, order_id)
     states = {t.key: t.state for t in order.tasks}
     assert states["test.allocate-line"] == "failed"
@@ -105,6 +122,7 @@ def test_failing_handler_fails_task_cascades_and_never_completes(services):
 def test_one_failed_line_of_two_makes_the_order_partial(services):
     order_id = place(services, {}, {"failAt": "test.ship-router"})
     drain(services, manual_chars={})
+    give_up_fallout(services, order_id)
     order = load(services, order_id)
     assert sorted(line.state for line in order.lines) == ["completed", "failed"]
     assert order.state == "partial"
@@ -322,6 +340,9 @@ def test_a_task_whose_stored_handler_no_pack_provides_fails_with_unknown_handler
     services.processing.process(order_id)
     task_id = _store_handler(services, order_id, "test.ship-router", "gone.handler")
     drain(services, manual_chars={"ontSerial": "S1"})
+    with services.sessions() as s:
+        assert (s.get(Task, task_id).state, s.get(Task, task_id).error_code) == ("onHold", "UNKNOWN_HANDLER")
+    give_up_fallout(services, order_id)
     with services.sessions() as s:
         task = s.get(Task, task_id)
         assert (task.state, task.error_code) == ("failed", "UNKNOWN_HANDLER")

@@ -264,6 +264,14 @@ def test_a_cached_detail_never_differs_from_a_fresh_read_through_a_whole_life(ma
         failing = place({"failAt": "test.allocate-line"}, {})
         work(flaky)
         work(failing)
+        check()
+        # The failure waits in fallout (core/fulfilment/fallout.py); a fallout manager gives up.
+        from om_graph.core.access.actor import Actor
+        from om_graph.core.fulfilment.models import Fallout
+
+        with runtime.sessions() as s:
+            [fallout_id] = s.scalars(select(Fallout.id).where(Fallout.state == "open")).all()
+        services.fallout.give_up(Actor("fallout-boss", frozenset({"order_fallout_manager"})), fallout_id, None)
 
         services.reconciler.evaluate_jeopardy(utcnow() + timedelta(days=30))  # every open SLA breached
         check()

@@ -11,6 +11,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
 from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
+from om_graph.core.fulfilment.fallout import FalloutService
 from om_graph.core.fulfilment.holds import HoldService
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.reconciler import JeopardySettings, Reconciler
@@ -55,6 +56,7 @@ class Services:
             sources={name: pack_source(pack) for name, pack in registry.decision_table_packs.items()},
         )
         self.orchestrator = Orchestrator(registry, lease_seconds=lease_seconds, retry_backoff_ms=retry_backoff_ms)
+        self.fallout = FalloutService(self.uow, self.orchestrator)  # failures routed to people
         # Prices: the packs' price lists, matrices and adjustment tables checked against the tables
         # known at startup; limits of manual discounts from OM_GRAPH_PRICE_LIMIT_<ROLE>.
         self.pricer = Pricer(

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
         BusinessValidator,
         DecompositionRule,
         EnrichmentStep,
+        FalloutClassification,
+        FalloutFailure,
         JeopardyPolicy,
         TaskHandler,
     )
@@ -83,3 +85,10 @@ def om_register_decision_tables(settings: PackSettings | None = None) -> Sequenc
 @hookspec
 def om_handle_order_event(event: OrderEvent, settings: PackSettings | None = None) -> None:
     """Called for each order event after its transaction commits, in the process that committed it."""
+
+
+@hookspec(firstresult=True)
+def om_classify_fallout(failure: FalloutFailure, settings: PackSettings | None = None) -> FalloutClassification | None:
+    """Classify an automatic task's failure that its retry policy will not retry (type, priority,
+    owner of the fallout record); None leaves it to the next pack, then to the handler's policy.
+    Called in the handler phase, with no transaction open."""

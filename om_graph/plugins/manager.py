@@ -125,6 +125,9 @@ def collect_registry(pm: pluggy.PluginManager) -> Registry:
         jeopardy_policies=_flatten(hook.om_register_jeopardy_policies()),
         decision_tables=[table for _, table in tables],
         decision_table_packs={table.name: pack for pack, table in tables},
+        classify_fallout=(lambda failure: hook.om_classify_fallout(failure=failure))
+        if hook.om_classify_fallout.get_hookimpls()
+        else None,
     )
 
 

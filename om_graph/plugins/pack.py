@@ -16,6 +16,8 @@ from om_graph.core.catalog.extensions import (
     BusinessValidator,
     DecompositionRule,
     EnrichmentStep,
+    FalloutClassification,
+    FalloutFailure,
     JeopardyPolicy,
     TaskHandler,
 )
@@ -42,6 +44,7 @@ class Pack:
     price_lists: Sequence[PriceListDef] = ()  # catalog/prices.py
     adjustment_tables: Sequence[str] = ()  # decision tables of automatic adjustments (core/pricing/tables.py)
     on_order_event: Callable[[OrderEvent], None] | None = None
+    classify_fallout: Callable[[FalloutFailure], FalloutClassification | None] | None = None
     settings: type[PackSettings] | None = None
 
     @property
@@ -87,6 +90,10 @@ class Pack:
     @hookimpl
     def om_register_decision_tables(self) -> list[DecisionTableDef]:
         return list(self.decision_tables)
+
+    @hookimpl
+    def om_classify_fallout(self, failure: FalloutFailure) -> FalloutClassification | None:
+        return self.classify_fallout(failure) if self.classify_fallout is not None else None
 
     @hookimpl
     def om_handle_order_event(self, event: OrderEvent) -> None:

@@ -42,13 +42,97 @@ class TaskOutcome:
     message: str = ""
 
 
-class TaskHandlerError(Exception):
-    """Raised by a handler for a failure it understands; ``retryable`` asks for another attempt."""
+class FalloutTypes:
+    """The fallout types the core knows (a pack's classification may name its own)."""
 
-    def __init__(self, message: str, *, code: str = "HANDLER_FAILED", retryable: bool = False):
+    PROVISIONING = "provisioning"
+    INVENTORY_ALLOCATION = "inventoryAllocation"
+    BILLING = "billing"
+    MANUAL_CLOSE = "manualClose"  # a domain order closed by hand (domainOrderClose)
+
+
+@dataclass(frozen=True)
+class FalloutClassification:
+    """Where a failure goes once its task's retry policy is spent: the fallout record's type,
+    priority (1 highest .. 5) and owner. ``assignment_group`` None: the fallout agents' group
+    (``order_fallout_agent``)."""
+
+    fallout_type: str = FalloutTypes.PROVISIONING
+    priority: int = 3
+    assignment_group: str | None = None
+    assignee: str | None = None
+
+
+class TaskHandlerError(Exception):
+    """Raised by a handler for a failure it understands; ``retryable`` asks for another attempt
+    (see :class:`RetryPolicy` for error codes retried or never retried whatever the flag says).
+    ``response`` is what the southbound system answered (kept on the fallout record);
+    ``fallout`` classifies the failure directly (else the ``om_classify_fallout`` hook, then the
+    handler's retry policy, decide)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "HANDLER_FAILED",
+        retryable: bool = False,
+        response: Mapping[str, Any] | None = None,
+        fallout: FalloutClassification | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.retryable = retryable
+        self.response = response
+        self.fallout = fallout
+
+
+@dataclass(frozen=True)
+class FalloutFailure:
+    """What ``om_classify_fallout`` sees: an automatic task's failure that its retry policy will
+    not retry. Classifiers run in the handler phase, with no transaction open."""
+
+    task_key: str
+    handler: str | None
+    spec_key: str
+    domain_kind: str
+    order_id: int
+    line_id: int
+    attempt: int
+    code: str
+    message: str
+    response: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a handler's failures are retried before they become fallout.
+
+    ``TaskHandler.max_attempts`` caps the attempts. A failure is retried when its code is in
+    ``retry_on`` (transient), never when it is in ``permanent``, else when the error says
+    ``retryable``. The n-th retry waits ``backoff_ms * multiplier ** (n - 1)`` milliseconds, at
+    most ``max_backoff_ms`` (``backoff_ms`` None: the host's ``retry_backoff_ms``). A failure not
+    retried opens a fallout record of ``fallout_type`` at ``priority`` unless the error or the
+    ``om_classify_fallout`` hook classifies it (``fallout`` False: the task fails at once, as
+    before fallout existed)."""
+
+    backoff_ms: int | None = None
+    multiplier: float = 2.0
+    max_backoff_ms: int = 300_000
+    retry_on: tuple[str, ...] = ()
+    permanent: tuple[str, ...] = ()
+    fallout: bool = True
+    fallout_type: str | None = None  # None: from the error code (INVENTORY/ALLOCATION, BILLING, else provisioning)
+    priority: int = 3
+
+    def retries(self, code: str, retryable: bool) -> bool:
+        if code in self.permanent:
+            return False
+        return code in self.retry_on or retryable
+
+    def delay_ms(self, retry: int, default_backoff_ms: int) -> int:
+        """The wait before retry number ``retry`` (1 for the first)."""
+        base = default_backoff_ms if self.backoff_ms is None else self.backoff_ms
+        return int(min(self.max_backoff_ms, base * self.multiplier ** max(0, retry - 1)))
 
 
 @dataclass(frozen=True)
@@ -61,6 +145,7 @@ class TaskHandler:
     undo: Callable[[TaskContext], None] | None = None
     max_attempts: int = 3
     description: str = ""
+    retry: RetryPolicy = RetryPolicy()
 
 
 @dataclass(frozen=True)

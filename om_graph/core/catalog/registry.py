@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -27,10 +27,13 @@ from om_graph.core.catalog.extensions import (
     BusinessValidator,
     DecompositionRule,
     EnrichmentStep,
+    FalloutClassification,
+    FalloutFailure,
     JeopardyPolicy,
     TaskHandler,
     TaskTiming,
 )
+from om_graph.core.catalog.planning import dependency_problems, needs_problems
 from om_graph.core.catalog.prices import PriceListDef, implicit_price_lists, price_list_problems
 from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.errors import PluginConfigurationError
@@ -65,6 +68,8 @@ class Registry:
     # by table name; core/decisions/service.py checks and stores them with the core's defaults.
     decision_tables: Sequence[DecisionTableDef] = ()
     decision_table_packs: dict[str, str] = field(default_factory=dict)
+    # om_classify_fallout (first answer wins; pack code: called with no transaction open).
+    classify_fallout: Callable[[FalloutFailure], FalloutClassification | None] | None = None
     specifications: dict[str, SpecificationDef] = field(init=False)
     offerings: dict[str, OfferingDef] = field(init=False)
     handlers: dict[str, TaskHandler] = field(init=False)
@@ -102,7 +107,6 @@ class Registry:
             if spec is None or spec.kind != "product":
                 problems.append(f"offering {offering.key!r}: unknown product specification {offering.product_spec!r}")
         for spec in self.specifications.values():
-            template_keys = {t.key for t in spec.tasks}
             for rel in spec.relationships:
                 if rel.target not in self.specifications:
                     problems.append(f"specification {spec.key!r}: relationship to unknown {rel.target!r}")
@@ -111,13 +115,12 @@ class Registry:
             for task in spec.tasks:
                 if task.kind == "automatic" and task.handler not in self.handlers:
                     problems.append(f"specification {spec.key!r}: task {task.key!r} uses unknown handler {task.handler!r}")
-                for dep in task.depends_on:
-                    if dep not in template_keys:
-                        problems.append(f"specification {spec.key!r}: task {task.key!r} depends on unknown {dep!r}")
         for source, target in self.rules_by_relationship:
             spec = self.specifications.get(source)
             if spec is None or all(r.target != target for r in spec.relationships):
                 problems.append(f"decomposition rule for unknown relationship {source!r} -> {target!r}")
+        # Typed task dependencies and relationships' needs (decomposition; catalog/planning.py).
+        problems += dependency_problems(self.catalogs) + needs_problems(self.catalogs, self.specifications)
         if problems:
             raise PluginConfigurationError("catalog and plugins do not fit together:\n  " + "\n  ".join(problems))
         self._check_acyclic()

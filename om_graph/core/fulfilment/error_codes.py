@@ -11,6 +11,7 @@ class FulfilmentErrorCode(StrEnum):
     HANDLER_FAILED = "HANDLER_FAILED"  # TaskHandlerError's default code
     UNKNOWN_HANDLER = "UNKNOWN_HANDLER"  # the task names a handler no loaded pack provides
     WORKER_LOST = "WORKER_LOST"  # the worker running the task stopped renewing its lease
+    FALLOUT_NO_TASK = "FALLOUT_NO_TASK"  # a fallout action on a record with no task to retry, skip or resolve (fallout.py)
     # Work queues and holds (core/fulfilment/queues.py, holds.py).
     HELD = "HELD"  # the task's order or line is held: resume it first
     NOT_ASSIGNEE = "NOT_ASSIGNEE"  # the task is assigned to someone else (its assignee or a manager completes it)

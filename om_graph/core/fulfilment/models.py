@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     String,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -130,6 +131,11 @@ class CompletionEstimate(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# The open states of FALLOUT (fallout_states.ACTIVE): the queue's partial indexes cover them.
+ACTIVE_FALLOUT_STATES = ("open", "inProgress", "onHold", "awaitingInformation")
+_ACTIVE_FALLOUT = text("state IN ('open', 'inProgress', 'onHold', 'awaitingInformation')")
+
+
 class Fallout(Base):
     """A failure routed to people (core/fulfilment/fallout.py): the task waits on hold while it is open."""
 
@@ -140,6 +146,17 @@ class Fallout(Base):
         Index("ix_fallout_assignee_state_id", "assignee", "state", "id"),
         Index("ix_fallout_group_state_id", "assignment_group", "state", "id"),
         Index("ix_fallout_type_state_id", "fallout_type", "state", "id"),
+        # fallout.py: the task's open record, and the queue's pages over open records.
+        Index("ix_fallout_task_id", "task_id"),
+        Index("ix_fallout_active_priority_id", "priority", "id", postgresql_where=_ACTIVE_FALLOUT, sqlite_where=_ACTIVE_FALLOUT),
+        Index(
+            "ix_fallout_active_type_priority_id",
+            "fallout_type",
+            "priority",
+            "id",
+            postgresql_where=_ACTIVE_FALLOUT,
+            sqlite_where=_ACTIVE_FALLOUT,
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))

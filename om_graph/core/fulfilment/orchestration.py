@@ -27,12 +27,14 @@ from sqlalchemy import select
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.catalog.extensions import (
+    FalloutClassification,
     TaskContext,
     TaskHandlerError,
     TaskOutcome,
 )
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
+from om_graph.core.fulfilment.fallout import classify, open_for_task, policy_of, resolve_retried
 from om_graph.core.fulfilment.holds import not_held, refuse_held, task_held
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.plan import OrderPlan
@@ -56,6 +58,7 @@ class Claim:
     context: TaskContext
     attempt: int
     handler: str | None  # the stored Task.handler: what runs the attempt
+    max_attempts: int = 1  # the task's: a failure of the last attempt is classified (fallout) in the handler phase
 
 
 def _all(tasks: list[Task], plan: OrderPlan) -> list[Task]:
@@ -206,7 +209,7 @@ class Orchestrator:
         if task.state == TaskStates.IN_PROGRESS:
             # The worker holding the lease is gone: this attempt is over.
             if task.attempts >= task.max_attempts:
-                self._fail(session, task, "WORKER_LOST", "the worker running this task stopped responding")
+                self._give_out(session, task, FulfilmentErrorCode.WORKER_LOST, "the worker running this task stopped responding")
                 return None
             session.fire(task, "retry", SYSTEM_ACTOR, {"reason": "lease expired"})
         task.attempts += 1
@@ -229,7 +232,7 @@ class Orchestrator:
             domain_kind=domain_order.kind,
             characteristics=dict(domain_order.characteristics),
         )
-        return Claim(context, task.attempts, task.handler)
+        return Claim(context, task.attempts, task.handler, task.max_attempts)
 
     def run_wave(self, claims: list[Claim]) -> list[tuple[Claim, Result]]:
         if len(claims) == 1:
@@ -237,6 +240,16 @@ class Orchestrator:
         return list(zip(claims, self._pool.map(self.run_handler, claims)))
 
     def run_handler(self, claim: Claim) -> Result:
+        """Run the claim's handler (no transaction open). A failure its retry policy will not
+        retry is classified here, for its fallout record (pack code runs outside the lock)."""
+        result = self._run_handler(claim)
+        if isinstance(result, TaskHandlerError) and result.fallout is None:
+            policy = policy_of(self.registry, claim.handler)
+            if policy.fallout and not (policy.retries(result.code, result.retryable) and claim.attempt < claim.max_attempts):
+                result.fallout = classify(self.registry, claim, result.code, str(result), result.response)
+        return result
+
+    def _run_handler(self, claim: Claim) -> Result:
         handler = self.registry.handlers.get(claim.handler) if claim.handler else None
         if handler is None:
             return TaskHandlerError(
@@ -269,18 +282,38 @@ class Orchestrator:
             return False
         task.lease_until = None
         if isinstance(result, TaskHandlerError):
-            if result.retryable and task.attempts < task.max_attempts:
-                delay_ms = self.retry_backoff_ms * 2 ** (task.attempts - 1)
+            policy = policy_of(self.registry, task.handler)
+            if policy.retries(result.code, result.retryable) and task.attempts < task.max_attempts:
+                delay_ms = policy.delay_ms(task.attempts, self.retry_backoff_ms)
                 task.error_code, task.error_message = result.code, str(result)[:2000]
                 task.retry_at = utcnow() + timedelta(milliseconds=delay_ms)
                 task.dispatched_at = utcnow()
                 session.fire(task, "retry", SYSTEM_ACTOR, {"code": result.code, "message": str(result), "retryInMs": delay_ms})
                 session.uow.enqueue(Job(ADVANCE_ORDER, {"order_id": session.order.id}, delay_ms))
             else:
-                self._fail(session, task, result.code, str(result))
+                self._give_out(session, task, result.code, str(result), result.response, result.fallout)
         else:
+            if task.error_code is not None:  # an earlier attempt failed: a fallout retry succeeded?
+                resolve_retried(session, task)
             self._complete(session, task, result.characteristics, SYSTEM_ACTOR, result.message)
         return True
+
+    def _give_out(
+        self,
+        session: PlanSession,
+        task: Task,
+        code: str,
+        message: str,
+        response: Mapping[str, Any] | None = None,
+        classification: FalloutClassification | None = None,
+    ) -> None:
+        """The retry policy is spent: a fallout record holds the task (core/fulfilment/fallout.py),
+        or, for a policy without fallout, the task fails and its successors are cancelled."""
+        policy = policy_of(self.registry, task.handler)
+        if policy.fallout:
+            open_for_task(session, task, code, message, response=response, classification=classification, policy=policy)
+        else:
+            self._fail(session, task, code, message)
 
     def _complete(
         self, session: PlanSession, task: Task, characteristics: Mapping[str, Any], actor: Actor, message: str = ""

@@ -11,6 +11,8 @@ from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import bind
 
 FULFILMENT_ROLES = roles_with(Permission.TASK_COMPLETE)
+FALLOUT_WORK_ROLES = roles_with(Permission.FALLOUT_WORK)
+DOMAIN_ORDER_CLOSE_ROLES = roles_with(Permission.TASK_ASSIGN)  # fulfilment and fallout managers
 
 
 class DomainOrderStates(States):
@@ -83,10 +85,12 @@ TASK = StateMachine(
         t((T.READY, T.IN_PROGRESS), "complete", T.COMPLETED, FULFILMENT_ROLES, guards=[PEOPLE_COMPLETE_MANUAL_ONLY]),
         t((T.READY, T.IN_PROGRESS, T.ON_HOLD), "fail", T.FAILED),
         t((T.PENDING, T.READY, T.ON_HOLD), "cancel", T.CANCELLED),
-        # Fallout (core/fulfilment/fallout.py; the fallout service checks who may act).
+        # Fallout (core/fulfilment/fallout.py): the system holds a task whose retry policy is spent.
         t((T.READY, T.IN_PROGRESS), "hold", T.ON_HOLD),
-        t(T.ON_HOLD, "retryFallout", T.READY),
-        t(T.ON_HOLD, "skip", T.COMPLETED),  # entered by hand: the outputs the handler would have given
+        t(T.ON_HOLD, "retryFallout", T.READY, FALLOUT_WORK_ROLES),
+        t(T.ON_HOLD, "skip", T.COMPLETED, FALLOUT_WORK_ROLES),  # by hand: the outputs (or none) the handler would give
+        # domainOrderClose: a manager closes the rest of a domain order's work as done, unperformed.
+        t((T.PENDING, T.READY, T.IN_PROGRESS, T.ON_HOLD), "closeByHand", T.COMPLETED, DOMAIN_ORDER_CLOSE_ROLES),
     ],
 )
 

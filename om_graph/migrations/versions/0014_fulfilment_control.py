@@ -94,6 +94,19 @@ def upgrade() -> None:
     op.create_index("ix_fallout_order_id", "fallout", ["order_id"])
     op.create_index("ix_fallout_state_priority_id", "fallout", ["state", "priority", "id"])
     op.create_index("ix_fallout_type_state_id", "fallout", ["fallout_type", "state", "id"])
+    # fallout: the task's open record, and the queue's pages over open records (partial indexes).
+    op.create_index("ix_fallout_task_id", "fallout", ["task_id"])
+    _active = sa.text("state IN ('open', 'inProgress', 'onHold', 'awaitingInformation')")
+    op.create_index(
+        "ix_fallout_active_priority_id", "fallout", ["priority", "id"], postgresql_where=_active, sqlite_where=_active
+    )
+    op.create_index(
+        "ix_fallout_active_type_priority_id",
+        "fallout",
+        ["fallout_type", "priority", "id"],
+        postgresql_where=_active,
+        sqlite_where=_active,
+    )
 
     # Plain ALTER TABLE ADD COLUMN everywhere, no batch rebuild (see 0007).
     for column in (
