@@ -24,7 +24,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.holds import not_held_sql
 from om_graph.core.fulfilment.jeopardy import JeopardyEvaluator, JeopardyReport, SlaTables
 from om_graph.core.fulfilment.models import Task
-from om_graph.core.fulfilment.rules import RUNNABLE
+from om_graph.core.fulfilment.rules import RUNNABLE, gates_due_sql
 from om_graph.core.kernel import metrics
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, Job
@@ -98,7 +98,11 @@ class Reconciler:
 
             tasks = session.execute(
                 select(Task.id, Task.order_id)
-                .where(RUNNABLE.sql(now), or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale), not_held_sql())
+                .where(
+                    or_(RUNNABLE.sql(now), gates_due_sql(now)),  # runnable, or a lag ran out (schedule)
+                    or_(Task.dispatched_at.is_(None), Task.dispatched_at < stale),
+                    not_held_sql(),
+                )
                 .limit(self.batch)
             ).all()
             if tasks:

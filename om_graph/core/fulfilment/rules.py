@@ -143,6 +143,13 @@ def gate_opens(dependency_type: str, lag_seconds: int, predecessor: Any) -> date
     return OPEN if moment is None else moment + timedelta(seconds=lag_seconds or 0)
 
 
+def gates_due_sql(now: datetime) -> ColumnElement[bool]:
+    """Tasks whose dependency gate opened by ``now`` (a lag ran out) but that no session moved
+    yet: pending ones to release, finish-blocked ones to complete. The reconciler re-sends their
+    order's advance job when the delayed one was lost (their ``dispatched_at`` is its clock)."""
+    return and_(Task.release_at <= now, or_(Task.state == TaskStates.PENDING, Task.finish_blocked.is_(True)))
+
+
 def releases(dependency_type: str, predecessor: Task) -> bool:
     """Whether the predecessor's state lets the successor go (ignoring the lag)."""
     return predecessor.state in RELEASED_BY[dependency_type]

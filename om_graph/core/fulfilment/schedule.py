@@ -342,8 +342,9 @@ def reschedule(uow: UnitOfWork, plan: OrderPlan, now: datetime) -> None:
         expected = max(lines.values())
         if _moved(order.expected_completion_at, expected, order.state in ORDER.terminal):
             _revise(uow, order, None, expected, reason, detail, now)
-        if order.committed_completion_at is None:
-            order.committed_completion_at = order.requested_completion_date or expected
+        if order.committed_completion_at is None:  # once: the requested date, else the first plan's end
+            planned_ends = [t.planned_end_at for t in tasks if t.planned_end_at is not None]
+            order.committed_completion_at = order.requested_completion_date or max(planned_ends, default=expected)
 
 
 def _revise(uow: UnitOfWork, order: Any, line: Any, expected: datetime, reason: str, detail: str | None, now: datetime) -> None:
