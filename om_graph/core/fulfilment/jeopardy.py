@@ -21,7 +21,10 @@ SLA has reached (the thresholds of the policy that answers for the task, else 50
 An order also has a *predicted* level from its lateness, ``expected_completion_at`` (the
 schedule's estimate along the critical path) minus ``committed_completion_at``, relative to the
 order's planned span (:data:`PREDICTED_LEVELS`): any lateness is at least LOW, and a commitment
-already passed is CRITICAL. It flags an order at risk before any task is late.
+already passed is CRITICAL. The schedule re-estimates only when the plan changes, so between
+sessions the pass adds the slip of the most overrun open task (the time past its
+``estimated_end_at`` beyond its total float: what CPM would push the end by). It flags an order at
+risk before any task's SLA is spent. The lateness is stored as ``predicted_lateness_seconds``.
 
 **Roll-up.** A domain order's level is the max of its own (SLA share), of its open tasks' and of
 its children's; a line's the max of its open domain orders'; an order's the max of its lines' and
@@ -327,6 +330,8 @@ _OPEN_TASKS = select(
     _T.c.due_at,
     _T.c.planned_seconds,
     _T.c.jeopardy,
+    _T.c.estimated_end_at,
+    _T.c.total_float_seconds,
 ).where(_T.c.order_id.in_(_IDS), _T.c.state.in_(OPEN_TASK_STATES))
 _CHANGE_SEQS = select(_O.c.id, _O.c.change_seq).where(_O.c.id.in_(_IDS))
 _SET_TASK = _T.update().where(_T.c.id == bindparam("row_id")).values(jeopardy=bindparam("level"))
@@ -382,7 +387,15 @@ class SlaAnswers:
 
     registry: Registry
     _cache: dict[tuple[str, str, str], tuple[tuple[float, ...], str | None] | None] = field(default_factory=dict)
+    _tables: dict[tuple[str | None, ...], int | None] = field(default_factory=dict)
     failures: int = 0
+
+    def table(self, tables: SlaTables, level: str, priority: str | None, segment: str | None, action: str | None) -> int | None:
+        """An order's SLA from the table, memoised per inputs within the pass."""
+        key = (level, priority, segment, action)
+        if key not in self._tables:
+            self._tables[key] = order_sla(tables, priority=priority, segment=segment, action=action)
+        return self._tables[key]
 
     def thresholds(self, task_key: str, kind: str, spec_key: str) -> tuple[tuple[float, ...], str | None] | None:
         key = (task_key, kind, spec_key)
@@ -514,12 +527,15 @@ class JeopardyEvaluator:
         by_id = {d.id: d for d in domain_orders}
         levels: dict[int, str | None] = {}  # domain order id -> new level (tasks, own SLA, children)
         opened: dict[int, datetime] = {}  # domain order id -> its first task's release
+        slip = 0.0  # how far the most overrun open task pushes the order's end beyond its estimate
         # Tasks: levels only rise while open.
         for task in snap.tasks.get(order.id, ()):
             domain_order = by_id.get(task.domain_order_id)
             if domain_order is None or domain_order.line_id in paused_lines:
                 continue
             level = task.jeopardy
+            if task.estimated_end_at is not None and now > task.estimated_end_at:
+                slip = max(slip, _seconds(now - task.estimated_end_at) - (task.total_float_seconds or 0))
             if task.due_at is not None and task.planned_seconds:
                 start = task.due_at - timedelta(seconds=task.planned_seconds)
                 opened[task.domain_order_id] = min(opened.get(task.domain_order_id, start), start)
@@ -575,23 +591,31 @@ class JeopardyEvaluator:
             rolled.append(level)
             if level != line.jeopardy:
                 change.line_levels.append((line, level))
-        # The order: its lines, its own SLA share and its predicted lateness.
+        # The order: its lines, its own SLA share (an order SLA from the table) and its predicted
+        # lateness. While a line is paused the order's own levels wait too (the line's work is
+        # stopped: its lateness is the pause's, not a risk).
+        if paused_lines:
+            change.order_level, change.lateness, change.committed = (
+                order.jeopardy,
+                order.predicted_lateness_seconds,
+                order.committed_completion_at,
+            )
+            return change
         committed = order.committed_completion_at
         start = _order_start(order)
-        if committed is None and tables is not None and start is not None:
+        sla = None
+        if tables is not None and start is not None:
             actions = {line.action for line in lines.values()}
             mix = next(iter(actions)) if len(actions) == 1 else ("mixed" if actions else None)
-            sla = order_sla(tables, priority=order.priority, segment=order.segment, action=mix)
-            if sla:
-                committed = start + timedelta(seconds=sla)
-        own = None
+            sla = answers.table(tables, "order", order.priority, order.segment, mix)
+        if committed is None and sla:
+            committed = start + timedelta(seconds=sla)
+        own = jeopardy_level(_seconds(now - start) / sla) if sla and start is not None else None
         predicted = None
         lateness = None
-        if committed is not None and start is not None and committed > start:
-            own = jeopardy_level(_seconds(now - start) / _seconds(committed - start))
-            if order.expected_completion_at is not None:
-                lateness = int(_seconds(order.expected_completion_at - committed))
-                predicted = predicted_level(lateness, _seconds(committed - start), commitment_passed=now > committed)
+        if committed is not None and start is not None and committed > start and order.expected_completion_at is not None:
+            lateness = int(_seconds(order.expected_completion_at - committed) + slip)
+            predicted = predicted_level(lateness, _seconds(committed - start), commitment_passed=now > committed)
         change.order_level = highest((*rolled, own, predicted))
         change.lateness = lateness if lateness is not None else order.predicted_lateness_seconds
         change.committed = committed
