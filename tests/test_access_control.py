@@ -36,7 +36,7 @@ ROLES = [
 ]
 READS = {"node", "nodes", "productOfferings", "order", "orders", "products", "orderEvents", "orderPreview"}
 CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit"}
-STAFF = {"enrichmentTasks"}  # work queues every staff role reads
+STAFF = {"enrichmentTasks", "tasks"}  # work queues every staff role reads
 ENRICH = {"enrichmentTaskComplete"}  # with taskComplete: manual enrichment tasks
 APPROVE = {"orderApprove", "orderReject", "approvalQueue", "ordersAwaitingMyApproval"}
 # Written out by hand (not derived from the permission table) so the table is what is tested.
@@ -69,6 +69,15 @@ DECISION_TABLE_M = "mutation($input: %sInput!) { %s(input: $input) { errors { co
 # core/pricing: price lists need price:read (fulfilment and fallout agents do not have it).
 NO_PRICE_READ = {"order_fulfillment_agent", "order_fallout_agent"}
 EXPECTED = {role: ops | ({"priceLists"} if role not in NO_PRICE_READ else set()) for role, ops in EXPECTED.items()}
+# core/fulfilment: who works a queue claims and releases (taskComplete's roles); managers assign,
+# hold and resume (orderResume also resumes a held order, so fulfilment managers have it too).
+QUEUE_WORK = {"taskClaim", "taskRelease"}
+HOLDS = {"orderHold", "orderLineHold", "orderLineResume"}
+for _role in ("order_fulfillment_agent", "order_manager", "order_fallout_agent", "service_account"):
+    EXPECTED[_role] = EXPECTED[_role] | QUEUE_WORK
+EXPECTED["order_manager"] = EXPECTED["order_manager"] | HOLDS
+EXPECTED["order_fulfillment_manager"] = EXPECTED["order_fulfillment_manager"] | QUEUE_WORK | HOLDS | {"taskAssign", "orderResume"}
+EXPECTED["order_fallout_manager"] = EXPECTED["order_fallout_manager"] | QUEUE_WORK | HOLDS | {"taskAssign"}
 
 ORDER_Q = (
     """query($id: ID!) { order(id: $id) { id state lines { state } domainOrders { kind tasks { id state } } products { id } } }"""
@@ -90,6 +99,13 @@ REJECT_M = """mutation($id: ID!) { orderReject(input: {id: $id, reason: "no"}) {
 MISSING_ENRICHMENT_TASK = "RW5yaWNobWVudFRhc2s6OTk5OTk5"  # EnrichmentTask:999999
 MISSING_ORDER = "T3JkZXI6OTk5OTk5"  # Order:999999
 MISSING_TASK = "VGFzazo5OTk5OTk="  # Task:999999
+HOLD_M = """mutation($id: ID!) { orderHold(input: {id: $id, reason: "acl"}) { order { id } errors { code } } }"""
+LINE_HOLD_M = """mutation($id: ID!) {
+  orderLineHold(input: {orderId: $id, lineNumber: 1, reason: "acl"}) { order { id } errors { code } } }"""
+LINE_RESUME_M = (
+    """mutation($id: ID!) { orderLineResume(input: {orderId: $id, lineNumber: 1}) { order { id } errors { code } } }"""
+)
+TASK_M = """mutation($id: ID!) { %s(input: {id: $id%s}) { task { id } errors { code } } }"""
 
 
 def gid(type_name: str, value: int) -> str:
@@ -215,6 +231,13 @@ def _operation(client, runtime, headers, role, name, orders):
         "approvalQueue": ('{ approvalQueue(role: "order_approver") { id } }', {}),
         "ordersAwaitingMyApproval": ("{ ordersAwaitingMyApproval { id } }", {}),
         "priceLists": ("{ priceLists { key } }", {}),
+        "tasks": ("{ tasks { edges { cursor } } }", {}),
+        "taskClaim": (TASK_M % ("taskClaim", ""), {"id": MISSING_TASK}),
+        "taskAssign": (TASK_M % ("taskAssign", ', assignee: "x"'), {"id": MISSING_TASK}),
+        "taskRelease": (TASK_M % ("taskRelease", ""), {"id": MISSING_TASK}),
+        "orderHold": (HOLD_M, {"id": MISSING_ORDER}),
+        "orderLineHold": (LINE_HOLD_M, {"id": MISSING_ORDER}),
+        "orderLineResume": (LINE_RESUME_M, {"id": MISSING_ORDER}),
     }
     query, variables = documents[name]
     return call(client, headers, query, variables)

@@ -14,6 +14,7 @@ from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.fallout import FalloutService
 from om_graph.core.fulfilment.holds import HoldService
 from om_graph.core.fulfilment.orchestration import Orchestrator
+from om_graph.core.fulfilment.queues import WorkQueues
 from om_graph.core.fulfilment.reconciler import JeopardySettings, Reconciler
 from om_graph.core.fulfilment.tables import FULFILMENT_TABLES
 from om_graph.core.kernel.ports import EventSink, JobSink
@@ -29,6 +30,7 @@ from om_graph.core.pricing.pricer import Pricer
 from om_graph.core.pricing.settings import PricingSettings
 from om_graph.core.pricing.tables import PRICING_TABLES
 from om_graph.core.reads.queries import ChangeSeqProbe, QueryService
+from om_graph.core.reads.work_queue import WorkQueueReads
 
 
 class Services:
@@ -69,6 +71,10 @@ class Services:
         self.enrichment = EnrichmentTasks(self.uow, registry)
         # Hold and resume (core/fulfilment/holds.py): orderResume continues a held order or a stage wait.
         self.holds = HoldService(self.uow, self.orchestrator, stage_resume=self.processing.resume)
+        # Work queues (core/fulfilment/queues.py; the read: core/reads/work_queue.py).
+        self.orchestrator.tables = self._decision_tables
+        self.work_queues = WorkQueues(self.uow, self.orchestrator)
+        self.work_queue = WorkQueueReads(self.uow)
         self.approvals = Approvals(self.uow)
         # orderPreview: capture and the stages of the real run (the same objects), writing nothing.
         self.preview = PreviewService(self.uow, self.orders, self.processing.stages, self._decision_tables)

@@ -15,11 +15,14 @@ from om_graph.schema.approval_queries import ApprovalQueries
 from om_graph.schema.decisions_mutations import DecisionMutations
 from om_graph.schema.decisions_queries import DecisionQueries
 from om_graph.schema.execution import PerEventMemoExecutionContext
+from om_graph.schema.holds_mutations import HoldMutations
 from om_graph.schema.mutations import Mutation as CoreMutation
 from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
 from om_graph.schema.preview import PreviewQueries
 from om_graph.schema.queries import Query as CoreQuery
 from om_graph.schema.subscriptions import Subscription
+from om_graph.schema.work_queue_mutations import WorkQueueMutations
+from om_graph.schema.work_queue_queries import WorkQueueQueries
 
 
 class _Schema(strawberry.Schema):
@@ -32,8 +35,8 @@ class _Schema(strawberry.Schema):
 
 
 # The root types: the core's, and each feature module's fields merged in.
-Query = merge_types("Query", (CoreQuery, ApprovalQueries, DecisionQueries, PreviewQueries))
-Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations, DecisionMutations))
+Query = merge_types("Query", (CoreQuery, ApprovalQueries, DecisionQueries, PreviewQueries, WorkQueueQueries))
+Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations, DecisionMutations, HoldMutations, WorkQueueMutations))
 
 
 @cache

@@ -125,12 +125,15 @@ class Mutation:
 
         return await _order_payload(info, OrderSubmitPayload, call)
 
-    @_mutation("Resume an order waiting in a stage (stage ENRICHMENT_WAITING or APPROVAL_WAITING): the stage runs again.")
+    @_mutation(
+        "Resume an order: a held one (state HELD; order:hold) continues its work, its due dates moved by the time "
+        "held; one waiting in a stage (stage ENRICHMENT_WAITING) runs the stage again."
+    )
     async def order_resume(self, info: Info, input: OrderResumeInput) -> OrderResumePayload:
         ctx = info.context
 
         def call():
-            return ctx.services.processing.resume(ctx.acting, node_id(input.id, "Order", "id"), input.version)
+            return ctx.services.holds.resume_order(ctx.acting, node_id(input.id, "Order", "id"), input.version)
 
         order = await ctx.call(call)  # without its lines: read back as the selection asks
         return OrderResumePayload(order=await _order_detail(info, order.id))

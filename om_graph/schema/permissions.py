@@ -54,6 +54,14 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.decisionTableActivate": P.DECISION_MANAGE,
     "Mutation.decisionTableRollback": P.DECISION_MANAGE,
     "Mutation.decisionTableDraftDiscard": P.DECISION_MANAGE,
+    # core/fulfilment: holds (orderResume above also resumes a held order) and work queues.
+    "Mutation.orderHold": P.ORDER_HOLD,
+    "Mutation.orderLineHold": P.ORDER_HOLD,
+    "Mutation.orderLineResume": P.ORDER_HOLD,
+    "Query.tasks": P.FULFILMENT_READ,  # staff work queues (customers: no)
+    "Mutation.taskClaim": P.TASK_COMPLETE,
+    "Mutation.taskAssign": P.TASK_ASSIGN,
+    "Mutation.taskRelease": P.TASK_COMPLETE,
 }
 
 # The permission that leads to an object of each node type (node(id) checks it).
@@ -89,6 +97,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "products": P.INVENTORY_READ,
         "enrichmentTasks": P.FULFILMENT_READ,  # technical work on the order: staff
         "approvals": P.AUDIT_READ,  # who approved or rejected what, and why: staff
+        **_same(P.ORDER_READ, "holdReason pausedAt pausedSeconds"),  # core/fulfilment/holds.py
         "jeopardy": P.ORDER_READ,  # fulfilment/jeopardy.py (TMF622 jeopardy alerts reach customers too)
         "predictedLateness": P.FULFILMENT_READ,
     },
@@ -97,6 +106,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "unitOneTimePrice": P.PRICE_READ,
         "unitRecurringPrice": P.PRICE_READ,
         **_same(P.PRICE_READ, "itemPrice itemTotalPrice priceDelta"),
+        **_same(P.ORDER_READ, "holdReason informationRequired pausedAt pausedSeconds"),  # core/fulfilment/holds.py
         "jeopardy": P.ORDER_READ,
     },
     "DomainOrder": {
@@ -111,6 +121,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         ),
         **_same(P.FULFILMENT_READ, "handler errorCode errorMessage outcome"),
         "completedBy": P.AUDIT_READ,
+        **_same(P.FULFILMENT_READ, "assignmentGroup assignee assignedAt"),  # work queues: staff
     },
     "OrderEvent": {
         **_same(P.ORDER_READ, "id orderId type entityKind entityId fromState toState occurredAt"),
@@ -234,6 +245,11 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "EnrichmentTaskCompletePayload": _same(INHERIT, "task order errors"),
     "OrderApprovePayload": _same(INHERIT, "order errors"),
     "OrderRejectPayload": _same(INHERIT, "order errors"),
+    # core/fulfilment: holds and work queues.
+    **{name: _same(INHERIT, "order errors") for name in ("OrderHoldPayload", "OrderLineHoldPayload", "OrderLineResumePayload")},
+    **{name: _same(INHERIT, "task errors") for name in ("TaskClaimPayload", "TaskAssignPayload", "TaskReleasePayload")},
+    "TaskConnection": _same(INHERIT, "edges pageInfo"),
+    "TaskEdge": _same(INHERIT, "cursor node"),
 }
 
 

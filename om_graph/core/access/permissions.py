@@ -73,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PRICE_READ,
             Permission.ORDER_APPROVE,
             Permission.ORDER_HOLD,
+            Permission.ORDER_RESUME,  # orderResume also resumes what they held (core/fulfilment/holds.py)
             Permission.TASK_ASSIGN,
         }
     ),

@@ -38,6 +38,7 @@ from om_graph.core.fulfilment.fallout import classify, open_for_task, policy_of,
 from om_graph.core.fulfilment.holds import not_held, refuse_held, task_held
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.queues import TablesSource, assign_default_groups, completed_by
 from om_graph.core.fulfilment.rules import RUNNABLE, Gates
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates
@@ -67,6 +68,8 @@ def _all(tasks: list[Task], plan: OrderPlan) -> list[Task]:
 
 class Orchestrator:
     WAVE_LIMIT = 100
+    # The active decision tables (services.py sets it): work-queue groups of released manual tasks.
+    tables: TablesSource | None = None
 
     def __init__(
         self, registry: Registry, *, lease_seconds: float = 60.0, retry_backoff_ms: int = 1000, handler_threads: int = 8
@@ -159,6 +162,7 @@ class Orchestrator:
             if task.kind == TaskKinds.AUTOMATIC:
                 task.dispatched_at = now
                 session.automatic_work_ready = True
+        assign_default_groups(session, tasks, self.tables)  # manual tasks with no group (core/fulfilment/queues.py)
 
     def cancel_successors(self, session: PlanSession, task: Task) -> None:
         for successor in session.plan.transitive_successors(task.id):
@@ -386,4 +390,5 @@ class Orchestrator:
             if task.started_at is None:
                 task.started_at = utcnow()
             self._complete(session, task, characteristics, actor)
+            completed_by(task, actor)  # an unassigned task completed is its completer's (queues.py)
         return task

@@ -72,6 +72,19 @@ PEOPLE_COMPLETE_MANUAL_ONLY = Guard(
     FulfilmentErrorCode.NOT_MANUAL,
     "automatic tasks are completed by workers",
 )
+# Work queues (core/fulfilment/queues.py): a manual task someone has is completed by them or a
+# manager (task:assign; the system too). An unassigned one by anyone who completes tasks.
+ASSIGNEE_OR_MANAGER = Guard(
+    "assigneeOrManager",
+    lambda task, actor: (
+        task.kind != TaskKinds.MANUAL
+        or task.assignee is None
+        or task.assignee == actor.label
+        or Permission.TASK_ASSIGN in getattr(actor, "permissions", ())
+    ),
+    FulfilmentErrorCode.NOT_ASSIGNEE,
+    "the task is assigned to someone else: its assignee or a manager completes it",
+)
 
 TASK = StateMachine(
     "task",
@@ -82,7 +95,13 @@ TASK = StateMachine(
         t(T.PENDING, "release", T.READY),
         t(T.READY, "start", T.IN_PROGRESS, FULFILMENT_ROLES),
         t(T.IN_PROGRESS, "retry", T.READY),
-        t((T.READY, T.IN_PROGRESS), "complete", T.COMPLETED, FULFILMENT_ROLES, guards=[PEOPLE_COMPLETE_MANUAL_ONLY]),
+        t(
+            (T.READY, T.IN_PROGRESS),
+            "complete",
+            T.COMPLETED,
+            FULFILMENT_ROLES,
+            guards=[PEOPLE_COMPLETE_MANUAL_ONLY, ASSIGNEE_OR_MANAGER],
+        ),
         t((T.READY, T.IN_PROGRESS, T.ON_HOLD), "fail", T.FAILED),
         t((T.PENDING, T.READY, T.ON_HOLD), "cancel", T.CANCELLED),
         # Fallout (core/fulfilment/fallout.py): the system holds a task whose retry policy is spent.

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.fulfilment.jeopardy import SLA_TABLE_DEF
+from om_graph.core.fulfilment.queues import ASSIGNMENT_TABLE_DEF
 
 FULFILMENT_TABLES: tuple[DecisionTableDef, ...] = (
     SLA_TABLE_DEF,  # jeopardy.py
+    ASSIGNMENT_TABLE_DEF,  # queues.py
 )

@@ -55,6 +55,9 @@ class Task(relay.Node):
     error_message: str | None
     completed_by: str | None
     outcome: JSON | None
+    assignment_group: str | None = strawberry.field(description="The group (a role) whose queue the task is in.")
+    assignee: str | None = strawberry.field(description="Who has the task (taskClaim, taskAssign); null: nobody yet.")
+    assigned_at: datetime | None = strawberry.field(description="When its assignee took it or was given it.")
 
     @classmethod
     def from_row(cls, row, related: Related) -> Task:
@@ -81,6 +84,9 @@ class Task(relay.Node):
             error_message=row.error_message,
             completed_by=row.completed_by,
             outcome=row.outcome,
+            assignment_group=row.assignment_group,
+            assignee=row.assignee,
+            assigned_at=row.assigned_at,
         )
 
 

@@ -60,6 +60,12 @@ class OrderLine:
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The highest jeopardy of the line's open domain orders (null: none); kept while the line is held or pending."
     )
+    hold_reason: str | None = strawberry.field(description="Why the line is held (orderLineHold), while it is.")
+    information_required: list[str] | None = strawberry.field(
+        description="While the line is PENDING: the field paths of the information it waits for (TMF622 InformationRequired)."
+    )
+    paused_at: datetime | None = strawberry.field(description="Since when the line is held or pending (null: it is not).")
+    paused_seconds: int = strawberry.field(description="Seconds the line was held or pending, in pauses that ended.")
 
     @classmethod
     def from_row(cls, row, currency: str) -> OrderLine:
@@ -80,6 +86,10 @@ class OrderLine:
             item_total_price=item_total_price,
             price_delta=price_delta,
             jeopardy=_JEOPARDY_LEVELS.get(row.jeopardy) if row.jeopardy else None,
+            hold_reason=row.hold_reason,
+            information_required=row.information_required,
+            paused_at=row.paused_at,
+            paused_seconds=row.paused_seconds or 0,
         )
 
 
@@ -158,6 +168,9 @@ class Order(relay.Node):
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The order's jeopardy (null: none): the highest of its lines', of its SLA share and of its predicted lateness."
     )
+    hold_reason: str | None = strawberry.field(description="Why the order is held (orderHold), while it is.")
+    paused_at: datetime | None = strawberry.field(description="Since when the order is held (null: it is not).")
+    paused_seconds: int = strawberry.field(description="Seconds the order was held, in holds that ended.")
     predicted_lateness: int | None = strawberry.field(
         description="Seconds the expected completion lies after the committed date (negative: ahead of it), as the last jeopardy pass saw them."
     )
@@ -198,4 +211,7 @@ class Order(relay.Node):
             segment=o.segment,
             jeopardy=_JEOPARDY_LEVELS.get(o.jeopardy) if o.jeopardy else None,
             predicted_lateness=o.predicted_lateness_seconds,
+            hold_reason=o.hold_reason,
+            paused_at=o.paused_at,
+            paused_seconds=o.paused_seconds or 0,
         )
