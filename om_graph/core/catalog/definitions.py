@@ -69,6 +69,10 @@ class SpecRelationshipDef:
 
     ``count_from`` names a characteristic of the order line whose value gives the count (checked
     against min and max at capture); otherwise the count is ``min_cardinality``.
+
+    ``needs`` (staggered decomposition, core/fulfilment/staggered.py) names characteristics of the
+    source that must be known to decompose the target: while one is missing on the line, the target
+    is parked (a DecompositionWait) and the line is pending; the rest is built and runs.
     """
 
     target: str
@@ -76,6 +80,7 @@ class SpecRelationshipDef:
     min_cardinality: int = 1
     max_cardinality: int = 1
     count_from: str | None = None
+    needs: tuple[str, ...] = ()
 
 
 DependencyType = Literal["finishToStart", "startToStart", "finishToFinish", "startToFinish"]

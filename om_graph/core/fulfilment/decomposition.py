@@ -19,27 +19,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from om_graph.core.catalog.definitions import SpecificationDef
-from om_graph.core.catalog.extensions import TaskTiming
+from om_graph.core.catalog.definitions import SpecificationDef, SpecRelationshipDef, TaskTemplate
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment.durations import task_duration
+from om_graph.core.fulfilment.jeopardy import task_sla
 from om_graph.core.fulfilment.models import (
+    DecompositionWait,
     DomainOrder,
     Task,
     TaskDependency,
     new_task_key,
 )
 from om_graph.core.fulfilment.rules import DependencyTypes
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds
 from om_graph.core.inventory.models import Product
-from om_graph.core.kernel.errors import PluginCallFailed, PluginConfigurationError, call_plugin
+from om_graph.core.kernel.errors import PluginConfigurationError, call_plugin
 from om_graph.core.kernel.ids import reserve_many
 from om_graph.core.ordering.models import Order, OrderLine
+
+WAITING, RELEASED = "waiting", "released"  # DecompositionWait.state
+
+
+
+class PlanTables(Protocol):
+    """What decomposition asks of the active decision tables (durations, SLAs)."""
+
+    def first(self, name: str, inputs: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
 
 @dataclass(slots=True, eq=False)
@@ -52,6 +62,7 @@ class PlannedDomainOrder:
     unit_index: int
     characteristics: dict[str, Any]
     parent: PlannedDomainOrder | None = None
+    parent_id: int | None = None  # an existing domain order (a parked part built later under it)
 
 
 @dataclass(slots=True, eq=False)
@@ -65,6 +76,8 @@ class PlannedTask:
     handler: str | None
     max_attempts: int
     planned_seconds: int | None  # its SLA (counted from its release)
+    duration_seconds: int | None = None  # how long the schedule plans it to take (durations.py)
+    assignment_group: str | None = None  # a manual task's work queue (the template's role)
 
 
 @dataclass(slots=True, eq=False)
@@ -73,6 +86,20 @@ class PlannedDependency:
     predecessor: PlannedTask
     dependency_type: str = DependencyTypes.FINISH_TO_START
     lag_seconds: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class PlannedWait:
+    """A part parked until a characteristic is known (staggered decomposition): the
+    relationship's ``spec_key`` domain orders under ``parent`` (planned) or ``parent_id``
+    (existing), for the line's unit ``unit_index``."""
+
+    line_id: int
+    parent: PlannedDomainOrder | None
+    spec_key: str
+    unit_index: int
+    characteristic: str
+    parent_id: int | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -112,6 +139,8 @@ class Decomposition:
     tasks: list[PlannedTask]
     edges: list[PlannedDependency]
     order_id: int | None = None
+    waits: list[PlannedWait] = field(default_factory=list)  # parked parts (staggered decomposition)
+    roots: list[_Node] = field(default_factory=list, repr=False)
 
 
 @dataclass
@@ -121,16 +150,18 @@ class WrittenPlan:
     domain_orders: list[DomainOrder]
     tasks: list[Task]
     dependencies: list[TaskDependency]
+    waits: list[DecompositionWait] = field(default_factory=list)
+    task_of: dict[int, Task] = field(default_factory=dict, repr=False)  # by id() of its PlannedTask
 
     @property
-    def edges(self) -> list[tuple[int, int, str]]:
-        """(task id, predecessor id, dependency type), as :meth:`OrderPlan.build` takes them."""
-        return [(d.task_id, d.predecessor_id, d.dependency_type) for d in self.dependencies]
+    def edges(self) -> list[tuple[int, int, str, int]]:
+        """(task id, predecessor id, dependency type, lag seconds), as :meth:`OrderPlan.build` takes them."""
+        return [(d.task_id, d.predecessor_id, d.dependency_type, d.lag_seconds) for d in self.dependencies]
 
     @property
     def rows(self) -> list[Any]:
         """Every row, parents first (``uow.add_new`` inserts them in this order)."""
-        return [*self.domain_orders, *self.tasks, *self.dependencies]
+        return [*self.domain_orders, *self.tasks, *self.dependencies, *self.waits]
 
 
 # Built once: it runs twice in every stage pass that changes installed products (read and fence).
@@ -153,12 +184,19 @@ class Decomposer:
         rules = self.registry.rules_by_relationship.get((source.key, target), ())
         return all(call_plugin(f"decomposition rule {rule.key!r}", rule.include, characteristics) for rule in rules)
 
-    def plan(self, order: Order, lines: list[OrderLine], installed: Mapping[int, Mapping[str, Any]]) -> Decomposition:
+    def plan(
+        self,
+        order: Order,
+        lines: list[OrderLine],
+        installed: Mapping[int, Mapping[str, Any]],
+        tables: PlanTables | None = None,
+    ) -> Decomposition:
         """Domain orders, tasks and dependencies without ids, from the lines (as a read saw them)
         and ``installed``, the characteristics of the products the lines change
-        (:func:`installed_characteristics`). Calls pack code: never inside a writing transaction."""
-        planning = _Planning(self)
-        roots: list[_Node] = []
+        (:func:`installed_characteristics`); ``tables``: the active decision tables (durations,
+        SLAs). Calls pack code: never inside a writing transaction."""
+        planning = _Planning(self, order, tables)
+        roots_of: dict[int, list[_Node]] = {}
         for line in lines:
             spec = self.registry.specifications[line.spec_key]
             characteristics = dict(line.characteristics)
@@ -166,23 +204,35 @@ class Decomposer:
                 # Changes to an installed product see what fulfilment recorded on it (serials,
                 # numbers, tenant ids), so handlers act on the same instances.
                 characteristics = {**installed[line.product_id], **characteristics}
-            for unit in range(line.quantity):
-                roots.append(planning.expand(line, spec, unit, characteristics, None))
-        nodes = [n for root in roots for n in _walk(root)]  # parents before children: smaller ids
-        tasks = [t for n in nodes for t in n.tasks]
-        pairs: list[PlannedDependency] = []
-        for root in roots:
-            teardown = root.action == "delete"
-            for node in _walk(root):
-                pairs.extend(node.internal_deps)
-                for child in node.children:
-                    if teardown:  # tear down top-down
-                        before, after = node.exits_or_descendants(), child.entries_or_descendants()
-                    else:  # build bottom-up
-                        before, after = child.exits_or_descendants(), node.entries_or_descendants()
-                    pairs.extend(PlannedDependency(a, b) for a in after for b in before)
-        edges = list({(id(d.task), id(d.predecessor)): d for d in pairs}.values())
-        return Decomposition([n.domain_order for n in nodes], tasks, edges, order.id)
+            roots_of[line.line_number] = [
+                planning.expand(line, spec, unit, characteristics, None) for unit in range(line.quantity)
+            ]
+        plan = planning.assemble([root for roots in roots_of.values() for root in roots])
+        plan.edges.extend(_line_relationships(lines, roots_of))
+        return plan
+
+    def plan_parts(
+        self,
+        order: Order,
+        line: OrderLine,
+        parts: list[tuple[DomainOrder, str]],
+        characteristics: Mapping[str, Any],
+        tables: PlanTables | None = None,
+    ) -> Decomposition:
+        """The parked parts of a line (staggered decomposition), once what they need is known:
+        per (existing parent domain order, target specification), the relationship's domain
+        orders and tasks under that parent, as :meth:`plan` builds them (a part that needs
+        something still missing parks again: ``waits``). Calls pack code (rules, policies):
+        never inside a writing transaction. The dependencies towards the parent's existing
+        tasks are the caller's (:func:`staggered.link_parts`)."""
+        planning = _Planning(self, order, tables)
+        roots: list[_Node] = []
+        for parent, target in parts:
+            source = self.registry.specifications[parent.spec_key]
+            rel = next(r for r in source.relationships if r.target == target)
+            for child in planning.expand_relationship(line, source, rel, characteristics, None, parent.id, parent.unit_index):
+                roots.append(child)
+        return planning.assemble(roots)
 
     def write(self, session: Session, plan: Decomposition) -> WrittenPlan:
         """Reserve the plan's ids and make its ORM rows. The caller moves them to their first
@@ -200,7 +250,7 @@ class Decomposer:
                     id=domain_order_id,
                     order_id=order_id,
                     line_id=planned.line_id,
-                    parent_id=id_of[id(planned.parent)] if planned.parent is not None else None,
+                    parent_id=id_of[id(planned.parent)] if planned.parent is not None else planned.parent_id,
                     kind=planned.kind,
                     spec_key=planned.spec_key,
                     unit_index=planned.unit_index,
@@ -226,6 +276,8 @@ class Decomposer:
                     max_attempts=planned_task.max_attempts,
                     idempotency_key=new_task_key(),
                     planned_seconds=planned_task.planned_seconds,
+                    duration_seconds=planned_task.duration_seconds,
+                    assignment_group=planned_task.assignment_group,
                 )
             )
         dependencies = [
@@ -237,35 +289,63 @@ class Decomposer:
             )
             for d in plan.edges
         ]
-        return WrittenPlan(domain_orders, tasks, dependencies)
-
-    def planned_seconds(self, template_key: str, kind: str, spec_key: str) -> int | None:
-        """The task's SLA from the jeopardy policies; its clock starts when the task is released.
-        The reconciler asks the same question (the planning timing) for the thresholds, so both
-        come from one policy's answer. A policy that raises is a pack failure like a raising
-        decomposition rule: the order is rejected (``processingFailed``, naming the policies)."""
-        found = call_plugin("jeopardy policies", self.registry.policy_for, TaskTiming(template_key, kind, spec_key, None))
-        if found is None:
-            return None
-        duration = found[1]
-        if not isinstance(duration, timedelta):
-            raise PluginCallFailed(f"jeopardy policy {found[0].key!r} returned {duration!r}, not a timedelta")
-        return int(duration.total_seconds())
+        waits = [
+            DecompositionWait(
+                order_id=order_id,
+                line_id=w.line_id,
+                parent_id=id_of[id(w.parent)] if w.parent is not None else w.parent_id,
+                spec_key=w.spec_key,
+                unit_index=w.unit_index,
+                characteristic=w.characteristic,
+                state=WAITING,
+            )
+            for w in plan.waits
+        ]
+        task_of = {id(p): t for p, t in zip(plan.tasks, tasks, strict=True)}
+        return WrittenPlan(domain_orders, tasks, dependencies, waits, task_of)
 
 
 class _Planning:
-    """One plan call: the order being expanded and what it memoises (the policies' answers)."""
+    """One plan call: the order being expanded and what it memoises (the SLA and duration of
+    each template per specification and action: the same answer for every unit and line)."""
 
-    def __init__(self, decomposer: Decomposer):
+    def __init__(self, decomposer: Decomposer, order: Order, tables: PlanTables | None):
         self.decomposer = decomposer
         self.registry = decomposer.registry
-        self._sla: dict[tuple[str, str, str], int | None] = {}
+        self.order = order
+        self.tables = tables
+        self._timing: dict[tuple[str, str, str, str], tuple[int | None, int]] = {}
+        self.waits: list[PlannedWait] = []
 
-    def sla(self, template_key: str, kind: str, spec_key: str) -> int | None:
-        key = (template_key, kind, spec_key)
-        if key not in self._sla:
-            self._sla[key] = self.decomposer.planned_seconds(template_key, kind, spec_key)
-        return self._sla[key]
+    def timing(self, template: TaskTemplate, spec_key: str, line: OrderLine) -> tuple[int | None, int]:
+        """(SLA seconds, duration seconds). The SLA: ``jeopardy.task_sla`` (the ``fulfilment.sla``
+        table, a pack's jeopardy policy, the template's ``sla``, the fallback policy); a policy that
+        raises is a pack failure like a raising decomposition rule: the order is rejected
+        (``processingFailed``, naming the policies). The duration: :func:`durations.task_duration`."""
+        key = (template.key, spec_key, line.action, line.offering_key)
+        found = self._timing.get(key)
+        if found is None:
+            order = self.order
+            sla = task_sla(
+                self.registry,
+                self.tables,
+                task_key=template.key,
+                kind=template.kind,
+                spec_key=spec_key,
+                template=template,
+                priority=order.priority,
+                segment=order.segment,
+                action=line.action,
+            )
+            inputs = {
+                "specKey": spec_key,
+                "action": line.action,
+                "offering": line.offering_key,
+                "segment": order.segment,
+                "priority": order.priority,
+            }
+            found = self._timing[key] = (sla, task_duration(self.tables, template, inputs))
+        return found
 
     def expand(
         self,
@@ -284,6 +364,7 @@ class _Planning:
             handler = self.registry.handlers.get(template.handler) if template.handler else None
             if template.kind == "automatic" and handler is None:
                 raise PluginConfigurationError(f"task {template.key!r} has no handler")
+            sla, duration = self.timing(template, spec.key, line)
             task = PlannedTask(
                 domain_order,
                 template.key,
@@ -291,7 +372,9 @@ class _Planning:
                 template.kind,
                 template.handler,
                 handler.max_attempts if handler else 1,
-                self.sla(template.key, template.kind, spec.key),
+                sla,
+                duration,
+                template.role if template.kind == TaskKinds.MANUAL else None  # else queues.assign_default_groups,
             )
             by_key[template.key] = task
             node.tasks.append(task)
@@ -304,13 +387,92 @@ class _Planning:
                 if predecessor is not None:
                     node.internal_deps.append(PlannedDependency(dependent, predecessor, dep.type, int(dep.lag.total_seconds())))
         for rel in spec.relationships:
-            if not self.decomposer.included(spec, rel.target, characteristics):
-                continue
-            count = characteristics.get(rel.count_from, rel.min_cardinality) if rel.count_from else rel.min_cardinality
-            target = self.registry.specifications[rel.target]
-            for index in range(count):
-                node.children.append(self.expand(line, target, index, characteristics, domain_order))
+            node.children.extend(self.expand_relationship(line, spec, rel, characteristics, domain_order, None, unit))
         return node
+
+    def expand_relationship(
+        self,
+        line: OrderLine,
+        spec: SpecificationDef,
+        rel: SpecRelationshipDef,
+        characteristics: Mapping[str, Any],
+        parent: PlannedDomainOrder | None,
+        parent_id: int | None,
+        unit: int,
+    ) -> list[_Node]:
+        """The relationship's target domain orders under the parent; none, and a wait per
+        missing characteristic, while one it ``needs`` is unknown (parked)."""
+        missing = [name for name in rel.needs if characteristics.get(name) is None]
+        if missing:
+            self.waits.extend(PlannedWait(line.id, parent, rel.target, unit, name, parent_id) for name in missing)
+            return []
+        if not self.decomposer.included(spec, rel.target, characteristics):
+            return []
+        count = characteristics.get(rel.count_from, rel.min_cardinality) if rel.count_from else rel.min_cardinality
+        target = self.registry.specifications[rel.target]
+        children = [self.expand(line, target, index, characteristics, parent) for index in range(count)]
+        if parent_id is not None:
+            for child in children:
+                child.domain_order.parent_id = parent_id
+        return children
+
+    def assemble(self, roots: list[_Node]) -> Decomposition:
+        """The plan of these subtrees: domain orders parents first, their tasks, the dependencies
+        inside each domain order (the templates') and between them (bottom-up to build,
+        top-down to tear down)."""
+        nodes = [n for root in roots for n in _walk(root)]  # parents before children: smaller ids
+        tasks = [t for n in nodes for t in n.tasks]
+        edges = _edges(roots)
+        return Decomposition([n.domain_order for n in nodes], tasks, edges, self.order.id, list(self.waits), roots)
+
+
+RELIES_ON = "reliesOn"
+"""A line relationship (TMF622 productOrderItemRelationship): the line's first tasks start once
+the other line's last tasks finished (finish-to-start), e.g. the router ships after the access
+line is live."""
+LINE_RELATIONSHIP_TYPES = (RELIES_ON,)
+
+
+def subtree_ends(roots: list[_Node]) -> tuple[list[PlannedTask], list[PlannedTask]]:
+    """The first tasks (no predecessor inside the subtrees) and the last ones (no successor inside)."""
+    tasks = [t for root in roots for n in _walk(root) for t in n.tasks]
+    edges = _edges(roots)
+    has_predecessor = {id(e.task) for e in edges}
+    has_successor = {id(e.predecessor) for e in edges}
+    return [t for t in tasks if id(t) not in has_predecessor], [t for t in tasks if id(t) not in has_successor]
+
+
+def _line_relationships(lines: list[OrderLine], roots_of: Mapping[int, list[_Node]]) -> list[PlannedDependency]:
+    """Finish-to-start edges of the lines' ``reliesOn`` relationships."""
+    edges: list[PlannedDependency] = []
+    for line in lines:
+        others = [int(r["lineNumber"]) for r in line.relationships or () if r.get("relationshipType") == RELIES_ON]
+        if not others:
+            continue
+        first, _ = subtree_ends(roots_of.get(line.line_number, []))
+        for number in others:
+            if number not in roots_of or number == line.line_number:
+                continue  # capture refuses both; an older order's line may be gone
+            _, last = subtree_ends(roots_of[number])
+            edges.extend(PlannedDependency(task, predecessor) for task in first for predecessor in last)
+    return edges
+
+
+def _edges(roots: list[_Node]) -> list[PlannedDependency]:
+    """The dependencies inside each domain order (the templates') and between them (bottom-up
+    to build, top-down to tear down), once each."""
+    pairs: list[PlannedDependency] = []
+    for root in roots:
+        teardown = root.action == "delete"
+        for node in _walk(root):
+            pairs.extend(node.internal_deps)
+            for child in node.children:
+                if teardown:  # tear down top-down
+                    before, after = node.exits_or_descendants(), child.entries_or_descendants()
+                else:  # build bottom-up
+                    before, after = child.exits_or_descendants(), node.entries_or_descendants()
+                pairs.extend(PlannedDependency(a, b) for a in after for b in before)
+    return list({(id(d.task), id(d.predecessor)): d for d in pairs}.values())
 
 
 def _walk(node: _Node) -> Iterator[_Node]:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
-from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
+from om_graph.core.fulfilment.models import DecompositionWait, DomainOrder, Task, TaskDependency
 from om_graph.core.fulfilment.rules import DEPENDENCY_RULES, OPEN, Gates, gate_opens
 from om_graph.core.fulfilment.states import TASK
 from om_graph.core.kernel.models import utcnow
@@ -33,6 +33,9 @@ _EDGES = (
     .join(Task, Task.id == TaskDependency.task_id)
     .where(Task.order_id == _ORDER_ID)
 )
+# Staggered decomposition: the parked parts of the order's pending lines (read only when a line
+# waits for information: decomposition parks parts only with the line pending).
+_WAITS = select(DecompositionWait).where(DecompositionWait.order_id == _ORDER_ID, DecompositionWait.state == "waiting")
 
 
 @dataclass
@@ -46,6 +49,8 @@ class OrderPlan:
     predecessors: dict[int, list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
     # Per (task id, predecessor id): the dependency's lag in seconds, when not zero.
     lags: dict[tuple[int, int], int] = field(default_factory=dict)
+    # Parts of lines' decomposition parked until a characteristic is known (core/fulfilment/staggered.py).
+    waits: list[DecompositionWait] = field(default_factory=list)
 
     @classmethod
     def load(cls, session: Session, order: Order) -> OrderPlan:
@@ -54,7 +59,29 @@ class OrderPlan:
         domain_orders = session.scalars(_DOMAIN_ORDERS, params).all()
         tasks = session.scalars(_TASKS, params).all()
         edges = session.execute(_EDGES, params).all()
-        return cls.build(order, lines, domain_orders, tasks, edges)
+        plan = cls.build(order, lines, domain_orders, tasks, edges)
+        if any(line.information_required for line in lines):
+            plan.waits = list(session.scalars(_WAITS, params))
+        return plan
+
+    def parked(self, *, building_only: bool = False) -> frozenset[int]:
+        """Ids of the domain orders a parked part hangs under, and their ancestors: they do not
+        roll up while it waits; those of lines that build (not delete) do not start either, as
+        they are built bottom-up. Empty when nothing is parked (the common case, no work)."""
+        waiting = [w for w in self.waits if w.state == "waiting" and w.parent_id is not None]
+        if not waiting:
+            return frozenset()
+        lines = {line.id: line for line in self.lines}
+        found: set[int] = set()
+        for wait in waiting:
+            line = lines.get(wait.line_id)
+            if building_only and line is not None and line.action == "delete":
+                continue
+            at: int | None = wait.parent_id
+            while at is not None and at not in found:
+                found.add(at)
+                at = self._domain_orders_by_id[at].parent_id if at in self._domain_orders_by_id else None
+        return frozenset(found)
 
     @classmethod
     def build(
@@ -119,8 +146,9 @@ class OrderPlan:
         known later time (a lag still running), with that time."""
         due: list[Task] = []
         later: list[tuple[Task, datetime]] = []
+        parked = self.parked(building_only=True)  # a part they are built on is not built yet
         for task_id, task in sorted(self.tasks.items()):
-            if not TASK.can(task.state, "release"):
+            if not TASK.can(task.state, "release") or (parked and task.domain_order_id in parked):
                 continue
             opens = self.gate(task_id, Gates.START)
             if opens is None:

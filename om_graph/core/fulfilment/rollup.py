@@ -17,6 +17,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.models import DomainOrder
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import BELOW_ORDER, ORDER_LEVEL, RollupRule, roll_up_event
+from om_graph.core.fulfilment.states import TaskStates
 from om_graph.core.inventory.settlement import lock_owners, settle_line, write_contract
 from om_graph.core.kernel.transitions import fire, machine_of
 from om_graph.core.kernel.uow import UnitOfWork
@@ -58,8 +59,12 @@ def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
     for task in plan.tasks.values():
         child_states[task.domain_order_id].append(task.state)
     # Children have larger ids than their parents: walking ids downwards settles children first.
+    # A domain order with a part still parked under it (staggered decomposition) does not finish:
+    # the part counts as a child not started.
+    parked = plan.parked()
     for domain_order in sorted(domain_orders, key=lambda d: d.id, reverse=True):
-        _roll(uow, plan, domain_order, BELOW_ORDER, child_states[domain_order.id])
+        states = child_states[domain_order.id]
+        _roll(uow, plan, domain_order, BELOW_ORDER, [*states, TaskStates.PENDING] if domain_order.id in parked else states)
         child_states[domain_order.parent_id].append(domain_order.state)
 
     roots_by_line: dict[int, list[str]] = defaultdict(list)

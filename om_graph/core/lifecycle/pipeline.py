@@ -218,4 +218,4 @@ class StageWork:
             run.waiting_for = describe_wait(run.new_steps[0])
 
     def _decompose(self, snapshot: Snapshot, run: StageRun) -> None:
-        run.decomposition = self.decomposer.plan(snapshot.order, snapshot.lines, snapshot.installed)
+        run.decomposition = self.decomposer.plan(snapshot.order, snapshot.lines, snapshot.installed, snapshot.tables)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from om_graph.core.fulfilment.decomposition import Decomposer, installed_charact
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.staggered import park
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import FieldError, InvalidTransition
@@ -111,9 +112,9 @@ class OrderProcessing:
                 return None
             lines = list(order.lines)
             snapshot = Snapshot(order, lines, installed_characteristics(uow.session, lines))
+            # What the enrichment and approval stages decide on, and decomposition's durations and SLAs.
+            tables = snapshot.tables = self._tables(uow.session) if self._tables is not None else None
             if order.stage in _BEFORE_APPROVAL:
-                # What the enrichment and approval stages decide on, in the same read.
-                tables = snapshot.tables = self._tables(uow.session) if self._tables is not None else None
                 # An order at enrichment may have open tasks (whatever the policy now says); one at
                 # validation has tasks only of an earlier round, which matter only if rules exist.
                 if order.stage == Stages.ENRICHMENT or (
@@ -178,6 +179,7 @@ class OrderProcessing:
             for line in lines:
                 session.fire(line, "start")
                 create_placeholders(uow, order, line, self.registry)
+            park(session, written.waits)  # parts waiting for a characteristic: their lines pending
             order.processing_dispatched_at = None
         # Released, claimed and rolled up in memory: each row is inserted once, as it now is
         # (one statement per table, none of the flush's bookkeeping), before the final flush.

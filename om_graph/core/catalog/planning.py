@@ -1,0 +1,74 @@
+"""Startup checks of what decomposition builds from the catalog: task templates' typed
+dependencies, specification relationships' ``needs`` (staggered decomposition) and attribute
+mappings (propagation). Each problem names its pack, specification and template, and the
+registry refuses the catalog with all of them (PluginConfigurationError)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from om_graph.core.catalog.definitions import CatalogContribution, SpecificationDef
+
+
+def dependency_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
+    """Task templates' dependencies: each names another template of the same specification, and
+    they form no cycle."""
+    problems: list[str] = []
+    for catalog in catalogs:
+        for spec in catalog.specifications:
+            where = f"pack {catalog.pack!r}: specification {spec.key!r}"
+            templates = {t.key: t for t in spec.tasks}
+            for template in spec.tasks:
+                for dep in template.dependencies():
+                    if dep.on == template.key:
+                        problems.append(f"{where}: task {template.key!r} depends on itself")
+                    elif dep.on not in templates:
+                        problems.append(f"{where}: task {template.key!r} depends on unknown {dep.on!r}")
+            cycle = _cycle({t.key: [d.on for d in t.dependencies() if d.on in templates and d.on != t.key] for t in spec.tasks})
+            if cycle:
+                problems.append(f"{where}: task dependencies form a cycle: {' -> '.join(cycle)}")
+    return problems
+
+
+def needs_problems(catalogs: Iterable[CatalogContribution], specifications: Mapping[str, SpecificationDef]) -> list[str]:
+    """A relationship's ``needs`` are characteristics of its source specification."""
+    problems: list[str] = []
+    for catalog in catalogs:
+        for spec in catalog.specifications:
+            names = {c.name for c in spec.characteristics}
+            for rel in spec.relationships:
+                for need in rel.needs:
+                    if need not in names:
+                        problems.append(
+                            f"pack {catalog.pack!r}: specification {spec.key!r}: relationship to {rel.target!r} "
+                            f"needs unknown characteristic {need!r}"
+                        )
+    return problems
+
+
+def _cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
+    """A cycle of ``graph`` (node -> the nodes it points at) as a path whose last node is its
+    first, or None."""
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for target in graph.get(node, ()):
+            if state.get(target) == 1:
+                return stack[stack.index(target) :] + [target]
+            if target not in state:
+                found = visit(target)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None

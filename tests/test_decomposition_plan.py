@@ -1,0 +1,143 @@
+"""Decomposition as plain rows, unit: durations, SLAs, work queues, typed dependencies and the
+registry's checks of them (no database)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from om_graph.core.catalog.definitions import (
+    CatalogContribution,
+    CharacteristicDef,
+    SpecificationDef,
+    SpecRelationshipDef,
+    TaskDependencyDef,
+    TaskTemplate,
+)
+from om_graph.core.catalog.extensions import TaskHandler
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment.decomposition import Decomposer
+from om_graph.core.fulfilment.durations import DEFAULT_AUTOMATIC, DEFAULT_MANUAL, DURATION_TABLE
+from om_graph.core.kernel.errors import PluginConfigurationError
+from om_graph.core.ordering.models import Order, OrderLine
+
+HANDLER = TaskHandler("noop", do=lambda ctx: None)
+
+
+def _registry(*specs: SpecificationDef) -> Registry:
+    return Registry(catalogs=(CatalogContribution(pack="unit", specifications=specs),), task_handlers=(HANDLER,))
+
+
+def _line(spec_key: str, characteristics=None, action="add", line_id=1) -> OrderLine:
+    return OrderLine(
+        id=line_id,
+        line_number=line_id,
+        action=action,
+        offering_key="o",
+        spec_key=spec_key,
+        quantity=1,
+        characteristics=characteristics or {},
+    )
+
+
+ORDER = Order(id=7, customer_id="C", priority="2", segment="business")
+
+
+class _Tables:
+    def __init__(self, answers):
+        self.answers = answers
+        self.asked: list[tuple[str, dict]] = []
+
+    def first(self, name, inputs):
+        self.asked.append((name, dict(inputs)))
+        if name not in self.answers:
+            raise KeyError(name)
+        return self.answers[name](inputs)
+
+
+def test_durations_come_from_the_table_then_the_template_then_the_default():
+    spec = SpecificationDef(
+        "p",
+        "product",
+        "P",
+        tasks=(
+            TaskTemplate("a", "A", handler="noop", duration=timedelta(minutes=5)),
+            TaskTemplate("b", "B", handler="noop", depends_on=(TaskDependencyDef("a", "startToStart", timedelta(minutes=2)),)),
+            TaskTemplate("m", "M", kind="manual", depends_on=("b",), role="field_team"),
+            TaskTemplate("n", "N", kind="manual", depends_on=("m",)),
+        ),
+    )
+    decomposer = Decomposer(_registry(spec))
+    plan = decomposer.plan(ORDER, [_line("p")], {})
+    by_key = {t.key: t for t in plan.tasks}
+    assert by_key["a"].duration_seconds == 300
+    assert by_key["b"].duration_seconds == DEFAULT_AUTOMATIC.total_seconds()
+    assert by_key["m"].duration_seconds == DEFAULT_MANUAL.total_seconds()
+    # Work queues: the template's role, else none (released, queues.assign_default_groups decides).
+    assert by_key["m"].assignment_group == "field_team"
+    assert by_key["n"].assignment_group is None
+    assert by_key["a"].assignment_group is None
+    # Typed dependencies with their lag.
+    edges = {(e.task.key, e.predecessor.key): (e.dependency_type, e.lag_seconds) for e in plan.edges}
+    assert edges == {("b", "a"): ("startToStart", 120), ("m", "b"): ("finishToStart", 0), ("n", "m"): ("finishToStart", 0)}
+
+    tables = _Tables({DURATION_TABLE: lambda inputs: {"durationSeconds": 42} if inputs["taskKey"] == "a" else None})
+    plan = decomposer.plan(ORDER, [_line("p")], {}, tables)
+    by_key = {t.key: t for t in plan.tasks}
+    assert by_key["a"].duration_seconds == 42 and by_key["b"].duration_seconds == DEFAULT_AUTOMATIC.total_seconds()
+    asked = [inputs for name, inputs in tables.asked if name == DURATION_TABLE]
+    assert asked[0] == {
+        "specKey": "p",
+        "action": "add",
+        "offering": "o",
+        "segment": "business",
+        "priority": "2",
+        "taskKey": "a",
+        "kind": "automatic",
+    }
+
+
+def test_the_sla_is_the_templates_and_asked_once_per_template():
+    service = SpecificationDef("s", "service", "S", tasks=(TaskTemplate("x", "X", handler="noop", sla=timedelta(hours=1)),))
+    product = SpecificationDef(
+        "p", "product", "P", relationships=(SpecRelationshipDef("s", min_cardinality=3, max_cardinality=3),)
+    )
+    tables = _Tables({})
+    plan = Decomposer(_registry(product, service)).plan(ORDER, [_line("p")], {}, tables)
+    assert [t.planned_seconds for t in plan.tasks] == [3600, 3600, 3600]
+    assert len([1 for name, _ in tables.asked if name == "fulfilment.sla"]) == 1  # memoised within the plan
+
+
+@pytest.mark.parametrize(
+    ("tasks", "message"),
+    [
+        ((TaskTemplate("a", "A", handler="noop", depends_on=("zz",)),), "task 'a' depends on unknown 'zz'"),
+        ((TaskTemplate("a", "A", handler="noop", depends_on=(TaskDependencyDef("a"),)),), "task 'a' depends on itself"),
+        (
+            (
+                TaskTemplate("a", "A", handler="noop", depends_on=("c",)),
+                TaskTemplate("b", "B", handler="noop", depends_on=(TaskDependencyDef("a", "finishToFinish"),)),
+                TaskTemplate("c", "C", handler="noop", depends_on=("b",)),
+            ),
+            "task dependencies form a cycle: a -> c -> b -> a",
+        ),
+    ],
+)
+def test_the_registry_refuses_bad_task_dependencies(tasks, message):
+    with pytest.raises(PluginConfigurationError) as info:
+        _registry(SpecificationDef("p", "product", "P", tasks=tasks))
+    assert f"pack 'unit': specification 'p': {message}" in str(info.value)
+
+
+def test_the_registry_refuses_needs_of_unknown_characteristics():
+    service = SpecificationDef("s", "service", "S")
+    product = SpecificationDef(
+        "p",
+        "product",
+        "P",
+        characteristics=(CharacteristicDef("site", "string"),),
+        relationships=(SpecRelationshipDef("s", needs=("site", "vlan")),),
+    )
+    with pytest.raises(PluginConfigurationError, match="relationship to 's' needs unknown characteristic 'vlan'"):
+        _registry(product, service)
