@@ -119,6 +119,17 @@ SAMPLES = {
         {"kind": "SURCHARGE", "chargeType": "oneTime", "reason": "r", "amount": 5, "percentage": None},
         {"kind": "DISCOUNT", "chargeType": "x", "reason": "", "amount": "1.005", "percentage": "2"},
     ],
+    # core/fulfilment/fallout.py
+    "FalloutFilterInput": [
+        {},
+        {"states": ["OPEN", "ON_HOLD"], "types": ["billing"], "priorities": [1, 2], "mine": True},
+        {"assignee": "a", "assignmentGroup": "g", "olderThan": "2026-01-01T00:00:00Z", "newerThan": None},
+    ],
+    "FalloutWorkInput": [{"id": "x", "action": "TAKE"}, {"id": "x", "action": "CLOSE", "expectedVersion": 2, "note": "n"}],
+    "FalloutActionInput": [{"id": "x"}, {"id": "x", "expectedVersion": 3, "note": None}],
+    "FalloutSkipInput": [{"id": "x"}, {"id": "x", "characteristics": [{"name": "a", "value": 1}], "expectedVersion": 1}],
+    "FalloutReassignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignmentGroup": "g", "note": "n"}],
+    "DomainOrderCloseInput": [{"id": "x", "reason": "r"}],
 }
 
 

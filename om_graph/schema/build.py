@@ -15,6 +15,9 @@ from om_graph.schema.approval_queries import ApprovalQueries
 from om_graph.schema.decisions_mutations import DecisionMutations
 from om_graph.schema.decisions_queries import DecisionQueries
 from om_graph.schema.execution import PerEventMemoExecutionContext
+from om_graph.schema.fallout_mutations import FalloutMutations
+from om_graph.schema.fallout_queries import FalloutQueries
+from om_graph.schema.fallout_subscriptions import FalloutSubscriptions
 from om_graph.schema.holds_mutations import HoldMutations
 from om_graph.schema.mutations import Mutation as CoreMutation
 from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
@@ -38,14 +41,19 @@ class _Schema(strawberry.Schema):
 Query = merge_types("Query", (CoreQuery, ApprovalQueries, DecisionQueries, PreviewQueries, WorkQueueQueries))
 Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations, DecisionMutations, HoldMutations, WorkQueueMutations))
 
+# core/fulfilment/fallout.py: the fallout queue, its actions and live updates.
+Query = merge_types("Query", (Query, FalloutQueries))
+Mutation = merge_types("Mutation", (Mutation, FalloutMutations))
+RootSubscription = merge_types("Subscription", (Subscription, FalloutSubscriptions))
+
 
 @cache
 def build_schema() -> strawberry.Schema:
-    permissions.apply([Query, Mutation, Subscription, *types.OBJECT_TYPES])
+    permissions.apply([Query, Mutation, RootSubscription, *types.OBJECT_TYPES])
     schema = _Schema(
         query=Query,
         mutation=Mutation,
-        subscription=Subscription,
+        subscription=RootSubscription,
         types=[errors_module.ErrorCode],  # referenced by no field (codes are strings): listed for clients
         execution_context_class=PerEventMemoExecutionContext,
         extensions=[RequestPipeline],  # document cache, limits, introspection gate, error masking

@@ -18,6 +18,7 @@ from om_graph.core.reads.queries import MAX_PAGE, NodeRows
 from om_graph.schema.context import Info
 from om_graph.schema.permissions import may_see
 from om_graph.schema.types import DomainOrder, Order, Product, ProductOffering, Task
+from om_graph.schema.types.fallout import Fallout
 
 MAX_NODE_IDS = MAX_PAGE
 
@@ -28,6 +29,7 @@ _KINDS = {
     "Task": "tasks",
     "Product": "products",
     "ProductOffering": "offerings",
+    "Fallout": "fallouts",  # read by the fallout service (core/fulfilment/fallout.py), not QueryService.nodes
 }
 
 # Ids the API hands out for objects that are not Nodes, and where to read those objects.
@@ -59,9 +61,20 @@ class NodeLoader:
             wanted[_KINDS[key.type_name]].append(key.id)
             include |= key.include
         context = self._context
-        found = await context.call(context.services.queries.nodes, context.actor, include=frozenset(include), **wanted)
+        fallout_ids = wanted.pop("fallouts", None)
+        fallouts = await context.call(context.services.fallout.by_ids, context.actor, fallout_ids) if fallout_ids else {}
+        found = (
+            await context.call(context.services.queries.nodes, context.actor, include=frozenset(include), **wanted)
+            if wanted
+            else NodeRows()
+        )
         registry = context.services.registry
-        return [_node(found, key, registry) for key in keys]
+        return [
+            (Fallout.from_row(fallouts[key.id]) if key.id in fallouts else None)
+            if key.type_name == "Fallout"
+            else _node(found, key, registry)
+            for key in keys
+        ]
 
 
 def _node(found: NodeRows, key: NodeKey, registry) -> relay.Node | None:

@@ -54,6 +54,17 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.decisionTableActivate": P.DECISION_MANAGE,
     "Mutation.decisionTableRollback": P.DECISION_MANAGE,
     "Mutation.decisionTableDraftDiscard": P.DECISION_MANAGE,
+    # core/fulfilment/fallout.py: staff read the queue; agents work records, managers reassign and give up.
+    "Query.fallouts": P.FULFILMENT_READ,
+    "Query.falloutCounts": P.FULFILMENT_READ,
+    "Subscription.falloutEvents": P.FULFILMENT_READ,
+    "Mutation.falloutWork": P.FALLOUT_WORK,
+    "Mutation.falloutRetry": P.FALLOUT_WORK,
+    "Mutation.falloutSkip": P.FALLOUT_WORK,
+    "Mutation.falloutResolve": P.FALLOUT_WORK,
+    "Mutation.falloutReassign": P.FALLOUT_MANAGE,
+    "Mutation.falloutGiveUp": P.FALLOUT_MANAGE,
+    "Mutation.domainOrderClose": P.TASK_ASSIGN,  # fulfilment (and fallout) managers
     # core/fulfilment: holds (orderResume above also resumes a held order) and work queues.
     "Mutation.orderHold": P.ORDER_HOLD,
     "Mutation.orderLineHold": P.ORDER_HOLD,
@@ -74,6 +85,7 @@ BASE: dict[str, P] = {
     "Product": P.INVENTORY_READ,
     "ProductOffering": P.CATALOG_READ,
     "ProductSpecification": P.CATALOG_READ,
+    "Fallout": P.FULFILMENT_READ,  # staff only: customers never see fallout
 }
 
 
@@ -97,6 +109,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "products": P.INVENTORY_READ,
         "enrichmentTasks": P.FULFILMENT_READ,  # technical work on the order: staff
         "approvals": P.AUDIT_READ,  # who approved or rejected what, and why: staff
+        "fallouts": P.FULFILMENT_READ,  # core/fulfilment/fallout.py: staff only
         **_same(P.ORDER_READ, "holdReason pausedAt pausedSeconds"),  # core/fulfilment/holds.py
         "jeopardy": P.ORDER_READ,  # fulfilment/jeopardy.py (TMF622 jeopardy alerts reach customers too)
         "predictedLateness": P.FULFILMENT_READ,
@@ -245,6 +258,15 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "EnrichmentTaskCompletePayload": _same(INHERIT, "task order errors"),
     "OrderApprovePayload": _same(INHERIT, "order errors"),
     "OrderRejectPayload": _same(INHERIT, "order errors"),
+    # core/fulfilment/fallout.py: reached through FULFILMENT_READ (Order.fallouts, fallouts, node).
+    "Fallout": _same(
+        P.FULFILMENT_READ,
+        "id orderId lineId domainOrderId taskId type priority state assignmentGroup assignee errorCode errorMessage handler attempt southboundResponse resolution note version createdAt updatedAt closedAt",
+    ),
+    "FalloutConnection": _same(INHERIT, "edges hasNextPage endCursor"),
+    "FalloutEdge": _same(INHERIT, "cursor node"),
+    "FalloutCount": _same(INHERIT, "state type priority count"),
+    "FalloutPayload": _same(INHERIT, "fallout errors"),
     # core/fulfilment: holds and work queues.
     **{name: _same(INHERIT, "order errors") for name in ("OrderHoldPayload", "OrderLineHoldPayload", "OrderLineResumePayload")},
     **{name: _same(INHERIT, "task errors") for name in ("TaskClaimPayload", "TaskAssignPayload", "TaskReleasePayload")},

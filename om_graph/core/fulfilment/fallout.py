@@ -318,12 +318,12 @@ class FalloutService:
 
     def queue(
         self, actor: Actor, where: FalloutFilter, *, first: int = 50, after: tuple[int, int] | None = None
-    ) -> list[Fallout]:
-        """A page of the queue: highest priority (1) first, then oldest; ``after`` is the last
-        record's (priority, id) of the previous page (keyset paging)."""
+    ) -> tuple[list[Fallout], bool]:
+        """A page of the queue and whether more follow: highest priority (1) first, then oldest;
+        ``after`` is the last record's (priority, id) of the previous page (keyset paging)."""
         require(actor, Permission.FULFILMENT_READ)
         if actor.account_id is not None:
-            return []
+            return [], False
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"between 1 and {MAX_PAGE}", CommonErrorCode.OUT_OF_RANGE)
         statement = select(Fallout).where(*_conditions(where))
@@ -332,9 +332,10 @@ class FalloutService:
             statement = statement.where(
                 or_(Fallout.priority > priority, and_(Fallout.priority == priority, Fallout.id > last_id))
             )
-        statement = statement.order_by(Fallout.priority, Fallout.id).limit(first)
+        statement = statement.order_by(Fallout.priority, Fallout.id).limit(first + 1)
         with self._uow(read_only=True) as uow:
-            return list(uow.session.scalars(statement))
+            rows = list(uow.session.scalars(statement))
+        return rows[:first], len(rows) > first
 
     def counts(self, actor: Actor, where: FalloutFilter | None = None) -> list[tuple[str, str, int, int]]:
         """(state, type, priority, count) rows for a dashboard; every state unless filtered."""
@@ -516,7 +517,9 @@ class FalloutService:
                 ).all()
                 for record in records:
                     record.resolution = Resolutions.DOMAIN_ORDER_CLOSED
-                    session.fire(record, "resolve", actor, {"resolution": Resolutions.DOMAIN_ORDER_CLOSED})
+                    session.fire(
+                        record, "resolve", SYSTEM_ACTOR, {"resolution": Resolutions.DOMAIN_ORDER_CLOSED, "by": actor.label}
+                    )
                 fallout = Fallout(
                     order_id=plan.order.id,
                     line_id=target.line_id,
@@ -544,7 +547,7 @@ class FalloutService:
                     actor,
                     {"type": FalloutTypes.MANUAL_CLOSE, "reason": reason, "tasks": [t.id for t in closed]},
                 )
-                session.fire(fallout, "resolve", actor, {"resolution": Resolutions.DOMAIN_ORDER_CLOSED})
+                session.fire(fallout, "resolve", SYSTEM_ACTOR, {"resolution": Resolutions.DOMAIN_ORDER_CLOSED, "by": actor.label})
             uow.session.flush()
             return fallout
 

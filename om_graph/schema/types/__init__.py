@@ -5,6 +5,7 @@ no per-field resolvers."""
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval
 from om_graph.schema.types.catalog import CharacteristicSpecification, ProductOffering, ProductSpecification
 from om_graph.schema.types.common import Characteristic, Money, PageInfo, characteristics, gid
+from om_graph.schema.types.fallout import Fallout
 from om_graph.schema.types.connections import OrderConnection, OrderEdge, ProductConnection, ProductEdge
 from om_graph.schema.types.fulfilment import DomainOrder, Task, TaskDependency
 from om_graph.schema.types.inventory import Agreement, Entitlement, Product
@@ -38,3 +39,4 @@ __all__ = [
 
 OBJECT_TYPES = [Order, OrderLine, DomainOrder, Task, OrderEvent, Product, ProductOffering, ProductSpecification]
 OBJECT_TYPES += [EnrichmentTask, OrderApproval]  # core/lifecycle (issue 12)
+OBJECT_TYPES += [Fallout]  # core/fulfilment/fallout.py (issue 13)

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.enums import JeopardyLevel, LineAction, OrderLineState, OrderStage, OrderState, members_by_value
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_approvals, order_enrichment_tasks
+from om_graph.schema.types.fallout import Fallout, order_fallouts
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
@@ -27,6 +28,7 @@ _EVENT_ENTITY_TYPES = {
     "agreement": "Agreement",
     "entitlement": "Entitlement",
     "enrichmentTask": "EnrichmentTask",
+    "fallout": "Fallout",
 }
 
 _LINE_ACTIONS = members_by_value(LineAction)
@@ -164,6 +166,9 @@ class Order(relay.Node):
     )
     approvals: list[OrderApproval] = strawberry.field(
         resolver=order_approvals, description="Every approval round's levels, oldest round first."
+    )
+    fallouts: list[Fallout] = strawberry.field(
+        resolver=order_fallouts, description="The order's fallout records (core/fulfilment/fallout.py), oldest first."
     )
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The order's jeopardy (null: none): the highest of its lines', of its SLA share and of its predicted lateness."
