@@ -37,6 +37,7 @@ BENCHMARKS = {
     "decision_tables": "bench.decision_tables",
     "preview": "bench.preview",
     "pricing": "bench.pricing",
+    "jeopardy": "bench.jeopardy",
 }
 
 

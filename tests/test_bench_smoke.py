@@ -130,3 +130,13 @@ def test_pricing(tmp_path):
     pricer, create = pricing.run("tiny", tmp_path)
     assert pricer.figure > 0 and pricer.data["lines"] == pricing.LINES
     assert create.figure > 0 and create.data["creates"] == pricing.PARAMS["tiny"]["creates"]
+
+
+def test_jeopardy(tmp_path):
+    from bench import jeopardy
+
+    [result] = jeopardy.run("tiny", tmp_path)
+    first, steady = result.data["passes"]["first"], result.data["passes"]["steady"]
+    assert first["tasks_read"] == jeopardy.PARAMS["tiny"]["tasks"] and first["tasks_changed"] > 0
+    assert first["orders_changed"] == result.data["orders"] and first["longest_transaction_ms"] > 0
+    assert steady["orders_changed"] == 0 and steady["conflicts"] == 0

@@ -390,11 +390,26 @@ class SlaAnswers:
     _tables: dict[tuple[str | None, ...], int | None] = field(default_factory=dict)
     failures: int = 0
 
-    def table(self, tables: SlaTables, level: str, priority: str | None, segment: str | None, action: str | None) -> int | None:
-        """An order's SLA from the table, memoised per inputs within the pass."""
-        key = (level, priority, segment, action)
+    def table(
+        self,
+        tables: SlaTables,
+        level: str,
+        priority: str | None,
+        segment: str | None,
+        action: str | None,
+        spec_key: str | None = None,
+        kind: str | None = None,
+    ) -> int | None:
+        """A domain order's or an order's SLA from the table, memoised per inputs within the pass."""
+        key = (level, priority, segment, action, spec_key, kind)
         if key not in self._tables:
-            self._tables[key] = order_sla(tables, priority=priority, segment=segment, action=action)
+            if level == "order":
+                self._tables[key] = order_sla(tables, priority=priority, segment=segment, action=action)
+            else:
+                assert spec_key is not None and kind is not None
+                self._tables[key] = domain_order_sla(
+                    tables, spec_key=spec_key, kind=kind, priority=priority, segment=segment, action=action
+                )
         return self._tables[key]
 
     def thresholds(self, task_key: str, kind: str, spec_key: str) -> tuple[tuple[float, ...], str | None] | None:
@@ -558,13 +573,14 @@ class JeopardyEvaluator:
             if not closed:
                 if sla is None and tables is not None:
                     line = lines.get(domain_order.line_id)
-                    sla = domain_order_sla(
+                    sla = answers.table(
                         tables,
+                        "domainOrder",
+                        order.priority,
+                        order.segment,
+                        line.action if line is not None else None,
                         spec_key=domain_order.spec_key,
                         kind=domain_order.kind,
-                        priority=order.priority,
-                        segment=order.segment,
-                        action=line.action if line is not None else None,
                     )
                 start = domain_order.started_at or opened.get(domain_order.id)
                 if sla and due is None and start is not None:
@@ -705,10 +721,10 @@ def _grouped(rows: Iterable[Any]) -> dict[int, list[Any]]:
 def _read(connection: Any, order_ids: list[int]) -> _Snapshot:
     params = {"ids": order_ids}
     return _Snapshot(
-        {o.id: o for o in connection.execute(_ORDERS, params)},
-        _grouped(connection.execute(_LINES, params)),
-        _grouped(connection.execute(_DOMAIN_ORDERS, params)),
-        _grouped(connection.execute(_OPEN_TASKS, params)),
+        {o.id: o for o in connection.execute(_ORDERS, params).all()},
+        _grouped(connection.execute(_LINES, params).all()),
+        _grouped(connection.execute(_DOMAIN_ORDERS, params).all()),
+        _grouped(connection.execute(_OPEN_TASKS, params).all()),
     )
 
 

@@ -1,0 +1,194 @@
+"""The scheduled jeopardy pass over many open tasks (issue 13: "a jeopardy pass over 100 k open
+tasks, with its time per task and its longest transaction").
+
+Seeds a SQLite database with Core inserts (no order processing): orders in progress with one
+line, a product order over a resource order, and ``TASKS_PER_ORDER`` open tasks (ready or in
+progress) whose SLA clocks started at spread times, so the pass raises a mix of levels; a third
+of the orders carry a commitment and an estimate past it (predicted lateness). Then one full pass
+(:class:`~om_graph.core.fulfilment.jeopardy.JeopardyEvaluator`, as the reconciler runs it) that
+raises and rolls up what is due, and a second pass over the same tasks in which nothing changes
+(the steady state of a pass every interval). Reports wall and CPU time per task, the longest
+write transaction (and read), statements per task and what changed.
+
+    .venv/bin/python -m bench.run jeopardy --size small
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert
+
+from bench.common import Result, sqlite_url
+
+PARAMS = {
+    "tiny": {"tasks": 1_000},
+    "small": {"tasks": 5_000},
+    "full": {"tasks": 100_000},
+}
+TASKS_PER_ORDER = 10
+SLA_SECONDS = 3600
+CHUNK = 20_000
+
+
+def seed(engine: Any, tasks: int) -> int:
+    """Orders, lines, domain orders and ``tasks`` open tasks; returns the number of orders."""
+    from om_graph.core.fulfilment.models import DomainOrder, Task
+    from om_graph.core.kernel.models import utcnow
+    from om_graph.core.ordering.models import Order, OrderLine
+
+    now = utcnow()
+    orders = max(1, tasks // TASKS_PER_ORDER)
+    order_rows, line_rows, domain_rows, task_rows = [], [], [], []
+    task_id = 0
+    for o in range(1, orders + 1):
+        late = o % 3 == 0
+        order_rows.append(
+            {
+                "id": o,
+                "customer_id": f"CUST-{o % 20}",
+                "state": "inProgress",
+                "created_by": "bench",
+                "submitted_at": now - timedelta(hours=2),
+                "stage": "fulfilment",
+                "committed_completion_at": now + timedelta(hours=2) if late else None,
+                "expected_completion_at": now + timedelta(hours=2, minutes=30) if late else None,
+            }
+        )
+        line_rows.append(
+            {
+                "id": o,
+                "order_id": o,
+                "line_number": 1,
+                "action": "add",
+                "offering_key": "test-auto",
+                "spec_key": "test.auto",
+                "quantity": 1,
+                "characteristics": {},
+                "state": "inProgress",
+                "unit_one_time_price": 1,
+                "unit_recurring_price": 1,
+            }
+        )
+        parent, child = 2 * o - 1, 2 * o
+        for d, parent_id, kind in ((parent, None, "PRODUCT"), (child, parent, "RESOURCE")):
+            domain_rows.append(
+                {
+                    "id": d,
+                    "order_id": o,
+                    "line_id": o,
+                    "parent_id": parent_id,
+                    "kind": kind,
+                    "spec_key": "test.auto",
+                    "unit_index": 0,
+                    "state": "inProgress",
+                    "characteristics": {},
+                }
+            )
+        for k in range(TASKS_PER_ORDER):
+            task_id += 1
+            if task_id > tasks:
+                break
+            elapsed = (task_id * 7919) % (2 * SLA_SECONDS)  # SLA shares spread over 0..200 %
+            task_rows.append(
+                {
+                    "id": task_id,
+                    "order_id": o,
+                    "domain_order_id": child if k % 2 else parent,
+                    "key": f"bench.step-{k}",
+                    "name": f"Step {k}",
+                    "kind": "automatic" if k % 3 else "manual",
+                    "state": "ready" if k % 2 else "inProgress",
+                    "planned_seconds": SLA_SECONDS,
+                    "due_at": now - timedelta(seconds=elapsed) + timedelta(seconds=SLA_SECONDS),
+                    "estimated_end_at": now + timedelta(minutes=30),
+                }
+            )
+    with engine.begin() as connection:
+        for model, rows in ((Order, order_rows), (OrderLine, line_rows), (DomainOrder, domain_rows), (Task, task_rows)):
+            for start in range(0, len(rows), CHUNK):
+                connection.execute(insert(model.__table__), rows[start : start + CHUNK])
+    return orders
+
+
+def measure(size: str, workdir: Path) -> dict[str, Any]:
+    from bench.seed import services_for
+    from om_graph.core.fulfilment.jeopardy import JeopardyEvaluator
+
+    tasks = PARAMS[size]["tasks"]
+    path = workdir / "jeopardy.db"
+    path.unlink(missing_ok=True)
+    svc, _jobs, engine, _run = services_for(sqlite_url(path))
+    try:
+        started = time.perf_counter()
+        orders = seed(engine, tasks)
+        seed_seconds = time.perf_counter() - started
+        statements = [0]
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _count(*_args: Any) -> None:
+            statements[0] += 1
+
+        evaluator = JeopardyEvaluator(svc.uow, svc.registry, tables=svc.decisions.active, batch=500, write_group=20)
+        passes = {}
+        for name in ("first", "steady"):
+            statements[0] = 0
+            wall, cpu = time.perf_counter(), time.process_time()
+            report = evaluator.run()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            passes[name] = {
+                "seconds": round(wall, 3),
+                "us_per_task": round(wall / tasks * 1e6, 1),
+                "cpu_us_per_task": round(cpu / tasks * 1e6, 1),
+                "statements": statements[0],
+                "statements_per_task": round(statements[0] / tasks, 3),
+                "longest_transaction_ms": round(report.longest_transaction_seconds * 1000, 2),
+                "longest_read_ms": round(report.longest_read_seconds * 1000, 2),
+                "write_transactions": report.write_transactions,
+                "batches": report.batches,
+                "tasks_read": report.tasks_read,
+                "orders_evaluated": report.orders_evaluated,
+                "tasks_changed": report.tasks_changed,
+                "domain_orders_changed": report.domain_orders_changed,
+                "lines_changed": report.lines_changed,
+                "orders_changed": report.orders_changed,
+                "alerts": report.alerts,
+                "conflicts": report.conflicts,
+            }
+        return {"tasks": tasks, "orders": orders, "seed_seconds": round(seed_seconds, 2), "passes": passes}
+    finally:
+        engine.dispose()
+
+
+def run(size: str, workdir: Path) -> list[Result]:
+    data = measure(size, workdir)
+    first, steady = data["passes"]["first"], data["passes"]["steady"]
+    return [
+        Result(
+            "jeopardy_pass",
+            first["us_per_task"],
+            "µs/task",
+            reference=steady["us_per_task"],
+            reference_unit="µs/task (steady pass)",
+            note=(
+                f"{data['tasks']:,} open tasks in {data['orders']:,} orders: first pass {first['seconds']} s "
+                f"({first['cpu_us_per_task']} µs CPU/task, {first['statements_per_task']} statements/task, "
+                f"longest transaction {first['longest_transaction_ms']} ms over {first['write_transactions']} writes, "
+                f"{first['tasks_changed']:,} tasks and {first['orders_changed']:,} orders changed); "
+                f"steady pass {steady['seconds']} s, {steady['write_transactions']} writes"
+            ),
+            data=data,
+        )
+    ]
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results/work/jeopardy")
+    out.mkdir(parents=True, exist_ok=True)
+    print(json.dumps(measure(sys.argv[2] if len(sys.argv) > 2 else "small", out), indent=2))
