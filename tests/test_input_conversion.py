@@ -130,6 +130,11 @@ SAMPLES = {
     "FalloutSkipInput": [{"id": "x"}, {"id": "x", "characteristics": [{"name": "a", "value": 1}], "expectedVersion": 1}],
     "FalloutReassignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignmentGroup": "g", "note": "n"}],
     "DomainOrderCloseInput": [{"id": "x", "reason": "r"}],
+    # core/fulfilment/staggered.py
+    "OrderLineCharacteristicsSupplyInput": [
+        {"orderId": ORDER, "lineNumber": 1, "characteristics": [{"name": "vlan", "value": 100}]},
+        {"orderId": ORDER, "lineId": "x", "characteristics": [], "version": 2},
+    ],
 }
 
 

@@ -14,6 +14,7 @@ from om_graph.schema.approval_mutations import ApprovalMutations
 from om_graph.schema.approval_queries import ApprovalQueries
 from om_graph.schema.decisions_mutations import DecisionMutations
 from om_graph.schema.decisions_queries import DecisionQueries
+from om_graph.schema.decomposition_mutations import DecompositionMutations
 from om_graph.schema.execution import PerEventMemoExecutionContext
 from om_graph.schema.fallout_mutations import FalloutMutations
 from om_graph.schema.fallout_queries import FalloutQueries
@@ -45,6 +46,8 @@ Mutation = merge_types("Mutation", (CoreMutation, ApprovalMutations, DecisionMut
 Query = merge_types("Query", (Query, FalloutQueries))
 Mutation = merge_types("Mutation", (Mutation, FalloutMutations))
 RootSubscription = merge_types("Subscription", (Subscription, FalloutSubscriptions))
+# core/fulfilment/staggered.py: characteristics supplied to a line whose decomposition waits for them.
+Mutation = merge_types("Mutation", (Mutation, DecompositionMutations))
 
 
 @cache

@@ -210,6 +210,9 @@ class LineSupply:
                 log.info("order %s changed while its parked parts were planned; planning again", order_id)
         raise InvalidTransition(f"order {order_id} kept changing: try again", field="orderId", code="CONFLICT")
 
+    def line_waits(self, actor: Actor, line_ids: list[int]) -> dict[int, list[Any]]:
+        return line_waits(self._uow, actor, line_ids)
+
     def _read(self, actor: Actor, order_id: int, ref: LineRef) -> _Read:
         with self._uow(read_only=True) as uow:
             session = uow.session
@@ -290,3 +293,35 @@ class LineSupply:
                     information_provided(session, line, actor)
             uow.add_new(rows)  # released and rolled up in memory: inserted once, as they now are
         return order
+
+
+_LINE_WAITS = (
+    select(
+        DecompositionWait.id,
+        DecompositionWait.line_id,
+        DecompositionWait.parent_id,
+        DecompositionWait.spec_key,
+        DecompositionWait.unit_index,
+        DecompositionWait.characteristic,
+        DecompositionWait.created_at,
+    )
+    .where(DecompositionWait.line_id.in_(bindparam("ids", expanding=True)), DecompositionWait.state == WAITING)
+    .order_by(DecompositionWait.id)
+)
+
+
+def line_waits(uow_factory: UowFactory, actor: Actor, line_ids: list[int]) -> dict[int, list[Any]]:
+    """The parts each line's decomposition still parks (ORDER_READ; a customer's own orders
+    only), oldest first, by line id."""
+    require(actor, Permission.ORDER_READ)
+    ids = sorted(set(line_ids))
+    if not ids:
+        return {}
+    statement = _LINE_WAITS
+    if actor.account_id is not None:
+        statement = statement.join(Order, Order.id == DecompositionWait.order_id).where(Order.customer_id == actor.account_id)
+    found: dict[int, list[Any]] = {}
+    with uow_factory(read_only=True) as uow:
+        for row in uow.session.execute(statement, {"ids": ids}):
+            found.setdefault(row.line_id, []).append(row)
+    return found

@@ -13,6 +13,12 @@ from strawberry.scalars import JSON
 from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.enums import JeopardyLevel, LineAction, OrderLineState, OrderStage, OrderState, members_by_value
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_approvals, order_enrichment_tasks
+from om_graph.schema.types.decomposition import (
+    DecompositionWait,
+    LineRelationship,
+    line_decomposition_waits,
+    line_relationships,
+)
 from om_graph.schema.types.fallout import Fallout, order_fallouts
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
@@ -68,6 +74,13 @@ class OrderLine:
     )
     paused_at: datetime | None = strawberry.field(description="Since when the line is held or pending (null: it is not).")
     paused_seconds: int = strawberry.field(description="Seconds the line was held or pending, in pauses that ended.")
+    relationships: list[LineRelationship] = strawberry.field(
+        description="TMF622 productOrderItemRelationship: the other lines this line relies on."
+    )
+    decomposition_waits: list[DecompositionWait] = strawberry.field(
+        resolver=line_decomposition_waits,
+        description="Parts of the line's decomposition parked until a characteristic is known (orderLineCharacteristicsSupply).",
+    )
 
     @classmethod
     def from_row(cls, row, currency: str) -> OrderLine:
@@ -92,6 +105,7 @@ class OrderLine:
             information_required=row.information_required,
             paused_at=row.paused_at,
             paused_seconds=row.paused_seconds or 0,
+            relationships=line_relationships(row.relationships),
         )
 
 
