@@ -37,7 +37,7 @@ def line_relationships(raw) -> list[LineRelationship]:
 
 async def line_decomposition_waits(root, info: Info) -> list[DecompositionWait]:
     """What the line's decomposition still waits for, oldest first (empty: nothing parked)."""
-    rows = await batched(info, info.context.services.line_supply.line_waits).load(root.row_id)
+    rows = await batched(info, info.context.services.line_supply.line_waits).load(int(root.id.node_id))
     return [
         DecompositionWait(
             spec_key=r.spec_key,
