@@ -130,6 +130,23 @@ SAMPLES = {
     "FalloutSkipInput": [{"id": "x"}, {"id": "x", "characteristics": [{"name": "a", "value": 1}], "expectedVersion": 1}],
     "FalloutReassignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignmentGroup": "g", "note": "n"}],
     "DomainOrderCloseInput": [{"id": "x", "reason": "r"}],
+    # core/fulfilment/holds.py and queues.py
+    "OrderHoldInput": [{"id": ORDER, "reason": "r"}, {"id": ORDER, "reason": "", "version": 3}],
+    "OrderLineHoldInput": [
+        {"orderId": ORDER, "lineNumber": 1, "reason": "r"},
+        {"orderId": ORDER, "lineId": "x", "reason": "r", "version": None},
+        {"orderId": ORDER, "reason": "r"},
+    ],
+    "OrderLineResumeInput": [{"orderId": ORDER, "lineNumber": 2}, {"orderId": ORDER, "lineId": "x", "version": 1}],
+    "TaskQueueFilter": [
+        {},
+        {"mine": True, "states": ["READY", "ON_HOLD"], "jeopardy": ["HIGH"], "kind": "MANUAL"},
+        {"assignee": "ME", "assignmentGroup": "g", "myGroups": True, "unassigned": False, "dueBefore": "2026-01-01T00:00:00"},
+        {"orderId": ORDER, "states": None, "jeopardy": None, "dueBefore": None},
+    ],
+    "TaskClaimInput": [{"id": "x"}],
+    "TaskAssignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignee": None, "assignmentGroup": "g"}],
+    "TaskReleaseInput": [{"id": "x"}],
     # core/fulfilment/staggered.py
     "OrderLineCharacteristicsSupplyInput": [
         {"orderId": ORDER, "lineNumber": 1, "characteristics": [{"name": "vlan", "value": 100}]},

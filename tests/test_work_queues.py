@@ -272,7 +272,9 @@ def test_a_fulfilment_agent_works_their_queue(world):
     not_theirs = gql(client, tokens["tech2"], RELEASE, {"id": install["id"]})["taskRelease"]
     assert [e["code"] for e in not_theirs["errors"]] == ["NOT_ASSIGNEE"]
     forbidden = client.post(
-        "/graphql", headers=tokens["tech2"], json={"query": ASSIGN, "variables": {"id": install["id"], "assignee": "token:tech-2"}}
+        "/graphql",
+        headers=tokens["tech2"],
+        json={"query": ASSIGN, "variables": {"id": install["id"], "assignee": "token:tech-2"}},
     ).json()
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
