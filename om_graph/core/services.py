@@ -31,6 +31,7 @@ from om_graph.core.pricing.pricer import Pricer
 from om_graph.core.pricing.settings import PricingSettings
 from om_graph.core.pricing.tables import PRICING_TABLES
 from om_graph.core.reads.queries import ChangeSeqProbe, QueryService
+from om_graph.core.reads.timeline import Timelines
 from om_graph.core.reads.work_queue import WorkQueueReads
 
 
@@ -84,6 +85,7 @@ class Services:
         # orderPreview: capture and the stages of the real run (the same objects), writing nothing.
         self.preview = PreviewService(self.uow, self.orders, self.processing.stages, self._decision_tables)
         self.queries = QueryService(self.uow)
+        self.timelines = Timelines(self.uow)  # order.timeline, completion estimates (schedule)
         self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])
         jeopardy = jeopardy or JeopardySettings()
         self.reconciler = Reconciler(

@@ -113,6 +113,9 @@ FIELDS: dict[str, dict[str, str | P]] = {
         **_same(P.ORDER_READ, "holdReason pausedAt pausedSeconds"),  # core/fulfilment/holds.py
         "jeopardy": P.ORDER_READ,  # fulfilment/jeopardy.py (TMF622 jeopardy alerts reach customers too)
         "predictedLateness": P.FULFILMENT_READ,
+        # core/fulfilment/schedule.py: TMF dates reach customers; the Gantt chart is staff work
+        **_same(P.ORDER_READ, "requestedStartDate expectedCompletionDate committedCompletionDate completionEstimates"),
+        "timeline": P.FULFILMENT_READ,
     },
     "OrderLine": {
         **_same(P.ORDER_READ, "id lineNumber action offeringKey quantity state characteristics productId"),
@@ -121,11 +124,14 @@ FIELDS: dict[str, dict[str, str | P]] = {
         **_same(P.PRICE_READ, "itemPrice itemTotalPrice priceDelta"),
         **_same(P.ORDER_READ, "holdReason informationRequired pausedAt pausedSeconds"),  # core/fulfilment/holds.py
         "jeopardy": P.ORDER_READ,
+        **_same(P.ORDER_READ, "expectedCompletionDate completionEstimates"),  # core/fulfilment/schedule.py
     },
     "DomainOrder": {
         **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber parentId completedAt tasks"),
         "characteristics": P.FULFILMENT_READ,  # technical data: ports, serials, addresses of kit
         "jeopardy": P.ORDER_READ,
+        # schedule
+        **_same(P.ORDER_READ, "plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate"),
     },
     "Task": {
         **_same(
@@ -133,6 +139,12 @@ FIELDS: dict[str, dict[str, str | P]] = {
             "id key name kind state attempts maxAttempts dependencies domainOrderId startedAt finishedAt dueAt jeopardy",
         ),
         **_same(P.FULFILMENT_READ, "handler errorCode errorMessage outcome"),
+        # core/fulfilment/schedule.py: dates for everyone who sees the task; the float is staff work
+        **_same(
+            P.ORDER_READ,
+            "durationSeconds plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate",
+        ),
+        **_same(P.FULFILMENT_READ, "critical totalFloat releaseAt finishBlocked"),
         "completedBy": P.AUDIT_READ,
         **_same(P.FULFILMENT_READ, "assignmentGroup assignee assignedAt"),  # work queues: staff
     },
@@ -165,7 +177,20 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "Money": _same(INHERIT, "amount currency"),
     "Agreement": _same(INHERIT, "id name status startDate endDate"),
     "Entitlement": _same(INHERIT, "id name quantity unit status"),
-    "TaskDependency": _same(INHERIT, "predecessorId type"),
+    "TaskDependency": _same(INHERIT, "predecessorId type lag"),
+    # core/reads/timeline.py (order.timeline: staff) and the expected completion revisions
+    "OrderTimeline": _same(
+        INHERIT, "state jeopardy start requestedCompletionDate committedCompletionDate expectedCompletionDate completedAt lines"
+    ),
+    "TimelineLine": _same(INHERIT, "id lineNumber offeringKey state jeopardy expectedCompletionDate domainOrders"),
+    "TimelineDomainOrder": _same(INHERIT, "id parentId kind specKey unitIndex state jeopardy planned estimated actual tasks"),
+    "TimelineTask": _same(
+        INHERIT,
+        "id key name kind state jeopardy durationSeconds planned estimated actual dueAt critical totalFloat releaseAt finishBlocked assignee dependencies",
+    ),
+    "TimelineDependency": _same(INHERIT, "predecessorId type lag"),
+    "DateSpan": _same(INHERIT, "start end"),
+    "CompletionEstimate": _same(INHERIT, "lineNumber expectedCompletionDate previous reason detail recordedAt"),
     "PageInfo": _same(INHERIT, "hasNextPage hasPreviousPage startCursor endCursor"),
     "OrderConnection": _same(INHERIT, "edges pageInfo totalCount"),
     "OrderEdge": _same(INHERIT, "cursor node"),

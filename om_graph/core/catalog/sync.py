@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,8 @@ def json_safe(value: object) -> object:
         return [json_safe(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, timedelta):  # task templates' durations, SLAs and lags: seconds
+        return value.total_seconds()
     return value
 
 

@@ -36,7 +36,9 @@ _CHILDREN = {
     "events": select(EventRecord.__table__).where(EventRecord.order_id.in_(_IDS)).order_by(EventRecord.id),
     "products": select(Product.__table__).where(Product.order_id.in_(_IDS)).order_by(Product.id),
 }
-_DEPENDENCIES = select(TaskDependency.task_id, TaskDependency.predecessor_id).where(TaskDependency.task_id.in_(_IDS))
+_DEPENDENCIES = select(
+    TaskDependency.task_id, TaskDependency.predecessor_id, TaskDependency.dependency_type, TaskDependency.lag_seconds
+).where(TaskDependency.task_id.in_(_IDS))
 _AGREEMENTS = select(Agreement.__table__).where(Agreement.id.in_(_IDS))
 _ENTITLEMENTS = select(Entitlement.__table__).where(Entitlement.product_id.in_(_IDS)).order_by(Entitlement.id)
 _OWNED_BY = Order.customer_id == _ACCOUNT
@@ -66,6 +68,8 @@ class Related:
     """What the mappers need beside the rows themselves, for every row of one read."""
 
     dependencies: dict[int, list[int]] = field(default_factory=dict)  # task id -> predecessor ids
+    # (task id, predecessor id) -> (dependency type, lag seconds)
+    dependency_kinds: dict[tuple[int, int], tuple[str, int]] = field(default_factory=dict)
     agreements: dict[int, DbRow] = field(default_factory=dict)  # agreement id -> agreement
     entitlements: dict[int, list[DbRow]] = field(default_factory=dict)  # product id -> entitlements
     domain_order_tasks: dict[int, list[DbRow]] = field(default_factory=dict)  # domain order id -> tasks
@@ -73,8 +77,9 @@ class Related:
     def add_dependencies(self, session: Session, tasks: Iterable[DbRow]) -> None:
         ids = [t.id for t in tasks]
         if ids:
-            for task_id, predecessor_id in execute(session, _DEPENDENCIES, {"ids": ids}):
+            for task_id, predecessor_id, kind, lag in execute(session, _DEPENDENCIES, {"ids": ids}):
                 self.dependencies.setdefault(task_id, []).append(predecessor_id)
+                self.dependency_kinds[(task_id, predecessor_id)] = (kind, lag or 0)
 
     def add_contracts(self, session: Session, products: Sequence[DbRow]) -> None:
         """The agreements and entitlements of ``products``."""

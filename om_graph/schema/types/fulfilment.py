@@ -26,13 +26,21 @@ _TASK_STATES = members_by_value(TaskState)
 _JEOPARDY_LEVELS = members_by_value(JeopardyLevel)
 _DOMAIN_ORDER_KINDS = members_by_value(DomainOrderKind)
 _DOMAIN_ORDER_STATES = members_by_value(DomainOrderState)
-_FINISH_TO_START = DependencyType(DependencyTypes.FINISH_TO_START)
+_FINISH_TO_START = DependencyTypes.FINISH_TO_START
+_DEPENDENCY_TYPES = members_by_value(DependencyType)
 
 
 @strawberry.type
 class TaskDependency:
     predecessor_id: relay.GlobalID
     type: DependencyType
+    lag: int = strawberry.field(
+        description="Seconds after the predecessor's start or finish (by type) the gate opens; negative: a lead."
+    )
+
+
+def _dependency(predecessor_id: int, kind: tuple[str, int]) -> TaskDependency:
+    return TaskDependency(predecessor_id=gid("Task", predecessor_id), type=_DEPENDENCY_TYPES[kind[0]], lag=kind[1])
 
 
 @strawberry.type
@@ -55,6 +63,24 @@ class Task(relay.Node):
     error_message: str | None
     completed_by: str | None
     outcome: JSON | None
+    # Schedule (core/fulfilment/schedule.py): actual dates are startedAt and finishedAt.
+    duration_seconds: int | None = strawberry.field(description="The planned duration of its work.")
+    planned_start_date: datetime | None = strawberry.field(
+        description="Planned when the order was planned: forward from submit or the requested start, backward from a requested completion."
+    )
+    planned_end_date: datetime | None
+    estimated_start_date: datetime | None = strawberry.field(
+        description="Re-estimated as work starts and finishes (actuals fixed, remaining work from now)."
+    )
+    estimated_end_date: datetime | None
+    actual_start_date: datetime | None = strawberry.field(description="startedAt.")
+    actual_end_date: datetime | None = strawberry.field(description="finishedAt.")
+    critical: bool = strawberry.field(description="On the order's critical path (no float).")
+    total_float: int | None = strawberry.field(description="Seconds the task may slip before the order's end moves.")
+    release_at: datetime | None = strawberry.field(description="A dependency's lag holds the task until then.")
+    finish_blocked: bool = strawberry.field(
+        description="Its work is done, but a finish-to-finish or start-to-finish dependency holds its completion."
+    )
     assignment_group: str | None = strawberry.field(description="The group (a role) whose queue the task is in.")
     assignee: str | None = strawberry.field(description="Who has the task (taskClaim, taskAssign); null: nobody yet.")
     assigned_at: datetime | None = strawberry.field(description="When its assignee took it or was given it.")
@@ -72,7 +98,7 @@ class Task(relay.Node):
             attempts=row.attempts,
             max_attempts=row.max_attempts,
             dependencies=[
-                TaskDependency(predecessor_id=gid("Task", p), type=_FINISH_TO_START)
+                _dependency(p, related.dependency_kinds.get((row.id, p), (_FINISH_TO_START, 0)))
                 for p in sorted(related.dependencies.get(row.id, ()))
             ],
             domain_order_id=gid("DomainOrder", row.domain_order_id),
@@ -84,6 +110,17 @@ class Task(relay.Node):
             error_message=row.error_message,
             completed_by=row.completed_by,
             outcome=row.outcome,
+            duration_seconds=row.duration_seconds,
+            planned_start_date=row.planned_start_at,
+            planned_end_date=row.planned_end_at,
+            estimated_start_date=row.estimated_start_at,
+            estimated_end_date=row.estimated_end_at,
+            actual_start_date=row.started_at,
+            actual_end_date=row.finished_at,
+            critical=bool(row.critical),
+            total_float=row.total_float_seconds,
+            release_at=row.release_at,
+            finish_blocked=bool(row.finish_blocked),
             assignment_group=row.assignment_group,
             assignee=row.assignee,
             assigned_at=row.assigned_at,
@@ -102,6 +139,12 @@ class DomainOrder(relay.Node):
     characteristics: list[Characteristic] | None
     completed_at: datetime | None
     tasks: list[Task]
+    # Schedule (core/fulfilment/schedule.py): the span of its tasks and its children's.
+    planned_start_date: datetime | None
+    planned_end_date: datetime | None
+    estimated_start_date: datetime | None
+    estimated_end_date: datetime | None
+    actual_start_date: datetime | None = strawberry.field(description="When its first task started.")
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The highest of its own SLA share's, its open tasks' and its children's jeopardy (null: none)."
     )
@@ -120,5 +163,10 @@ class DomainOrder(relay.Node):
             characteristics=characteristics(row.characteristics),
             completed_at=row.completed_at,
             tasks=tasks,
+            planned_start_date=row.planned_start_at,
+            planned_end_date=row.planned_end_at,
+            estimated_start_date=row.estimated_start_at,
+            estimated_end_date=row.estimated_end_at,
+            actual_start_date=row.started_at,
             jeopardy=_JEOPARDY_LEVELS.get(row.jeopardy) if row.jeopardy else None,
         )

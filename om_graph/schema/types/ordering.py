@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.enums import JeopardyLevel, LineAction, OrderLineState, OrderStage, OrderState, members_by_value
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_approvals, order_enrichment_tasks
+from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.decomposition import (
     DecompositionWait,
     LineRelationship,
@@ -20,10 +21,16 @@ from om_graph.schema.types.decomposition import (
     line_relationships,
 )
 from om_graph.schema.types.fallout import Fallout, order_fallouts
-from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
 from om_graph.schema.types.pricing import OrderPrice, PriceDelta, line_prices, total_prices
+from om_graph.schema.types.timeline import (
+    CompletionEstimate,
+    OrderTimeline,
+    line_completion_estimates,
+    order_completion_estimates,
+    order_timeline,
+)
 
 _EVENT_ENTITY_TYPES = {
     "order": "Order",
@@ -68,6 +75,13 @@ class OrderLine:
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The highest jeopardy of the line's open domain orders (null: none); kept while the line is held or pending."
     )
+    expected_completion_date: datetime | None = strawberry.field(
+        description="TMF622 expectedCompletionDate: when the line's last domain order is estimated to end (core/fulfilment/schedule.py)."
+    )
+    completion_estimates: list[CompletionEstimate] = strawberry.field(
+        resolver=line_completion_estimates, description="Every revision of the line's expected completion, with its reason."
+    )
+    row_id: strawberry.Private[int]
     hold_reason: str | None = strawberry.field(description="Why the line is held (orderLineHold), while it is.")
     information_required: list[str] | None = strawberry.field(
         description="While the line is PENDING: the field paths of the information it waits for (TMF622 InformationRequired)."
@@ -100,6 +114,8 @@ class OrderLine:
             item_price=item_price,
             item_total_price=item_total_price,
             price_delta=price_delta,
+            expected_completion_date=row.expected_completion_at,
+            row_id=row.id,
             jeopardy=_JEOPARDY_LEVELS.get(row.jeopardy) if row.jeopardy else None,
             hold_reason=row.hold_reason,
             information_required=row.information_required,
@@ -152,6 +168,15 @@ class Order(relay.Node):
     one_time_total: Money | None
     recurring_total: Money | None
     requested_completion_date: datetime | None
+    requested_start_date: datetime | None = strawberry.field(
+        description="TMF622 requestedStartDate: fulfilment is planned from it when it is after the submit."
+    )
+    expected_completion_date: datetime | None = strawberry.field(
+        description="TMF622 expectedCompletionDate: the estimated end of the order's critical path, revised as work starts and finishes."
+    )
+    committed_completion_date: datetime | None = strawberry.field(
+        description="The date committed to when the order was first planned: its requested completion date, else the first plan's end."
+    )
     priority: str | None = strawberry.field(
         description='TMF622 priority, "0" (highest) to "4" (lowest): derived from the order.priority decision table on every draft edit and at submit.'
     )
@@ -180,6 +205,14 @@ class Order(relay.Node):
     )
     approvals: list[OrderApproval] = strawberry.field(
         resolver=order_approvals, description="Every approval round's levels, oldest round first."
+    )
+    timeline: OrderTimeline | None = strawberry.field(
+        resolver=order_timeline,
+        description="The order's schedule: every domain order and task with planned, estimated and actual dates, by line.",
+    )
+    completion_estimates: list[CompletionEstimate] = strawberry.field(
+        resolver=order_completion_estimates,
+        description="Every revision of the order's and its lines' expected completion, with its reason, oldest first.",
     )
     fallouts: list[Fallout] = strawberry.field(
         resolver=order_fallouts, description="The order's fallout records (core/fulfilment/fallout.py), oldest first."
@@ -213,6 +246,9 @@ class Order(relay.Node):
             one_time_total=Money(amount=o.one_time_total, currency=o.currency),
             recurring_total=Money(amount=o.recurring_total, currency=o.currency),
             requested_completion_date=o.requested_completion_date,
+            requested_start_date=o.requested_start_date,
+            expected_completion_date=o.expected_completion_at,
+            committed_completion_date=o.committed_completion_at,
             priority=o.priority,
             created_by=o.created_by,
             created_at=o.created_at,
