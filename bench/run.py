@@ -38,6 +38,7 @@ BENCHMARKS = {
     "preview": "bench.preview",
     "pricing": "bench.pricing",
     "jeopardy": "bench.jeopardy",
+    "fallout_queue": "bench.fallout_queue",
 }
 
 

@@ -140,3 +140,19 @@ def test_jeopardy(tmp_path):
     assert first["tasks_read"] == jeopardy.PARAMS["tiny"]["tasks"] and first["tasks_changed"] > 0
     assert first["orders_changed"] == result.data["orders"] and first["longest_transaction_ms"] > 0
     assert steady["orders_changed"] == 0 and steady["conflicts"] == 0
+
+
+def test_fallout_queue(tmp_path):
+    from bench import fallout_queue
+
+    results = fallout_queue.run("tiny", tmp_path)
+    assert [r.name.split(" at ")[0] for r in results] == [
+        "fallout queue first page",
+        "fallout queue filtered page",
+        "fallout queue deep page",
+        "fallout queue my page",
+    ]
+    assert all(r.figure > 0 and r.reference > 0 and r.ratio for r in results)
+    plans = results[0].data["large"]["plans"]
+    assert "ix_fallout_active_priority_id" in plans["first_page"][0]
+    assert "ix_fallout_active_type_priority_id" in plans["filtered_page"][0]

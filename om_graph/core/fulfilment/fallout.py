@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, TextClause, and_, func, or_, select, text
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, Role, require
@@ -624,15 +624,19 @@ def _note(note: str | None) -> dict[str, Any]:
     return {"note": note} if note else {}
 
 
-def _conditions(where: FalloutFilter | None, *, default_active: bool = True) -> list[ColumnElement[bool]]:
+_OPEN_RECORDS = text("fallout.state IN ('open', 'inProgress', 'onHold', 'awaitingInformation')")
+
+
+def _conditions(where: FalloutFilter | None, *, default_active: bool = True) -> list[ColumnElement[bool] | TextClause]:
     where = where or FalloutFilter()
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool] | TextClause] = []
     states = where.states or (ACTIVE_FALLOUT_STATES if default_active else ())
     if states:
         if set(states) <= set(ACTIVE_FALLOUT_STATES):
-            # The partial indexes' own predicate, word for word (SQLite only uses a partial index
-            # whose WHERE term appears in the query's), then the narrower one.
-            conditions.append(Fallout.state.in_(ACTIVE_FALLOUT_STATES))
+            # The partial indexes' own predicate, word for word and with literal values (SQLite
+            # uses a partial index only when its WHERE term appears in the query's, PostgreSQL
+            # only when it can prove it from constants), then the narrower one.
+            conditions.append(_OPEN_RECORDS)
         if set(states) != set(ACTIVE_FALLOUT_STATES):
             conditions.append(Fallout.state.in_(list(states)))
     if where.types:

@@ -157,6 +157,22 @@ class Fallout(Base):
             postgresql_where=_ACTIVE_FALLOUT,
             sqlite_where=_ACTIVE_FALLOUT,
         ),
+        Index(
+            "ix_fallout_active_assignee_priority_id",
+            "assignee",
+            "priority",
+            "id",
+            postgresql_where=_ACTIVE_FALLOUT,
+            sqlite_where=_ACTIVE_FALLOUT,
+        ),
+        Index(
+            "ix_fallout_active_group_priority_id",
+            "assignment_group",
+            "priority",
+            "id",
+            postgresql_where=_ACTIVE_FALLOUT,
+            sqlite_where=_ACTIVE_FALLOUT,
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))

@@ -100,13 +100,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_fallout_active_priority_id", "fallout", ["priority", "id"], postgresql_where=_active, sqlite_where=_active
     )
-    op.create_index(
-        "ix_fallout_active_type_priority_id",
-        "fallout",
-        ["fallout_type", "priority", "id"],
-        postgresql_where=_active,
-        sqlite_where=_active,
-    )
+    for index_name, leading in (
+        ("ix_fallout_active_type_priority_id", "fallout_type"),
+        ("ix_fallout_active_assignee_priority_id", "assignee"),
+        ("ix_fallout_active_group_priority_id", "assignment_group"),
+    ):
+        op.create_index(index_name, "fallout", [leading, "priority", "id"], postgresql_where=_active, sqlite_where=_active)
 
     # Plain ALTER TABLE ADD COLUMN everywhere, no batch rebuild (see 0007).
     for column in (
