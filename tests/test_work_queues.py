@@ -350,3 +350,27 @@ def test_completing_an_unassigned_task_claims_it_and_a_claimed_one_conflicts(svc
     with svc.sessions() as s:
         done = s.get(Task, install.id)
         assert (done.state, done.assignee, done.completed_by) == ("completed", AGENT.label, AGENT.label)
+
+
+def test_the_assignment_table_queues_a_manual_task_without_a_role(svc):
+    import dataclasses
+
+    from om_graph.core.decisions.definitions import Condition, Rule
+    from om_graph.core.fulfilment.queues import ASSIGNMENT_TABLE_DEF
+
+    admin = Actor("admin-1", frozenset({"process_admin"}))
+    rules = (Rule(when={"taskKey": Condition.equals("test.install")}, then={"group": "field_engineer"}),)
+    view = svc.decisions.update_draft(admin, dataclasses.replace(ASSIGNMENT_TABLE_DEF, rules=rules))
+    svc.decisions.activate(admin, ASSIGNMENT_TABLE_DEF.name, view.versions[0].number, reason="engineers install")
+    order_id = place(svc)
+    drain(svc)
+    with svc.sessions() as s:
+        install = s.scalars(select(Task).where(Task.order_id == order_id, Task.key == "test.install")).one()
+    assert (install.state, install.assignment_group) == ("ready", "field_engineer")
+    engineer = Actor("eng-1", frozenset({"field_engineer", "order_fulfillment_agent"}))
+    page = svc.work_queue.tasks(engineer, TaskQueueFilter(my_groups=True, unassigned=True, order_id=order_id))
+    assert [row.id for row in page.items] == [install.id]
+    with pytest.raises(DomainError) as refused:
+        svc.work_queues.claim(Actor("tech-9", frozenset({"order_fulfillment_agent"})), install.id)
+    assert refused.value.errors[0].code == "NOT_IN_GROUP"
+    assert svc.work_queues.claim(engineer, install.id).assignee == "eng-1"
