@@ -141,3 +141,79 @@ def test_the_registry_refuses_needs_of_unknown_characteristics():
     )
     with pytest.raises(PluginConfigurationError, match="relationship to 's' needs unknown characteristic 'vlan'"):
         _registry(product, service)
+
+
+def test_a_line_relying_on_another_starts_after_it():
+    spec = SpecificationDef(
+        "p",
+        "product",
+        "P",
+        tasks=(
+            TaskTemplate("first", "First", handler="noop"),
+            TaskTemplate("last", "Last", handler="noop", depends_on=("first",)),
+        ),
+    )
+    access, router = _line("p", line_id=1), _line("p", line_id=2)
+    router.relationships = [{"lineNumber": 1, "relationshipType": "reliesOn"}]
+    plan = Decomposer(_registry(spec)).plan(ORDER, [access, router], {})
+    line_of = {id(t): t.domain_order.line_id for t in plan.tasks}
+    cross = {
+        (line_of[id(e.task)], e.task.key, line_of[id(e.predecessor)], e.predecessor.key, e.dependency_type)
+        for e in plan.edges
+        if line_of[id(e.task)] != line_of[id(e.predecessor)]
+    }
+    assert cross == {(2, "first", 1, "last", "finishToStart")}
+
+
+def test_line_relationships_are_checked_at_capture():
+    from om_graph.core.ordering.relationships import relationship_errors
+
+    assert relationship_errors([[], [(1, "reliesOn")]]) == []
+    errors = relationship_errors([[(1, "reliesOn")], [(4, "reliesOn"), (1, "bundledWith")], []])
+    assert [(e.field, e.code) for e in errors] == [
+        ("lines.0.relationships.0.lineNumber", "INVALID"),
+        ("lines.1.relationships.0.lineNumber", "NOT_FOUND"),
+        ("lines.1.relationships.1.relationshipType", "INVALID"),
+    ]
+    [cycle] = relationship_errors([[(2, "reliesOn")], [(3, "reliesOn")], [(1, "reliesOn")]])
+    assert cycle.field == "lines.0.relationships" and "1 -> 2 -> 3 -> 1" in cycle.message
+
+
+# -- attribute propagation ----------------------------------------------------------------------
+
+
+def _chars(*names):
+    return tuple(CharacteristicDef(n, "string") for n in names)
+
+
+def test_the_registry_refuses_a_mapping_cycle_and_unknown_names():
+    from om_graph.core.catalog.definitions import AttributeMapping
+
+    a = SpecificationDef("a", "product", "A", characteristics=_chars("x"))
+    b = SpecificationDef("b", "service", "B", characteristics=_chars("y"))
+    cyclic = (AttributeMapping("a", "x", "b", "y"), AttributeMapping("b", "y", "a", "x", "set"))
+    with pytest.raises(PluginConfigurationError, match=r"attribute mappings form a cycle: a\.x -> b\.y -> a\.x"):
+        Registry(catalogs=(CatalogContribution(pack="unit", specifications=(a, b), attribute_mappings=cyclic),))
+    # A validate mapping moves no value: it closes no cycle.
+    checked = (AttributeMapping("a", "x", "b", "y"), AttributeMapping("b", "y", "a", "x", "validate"))
+    Registry(catalogs=(CatalogContribution(pack="unit", specifications=(a, b), attribute_mappings=checked),))
+    unknown = (AttributeMapping("a", "nope", "c", "y"),)
+    with pytest.raises(PluginConfigurationError) as info:
+        Registry(catalogs=(CatalogContribution(pack="unit", specifications=(a, b), attribute_mappings=unknown),))
+    assert "specification 'a' has no characteristic 'nope'" in str(info.value)
+    assert "unknown specification 'c'" in str(info.value)
+
+
+def test_propagation_follows_mappings_transitively():
+    from om_graph.core.catalog.definitions import AttributeMapping
+    from om_graph.core.catalog.propagation import index, targets
+
+    mappings = (
+        AttributeMapping("r", "serial", "s", "serial", "set"),
+        AttributeMapping("s", "serial", "p", "deviceSerial"),
+        AttributeMapping("r", "serial", "q", "serial", "validate"),
+    )
+    by_source = index([CatalogContribution(pack="unit", attribute_mappings=mappings)])
+    found = [(p.target_spec, p.characteristic, p.value, p.mode) for p in targets(by_source, "r", {"serial": "SN1", "other": 1})]
+    assert found == [("s", "serial", "SN1", "set"), ("q", "serial", "SN1", "validate"), ("p", "deviceSerial", "SN1", "default")]
+    assert targets(by_source, "r", {"serial": None}) == []

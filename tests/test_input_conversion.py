@@ -32,6 +32,7 @@ SAMPLES = {
         {"productId": "not-base64!"},
         {"productId": None, "characteristics": [{"name": "k", "value": None}]},
         {**LINE, "priceAdjustments": [{"kind": "DISCOUNT", "chargeType": "recurring", "reason": "r", "amount": "3"}]},
+        {**LINE, "relationships": [{"lineNumber": 1, "relationshipType": "reliesOn"}]},
     ],
     "OrderCreateInput": [
         {"customerId": "C", "lines": []},
@@ -147,7 +148,8 @@ SAMPLES = {
     "TaskClaimInput": [{"id": "x"}],
     "TaskAssignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignee": None, "assignmentGroup": "g"}],
     "TaskReleaseInput": [{"id": "x"}],
-    # core/fulfilment/staggered.py
+    # core/fulfilment/staggered.py, ordering/relationships.py
+    "OrderLineRelationshipInput": [{"lineNumber": 2, "relationshipType": "reliesOn"}, {"lineNumber": 0, "relationshipType": ""}],
     "OrderLineCharacteristicsSupplyInput": [
         {"orderId": ORDER, "lineNumber": 1, "characteristics": [{"name": "vlan", "value": 100}]},
         {"orderId": ORDER, "lineId": "x", "characteristics": [], "version": 2},

@@ -111,3 +111,47 @@ def test_a_line_waits_on_a_missing_characteristic_and_completes_once_an_agent_su
     # Decomposition is complete: supplying again is refused (nothing is re-triggered).
     late = _gql(client, SUPPLY, {"input": {**base, "characteristics": [{"name": "vlan", "value": 100}]}})
     assert late["orderLineCharacteristicsSupply"]["errors"]
+
+
+LINES = """
+query($id: ID!) { order(id: $id) { lines { lineNumber relationships { lineNumber relationshipType } } } }"""
+
+
+def test_line_relationships_are_captured_checked_and_shown(client):
+    site = {"offering": "test-site", "characteristics": [{"name": "address", "value": "1 Main St"}]}
+    relying = {**site, "relationships": [{"lineNumber": 1, "relationshipType": "reliesOn"}]}
+    created = _gql(client, CREATE, {"input": {"customerId": "REL", "lines": [site, relying]}})["orderCreate"]
+    assert created["errors"] == []
+    lines = _gql(client, LINES, {"id": created["order"]["id"]})["order"]["lines"]
+    assert [line["relationships"] for line in lines] == [[], [{"lineNumber": 1, "relationshipType": "reliesOn"}]]
+
+    bad = {**site, "relationships": [{"lineNumber": 2, "relationshipType": "reliesOn"}]}
+    refused = _gql(client, CREATE, {"input": {"customerId": "REL", "lines": [bad]}})["orderCreate"]
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("lines.0.relationships.0.lineNumber", "NOT_FOUND")]
+
+
+def test_a_task_output_propagated_to_the_line_releases_the_parked_part(client):
+    order_input = {
+        "customerId": "PROPAGATE",
+        "lines": [{"offering": "test-auto-site", "characteristics": [{"name": "address", "value": "1 Main St"}]}],
+        "requestedInitialState": "ACKNOWLEDGED",
+    }
+    created = _gql(client, CREATE, {"input": order_input})["orderCreate"]
+    assert created["errors"] == []
+    order_id = created["order"]["id"]
+
+    def completed():
+        order = _gql(client, ORDER, {"id": order_id})["order"]
+        return order if order["state"] == "COMPLETED" else None
+
+    order = support.wait_for(completed, 30, message="the order to complete once the access task assigned the VLAN")
+    [line] = order["lines"]
+    assert {"name": "vlan", "value": 42} in line["characteristics"] and line["decompositionWaits"] == []
+    by_spec = {d["specKey"]: d for d in order["domainOrders"]}
+    assert by_spec["test.site-vlan"]["state"] == "COMPLETED" and by_spec["test.auto-site"]["state"] == "COMPLETED"
+    types = [e["type"] for e in order["events"]]
+    assert "ProductOrderInformationRequiredEvent" in types  # it waited, until the value was propagated
+    propagated = [
+        e for e in order["events"] if e["type"] == "ProductOrderAttributeValueChangeEvent" and e["payload"].get("propagated")
+    ]
+    assert propagated and propagated[0]["payload"]["characteristics"] == {"vlan": 42}

@@ -62,6 +62,15 @@ class PriceAdjustmentInput:
 
 
 @prepared_input
+@strawberry.input(description="TMF622 productOrderItemRelationship: how this line relates to another line of the order.")
+class OrderLineRelationshipInput:
+    line_number: int = strawberry.field(description="The other line's number (1 for the first line given).")
+    relationship_type: str = strawberry.field(
+        description="reliesOn: this line's work starts once the other line's is done (the router ships after the access line)."
+    )
+
+
+@prepared_input
 @strawberry.input(description="One order line: an offering to add, or an inventory product to modify or delete.")
 class OrderLineInput:
     action: LineAction = LineAction("add")
@@ -70,6 +79,9 @@ class OrderLineInput:
     characteristics: list[CharacteristicInput] = strawberry.field(default_factory=list)
     product_id: strawberry.ID | None = strawberry.field(default=None, description="The product to change (MODIFY/DELETE).")
     price_adjustments: list[PriceAdjustmentInput] = strawberry.field(default_factory=list)
+    relationships: list[OrderLineRelationshipInput] = strawberry.field(
+        default_factory=list, description="The other lines this line relies on (checked: existing, not itself, no cycle)."
+    )
 
 
 @prepared_input
@@ -210,6 +222,7 @@ def _line(line: OrderLineInput, index: int) -> LineInput:
         characteristics=characteristic_map(line.characteristics, f"{path}.characteristics"),
         product_id=node_id(line.product_id, "Product", f"{path}.productId") if line.product_id is not None else None,
         price_adjustments=to_adjustments(line.price_adjustments),
+        relationships=tuple((r.line_number, r.relationship_type) for r in line.relationships),
     )
 
 

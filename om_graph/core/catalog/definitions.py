@@ -167,6 +167,23 @@ class OfferingDef:
 
 
 @dataclass(frozen=True)
+class AttributeMapping:
+    """Attribute propagation (core/catalog/propagation.py): a value of ``source_characteristic``
+    recorded on a ``source_spec`` domain order (a task's output) or supplied to a line of that
+    product specification flows to ``target_characteristic`` of the same line's ``target_spec``
+    domain orders (and to the line itself when ``target_spec`` is its product specification).
+    ``mode``: ``default`` sets it where it has no value, ``set`` overwrites it, ``validate`` only
+    compares (a mismatch is recorded as an error event and changes nothing). The registry refuses
+    mappings that form a cycle."""
+
+    source_spec: str
+    source_characteristic: str
+    target_spec: str
+    target_characteristic: str
+    mode: Literal["default", "set", "validate"] = "default"
+
+
+@dataclass(frozen=True)
 class CatalogContribution:
     pack: str
     specifications: tuple[SpecificationDef, ...] = ()
@@ -175,3 +192,5 @@ class CatalogContribution:
     # (promotions, rules) this pack adds to ``pricing.adjustments`` (core/pricing/tables.py).
     price_lists: tuple[PriceListDef, ...] = ()
     adjustment_tables: tuple[str, ...] = ()
+    # Attribute propagation between specifications' characteristics (core/catalog/propagation.py).
+    attribute_mappings: tuple[AttributeMapping, ...] = ()

@@ -18,6 +18,7 @@ from om_graph.core.catalog.constraints import (
     narrowing_problems,
 )
 from om_graph.core.catalog.definitions import (
+    AttributeMapping,
     CatalogContribution,
     CharacteristicDef,
     OfferingDef,
@@ -34,6 +35,8 @@ from om_graph.core.catalog.extensions import (
     TaskTiming,
 )
 from om_graph.core.catalog.planning import dependency_problems, needs_problems
+from om_graph.core.catalog.propagation import index as index_mappings
+from om_graph.core.catalog.propagation import mapping_problems
 from om_graph.core.catalog.prices import PriceListDef, implicit_price_lists, price_list_problems
 from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.errors import PluginConfigurationError
@@ -74,6 +77,7 @@ class Registry:
     offerings: dict[str, OfferingDef] = field(init=False)
     handlers: dict[str, TaskHandler] = field(init=False)
     rules_by_relationship: dict[tuple[str, str], list[DecompositionRule]] = field(init=False)
+    mappings_by_source: dict[tuple[str, str], list[AttributeMapping]] = field(init=False)
     # Every price list by key: the packs' (catalog/prices.py) and the implicit list price list of
     # each offering currency; structure checked here, currencies and matrices by core/pricing.
     price_lists: dict[str, PriceListDef] = field(init=False)
@@ -97,6 +101,7 @@ class Registry:
         for rule in self.decomposition_rules:
             self.rules_by_relationship[(rule.source_spec, rule.target_spec)].append(rule)
         self._check_references()
+        self.mappings_by_source = index_mappings(self.catalogs)  # (spec, characteristic) -> its mappings
         self._index_price_lists()
         self._build_characteristic_rules()
 
@@ -121,6 +126,7 @@ class Registry:
                 problems.append(f"decomposition rule for unknown relationship {source!r} -> {target!r}")
         # Typed task dependencies and relationships' needs (decomposition; catalog/planning.py).
         problems += dependency_problems(self.catalogs) + needs_problems(self.catalogs, self.specifications)
+        problems += mapping_problems(self.catalogs, self.specifications)  # attribute propagation
         if problems:
             raise PluginConfigurationError("catalog and plugins do not fit together:\n  " + "\n  ".join(problems))
         self._check_acyclic()

@@ -41,9 +41,9 @@ from om_graph.core.inventory.models import Product
 from om_graph.core.kernel.errors import PluginConfigurationError, call_plugin
 from om_graph.core.kernel.ids import reserve_many
 from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.relationships import RELIES_ON
 
 WAITING, RELEASED = "waiting", "released"  # DecompositionWait.state
-
 
 
 class PlanTables(Protocol):
@@ -374,7 +374,7 @@ class _Planning:
                 handler.max_attempts if handler else 1,
                 sla,
                 duration,
-                template.role if template.kind == TaskKinds.MANUAL else None  # else queues.assign_default_groups,
+                template.role if template.kind == TaskKinds.MANUAL else None,  # else queues.assign_default_groups,
             )
             by_key[template.key] = task
             node.tasks.append(task)
@@ -426,13 +426,6 @@ class _Planning:
         return Decomposition([n.domain_order for n in nodes], tasks, edges, self.order.id, list(self.waits), roots)
 
 
-RELIES_ON = "reliesOn"
-"""A line relationship (TMF622 productOrderItemRelationship): the line's first tasks start once
-the other line's last tasks finished (finish-to-start), e.g. the router ships after the access
-line is live."""
-LINE_RELATIONSHIP_TYPES = (RELIES_ON,)
-
-
 def subtree_ends(roots: list[_Node]) -> tuple[list[PlannedTask], list[PlannedTask]]:
     """The first tasks (no predecessor inside the subtrees) and the last ones (no successor inside)."""
     tasks = [t for root in roots for n in _walk(root) for t in n.tasks]
@@ -443,7 +436,8 @@ def subtree_ends(roots: list[_Node]) -> tuple[list[PlannedTask], list[PlannedTas
 
 
 def _line_relationships(lines: list[OrderLine], roots_of: Mapping[int, list[_Node]]) -> list[PlannedDependency]:
-    """Finish-to-start edges of the lines' ``reliesOn`` relationships."""
+    """Finish-to-start edges of the lines' ``reliesOn`` relationships (ordering/relationships.py):
+    the other line's last tasks before this line's first ones."""
     edges: list[PlannedDependency] = []
     for line in lines:
         others = [int(r["lineNumber"]) for r in line.relationships or () if r.get("relationshipType") == RELIES_ON]

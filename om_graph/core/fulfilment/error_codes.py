@@ -17,3 +17,5 @@ class FulfilmentErrorCode(StrEnum):
     NOT_ASSIGNEE = "NOT_ASSIGNEE"  # the task is assigned to someone else (its assignee or a manager completes it)
     NOT_IN_GROUP = "NOT_IN_GROUP"  # claiming a task of a group the actor is not in
     NOT_QUEUED = "NOT_QUEUED"  # the task is not open manual work (automatic, or finished)
+    # Staggered decomposition (core/fulfilment/staggered.py).
+    ALREADY_SET = "ALREADY_SET"  # supplying a characteristic the line already holds (a change is a modify order)

@@ -38,6 +38,7 @@ from om_graph.core.fulfilment.fallout import classify, open_for_task, policy_of,
 from om_graph.core.fulfilment.holds import not_held, refuse_held, task_held
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.propagation import propagate
 from om_graph.core.fulfilment.queues import TablesSource, assign_default_groups, completed_by
 from om_graph.core.fulfilment.rules import RUNNABLE, Gates
 from om_graph.core.fulfilment.session import PlanSession
@@ -354,6 +355,7 @@ class Orchestrator:
         if characteristics:
             domain_order = session.plan.domain_order(task.domain_order_id)
             domain_order.characteristics = {**domain_order.characteristics, **characteristics}
+            propagate(session, self.registry, domain_order, characteristics)  # the catalog's attribute mappings
 
     def _fail(self, session: PlanSession, task: Task, code: str, message: str) -> None:
         task.finished_at = utcnow()

@@ -30,17 +30,20 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from om_graph.core.access.actor import Actor
+from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.decomposition import RELEASED, WAITING, Decomposer, Decomposition, PlanTables, subtree_ends
+from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.holds import LineRef, await_information, find_line, information_provided
 from om_graph.core.fulfilment.models import DecompositionWait, DomainOrder, TaskDependency
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.propagation import propagate
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.kernel import events as ev
-from om_graph.core.kernel.errors import FieldError, InvalidTransition, NotFound, ValidationFailed
+from om_graph.core.kernel.error_codes import CommonErrorCode
+from om_graph.core.kernel.errors import Conflict, FieldError, InvalidTransition, NotFound, ValidationFailed
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.locking import lock_for_write
@@ -208,7 +211,37 @@ class LineSupply:
                 return self._write(actor, read, ref, checked, merged, ready, part, expected_version)
             except _Stale:
                 log.info("order %s changed while its parked parts were planned; planning again", order_id)
-        raise InvalidTransition(f"order {order_id} kept changing: try again", field="orderId", code="CONFLICT")
+        raise Conflict(f"order {order_id} kept changing while its parked parts were planned: try again", field="orderId")
+
+    def resume_ready(self, order_id: int) -> int:
+        """Build the parked parts whose needs the lines now hold (a value propagated from a
+        task's outcome, an enrichment): the advance loop calls it once a session left such a
+        line. Returns how many lines it resumed."""
+        resumed = 0
+        with self._uow(read_only=True) as uow:
+            lines = list(uow.session.scalars(_LINES, {"order_id": order_id}))
+            pending = [(line.line_number, dict(line.characteristics)) for line in lines if line.information_required]
+            waits = {
+                line.line_number: list(uow.session.scalars(_WAITS, {"line_id": line.id}))
+                for line in lines
+                if line.information_required
+            }
+        for number, characteristics in pending:
+            if not ready_parts(waits.get(number, ()), characteristics):
+                continue
+            for _ in range(_STALE_RETRIES):
+                read = self._read(SYSTEM_ACTOR, order_id, LineRef(line_number=number))
+                merged = dict(read.line.characteristics)
+                ready = ready_parts(read.waits, merged)
+                parts = [(read.parents[pid], spec) for pid, spec in ready if pid in read.parents]
+                part = self.decomposer.plan_parts(read.order, read.line, parts, merged, read.tables) if parts else None
+                try:
+                    self._write(SYSTEM_ACTOR, read, LineRef(line_number=number), {}, merged, ready, part, None)
+                    resumed += 1
+                    break
+                except _Stale:
+                    continue
+        return resumed
 
     def line_waits(self, actor: Actor, line_ids: list[int]) -> dict[int, list[Any]]:
         return line_waits(self._uow, actor, line_ids)
@@ -225,7 +258,7 @@ class LineSupply:
                 raise InvalidTransition(
                     f"line {line.line_number} of order {order_id} is not in flight (order {order.state}, line {line.state})",
                     field="lineNumber",
-                    code="NOT_IN_FLIGHT",
+                    code=CommonErrorCode.INVALID_STATE,
                 )
             waits = list(session.scalars(_WAITS, {"line_id": line.id}))
             ids = sorted({w.parent_id for w in waits if w.parent_id is not None})
@@ -236,7 +269,11 @@ class LineSupply:
 
     def _check(self, line: OrderLine, given: Mapping[str, Any]) -> dict[str, Any]:
         errors = [
-            FieldError(f"characteristics.{name}", "the line already has a value: change it with a modify order", "ALREADY_SET")
+            FieldError(
+                f"characteristics.{name}",
+                "the line already has a value: change it with a modify order",
+                FulfilmentErrorCode.ALREADY_SET,
+            )
             for name, value in given.items()
             if line.characteristics.get(name) is not None and line.characteristics.get(name) != value
         ]
@@ -269,16 +306,18 @@ class LineSupply:
             assert session is not None  # locked just now
             with session:
                 line = find_line(session.plan, ref)
-                line.characteristics = merged
-                order.version += 1
-                uow.record(
-                    order,
-                    ev.ORDER_ATTRIBUTE_CHANGE,
-                    entity_kind="line",
-                    entity_id=line.id,
-                    actor=actor,
-                    payload={"lineNumber": line.line_number, "characteristics": checked, "supplied": True},
-                )
+                if checked:
+                    line.characteristics = merged
+                    order.version += 1
+                    uow.record(
+                        order,
+                        ev.ORDER_ATTRIBUTE_CHANGE,
+                        entity_kind="line",
+                        entity_id=line.id,
+                        actor=actor,
+                        payload={"lineNumber": line.line_number, "characteristics": checked, "supplied": True},
+                    )
+                    propagate(session, self.registry, line, checked)  # to the line's domain orders
                 now = utcnow()
                 done = set(ready)
                 for wait in waits_of(session.plan, line):

@@ -24,7 +24,7 @@ from om_graph.core.fulfilment.decomposition import Decomposer, installed_charact
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
-from om_graph.core.fulfilment.staggered import park
+from om_graph.core.fulfilment.staggered import LineSupply, park, ready_parts, waits_of
 from om_graph.core.inventory.settlement import create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import FieldError, InvalidTransition
@@ -78,6 +78,7 @@ class OrderProcessing:
         self.registry = registry
         self.decomposer = Decomposer(registry)
         self.stages = StageWork(registry, self.decomposer, approval)
+        self.staggered = LineSupply(uow, registry, orchestrator, self.decomposer, tables)  # type: ignore[arg-type]
         self.orchestrator = orchestrator
 
     # -- processing (worker) -------------------------------------------------------------------
@@ -271,4 +272,8 @@ class OrderProcessing:
             attempts += len(results)
             with self._uow() as uow:
                 claims, plan = orchestrator.advance_wave(uow, order_id, plan, results)
+        # A task's outcome propagated what a parked part needs: build it (pack code, no lock held).
+        ready = plan is not None and any(ready_parts(waits_of(plan, line), line.characteristics) for line in plan.lines)
+        if ready:
+            self.staggered.resume_ready(order_id)  # its session sends the advance job for the new work
         return attempts

@@ -22,6 +22,8 @@ class LineInput:
     characteristics: dict[str, Any] = field(default_factory=dict)
     product_id: int | None = None
     price_adjustments: tuple[PriceAdjustment, ...] = ()  # manual discounts and surcharges (price:adjust)
+    # TMF622 productOrderItemRelationship: (other line's number, type), ordering/relationships.py.
+    relationships: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.pricing import price_order
+from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.priority import order_priority
 from om_graph.core.ordering.states import LINE, ORDER
 from om_graph.core.ordering.validation import (
@@ -152,6 +153,7 @@ class OrderService:
                 state=LINE.initial,
                 unit_one_time_price=v.unit_one_time_price,
                 unit_recurring_price=v.unit_recurring_price,
+                relationships=stored_relationships(v.relationships),
             )
             for v in lines
         ]

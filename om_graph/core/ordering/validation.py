@@ -39,6 +39,7 @@ from om_graph.core.ordering.commands import (
 )
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.relationships import relationship_errors
 from om_graph.core.ordering.states import OPEN_ORDER_STATES
 from om_graph.core.pricing.request import PriceAdjustment
 
@@ -64,6 +65,7 @@ class ValidLine:
     unit_recurring_price: Decimal
     product: Product | None = None  # the product a modify or delete line changes (its price: MACD)
     price_adjustments: tuple[PriceAdjustment, ...] = ()  # manual, checked by the Pricer
+    relationships: tuple[tuple[int, str], ...] = ()  # (other line's number, type): ordering/relationships.py
 
 
 def _type_ok(defn: CharacteristicDef, value: Any) -> bool:
@@ -237,6 +239,7 @@ class OrderValidator:
             result = self._line(index, line, data.customer_id, products, errors)
             if result is not None:
                 valid.append(result)
+        errors.extend(relationship_errors([line.relationships for line in data.lines]))  # ordering/relationships.py
         targeted = [v.product_id for v in valid if v.product_id is not None]
         if len(targeted) != len(set(targeted)):
             errors.append(FieldError("lines", "two lines change the same product", OrderingErrorCode.DUPLICATE_PRODUCT))
@@ -376,6 +379,7 @@ class OrderValidator:
             product_id=line.product_id,
             product=product,
             price_adjustments=line.price_adjustments,
+            relationships=line.relationships,
             unit_one_time_price=money(offering.one_time_price if priced else Decimal("0")),
             unit_recurring_price=money(offering.recurring_price if priced else Decimal("0")),
         )
