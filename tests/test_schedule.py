@@ -22,8 +22,11 @@ from om_graph.core.fulfilment.schedule import Reasons, estimate_dates, plan_date
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.fulfilment.states import TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.errors import ValidationFailed
 from om_graph.core.kernel.models import EventRecord
+from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.models import Order
+from tests.support import AGENT
 from tests.test_orchestration import drain, place, services  # noqa: F401 (the fixture)
 
 T0 = datetime(2030, 1, 1, 8)
@@ -276,3 +279,31 @@ def test_a_requested_completion_date_is_the_commitment_and_plans_backward(servic
         tasks = s.scalars(select(Task).where(Task.order_id == order_id)).all()
     assert order.committed_completion_at == requested
     assert max(t.planned_end_at for t in tasks) == requested
+
+
+def test_a_requested_start_date_is_where_planning_starts(services):  # noqa: F811
+    start = datetime(2031, 3, 1, 9)
+    order = services.orders.create(
+        AGENT,
+        OrderInput(
+            "ACME", (LineInput("test-internet", characteristics={"speed": 100, "address": "x"}),), requested_start_date=start
+        ),
+    )
+    services.orders.submit(AGENT, order.id)
+    drain(services, manual_chars={})
+    with services.sessions() as s:
+        tasks = s.scalars(select(Task).where(Task.order_id == order.id)).all()
+        assert s.get(Order, order.id).requested_start_date == start
+    assert min(t.planned_start_at for t in tasks) == start
+
+
+def test_a_requested_start_after_the_requested_completion_is_refused(services):  # noqa: F811
+    data = OrderInput(
+        "ACME",
+        (LineInput("test-internet", characteristics={"speed": 100, "address": "x"}),),
+        requested_start_date=datetime(2031, 3, 2),
+        requested_completion_date=datetime(2031, 3, 1),
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        services.orders.create(AGENT, data)
+    assert [(e.field, e.code) for e in refused.value.errors] == [("requestedStartDate", "INVALID")]

@@ -23,14 +23,14 @@ query($id: ID!) {
     state expectedCompletionDate committedCompletionDate
     completionEstimates { lineNumber expectedCompletionDate reason detail }
     timeline {
-      state start committedCompletionDate expectedCompletionDate
+      state startDate committedCompletionDate expectedCompletionDate
       lines {
         lineNumber expectedCompletionDate
         domainOrders {
-          specKey state planned { start end } estimated { start end } actual { start end }
+          specKey state planned { startDate endDate } estimated { startDate endDate } actual { startDate endDate }
           tasks {
             key state critical totalFloat durationSeconds finishBlocked
-            planned { start end } estimated { start end } actual { start end }
+            planned { startDate endDate } estimated { startDate endDate } actual { startDate endDate }
             dependencies { predecessorId type lag }
           }
         }
@@ -81,22 +81,22 @@ def test_a_start_to_start_dependency_with_lag_starts_its_task_on_time(client):
     # startToStart + 2 s: it started 2 s after the slow task started, while that one still ran.
     assert follow["dependencies"][0]["type"] == "START_TO_START" and follow["dependencies"][0]["lag"] == 2
     lag = timedelta(seconds=fixture_schedule_pack.LAG.total_seconds())
-    started_after = _dt(follow["actual"]["start"]) - _dt(slow["actual"]["start"])
+    started_after = _dt(follow["actual"]["startDate"]) - _dt(slow["actual"]["startDate"])
     assert lag <= started_after < lag + timedelta(seconds=1.2), started_after
-    assert _dt(follow["actual"]["end"]) < _dt(slow["actual"]["end"])
+    assert _dt(follow["actual"]["endDate"]) < _dt(slow["actual"]["endDate"])
 
     # finishToFinish: its handler answered at once, but it completed only when the slow task did.
     assert finish_with["dependencies"][0]["type"] == "FINISH_TO_FINISH"
-    assert _dt(finish_with["actual"]["start"]) < _dt(slow["actual"]["start"]) + timedelta(seconds=1)
-    assert _dt(finish_with["actual"]["end"]) >= _dt(slow["actual"]["end"])
+    assert _dt(finish_with["actual"]["startDate"]) < _dt(slow["actual"]["startDate"]) + timedelta(seconds=1)
+    assert _dt(finish_with["actual"]["endDate"]) >= _dt(slow["actual"]["endDate"])
     assert finish_with["finishBlocked"] is False and finish_with["state"] == "COMPLETED"
 
     # The timeline: planned dates from the plan, estimates equal to the actuals once done.
     for task in tasks.values():
-        assert task["planned"]["start"] and task["planned"]["end"] and task["durationSeconds"]
+        assert task["planned"]["startDate"] and task["planned"]["endDate"] and task["durationSeconds"]
         assert task["estimated"] == task["actual"]
     assert slow["critical"]  # the slow task sets the end
-    assert domain_order["actual"]["start"] == slow["actual"]["start"]
+    assert domain_order["actual"]["startDate"] == slow["actual"]["startDate"]
     assert order["expectedCompletionDate"] == order["timeline"]["expectedCompletionDate"] == line["expectedCompletionDate"]
     reasons = [e["reason"] for e in order["completionEstimates"] if e["lineNumber"] is None]
     assert reasons[0] == "planned"

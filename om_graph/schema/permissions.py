@@ -180,7 +180,8 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "TaskDependency": _same(INHERIT, "predecessorId type lag"),
     # core/reads/timeline.py (order.timeline: staff) and the expected completion revisions
     "OrderTimeline": _same(
-        INHERIT, "state jeopardy start requestedCompletionDate committedCompletionDate expectedCompletionDate completedAt lines"
+        INHERIT,
+        "state jeopardy startDate requestedCompletionDate committedCompletionDate expectedCompletionDate completedAt lines",
     ),
     "TimelineLine": _same(INHERIT, "id lineNumber offeringKey state jeopardy expectedCompletionDate domainOrders"),
     "TimelineDomainOrder": _same(INHERIT, "id parentId kind specKey unitIndex state jeopardy planned estimated actual tasks"),
@@ -189,7 +190,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "id key name kind state jeopardy durationSeconds planned estimated actual dueAt critical totalFloat releaseAt finishBlocked assignee dependencies",
     ),
     "TimelineDependency": _same(INHERIT, "predecessorId type lag"),
-    "DateSpan": _same(INHERIT, "start end"),
+    "DateSpan": _same(INHERIT, "startDate endDate"),
     "CompletionEstimate": _same(INHERIT, "lineNumber expectedCompletionDate previous reason detail recordedAt"),
     "PageInfo": _same(INHERIT, "hasNextPage hasPreviousPage startCursor endCursor"),
     "OrderConnection": _same(INHERIT, "edges pageInfo totalCount"),

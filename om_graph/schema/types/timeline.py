@@ -40,12 +40,12 @@ def _jeopardy(value: str | None) -> JeopardyLevel | None:
 
 @strawberry.type(description="A start and an end (either may be unknown yet).")
 class DateSpan:
-    start: datetime | None
-    end: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
 
 
 def _span(start: datetime | None, end: datetime | None) -> DateSpan:
-    return DateSpan(start=start, end=end)
+    return DateSpan(start_date=start, end_date=end)
 
 
 @strawberry.type(description="A dependency of a task on the timeline: its type and lag (seconds; negative: a lead).")
@@ -108,7 +108,9 @@ class TimelineLine:
 class OrderTimeline:
     state: OrderState
     jeopardy: JeopardyLevel | None
-    start: datetime | None = strawberry.field(description="Where planning started: submit, or the requested start date.")
+    start_date: datetime | None = strawberry.field(
+        description="Where planning started: submit, or the requested start date when later."
+    )
     requested_completion_date: datetime | None
     committed_completion_date: datetime | None
     expected_completion_date: datetime | None
@@ -165,7 +167,7 @@ class OrderTimeline:
         return cls(
             state=_ORDER_STATES[o.state],
             jeopardy=_jeopardy(o.jeopardy),
-            start=start,
+            start_date=start,
             requested_completion_date=o.requested_completion_date,
             committed_completion_date=o.committed_completion_at,
             expected_completion_date=o.expected_completion_at,
