@@ -83,6 +83,9 @@ def test_pending_terminate_cannot_return_to_active():
         (TASK, SimpleNamespace(state="ready", kind="automatic"), "complete", AGENT, "NOT_MANUAL"),
         (TASK, SimpleNamespace(state="ready", kind="manual"), "complete", AGENT, None),
         (TASK, SimpleNamespace(state="inProgress", kind="automatic"), "complete", SYSTEM, None),
+        # work queues: someone else's manual task (core/fulfilment/queues.py)
+        (TASK, SimpleNamespace(state="ready", kind="manual", assignee="other"), "complete", AGENT, "NOT_ASSIGNEE"),
+        (TASK, SimpleNamespace(state="ready", kind="manual", assignee="agent"), "complete", AGENT, None),
     ],
 )
 def test_guards_refuse_with_their_declared_code(machine, entity, event, actor, code):

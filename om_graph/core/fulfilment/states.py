@@ -78,8 +78,7 @@ ASSIGNEE_OR_MANAGER = Guard(
     "assigneeOrManager",
     lambda task, actor: (
         task.kind != TaskKinds.MANUAL
-        or task.assignee is None
-        or task.assignee == actor.label
+        or getattr(task, "assignee", None) in (None, actor.label)
         or Permission.TASK_ASSIGN in getattr(actor, "permissions", ())
     ),
     FulfilmentErrorCode.NOT_ASSIGNEE,
