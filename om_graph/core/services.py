@@ -13,10 +13,10 @@ from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.fallout import FalloutService
 from om_graph.core.fulfilment.holds import HoldService
-from om_graph.core.fulfilment.staggered import LineSupply
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.queues import WorkQueues
 from om_graph.core.fulfilment.reconciler import JeopardySettings, Reconciler
+from om_graph.core.fulfilment.staggered import LineSupply
 from om_graph.core.fulfilment.tables import FULFILMENT_TABLES
 from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
@@ -75,7 +75,11 @@ class Services:
         self.holds = HoldService(self.uow, self.orchestrator, stage_resume=self.processing.resume)
         # Staggered decomposition (core/fulfilment/staggered.py): characteristics supplied to an in-flight line.
         self.line_supply = LineSupply(
-            self.uow, registry, self.orchestrator, self.processing.decomposer, self._decision_tables  # type: ignore[arg-type]
+            self.uow,
+            registry,
+            self.orchestrator,
+            self.processing.decomposer,
+            self._decision_tables,  # type: ignore[arg-type]
         )
         # Work queues (core/fulfilment/queues.py; the read: core/reads/work_queue.py).
         self.orchestrator.tables = self._decision_tables

@@ -35,9 +35,9 @@ from om_graph.core.catalog.extensions import (
     TaskTiming,
 )
 from om_graph.core.catalog.planning import dependency_problems, needs_problems
+from om_graph.core.catalog.prices import PriceListDef, implicit_price_lists, price_list_problems
 from om_graph.core.catalog.propagation import index as index_mappings
 from om_graph.core.catalog.propagation import mapping_problems
-from om_graph.core.catalog.prices import PriceListDef, implicit_price_lists, price_list_problems
 from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.errors import PluginConfigurationError
 

@@ -29,8 +29,8 @@ from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.pricing import price_order
-from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.priority import order_priority
+from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.states import LINE, ORDER
 from om_graph.core.ordering.validation import (
     OrderValidator,
