@@ -15,7 +15,7 @@ The convention: an HTML comment right before the block names the demo token it r
 ``<!-- role: order_agent; step: 3 -->`` to set where in the story it runs (docs/api.md is a
 reference, ordered by topic; a block without a step runs after the one before it). Where a
 step needs an id an earlier one returned, the docs write ``<the order id>`` / ``<the task id>`` /
-``<the enrichment id>`` (an open manual enrichment task).
+``<the enrichment id>`` (an open manual enrichment task) / ``<the fallout id>`` (an open fallout record).
 test_example_names_its_role fails for an example without a role."""
 
 from __future__ import annotations
@@ -482,6 +482,14 @@ class DocsRun:
                 found = [t["id"] for t in _objects(response, "tasks") if t.get("kind") == "MANUAL" and t.get("state") == "READY"]
             elif what == "enrichment":  # a manual enrichment task a person completes
                 found = [t["id"] for t in _objects(response, "enrichmentTasks") if t.get("state") == "OPEN"]
+            elif what == "fallout":  # an open (or taken) fallout record an agent works
+                found = [
+                    e["node"]["id"]
+                    for connection in _objects(response, "fallouts")
+                    if isinstance(connection, dict)
+                    for e in connection.get("edges") or ()
+                    if e.get("node", {}).get("state") in ("OPEN", "IN_PROGRESS")
+                ]
             else:
                 pytest.fail(f"unknown placeholder <the {what} id>\nin {block.describe()}", pytrace=False)
             if found:
