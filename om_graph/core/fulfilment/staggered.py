@@ -198,7 +198,7 @@ class LineSupply:
         The order must be in flight and the line not finished."""
         require(actor, Permission.ORDER_CAPTURE)
         if not characteristics:
-            raise ValidationFailed.single("characteristics", "supply at least one characteristic", "REQUIRED")
+            raise ValidationFailed.single("characteristics", "supply at least one characteristic", CommonErrorCode.REQUIRED)
         for _ in range(_STALE_RETRIES):
             read = self._read(actor, order_id, ref)
             checked = self._check(read.line, characteristics)
