@@ -39,6 +39,7 @@ BENCHMARKS = {
     "pricing": "bench.pricing",
     "jeopardy": "bench.jeopardy",
     "fallout_queue": "bench.fallout_queue",
+    "work_queue": "bench.work_queue",
 }
 
 

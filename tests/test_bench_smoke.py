@@ -156,3 +156,17 @@ def test_fallout_queue(tmp_path):
     plans = results[0].data["large"]["plans"]
     assert "ix_fallout_active_priority_id" in plans["first_page"][0]
     assert "ix_fallout_active_type_priority_id" in plans["filtered_page"][0]
+
+
+def test_work_queue(tmp_path):
+    from bench import work_queue
+
+    results = work_queue.run("tiny", tmp_path)
+    assert [r.name.split(" at ")[0] for r in results] == [
+        "work queue group due page",
+        "work queue group id page",
+        "work queue deep due page",
+        "work queue my page",
+    ]
+    assert all(r.figure > 0 and r.reference > 0 and r.ratio for r in results)
+    assert set(results[0].data["large"]["plans"]) == {"group_due_page", "group_id_page", "my_page"}
