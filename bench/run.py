@@ -40,6 +40,7 @@ BENCHMARKS = {
     "jeopardy": "bench.jeopardy",
     "fallout_queue": "bench.fallout_queue",
     "work_queue": "bench.work_queue",
+    "timeline": "bench.timeline",
 }
 
 

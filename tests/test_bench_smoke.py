@@ -170,3 +170,14 @@ def test_work_queue(tmp_path):
     ]
     assert all(r.figure > 0 and r.reference > 0 and r.ratio for r in results)
     assert set(results[0].data["large"]["plans"]) == {"group_due_page", "group_id_page", "my_page"}
+
+
+def test_timeline(tmp_path):
+    from bench import timeline
+
+    uncached, cached = timeline.run("tiny", tmp_path)
+    shape = uncached.data["shape"]
+    assert shape["tasks"] == 500 and shape["dependencies"] == 450 and shape["critical"] > 0
+    assert uncached.figure > 0 and uncached.data["load"]["errors"] == 0 and uncached.reference > 0
+    assert uncached.data["load"]["response_cache"] is None  # every read executed
+    assert cached.data["load"]["errors"] == 0 and cached.data["load"]["response_cache"]["hits"] > 0

@@ -27,10 +27,10 @@ query($id: ID!) {
       lines {
         lineNumber expectedCompletionDate
         domainOrders {
-          specKey state planned { startDate endDate } estimated { startDate endDate } actual { startDate endDate }
+          specKey state plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate
           tasks {
             key state critical totalFloat durationSeconds finishBlocked
-            planned { startDate endDate } estimated { startDate endDate } actual { startDate endDate }
+            plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate
             dependencies { predecessorId type lag }
           }
         }
@@ -81,22 +81,22 @@ def test_a_start_to_start_dependency_with_lag_starts_its_task_on_time(client):
     # startToStart + 2 s: it started 2 s after the slow task started, while that one still ran.
     assert follow["dependencies"][0]["type"] == "START_TO_START" and follow["dependencies"][0]["lag"] == 2
     lag = timedelta(seconds=fixture_schedule_pack.LAG.total_seconds())
-    started_after = _dt(follow["actual"]["startDate"]) - _dt(slow["actual"]["startDate"])
+    started_after = _dt(follow["actualStartDate"]) - _dt(slow["actualStartDate"])
     assert lag <= started_after < lag + timedelta(seconds=1.2), started_after
-    assert _dt(follow["actual"]["endDate"]) < _dt(slow["actual"]["endDate"])
+    assert _dt(follow["actualEndDate"]) < _dt(slow["actualEndDate"])
 
     # finishToFinish: its handler answered at once, but it completed only when the slow task did.
     assert finish_with["dependencies"][0]["type"] == "FINISH_TO_FINISH"
-    assert _dt(finish_with["actual"]["startDate"]) < _dt(slow["actual"]["startDate"]) + timedelta(seconds=1)
-    assert _dt(finish_with["actual"]["endDate"]) >= _dt(slow["actual"]["endDate"])
+    assert _dt(finish_with["actualStartDate"]) < _dt(slow["actualStartDate"]) + timedelta(seconds=1)
+    assert _dt(finish_with["actualEndDate"]) >= _dt(slow["actualEndDate"])
     assert finish_with["finishBlocked"] is False and finish_with["state"] == "COMPLETED"
 
     # The timeline: planned dates from the plan, estimates equal to the actuals once done.
     for task in tasks.values():
-        assert task["planned"]["startDate"] and task["planned"]["endDate"] and task["durationSeconds"]
-        assert task["estimated"] == task["actual"]
+        assert task["plannedStartDate"] and task["plannedEndDate"] and task["durationSeconds"]
+        assert (task["estimatedStartDate"], task["estimatedEndDate"]) == (task["actualStartDate"], task["actualEndDate"])
     assert slow["critical"]  # the slow task sets the end
-    assert domain_order["actual"]["startDate"] == slow["actual"]["startDate"]
+    assert domain_order["actualStartDate"] == slow["actualStartDate"]
     assert order["expectedCompletionDate"] == order["timeline"]["expectedCompletionDate"] == line["expectedCompletionDate"]
     reasons = [e["reason"] for e in order["completionEstimates"] if e["lineNumber"] is None]
     assert reasons[0] == "planned"

@@ -184,13 +184,17 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "state jeopardy startDate requestedCompletionDate committedCompletionDate expectedCompletionDate completedAt lines",
     ),
     "TimelineLine": _same(INHERIT, "id lineNumber offeringKey state jeopardy expectedCompletionDate domainOrders"),
-    "TimelineDomainOrder": _same(INHERIT, "id parentId kind specKey unitIndex state jeopardy planned estimated actual tasks"),
+    "TimelineDomainOrder": _same(
+        INHERIT,
+        "id parentId kind specKey unitIndex state jeopardy tasks"
+        " plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate",
+    ),
     "TimelineTask": _same(
         INHERIT,
-        "id key name kind state jeopardy durationSeconds planned estimated actual dueAt critical totalFloat releaseAt finishBlocked assignee dependencies",
+        "id key name kind state jeopardy durationSeconds dueAt critical totalFloat releaseAt finishBlocked assignee dependencies"
+        " plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate",
     ),
     "TimelineDependency": _same(INHERIT, "predecessorId type lag"),
-    "DateSpan": _same(INHERIT, "startDate endDate"),
     "CompletionEstimate": _same(INHERIT, "lineNumber expectedCompletionDate previous reason detail recordedAt"),
     "PageInfo": _same(INHERIT, "hasNextPage hasPreviousPage startCursor endCursor"),
     "OrderConnection": _same(INHERIT, "edges pageInfo totalCount"),

@@ -38,16 +38,6 @@ def _jeopardy(value: str | None) -> JeopardyLevel | None:
     return _JEOPARDY_LEVELS.get(value) if value else None
 
 
-@strawberry.type(description="A start and an end (either may be unknown yet).")
-class DateSpan:
-    start_date: datetime | None
-    end_date: datetime | None
-
-
-def _span(start: datetime | None, end: datetime | None) -> DateSpan:
-    return DateSpan(start_date=start, end_date=end)
-
-
 @strawberry.type(description="A dependency of a task on the timeline: its type and lag (seconds; negative: a lead).")
 class TimelineDependency:
     predecessor_id: relay.GlobalID
@@ -64,9 +54,12 @@ class TimelineTask:
     state: TaskState
     jeopardy: JeopardyLevel | None
     duration_seconds: int | None
-    planned: DateSpan
-    estimated: DateSpan
-    actual: DateSpan
+    planned_start_date: datetime | None
+    planned_end_date: datetime | None
+    estimated_start_date: datetime | None
+    estimated_end_date: datetime | None
+    actual_start_date: datetime | None
+    actual_end_date: datetime | None
     due_at: datetime | None
     critical: bool = strawberry.field(description="On the order's critical path (no float).")
     total_float: int | None = strawberry.field(description="Seconds it may slip before the order's end moves.")
@@ -87,9 +80,12 @@ class TimelineDomainOrder:
     unit_index: int
     state: DomainOrderState
     jeopardy: JeopardyLevel | None
-    planned: DateSpan
-    estimated: DateSpan
-    actual: DateSpan
+    planned_start_date: datetime | None
+    planned_end_date: datetime | None
+    estimated_start_date: datetime | None
+    estimated_end_date: datetime | None
+    actual_start_date: datetime | None
+    actual_end_date: datetime | None
     tasks: list[TimelineTask]
 
 
@@ -133,9 +129,12 @@ class OrderTimeline:
                 state=_TASK_STATES[t.state],
                 jeopardy=_jeopardy(t.jeopardy),
                 duration_seconds=t.duration_seconds,
-                planned=_span(t.planned_start_at, t.planned_end_at),
-                estimated=_span(t.estimated_start_at, t.estimated_end_at),
-                actual=_span(t.started_at, t.finished_at),
+                planned_start_date=t.planned_start_at,
+                planned_end_date=t.planned_end_at,
+                estimated_start_date=t.estimated_start_at,
+                estimated_end_date=t.estimated_end_at,
+                actual_start_date=t.started_at,
+                actual_end_date=t.finished_at,
                 due_at=t.due_at,
                 critical=bool(t.critical),
                 total_float=t.total_float_seconds,
@@ -158,9 +157,12 @@ class OrderTimeline:
                 unit_index=d.unit_index,
                 state=_DOMAIN_ORDER_STATES[d.state],
                 jeopardy=_jeopardy(d.jeopardy),
-                planned=_span(d.planned_start_at, d.planned_end_at),
-                estimated=_span(d.estimated_start_at, d.estimated_end_at),
-                actual=_span(d.started_at, d.completed_at),
+                planned_start_date=d.planned_start_at,
+                planned_end_date=d.planned_end_at,
+                estimated_start_date=d.estimated_start_at,
+                estimated_end_date=d.estimated_end_at,
+                actual_start_date=d.started_at,
+                actual_end_date=d.completed_at,
                 tasks=[task(t) for t in entry.tasks],
             )
 
