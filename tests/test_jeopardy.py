@@ -454,3 +454,124 @@ def test_a_jeopardy_alert_arrives_on_the_order_events_subscription(make_runtime,
     kinds = sorted(e["entityKind"] for e in received)
     assert kinds == ["order", "task"], json.dumps(received)[:500]
     assert all(e["payload"]["@type"] == "ProductOrderJeopardyAlert" for e in received)
+
+
+# --- roll-up invariants (property) ---------------------------------------------------------------
+
+_LEVELS = st.sampled_from([None, "LOW", "MEDIUM", "HIGH", "CRITICAL"])
+
+
+@st.composite
+def _orders(draw):
+    """One order's rows as the pass reads them: lines, domain orders (children after parents),
+    open tasks with SLA clocks at any share, some lines paused."""
+    now = utcnow()
+    lines, domain_orders, tasks = [], [], []
+    for n in range(1, draw(st.integers(1, 3)) + 1):
+        lines.append(
+            SimpleNamespace(
+                id=n, order_id=1, line_number=n, action="add", state="inProgress", jeopardy=draw(_LEVELS), paused_at=None
+            )
+        )
+        for _ in range(draw(st.integers(1, 3))):
+            parents = [d.id for d in domain_orders if d.line_id == n]
+            domain_orders.append(
+                SimpleNamespace(
+                    id=len(domain_orders) + 1,
+                    order_id=1,
+                    line_id=n,
+                    parent_id=draw(st.sampled_from([None, *parents])),
+                    kind="SERVICE",
+                    spec_key="s",
+                    state=draw(st.sampled_from(["inProgress", "inProgress", "completed"])),
+                    jeopardy=draw(_LEVELS),
+                    sla_seconds=None,
+                    due_at=None,
+                    started_at=None,
+                )
+            )
+    for d in domain_orders:
+        if d.state == "completed":
+            continue
+        for k in range(draw(st.integers(0, 3))):
+            share = draw(st.floats(0, 3))
+            tasks.append(
+                SimpleNamespace(
+                    id=len(tasks) + 1,
+                    order_id=1,
+                    domain_order_id=d.id,
+                    key=f"t{k}",
+                    kind="automatic",
+                    state="ready",
+                    planned_seconds=1000,
+                    due_at=now + timedelta(seconds=1000 - share * 1000),
+                    jeopardy=draw(_LEVELS),
+                    estimated_end_at=None,
+                    total_float_seconds=None,
+                )
+            )
+    order = SimpleNamespace(
+        id=1,
+        customer_id="C",
+        state="inProgress",
+        change_seq=1,
+        jeopardy=draw(_LEVELS),
+        predicted_lateness_seconds=None,
+        expected_completion_at=now + timedelta(seconds=draw(st.integers(-3600, 3600))),
+        committed_completion_at=now + timedelta(hours=1),
+        requested_start_date=None,
+        submitted_at=now - timedelta(hours=1),
+        created_at=now - timedelta(hours=1),
+        paused_at=None,
+        priority=None,
+        segment=None,
+    )
+    snapshot = jp._Snapshot({1: order}, {1: lines}, {1: domain_orders}, {1: tasks})
+    return snapshot, now
+
+
+@given(_orders())
+def test_rolled_up_levels_are_the_max_of_what_they_cover(case):
+    snapshot, now = case
+    evaluator = JeopardyEvaluator(None, Registry())  # type: ignore[arg-type]  # never writes here
+    order = snapshot.orders[1]
+    change = evaluator._evaluate_order(order, snapshot, None, jp.SlaAnswers(Registry()), now)
+    tasks = {t.id: t.jeopardy for t in snapshot.tasks[1]} | {t.id: level for t, level, *_ in change.tasks}
+    assert all(jp.rank(level) >= jp.rank(t.jeopardy) for t, level, *_ in change.tasks)  # tasks only rise
+    domain = {d.id: d.jeopardy for d in snapshot.domain_orders[1]} | {d.id: level for d, level, _, _ in change.domain_orders}
+    lines = {line.id: line.jeopardy for line in snapshot.lines[1]} | {line.id: level for line, level in change.line_levels}
+    open_domain = [d for d in snapshot.domain_orders[1] if d.state != "completed"]
+    for d in open_domain:
+        covered = [tasks[t.id] for t in snapshot.tasks[1] if t.domain_order_id == d.id]
+        covered += [domain[c.id] for c in open_domain if c.parent_id == d.id]
+        assert domain[d.id] == highest(covered)
+    for line in snapshot.lines[1]:
+        assert lines[line.id] == highest(domain[d.id] for d in open_domain if d.line_id == line.id)
+        assert jp.rank(change.order_level) >= jp.rank(lines[line.id])
+    late = change.lateness is not None and change.lateness > 0
+    assert (jp.rank(change.order_level) >= 1) if late else True  # any predicted lateness: at least LOW
+
+
+def test_the_reconciler_runs_a_pass_at_most_every_interval(services):
+    order_id = _unscheduled(services, _place(services))
+    reconciler = services.reconciler
+    reconciler.jeopardy_interval = 3600
+    reconciler.run_once()  # the first pass runs at once (nothing is late yet)
+    assert reconciler.last_jeopardy is not None and reconciler.last_jeopardy.orders_evaluated == 1
+    with services.uow() as uow:  # the installation is now three days late
+        uow.session.execute(
+            update(Task).where(Task.order_id == order_id, Task.key == "test.install").values(due_at=utcnow() - timedelta(days=3))
+        )
+    assert reconciler.run_once().jeopardy_changes == 0  # within the interval: no pass
+    reconciler.jeopardy_interval = 0
+    assert reconciler.run_once().jeopardy_changes == 1
+
+
+def test_the_jeopardy_settings_come_from_the_environment(monkeypatch):
+    from om_graph.settings import Settings
+
+    monkeypatch.setenv("OM_GRAPH_JEOPARDY_BATCH", "50")
+    monkeypatch.setenv("OM_GRAPH_JEOPARDY_WRITE_GROUP", "5")
+    monkeypatch.setenv("OM_GRAPH_JEOPARDY_INTERVAL", "120")
+    settings = Settings.from_env()
+    assert (settings.jeopardy_batch, settings.jeopardy_write_group, settings.jeopardy_interval_seconds) == (50, 5, 120.0)
