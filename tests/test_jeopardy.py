@@ -575,3 +575,18 @@ def test_the_jeopardy_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("OM_GRAPH_JEOPARDY_INTERVAL", "120")
     settings = Settings.from_env()
     assert (settings.jeopardy_batch, settings.jeopardy_write_group, settings.jeopardy_interval_seconds) == (50, 5, 120.0)
+
+
+def test_a_hold_pauses_the_sla_clock_and_resuming_moves_it_by_the_pause(services):
+    order_id = _unscheduled(services, _place(services))
+    services.holds.hold_order(AGENT, order_id, "the customer is away")
+    assert services.reconciler.jeopardy.run(utcnow() + timedelta(days=4)).orders_paused == 1
+    assert _alerts(services, order_id) == []  # held: not evaluated, whatever the clock says
+    with services.uow() as uow:  # as if held for the last two days
+        uow.session.execute(update(Order).where(Order.id == order_id).values(paused_at=utcnow() - timedelta(days=2)))
+    services.holds.resume_order(AGENT, order_id)
+    _drain(services)
+    report = services.reconciler.jeopardy.run(utcnow() + timedelta(days=3, hours=1))  # 3 days + 1 h after release
+    assert report.tasks_changed == 0  # the two held days do not count: 1 day 1 h of its 3-day SLA
+    assert _levels(services, order_id).tasks["test.install"] is None
+    assert services.reconciler.jeopardy.run(utcnow() + timedelta(days=5, hours=1)).tasks_changed == 1
