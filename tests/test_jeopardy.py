@@ -590,3 +590,22 @@ def test_a_hold_pauses_the_sla_clock_and_resuming_moves_it_by_the_pause(services
     assert report.tasks_changed == 0  # the two held days do not count: 1 day 1 h of its 3-day SLA
     assert _levels(services, order_id).tasks["test.install"] is None
     assert services.reconciler.jeopardy.run(utcnow() + timedelta(days=5, hours=1)).tasks_changed == 1
+
+
+def test_an_order_whose_work_all_waits_is_still_predicted(services):
+    order_id = _place(services)
+    now = utcnow()
+    with services.uow() as uow:  # every open task waits (a lag, a predecessor): no open task leads to it
+        uow.session.execute(update(Task).where(Task.order_id == order_id, Task.state == "ready").values(state="pending"))
+        uow.session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(
+                submitted_at=now,
+                committed_completion_at=now + timedelta(hours=4),
+                expected_completion_at=now + timedelta(hours=5),
+            )
+        )
+    report = services.reconciler.jeopardy.run(now)
+    assert report.tasks_read == 0 and report.orders_evaluated == 1
+    assert _levels(services, order_id).order == "HIGH"  # an hour late on a 4-hour span

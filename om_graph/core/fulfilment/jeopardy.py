@@ -288,6 +288,12 @@ _KEYSET = (
     .order_by(_T.c.id)
     .limit(bindparam("limit"))
 )
+_ORDER_KEYSET = (  # orders in progress with a commitment (ix_customer_order_state_id), as (id, order_id)
+    select(_O.c.id, _O.c.id.label("order_id"))
+    .where(_O.c.state == bindparam("state"), _O.c.id > bindparam("after"), _O.c.committed_completion_at.is_not(None))
+    .order_by(_O.c.id)
+    .limit(bindparam("limit"))
+)
 _ORDERS = select(
     _O.c.id,
     _O.c.customer_id,
@@ -480,18 +486,22 @@ class JeopardyEvaluator:
         self.write_group = max(1, write_group)
 
     def run(self, now: datetime | None = None) -> JeopardyReport:
-        """One full pass over every open task, in batches."""
+        """One full pass over every open task, in batches; then over the orders in progress that
+        no open task led to (all their work waiting on a predecessor or a lag), for their
+        predicted lateness."""
         now = now or utcnow()
         report = JeopardyReport()
         answers = SlaAnswers(self.registry)
         seen: set[int] = set()
-        for state in OPEN_TASK_STATES:
+        walks = [(_KEYSET, {"state": state}, True) for state in OPEN_TASK_STATES]
+        walks.append((_ORDER_KEYSET, {"state": OrderStates.IN_PROGRESS}, False))
+        for statement, params, of_tasks in walks:
             after = 0
             while True:
                 started = time.perf_counter()
                 with self._uow(read_only=True) as uow:
                     connection = uow.session.connection()
-                    keys = connection.execute(_KEYSET, {"state": state, "after": after, "limit": self.batch}).all()
+                    keys = connection.execute(statement, {**params, "after": after, "limit": self.batch}).all()
                     if not keys:
                         break
                     after = keys[-1].id
@@ -500,13 +510,12 @@ class JeopardyEvaluator:
                     tables = self._tables(uow.session) if self._tables is not None and order_ids else None
                 report.timed(time.perf_counter() - started, write=False)
                 report.batches += 1
-                report.tasks_read += len(keys)
+                report.tasks_read += len(keys) if of_tasks else 0
                 seen.update(order_ids)
-                if snapshot is None:
-                    continue
-                changes = self._evaluate(snapshot, tables, answers, now, report)  # pack code: no transaction open
-                for start in range(0, len(changes), self.write_group):
-                    self._write(changes[start : start + self.write_group], now, report)
+                if snapshot is not None:
+                    changes = self._evaluate(snapshot, tables, answers, now, report)  # pack code: no transaction open
+                    for start in range(0, len(changes), self.write_group):
+                        self._write(changes[start : start + self.write_group], now, report)
                 if len(keys) < self.batch:
                     break
         report.policy_failures = answers.failures
