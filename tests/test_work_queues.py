@@ -315,19 +315,30 @@ def test_the_queue_pages_by_due_date_nulls_last_without_gaps_or_repeats(svc):
         ids = s.scalars(select(Task.id).where(Task.state.in_(("ready", "pending"))).order_by(Task.id)).all()
         for i, task_id in enumerate(ids):
             due_of[task_id] = None if i % 3 == 0 else base + timedelta(hours=(i * 7) % 5)  # ties and nulls
-            s.execute(update(Task).where(Task.id == task_id).values(due_at=due_of[task_id], state="ready"))
+            group = ("order_fulfillment_agent", "order_manager")[i % 2]  # the staff actor's two roles
+            values = {"due_at": due_of[task_id], "state": "ready", "assignment_group": group, "assignee": None}
+            s.execute(update(Task).where(Task.id == task_id).values(**values))
     assert len(ids) >= 9
     every = TaskQueueFilter(states=("ready",))
     expected = sorted(ids, key=lambda i: (due_of[i] is None, due_of[i] or base, i))
-    for sort, order in (("due", expected), ("id", sorted(ids))):
+
+    def walk(f, sort, first):
         seen, after = [], None
         while True:
-            page = svc.work_queue.tasks(STAFF, every, first=2, after=after, sort=sort)
+            page = svc.work_queue.tasks(STAFF, f, first=first, after=after, sort=sort)
             seen += [row.id for row in page.items]
             if not page.has_next:
-                break
+                return seen
             after = page.end_cursor
-        assert seen == order, sort
+
+    for sort, order in (("due", expected), ("id", sorted(ids))):
+        for first in (1, 2, 5):
+            assert walk(every, sort, first) == order, (sort, first)
+            # The same through the per-group lanes (merged from one ordered read per group and state).
+            lanes = TaskQueueFilter(states=("ready", "inProgress"), my_groups=True, unassigned=True)
+            assert walk(lanes, sort, first) == order, ("lanes", sort, first)
+    one_group = TaskQueueFilter(states=("ready",), assignment_group="order_manager")
+    assert walk(one_group, "due", 2) == [i for i in expected if ids.index(i) % 2]
     with pytest.raises(DomainError) as bad:
         svc.work_queue.tasks(STAFF, every, after="not-a-cursor")
     assert bad.value.errors[0].field == "after"

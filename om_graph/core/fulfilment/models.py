@@ -56,8 +56,9 @@ class Task(Base):
         Index("ix_order_task_order_id", "order_id"),
         Index("ix_order_task_state_dispatched_at", "state", "dispatched_at"),
         Index("ix_order_task_state_id", "state", "id"),  # the jeopardy pass's keyset over open tasks
-        Index("ix_order_task_assignment_group_state_id", "assignment_group", "state", "id"),  # work queues
-        Index("ix_order_task_assignee_state_id", "assignee", "state", "id"),
+        # Work queues (core/reads/work_queue.py): a group's or a person's tasks of a state, soonest due first.
+        Index("ix_order_task_group_state_due_id", "assignment_group", "state", "due_at", "id"),
+        Index("ix_order_task_assignee_state_due_id", "assignee", "state", "due_at", "id"),
         Index("ix_order_task_release_at", "release_at"),  # schedule: the reconciler's gates past due
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

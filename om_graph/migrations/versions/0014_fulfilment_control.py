@@ -156,8 +156,9 @@ def upgrade() -> None:
     ):
         op.add_column("order_task", column)
     op.create_index("ix_order_task_state_id", "order_task", ["state", "id"])
-    op.create_index("ix_order_task_assignment_group_state_id", "order_task", ["assignment_group", "state", "id"])
-    op.create_index("ix_order_task_assignee_state_id", "order_task", ["assignee", "state", "id"])
+    # work queues (core/reads/work_queue.py): per group or person and state, soonest due first
+    op.create_index("ix_order_task_group_state_due_id", "order_task", ["assignment_group", "state", "due_at", "id"])
+    op.create_index("ix_order_task_assignee_state_due_id", "order_task", ["assignee", "state", "due_at", "id"])
     op.create_index("ix_order_task_release_at", "order_task", ["release_at"])  # schedule: gates past due
     op.add_column("task_dependency", sa.Column("lag_seconds", sa.Integer(), server_default="0", nullable=False))
     # The new columns, and the new tables' rows, bump their order's change_seq (migrations/change_seq.py).
@@ -216,7 +217,7 @@ def downgrade() -> None:
     # The triggers name the columns (and the tables): drop them first.
     drop_triggers()
     op.drop_index("ix_order_task_release_at", "order_task")  # schedule
-    for index in ("ix_order_task_assignee_state_id", "ix_order_task_assignment_group_state_id", "ix_order_task_state_id"):
+    for index in ("ix_order_task_assignee_state_due_id", "ix_order_task_group_state_due_id", "ix_order_task_state_id"):
         op.drop_index(index, "order_task")
     for table, columns in _ADDED.items():
         for column in columns:
