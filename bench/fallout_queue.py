@@ -4,7 +4,7 @@
 Seeds two SQLite databases with Core inserts (``executemany``): orders, and fallout records of
 every state (a tenth open, as in a queue that is worked: most records are resolved or closed),
 types and priorities, some assigned. Then, through :class:`FalloutService.queue` (what the
-``fallouts`` field calls), the median time of: the first page (the open records, highest priority
+``fallouts`` field calls), the fastest of many calls (the median beside it) of: the first page (the open records, highest priority
 first: the partial index ``ix_fallout_active_priority_id``), a filtered page (open provisioning records:
 ``ix_fallout_active_type_priority_id``), the page after a cursor deep in the
 queue, and "my" records (``ix_fallout_active_assignee_priority_id``). Reports each at both sizes, their
@@ -83,13 +83,19 @@ def seed(engine: Any, records: int) -> None:
 
 
 def _median_ms(call: Any, repeats: int) -> float:
+    """The fastest of ``repeats`` calls (the least disturbed by other work on the machine; the
+    median is kept beside it in the data)."""
     call()  # warm: statement cache, pages of the index
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         call()
         times.append(time.perf_counter() - started)
-    return round(statistics.median(times) * 1000, 3)
+    _MEDIANS.append(round(statistics.median(times) * 1000, 3))
+    return round(min(times) * 1000, 3)
+
+
+_MEDIANS: list[float] = []
 
 
 def measure_one(path: Path, records: int, repeats: int) -> dict[str, Any]:
@@ -125,40 +131,42 @@ def measure_one(path: Path, records: int, repeats: int) -> dict[str, Any]:
             "my_page": lambda: queue(agent, mine, first=PAGE),
         }
         data: dict[str, Any] = {"records": records, "seed_seconds": round(seed_seconds, 2), "pages_ms": {}}
+        data["median_pages_ms"] = {}
         for name, call in pages.items():
             rows, _more = call()
-            assert len(rows) == PAGE or name == "my_page", (name, len(rows))
+            assert len(rows) == PAGE, (name, len(rows))
             data["pages_ms"][name] = _median_ms(call, repeats)
+            data["median_pages_ms"][name] = _MEDIANS[-1]
         data["counts_ms"] = _median_ms(lambda: svc.fallout.counts(agent), max(3, repeats // 20))
         data["first_ids"] = [r.id for r in deep_rows[:3]]
-        data["plans"] = plans(engine)
+        data["plans"] = plans(engine, pages)
         return data
     finally:
         engine.dispose()
 
 
-def plans(engine: Any) -> dict[str, list[str]]:
-    """SQLite's plans of the page statements as the service builds them."""
-    from sqlalchemy.dialects import sqlite
+def plans(engine: Any, pages: dict[str, Any]) -> dict[str, list[str]]:
+    """SQLite's plans of the statements the service runs for each page (captured as executed)."""
+    from sqlalchemy import event
 
-    from om_graph.core.fulfilment.fallout import FalloutFilter, _conditions
-    from om_graph.core.fulfilment.models import Fallout
+    captured: list[tuple[str, Any]] = []
 
-    statements = {
-        "first_page": FalloutFilter(),
-        "filtered_page": FalloutFilter(types=("provisioning",)),
-        "my_page": FalloutFilter(assignee="agent-0"),
-    }
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM fallout" in statement:
+            captured.append((statement, parameters))
+
     found = {}
-    from sqlalchemy import select
-
-    with engine.connect() as connection:
-        for name, where in statements.items():
-            statement = select(Fallout.id).where(*_conditions(where)).order_by(Fallout.priority, Fallout.id).limit(PAGE)
-            compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
-            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params)
-            found[name] = [row[-1] for row in plan]
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        for name, call in pages.items():
+            captured.clear()
+            call()
+            statement, parameters = captured[-1]
+            with engine.connect() as connection:
+                plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                found[name] = [row[-1] for row in plan]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
     return found
 
 

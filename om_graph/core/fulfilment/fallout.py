@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, TextClause, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, TextClause, func, select, text
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, Role, require
@@ -326,15 +326,21 @@ class FalloutService:
             return [], False
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed.single("first", f"between 1 and {MAX_PAGE}", CommonErrorCode.OUT_OF_RANGE)
-        statement = select(Fallout).where(*_conditions(where))
-        if after is not None:
-            priority, last_id = after
-            statement = statement.where(
-                or_(Fallout.priority > priority, and_(Fallout.priority == priority, Fallout.id > last_id))
-            )
-        statement = statement.order_by(Fallout.priority, Fallout.id).limit(first + 1)
+        base = select(Fallout).where(*_conditions(where))
+        limit = first + 1
         with self._uow(read_only=True) as uow:
-            rows = list(uow.session.scalars(statement))
+            if after is None:
+                rows = list(uow.session.scalars(base.order_by(Fallout.priority, Fallout.id).limit(limit)))
+            else:
+                # Two index seeks, not one (priority, id) > (p, i) condition: neither an OR of the
+                # two cases nor SQLite's row value seeks past the priority, so either would walk
+                # the rest of the cursor's priority level from its start.
+                priority, last_id = after
+                same = base.where(Fallout.priority == priority, Fallout.id > last_id).order_by(Fallout.id).limit(limit)
+                rows = list(uow.session.scalars(same))
+                if len(rows) < limit:
+                    later = base.where(Fallout.priority > priority).order_by(Fallout.priority, Fallout.id)
+                    rows += uow.session.scalars(later.limit(limit - len(rows)))
         return rows[:first], len(rows) > first
 
     def counts(self, actor: Actor, where: FalloutFilter | None = None) -> list[tuple[str, str, int, int]]:
