@@ -267,3 +267,34 @@ def test_closing_a_domain_order_by_hand_completes_its_work_and_records_fallout(w
     assert by_id[record["id"]]["resolution"] == "domainOrderClosed"  # the task's own record is resolved too
     again = gql(client, tokens["fulfilment"], CLOSE_DO, {"input": {"id": domain_order["id"], "reason": "again"}})
     assert _codes(again["domainOrderClose"]) == [("id", "INVALID_STATE")]
+
+
+EVENTS = "subscription { falloutEvents { type entityKind entityId toState payload } }"
+
+
+def test_fallout_events_stream_live_to_staff_only(world):
+    client, runtime, tokens = world
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as customer:
+        customer.send_json({"type": "connection_init", "payload": {"Authorization": tokens["customer"]["Authorization"]}})
+        assert customer.receive_json()["type"] == "connection_ack"
+        customer.send_json({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}})
+        refused = customer.receive_json()
+        assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": tokens["fallout"]["Authorization"]}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}})
+        support.wait_for(lambda: runtime.bus.local.subscriber_count >= 1, 10, interval=0.05, message="subscribed")
+        order_id = _place(client, tokens, _widget(failTimes=9))
+        created = ws.receive_json()["payload"]["data"]["falloutEvents"]
+        [record] = _wait_records(client, tokens, order_id, 1).values()
+        assert (created["type"], created["entityKind"], created["entityId"], created["toState"]) == (
+            "FalloutStateChangeEvent",
+            "fallout",
+            record["id"],
+            "open",
+        )
+        assert created["payload"]["event"] == "create" and created["payload"]["type"] == "provisioning"
+        gql(client, tokens["fallout"], WORK, {"input": {"id": record["id"], "action": "TAKE"}})
+        taken = ws.receive_json()["payload"]["data"]["falloutEvents"]
+        assert (taken["toState"], taken["payload"]["event"]) == ("inProgress", "take")
