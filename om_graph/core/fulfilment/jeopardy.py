@@ -340,22 +340,13 @@ _OPEN_TASKS = select(
     _T.c.total_float_seconds,
 ).where(_T.c.order_id.in_(_IDS), _T.c.state.in_(OPEN_TASK_STATES))
 _CHANGE_SEQS = select(_O.c.id, _O.c.change_seq).where(_O.c.id.in_(_IDS))
-_SET_TASK = _T.update().where(_T.c.id == bindparam("row_id")).values(jeopardy=bindparam("level"))
-_SET_DOMAIN_ORDER = (
-    _D.update()
-    .where(_D.c.id == bindparam("row_id"))
-    .values(jeopardy=bindparam("level"), sla_seconds=bindparam("sla"), due_at=bindparam("due"))
-)
-_SET_LINE = _L.update().where(_L.c.id == bindparam("row_id")).values(jeopardy=bindparam("level"))
-_SET_ORDER = (
-    _O.update()
-    .where(_O.c.id == bindparam("row_id"))
-    .values(
-        jeopardy=bindparam("level"),
-        predicted_lateness_seconds=bindparam("lateness"),
-        committed_completion_at=bindparam("committed"),
-    )
-)
+# The rows a group's changes touch, loaded into the writing session (the write path: the ORM
+# flushes what changed, kernel/uow.py; tests/test_write_path.py).
+_LOAD: dict[type, Any] = {
+    Task: select(Task).where(Task.id.in_(bindparam("ids", expanding=True))),
+    DomainOrder: select(DomainOrder).where(DomainOrder.id.in_(bindparam("ids", expanding=True))),
+    OrderLine: select(OrderLine).where(OrderLine.id.in_(bindparam("ids", expanding=True))),
+}
 
 
 @dataclass
@@ -649,15 +640,22 @@ class JeopardyEvaluator:
 
     # --- writing (short transactions, a few orders each) ---
 
+    @staticmethod
+    def _load(session: Session, ids: dict[type, list[int]]) -> dict[type, dict[int, Any]]:
+        """The rows to change, by model and id: one statement per model."""
+        return {
+            model: {row.id: row for row in session.scalars(_LOAD[model], {"ids": wanted})} if wanted else {}
+            for model, wanted in ids.items()
+        }
+
     def _write(self, group: list[_Change], now: datetime, report: JeopardyReport) -> None:
+        """One short transaction for a few orders: each is written only if nobody wrote it since
+        the read (its change_seq, before and under its lock), through the session."""
         started = time.perf_counter()
         with self._uow() as uow:
-            connection = uow.session.connection()
-            seqs = dict(connection.execute(_CHANGE_SEQS, {"ids": [c.order.id for c in group]}).all())
-            tasks: list[dict[str, Any]] = []
-            domain_orders: list[dict[str, Any]] = []
-            lines: list[dict[str, Any]] = []
-            orders: list[dict[str, Any]] = []
+            session = uow.session
+            seqs = dict(session.connection().execute(_CHANGE_SEQS, {"ids": [c.order.id for c in group]}).all())
+            accepted: list[tuple[_Change, Order]] = []
             for change in group:
                 read_seq = change.order.change_seq
                 if seqs.get(change.order.id) != read_seq:
@@ -667,26 +665,32 @@ class JeopardyEvaluator:
                 if order is None or order.change_seq != read_seq + 1:  # written between the two statements
                     report.conflicts += 1
                     continue
+                accepted.append((change, order))
+            rows = self._load(
+                session,
+                {
+                    Task: [t.id for c, _ in accepted for t, *_ in c.tasks],
+                    DomainOrder: [d.id for c, _ in accepted for d, *_ in c.domain_orders],
+                    OrderLine: [line.id for c, _ in accepted for line, _ in c.line_levels],
+                },
+            )
+            for change, order in accepted:
                 for task, level, share, policy, line_number in change.tasks:
-                    tasks.append({"row_id": task.id, "level": level})
+                    rows[Task][task.id].jeopardy = level
                     payload = _task_alert(change.order.id, task, level, share, policy, line_number, now)
                     uow.record(
                         order, ev.JEOPARDY_ALERT, entity_kind="task", entity_id=task.id, actor=SYSTEM_ACTOR, payload=payload
                     )
                     report.alerts += 1
-                domain_orders.extend(
-                    {"row_id": d.id, "level": level, "sla": sla, "due": due} for d, level, sla, due in change.domain_orders
-                )
-                lines.extend({"row_id": line.id, "level": level} for line, level in change.line_levels)
+                for d, rolled, sla, due in change.domain_orders:
+                    domain_order = rows[DomainOrder][d.id]
+                    domain_order.jeopardy, domain_order.sla_seconds, domain_order.due_at = rolled, sla, due
+                for line, rolled in change.line_levels:
+                    rows[OrderLine][line.id].jeopardy = rolled
                 if change.order_changes:
-                    orders.append(
-                        {
-                            "row_id": order.id,
-                            "level": change.order_level,
-                            "lateness": change.lateness,
-                            "committed": change.committed,
-                        }
-                    )
+                    order.jeopardy = change.order_level
+                    order.predicted_lateness_seconds = change.lateness
+                    order.committed_completion_at = change.committed
                     if change.order_level != change.order.jeopardy:
                         uow.record(
                             order,
@@ -701,14 +705,6 @@ class JeopardyEvaluator:
                 report.tasks_changed += len(change.tasks)
                 report.domain_orders_changed += len(change.domain_orders)
                 report.lines_changed += len(change.line_levels)
-            for statement, rows in (
-                (_SET_TASK, tasks),
-                (_SET_DOMAIN_ORDER, domain_orders),
-                (_SET_LINE, lines),
-                (_SET_ORDER, orders),
-            ):
-                if rows:
-                    connection.execute(statement, rows)
         report.timed(time.perf_counter() - started, write=True)
 
 
