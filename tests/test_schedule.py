@@ -23,7 +23,8 @@ from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.fulfilment.states import TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import ValidationFailed
-from om_graph.core.kernel.models import EventRecord
+from om_graph.core.kernel.models import EventRecord, utcnow
+from om_graph.core.kernel.ports import ADVANCE_ORDER
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.models import Order
 from tests.support import AGENT
@@ -307,3 +308,24 @@ def test_a_requested_start_after_the_requested_completion_is_refused(services): 
     with pytest.raises(ValidationFailed) as refused:
         services.orders.create(AGENT, data)
     assert [(e.field, e.code) for e in refused.value.errors] == [("requestedStartDate", "INVALID")]
+
+
+@pytest.mark.parametrize("finish_blocked", [False, True])
+def test_the_reconciler_resends_a_gate_whose_lag_ran_out(services, finish_blocked):  # noqa: F811
+    """The delayed advance job of a lag is lost: the reconciler finds the task (pending, or
+    finish-blocked: never taken for a lost worker) and re-sends its order's job, once."""
+    order_id = place(services)
+    drain(services, manual_chars={})
+    now = utcnow()
+    with services.sessions.begin() as s:
+        task = s.scalars(select(Task).where(Task.order_id == order_id).order_by(Task.id)).first()
+        task.state = TaskStates.IN_PROGRESS if finish_blocked else TaskStates.PENDING
+        task.finish_blocked, task.lease_until = finish_blocked, None
+        task.release_at, task.dispatched_at = now - timedelta(seconds=1), now - timedelta(hours=1)
+    services.jobs.take()
+    services.reconciler.run_once()
+    assert [(j.name, j.args) for j in services.jobs.take()] == [(ADVANCE_ORDER, {"order_id": order_id})]
+    services.reconciler.run_once()
+    assert services.jobs.take() == []  # dispatched_at moved: not again before the re-dispatch delay
+    with services.sessions() as s:
+        assert s.get(Task, task.id).state == (TaskStates.IN_PROGRESS if finish_blocked else TaskStates.PENDING)

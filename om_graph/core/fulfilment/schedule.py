@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import inspect
+
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.fulfilment.models import CompletionEstimate
 from om_graph.core.fulfilment.rules import DEPENDENCY_RULES, Gates
@@ -334,6 +336,8 @@ def reschedule(uow: UnitOfWork, plan: OrderPlan, now: datetime) -> None:
         reason, detail = Reasons.PLANNED, None
     elif replanned:
         reason, detail = Reasons.REPLANNED, None
+    elif (resumed := _resumed([order, *plan.lines])) is not None:
+        reason, detail = Reasons.RESUMED, resumed
     lines = line_completions(plan.domain_orders, estimated_spans)
     for line in plan.lines:
         done = line.state in LINE.terminal  # its actual end: exact
@@ -377,6 +381,18 @@ def _revise(uow: UnitOfWork, order: Any, line: Any, expected: datetime, reason: 
                 "detail": detail,
             },
         )
+
+
+def _resumed(rows: list[Any]) -> str | None:
+    """What this transaction resumed (its pause ended: ``paused_at`` cleared), if anything."""
+    for row in rows:
+        state = inspect(row, raiseerr=False)
+        if state is None or row.paused_at is not None:
+            continue
+        history = state.attrs.paused_at.history
+        if any(value is not None for value in history.deleted):
+            return f"order {row.id}" if row is rows[0] else f"line {row.line_number}"
+    return None
 
 
 def _reason(tasks: list[Any], now: datetime) -> tuple[str, str | None]:
