@@ -217,3 +217,75 @@ def test_propagation_follows_mappings_transitively():
     found = [(p.target_spec, p.characteristic, p.value, p.mode) for p in targets(by_source, "r", {"serial": "SN1", "other": 1})]
     assert found == [("s", "serial", "SN1", "set"), ("q", "serial", "SN1", "validate"), ("p", "deviceSerial", "SN1", "default")]
     assert targets(by_source, "r", {"serial": None}) == []
+
+
+class _Uow:
+    def __init__(self):
+        self.events: list[tuple[str, dict]] = []
+
+    def record(self, order, event_type, *, entity_kind, entity_id, actor, payload):
+        self.events.append((event_type, payload))
+
+
+class _Session:
+    def __init__(self, plan):
+        self.plan, self.uow, self.order = plan, _Uow(), plan.order
+
+
+def test_propagation_defaults_sets_and_validates_on_the_lines_domain_orders_and_the_line():
+    from om_graph.core.catalog.definitions import AttributeMapping
+    from om_graph.core.fulfilment.models import DomainOrder
+    from om_graph.core.fulfilment.plan import OrderPlan
+    from om_graph.core.fulfilment.propagation import propagate
+
+    p = SpecificationDef("p", "product", "P", characteristics=_chars("serial", "site"))
+    r = SpecificationDef("r", "resource", "R", characteristics=_chars("serial", "site"))
+    s = SpecificationDef("s", "service", "S", characteristics=_chars("serial", "site"))
+    mappings = (
+        AttributeMapping("r", "serial", "p", "serial"),  # default: only where unset
+        AttributeMapping("r", "serial", "s", "serial", "set"),
+        AttributeMapping("r", "site", "s", "site", "validate"),
+    )
+    registry = Registry(catalogs=(CatalogContribution(pack="unit", specifications=(p, r, s), attribute_mappings=mappings),))
+    line = _line("p", {"site": "A"})
+    other = _line("p", line_id=2)
+    dos = [
+        DomainOrder(id=1, line_id=1, spec_key="p", characteristics={}),
+        DomainOrder(id=2, line_id=1, spec_key="s", characteristics={"serial": "OLD", "site": "B"}),
+        DomainOrder(id=3, line_id=1, spec_key="r", characteristics={}),
+        DomainOrder(id=4, line_id=2, spec_key="s", characteristics={}),  # another line: untouched
+    ]
+    session = _Session(OrderPlan(ORDER, [line, other], dos, {}))
+    changed = propagate(session, registry, dos[2], {"serial": "SN9", "site": "A"})
+    assert changed == ["serial"] and line.characteristics == {"site": "A", "serial": "SN9"}
+    assert dos[0].characteristics == {"serial": "SN9"} and dos[1].characteristics == {"serial": "SN9", "site": "B"}
+    assert dos[3].characteristics == {}
+    from om_graph.core.kernel import events as ev
+
+    [(change, changed_payload), (error, mismatch)] = session.uow.events
+    assert change == ev.ORDER_ATTRIBUTE_CHANGE and changed_payload["characteristics"] == {"serial": "SN9"}
+    assert error == ev.ERROR_MESSAGE and mismatch["reason"] == "attributeMismatch"
+    assert (mismatch["specKey"], mismatch["value"], mismatch["expected"]) == ("s", "B", "A")
+    # default does not overwrite what the line holds
+    line.characteristics = {"serial": "MINE"}
+    propagate(session, registry, dos[2], {"serial": "SN10"})
+    assert line.characteristics == {"serial": "MINE"}
+
+
+def test_a_parked_part_holds_its_ancestors():
+    from om_graph.core.fulfilment.models import DecompositionWait, DomainOrder
+    from om_graph.core.fulfilment.plan import OrderPlan
+
+    dos = [
+        DomainOrder(id=1, line_id=1, spec_key="p", parent_id=None, characteristics={}),
+        DomainOrder(id=2, line_id=1, spec_key="s", parent_id=1, characteristics={}),
+        DomainOrder(id=3, line_id=1, spec_key="t", parent_id=1, characteristics={}),
+    ]
+    plan = OrderPlan(ORDER, [_line("p")], dos, {})
+    assert plan.parked() == frozenset()
+    plan.waits = [DecompositionWait(line_id=1, parent_id=2, spec_key="x", characteristic="c", state="waiting")]
+    assert plan.parked() == {1, 2} and plan.parked(building_only=True) == {1, 2}
+    plan.lines[0].action = "delete"
+    assert plan.parked(building_only=True) == frozenset() and plan.parked() == {1, 2}
+    plan.waits[0].state = "released"
+    assert plan.parked() == frozenset()
