@@ -78,6 +78,18 @@ for _role in ("order_fulfillment_agent", "order_manager", "order_fallout_agent",
 EXPECTED["order_manager"] = EXPECTED["order_manager"] | HOLDS
 EXPECTED["order_fulfillment_manager"] = EXPECTED["order_fulfillment_manager"] | QUEUE_WORK | HOLDS | {"taskAssign", "orderResume"}
 EXPECTED["order_fallout_manager"] = EXPECTED["order_fallout_manager"] | QUEUE_WORK | HOLDS | {"taskAssign"}
+# core/fulfilment/fallout.py: staff read the queue; fallout agents work records, fallout managers
+# also reassign and give up; who assigns tasks (task:assign) closes a domain order by hand.
+FALLOUT_READS = {"fallouts", "falloutCounts", "falloutEvents"}
+FALLOUT_WORK = {"falloutWork", "falloutRetry", "falloutSkip", "falloutResolve"}
+EXPECTED = {role: ops | (FALLOUT_READS if role != "customer" else set()) for role, ops in EXPECTED.items()}
+EXPECTED["order_fallout_agent"] = EXPECTED["order_fallout_agent"] | FALLOUT_WORK
+EXPECTED["order_fallout_manager"] = EXPECTED["order_fallout_manager"] | FALLOUT_WORK | {"falloutReassign", "falloutGiveUp"}
+for _role in ("order_fulfillment_manager", "order_fallout_manager"):
+    EXPECTED[_role] = EXPECTED[_role] | {"domainOrderClose"}
+MISSING_FALLOUT = "RmFsbG91dDo5OTk5OTk="  # Fallout:999999
+FALLOUT_M = "mutation($id: ID!) { %s(input: {id: $id%s}) { fallout { id } errors { code } } }"
+FALLOUT_EVENTS_S = "subscription { falloutEvents { type } }"
 
 ORDER_Q = (
     """query($id: ID!) { order(id: $id) { id state lines { state } domainOrders { kind tasks { id state } } products { id } } }"""
@@ -169,7 +181,7 @@ def _forbidden(body) -> bool:
 
 def _operation(client, runtime, headers, role, name, orders):
     account = "ACCT-A" if role == "customer" else "ACCT-Z"
-    if name == "orderEvents":
+    if name in ("orderEvents", "falloutEvents"):
         import asyncio
 
         from om_graph.schema.context import Context
@@ -178,9 +190,17 @@ def _operation(client, runtime, headers, role, name, orders):
         context = Context(services=runtime.services, bus=runtime.bus, actor=actor)
 
         async def first():
-            result = await build_schema().subscribe(EVENTS_S, context_value=context)
+            document = EVENTS_S if name == "orderEvents" else FALLOUT_EVENTS_S
+            result = await build_schema().subscribe(document, context_value=context)
             if hasattr(result, "errors") and not hasattr(result, "__aiter__"):
                 return {"errors": [e.formatted for e in result.errors]}
+            if name == "falloutEvents":  # live only: a refusal is its first item, an allowed stream waits
+                try:
+                    item = await asyncio.wait_for(result.__anext__(), 0.5)
+                    if getattr(item, "errors", None):
+                        return {"errors": [e.formatted for e in item.errors]}
+                except TimeoutError:
+                    pass
             await result.aclose()
             return {}
 
@@ -238,6 +258,15 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderHold": (HOLD_M, {"id": MISSING_ORDER}),
         "orderLineHold": (LINE_HOLD_M, {"id": MISSING_ORDER}),
         "orderLineResume": (LINE_RESUME_M, {"id": MISSING_ORDER}),
+        "fallouts": ("{ fallouts { edges { cursor } } }", {}),
+        "falloutCounts": ("{ falloutCounts { count } }", {}),
+        "falloutWork": (FALLOUT_M % ("falloutWork", ", action: TAKE"), {"id": MISSING_FALLOUT}),
+        "falloutRetry": (FALLOUT_M % ("falloutRetry", ""), {"id": MISSING_FALLOUT}),
+        "falloutSkip": (FALLOUT_M % ("falloutSkip", ""), {"id": MISSING_FALLOUT}),
+        "falloutResolve": (FALLOUT_M % ("falloutResolve", ""), {"id": MISSING_FALLOUT}),
+        "falloutReassign": (FALLOUT_M % ("falloutReassign", ', assignee: "x"'), {"id": MISSING_FALLOUT}),
+        "falloutGiveUp": (FALLOUT_M % ("falloutGiveUp", ""), {"id": MISSING_FALLOUT}),
+        "domainOrderClose": (FALLOUT_M % ("domainOrderClose", ', reason: "acl"'), {"id": "RG9tYWluT3JkZXI6OTk5OTk5"}),
     }
     query, variables = documents[name]
     return call(client, headers, query, variables)
