@@ -132,7 +132,7 @@ def measure(size: str, workdir: Path) -> dict[str, Any]:
         def _count(*_args: Any) -> None:
             statements[0] += 1
 
-        evaluator = JeopardyEvaluator(svc.uow, svc.registry, tables=svc.decisions.active, batch=500, write_group=20)
+        evaluator = JeopardyEvaluator(svc.uow, svc.registry, tables=svc.decisions.active, batch=500, write_group=5)
         passes = {}
         for name in ("first", "steady"):
             statements[0] = 0

@@ -47,7 +47,7 @@ class Settings:
     # The jeopardy pass (core/fulfilment/jeopardy.py), run by the reconciler: open tasks read per
     # batch, orders written per transaction, and the least time between two full passes.
     jeopardy_batch: int = 500
-    jeopardy_write_group: int = 20
+    jeopardy_write_group: int = 5
     jeopardy_interval_seconds: float = 60.0
     retry_backoff_ms: int = 1000
     broker_heartbeat_ms: int = 5000

@@ -468,7 +468,7 @@ class JeopardyEvaluator:
         *,
         tables: Callable[[Session], SlaTables] | None = None,
         batch: int = 500,
-        write_group: int = 20,
+        write_group: int = 5,
     ):
         self._uow = uow
         self.registry = registry

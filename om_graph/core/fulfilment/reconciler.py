@@ -40,7 +40,7 @@ class JeopardySettings:
     """OM_GRAPH_JEOPARDY_BATCH, OM_GRAPH_JEOPARDY_WRITE_GROUP, OM_GRAPH_JEOPARDY_INTERVAL."""
 
     batch: int = 500
-    write_group: int = 20
+    write_group: int = 5
     interval_seconds: float = 60.0
 
 
@@ -61,7 +61,7 @@ class Reconciler:
         batch: int = 500,
         tables: Callable[[Session], SlaTables] | None = None,
         jeopardy_batch: int = 500,
-        jeopardy_write_group: int = 20,
+        jeopardy_write_group: int = 5,
         jeopardy_interval: float = 60.0,
     ):
         self._uow = uow
