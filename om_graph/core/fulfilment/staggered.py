@@ -48,7 +48,7 @@ from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
-from om_graph.core.ordering.states import LINE, OrderStates
+from om_graph.core.ordering.states import LINE, LineStates, OrderStates
 from om_graph.core.ordering.validation import check_characteristics
 
 log = logging.getLogger(__name__)
@@ -328,8 +328,10 @@ class LineSupply:
                 remaining = waits_of(session.plan, line)
                 if remaining:
                     line.information_required = [field_path(line, n) for n in dict.fromkeys(w.characteristic for w in remaining)]
-                elif line.state == "pending":
+                elif line.state == LineStates.PENDING:
                     information_provided(session, line, actor)
+                else:  # held while it waited: nothing is missing any more (its resume continues it)
+                    line.information_required = None
             uow.add_new(rows)  # released and rolled up in memory: inserted once, as they now are
         return order
 
