@@ -8,8 +8,8 @@ types and priorities, some assigned. Then, through :class:`FalloutService.queue`
 first: the partial index ``ix_fallout_active_priority_id``), a filtered page (open provisioning records:
 ``ix_fallout_active_type_priority_id``), the page after a cursor deep in the
 queue, and "my" records (``ix_fallout_active_assignee_priority_id``). Reports each at both sizes, their
-ratio, the SQLite query plans, and the dashboard counts' time (informative: a count reads every
-record of the states it counts).
+ratio, the SQLite query plans, and the dashboard counts' time (informative: every state's
+counts read the whole covering index ``ix_fallout_state_type_priority``).
 
     .venv/bin/python -m bench.run fallout_queue --size small
 """

@@ -147,8 +147,10 @@ class Fallout(Base):
         Index("ix_fallout_assignee_state_id", "assignee", "state", "id"),
         Index("ix_fallout_group_state_id", "assignment_group", "state", "id"),
         Index("ix_fallout_type_state_id", "fallout_type", "state", "id"),
-        # fallout.py: the task's open record, and the queue's pages over open records.
+        # fallout.py: the task's open record, the dashboard's counts (covering), and the queue's
+        # pages over open records.
         Index("ix_fallout_task_id", "task_id"),
+        Index("ix_fallout_state_type_priority", "state", "fallout_type", "priority"),
         Index("ix_fallout_active_priority_id", "priority", "id", postgresql_where=_ACTIVE_FALLOUT, sqlite_where=_ACTIVE_FALLOUT),
         Index(
             "ix_fallout_active_type_priority_id",

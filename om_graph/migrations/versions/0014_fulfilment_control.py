@@ -96,6 +96,7 @@ def upgrade() -> None:
     op.create_index("ix_fallout_type_state_id", "fallout", ["fallout_type", "state", "id"])
     # fallout: the task's open record, and the queue's pages over open records (partial indexes).
     op.create_index("ix_fallout_task_id", "fallout", ["task_id"])
+    op.create_index("ix_fallout_state_type_priority", "fallout", ["state", "fallout_type", "priority"])  # counts
     _active = sa.text("state IN ('open', 'inProgress', 'onHold', 'awaitingInformation')")
     op.create_index(
         "ix_fallout_active_priority_id", "fallout", ["priority", "id"], postgresql_where=_active, sqlite_where=_active
