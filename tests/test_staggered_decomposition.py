@@ -155,3 +155,26 @@ def test_a_task_output_propagated_to_the_line_releases_the_parked_part(client):
         e for e in order["events"] if e["type"] == "ProductOrderAttributeValueChangeEvent" and e["payload"].get("propagated")
     ]
     assert propagated and propagated[0]["payload"]["characteristics"] == {"vlan": 42}
+
+
+PREVIEW = """
+query($input: OrderPreviewInput!) {
+  orderPreview(input: $input) {
+    preview { waits { stage waitingFor } domainOrders { specKey } tasks { key } }
+    errors { field code message }
+  }
+}"""
+
+
+def test_the_preview_reports_a_part_that_would_be_parked(client):
+    site = {"offering": "test-site", "characteristics": [{"name": "address", "value": "1 Main St"}]}
+    answer = _gql(client, PREVIEW, {"input": {"order": {"customerId": "PREVIEW", "lines": [site]}}})["orderPreview"]
+    assert answer["errors"] == []
+    preview = answer["preview"]
+    assert preview["waits"] == [
+        {"stage": "decomposition", "waitingFor": "characteristic vlan of line 1: test.site-vlan needs it"}
+    ]
+    assert sorted(d["specKey"] for d in preview["domainOrders"]) == ["test.site", "test.site-access"]
+    with_vlan = {**site, "characteristics": [*site["characteristics"], {"name": "vlan", "value": 7}]}
+    answer = _gql(client, PREVIEW, {"input": {"order": {"customerId": "PREVIEW", "lines": [with_vlan]}}})["orderPreview"]
+    assert answer["preview"]["waits"] == [] and "test.site-vlan" in {d["specKey"] for d in answer["preview"]["domainOrders"]}

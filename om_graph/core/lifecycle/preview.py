@@ -42,7 +42,7 @@ from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.approval import ApprovalStepSpec, is_new_customer
 from om_graph.core.lifecycle.enrichment import EnrichmentTaskSpec, Tables
 from om_graph.core.lifecycle.pipeline import Snapshot, StageRun, StageWork
-from om_graph.core.lifecycle.stages import STAGES
+from om_graph.core.lifecycle.stages import STAGES, Stages
 from om_graph.core.ordering.commands import OrderInput
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
@@ -235,6 +235,14 @@ class PreviewService:
         plan = run.decomposition
         if plan is None:
             return preview
+        # Parts a missing characteristic would park (staggered decomposition): the line would be pending.
+        preview.waits += [
+            Wait(
+                Stages.DECOMPOSITION,
+                f"characteristic {w.characteristic} of line {number_of[w.line_id]}: {w.spec_key} needs it"[:200],
+            )
+            for w in plan.waits
+        ]
         ref_of: dict[int, int] = {id(d): i for i, d in enumerate(plan.domain_orders)}
         preview.domain_orders = [
             PreviewDomainOrder(
