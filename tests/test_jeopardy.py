@@ -418,6 +418,47 @@ def test_a_late_task_raises_the_orders_predicted_jeopardy_before_its_sla_is_spen
         assert [(a["jeopardyType"], a["previous"]) for a in alerts] == [("LOW", None), ("CRITICAL", "LOW")]
 
 
+SCHEDULED = """
+query($id: ID!) {
+  order(id: $id) {
+    jeopardy predictedLateness expectedCompletionDate committedCompletionDate
+    domainOrders { tasks { key state jeopardy critical estimatedEndDate } }
+    events { type entityKind payload }
+  }
+}"""
+
+
+def test_with_the_schedules_own_estimate_an_overrun_installation_puts_the_order_in_jeopardy(make_runtime, sqlite_url):
+    """The same scenario on the schedule's own dates (nothing written by hand): committed to the
+    requested completion, 5 hours out; the installation (4 hours planned, critical) overruns."""
+    runtime = make_runtime(sqlite_url, jeopardy_interval_seconds=3600)
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
+        requested = (utcnow() + timedelta(hours=5)).replace(microsecond=0)
+        order_input = {"customerId": "ACME", "lines": [LINE], "requestedCompletionDate": requested.isoformat() + "Z"}
+        gid = _gql(client, CREATE, {"input": order_input})["orderCreate"]["order"]["id"]
+        _gql(client, SUBMIT, {"input": {"id": gid}})
+
+        def install():
+            order = _gql(client, SCHEDULED, {"id": gid})["order"]
+            found = [t for d in order["domainOrders"] for t in d["tasks"] if t["key"] == "test.install" and t["state"] == "READY"]
+            return found[0] if found else None
+
+        support.wait_for(install, 30, message="the manual installation")
+        task = install()
+        assert task["critical"] and task["estimatedEndDate"] is not None
+        order = _gql(client, SCHEDULED, {"id": gid})["order"]
+        assert order["committedCompletionDate"] is not None and order["expectedCompletionDate"] is not None
+        runtime.services.reconciler.evaluate_jeopardy(utcnow() + timedelta(hours=1))  # on plan
+        assert _gql(client, SCHEDULED, {"id": gid})["order"]["jeopardy"] is None
+        runtime.services.reconciler.evaluate_jeopardy(utcnow() + timedelta(hours=6))  # 2 hours over, 8 % of its SLA
+        order = _gql(client, SCHEDULED, {"id": gid})["order"]
+        task = next(t for d in order["domainOrders"] for t in d["tasks"] if t["key"] == "test.install")
+        assert task["jeopardy"] is None  # its own SLA is far from spent
+        assert order["jeopardy"] == "CRITICAL" and order["predictedLateness"] > 0
+        [alert] = [e["payload"] for e in order["events"] if e["type"] == JEOPARDY_ALERT]
+        assert alert["exception"] == "predictedLateness"
+
+
 def test_a_jeopardy_alert_arrives_on_the_order_events_subscription(make_runtime, sqlite_url, monkeypatch):
     from tests import test_subscriptions as subs
 
