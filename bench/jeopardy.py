@@ -114,6 +114,18 @@ def seed(engine: Any, tasks: int) -> int:
     return orders
 
 
+def _quantiles(seconds: list[float]) -> dict[str, float] | None:
+    """p50 / p99 / max of the write transactions, in ms."""
+    if not seconds:
+        return None
+    ordered = sorted(seconds)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50": at(0.5), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
+
+
 def measure(size: str, workdir: Path) -> dict[str, Any]:
     from bench.seed import services_for
     from om_graph.core.fulfilment.jeopardy import JeopardyEvaluator
@@ -146,6 +158,7 @@ def measure(size: str, workdir: Path) -> dict[str, Any]:
                 "statements": statements[0],
                 "statements_per_task": round(statements[0] / tasks, 3),
                 "longest_transaction_ms": round(report.longest_transaction_seconds * 1000, 2),
+                "transaction_ms": _quantiles(report.transaction_seconds),
                 "longest_read_ms": round(report.longest_read_seconds * 1000, 2),
                 "write_transactions": report.write_transactions,
                 "batches": report.batches,
@@ -163,6 +176,10 @@ def measure(size: str, workdir: Path) -> dict[str, Any]:
         engine.dispose()
 
 
+def _ms(q: dict[str, float] | None) -> str:
+    return "-" if q is None else f"{q['p50']} / {q['p99']} / {q['max']}"
+
+
 def run(size: str, workdir: Path) -> list[Result]:
     data = measure(size, workdir)
     first, steady = data["passes"]["first"], data["passes"]["steady"]
@@ -176,7 +193,7 @@ def run(size: str, workdir: Path) -> list[Result]:
             note=(
                 f"{data['tasks']:,} open tasks in {data['orders']:,} orders: first pass {first['seconds']} s "
                 f"({first['cpu_us_per_task']} µs CPU/task, {first['statements_per_task']} statements/task, "
-                f"longest transaction {first['longest_transaction_ms']} ms over {first['write_transactions']} writes, "
+                f"write transactions p50 / p99 / max {_ms(first['transaction_ms'])} ms over {first['write_transactions']}, "
                 f"{first['tasks_changed']:,} tasks and {first['orders_changed']:,} orders changed); "
                 f"steady pass {steady['seconds']} s, {steady['write_transactions']} writes"
             ),

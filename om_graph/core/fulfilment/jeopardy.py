@@ -367,10 +367,12 @@ class JeopardyReport:
     write_transactions: int = 0
     longest_transaction_seconds: float = 0.0
     longest_read_seconds: float = 0.0
+    transaction_seconds: list[float] = field(default_factory=list, repr=False)  # each write's
 
     def timed(self, seconds: float, *, write: bool) -> None:
         if write:
             self.write_transactions += 1
+            self.transaction_seconds.append(seconds)
             self.longest_transaction_seconds = max(self.longest_transaction_seconds, seconds)
         else:
             self.longest_read_seconds = max(self.longest_read_seconds, seconds)
