@@ -35,7 +35,7 @@ ROLES = [
     "service_account",
 ]
 READS = {"node", "nodes", "productOfferings", "order", "orders", "products", "orderEvents", "orderPreview"}
-CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit"}
+CAPTURE = {"orderCreate", "orderUpdate", "orderSubmit", "orderLineCharacteristicsSupply"}
 STAFF = {"enrichmentTasks", "tasks"}  # work queues every staff role reads
 ENRICH = {"enrichmentTaskComplete"}  # with taskComplete: manual enrichment tasks
 APPROVE = {"orderApprove", "orderReject", "approvalQueue", "ordersAwaitingMyApproval"}
@@ -118,6 +118,8 @@ LINE_RESUME_M = (
     """mutation($id: ID!) { orderLineResume(input: {orderId: $id, lineNumber: 1}) { order { id } errors { code } } }"""
 )
 TASK_M = """mutation($id: ID!) { %s(input: {id: $id%s}) { task { id } errors { code } } }"""
+SUPPLY_M = """mutation($id: ID!) { orderLineCharacteristicsSupply(input: {orderId: $id, lineNumber: 1,
+  characteristics: [{name: "vlan", value: 1}]}) { order { id } errors { code } } }"""
 
 
 def gid(type_name: str, value: int) -> str:
@@ -258,6 +260,7 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderHold": (HOLD_M, {"id": MISSING_ORDER}),
         "orderLineHold": (LINE_HOLD_M, {"id": MISSING_ORDER}),
         "orderLineResume": (LINE_RESUME_M, {"id": MISSING_ORDER}),
+        "orderLineCharacteristicsSupply": (SUPPLY_M, {"id": MISSING_ORDER}),
         "fallouts": ("{ fallouts { edges { cursor } } }", {}),
         "falloutCounts": ("{ falloutCounts { count } }", {}),
         "falloutWork": (FALLOUT_M % ("falloutWork", ", action: TAKE"), {"id": MISSING_FALLOUT}),

@@ -73,6 +73,8 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.taskClaim": P.TASK_COMPLETE,
     "Mutation.taskAssign": P.TASK_ASSIGN,
     "Mutation.taskRelease": P.TASK_COMPLETE,
+    # core/fulfilment/staggered.py: values a line's parked decomposition waits for.
+    "Mutation.orderLineCharacteristicsSupply": P.ORDER_CAPTURE,
 }
 
 # The permission that leads to an object of each node type (node(id) checks it).
@@ -125,6 +127,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         **_same(P.ORDER_READ, "holdReason informationRequired pausedAt pausedSeconds"),  # core/fulfilment/holds.py
         "jeopardy": P.ORDER_READ,
         **_same(P.ORDER_READ, "expectedCompletionDate completionEstimates"),  # core/fulfilment/schedule.py
+        **_same(P.ORDER_READ, "relationships decompositionWaits"),  # ordering/relationships.py, staggered.py
     },
     "DomainOrder": {
         **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber parentId completedAt tasks"),
@@ -302,6 +305,10 @@ FIELDS: dict[str, dict[str, str | P]] = {
     **{name: _same(INHERIT, "task errors") for name in ("TaskClaimPayload", "TaskAssignPayload", "TaskReleasePayload")},
     "TaskConnection": _same(INHERIT, "edges pageInfo"),
     "TaskEdge": _same(INHERIT, "cursor node"),
+    # core/fulfilment/staggered.py, ordering/relationships.py: reached through OrderLine (ORDER_READ).
+    "LineRelationship": _same(INHERIT, "lineNumber relationshipType"),
+    "DecompositionWait": _same(INHERIT, "specKey characteristic fieldPath unitIndex since parentDomainOrderId"),
+    "OrderLineCharacteristicsSupplyPayload": _same(INHERIT, "order errors"),
 }
 
 
