@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from om_graph.core.fulfilment import orchestration
+from om_graph.core.fulfilment import orchestration, schedule
 from om_graph.core.fulfilment.models import CompletionEstimate, DomainOrder, Task
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
@@ -329,3 +329,16 @@ def test_the_reconciler_resends_a_gate_whose_lag_ran_out(services, finish_blocke
     assert services.jobs.take() == []  # dispatched_at moved: not again before the re-dispatch delay
     with services.sessions() as s:
         assert s.get(Task, task.id).state == (TaskStates.IN_PROGRESS if finish_blocked else TaskStates.PENDING)
+
+
+def test_a_session_that_ends_a_pause_names_it_as_the_reason(services):  # noqa: F811
+    order_id = place(services)
+    drain(services, manual_chars={})
+    with services.sessions.begin() as s:
+        s.get(Order, order_id).paused_at = utcnow() - timedelta(hours=1)
+    with services.uow() as uow:
+        session = services.orchestrator.open(uow, order_id)
+        assert schedule._resumed([session.order, *session.plan.lines]) is None
+        session.order.paused_at = None  # as holds.resume does
+        assert schedule._resumed([session.order, *session.plan.lines]) == f"order {order_id}"
+        session.close()
