@@ -43,6 +43,7 @@ SAMPLES = {
             "description": "d",
             "externalId": None,
             "requestedCompletionDate": "2030-01-02T03:04:05+02:00",
+            "requestedStartDate": "2030-01-01T08:00:00Z",
             "idempotencyKey": "k",
             "requestedInitialState": "ACKNOWLEDGED",
         },
@@ -58,6 +59,7 @@ SAMPLES = {
     "OrderUpdateInput": [
         {"id": ORDER, "lines": [LINE]},
         {"id": ORDER, "version": 3, "lines": [], "description": "x", "requestedCompletionDate": None},
+        {"id": ORDER, "lines": [LINE], "requestedStartDate": "2030-01-01T08:00:00", "requestedCompletionDate": None},
         {"id": "Zm9v", "lines": []},
     ],
     "OrderSubmitInput": [{"id": ORDER}, {"id": ORDER, "version": None}, {"id": ORDER, "version": 2}],
@@ -131,6 +133,12 @@ SAMPLES = {
     "FalloutSkipInput": [{"id": "x"}, {"id": "x", "characteristics": [{"name": "a", "value": 1}], "expectedVersion": 1}],
     "FalloutReassignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignmentGroup": "g", "note": "n"}],
     "DomainOrderCloseInput": [{"id": "x", "reason": "r"}],
+    # core/fulfilment/staggered.py, ordering/relationships.py
+    "OrderLineRelationshipInput": [{"lineNumber": 2, "relationshipType": "reliesOn"}, {"lineNumber": 0, "relationshipType": ""}],
+    "OrderLineCharacteristicsSupplyInput": [
+        {"orderId": ORDER, "lineNumber": 1, "characteristics": [{"name": "vlan", "value": 100}]},
+        {"orderId": ORDER, "lineId": "x", "characteristics": [], "version": 2},
+    ],
     # core/fulfilment/holds.py and queues.py
     "OrderHoldInput": [{"id": ORDER, "reason": "r"}, {"id": ORDER, "reason": "", "version": 3}],
     "OrderLineHoldInput": [
@@ -148,12 +156,6 @@ SAMPLES = {
     "TaskClaimInput": [{"id": "x"}],
     "TaskAssignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignee": None, "assignmentGroup": "g"}],
     "TaskReleaseInput": [{"id": "x"}],
-    # core/fulfilment/staggered.py, ordering/relationships.py
-    "OrderLineRelationshipInput": [{"lineNumber": 2, "relationshipType": "reliesOn"}, {"lineNumber": 0, "relationshipType": ""}],
-    "OrderLineCharacteristicsSupplyInput": [
-        {"orderId": ORDER, "lineNumber": 1, "characteristics": [{"name": "vlan", "value": 100}]},
-        {"orderId": ORDER, "lineId": "x", "characteristics": [], "version": 2},
-    ],
 }
 
 

@@ -92,6 +92,9 @@ class OrderCreateInput:
     description: str = ""
     external_id: str | None = None
     requested_completion_date: datetime | None = None
+    requested_start_date: datetime | None = strawberry.field(
+        default=None, description="TMF622 requestedStartDate: fulfilment is planned from it (not after requestedCompletionDate)."
+    )
     idempotency_key: str | None = strawberry.field(
         default=None,
         description="Retrying with the same key returns the same order; reusing it with another payload is an error.",
@@ -118,6 +121,9 @@ class OrderUpdateInput:
     description: str = ""
     external_id: str | None = None
     requested_completion_date: datetime | None = None
+    requested_start_date: datetime | None = strawberry.field(
+        default=None, description="TMF622 requestedStartDate: fulfilment is planned from it (not after requestedCompletionDate)."
+    )
     segment: str | None = strawberry.field(default=None, description="Customer segment (staff and partners; null keeps it).")
     price_list: str | None = strawberry.field(
         default=None, description="A price list to price the order with (price:adjust); null: the defaulting rule picks it."
@@ -265,6 +271,7 @@ def to_order_input(data: OrderCreateInput | OrderUpdateInput, customer_id: str, 
         description=data.description,
         external_id=data.external_id,
         requested_completion_date=utc_naive(data.requested_completion_date),
+        requested_start_date=utc_naive(data.requested_start_date),
         idempotency_key=idempotency_key,
         segment=data.segment,
         price_adjustments=to_adjustments(data.price_adjustments),

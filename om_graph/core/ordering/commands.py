@@ -34,6 +34,7 @@ class OrderInput:
     external_id: str | None = None
     requested_completion_date: datetime | None = None
     idempotency_key: str | None = None
+    requested_start_date: datetime | None = None  # TMF622: fulfilment is planned from it (schedule.py)
     segment: str | None = None  # the customer segment (staff and partners set it; price lists, policies)
     price_adjustments: tuple[PriceAdjustment, ...] = ()  # order-level manual adjustments
     price_list: str | None = None  # a price list an agent chooses (price:adjust); None: the defaulting rule

@@ -104,6 +104,7 @@ class OrderService:
             idempotency_key=data.idempotency_key,
             request_hash=fingerprint,
             requested_completion_date=data.requested_completion_date,
+            requested_start_date=data.requested_start_date,
             created_by=actor.label,
         )
         self._set_lines(order, lines)
@@ -163,7 +164,8 @@ class OrderService:
         require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
             order = lock_for_write(uow, actor, order_id, expected_version)
-            fire(uow, order, order, "edit", actor, {"changed": ["lines", "description", "externalId", "requestedCompletionDate"]})
+            changed = ["lines", "description", "externalId", "requestedCompletionDate", "requestedStartDate"]
+            fire(uow, order, order, "edit", actor, {"changed": changed})
             data = OrderInput(**{**data.__dict__, "customer_id": order.customer_id})
             lines, errors = self.validator.validate(uow.session, data, editing=order.id)
             if errors:
@@ -174,6 +176,7 @@ class OrderService:
             order.description = data.description
             order.external_id = data.external_id
             order.requested_completion_date = data.requested_completion_date
+            order.requested_start_date = data.requested_start_date
             self._set_lines(order, lines)
             price_order(self.pricer, self.tables(uow.session), actor, order, data, lines)
             order.priority = order_priority(self.tables(uow.session), order, order.lines)  # ordering/priority.py

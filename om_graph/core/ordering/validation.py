@@ -229,6 +229,9 @@ class OrderValidator:
         if not data.customer_id or not data.customer_id.strip():
             errors.append(FieldError("customerId", "is required", CommonErrorCode.REQUIRED))
         errors.extend(header_length_errors(data))
+        start, end = data.requested_start_date, data.requested_completion_date
+        if start is not None and end is not None and start > end:
+            errors.append(FieldError("requestedStartDate", "is after the requested completion date", CommonErrorCode.INVALID))
         if not data.lines:
             errors.append(FieldError("lines", "an order needs at least one line", CommonErrorCode.REQUIRED))
         if len(data.lines) > MAX_LINES:

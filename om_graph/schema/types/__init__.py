@@ -5,8 +5,8 @@ no per-field resolvers."""
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval
 from om_graph.schema.types.catalog import CharacteristicSpecification, ProductOffering, ProductSpecification
 from om_graph.schema.types.common import Characteristic, Money, PageInfo, characteristics, gid
-from om_graph.schema.types.fallout import Fallout
 from om_graph.schema.types.connections import OrderConnection, OrderEdge, ProductConnection, ProductEdge
+from om_graph.schema.types.fallout import Fallout
 from om_graph.schema.types.fulfilment import DomainOrder, Task, TaskDependency
 from om_graph.schema.types.inventory import Agreement, Entitlement, Product
 from om_graph.schema.types.ordering import Order, OrderEvent, OrderLine
