@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import event, select
 
-from om_graph.core.catalog.extensions import TaskHandler
 from om_graph.core.access.actor import Actor
+from om_graph.core.catalog.extensions import TaskHandler
 from om_graph.core.fulfilment.models import Fallout, Task
 from om_graph.core.inventory.models import Agreement, Entitlement, Product
 from om_graph.core.kernel.db import make_engine, make_session_factory

@@ -18,6 +18,7 @@ from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates
 
 # -- dependency release ------------------------------------------------------------------------
 
+
 def _plan(predecessor_state: str, dependency_type: str, lag: int = 0, at: datetime | None = None) -> OrderPlan:
     predecessor = SimpleNamespace(id=1, state=predecessor_state, started_at=at, finished_at=at)
     tasks = [predecessor, SimpleNamespace(id=2, state=TaskStates.PENDING)]

@@ -21,6 +21,12 @@ ALLOWED = {
     ("core/catalog/sync.py", "retired"): "an offering's lifecycle status (not the decision table version state)",
     # The stage column's default mirrors the migration's server default; ordering may not import lifecycle.
     ("core/ordering/models.py", "validation"): "the first stage (lifecycle.stages.STAGES.initial)",
+    # The fallout queue's partial indexes name the open states; fallout_states imports the model, and
+    # fulfilment/fallout.py asserts the two lists agree.
+    **{
+        ("core/fulfilment/models.py", state): "an open fallout state in the partial indexes' predicate"
+        for state in ("open", "inProgress", "onHold", "awaitingInformation")
+    },
     ("observability/endpoints.py", "ready"): "the readiness probe's answer",
     ("observability/graphql.py", "rejected"): "a request outcome label",
     ("observability/http.py", "rejected"): "a request outcome label",

@@ -39,6 +39,7 @@ from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import RUNNABLE
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import InvalidTransition, NotFound, ValidationFailed
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import Acting, UnitOfWork
@@ -112,9 +113,9 @@ def not_held_sql() -> ColumnElement[bool]:
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed.single("reason", "say why the work is held", "REQUIRED")
+        raise ValidationFailed.single("reason", "say why the work is held", CommonErrorCode.REQUIRED)
     if len(reason) > REASON_MAX:
-        raise ValidationFailed.single("reason", f"at most {REASON_MAX} characters", "TOO_LONG")
+        raise ValidationFailed.single("reason", f"at most {REASON_MAX} characters", CommonErrorCode.TOO_LONG)
     return reason
 
 
@@ -295,7 +296,9 @@ class LineRef:
 
 def find_line(plan: OrderPlan, ref: LineRef) -> OrderLine:
     if (ref.line_number is None) == (ref.line_id is None):
-        raise ValidationFailed.single("lineNumber", "name the line by lineNumber or by lineId (one of them)", "INVALID")
+        raise ValidationFailed.single(
+            "lineNumber", "name the line by lineNumber or by lineId (one of them)", CommonErrorCode.INVALID
+        )
     for line in plan.lines:
         if (ref.line_id is not None and line.id == ref.line_id) or (
             ref.line_number is not None and line.line_number == ref.line_number

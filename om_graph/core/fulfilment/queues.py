@@ -40,6 +40,7 @@ from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.states import TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
@@ -204,7 +205,7 @@ class WorkQueues:
 def _label(value: str, field: str, limit: int) -> str:
     value = value.strip()
     if not value:
-        raise ValidationFailed.single(field, "must not be empty", "REQUIRED")
+        raise ValidationFailed.single(field, "must not be empty", CommonErrorCode.REQUIRED)
     if len(value) > limit:
-        raise ValidationFailed.single(field, f"at most {limit} characters", "TOO_LONG")
+        raise ValidationFailed.single(field, f"at most {limit} characters", CommonErrorCode.TOO_LONG)
     return value

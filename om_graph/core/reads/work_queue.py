@@ -25,6 +25,7 @@ from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.states import TaskStates
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import ValidationFailed
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.reads.error_codes import ReadsErrorCode
@@ -172,9 +173,9 @@ class WorkQueueReads:
         """A page of tasks matching ``f`` (items: task rows; ``related``: their predecessors)."""
         require(actor, Permission.FULFILMENT_READ)
         if not 1 <= first <= MAX_PAGE:
-            raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
+            raise ValidationFailed.single("first", f"must be between 1 and {MAX_PAGE}", CommonErrorCode.OUT_OF_RANGE)
         if sort not in SORTS:
-            raise ValidationFailed.single("sort", f"one of {', '.join(SORTS)}", "INVALID")
+            raise ValidationFailed.single("sort", f"one of {', '.join(SORTS)}", CommonErrorCode.INVALID)
         c = _TASKS.c
         where = _conditions(actor, f)
         cursor = _decode(sort, after) if after is not None else None

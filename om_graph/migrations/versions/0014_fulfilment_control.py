@@ -8,6 +8,8 @@ Create Date: 2026-12-01 23:40:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -109,6 +111,7 @@ def upgrade() -> None:
         op.create_index(index_name, "fallout", [leading, "priority", "id"], postgresql_where=_active, sqlite_where=_active)
 
     # Plain ALTER TABLE ADD COLUMN everywhere, no batch rebuild (see 0007).
+    column: sa.Column[Any]
     for column in (
         sa.Column("requested_start_date", sa.DateTime(), nullable=True),
         sa.Column("expected_completion_at", sa.DateTime(), nullable=True),
