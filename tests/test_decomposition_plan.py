@@ -116,6 +116,20 @@ def test_the_sla_is_the_templates_and_asked_once_per_template():
         ((TaskTemplate("a", "A", handler="noop", depends_on=(TaskDependencyDef("a"),)),), "task 'a' depends on itself"),
         (
             (
+                TaskTemplate("a", "A", handler="noop"),
+                TaskTemplate("b", "B", handler="noop", depends_on=(TaskDependencyDef("a", "finishToBegin"),)),  # type: ignore[arg-type]
+            ),
+            "task 'b' depends on 'a' by unknown type 'finishToBegin'",
+        ),
+        (
+            (
+                TaskTemplate("a", "A", handler="noop"),
+                TaskTemplate("b", "B", handler="noop", depends_on=(TaskDependencyDef("a", lag=60),)),  # type: ignore[arg-type]
+            ),
+            "task 'b' depends on 'a' with a lag that is no timedelta",
+        ),
+        (
+            (
                 TaskTemplate("a", "A", handler="noop", depends_on=("c",)),
                 TaskTemplate("b", "B", handler="noop", depends_on=(TaskDependencyDef("a", "finishToFinish"),)),
                 TaskTemplate("c", "C", handler="noop", depends_on=("b",)),
@@ -128,6 +142,13 @@ def test_the_registry_refuses_bad_task_dependencies(tasks, message):
     with pytest.raises(PluginConfigurationError) as info:
         _registry(SpecificationDef("p", "product", "P", tasks=tasks))
     assert f"pack 'unit': specification 'p': {message}" in str(info.value)
+
+
+def test_the_catalogs_dependency_types_are_the_release_rules():
+    from om_graph.core.catalog.planning import DEPENDENCY_TYPES
+    from om_graph.core.fulfilment.rules import DEPENDENCY_RULES
+
+    assert set(DEPENDENCY_RULES) == DEPENDENCY_TYPES
 
 
 def test_the_registry_refuses_needs_of_unknown_characteristics():

@@ -6,8 +6,12 @@ registry refuses the catalog with all of them (PluginConfigurationError)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import get_args
 
-from om_graph.core.catalog.definitions import CatalogContribution, SpecificationDef
+from om_graph.core.catalog.definitions import CatalogContribution, DependencyType, SpecificationDef
+
+DEPENDENCY_TYPES = frozenset(get_args(DependencyType))  # the fulfilment rules' DependencyTypes
 
 
 def dependency_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
@@ -24,6 +28,13 @@ def dependency_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
                         problems.append(f"{where}: task {template.key!r} depends on itself")
                     elif dep.on not in templates:
                         problems.append(f"{where}: task {template.key!r} depends on unknown {dep.on!r}")
+                    if dep.type not in DEPENDENCY_TYPES:
+                        problems.append(
+                            f"{where}: task {template.key!r} depends on {dep.on!r} by unknown type {dep.type!r}"
+                            f" (one of {', '.join(sorted(DEPENDENCY_TYPES))})"
+                        )
+                    if not isinstance(dep.lag, timedelta):
+                        problems.append(f"{where}: task {template.key!r} depends on {dep.on!r} with a lag that is no timedelta")
             cycle = _cycle({t.key: [d.on for d in t.dependencies() if d.on in templates and d.on != t.key] for t in spec.tasks})
             if cycle:
                 problems.append(f"{where}: task dependencies form a cycle: {' -> '.join(cycle)}")
