@@ -38,6 +38,17 @@ def test_start_to_start_releases_a_successor_once_its_predecessor_started(state)
     assert (2 in released) == (state in {TaskStates.IN_PROGRESS, TaskStates.ON_HOLD, TaskStates.COMPLETED})
 
 
+@pytest.mark.parametrize("kind", [DependencyTypes.START_TO_START, DependencyTypes.START_TO_FINISH])
+@pytest.mark.parametrize("state", [TaskStates.READY, TaskStates.FAILED, TaskStates.CANCELLED])
+def test_a_start_gate_stays_open_while_its_started_predecessor_retries(kind, state):
+    at = datetime(2030, 1, 1, 12)
+    plan = _plan(state, kind, at=at)  # it ran (started_at kept), then a back-off or fallout retry made it ready
+    gate = DEPENDENCY_RULES[kind].gate
+    opened = plan.gate(2, gate)
+    assert (opened == at) == (state == TaskStates.READY)
+    assert releases(kind, SimpleNamespace(state=state, started_at=at)) == (state == TaskStates.READY)
+
+
 @pytest.mark.parametrize("kind", [DependencyTypes.FINISH_TO_FINISH, DependencyTypes.START_TO_FINISH])
 def test_finish_gates_do_not_hold_the_release(kind):
     plan = _plan(TaskStates.PENDING, kind)

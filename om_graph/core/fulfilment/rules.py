@@ -130,6 +130,19 @@ DEPENDENCY_RULES = {
 RELEASED_BY = {kind: rule.states for kind, rule in DEPENDENCY_RULES.items()}
 
 OPEN = datetime.min  # a gate with no time constraint: open since always
+# A start gate, once the predecessor started, stays open while it retries (a back-off or a fallout
+# retry moves it back to ready with its ``started_at`` kept); only failure or cancellation shut it.
+_NEVER_STARTED = frozenset({TaskStates.FAILED, TaskStates.CANCELLED})
+
+
+def _reached(rule: DependencyRule, predecessor: Any) -> bool:
+    if predecessor.state in rule.states:
+        return True
+    return (
+        rule.at == "started_at"
+        and getattr(predecessor, "started_at", None) is not None
+        and predecessor.state not in _NEVER_STARTED
+    )
 
 
 def gate_opens(dependency_type: str, lag_seconds: int, predecessor: Any) -> datetime | None:
@@ -137,7 +150,7 @@ def gate_opens(dependency_type: str, lag_seconds: int, predecessor: Any) -> date
     while the predecessor has not reached its moment. A predecessor in the right state without
     the moment recorded (work entered by hand) opens the gate at once."""
     rule = DEPENDENCY_RULES[dependency_type]
-    if predecessor.state not in rule.states:
+    if not _reached(rule, predecessor):
         return None
     moment = getattr(predecessor, rule.at)
     return OPEN if moment is None else moment + timedelta(seconds=lag_seconds or 0)
@@ -147,12 +160,13 @@ def gates_due_sql(now: datetime) -> ColumnElement[bool]:
     """Tasks whose dependency gate opened by ``now`` (a lag ran out) but that no session moved
     yet: pending ones to release, finish-blocked ones to complete. The reconciler re-sends their
     order's advance job when the delayed one was lost (their ``dispatched_at`` is its clock)."""
-    return and_(Task.release_at <= now, or_(Task.state == TaskStates.PENDING, Task.finish_blocked.is_(True)))
+    blocked = and_(Task.finish_blocked.is_(True), Task.state == TaskStates.IN_PROGRESS)
+    return and_(Task.release_at <= now, or_(Task.state == TaskStates.PENDING, blocked))
 
 
 def releases(dependency_type: str, predecessor: Task) -> bool:
     """Whether the predecessor's state lets the successor go (ignoring the lag)."""
-    return predecessor.state in RELEASED_BY[dependency_type]
+    return _reached(DEPENDENCY_RULES[dependency_type], predecessor)
 
 
 # -- the runnable rule -------------------------------------------------------------------------
