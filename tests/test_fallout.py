@@ -298,3 +298,52 @@ def test_fallout_events_stream_live_to_staff_only(world):
         gql(client, tokens["fallout"], WORK, {"input": {"id": record["id"], "action": "TAKE"}})
         taken = ws.receive_json()["payload"]["data"]["falloutEvents"]
         assert (taken["toState"], taken["payload"]["event"]) == ("inProgress", "take")
+
+
+ORDER_EVENTS = "query($id: ID!) { order(id: $id) { events { id type entityKind toState actor payload } } }"
+LIVE = "subscription($after: ID) { orderEvents(after: $after) { id type entityKind toState } }"
+
+
+def _customer_stream(client, tokens, variables, until):
+    """The customer's orderEvents, read until ``until(event)``."""
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": tokens["customer"]["Authorization"]}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": LIVE, "variables": variables}})
+        seen = []
+        while not seen or not until(seen[-1]):
+            message = ws.receive_json()
+            assert message["type"] == "next", message
+            seen.append(message["payload"]["data"]["orderEvents"])
+        return seen
+
+
+def test_customers_never_get_fallout_events_of_their_order(world):
+    client, runtime, tokens = world
+    done = lambda e: (e["entityKind"], e["toState"]) == ("order", "completed")  # noqa: E731
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": tokens["customer"]["Authorization"]}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": LIVE}})
+        support.wait_for(lambda: runtime.bus.local.subscriber_count >= 1, 10, interval=0.05, message="subscribed")
+        order_id = _place(client, tokens, _widget(failTimes=9))
+        [record] = _wait_records(client, tokens, order_id, 1).values()
+        gql(client, tokens["fallout"], RESOLVE, {"input": {"id": record["id"], "note": "fixed"}})
+        support.wait_for(lambda: _order(client, tokens, order_id)["state"] == "COMPLETED", 30, message="completed")
+        live = []
+        while not live or not done(live[-1]):
+            message = ws.receive_json()
+            assert message["type"] == "next", message
+            live.append(message["payload"]["data"]["orderEvents"])
+    staff = gql(client, tokens["fallout"], ORDER_EVENTS, {"id": order_id})["order"]["events"]
+    assert "fallout" in {e["entityKind"] for e in staff}
+    mine = gql(client, tokens["customer"], ORDER_EVENTS.replace("actor payload", ""), {"id": order_id})["order"]["events"]
+    assert mine and "fallout" not in {e["entityKind"] for e in mine}
+    assert [e["id"] for e in mine] == [e["id"] for e in staff if e["entityKind"] != "fallout"]
+    assert "fallout" not in {e["entityKind"] for e in live} and done(live[-1])
+    replayed = _customer_stream(client, tokens, {"after": mine[0]["id"]}, done)
+    assert [e["id"] for e in replayed] == [e["id"] for e in mine[1:]][: len(replayed)]
+    assert "fallout" not in {e["entityKind"] for e in replayed}
+    # Staff fields of task events (who claimed or was assigned, the error) stay hidden from customers.
+    hidden = call(client, tokens["customer"], ORDER_EVENTS, {"id": order_id})
+    assert {e["extensions"]["code"] for e in hidden["errors"]} == {"FORBIDDEN"}

@@ -115,6 +115,12 @@ ASSIGN = """
 mutation($id: ID!, $assignee: String) {
   taskAssign(input: {id: $id, assignee: $assignee}) { task { id assignee } errors { field code } }
 }"""
+MOVE = """
+mutation($id: ID!, $group: String) {
+  taskAssign(input: {id: $id, assignmentGroup: $group}) { task { assignee assignmentGroup } errors { field code } }
+}"""
+UNASSIGN = """
+mutation($id: ID!) { taskAssign(input: {id: $id, assignee: null}) { task { assignee assignmentGroup } errors { field code } } }"""
 RELEASE = """mutation($id: ID!) { taskRelease(input: {id: $id}) { task { id assignee } errors { field code } } }"""
 
 
@@ -284,6 +290,18 @@ def test_a_fulfilment_agent_works_their_queue(world):
         "assignee": "token:tech-2",
     }
     gql(client, tokens["manager"], ASSIGN, {"id": install["id"], "assignee": "token:tech-1"})
+    # Moving it to another group keeps its assignee when none is given; an unknown group is refused.
+    moved = gql(client, tokens["manager"], MOVE, {"id": install["id"], "group": "order_fallout_agent"})["taskAssign"]
+    assert moved["errors"] == [] and moved["task"] == {"assignee": "token:tech-1", "assignmentGroup": "order_fallout_agent"}
+    typo = gql(client, tokens["manager"], MOVE, {"id": install["id"], "group": "order_fulfilment_agnet"})["taskAssign"]
+    assert typo["errors"] == [{"field": "assignmentGroup", "code": "NOT_IN_GROUP"}] and typo["task"] is None
+    back = gql(client, tokens["manager"], MOVE, {"id": install["id"], "group": "order_fulfillment_agent"})["taskAssign"]
+    assert back["task"] == {"assignee": "token:tech-1", "assignmentGroup": "order_fulfillment_agent"}
+    nothing = gql(client, tokens["manager"], MOVE, {"id": install["id"]})["taskAssign"]
+    assert nothing["errors"] == [{"field": "assignee", "code": "REQUIRED"}]
+    unassigned = gql(client, tokens["manager"], UNASSIGN, {"id": install["id"]})["taskAssign"]["task"]
+    assert unassigned == {"assignee": None, "assignmentGroup": "order_fulfillment_agent"}
+    assert gql(client, tokens["manager"], ASSIGN, {"id": install["id"], "assignee": "token:tech-1"})["taskAssign"]["errors"] == []
     assert gql(client, tokens["tech1"], RELEASE, {"id": install["id"]})["taskRelease"]["task"]["assignee"] is None
     assert gql(client, tokens["tech1"], CLAIM, {"id": install["id"]})["taskClaim"]["task"]["assignee"] == "token:tech-1"
 

@@ -10,6 +10,7 @@ from strawberry import relay
 
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.events import OrderEvent as CoreEvent
+from om_graph.core.reads.queries import event_visible
 from om_graph.eventbus import SUBSCRIBER_BUFFER, SubscriberOverflow
 from om_graph.schema.context import Info
 from om_graph.schema.errors import RequestErrorCode
@@ -45,7 +46,11 @@ class Subscription:
         account = actor.account_id
 
         def accept(event: CoreEvent) -> bool:
-            return (wanted is None or event.order_id == wanted) and (account is None or event.customer_id == account)
+            return (
+                (wanted is None or event.order_id == wanted)
+                and (account is None or event.customer_id == account)
+                and event_visible(actor, event.entity_kind)
+            )
 
         # Listen first, then read the store: an event committed in between is in one or the
         # other, and live events come in commit order, so the sequence check drops exactly the

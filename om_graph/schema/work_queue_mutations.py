@@ -22,8 +22,17 @@ class TaskClaimInput:
 @strawberry.input
 class TaskAssignInput:
     id: strawberry.ID
-    assignee: str | None = strawberry.field(description="The person's id (null: nobody; the task goes back to its group).")
-    assignment_group: str | None = strawberry.field(default=None, description="Move the task to this group (a role).")
+    assignee: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The person's id; null: nobody (the task goes back to its group); omitted: whoever has it keeps it.",
+    )
+    assignment_group: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Move the task to this group: a role, a task template's role or a group of the fulfilment.task.assignment "
+            "table (NOT_IN_GROUP otherwise)."
+        ),
+    )
 
 
 @prepared_input
@@ -72,13 +81,18 @@ class WorkQueueMutations:
         task = await ctx.call(call)
         return TaskClaimPayload(task=await _task(info, task.id))
 
-    @_mutation("Assign a manual task to a person, or to nobody, and optionally move it to another group (task:assign).")
+    @_mutation(
+        "Assign a manual task to a person, or to nobody (assignee null), and/or move it to another known group "
+        "(task:assign): an omitted assignee keeps the task's."
+    )
     async def task_assign(self, info: Info, input: TaskAssignInput) -> TaskAssignPayload:
         ctx = info.context
 
         def call():
             task_id = node_id(input.id, "Task", "id")
-            return ctx.services.work_queues.assign(ctx.acting, task_id, input.assignee, input.assignment_group)
+            keep = input.assignee is strawberry.UNSET
+            assignee = None if keep else input.assignee
+            return ctx.services.work_queues.assign(ctx.acting, task_id, assignee, input.assignment_group, keep_assignee=keep)
 
         task = await ctx.call(call)
         return TaskAssignPayload(task=await _task(info, task.id))

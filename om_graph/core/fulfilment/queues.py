@@ -77,6 +77,8 @@ ASSIGNMENT_TABLE_DEF = DecisionTableDef(
 class AssignmentTables(Protocol):
     def evaluate(self, name: str, inputs: Mapping[str, Any]) -> list[dict[str, Any]]: ...
 
+    def table(self, name: str) -> Any: ...  # a CompiledTable: its rules and definition (known_groups)
+
 
 TablesSource = Callable[[Session], AssignmentTables]
 
@@ -162,16 +164,47 @@ class WorkQueues:
                 self._set(session, task, actor, actor.label, task.assignment_group, "claim")
         return task
 
-    def assign(self, actor: Actor, task_id: int, assignee: str | None, group: str | None = None) -> Task:
-        """Give the task to ``assignee`` (None: nobody) and, with ``group``, move it to that group."""
+    def assign(
+        self, actor: Actor, task_id: int, assignee: str | None, group: str | None = None, *, keep_assignee: bool = False
+    ) -> Task:
+        """Give the task to ``assignee`` (None: nobody; ``keep_assignee``: whoever has it) and, with
+        ``group``, move it to that group, one of :func:`known_groups` (``NOT_IN_GROUP`` otherwise)."""
         require(actor, Permission.TASK_ASSIGN)
-        assignee = _label(assignee, "assignee", LABEL_MAX) if assignee is not None else None
+        if keep_assignee and group is None:
+            raise ValidationFailed.single(
+                "assignee", "give an assignee (null: nobody) or an assignmentGroup", CommonErrorCode.REQUIRED
+            )
+        assignee = _label(assignee, "assignee", LABEL_MAX) if assignee is not None and not keep_assignee else None
         group = _label(group, "assignmentGroup", GROUP_MAX) if group is not None else None
         with self._uow() as uow:
             session, task = self._session(uow, actor, task_id)
             with session:
-                self._set(session, task, actor, assignee, group or task.assignment_group, "assign")
+                if group is not None and group != task.assignment_group and group not in self.known_groups(session):
+                    raise ValidationFailed.single(
+                        "assignmentGroup",
+                        f"{group!r} is no assignment group (a role, a task template's role or a fulfilment.task.assignment output)",
+                        FulfilmentErrorCode.NOT_IN_GROUP,
+                    )
+                who = task.assignee if keep_assignee else assignee
+                self._set(session, task, actor, who, group or task.assignment_group, "assign")
         return task
+
+    def known_groups(self, session: PlanSession) -> set[str]:
+        """The assignment groups a task may be moved to: the roles, the task templates' roles and the
+        groups the active ``fulfilment.task.assignment`` table assigns (rules and default)."""
+        groups = {r.value for r in Role} | {
+            t.role for spec in self.orchestrator.registry.specifications.values() for t in spec.tasks if t.role
+        }
+        tables = self.orchestrator.tables
+        if tables is not None:
+            try:
+                table = tables(session.uow.session).table(ASSIGNMENT_TABLE)
+            except (KeyError, UnknownDecisionTable, AttributeError):
+                table = None
+            if table is not None:
+                groups |= {str(r.outputs["group"]) for r in table.rules if r.outputs.get("group")}
+                groups |= {str(c.default) for c in table.definition.outputs if c.name == "group" and c.default}
+        return groups
 
     def release(self, actor: Actor, task_id: int) -> Task:
         require(actor, Permission.TASK_COMPLETE)

@@ -29,13 +29,42 @@ from om_graph.core.reads import rows
 from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.core.reads.rows import ORDER_CHILDREN, DbRow, OrderDetail, Related
 
-__all__ = ["MAX_PAGE", "ORDER_CHILDREN", "ChangeSeqProbe", "NodeRows", "OrderDetail", "Page", "QueryService", "Related"]
+__all__ = [
+    "MAX_PAGE",
+    "ORDER_CHILDREN",
+    "STAFF_EVENT_KINDS",
+    "ChangeSeqProbe",
+    "NodeRows",
+    "OrderDetail",
+    "Page",
+    "QueryService",
+    "Related",
+    "event_visible",
+]
 
 MAX_PAGE = 100
 
 _EVENTS = select(EventRecord.__table__)
 _PRODUCTS = select(Product.__table__)
 _ORDERS = select(Order.__table__)
+
+# Events about staff-only records (fulfilment/fallout.py): readers without fulfilment:read
+# (customers) never see them, in an order's events, a replay or the live stream. Task events
+# stay (task states are the customer's too); their actor and payload are staff fields.
+STAFF_EVENT_KINDS = frozenset({"fallout"})
+
+
+def event_visible(actor: Actor, entity_kind: str) -> bool:
+    """Whether ``actor`` may see an event about an entity of ``entity_kind``."""
+    return entity_kind not in STAFF_EVENT_KINDS or actor.can(Permission.FULFILMENT_READ)
+
+
+def _hide_staff_events(actor: Actor, details: Sequence[OrderDetail]) -> None:
+    if actor.can(Permission.FULFILMENT_READ):
+        return
+    for detail in details:
+        if detail.events:
+            detail.events = [e for e in detail.events if e.entity_kind not in STAFF_EVENT_KINDS]
 
 
 @dataclass
@@ -181,6 +210,7 @@ class QueryService:
         with self._uow(read_only=True) as uow:
             session = uow.session
             found.orders = {d.order.id: d for d in rows.orders_by_id(session, orders, account, include)}
+            _hide_staff_events(actor, list(found.orders.values()))
             found.domain_orders = rows.by_id(session, "domain_orders", domain_orders, account)
             found.tasks = rows.by_id(session, "tasks", tasks, account)
             found.products = rows.by_id(session, "products", products, account)
@@ -221,6 +251,7 @@ class QueryService:
             stmt = stmt.where(Order.id < decode_cursor(after))
         with self._uow(read_only=True) as uow:
             details = rows.order_details(uow.session, list(rows.execute(uow.session, stmt, {})), include)
+            _hide_staff_events(actor, details)
             total = uow.session.scalar(select(func.count()).select_from(Order.__table__).where(*filters)) if count else None
         return _page(details, first, total, lambda d: d.order.id)
 
@@ -257,6 +288,8 @@ class QueryService:
             stmt = stmt.where(EventRecord.order_id == order_id)
         if actor.account_id is not None:
             stmt = stmt.where(EventRecord.customer_id == actor.account_id)
+        if not actor.can(Permission.FULFILMENT_READ):
+            stmt = stmt.where(EventRecord.entity_kind.not_in(STAFF_EVENT_KINDS))
         with self._uow(read_only=True) as uow:
             return list(rows.execute(uow.session, stmt, {}))
 
