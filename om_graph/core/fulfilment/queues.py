@@ -77,8 +77,6 @@ ASSIGNMENT_TABLE_DEF = DecisionTableDef(
 class AssignmentTables(Protocol):
     def evaluate(self, name: str, inputs: Mapping[str, Any]) -> list[dict[str, Any]]: ...
 
-    def table(self, name: str) -> Any: ...  # a CompiledTable: its rules and definition (known_groups)
-
 
 TablesSource = Callable[[Session], AssignmentTables]
 
@@ -198,7 +196,8 @@ class WorkQueues:
         tables = self.orchestrator.tables
         if tables is not None:
             try:
-                table = tables(session.uow.session).table(ASSIGNMENT_TABLE)
+                lookup = getattr(tables(session.uow.session), "table", None)  # ActiveTables: a CompiledTable by name
+                table = lookup(ASSIGNMENT_TABLE) if lookup is not None else None
             except (KeyError, UnknownDecisionTable, AttributeError):
                 table = None
             if table is not None:
