@@ -135,7 +135,12 @@ def test_pricing(tmp_path):
 def test_jeopardy(tmp_path):
     from bench import jeopardy
 
-    [result] = jeopardy.run("tiny", tmp_path)
+    result, longest = jeopardy.run("tiny", tmp_path)
+    assert longest.name == "jeopardy_longest_transaction" and longest.unit == "ms" and longest.ok is None
+    assert longest.figure == max(p["longest_transaction_ms"] for p in result.data["passes"].values())
+    from om_graph.settings import Settings
+
+    assert result.data["batch"] == Settings.jeopardy_batch and result.data["write_group"] == Settings.jeopardy_write_group
     first, steady = result.data["passes"]["first"], result.data["passes"]["steady"]
     assert first["tasks_read"] == jeopardy.PARAMS["tiny"]["tasks"] and first["tasks_changed"] > 0
     assert first["orders_changed"] == result.data["orders"] and first["longest_transaction_ms"] > 0
@@ -151,8 +156,10 @@ def test_fallout_queue(tmp_path):
         "fallout queue filtered page",
         "fallout queue deep page",
         "fallout queue my page",
+        "fallout queue aged page",
     ]
-    assert all(r.figure > 0 and r.reference > 0 and r.ratio for r in results)
+    assert all(r.figure > 0 and r.reference > 0 and r.ratio and r.data["median_ratio"] for r in results)
+    assert all(r.figure <= m for r, m in zip(results, results[0].data["large"]["median_pages_ms"].values()))
     plans = results[0].data["large"]["plans"]
     assert "ix_fallout_active_priority_id" in plans["first_page"][0]
     assert "ix_fallout_active_type_priority_id" in plans["filtered_page"][0]
