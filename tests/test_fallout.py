@@ -147,11 +147,9 @@ def test_a_failing_handler_creates_fallout_retried_to_success_and_another_skippe
     assert [e["node"]["id"] for e in mine["edges"]] == [three["id"]]
 
     # Take line 1's record, then retry it: the handler runs again with its idempotency key.
-    stale = gql(client, tokens["fallout"], WORK, {"input": {"id": one["id"], "action": "TAKE", "expectedVersion": 99}})
-    assert _codes(stale["falloutWork"]) == [("expectedVersion", "CONFLICT")]
-    taken = gql(
-        client, tokens["fallout"], WORK, {"input": {"id": one["id"], "action": "TAKE", "expectedVersion": one["version"]}}
-    )
+    stale = gql(client, tokens["fallout"], WORK, {"input": {"id": one["id"], "action": "TAKE", "version": 99}})
+    assert _codes(stale["falloutWork"]) == [("version", "CONFLICT")]
+    taken = gql(client, tokens["fallout"], WORK, {"input": {"id": one["id"], "action": "TAKE", "version": one["version"]}})
     assert taken["falloutWork"]["fallout"]["state"] == "IN_PROGRESS"
     assert taken["falloutWork"]["fallout"]["assignee"] == "token:fo-agent"
     mine = gql(client, tokens["fallout"], QUEUE, {"filter": {"mine": True}})["fallouts"]
@@ -250,8 +248,16 @@ def test_closing_a_domain_order_by_hand_completes_its_work_and_records_fallout(w
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     empty = gql(client, tokens["fulfilment"], CLOSE_DO, {"input": {"id": domain_order["id"], "reason": " "}})["domainOrderClose"]
     assert _codes(empty) == [("reason", "REQUIRED")]
+    version = gql(client, tokens["fulfilment"], "query($id: ID!) { order(id: $id) { version } }", {"id": order_id})["order"][
+        "version"
+    ]
+    stale = {"id": domain_order["id"], "reason": "done", "version": version + 7}
+    assert _codes(gql(client, tokens["fulfilment"], CLOSE_DO, {"input": stale})["domainOrderClose"]) == [("version", "CONFLICT")]
     closed = gql(
-        client, tokens["fulfilment"], CLOSE_DO, {"input": {"id": domain_order["id"], "reason": "installed by the partner"}}
+        client,
+        tokens["fulfilment"],
+        CLOSE_DO,
+        {"input": {"id": domain_order["id"], "reason": "installed by the partner", "version": version}},
     )
     assert closed["domainOrderClose"]["errors"] == []
     fallout = closed["domainOrderClose"]["fallout"]

@@ -128,11 +128,11 @@ SAMPLES = {
         {"states": ["OPEN", "ON_HOLD"], "types": ["billing"], "priorities": [1, 2], "mine": True},
         {"assignee": "a", "assignmentGroup": "g", "olderThan": "2026-01-01T00:00:00Z", "newerThan": None},
     ],
-    "FalloutWorkInput": [{"id": "x", "action": "TAKE"}, {"id": "x", "action": "CLOSE", "expectedVersion": 2, "note": "n"}],
-    "FalloutActionInput": [{"id": "x"}, {"id": "x", "expectedVersion": 3, "note": None}],
-    "FalloutSkipInput": [{"id": "x"}, {"id": "x", "characteristics": [{"name": "a", "value": 1}], "expectedVersion": 1}],
+    "FalloutWorkInput": [{"id": "x", "action": "TAKE"}, {"id": "x", "action": "CLOSE", "version": 2, "note": "n"}],
+    "FalloutActionInput": [{"id": "x"}, {"id": "x", "version": 3, "note": None}],
+    "FalloutSkipInput": [{"id": "x"}, {"id": "x", "characteristics": [{"name": "a", "value": 1}], "version": 1}],
     "FalloutReassignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignmentGroup": "g", "note": "n"}],
-    "DomainOrderCloseInput": [{"id": "x", "reason": "r"}],
+    "DomainOrderCloseInput": [{"id": "x", "reason": "r"}, {"id": "x", "reason": "r", "version": 4}],
     # core/fulfilment/staggered.py, ordering/relationships.py
     "OrderLineRelationshipInput": [{"lineNumber": 2, "relationshipType": "reliesOn"}, {"lineNumber": 0, "relationshipType": ""}],
     "OrderLineCharacteristicsSupplyInput": [

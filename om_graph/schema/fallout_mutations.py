@@ -34,7 +34,7 @@ class FalloutPayload:
 class FalloutWorkInput:
     id: strawberry.ID
     action: FalloutWorkAction
-    expected_version: int | None = strawberry.field(default=None, description="The record's version you saw.")
+    version: int | None = strawberry.field(default=None, description="The record's version you saw (CONFLICT when it changed).")
     note: str | None = None
 
 
@@ -42,7 +42,7 @@ class FalloutWorkInput:
 @strawberry.input
 class FalloutActionInput:
     id: strawberry.ID
-    expected_version: int | None = strawberry.field(default=None, description="The record's version you saw.")
+    version: int | None = strawberry.field(default=None, description="The record's version you saw (CONFLICT when it changed).")
     note: str | None = None
 
 
@@ -50,7 +50,7 @@ class FalloutActionInput:
 @strawberry.input
 class FalloutSkipInput:
     id: strawberry.ID
-    expected_version: int | None = strawberry.field(default=None, description="The record's version you saw.")
+    version: int | None = strawberry.field(default=None, description="The record's version you saw (CONFLICT when it changed).")
     characteristics: list[CharacteristicInput] = strawberry.field(
         default_factory=list, description="The outputs the handler would have produced (its specification's values)."
     )
@@ -61,7 +61,7 @@ class FalloutSkipInput:
 @strawberry.input
 class FalloutReassignInput:
     id: strawberry.ID
-    expected_version: int | None = strawberry.field(default=None, description="The record's version you saw.")
+    version: int | None = strawberry.field(default=None, description="The record's version you saw (CONFLICT when it changed).")
     assignee: str | None = strawberry.field(default=None, description="A person (none: unassigned, in the group).")
     assignment_group: str | None = None
     note: str | None = None
@@ -72,6 +72,7 @@ class FalloutReassignInput:
 class DomainOrderCloseInput:
     id: strawberry.ID
     reason: str
+    version: int | None = strawberry.field(default=None, description="The order's version you saw (CONFLICT when it changed).")
 
 
 def _id(input) -> int:
@@ -85,7 +86,7 @@ class FalloutMutations:
         ctx = info.context
 
         def call():
-            return ctx.services.fallout.work(ctx.acting, _id(input), input.expected_version, input.action.value, input.note)
+            return ctx.services.fallout.work(ctx.acting, _id(input), input.version, input.action.value, input.note)
 
         return FalloutPayload(fallout=Fallout.from_row(await ctx.call(call)))
 
@@ -97,7 +98,7 @@ class FalloutMutations:
         ctx = info.context
 
         def call():
-            return ctx.services.fallout.retry(ctx.acting, _id(input), input.expected_version, input.note)
+            return ctx.services.fallout.retry(ctx.acting, _id(input), input.version, input.note)
 
         return FalloutPayload(fallout=Fallout.from_row(await ctx.call(call)))
 
@@ -110,7 +111,7 @@ class FalloutMutations:
 
         def call():
             values = characteristic_map(input.characteristics, "characteristics")
-            return ctx.services.fallout.skip(ctx.acting, _id(input), input.expected_version, values, input.note)
+            return ctx.services.fallout.skip(ctx.acting, _id(input), input.version, values, input.note)
 
         return FalloutPayload(fallout=Fallout.from_row(await ctx.call(call)))
 
@@ -119,7 +120,7 @@ class FalloutMutations:
         ctx = info.context
 
         def call():
-            return ctx.services.fallout.resolve(ctx.acting, _id(input), input.expected_version, input.note)
+            return ctx.services.fallout.resolve(ctx.acting, _id(input), input.version, input.note)
 
         return FalloutPayload(fallout=Fallout.from_row(await ctx.call(call)))
 
@@ -129,7 +130,7 @@ class FalloutMutations:
 
         def call():
             return ctx.services.fallout.reassign(
-                ctx.acting, _id(input), input.expected_version, input.assignee, input.assignment_group, input.note
+                ctx.acting, _id(input), input.version, input.assignee, input.assignment_group, input.note
             )
 
         return FalloutPayload(fallout=Fallout.from_row(await ctx.call(call)))
@@ -142,7 +143,7 @@ class FalloutMutations:
         ctx = info.context
 
         def call():
-            return ctx.services.fallout.give_up(ctx.acting, _id(input), input.expected_version, input.note)
+            return ctx.services.fallout.give_up(ctx.acting, _id(input), input.version, input.note)
 
         return FalloutPayload(fallout=Fallout.from_row(await ctx.call(call)))
 
@@ -154,6 +155,8 @@ class FalloutMutations:
         ctx = info.context
 
         def call():
-            return ctx.services.fallout.close_domain_order(ctx.acting, node_id(input.id, "DomainOrder", "id"), input.reason)
+            return ctx.services.fallout.close_domain_order(
+                ctx.acting, node_id(input.id, "DomainOrder", "id"), input.reason, input.version
+            )
 
         return FalloutPayload(fallout=Fallout.from_row(await ctx.call(call)))

@@ -486,9 +486,10 @@ class FalloutService:
 
         return self._act(actor, fallout_id, expected_version, note, act)
 
-    def close_domain_order(self, actor: Actor, domain_order_id: int, reason: str) -> Fallout:
+    def close_domain_order(self, actor: Actor, domain_order_id: int, reason: str, expected_version: int | None = None) -> Fallout:
         """Close a domain order by hand: its open tasks (and those of the domain orders under it)
-        complete unperformed, and a resolved ``manualClose`` record is kept for review."""
+        complete unperformed, and a resolved ``manualClose`` record is kept for review.
+        ``expected_version``: the order's version the caller saw (``CONFLICT`` when it changed)."""
         require(actor, Permission.TASK_ASSIGN)
         reason = (reason or "").strip()
         if not reason:
@@ -501,6 +502,11 @@ class FalloutService:
             if session is None or actor.account_id is not None:
                 raise NotFound("no such domain order", field="id")
             with session:
+                if expected_version is not None and session.order.version != expected_version:
+                    raise Conflict(
+                        f"the order changed (version {session.order.version}, you sent {expected_version}); reload it",
+                        field="version",
+                    )
                 plan = session.plan
                 target = plan.domain_order(domain_order_id)
                 if target.state in DOMAIN_ORDER.terminal:
@@ -582,7 +588,7 @@ class FalloutService:
                 if expected_version is not None and fallout.version != expected_version:
                     raise Conflict(
                         f"the fallout record changed (version {fallout.version}, you sent {expected_version}); reload it",
-                        field="expectedVersion",
+                        field="version",
                     )
                 act(session, fallout)
                 if note:

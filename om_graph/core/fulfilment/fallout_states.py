@@ -42,7 +42,7 @@ def _stamp_closed(fallout: Fallout) -> None:
     fallout.closed_at = utcnow()
 
 
-BUMP_VERSION = Effect("bumpVersion", _bump_version)  # what a client's expectedVersion compares
+BUMP_VERSION = Effect("bumpVersion", _bump_version)  # what a client's version (optimistic lock) compares
 STAMP_CLOSED = Effect("stampClosed", _stamp_closed)
 
 FALLOUT = StateMachine(

@@ -50,7 +50,7 @@ class Fallout(relay.Node):
         description="retried, skipped, resolved, gaveUp, cancelled or domainOrderClosed, once it is not open."
     )
     note: str | None
-    version: int = strawberry.field(description="Send it back as expectedVersion (optimistic lock).")
+    version: int = strawberry.field(description="Send it back as version in the fallout mutations (optimistic lock).")
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
