@@ -1,10 +1,13 @@
 """order.timeline over HTTP for a 500-task order, one server process, closed loop.
 
 The order (10 lines of 'test-auto', each with a product order over 5 service orders of 10 tasks:
-60 domain orders, 500 tasks, 450 typed dependencies with lags) is seeded through the core
-services (created, then its plan written and scheduled by a real plan session), with 40 % of its
-tasks done and 10 % running. The query reads every line, domain order and task with planned,
-estimated and actual spans, state, jeopardy, the critical flag, float and dependencies.
+60 domain orders, 500 tasks, 450 typed dependencies with lags inside the service orders plus 40
+finish-to-start dependencies from one service order to the next of its line) is seeded through
+the core services (created, then its plan written and scheduled by a real plan session), with
+40 % of its tasks done and 10 % running. The query selects every field of the timeline types
+(``OrderTimeline``, ``TimelineLine``, ``TimelineDomainOrder``, ``TimelineTask``,
+``TimelineDependency``): planned, estimated and actual spans, state, jeopardy, due and release
+times, the critical flag, float, finish gating, assignee and dependencies.
 
 Measured as the server runs by default (a repeated read of an unchanged order answered from the
 response cache) and with the cache off (``OM_GRAPH_RESPONSE_CACHE_MB=0``: five statements and the
@@ -45,19 +48,21 @@ PARAMS = {
 CONNECTIONS = 4
 LINES, SERVICES, TASKS_PER_DOMAIN_ORDER = 10, 5, 10
 TARGET_CPU_MS = 80.0
+CROSS = LINES * (SERVICES - 1)  # one dependency from each service order to the next of its line
+DEPENDENCIES = LINES * SERVICES * (TASKS_PER_DOMAIN_ORDER - 1) + CROSS
 TIMELINE = """
 query($id: ID!) {
   order(id: $id) {
     id
     timeline {
-      state startDate committedCompletionDate expectedCompletionDate
+      state jeopardy startDate requestedCompletionDate committedCompletionDate expectedCompletionDate completedAt
       lines {
-        id lineNumber state jeopardy expectedCompletionDate
+        id lineNumber offeringKey state jeopardy expectedCompletionDate
         domainOrders {
-          id parentId kind specKey state jeopardy
+          id parentId kind specKey unitIndex state jeopardy
           plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate
           tasks {
-            id key kind state jeopardy critical totalFloat durationSeconds
+            id key name kind state jeopardy durationSeconds dueAt critical totalFloat releaseAt finishBlocked assignee
             plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate
             dependencies { predecessorId type lag }
           }
@@ -134,6 +139,17 @@ def seed_order(database_url: str) -> int:
                             task_id=chain[k].id, predecessor_id=chain[k - 1].id, dependency_type=kind, lag_seconds=60 * (k % 3)
                         )
                     )
+            # Across domain orders: each service order's 7th task waits for the previous service
+            # order's 9th (both still pending below), so the critical path crosses service orders.
+            chains = list(by_domain_order.values())  # per line, its service orders in order
+            for line_start in range(0, len(chains), SERVICES):
+                for u in range(line_start + 1, line_start + SERVICES):
+                    dependencies.append(
+                        TaskDependency(
+                            task_id=chains[u][6].id, predecessor_id=chains[u - 1][8].id,
+                            dependency_type="finishToStart", lag_seconds=0,
+                        )
+                    )  # fmt: skip
             s.add_all(dependencies)
             # 40 % done, 10 % running: the first tasks of each chain.
             for chain in by_domain_order.values():
@@ -183,7 +199,8 @@ def capture(server, order_id: int) -> tuple[str, bytes, dict]:
         "critical": sum(1 for t in tasks if t["critical"]),
         "bytes": len(raw),
     }
-    if shape["tasks"] != LINES * SERVICES * TASKS_PER_DOMAIN_ORDER or not shape["critical"]:
+    expected = LINES * SERVICES * TASKS_PER_DOMAIN_ORDER
+    if shape["tasks"] != expected or shape["dependencies"] != DEPENDENCIES or not shape["critical"]:
         raise RuntimeError(f"unexpected timeline: {shape}")
     return gql_body(TIMELINE, variables), raw, shape
 
