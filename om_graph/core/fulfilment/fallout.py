@@ -58,7 +58,10 @@ from om_graph.core.catalog.extensions import (
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.fallout_states import ACTIVE, FALLOUT
+from om_graph.core.fulfilment.holds import refuse_held
 from om_graph.core.fulfilment.models import ACTIVE_FALLOUT_STATES, DomainOrder, Fallout, Task
+from om_graph.core.fulfilment.queues import completed_by
+from om_graph.core.fulfilment.rules import Gates
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskStates
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
@@ -344,11 +347,12 @@ class FalloutService:
         return rows[:first], len(rows) > first
 
     def counts(self, actor: Actor, where: FalloutFilter | None = None) -> list[tuple[str, str, int, int]]:
-        """(state, type, priority, count) rows for a dashboard; every state unless filtered."""
+        """(state, type, priority, count) rows for a dashboard, of the records ``queue`` would list:
+        the open ones unless ``where.states`` names others."""
         require(actor, Permission.FULFILMENT_READ)
         if actor.account_id is not None:
             return []
-        conditions = _conditions(where, default_active=False) if where is not None else []
+        conditions = _conditions(where)
         statement = (
             select(Fallout.state, Fallout.fallout_type, Fallout.priority, func.count())
             .where(*conditions)
@@ -523,6 +527,8 @@ class FalloutService:
                     if t.domain_order_id in under and TASK.can(t.state, "closeByHand")
                 ]
                 for task in closed:
+                    refuse_held(plan, task)  # a held order or line: resume it first
+                for task in closed:
                     self._complete_by_hand(session, task, "closeByHand", actor, {}, reason, closed_by_hand=True)
                 records = session.uow.session.scalars(
                     select(Fallout).where(Fallout.task_id.in_([t.id for t in closed]), Fallout.state.in_(ACTIVE))
@@ -603,6 +609,7 @@ class FalloutService:
             raise ValidationFailed.single("id", "this fallout record has no task to act on", FulfilmentErrorCode.FALLOUT_NO_TASK)
         if task.state != TaskStates.ON_HOLD:
             raise ValidationFailed.single("id", f"its task is {task.state}, not onHold", CommonErrorCode.INVALID_STATE)
+        refuse_held(session.plan, task)  # a held order or line: resume it first
         return task
 
     def _complete_by_hand(
@@ -616,20 +623,31 @@ class FalloutService:
         *,
         closed_by_hand: bool = False,
     ) -> None:
-        now = utcnow()
-        session.fire(task, event, actor, {"reason": message})
-        task.lease_until = None
-        task.started_at = task.started_at or now
-        task.finished_at = now
-        task.completed_by = actor.label
-        outcome: dict[str, Any] = {"characteristics": characteristics, "message": message}
-        if closed_by_hand:
-            outcome["closedByHand"] = message
-        task.outcome = outcome
-        task.error_code = task.error_message = None
-        if characteristics:
-            domain_order = session.plan.domain_order(task.domain_order_id)
-            domain_order.characteristics = {**domain_order.characteristics, **characteristics}
+        """Complete the task by hand through the orchestrator's one completion (outputs propagated,
+        finish gate cleared). A skip or resolve respects a shut finish-to-finish / start-to-finish
+        gate: the task goes back in progress with the outcome kept, and completes when the gate
+        opens; closing a domain order by hand closes its work regardless."""
+        orchestrator = self.orchestrator
+        if not closed_by_hand and task.state == TaskStates.ON_HOLD:
+            opens = session.plan.gate(task.id, Gates.FINISH)
+            if opens is None or opens > utcnow():
+                session.fire(task, "retryFallout", actor, {"reason": message, "finishGate": "shut"})
+                session.fire(task, "start", SYSTEM_ACTOR, {"reason": "completed by hand, its finish gate is shut"})
+                orchestrator.block_completion(task, characteristics, message, actor.label)
+                completed_by(task, actor)
+                return
+        orchestrator.record_completion(
+            session,
+            task,
+            characteristics,
+            actor,
+            message,
+            actor.label,
+            event=event,
+            details={"reason": message},
+            outcome={"closedByHand": message} if closed_by_hand else None,
+        )
+        completed_by(task, actor)
 
 
 def _note(note: str | None) -> dict[str, Any]:

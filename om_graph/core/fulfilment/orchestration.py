@@ -44,7 +44,7 @@ from om_graph.core.fulfilment.rules import RUNNABLE, Gates
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
-from om_graph.core.kernel.errors import NotFound, ValidationFailed, refuse_pack_code_under_lock
+from om_graph.core.kernel.errors import InvalidTransition, NotFound, ValidationFailed, refuse_pack_code_under_lock
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, Job
 from om_graph.core.kernel.uow import UnitOfWork
@@ -144,9 +144,7 @@ class Orchestrator:
                 later.append((task, opens))
                 continue
             kept = task.outcome or {}
-            task.finish_blocked = False
-            task.release_at = None
-            self._record_completion(
+            self.record_completion(
                 session, task, kept.get("characteristics") or {}, SYSTEM_ACTOR, kept.get("message", ""), task.completed_by
             )
             finished.append(task)
@@ -323,6 +321,8 @@ class Orchestrator:
     def _complete(
         self, session: PlanSession, task: Task, characteristics: Mapping[str, Any], actor: Actor, message: str = ""
     ) -> None:
+        # Callers checked the machine (TASK.enter ... "complete"): only live, not yet blocked work.
+        assert task.state in (TaskStates.READY, TaskStates.IN_PROGRESS) and not task.finish_blocked, task.state
         opens = session.plan.gate(task.id, Gates.FINISH)
         if opens is None or opens > utcnow():
             # A finish-to-finish or start-to-finish dependency holds the completion: the outcome is
@@ -330,15 +330,21 @@ class Orchestrator:
             # opens the gate completes it (PlanSession.close → advance_gates).
             if task.state == TaskStates.READY:
                 session.fire(task, "start", actor)
-            task.lease_until = None
-            task.finish_blocked = True
-            task.completed_by = actor.label
-            task.outcome = {"characteristics": dict(characteristics), "message": message}
-            task.error_code = task.error_message = None
+            self.block_completion(task, characteristics, message, actor.label)
             return
-        self._record_completion(session, task, characteristics, actor, message, actor.label)
+        self.record_completion(session, task, characteristics, actor, message, actor.label)
 
-    def _record_completion(
+    @staticmethod
+    def block_completion(task: Task, characteristics: Mapping[str, Any], message: str, completed_by: str | None) -> None:
+        """Keep an in-progress task's outcome until its finish gate opens (advance_gates completes it)."""
+        task.lease_until = None
+        task.started_at = task.started_at or utcnow()
+        task.finish_blocked = True
+        task.completed_by = completed_by
+        task.outcome = {"characteristics": dict(characteristics), "message": message}
+        task.error_code = task.error_message = None
+
+    def record_completion(
         self,
         session: PlanSession,
         task: Task,
@@ -346,11 +352,23 @@ class Orchestrator:
         actor: Actor,
         message: str,
         completed_by: str | None,
+        *,
+        event: str = "complete",
+        details: Mapping[str, Any] | None = None,
+        outcome: Mapping[str, Any] | None = None,
     ) -> None:
-        session.fire(task, "complete", actor)
-        task.finished_at = utcnow()
+        """The one way a task completes (by a worker, an agent, a finish gate that opened, or by hand
+        in fallout: ``event`` skip / closeByHand): the machine, the stamps, the outputs merged into
+        the domain order and propagated along the catalog's attribute mappings."""
+        now = utcnow()
+        session.fire(task, event, actor, dict(details) if details else None)
+        task.lease_until = None
+        task.started_at = task.started_at or now
+        task.finished_at = now
         task.completed_by = completed_by
-        task.outcome = {"characteristics": dict(characteristics), "message": message}
+        task.finish_blocked = False
+        task.release_at = None
+        task.outcome = {"characteristics": dict(characteristics), "message": message, **(outcome or {})}
         task.error_code = task.error_message = None
         if characteristics:
             domain_order = session.plan.domain_order(task.domain_order_id)
@@ -381,9 +399,15 @@ class Orchestrator:
         with session:
             task = session.plan.tasks[task_id]
             refuse_held(session.plan, task)
+            # The machine's roles and guards (manual tasks only, its assignee or a manager) answer
+            # first, with or without values, and before a finish gate may hold the completion.
+            TASK.enter(task, task.state, "complete", actor)
+            if task.finish_blocked:
+                raise InvalidTransition(
+                    "the task is completed already: a finish-to-finish or start-to-finish dependency holds it",
+                    field="state",
+                )
             if characteristics:
-                # The machine's guards (manual tasks only) answer before the values are checked.
-                TASK.enter(task, task.state, "complete", actor)
                 spec = self.registry.specifications[session.plan.domain_order(task.domain_order_id).spec_key]
                 _, errors = check_characteristics(spec, characteristics, "characteristics", apply_defaults=False)
                 errors = [e for e in errors if e.code != "REQUIRED"]
