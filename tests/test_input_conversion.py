@@ -147,7 +147,7 @@ SAMPLES = {
         {"orderId": ORDER, "reason": "r"},
     ],
     "OrderLineResumeInput": [{"orderId": ORDER, "lineNumber": 2}, {"orderId": ORDER, "lineId": "x", "version": 1}],
-    "TaskQueueFilter": [
+    "TaskQueueFilterInput": [
         {},
         {"mine": True, "states": ["READY", "ON_HOLD"], "jeopardy": ["HIGH"], "kind": "MANUAL"},
         {"assignee": "ME", "assignmentGroup": "g", "myGroups": True, "unassigned": False, "dueBefore": "2026-01-01T00:00:00"},

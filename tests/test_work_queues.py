@@ -104,7 +104,7 @@ mutation($id: ID!, $chars: [CharacteristicInput!]) {
   taskComplete(input: {id: $id, characteristics: $chars}) { task { state completedBy assignee } errors { field code } }
 }"""
 TASKS = """
-query($filter: TaskQueueFilter, $first: Int, $after: String) {
+query($filter: TaskQueueFilterInput, $first: Int, $after: String) {
   tasks(filter: $filter, first: $first, after: $after) {
     edges { cursor node { id key state assignee assignmentGroup } }
     pageInfo { hasNextPage endCursor }
@@ -258,6 +258,12 @@ def test_a_fulfilment_agent_works_their_queue(world):
     queue = gql(client, tokens["tech1"], TASKS, mine)["tasks"]
     assert [e["node"]["id"] for e in queue["edges"]] == [install["id"]]
     assert gql(client, tokens["fallout"], TASKS, mine)["tasks"]["edges"] == []  # not the fallout agents' group
+    bad = client.post("/graphql", headers=tokens["tech1"], json={"query": TASKS, "variables": {"after": "bm9wZQ=="}}).json()
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"  # as for fallouts(after:)
+    due = {"filter": {"myGroups": True, "dueBefore": "2999-01-01T00:00:00+02:00"}}  # an offset: converted to UTC
+    assert [e["node"]["id"] for e in gql(client, tokens["tech1"], TASKS, due)["tasks"]["edges"]] == [
+        e["node"]["id"] for e in gql(client, tokens["tech1"], TASKS, {"filter": {"myGroups": True}})["tasks"]["edges"]
+    ]
     wrong_group = gql(client, tokens["fallout"], CLAIM, {"id": install["id"]})["taskClaim"]
     assert [e["code"] for e in wrong_group["errors"]] == ["NOT_IN_GROUP"]
 

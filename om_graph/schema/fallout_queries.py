@@ -12,8 +12,10 @@ import strawberry
 from om_graph.core.fulfilment.fallout import FalloutFilter
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import ValidationFailed
+from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.schema.context import Info
 from om_graph.schema.input_conversion import prepared_input
+from om_graph.schema.types.common import PageInfo
 from om_graph.schema.types.fallout import Fallout, FalloutConnection, FalloutCount, FalloutEdge, FalloutState
 
 
@@ -28,7 +30,7 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
             raise ValueError(tag)
         return int(priority), int(fallout_id)
     except (ValueError, UnicodeError, binascii.Error):
-        raise ValidationFailed.single("after", "not a cursor of this queue", CommonErrorCode.INVALID) from None
+        raise ValidationFailed.single("after", "not a cursor of this queue", ReadsErrorCode.INVALID_CURSOR) from None
 
 
 @prepared_input
@@ -92,9 +94,22 @@ class FalloutQueries:
 
         rows, has_next = await ctx.call(call)
         edges = [FalloutEdge(cursor=encode_cursor(r.priority, r.id), node=Fallout.from_row(r)) for r in rows]
-        return FalloutConnection(edges=edges, has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None)
+        return FalloutConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
 
-    @strawberry.field(description="Records by state, type and priority (every state unless filtered): a dashboard.")
+    @strawberry.field(
+        description=(
+            "Records by state, type and priority, a dashboard: those fallouts(filter) lists, so the open ones "
+            "unless filter.states names others."
+        )
+    )
     async def fallout_counts(self, info: Info, filter: FalloutFilterInput | None = None) -> list[FalloutCount]:
         ctx = info.context
 

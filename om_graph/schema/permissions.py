@@ -112,7 +112,8 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "enrichmentTasks": P.FULFILMENT_READ,  # technical work on the order: staff
         "approvals": P.AUDIT_READ,  # who approved or rejected what, and why: staff
         "fallouts": P.FULFILMENT_READ,  # core/fulfilment/fallout.py: staff only
-        **_same(P.ORDER_READ, "holdReason pausedAt pausedSeconds"),  # core/fulfilment/holds.py
+        **_same(P.ORDER_READ, "pausedAt pausedSeconds"),  # core/fulfilment/holds.py
+        "holdReason": P.FULFILMENT_READ,  # staff free text
         "jeopardy": P.ORDER_READ,  # fulfilment/jeopardy.py (TMF622 jeopardy alerts reach customers too)
         "predictedLateness": P.FULFILMENT_READ,
         # core/fulfilment/schedule.py: TMF dates reach customers; the Gantt chart is staff work
@@ -124,7 +125,8 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "unitOneTimePrice": P.PRICE_READ,
         "unitRecurringPrice": P.PRICE_READ,
         **_same(P.PRICE_READ, "itemPrice itemTotalPrice priceDelta"),
-        **_same(P.ORDER_READ, "holdReason informationRequired pausedAt pausedSeconds"),  # core/fulfilment/holds.py
+        **_same(P.ORDER_READ, "informationRequired pausedAt pausedSeconds"),  # core/fulfilment/holds.py
+        "holdReason": P.FULFILMENT_READ,  # staff free text
         "jeopardy": P.ORDER_READ,
         **_same(P.ORDER_READ, "expectedCompletionDate completionEstimates"),  # core/fulfilment/schedule.py
         **_same(P.ORDER_READ, "relationships decompositionWaits"),  # ordering/relationships.py, staggered.py

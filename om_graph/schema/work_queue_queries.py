@@ -16,7 +16,7 @@ from om_graph.core.reads.work_queue import TaskQueueFilter, encode_queue_cursor
 from om_graph.schema.context import Info
 from om_graph.schema.enums import JeopardyLevel, TaskKind, TaskState
 from om_graph.schema.input_conversion import prepared_input
-from om_graph.schema.inputs import node_id, too_long
+from om_graph.schema.inputs import node_id, too_long, utc_naive
 from om_graph.schema.limits import MAX_CURSOR_LENGTH, MAX_STATE_FILTERS
 from om_graph.schema.queries import check_arguments
 from om_graph.schema.types.common import PageInfo
@@ -34,7 +34,7 @@ class TaskQueueSort(Enum):
 
 
 @prepared_input
-@strawberry.input(name="TaskQueueFilter", description="Which tasks a work queue shows; every given condition must hold.")
+@strawberry.input(description="Which tasks a work queue shows; every given condition must hold.")
 class TaskQueueFilterInput:
     assignee: str | None = strawberry.field(default=None, description='A person\'s id, or "ME" for the caller.')
     assignment_group: str | None = strawberry.field(default=None, description="A group (a role), e.g. order_fulfillment_agent.")
@@ -78,7 +78,7 @@ def _filter(info: Info, f: TaskQueueFilterInput | None) -> TaskQueueFilter:
         my_groups=f.my_groups,
         unassigned=f.unassigned,
         states=tuple(sorted({s.value for s in f.states or []})),
-        due_before=f.due_before,
+        due_before=utc_naive(f.due_before),
         jeopardy=tuple(sorted({j.value for j in f.jeopardy or []})),
         kind=f.kind.value if f.kind is not None else None,
         order_id=node_id(f.order_id, "Order", "filter.orderId") if f.order_id is not None else None,

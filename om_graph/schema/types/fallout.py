@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from om_graph.core.fulfilment.fallout_states import FALLOUT
 from om_graph.schema.context import Info, batched
 from om_graph.schema.enums import _enum, members_by_value
-from om_graph.schema.types.common import gid
+from om_graph.schema.types.common import PageInfo, gid
 
 if TYPE_CHECKING:
 
@@ -91,8 +91,7 @@ class FalloutEdge:
 @strawberry.type
 class FalloutConnection:
     edges: list[FalloutEdge]
-    has_next_page: bool
-    end_cursor: str | None
+    page_info: PageInfo
 
 
 @strawberry.type(description="How many records are in one state, of one type, at one priority.")
