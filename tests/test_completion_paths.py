@@ -13,6 +13,7 @@ from om_graph.core.fulfilment.models import Fallout, Task, TaskDependency
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.states import TaskStates
 from om_graph.core.kernel.errors import DomainError
+from tests.support import AGENT
 from tests.test_orchestration import FALLOUT_MANAGER, drain, place, services  # noqa: F401 (the fixture)
 
 WORKER = Actor("worker", frozenset({"order_fulfillment_agent"}))  # completes tasks, assigns none
@@ -75,3 +76,33 @@ def test_a_fallout_skip_waits_for_a_shut_finish_gate(services):  # noqa: F811
     skipped = _tasks(services, order_id)["test.design"]
     assert (skipped.state, skipped.finish_blocked) == (TaskStates.IN_PROGRESS, True)
     assert skipped.completed_by == FALLOUT_MANAGER.label
+
+
+def test_a_finish_blocked_successor_of_a_failed_task_is_cancelled(services):  # noqa: F811
+    order_id = place(services)
+    drain(services)
+    tasks = _tasks(services, order_id)
+    install, design = tasks["test.install"], tasks["test.design"]
+    _finish_gate(services, install.id, design.id)
+    services.processing.complete_task(MANAGER, install.id, {})
+    assert _tasks(services, order_id)["test.install"].finish_blocked is True
+    with services.sessions.begin() as s:
+        s.get(Task, design.id).state = TaskStates.READY
+    with services.uow() as uow:
+        session = services.orchestrator.open(uow, order_id)
+        with session:
+            services.orchestrator._fail(session, session.plan.tasks[design.id], "BOOM", "it broke")
+    cancelled = _tasks(services, order_id)["test.install"]
+    assert (cancelled.state, cancelled.finish_blocked) == (TaskStates.CANCELLED, False)
+
+
+def test_a_running_task_is_not_cancelled_in_progress(services):  # noqa: F811
+    from om_graph.core.fulfilment.states import TASK
+
+    order_id = place(services)
+    drain(services)
+    install = _tasks(services, order_id)["test.install"]
+    install.state, install.finish_blocked = TaskStates.IN_PROGRESS, False
+    with pytest.raises(DomainError) as refused:
+        TASK.enter(install, install.state, "cancelBlocked", AGENT)
+    assert refused.value.errors[0].code == "NOT_FINISH_BLOCKED"

@@ -17,5 +17,7 @@ class FulfilmentErrorCode(StrEnum):
     NOT_ASSIGNEE = "NOT_ASSIGNEE"  # the task is assigned to someone else (its assignee or a manager completes it)
     NOT_IN_GROUP = "NOT_IN_GROUP"  # claiming a task of a group the actor is not in
     NOT_QUEUED = "NOT_QUEUED"  # the task is not open manual work (automatic, or finished)
+    NOT_FINISH_BLOCKED = "NOT_FINISH_BLOCKED"  # cancelBlocked of an in-progress task no finish gate holds
     # Staggered decomposition (core/fulfilment/staggered.py).
     ALREADY_SET = "ALREADY_SET"  # supplying a characteristic the line already holds (a change is a modify order)
+    NOT_REQUESTED = "NOT_REQUESTED"  # supplying a characteristic no wait / informationRequired of the line asks for

@@ -483,8 +483,7 @@ class FalloutService:
             doomed.update({t.id: t for t in plan.tasks.values() if t.domain_order_id in line_domain_orders})
             cancelled = []
             for other in (doomed[i] for i in sorted(doomed)):
-                if other.id != task.id and TASK.can(other.state, "cancel"):
-                    session.fire(other, "cancel", SYSTEM_ACTOR, {"reason": f"fallout {fallout.id} given up"})
+                if other.id != task.id and self.orchestrator.cancel_collateral(session, other, f"fallout {fallout.id} given up"):
                     cancelled.append(other.id)
             _cancel_records(session, cancelled, f"fallout {fallout.id} given up")
 

@@ -42,7 +42,7 @@ from om_graph.core.fulfilment.propagation import propagate
 from om_graph.core.fulfilment.queues import TablesSource, assign_default_groups, completed_by
 from om_graph.core.fulfilment.rules import RUNNABLE, Gates
 from om_graph.core.fulfilment.session import PlanSession
-from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates
+from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates, cancel_event
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import InvalidTransition, NotFound, ValidationFailed, refuse_pack_code_under_lock
 from om_graph.core.kernel.models import utcnow
@@ -165,8 +165,19 @@ class Orchestrator:
 
     def cancel_successors(self, session: PlanSession, task: Task) -> None:
         for successor in session.plan.transitive_successors(task.id):
-            if TASK.can(successor.state, "cancel"):
-                session.fire(successor, "cancel", SYSTEM_ACTOR, {"reason": f"predecessor task {task.id} failed"})
+            self.cancel_collateral(session, successor, f"predecessor task {task.id} failed")
+
+    @staticmethod
+    def cancel_collateral(session: PlanSession, task: Task, reason: str) -> bool:
+        """Cancel work a failure dooms (pending, ready, on hold, or finish-blocked: its kept
+        outcome is dropped). Returns whether it was cancelled."""
+        event = cancel_event(task)
+        if event is None:
+            return False
+        session.fire(task, event, SYSTEM_ACTOR, {"reason": reason})
+        task.finish_blocked = False
+        task.release_at = None
+        return True
 
     # -- automatic tasks -----------------------------------------------------------------------
 

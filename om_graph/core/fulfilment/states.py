@@ -85,6 +85,16 @@ ASSIGNEE_OR_MANAGER = Guard(
     "the task is assigned to someone else: its assignee or a manager completes it",
 )
 
+# A finish-blocked task (its work done, its completion held by a finish-to-finish or start-to-
+# finish gate) is in progress with nothing running it: it is cancelled like pending work when its
+# predecessor fails or its line is given up (a running task is not).
+FINISH_BLOCKED_ONLY = Guard(
+    "finishBlockedOnly",
+    lambda task, actor: bool(getattr(task, "finish_blocked", False)),
+    FulfilmentErrorCode.NOT_FINISH_BLOCKED,
+    "only a task whose completion a finish gate holds is cancelled in progress",
+)
+
 TASK = StateMachine(
     "task",
     TaskStates,
@@ -103,6 +113,7 @@ TASK = StateMachine(
         ),
         t((T.READY, T.IN_PROGRESS, T.ON_HOLD), "fail", T.FAILED),
         t((T.PENDING, T.READY, T.ON_HOLD), "cancel", T.CANCELLED),
+        t(T.IN_PROGRESS, "cancelBlocked", T.CANCELLED, guards=[FINISH_BLOCKED_ONLY]),
         # Fallout (core/fulfilment/fallout.py): the system holds a task whose retry policy is spent.
         t((T.READY, T.IN_PROGRESS), "hold", T.ON_HOLD),
         t(T.ON_HOLD, "retryFallout", T.READY, FALLOUT_WORK_ROLES),
@@ -114,3 +125,13 @@ TASK = StateMachine(
 
 bind(DomainOrder, DOMAIN_ORDER, kind="domainOrder", event_type=ev.DOMAIN_ORDER_STATE_CHANGE)
 bind(Task, TASK, kind="task", event_type=ev.TASK_STATE_CHANGE)
+
+
+def cancel_event(task: Task) -> str | None:
+    """The event that cancels ``task`` as collateral of a failure (pending, ready, on hold or
+    finish-blocked work), or None when nothing cancels it (it runs, or it is finished)."""
+    if TASK.can(task.state, "cancel"):
+        return "cancel"
+    if task.state == T.IN_PROGRESS and task.finish_blocked:
+        return "cancelBlocked"
+    return None
