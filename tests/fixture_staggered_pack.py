@@ -41,6 +41,7 @@ CATALOG = CatalogContribution(
             characteristics=(
                 CharacteristicDef("address", "string", required=True),
                 CharacteristicDef("vlan", "integer", min_value=1, max_value=4094),
+                CharacteristicDef("siteNote", "string"),  # optional: no part waits on it
             ),
             relationships=(
                 SpecRelationshipDef("test.site-access"),

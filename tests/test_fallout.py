@@ -29,7 +29,7 @@ query($id: ID!) {{
   order(id: $id) {{
     id state
     lines {{ lineNumber state }}
-    domainOrders {{ id lineNumber state tasks {{ id key state attempts outcome errorCode }} }}
+    domainOrders {{ id lineNumber state actualEndDate tasks {{ id key state attempts outcome errorCode }} }}
     fallouts {{ {FIELDS} }}
   }}
 }}"""
@@ -278,6 +278,7 @@ def test_closing_a_domain_order_by_hand_completes_its_work_and_records_fallout(w
     )
     final = support.wait_for(lambda: (o := _order(client, tokens, order_id))["state"] == "COMPLETED" and o, 30, message="done")
     assert {t["state"] for t in final["domainOrders"][0]["tasks"]} == {"COMPLETED"}
+    assert final["domainOrders"][0]["actualEndDate"]  # completedAt
     by_id = {f["id"]: f for f in final["fallouts"]}
     assert by_id[record["id"]]["resolution"] == "domainOrderClosed"  # the task's own record is resolved too
     again = gql(client, tokens["fulfilment"], CLOSE_DO, {"input": {"id": domain_order["id"], "reason": "again"}})

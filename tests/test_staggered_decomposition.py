@@ -36,8 +36,8 @@ mutation($input: OrderLineCharacteristicsSupplyInput!) {
 }"""
 
 
-def _gql(client, query, variables=None):
-    body = client.post("/graphql", json={"query": query, "variables": variables or {}}).json()
+def _gql(client, query, variables=None, headers=None):
+    body = client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers).json()
     assert "errors" not in body, body["errors"]
     return body["data"]
 
@@ -51,6 +51,7 @@ def client(make_runtime, sqlite_url):
         worker_threads=2,
     )
     with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
+        client.customer = support.bearer(runtime, "customer", "STAGGER")  # type: ignore[attr-defined]
         yield client
 
 
@@ -91,6 +92,13 @@ def test_a_line_waits_on_a_missing_characteristic_and_completes_once_an_agent_su
     assert [e["field"] for e in wrong["orderLineCharacteristicsSupply"]["errors"]] == ["characteristics.vlan"]
     again = _gql(client, SUPPLY, {"input": {**base, "characteristics": [{"name": "address", "value": "2 Side St"}]}})
     assert [e["code"] for e in again["orderLineCharacteristicsSupply"]["errors"]] == ["ALREADY_SET"]
+    # Only what the line asks for: any other missing characteristic is a modify order (customers too).
+    extra = [{"name": "siteNote", "value": "back door"}, {"name": "vlan", "value": 100}]
+    for caller in (None, client.customer):
+        unasked = _gql(client, SUPPLY, {"input": {**base, "characteristics": extra}}, headers=caller)
+        assert [(e["field"], e["code"]) for e in unasked["orderLineCharacteristicsSupply"]["errors"]] == [
+            ("characteristics.siteNote", "NOT_REQUESTED")
+        ]
 
     supplied = _gql(client, SUPPLY, {"input": {**base, "characteristics": [{"name": "vlan", "value": 100}]}})
     assert supplied["orderLineCharacteristicsSupply"]["errors"] == []

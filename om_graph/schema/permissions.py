@@ -136,7 +136,9 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "characteristics": P.FULFILMENT_READ,  # technical data: ports, serials, addresses of kit
         "jeopardy": P.ORDER_READ,
         # schedule
-        **_same(P.ORDER_READ, "plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate"),
+        **_same(
+            P.ORDER_READ, "plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate"
+        ),
     },
     "Task": {
         **_same(
@@ -298,7 +300,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         P.FULFILMENT_READ,
         "id orderId lineId domainOrderId taskId type priority state assignmentGroup assignee errorCode errorMessage handler attempt southboundResponse resolution note version createdAt updatedAt closedAt",
     ),
-    "FalloutConnection": _same(INHERIT, "edges hasNextPage endCursor"),
+    "FalloutConnection": _same(INHERIT, "edges pageInfo"),
     "FalloutEdge": _same(INHERIT, "cursor node"),
     "FalloutCount": _same(INHERIT, "state type priority count"),
     "FalloutPayload": _same(INHERIT, "fallout errors"),

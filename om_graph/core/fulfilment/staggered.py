@@ -68,6 +68,15 @@ def field_path(line: OrderLine, name: str) -> str:
     return f"lines.{line.line_number}.characteristics.{name}"
 
 
+def requested(line: OrderLine, waits: Iterable[DecompositionWait]) -> set[str]:
+    """The characteristics an in-flight line asks for: what its parked parts wait on and the
+    field paths of its informationRequired (``lines.<n>.characteristics.<name>``)."""
+    prefix = field_path(line, "")
+    asked = {w.characteristic for w in waits}
+    asked |= {p[len(prefix) :] for p in line.information_required or [] if isinstance(p, str) and p.startswith(prefix)}
+    return asked
+
+
 def park(session: PlanSession, waits: Iterable[DecompositionWait]) -> None:
     """Register parked parts in the session's plan and make their lines pending (new field
     paths are added to a line already pending). Call it inside the plan session that writes them."""
@@ -194,14 +203,15 @@ class LineSupply:
         """Supply values of characteristics the line does not have yet (ORDER_CAPTURE; a
         customer only on their own orders). Each is checked against the line's offering
         (field errors ``characteristics.<name>``); a value the line already holds is refused
-        (``ALREADY_SET``: this supplies missing information, a change is a modify order).
+        (``ALREADY_SET``: this supplies missing information, a change is a modify order), and so
+        is one the line does not ask for (``NOT_REQUESTED``: see :func:`requested`).
         The order must be in flight and the line not finished."""
         require(actor, Permission.ORDER_CAPTURE)
         if not characteristics:
             raise ValidationFailed.single("characteristics", "supply at least one characteristic", CommonErrorCode.REQUIRED)
         for _ in range(_STALE_RETRIES):
             read = self._read(actor, order_id, ref)
-            checked = self._check(read.line, characteristics)
+            checked = self._check(read.line, characteristics, requested(read.line, read.waits))
             merged = {**read.line.characteristics, **checked}
             ready = ready_parts(read.waits, merged)
             parts = [(read.parents[parent_id], spec) for parent_id, spec in ready if parent_id in read.parents]
@@ -267,16 +277,27 @@ class LineSupply:
             session.expunge_all()
         return _Read(order, line, waits, parents, tables)
 
-    def _check(self, line: OrderLine, given: Mapping[str, Any]) -> dict[str, Any]:
-        errors = [
-            FieldError(
-                f"characteristics.{name}",
-                "the line already has a value: change it with a modify order",
-                FulfilmentErrorCode.ALREADY_SET,
-            )
-            for name, value in given.items()
-            if line.characteristics.get(name) is not None and line.characteristics.get(name) != value
-        ]
+    def _check(self, line: OrderLine, given: Mapping[str, Any], asked: set[str]) -> dict[str, Any]:
+        errors = []
+        for name, value in given.items():
+            held = line.characteristics.get(name)
+            if held is not None and held != value:
+                errors.append(
+                    FieldError(
+                        f"characteristics.{name}",
+                        "the line already has a value: change it with a modify order",
+                        FulfilmentErrorCode.ALREADY_SET,
+                    )
+                )
+            elif held is None and name not in asked:
+                errors.append(
+                    FieldError(
+                        f"characteristics.{name}",
+                        "the line does not ask for it (its waits and informationRequired name what it needs): "
+                        "add it with a modify order",
+                        FulfilmentErrorCode.NOT_REQUESTED,
+                    )
+                )
         rules = self.registry.rules_for(line.offering_key, line.spec_key)
         checked, found = check_characteristics(
             rules, dict(given), "characteristics", apply_defaults=False, context=line.characteristics

@@ -145,6 +145,7 @@ class DomainOrder(relay.Node):
     estimated_start_date: datetime | None
     estimated_end_date: datetime | None
     actual_start_date: datetime | None = strawberry.field(description="When its first task started.")
+    actual_end_date: datetime | None = strawberry.field(description="When it completed (completedAt).")
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The highest of its own SLA share's, its open tasks' and its children's jeopardy (null: none)."
     )
@@ -168,5 +169,6 @@ class DomainOrder(relay.Node):
             estimated_start_date=row.estimated_start_at,
             estimated_end_date=row.estimated_end_at,
             actual_start_date=row.started_at,
+            actual_end_date=row.completed_at,
             jeopardy=_JEOPARDY_LEVELS.get(row.jeopardy) if row.jeopardy else None,
         )
