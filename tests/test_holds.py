@@ -176,3 +176,29 @@ def test_overlapping_pauses_move_due_dates_by_their_union(order_pause, line_paus
     assert (task.due_at - T0).total_seconds() == len(covered)
     assert (domain_order.due_at - T0).total_seconds() == len(covered)
     assert (order.paused_seconds, line.paused_seconds) == (o_len, l_len)
+
+
+@pytest.mark.parametrize("state", ["ready", "inProgress", "onHold"])
+def test_a_pause_moves_every_task_whose_clock_runs_including_fallout(state):
+    line = OrderLine(id=1, line_number=1, state="held", paused_seconds=0, paused_at=T0)
+    order = Order(id=1, state="inProgress", paused_seconds=0)
+    task = Task(id=1, domain_order_id=1, kind="automatic", state=state, due_at=T0, planned_seconds=None)
+    session = _Session(OrderPlan(order, [line], [DomainOrder(id=1, line_id=1, state="inProgress")], {1: task}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(holds, "utcnow", lambda: T0 + timedelta(seconds=60))
+        holds._end_pause(session, line)  # type: ignore[arg-type]
+    assert task.due_at == T0 + timedelta(seconds=60)
+
+
+def test_a_task_released_during_a_pause_moves_only_by_the_part_after_its_release():
+    """Its clock started (release: due_at = released + planned_seconds) 40 s into a 100 s pause."""
+    line = OrderLine(id=1, line_number=1, state="pending", paused_seconds=0, paused_at=T0)
+    order = Order(id=1, state="inProgress", paused_seconds=0)
+    released = T0 + timedelta(seconds=40)
+    task = Task(id=1, domain_order_id=1, kind="manual", state="ready", planned_seconds=3600)
+    task.due_at = released + timedelta(seconds=3600)
+    session = _Session(OrderPlan(order, [line], [DomainOrder(id=1, line_id=1, state="inProgress")], {1: task}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(holds, "utcnow", lambda: T0 + timedelta(seconds=100))
+        holds._end_pause(session, line)  # type: ignore[arg-type]
+    assert task.due_at == released + timedelta(seconds=3600 + 60)  # not the whole 100 s

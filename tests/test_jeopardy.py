@@ -623,14 +623,16 @@ def test_a_hold_pauses_the_sla_clock_and_resuming_moves_it_by_the_pause(services
     services.holds.hold_order(AGENT, order_id, "the customer is away")
     assert services.reconciler.jeopardy.run(utcnow() + timedelta(days=4)).orders_paused == 1
     assert _alerts(services, order_id) == []  # held: not evaluated, whatever the clock says
-    with services.uow() as uow:  # as if held for the last two days
+    with services.uow() as uow:  # as if released, then held, two days ago (a pause shifts a clock from its start)
         uow.session.execute(update(Order).where(Order.id == order_id).values(paused_at=utcnow() - timedelta(days=2)))
+        for task in uow.session.scalars(select(Task).where(Task.order_id == order_id, Task.due_at.is_not(None))):
+            task.due_at = task.due_at - timedelta(days=2)
     services.holds.resume_order(AGENT, order_id)
     _drain(services)
-    report = services.reconciler.jeopardy.run(utcnow() + timedelta(days=3, hours=1))  # 3 days + 1 h after release
+    report = services.reconciler.jeopardy.run(utcnow() + timedelta(days=1, hours=1))  # 3 days + 1 h after release
     assert report.tasks_changed == 0  # the two held days do not count: 1 day 1 h of its 3-day SLA
     assert _levels(services, order_id).tasks["test.install"] is None
-    assert services.reconciler.jeopardy.run(utcnow() + timedelta(days=5, hours=1)).tasks_changed == 1
+    assert services.reconciler.jeopardy.run(utcnow() + timedelta(days=3, hours=1)).tasks_changed == 1
 
 
 def test_an_order_whose_work_all_waits_is_still_predicted(services):

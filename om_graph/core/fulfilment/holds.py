@@ -37,7 +37,7 @@ from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import RUNNABLE
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TaskKinds, TaskStates
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, OPEN_TASK_STATES, TaskKinds
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import InvalidTransition, NotFound, ValidationFailed
@@ -51,8 +51,6 @@ if TYPE_CHECKING:
     from om_graph.core.fulfilment.orchestration import Orchestrator
     from om_graph.core.fulfilment.session import PlanSession
 
-# Tasks whose SLA clock runs (their due_at moves with a pause).
-OPEN_TASK_STATES = frozenset({TaskStates.PENDING, TaskStates.READY, TaskStates.IN_PROGRESS})
 REASON_MAX = 500  # order.hold_reason / order_line.hold_reason
 
 
@@ -200,17 +198,24 @@ def _end_pause(session: PlanSession, entity: Order | OrderLine) -> None:
         shift = elapsed - _overlap(started, other, now)
         if shift <= 0:
             continue
-        _shift_line(plan, line, timedelta(seconds=shift))
+        _shift_line(plan, line, timedelta(seconds=shift), now)
 
 
-def _shift_line(plan: OrderPlan, line: OrderLine, by: timedelta) -> None:
+def _shift_line(plan: OrderPlan, line: OrderLine, by: timedelta, now: datetime) -> None:
+    """Move the line's open due dates by ``by`` (the pause that ended at ``now``); a task whose
+    clock started during the pause (released meanwhile: due_at - planned_seconds) moves only by
+    the part of the pause after its start."""
     domain_orders = {d.id: d for d in plan.domain_orders if d.line_id == line.id}
     for domain_order in domain_orders.values():
         if domain_order.due_at is not None and domain_order.state not in DOMAIN_ORDER.terminal:
             domain_order.due_at = domain_order.due_at + by
     for task in plan.tasks.values():
         if task.domain_order_id in domain_orders and task.due_at is not None and task.state in OPEN_TASK_STATES:
-            task.due_at = task.due_at + by
+            task_by = by
+            if task.planned_seconds:
+                clock_started = task.due_at - timedelta(seconds=task.planned_seconds)
+                task_by = max(timedelta(0), min(by, now - clock_started))
+            task.due_at = task.due_at + task_by
 
 
 def _wake(session: PlanSession) -> None:

@@ -68,7 +68,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.decisions.definitions import DecisionTableDef, InputColumn, OutputColumn
 from om_graph.core.decisions.errors import UnknownDecisionTable
 from om_graph.core.fulfilment.models import DomainOrder, Task
-from om_graph.core.fulfilment.states import DomainOrderStates, TaskStates
+from om_graph.core.fulfilment.states import OPEN_TASK_STATES, DomainOrderStates
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import PluginCallFailed, call_plugin
 from om_graph.core.kernel.models import utcnow
@@ -268,8 +268,7 @@ def order_sla(
 
 # --- the scheduled evaluation -------------------------------------------------------------------
 
-OPEN_TASK_STATES = (TaskStates.READY, TaskStates.IN_PROGRESS, TaskStates.ON_HOLD)
-"""Tasks whose SLA clock runs (released, not finished): the keyset walks them state by state."""
+# OPEN_TASK_STATES (states.py): the tasks whose SLA clock runs; the keyset walks them state by state.
 _CLOSED_DOMAIN_ORDERS = frozenset({DomainOrderStates.COMPLETED, DomainOrderStates.FAILED, DomainOrderStates.CANCELLED})
 _CLOSED_LINES = frozenset({LineStates.COMPLETED, LineStates.FAILED, LineStates.REJECTED})
 _PAUSED_ORDERS = frozenset({OrderStates.HELD, OrderStates.PENDING})

@@ -33,6 +33,11 @@ class TaskStates(States):
     CANCELLED = "cancelled"
 
 
+# Tasks whose SLA clock runs (released, not finished): jeopardy evaluates them, a pause shifts
+# their due dates (a pending task's clock starts at its release).
+OPEN_TASK_STATES = (TaskStates.READY, TaskStates.IN_PROGRESS, TaskStates.ON_HOLD)
+
+
 class TaskKinds:
     """Not a machine: how a task is performed."""
 
