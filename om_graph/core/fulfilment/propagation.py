@@ -18,6 +18,7 @@ from typing import Any
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.catalog.propagation import targets
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment.decomposition import WAITING
 from om_graph.core.fulfilment.models import DomainOrder
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.kernel import events as ev
@@ -60,6 +61,12 @@ def propagate(session: PlanSession, registry: Registry, source: DomainOrder | Or
                 holder.characteristics = {**(holder.characteristics or {}), p.characteristic: p.value}
                 if holder is line:
                     line_changed[p.characteristic] = p.value
+    if line_changed and any(
+        w.line_id == line.id and w.state == WAITING and w.characteristic in line_changed for w in getattr(plan, "waits", ())
+    ):
+        # A parked part may be complete now: the advance job (even with nothing to claim) checks
+        # LineSupply.resume_ready once this session committed, whoever completed the task.
+        session.automatic_work_ready = True
     if line_changed:
         session.uow.record(
             session.order,
