@@ -51,7 +51,8 @@ def test_a_held_order_claims_and_completes_nothing_until_resumed(svc):
     assert install.state == "ready"
     due = datetime(2030, 1, 1)
     with svc.sessions.begin() as s:
-        s.execute(update(Task).where(Task.id == install.id).values(due_at=due))
+        # its clock started long before the hold (a set due date with no SLA length)
+        s.execute(update(Task).where(Task.id == install.id).values(due_at=due, planned_seconds=None))
 
     with pytest.raises(ValidationFailed) as refused:
         svc.holds.hold_order(AGENT, order_id, "  ")

@@ -44,6 +44,7 @@ from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.relationships import RELIES_ON
 
 WAITING, RELEASED = "waiting", "released"  # DecompositionWait.state
+CANCELLED_WAIT = "cancelled"  # its line was given up, or the parent domain order closed by hand
 
 
 class PlanTables(Protocol):

@@ -58,7 +58,7 @@ from om_graph.core.catalog.extensions import (
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.fallout_states import ACTIVE, FALLOUT
-from om_graph.core.fulfilment.holds import refuse_held
+from om_graph.core.fulfilment.holds import abandon_waits, refuse_held
 from om_graph.core.fulfilment.models import ACTIVE_FALLOUT_STATES, DomainOrder, Fallout, Task
 from om_graph.core.fulfilment.queues import completed_by
 from om_graph.core.fulfilment.rules import Gates
@@ -486,6 +486,7 @@ class FalloutService:
                 if other.id != task.id and self.orchestrator.cancel_collateral(session, other, f"fallout {fallout.id} given up"):
                     cancelled.append(other.id)
             _cancel_records(session, cancelled, f"fallout {fallout.id} given up")
+            abandon_waits(session, plan.line(line_id), None, f"fallout {fallout.id} given up")
 
         return self._act(actor, fallout_id, expected_version, note, act)
 
@@ -529,6 +530,7 @@ class FalloutService:
                     refuse_held(plan, task)  # a held order or line: resume it first
                 for task in closed:
                     self._complete_by_hand(session, task, "closeByHand", actor, {}, reason, closed_by_hand=True)
+                abandon_waits(session, plan.line(target.line_id), under, f"domain order {target.id} closed by hand")
                 records = session.uow.session.scalars(
                     select(Fallout).where(Fallout.task_id.in_([t.id for t in closed]), Fallout.state.in_(ACTIVE))
                 ).all()

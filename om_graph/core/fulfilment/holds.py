@@ -33,6 +33,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
+from om_graph.core.fulfilment.decomposition import CANCELLED_WAIT, WAITING
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.fulfilment.plan import OrderPlan
@@ -169,6 +170,20 @@ def information_provided(session: PlanSession, line: OrderLine, actor: Acting = 
     line.information_required = None
     _end_pause(session, line)
     _wake(session)
+
+
+def abandon_waits(session: PlanSession, line: OrderLine, parents: set[int] | None, reason: str) -> None:
+    """The parked parts under ``parents`` (all of the line's with None) will never be built (the
+    line was given up, their parent domain order closed by hand): cancel their waits, and a
+    pending line waiting for nothing else continues (its pause ends) so it can roll up."""
+    waiting = [w for w in session.plan.waits if w.line_id == line.id and w.state == WAITING]
+    for wait in waiting:
+        if parents is None or wait.parent_id in parents:
+            wait.state = CANCELLED_WAIT
+    if line.state == LineStates.PENDING and not any(w.state == WAITING for w in waiting):
+        session.fire(line, "informationProvided", SYSTEM_ACTOR, {"fieldPath": [], "reason": reason})
+        line.information_required = None
+        _end_pause(session, line)
 
 
 # -- the clock -------------------------------------------------------------------------------

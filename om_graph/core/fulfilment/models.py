@@ -213,6 +213,6 @@ class DecompositionWait(Base):
     spec_key: Mapped[str] = mapped_column(String(120))  # the specification waiting to be built
     unit_index: Mapped[int] = mapped_column(default=0)
     characteristic: Mapped[str] = mapped_column(String(120))  # what it waits for
-    state: Mapped[str] = mapped_column(String(16))  # waiting | released
+    state: Mapped[str] = mapped_column(String(16))  # waiting | released | cancelled
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None]
