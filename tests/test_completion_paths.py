@@ -106,3 +106,18 @@ def test_a_running_task_is_not_cancelled_in_progress(services):  # noqa: F811
     with pytest.raises(DomainError) as refused:
         TASK.enter(install, install.state, "cancelBlocked", AGENT)
     assert refused.value.errors[0].code == "NOT_FINISH_BLOCKED"
+
+
+def test_a_session_that_moves_nothing_skips_the_schedule(services, monkeypatch):  # noqa: F811
+    from om_graph.core.fulfilment import session as session_module
+
+    order_id = place(services)
+    drain(services)
+    calls: list[int] = []
+    monkeypatch.setattr(session_module, "reschedule", lambda uow, plan, now: calls.append(plan.order.id))
+    with services.uow() as uow, services.orchestrator.open(uow, order_id):
+        pass  # e.g. a queue claim or a fallout take: no task, line or order changed state
+    assert calls == []
+    install = _tasks(services, order_id)["test.install"]
+    services.processing.complete_task(MANAGER, install.id, {"ontSerial": "S1"})
+    assert calls == [order_id]

@@ -26,18 +26,22 @@ from typing import TYPE_CHECKING, Any
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.fulfilment.holds import not_held
+from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rollup import rollup
 from om_graph.core.fulfilment.schedule import reschedule
+from om_graph.core.fulfilment.states import TaskStates
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, Job
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import Acting, UnitOfWork
 from om_graph.core.ordering.locking import lock_order
-from om_graph.core.ordering.models import Order
+from om_graph.core.ordering.models import Order, OrderLine
 
 if TYPE_CHECKING:
     from om_graph.core.fulfilment.orchestration import Claim, Orchestrator
+
+_SCHEDULED = (Task, DomainOrder, OrderLine, Order)  # entities whose state moves the schedule
 
 
 class PlanSession:
@@ -48,6 +52,10 @@ class PlanSession:
         self.advancing = advancing  # the session's mode (module docstring): it claims, or it sends the job
         self.claims: list[Claim] = []
         self.automatic_work_ready = False
+        # Whether the schedule may have moved: a task, domain order, line or order changed state
+        # (started, finished, paused, resumed) in the session, or callers say so. A session that
+        # only claims a queue task or works a fallout record skips the CPM at close.
+        self.schedule_dirty = False
         self.closed = False
 
     @classmethod
@@ -78,7 +86,14 @@ class PlanSession:
         return self.plan.order
 
     def fire(self, entity: Any, event: str, actor: Acting = SYSTEM_ACTOR, payload: dict[str, Any] | None = None) -> str:
+        if isinstance(entity, _SCHEDULED):
+            self.schedule_dirty = True
         return fire(self.uow, self.plan.order, entity, event, actor, payload)
+
+    def _schedule_moved(self) -> bool:
+        return self.schedule_dirty or any(
+            t.planned_start_at is None and t.state != TaskStates.CANCELLED for t in self.plan.tasks.values()
+        )  # new work (a fresh plan, a parked part built) is planned
 
     def close(self) -> list[Claim]:
         """Release, claim (when advancing), roll up and announce; returns the claims."""
@@ -90,7 +105,8 @@ class PlanSession:
         now = utcnow()
         self.orchestrator.advance_gates(self, now, keep=not_held)
         rollup(self.uow, self.plan, self.orchestrator.registry)
-        reschedule(self.uow, self.plan, now)  # planned (once), estimated dates, expected completion
+        if self._schedule_moved():
+            reschedule(self.uow, self.plan, now)  # planned (once), estimated dates, expected completion
         if self.automatic_work_ready and not self.advancing:
             self.uow.enqueue(Job(ADVANCE_ORDER, {"order_id": self.plan.order.id}))
         return self.claims
