@@ -121,3 +121,28 @@ def test_a_session_that_moves_nothing_skips_the_schedule(services, monkeypatch):
     install = _tasks(services, order_id)["test.install"]
     services.processing.complete_task(MANAGER, install.id, {"ontSerial": "S1"})
     assert calls == [order_id]
+
+
+def test_fallout_actions_refuse_held_work(services):  # noqa: F811
+    order_id = place(services)
+    drain(services)
+    design = _tasks(services, order_id)["test.design"]
+    with services.sessions.begin() as s:
+        s.get(Task, design.id).state = TaskStates.READY
+    with services.uow() as uow:
+        session = services.orchestrator.open(uow, order_id)
+        with session:
+            open_for_task(session, session.plan.tasks[design.id], "BOOM", "it broke")
+    with services.sessions() as s:
+        fallout_id = s.scalars(select(Fallout.id).where(Fallout.task_id == design.id)).one()
+    services.holds.hold_order(AGENT, order_id, "the customer is away")
+    for act in (
+        lambda: services.fallout.skip(FALLOUT_MANAGER, fallout_id, None, {}, None),
+        lambda: services.fallout.resolve(FALLOUT_MANAGER, fallout_id, None),
+        lambda: services.fallout.retry(FALLOUT_MANAGER, fallout_id, None),
+        lambda: services.fallout.close_domain_order(FALLOUT_MANAGER, design.domain_order_id, "closing"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            act()
+        assert refused.value.code == "HELD"
+    assert _tasks(services, order_id)["test.design"].state == TaskStates.ON_HOLD
