@@ -27,6 +27,7 @@ ALLOWED = {
         ("core/fulfilment/models.py", state): "an open fallout state in the partial indexes' predicate"
         for state in ("open", "inProgress", "onHold", "awaitingInformation")
     },
+    ("core/fulfilment/models.py", "cancelled"): "a decomposition wait's state (not a machine; states.py imports models)",
     ("observability/endpoints.py", "ready"): "the readiness probe's answer",
     ("observability/graphql.py", "rejected"): "a request outcome label",
     ("observability/http.py", "rejected"): "a request outcome label",

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from om_graph.core.catalog.definitions import SpecificationDef, SpecRelationshipDef, TaskTemplate
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.fulfilment import models as _models
 from om_graph.core.fulfilment.durations import task_duration
 from om_graph.core.fulfilment.jeopardy import task_sla
 from om_graph.core.fulfilment.models import (
@@ -43,8 +44,7 @@ from om_graph.core.kernel.ids import reserve_many
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.relationships import RELIES_ON
 
-WAITING, RELEASED = "waiting", "released"  # DecompositionWait.state
-CANCELLED_WAIT = "cancelled"  # its line was given up, or the parent domain order closed by hand
+WAITING, RELEASED, CANCELLED_WAIT = _models.WAITING, _models.RELEASED, _models.CANCELLED_WAIT  # DecompositionWait.state
 
 
 class PlanTables(Protocol):

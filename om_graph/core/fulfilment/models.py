@@ -200,6 +200,11 @@ class Fallout(Base):
     closed_at: Mapped[datetime | None]
 
 
+# DecompositionWait.state (re-exported by decomposition.py).
+WAITING, RELEASED = "waiting", "released"
+CANCELLED_WAIT = "cancelled"  # its line was given up, or the parent domain order closed by hand
+
+
 class DecompositionWait(Base):
     """A part of a line's decomposition parked until a characteristic is known
     (core/fulfilment/staggered.py): built under ``parent_id`` when the value arrives."""

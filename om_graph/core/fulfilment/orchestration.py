@@ -44,6 +44,7 @@ from om_graph.core.fulfilment.rules import RUNNABLE, Gates
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates, cancel_event
 from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import InvalidTransition, NotFound, ValidationFailed, refuse_pack_code_under_lock
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, Job
@@ -421,7 +422,7 @@ class Orchestrator:
             if characteristics:
                 spec = self.registry.specifications[session.plan.domain_order(task.domain_order_id).spec_key]
                 _, errors = check_characteristics(spec, characteristics, "characteristics", apply_defaults=False)
-                errors = [e for e in errors if e.code != "REQUIRED"]
+                errors = [e for e in errors if e.code != CommonErrorCode.REQUIRED]
                 if errors:
                     raise ValidationFailed(errors)
             if task.started_at is None:

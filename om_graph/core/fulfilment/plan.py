@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.orm import Session
 
-from om_graph.core.fulfilment.models import DecompositionWait, DomainOrder, Task, TaskDependency
+from om_graph.core.fulfilment.models import WAITING, DecompositionWait, DomainOrder, Task, TaskDependency
 from om_graph.core.fulfilment.rules import DEPENDENCY_RULES, OPEN, Gates, gate_opens
 from om_graph.core.fulfilment.states import TASK
 from om_graph.core.kernel.models import utcnow
@@ -35,7 +35,7 @@ _EDGES = (
 )
 # Staggered decomposition: the parked parts of the order's pending lines (read only when a line
 # waits for information: decomposition parks parts only with the line pending).
-_WAITS = select(DecompositionWait).where(DecompositionWait.order_id == _ORDER_ID, DecompositionWait.state == "waiting")
+_WAITS = select(DecompositionWait).where(DecompositionWait.order_id == _ORDER_ID, DecompositionWait.state == WAITING)
 
 
 @dataclass
@@ -68,7 +68,7 @@ class OrderPlan:
         """Ids of the domain orders a parked part hangs under, and their ancestors: they do not
         roll up while it waits; those of lines that build (not delete) do not start either, as
         they are built bottom-up. Empty when nothing is parked (the common case, no work)."""
-        waiting = [w for w in self.waits if w.state == "waiting" and w.parent_id is not None]
+        waiting = [w for w in self.waits if w.state == WAITING and w.parent_id is not None]
         if not waiting:
             return frozenset()
         lines = {line.id: line for line in self.lines}

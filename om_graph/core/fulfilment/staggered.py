@@ -40,6 +40,7 @@ from om_graph.core.fulfilment.models import DecompositionWait, DomainOrder, Task
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.propagation import propagate
+from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
@@ -133,7 +134,8 @@ def build_parts(session: PlanSession, decomposer: Decomposer, line: OrderLine, p
         anchor_first, anchor_last = _anchor(plan, parent_id)
         pairs = [(t, p) for t in first_ids for p in anchor_last] if teardown else [(t, p) for t in anchor_first for p in last_ids]
         links.extend(
-            TaskDependency(task_id=t, predecessor_id=p, dependency_type="finishToStart", lag_seconds=0) for t, p in pairs
+            TaskDependency(task_id=t, predecessor_id=p, dependency_type=DependencyTypes.FINISH_TO_START, lag_seconds=0)
+            for t, p in pairs
         )
     for dependency in [*written.dependencies, *links]:
         plan.successors[dependency.predecessor_id].append(dependency.task_id)
@@ -302,7 +304,7 @@ class LineSupply:
         checked, found = check_characteristics(
             rules, dict(given), "characteristics", apply_defaults=False, context=line.characteristics
         )
-        errors += [e for e in found if e.code != "REQUIRED"]
+        errors += [e for e in found if e.code != CommonErrorCode.REQUIRED]
         if errors:
             raise ValidationFailed(errors)
         return checked
