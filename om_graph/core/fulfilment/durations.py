@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from om_graph.core.catalog.definitions import TaskTemplate
 from om_graph.core.decisions.definitions import DecisionTableDef, InputColumn, OutputColumn
 from om_graph.core.decisions.errors import UnknownDecisionTable
+from om_graph.core.fulfilment.states import TaskKinds
 
 DEFAULT_AUTOMATIC = timedelta(minutes=1)
 """The planned duration of an automatic task no table or template gives one (a handler call)."""
@@ -51,7 +52,7 @@ class DurationTables(Protocol):
 
 
 def default_duration(kind: str) -> int:
-    return int((DEFAULT_MANUAL if kind == "manual" else DEFAULT_AUTOMATIC).total_seconds())
+    return int((DEFAULT_MANUAL if kind == TaskKinds.MANUAL else DEFAULT_AUTOMATIC).total_seconds())
 
 
 def task_duration(tables: DurationTables | None, template: TaskTemplate, inputs: Mapping[str, Any]) -> int:

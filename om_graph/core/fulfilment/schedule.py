@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
+from om_graph.core.fulfilment.durations import default_duration
 from om_graph.core.fulfilment.models import CompletionEstimate
 from om_graph.core.fulfilment.rules import DEPENDENCY_RULES, Gates
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TaskKinds, TaskStates
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from om_graph.core.kernel.uow import UnitOfWork
 
 # A task without a duration (none from its template or the duration table) is planned with these.
-DEFAULT_DURATION_SECONDS = {TaskKinds.AUTOMATIC: 60, TaskKinds.MANUAL: 4 * 3600}
+DEFAULT_DURATION_SECONDS = {kind: default_duration(kind) for kind in (TaskKinds.AUTOMATIC, TaskKinds.MANUAL)}  # durations.py's
 # Estimated dates and float are rewritten, and an expected completion revised, only when they move
 # by more than this: clocks move in every session, and a revision per second is noise.
 TOLERANCE = timedelta(seconds=60)
