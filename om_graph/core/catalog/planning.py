@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import get_args
 
 from om_graph.core.catalog.definitions import CatalogContribution, DependencyType, SpecificationDef
+from om_graph.core.kernel.graphs import find_cycle
 
 DEPENDENCY_TYPES = frozenset(get_args(DependencyType))  # the fulfilment rules' DependencyTypes
 
@@ -35,7 +36,9 @@ def dependency_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
                         )
                     if not isinstance(dep.lag, timedelta):
                         problems.append(f"{where}: task {template.key!r} depends on {dep.on!r} with a lag that is no timedelta")
-            cycle = _cycle({t.key: [d.on for d in t.dependencies() if d.on in templates and d.on != t.key] for t in spec.tasks})
+            cycle = find_cycle(
+                {t.key: [d.on for d in t.dependencies() if d.on in templates and d.on != t.key] for t in spec.tasks}
+            )
             if cycle:
                 problems.append(f"{where}: task dependencies form a cycle: {' -> '.join(cycle)}")
     return problems
@@ -55,31 +58,3 @@ def needs_problems(catalogs: Iterable[CatalogContribution], specifications: Mapp
                             f"needs unknown characteristic {need!r}"
                         )
     return problems
-
-
-def _cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
-    """A cycle of ``graph`` (node -> the nodes it points at) as a path whose last node is its
-    first, or None."""
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for target in graph.get(node, ()):
-            if state.get(target) == 1:
-                return stack[stack.index(target) :] + [target]
-            if target not in state:
-                found = visit(target)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None

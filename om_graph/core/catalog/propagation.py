@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from om_graph.core.catalog.definitions import AttributeMapping, CatalogContribution, SpecificationDef
-from om_graph.core.catalog.planning import _cycle
+from om_graph.core.kernel.graphs import find_cycle
 
 MODES = ("default", "set", "validate")
 
@@ -57,7 +57,7 @@ def mapping_problems(catalogs: Iterable[CatalogContribution], specifications: Ma
                 problems.append(f"{where}: unknown mode {m.mode!r} (one of {', '.join(MODES)})")
             if m.mode != "validate":  # a check moves no value: it cannot feed a loop
                 graph[f"{m.source_spec}.{m.source_characteristic}"].append(f"{m.target_spec}.{m.target_characteristic}")
-    cycle = _cycle(graph)
+    cycle = find_cycle(graph)
     if cycle:
         problems.append("attribute mappings form a cycle: " + " -> ".join(cycle))
     return problems

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError
+from om_graph.core.kernel.graphs import find_cycle
 
 RELIES_ON = "reliesOn"
 LINE_RELATIONSHIP_TYPES = (RELIES_ON,)
@@ -47,7 +48,7 @@ def relationship_errors(relationships: Sequence[Sequence[tuple[int, str]]]) -> l
             else:
                 seen.add((other, kind))
                 graph.setdefault(number, []).append(other)
-    cycle = _cycle(graph)
+    cycle = find_cycle(graph)
     if cycle:
         errors.append(
             FieldError(
@@ -57,28 +58,6 @@ def relationship_errors(relationships: Sequence[Sequence[tuple[int, str]]]) -> l
             )
         )
     return errors
-
-
-def _cycle(graph: dict[int, list[int]]) -> list[int] | None:
-    state: dict[int, int] = {}
-    stack: list[int] = []
-
-    def visit(node: int) -> list[int] | None:
-        state[node] = 1
-        stack.append(node)
-        for target in graph.get(node, ()):
-            if state.get(target) == 1:
-                return stack[stack.index(target) :] + [target]
-            if target not in state and (found := visit(target)):
-                return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (found := visit(node)):
-            return found
-    return None
 
 
 def stored(given: Sequence[tuple[int, str]]) -> list[dict[str, object]] | None:
