@@ -136,7 +136,8 @@ def test_pending_records_information_required_and_resumes(svc):
                 holds.information_provided(session, session.plan.lines[0])
     order = load(svc, order_id)
     assert order.state == "completed" and order.lines[0].state == "completed"
-    assert order.lines[0].information_required is None and 119 <= order.lines[0].paused_seconds <= 121
+    # the backdated 120 s plus the real time the drain took (seconds on a loaded machine)
+    assert order.lines[0].information_required is None and 119 <= order.lines[0].paused_seconds <= 180
 
 
 # -- the clock: overlapping pauses of an order and its line move due dates by their union --------

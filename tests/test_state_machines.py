@@ -163,7 +163,7 @@ def test_parent_completes_iff_all_work_not_skipped_completed(rules, states):
     assert completes == (not states or (bool(live) and all(s == "completed" for s in live)))
 
 
-@given(levels, children.filter(lambda s: s and all(x in TERMINAL | {"cancelled"} for x in s)))
+@given(levels, st.lists(st.sampled_from(sorted(TERMINAL | {"cancelled"})), min_size=1, max_size=10))
 def test_never_in_progress_when_all_children_are_terminal(rules, states):
     assert roll_up_event(rules, states) in {"complete", "fail", "completePartially"}
 
