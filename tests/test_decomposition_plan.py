@@ -3,6 +3,7 @@ registry's checks of them (no database)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -310,3 +311,135 @@ def test_a_parked_part_holds_its_ancestors():
     assert plan.parked(building_only=True) == frozenset() and plan.parked() == {1, 2}
     plan.waits[0].state = "released"
     assert plan.parked() == frozenset()
+
+
+def _two_spec_registry(*rules):
+    from om_graph.core.catalog.extensions import TaskDependencyRule  # noqa: F401 (the rules' type)
+
+    access = SpecificationDef("access", "resource", "Access", tasks=(TaskTemplate("live", "Live", handler="noop"),))
+    router = SpecificationDef("router", "resource", "Router", tasks=(TaskTemplate("ship", "Ship", handler="noop"),))
+    product = SpecificationDef(
+        "p",
+        "product",
+        "P",
+        relationships=(SpecRelationshipDef("access"), SpecRelationshipDef("router")),
+        tasks=(TaskTemplate("done", "Done", handler="noop"),),
+    )
+    return Registry(
+        catalogs=(CatalogContribution(pack="unit", specifications=(product, access, router)),),
+        task_handlers=(HANDLER,),
+        dependency_rules=rules,
+    )
+
+
+def _rule(**overrides):
+    from om_graph.core.catalog.extensions import TaskDependencyRule
+
+    fields = {"key": "r", "task_spec": "router", "task": "ship", "on_spec": "access", "on": "live"}
+    return TaskDependencyRule(**{**fields, **overrides})
+
+
+def _rule_edges(plan):
+    return sorted(
+        (
+            e.task.domain_order.line_id,
+            e.task.domain_order.unit_index,
+            e.predecessor.domain_order.line_id,
+            e.dependency_type,
+            e.lag_seconds,
+        )
+        for e in plan.edges
+        if e.task.key == "ship" and e.predecessor.key == "live"
+    )
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ("unit", [(1, 0, 1, "startToStart", 60), (2, 0, 2, "startToStart", 60)]),
+        ("line", [(1, 0, 1, "startToStart", 60), (2, 0, 2, "startToStart", 60)]),
+        (
+            "order",
+            [
+                (1, 0, 1, "startToStart", 60),
+                (1, 0, 2, "startToStart", 60),
+                (2, 0, 1, "startToStart", 60),
+                (2, 0, 2, "startToStart", 60),
+            ],
+        ),
+    ],
+)
+def test_a_packs_dependency_rule_ties_tasks_of_two_specifications_in_its_scope(scope, expected):
+    registry = _two_spec_registry(_rule(type="startToStart", lag=timedelta(minutes=1), scope=scope))
+    plan = Decomposer(registry).plan(ORDER, [_line("p", line_id=1), _line("p", line_id=2)], {})
+    assert _rule_edges(plan) == expected
+
+
+def test_a_unit_scoped_rule_stays_inside_each_unit_of_a_line():
+    registry = _two_spec_registry(_rule(scope="unit"))
+    line = _line("p")
+    line.quantity = 2
+    plan = Decomposer(registry).plan(ORDER, [line], {})
+    pairs = {
+        (e.task.domain_order.parent.unit_index, e.predecessor.domain_order.parent.unit_index)
+        for e in plan.edges
+        if e.task.key == "ship" and e.predecessor.key == "live"
+    }
+    assert pairs == {(0, 0), (1, 1)}
+    line_scoped = Decomposer(_two_spec_registry(_rule(scope="line"))).plan(ORDER, [line], {})
+    assert len([e for e in line_scoped.edges if e.task.key == "ship" and e.predecessor.key == "live"]) == 4
+
+
+def test_a_rule_applies_only_to_the_lines_it_says():
+    registry = _two_spec_registry(_rule(applies=lambda chars: chars.get("fast") is True))
+    plan = Decomposer(registry).plan(ORDER, [_line("p", {"fast": True}, line_id=1), _line("p", line_id=2)], {})
+    assert [edge[0] for edge in _rule_edges(plan)] == [1]
+
+
+def test_a_rule_replaces_the_implied_edge_between_the_same_tasks():
+    # The structure already says: the product's task after its resources' (finishToStart).
+    registry = _two_spec_registry(_rule(task_spec="p", task="done", lag=timedelta(seconds=30), type="finishToFinish"))
+    plan = Decomposer(registry).plan(ORDER, [_line("p")], {})
+    done_after_live = [e for e in plan.edges if e.task.key == "done" and e.predecessor.key == "live"]
+    assert [(e.dependency_type, e.lag_seconds) for e in done_after_live] == [("finishToFinish", 30)]
+
+
+def test_a_rule_closing_a_cycle_rejects_the_plan_naming_it():
+    from om_graph.core.kernel.errors import PluginCallFailed
+
+    # The resources finish before the product's task (the structure); a rule putting a resource
+    # after it closes a cycle.
+    registry = _two_spec_registry(_rule(key="unit.backwards", task="live", task_spec="access", on_spec="p", on="done"))
+    with pytest.raises(PluginCallFailed, match=r"dependency rules unit\.backwards close a cycle in the plan: "):
+        Decomposer(registry).plan(ORDER, [_line("p")], {})
+
+
+def test_a_raising_rule_predicate_is_a_pack_failure():
+    from om_graph.core.kernel.errors import PluginCallFailed
+
+    def broken(chars):
+        raise RuntimeError("boom")
+
+    with pytest.raises(PluginCallFailed, match="dependency rule 'r' raised RuntimeError: boom"):
+        Decomposer(_two_spec_registry(_rule(applies=broken))).plan(ORDER, [_line("p")], {})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"task_spec": "nope"}, "dependency rule 'r': unknown specification 'nope'"),
+        ({"on": "nope"}, "dependency rule 'r': specification 'access' has no task 'nope'"),
+        ({"on_spec": "router", "on": "ship"}, "dependency rule 'r': task 'ship' depends on itself"),
+        ({"type": "sometime"}, "dependency rule 'r': unknown type 'sometime'"),
+        ({"scope": "galaxy"}, "dependency rule 'r': unknown scope 'galaxy'"),
+        ({"lag": 5}, "dependency rule 'r': a lag that is no timedelta"),
+    ],
+)
+def test_the_registry_refuses_bad_dependency_rules(overrides, message):
+    with pytest.raises(PluginConfigurationError, match=re.escape(message)):
+        _two_spec_registry(_rule(**overrides))
+
+
+def test_the_registry_refuses_two_dependency_rules_with_one_key():
+    with pytest.raises(PluginConfigurationError, match="duplicate dependency rule key 'r'"):
+        _two_spec_registry(_rule(), _rule(scope="order"))

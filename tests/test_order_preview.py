@@ -14,8 +14,9 @@ from starlette.testclient import TestClient
 
 from om_graph.app import create_app
 from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
+from om_graph.core.fulfilment.schedule import DEFAULT_DURATION_SECONDS
 from om_graph.core.kernel.models import Base
-from om_graph.core.lifecycle.preview import MANUAL_TASK_DEFAULT, schedule
+from om_graph.core.lifecycle.preview import schedule
 from om_graph.core.ordering.models import Order
 from tests import support
 
@@ -36,7 +37,10 @@ query($input: OrderPreviewInput!) {
       approvalSteps { level levels role reasons }
       waits { stage waitingFor }
       domainOrders { ref parentRef lineNumber kind specKey unitIndex }
-      tasks { ref domainOrderRef key kind plannedSeconds durationSeconds dependsOn earliestStart earliestFinish critical }
+      tasks {
+        ref domainOrderRef key kind plannedSeconds durationSeconds dependsOn earliestStart earliestFinish totalFloat critical
+        dependencies { predecessorRef type lag }
+      }
       startsAt predictedCompletionDate criticalPath requestedCompletionDate meetsRequestedCompletionDate
     }
     errors { field message code }
@@ -112,14 +116,17 @@ def db_state(runtime) -> dict:
     return state
 
 
-def _real_plan(runtime, order_id: int) -> tuple[list[tuple], list[tuple]]:
+def _real_plan(runtime, order_id: int) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """The stored plan as the preview shows it: domain orders and tasks in id order, parents and
-    dependencies as positions in that order."""
+    dependencies as positions in that order; and each task's schedule (duration, planned start and
+    end in seconds from the plan's start, typed dependencies; its critical flag follows the estimates)."""
     with runtime.sessions() as s:
         domain_orders = s.scalars(select(DomainOrder).where(DomainOrder.order_id == order_id).order_by(DomainOrder.id)).all()
         tasks = s.scalars(select(Task).where(Task.order_id == order_id).order_by(Task.id)).all()
         edges = s.execute(
-            select(TaskDependency.task_id, TaskDependency.predecessor_id)
+            select(
+                TaskDependency.task_id, TaskDependency.predecessor_id, TaskDependency.dependency_type, TaskDependency.lag_seconds
+            )
             .join(Task, Task.id == TaskDependency.task_id)
             .where(Task.order_id == order_id)
         ).all()
@@ -127,15 +134,42 @@ def _real_plan(runtime, order_id: int) -> tuple[list[tuple], list[tuple]]:
     d_ref = {d.id: i for i, d in enumerate(domain_orders)}
     t_ref = {t.id: i for i, t in enumerate(tasks)}
     depends: dict[int, list[int]] = {}
-    for task_id, predecessor_id in edges:
+    typed: dict[int, list[dict]] = {}
+    for task_id, predecessor_id, kind, lag in edges:
         depends.setdefault(t_ref[task_id], []).append(t_ref[predecessor_id])
+        typed.setdefault(t_ref[task_id], []).append({"predecessorRef": t_ref[predecessor_id], "type": kind, "lag": lag})
+    start = min(t.planned_start_at for t in tasks)
+    schedule_rows = [
+        (
+            t.duration_seconds,
+            int((t.planned_start_at - start).total_seconds()),
+            int((t.planned_end_at - start).total_seconds()),
+            sorted(typed.get(t_ref[t.id], []), key=lambda d: d["predecessorRef"]),
+        )
+        for t in tasks
+    ]
     return (
         [(d.kind, d.spec_key, lines[d.line_id], d.unit_index, d_ref.get(d.parent_id)) for d in domain_orders],
         [
             (t.key, t.kind.upper(), t.planned_seconds, d_ref[t.domain_order_id], sorted(depends.get(t_ref[t.id], [])))
             for t in tasks
         ],
+        schedule_rows,
     )
+
+
+_DEPENDENCY_TYPE = {
+    "FINISH_TO_START": "finishToStart",
+    "START_TO_START": "startToStart",
+    "FINISH_TO_FINISH": "finishToFinish",
+    "START_TO_FINISH": "startToFinish",
+}
+
+
+def _dt(value: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
 
 
 def _gid(kind: str, number) -> str:
@@ -180,12 +214,27 @@ def test_a_preview_equals_what_the_real_order_becomes(client):
     assert [line["characteristics"] for line in p["lines"]] == [line["characteristics"] for line in after["lines"]]
     assert {e["lineNumber"] for e in p["enrichments"]} == {1, 2, 3}  # router model, tenant domain, edge model
     # The decomposition: the same domain orders and tasks, with the same SLAs and dependencies.
-    domain_orders, tasks = _real_plan(client.runtime, _number(order_id))
+    domain_orders, tasks, schedule_rows = _real_plan(client.runtime, _number(order_id))
     assert [
         (d["kind"], d["specKey"], d["lineNumber"], d["unitIndex"], d["parentRef"]) for d in p["domainOrders"]
     ] == domain_orders
     assert [(t["key"], t["kind"], t["plannedSeconds"], t["domainOrderRef"], t["dependsOn"]) for t in p["tasks"]] == tasks
     assert len(tasks) > 10 and any(kind == "MANUAL" for _, kind, *_ in tasks)
+    # The schedule: the first plan's (no requested dates: the early schedule from submit), typed
+    # dependencies and all, the pack's dependency rule among them.
+    starts = _dt(p["startsAt"])
+    assert [
+        (
+            t["durationSeconds"],
+            int((_dt(t["earliestStart"]) - starts).total_seconds()),
+            int((_dt(t["earliestFinish"]) - starts).total_seconds()),
+            [{**d, "type": _DEPENDENCY_TYPE[d["type"]]} for d in t["dependencies"]],
+        )
+        for t in p["tasks"]
+    ] == schedule_rows
+    by_ref = {t["ref"]: t for t in p["tasks"]}
+    router = next(t for t in p["tasks"] if t["key"] == "tsm.push-router-config")
+    assert "tsm.configure-ont" in {by_ref[d]["key"] for d in router["dependsOn"]}  # tsm.router-config-after-ont
 
 
 def test_a_draft_is_previewed_as_stored_and_nothing_changes(client):
@@ -200,20 +249,31 @@ def test_a_draft_is_previewed_as_stored_and_nothing_changes(client):
     assert [t["key"] for t in result["preview"]["tasks"]] == [t["key"] for t in unsaved["tasks"]]
 
 
-def test_the_predicted_completion_is_the_critical_path_over_planned_durations(client):
+def test_the_predicted_completion_is_the_end_of_the_critical_path(client):
     p = preview(client, order={**ORDER_INPUT, "requestedCompletionDate": "2020-01-01T00:00:00Z"})["preview"]
     tasks = {t["ref"]: t for t in p["tasks"]}
     for t in tasks.values():
-        expected = t["plannedSeconds"] if t["plannedSeconds"] is not None else (86400 if t["kind"] == "MANUAL" else 0)
-        assert t["durationSeconds"] == expected
-        starts = [tasks[d]["earliestFinish"] for d in t["dependsOn"]]
-        assert t["earliestStart"] == (max(starts) if starts else p["startsAt"])
+        if t["plannedSeconds"] is None:
+            assert t["durationSeconds"] == DEFAULT_DURATION_SECONDS[t["kind"].lower()]
+        assert t["dependsOn"] == [d["predecessorRef"] for d in t["dependencies"]]
+        finish_to_start = [
+            tasks[d["predecessorRef"]]["earliestFinish"]
+            for d in t["dependencies"]
+            if d["type"] == "FINISH_TO_START" and d["lag"] == 0
+        ]
+        assert t["earliestStart"] >= max(finish_to_start, default=p["startsAt"])
     last = tasks[p["criticalPath"][-1]]
     assert p["predictedCompletionDate"] == max(t["earliestFinish"] for t in tasks.values()) == last["earliestFinish"]
-    assert all(tasks[r]["critical"] for r in p["criticalPath"])
+    assert all(tasks[r]["critical"] and tasks[r]["totalFloat"] == 0 for r in p["criticalPath"])
     for earlier, later in zip(p["criticalPath"], p["criticalPath"][1:]):
-        assert earlier in tasks[later]["dependsOn"] and tasks[later]["earliestStart"] == tasks[earlier]["earliestFinish"]
+        assert earlier in tasks[later]["dependsOn"]
     assert p["meetsRequestedCompletionDate"] is False  # requested in the past
+
+
+def test_the_preview_starts_at_the_requested_start_date(client):
+    p = preview(client, order={**ORDER_INPUT, "requestedStartDate": "2099-03-01T08:00:00Z"})["preview"]
+    assert _dt(p["startsAt"]) == _dt("2099-03-01T08:00:00Z")
+    assert min(_dt(t["earliestStart"]) for t in p["tasks"]) == _dt(p["startsAt"])
 
 
 # -- the steps it will meet ------------------------------------------------------------------------------
@@ -370,24 +430,32 @@ def test_an_enrichment_step_that_cannot_answer_yet_is_a_wait_the_preview_goes_pa
 def _planned(key, kind, seconds):
     from om_graph.core.fulfilment.decomposition import PlannedDomainOrder, PlannedTask
 
-    return PlannedTask(PlannedDomainOrder(0, "PRODUCT", "s", 0, {}), key, key, kind, None, 1, seconds)
+    return PlannedTask(PlannedDomainOrder(0, "PRODUCT", "s", 0, {}), key, key, kind, None, 1, None, seconds)
 
 
-def test_schedule_takes_the_longest_chain():
+def test_schedule_takes_the_longest_chain_and_the_typed_dependencies():
     from datetime import datetime
 
     from om_graph.core.fulfilment.decomposition import Decomposition, PlannedDependency
 
-    def task(key, seconds, kind="automatic"):
-        return _planned(key, kind, seconds)
-
-    a, b, c, d = task("a", 60), task("b", 600), task("c", 30), task("d", None, "manual")
+    a, b, c, d = (
+        _planned("a", "automatic", 60),
+        _planned("b", "automatic", 600),
+        _planned("c", "automatic", 30),
+        _planned("d", "manual", None),
+    )
     edges = [PlannedDependency(c, a), PlannedDependency(c, b), PlannedDependency(d, c)]
-    plan = Decomposition(domain_orders=[], tasks=[a, b, c, d], edges=edges)
     start = datetime(2026, 1, 1)
-    times, path, completion = schedule(plan, start)
-    assert times[2] == (start + timedelta(seconds=600), start + timedelta(seconds=630))
-    assert path == [1, 2, 3] and completion == start + timedelta(seconds=630) + MANUAL_TASK_DEFAULT
+    times, path, completion = schedule(Decomposition(domain_orders=[], tasks=[a, b, c, d], edges=edges), start)
+    manual = timedelta(seconds=DEFAULT_DURATION_SECONDS["manual"])
+    assert times[2][:2] == (start + timedelta(seconds=600), start + timedelta(seconds=630))
+    assert path == [1, 2, 3] and completion == start + timedelta(seconds=630) + manual
+    assert [t[2] for t in times] == [540, 0, 0, 0]  # a can slip 540 s
+    # c may start 100 s after b starts (startToStart): b's 600 s now end the order.
+    edges = [PlannedDependency(c, a), PlannedDependency(c, b, "startToStart", 100)]
+    times, path, completion = schedule(Decomposition(domain_orders=[], tasks=[a, b, c], edges=edges), start)
+    assert times[2][:2] == (start + timedelta(seconds=100), start + timedelta(seconds=130))
+    assert completion == start + timedelta(seconds=600) and path == [1]
 
 
 @settings(max_examples=200, deadline=None)
@@ -396,7 +464,7 @@ def test_schedule_takes_the_longest_chain():
     kinds=st.lists(st.booleans(), min_size=12, max_size=12),
     edges=st.sets(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=30),
 )
-def test_schedule_is_the_longest_path_of_any_plan(durations, kinds, edges):
+def test_schedule_is_the_longest_path_of_any_finish_to_start_plan(durations, kinds, edges):
     """Against a brute force over every path of a random acyclic plan (edges from a lower to a
     higher index only)."""
     from datetime import datetime
@@ -409,12 +477,14 @@ def test_schedule_is_the_longest_path_of_any_plan(durations, kinds, edges):
     plan = Decomposition(domain_orders=[], tasks=tasks, edges=[PlannedDependency(tasks[t], tasks[p]) for t, p in pairs])
     start = datetime(2026, 1, 1)
     times, path, completion = schedule(plan, start)
-    length = [int(MANUAL_TASK_DEFAULT.total_seconds()) if d is None and kinds[i] else (d or 0) for i, d in enumerate(durations)]
+    length = [
+        DEFAULT_DURATION_SECONDS["manual" if kinds[i] else "automatic"] if d is None else d for i, d in enumerate(durations)
+    ]
     longest: list[int] = []
     for i in range(n):  # the longest chain ending at i (predecessors have lower indexes)
         before = [longest[p] for t, p in pairs if t == i]
         longest.append(max(before, default=0) + length[i])
     assert completion == start + timedelta(seconds=max(longest))
-    assert [f for _, f in times] == [start + timedelta(seconds=v) for v in longest]
+    assert [f for _, f, _ in times] == [start + timedelta(seconds=v) for v in longest]
     assert sum(length[i] for i in path) == max(longest)
     assert all((b, a) in set(pairs) for a, b in zip(path, path[1:]))

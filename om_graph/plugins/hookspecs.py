@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         FalloutClassification,
         FalloutFailure,
         JeopardyPolicy,
+        TaskDependencyRule,
         TaskHandler,
     )
     from om_graph.core.decisions.definitions import DecisionTableDef
@@ -49,6 +50,13 @@ def om_register_catalog(settings: PackSettings | None = None) -> CatalogContribu
 @hookspec
 def om_register_decomposition_rules(settings: PackSettings | None = None) -> Sequence[DecompositionRule]:
     """Return rules that include or exclude specification relationships per order line."""
+    raise NotImplementedError  # a specification: pluggy calls the packs' implementations
+
+
+@hookspec
+def om_register_dependency_rules(settings: PackSettings | None = None) -> Sequence[TaskDependencyRule]:
+    """Return typed dependencies between tasks of different specifications (e.g. the router ships
+    after the access line is live), which task templates cannot declare."""
     raise NotImplementedError  # a specification: pluggy calls the packs' implementations
 
 

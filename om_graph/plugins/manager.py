@@ -120,6 +120,7 @@ def collect_registry(pm: pluggy.PluginManager) -> Registry:
         catalogs=[c for c in hook.om_register_catalog() if c is not None],
         task_handlers=_flatten(hook.om_register_task_handlers()),
         decomposition_rules=_flatten(hook.om_register_decomposition_rules()),
+        dependency_rules=_flatten(hook.om_register_dependency_rules()),
         enrichment_steps=_flatten(hook.om_register_enrichment_steps()),
         business_validators=_flatten(hook.om_register_business_validators()),
         jeopardy_policies=_flatten(hook.om_register_jeopardy_policies()),

@@ -19,6 +19,7 @@ from om_graph.core.catalog.extensions import (
     FalloutClassification,
     FalloutFailure,
     JeopardyPolicy,
+    TaskDependencyRule,
     TaskHandler,
 )
 from om_graph.core.catalog.prices import PriceListDef
@@ -37,6 +38,7 @@ class Pack:
     offerings: Sequence[OfferingDef] = ()
     task_handlers: Sequence[TaskHandler] = ()
     decomposition_rules: Sequence[DecompositionRule] = ()
+    dependency_rules: Sequence[TaskDependencyRule] = ()
     enrichment_steps: Sequence[EnrichmentStep] = ()
     business_validators: Sequence[BusinessValidator] = ()
     jeopardy_policies: Sequence[JeopardyPolicy] = ()
@@ -70,6 +72,10 @@ class Pack:
     @hookimpl
     def om_register_decomposition_rules(self) -> list[DecompositionRule]:
         return list(self.decomposition_rules)
+
+    @hookimpl
+    def om_register_dependency_rules(self) -> list[TaskDependencyRule]:
+        return list(self.dependency_rules)
 
     @hookimpl
     def om_register_enrichment_steps(self) -> list[EnrichmentStep]:

@@ -237,8 +237,9 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "PreviewDomainOrder": _same(INHERIT, "ref parentRef lineNumber kind specKey unitIndex"),
     "PreviewTask": _same(
         INHERIT,
-        "ref domainOrderRef key name kind plannedSeconds durationSeconds dependsOn earliestStart earliestFinish critical",
+        "ref domainOrderRef key name kind plannedSeconds durationSeconds dependsOn dependencies earliestStart earliestFinish totalFloat critical",
     ),
+    "PreviewTaskDependency": _same(INHERIT, "predecessorRef type lag"),
     # core/decisions: reached only through the DECISION_READ / DECISION_MANAGE operations above.
     "DecisionTable": _same(
         INHERIT, "name description defaultSource createdBy createdAt updatedAt activeVersion draft versions audit"

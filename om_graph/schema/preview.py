@@ -14,7 +14,7 @@ from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.lifecycle import preview as core
 from om_graph.schema.context import ErrorsInPayload, Info
-from om_graph.schema.enums import DomainOrderKind, LineAction, TaskKind, members_by_value
+from om_graph.schema.enums import DependencyType, DomainOrderKind, LineAction, TaskKind, members_by_value
 from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.inputs import OrderCreateInput, parse_global_id, to_order_input
 from om_graph.schema.mutations import UserError
@@ -28,6 +28,7 @@ def _error(e: FieldError) -> UserError:
 
 _LINE_ACTIONS = members_by_value(LineAction)
 _TASK_KINDS = members_by_value(TaskKind)
+_DEPENDENCY_TYPES = members_by_value(DependencyType)
 _DOMAIN_ORDER_KINDS = members_by_value(DomainOrderKind)
 
 
@@ -97,7 +98,16 @@ class PreviewDomainOrder:
     unit_index: int
 
 
-@strawberry.type(description="A task the decomposition would create, scheduled by its planned duration.")
+@strawberry.type(description="A dependency of a previewed task on another (refs as in the plan).")
+class PreviewTaskDependency:
+    predecessor_ref: int
+    type: DependencyType
+    lag: int = strawberry.field(description="Seconds after the predecessor's start or finish (by type); negative: a lead.")
+
+
+@strawberry.type(
+    description="A task the decomposition would create, scheduled as the real plan is (durations, typed dependencies)."
+)
 class PreviewTask:
     ref: int
     domain_order_ref: int
@@ -106,12 +116,14 @@ class PreviewTask:
     kind: TaskKind
     planned_seconds: int | None = strawberry.field(description="Its SLA from the jeopardy policies, as the real task stores it.")
     duration_seconds: int = strawberry.field(
-        description="What the schedule assumed: plannedSeconds, else 0 (automatic) or a day (manual)."
+        description="What the schedule assumed: the duration decomposition stores (duration table, template), else the default."
     )
-    depends_on: list[int] = strawberry.field(description="Refs of the tasks it waits for (finish-to-start).")
+    depends_on: list[int] = strawberry.field(description="Refs of the tasks it waits for, any dependency type.")
+    dependencies: list[PreviewTaskDependency] = strawberry.field(description="Its dependencies with their type and lag.")
     earliest_start: datetime
     earliest_finish: datetime
-    critical: bool = strawberry.field(description="On the critical path: any delay delays the order.")
+    total_float: int | None = strawberry.field(description="Seconds it can slip before the predicted completion moves.")
+    critical: bool = strawberry.field(description="On the critical path (no float): any delay delays the order.")
 
 
 @strawberry.type(
@@ -135,11 +147,15 @@ class OrderPreview:
     waits: list[PreviewWait]
     domain_orders: list[PreviewDomainOrder]
     tasks: list[PreviewTask]
-    starts_at: datetime = strawberry.field(description="When the preview assumes orchestration starts (now).")
+    starts_at: datetime = strawberry.field(
+        description="When the preview assumes orchestration starts: now, or the requested start date when later."
+    )
     predicted_completion_date: datetime | None = strawberry.field(
         description="The end of the critical path from startsAt (null without tasks to run)."
     )
-    critical_path: list[int] = strawberry.field(description="Refs of the tasks on the critical path, first to last.")
+    critical_path: list[int] = strawberry.field(
+        description="Refs of a chain of critical tasks, first to last, ending with the last task to finish."
+    )
     requested_completion_date: datetime | None
     meets_requested_completion_date: bool | None
 
@@ -207,8 +223,15 @@ class OrderPreview:
                     planned_seconds=t.planned_seconds,
                     duration_seconds=t.duration_seconds,
                     depends_on=list(t.depends_on),
+                    dependencies=[
+                        PreviewTaskDependency(
+                            predecessor_ref=d.predecessor_ref, type=_DEPENDENCY_TYPES[d.type], lag=d.lag_seconds
+                        )
+                        for d in t.dependencies
+                    ],
                     earliest_start=t.earliest_start,
                     earliest_finish=t.earliest_finish,
+                    total_float=t.total_float_seconds,
                     critical=t.critical,
                 )
                 for t in p.tasks

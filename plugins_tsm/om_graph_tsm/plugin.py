@@ -21,6 +21,7 @@ pack = Pack(
     offerings=fibre_offerings + sdwan_offerings + mobile_offerings,
     task_handlers=(*COMMON_HANDLERS, *FIBRE_HANDLERS, *SDWAN_HANDLERS, *MOBILE_HANDLERS),
     decomposition_rules=rules.RULES,
+    dependency_rules=rules.DEPENDENCY_RULES,
     enrichment_steps=enrichment.ENRICHMENT_STEPS,
     business_validators=validators.VALIDATORS,
     jeopardy_policies=jeopardy.POLICIES,

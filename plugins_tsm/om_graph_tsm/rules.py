@@ -1,12 +1,13 @@
-"""Decomposition rules: optional resources that only some lines need."""
+"""Decomposition rules (optional resources that only some lines need) and dependency rules
+(ordering between tasks of different specifications)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from om_graph.api import DecompositionRule
-from om_graph_tsm.catalog_fibre import INTERNET_CFS, STATIC_IP
+from om_graph.api import DecompositionRule, TaskDependencyRule
+from om_graph_tsm.catalog_fibre import HOME_ROUTER, INTERNET_CFS, ONT, STATIC_IP
 from om_graph_tsm.catalog_mobile import MOBILE_CFS, NUMBER_PORT
 from om_graph_tsm.catalog_sdwan import EDGE_SECONDARY, SDWAN_CFS
 
@@ -46,3 +47,15 @@ number_port_on_port_in = DecompositionRule(
 )
 
 RULES = (static_ip_on_request, sdwan_ha_secondary_edge, number_port_on_port_in)
+
+router_after_ont = TaskDependencyRule(
+    key="tsm.router-config-after-ont",
+    task_spec=HOME_ROUTER,
+    task="tsm.push-router-config",
+    on_spec=ONT,
+    on="tsm.configure-ont",
+    scope="unit",
+    description="The router's ACS profile carries the ONT's serial and bandwidth profile: bind it once the ONT is registered.",
+)
+
+DEPENDENCY_RULES = (router_after_ont,)

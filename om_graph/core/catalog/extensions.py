@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from om_graph.core.catalog.definitions import DependencyType
 from om_graph.core.catalog.error_codes import CatalogErrorCode
 
 
@@ -160,6 +161,35 @@ class DecompositionRule:
     source_spec: str
     target_spec: str
     include: Callable[[Mapping[str, Any]], bool]
+    description: str = ""
+
+
+DependencyScope = Literal["unit", "line", "order"]
+
+
+@dataclass(frozen=True)
+class TaskDependencyRule:
+    """A typed dependency a pack declares between tasks of two specifications, which their task
+    templates cannot say (a template names templates of its own specification only).
+
+    Each task of template ``task`` (of specification ``task_spec``) depends on each task of
+    template ``on`` (of ``on_spec``) planned in the same ``scope``: ``unit`` (one unit of a line's
+    quantity: the tasks decomposed from it), ``line`` (every unit of the line) or ``order`` (any
+    line of the order). ``type`` and ``lag`` as :class:`TaskDependencyDef`. ``applies`` (optional)
+    receives the dependent task's line characteristics and returns False to skip the rule for that
+    line. A rule whose edges would close a cycle in an order's plan rejects that order
+    (``processingFailed``, naming the rule), like a raising decomposition rule.
+    """
+
+    key: str
+    task_spec: str
+    task: str
+    on_spec: str
+    on: str
+    type: DependencyType = "finishToStart"
+    lag: timedelta = timedelta(0)
+    scope: DependencyScope = "unit"
+    applies: Callable[[Mapping[str, Any]], bool] | None = None
     description: str = ""
 
 

@@ -10,9 +10,11 @@ from datetime import timedelta
 from typing import get_args
 
 from om_graph.core.catalog.definitions import CatalogContribution, DependencyType, SpecificationDef
+from om_graph.core.catalog.extensions import DependencyScope, TaskDependencyRule
 from om_graph.core.kernel.graphs import find_cycle
 
 DEPENDENCY_TYPES = frozenset(get_args(DependencyType))  # the fulfilment rules' DependencyTypes
+DEPENDENCY_SCOPES = frozenset(get_args(DependencyScope))
 
 
 def dependency_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
@@ -41,6 +43,29 @@ def dependency_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
             )
             if cycle:
                 problems.append(f"{where}: task dependencies form a cycle: {' -> '.join(cycle)}")
+    return problems
+
+
+def dependency_rule_problems(rules: Iterable[TaskDependencyRule], specifications: Mapping[str, SpecificationDef]) -> list[str]:
+    """Packs' dependency rules name existing templates of existing specifications, a known type
+    and scope, a timedelta lag, and not one task depending on itself."""
+    problems: list[str] = []
+    for rule in rules:
+        where = f"dependency rule {rule.key!r}"
+        for spec_key, template in ((rule.task_spec, rule.task), (rule.on_spec, rule.on)):
+            spec = specifications.get(spec_key)
+            if spec is None:
+                problems.append(f"{where}: unknown specification {spec_key!r}")
+            elif all(t.key != template for t in spec.tasks):
+                problems.append(f"{where}: specification {spec_key!r} has no task {template!r}")
+        if (rule.task_spec, rule.task) == (rule.on_spec, rule.on):
+            problems.append(f"{where}: task {rule.task!r} depends on itself")
+        if rule.type not in DEPENDENCY_TYPES:
+            problems.append(f"{where}: unknown type {rule.type!r} (one of {', '.join(sorted(DEPENDENCY_TYPES))})")
+        if rule.scope not in DEPENDENCY_SCOPES:
+            problems.append(f"{where}: unknown scope {rule.scope!r} (one of {', '.join(sorted(DEPENDENCY_SCOPES))})")
+        if not isinstance(rule.lag, timedelta):
+            problems.append(f"{where}: a lag that is no timedelta")
     return problems
 
 

@@ -31,10 +31,11 @@ from om_graph.core.catalog.extensions import (
     FalloutClassification,
     FalloutFailure,
     JeopardyPolicy,
+    TaskDependencyRule,
     TaskHandler,
     TaskTiming,
 )
-from om_graph.core.catalog.planning import dependency_problems, needs_problems
+from om_graph.core.catalog.planning import dependency_problems, dependency_rule_problems, needs_problems
 from om_graph.core.catalog.prices import PriceListDef, implicit_price_lists, price_list_problems
 from om_graph.core.catalog.propagation import index as index_mappings
 from om_graph.core.catalog.propagation import mapping_problems
@@ -64,6 +65,7 @@ class Registry:
     catalogs: Sequence[CatalogContribution] = ()
     task_handlers: Sequence[TaskHandler] = ()
     decomposition_rules: Sequence[DecompositionRule] = ()
+    dependency_rules: Sequence[TaskDependencyRule] = ()  # cross-specification task dependencies
     enrichment_steps: Sequence[EnrichmentStep] = ()
     business_validators: Sequence[BusinessValidator] = ()
     jeopardy_policies: Sequence[JeopardyPolicy] = ()
@@ -92,6 +94,7 @@ class Registry:
         self.offerings = _index_by_key("offering", (o for c in self.catalogs for o in c.offerings))
         self.handlers = _index_by_key("task handler", self.task_handlers)
         _index_by_key("decomposition rule", self.decomposition_rules)
+        _index_by_key("dependency rule", self.dependency_rules)
         _index_by_key("enrichment step", self.enrichment_steps)
         _index_by_key("business validator", self.business_validators)
         _index_by_key("jeopardy policy", self.jeopardy_policies)
@@ -126,6 +129,7 @@ class Registry:
                 problems.append(f"decomposition rule for unknown relationship {source!r} -> {target!r}")
         # Typed task dependencies and relationships' needs (decomposition; catalog/planning.py).
         problems += dependency_problems(self.catalogs) + needs_problems(self.catalogs, self.specifications)
+        problems += dependency_rule_problems(self.dependency_rules, self.specifications)
         problems += mapping_problems(self.catalogs, self.specifications)  # attribute propagation
         if problems:
             raise PluginConfigurationError("catalog and plugins do not fit together:\n  " + "\n  ".join(problems))

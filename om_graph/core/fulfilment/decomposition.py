@@ -4,9 +4,10 @@ Per unit of quantity, the line's product specification is expanded over its spec
 relationships (a bill of materials over the catalog graph), filtered by decomposition rules. Each
 domain order gets the tasks of its specification's fulfilment pattern for the line's action.
 
-Dependencies are finish-to-start: inside a domain order as the templates say; across domain
-orders, provisioning runs bottom-up (resources before the services and products they realise)
-and disconnection top-down.
+Dependencies: inside a domain order, the templates' typed ones; across domain orders,
+finish-to-start bottom-up for provisioning (resources before the services and products they
+realise) and top-down for disconnection; between lines, the ``reliesOn`` relationships; and the
+packs' dependency rules (typed, with a lag, between templates of any two specifications).
 
 The plan is computed with no transaction open (it calls the packs' decomposition rules and
 jeopardy policies, whose answer becomes each task's ``planned_seconds``) as plain rows
@@ -17,7 +18,7 @@ the stage's writing transaction moves to their first states and inserts once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from om_graph.core.catalog.definitions import SpecificationDef, SpecRelationshipDef, TaskTemplate
+from om_graph.core.catalog.extensions import TaskDependencyRule
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment import models as _models
 from om_graph.core.fulfilment.durations import task_duration
@@ -39,7 +41,8 @@ from om_graph.core.fulfilment.models import (
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds
 from om_graph.core.inventory.models import Product
-from om_graph.core.kernel.errors import PluginConfigurationError, call_plugin
+from om_graph.core.kernel.errors import PluginCallFailed, PluginConfigurationError, call_plugin
+from om_graph.core.kernel.graphs import find_cycle
 from om_graph.core.kernel.ids import reserve_many
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.relationships import RELIES_ON
@@ -198,6 +201,7 @@ class Decomposer:
         SLAs). Calls pack code: never inside a writing transaction."""
         planning = _Planning(self, order, tables)
         roots_of: dict[int, list[_Node]] = {}
+        units: list[_Unit] = []
         for line in lines:
             spec = self.registry.specifications[line.spec_key]
             characteristics = dict(line.characteristics)
@@ -208,8 +212,10 @@ class Decomposer:
             roots_of[line.line_number] = [
                 planning.expand(line, spec, unit, characteristics, None) for unit in range(line.quantity)
             ]
+            units.extend(_Unit(line.id, unit, characteristics, [root]) for unit, root in enumerate(roots_of[line.line_number]))
         plan = planning.assemble([root for roots in roots_of.values() for root in roots])
         plan.edges.extend(_line_relationships(lines, roots_of))
+        _add_rule_edges(plan, self.registry.dependency_rules, units)
         return plan
 
     def plan_parts(
@@ -228,12 +234,16 @@ class Decomposer:
         tasks are the caller's (:func:`staggered.link_parts`)."""
         planning = _Planning(self, order, tables)
         roots: list[_Node] = []
+        units: dict[int, _Unit] = {}
         for parent, target in parts:
             source = self.registry.specifications[parent.spec_key]
             rel = next(r for r in source.relationships if r.target == target)
-            for child in planning.expand_relationship(line, source, rel, characteristics, None, parent.id, parent.unit_index):
-                roots.append(child)
-        return planning.assemble(roots)
+            children = planning.expand_relationship(line, source, rel, characteristics, None, parent.id, parent.unit_index)
+            roots.extend(children)
+            units.setdefault(parent.unit_index, _Unit(line.id, parent.unit_index, characteristics, [])).roots.extend(children)
+        plan = planning.assemble(roots)
+        _add_rule_edges(plan, self.registry.dependency_rules, list(units.values()))
+        return plan
 
     def write(self, session: Session, plan: Decomposition) -> WrittenPlan:
         """Reserve the plan's ids and make its ORM rows. The caller moves them to their first
@@ -451,6 +461,57 @@ def _line_relationships(lines: list[OrderLine], roots_of: Mapping[int, list[_Nod
             _, last = subtree_ends(roots_of[number])
             edges.extend(PlannedDependency(task, predecessor) for task in first for predecessor in last)
     return edges
+
+
+@dataclass(slots=True)
+class _Unit:
+    """The subtrees decomposed from one unit of a line's quantity (a dependency rule's scope)."""
+
+    line_id: int
+    index: int
+    characteristics: Mapping[str, Any]
+    roots: list[_Node]
+
+
+def _add_rule_edges(plan: Decomposition, rules: Sequence[TaskDependencyRule], units: list[_Unit]) -> None:
+    """The packs' dependency rules' edges (catalog/extensions.py, TaskDependencyRule) between the
+    plan's tasks, per scope; refuses the plan (PluginCallFailed: the order is rejected) when they
+    close a cycle."""
+    if not rules or not units:
+        return
+    tasks_of = [(unit, [t for root in unit.roots for n in _walk(root) for t in n.tasks]) for unit in units]
+    added: list[tuple[PlannedDependency, str]] = []
+    for rule in rules:
+        groups: dict[tuple[int, ...], tuple[list[PlannedTask], list[PlannedTask]]] = {}
+        for unit, tasks in tasks_of:
+            group = {"unit": (unit.line_id, unit.index), "line": (unit.line_id,)}.get(rule.scope, ())
+            dependents, predecessors = groups.setdefault(group, ([], []))
+            applies = rule.applies is None or call_plugin(f"dependency rule {rule.key!r}", rule.applies, unit.characteristics)
+            for task in tasks:
+                spec_key = task.domain_order.spec_key
+                if applies and (spec_key, task.key) == (rule.task_spec, rule.task):
+                    dependents.append(task)
+                elif (spec_key, task.key) == (rule.on_spec, rule.on):
+                    predecessors.append(task)
+        lag = int(rule.lag.total_seconds())
+        for dependents, predecessors in groups.values():
+            added.extend((PlannedDependency(d, p, rule.type, lag), rule.key) for d in dependents for p in predecessors)
+    if not added:
+        return
+    # A rule's edge replaces an implied one between the same two tasks (one row per pair).
+    plan.edges[:] = {(id(e.task), id(e.predecessor)): e for e in [*plan.edges, *(edge for edge, _ in added)]}.values()
+    graph: dict[int, list[int]] = {}
+    for edge in plan.edges:
+        graph.setdefault(id(edge.task), []).append(id(edge.predecessor))
+    cycle = find_cycle(graph)
+    if cycle:
+        on_cycle = set(zip(cycle, cycle[1:], strict=False))
+        keys = sorted({key for edge, key in added if (id(edge.task), id(edge.predecessor)) in on_cycle}) or sorted(
+            {key for _, key in added}
+        )
+        task_of = {id(t): t for t in plan.tasks}
+        path = " -> ".join(task_of[node].key for node in cycle)
+        raise PluginCallFailed(f"dependency rules {', '.join(keys)} close a cycle in the plan: {path}")
 
 
 def _edges(roots: list[_Node]) -> list[PlannedDependency]:

@@ -6,25 +6,28 @@ read as stored (its prices were computed at its last edit and are what submit fr
 stages run as a submitted order's do (``pipeline.StageWork.run``, the same validators, enrichment
 steps, policies, decomposition rules and jeopardy policies), from ``validation``, except that a
 wait does not stop them: each wait is reported and the next stage runs as if it were over. The
-plan (``Decomposer.plan``) is scheduled by its tasks' planned durations for a predicted completion.
+plan (``Decomposer.plan``) is scheduled as the real order's first plan is (``schedule.plan_dates``:
+the tasks' durations and the typed dependencies with their lags) for a predicted completion.
 
 Nothing is written and no id is reserved: the reads are one read-only unit of work, closed before
 any pack code runs; the in-memory order and lines have no id (unsaved lines carry negative
 references, ``-line_number``, so the stages' results can name their line), and the plan's rows
 are never added to a session.
 
-Schedule assumptions (:func:`schedule`): orchestration starts now (the waits are assumed to end
-at once: each delays the whole prediction by its length); a task starts when its last
-predecessor finishes (finish-to-start) and lasts its ``planned_seconds`` (the jeopardy policies'
-answer, as decomposition stores it); a task no policy answers for takes no time if automatic and
-``MANUAL_TASK_DEFAULT`` if manual (a person must do it); retries and queueing are not counted.
+Schedule assumptions (:func:`schedule`): orchestration starts now, or at the order's requested
+start date when later (``schedule.plan_start``; the waits are assumed to end at once: each delays
+the whole prediction by its length); each task takes its ``duration_seconds`` (durations.py: the
+``fulfilment.task.duration`` table, the template, the defaults), as decomposition stores it, and
+starts or finishes as its typed dependencies allow; retries, queueing and holds are not counted.
+The dates are the early schedule (the real plan is the late one when the order has a requested
+completion date; its estimates, and so its ``expectedCompletionDate``, are the early one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -33,8 +36,9 @@ from sqlalchemy.orm import Session, joinedload
 from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.error_codes import CatalogErrorCode
-from om_graph.core.fulfilment.decomposition import Decomposition, PlannedTask, installed_characteristics
-from om_graph.core.fulfilment.states import TaskKinds
+from om_graph.core.fulfilment.decomposition import Decomposition, installed_characteristics
+from om_graph.core.fulfilment.schedule import duration_of, plan_dates, plan_start
+from om_graph.core.fulfilment.states import TASK
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, InvalidTransition, NotFound, ValidationFailed
 from om_graph.core.kernel.models import utcnow
@@ -51,9 +55,6 @@ from om_graph.core.ordering.states import ORDER
 
 UowFactory = Callable[..., UnitOfWork]
 TablesSource = Callable[[Any], Tables]
-
-MANUAL_TASK_DEFAULT = timedelta(days=1)
-"""How long a manual task no jeopardy policy gives an SLA is assumed to take."""
 
 _DRAFT = select(Order).where(Order.id == bindparam("order_id")).options(joinedload(Order.lines))
 
@@ -85,11 +86,20 @@ class PreviewTask:
     name: str
     kind: str
     planned_seconds: int | None  # the jeopardy policies' SLA, as the real task stores it
-    duration_seconds: int  # what the schedule assumed (planned, or the defaults above)
-    depends_on: tuple[int, ...]  # refs of its finish-to-start predecessors
+    duration_seconds: int  # what the schedule assumed (schedule.duration_of: the stored duration or the default)
+    depends_on: tuple[int, ...]  # refs of its predecessors, any type
     earliest_start: datetime
     earliest_finish: datetime
     critical: bool
+    dependencies: tuple[PreviewDependency, ...] = ()
+    total_float_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class PreviewDependency:
+    predecessor_ref: int
+    type: str  # rules.DependencyTypes
+    lag_seconds: int
 
 
 @dataclass(frozen=True)
@@ -121,44 +131,38 @@ class OrderPreview:
         return self.predicted_completion <= requested
 
 
-def duration_of(task: PlannedTask) -> int:
-    if task.planned_seconds is not None:
-        return max(int(task.planned_seconds), 0)
-    return int(MANUAL_TASK_DEFAULT.total_seconds()) if task.kind == TaskKinds.MANUAL else 0
+@dataclass(frozen=True, slots=True)
+class _Scheduled:
+    """A planned task as the schedule reads it (``schedule.Network``: id, state, kind, duration)."""
+
+    id: int
+    kind: str
+    duration_seconds: int | None
+    state: str = TASK.initial
 
 
-def schedule(plan: Decomposition, start: datetime) -> tuple[list[tuple[datetime, datetime]], list[int], datetime]:
-    """Earliest start and finish of each of the plan's tasks (in plan order) when orchestration
-    starts at ``start``, the critical path (task indexes, first to last) and the completion.
-    Finish-to-start edges; the plan is acyclic (the catalog's relationships and templates are)."""
+def schedule(plan: Decomposition, start: datetime) -> tuple[list[tuple[datetime, datetime, int | None]], list[int], datetime]:
+    """Earliest (start, finish, total float seconds) of each of the plan's tasks (in plan order)
+    when orchestration starts at ``start`` (``schedule.plan_dates``, the real plan's CPM), a
+    critical path (task indexes, first to last: from the last task to finish back through
+    critical predecessors) and the completion."""
     index = {id(task): i for i, task in enumerate(plan.tasks)}
-    predecessors: list[list[int]] = [[] for _ in plan.tasks]
-    for edge in plan.edges:
-        predecessors[index[id(edge.task)]].append(index[id(edge.predecessor)])
-    finish: list[datetime | None] = [None] * len(plan.tasks)
-    begin: list[datetime | None] = [None] * len(plan.tasks)
-
-    def visit(i: int) -> datetime:  # memoised depth-first: every predecessor first
-        done = finish[i]
-        if done is not None:
-            return done
-        begin_at = max((visit(p) for p in predecessors[i]), default=start)
-        begin[i] = begin_at
-        finish[i] = begin_at + timedelta(seconds=duration_of(plan.tasks[i]))
-        return finish[i]  # type: ignore[return-value]
-
-    for i in range(len(plan.tasks)):
-        visit(i)
-    times = [(b, f) for b, f in zip(begin, finish, strict=True) if b is not None and f is not None]
-    if not times:
+    rows = [_Scheduled(i, task.kind, task.duration_seconds) for i, task in enumerate(plan.tasks)]
+    edges = [(index[id(e.task)], index[id(e.predecessor)], e.dependency_type, e.lag_seconds) for e in plan.edges]
+    dates = plan_dates(rows, edges, start)
+    if not dates:
         return [], [], start
-    completion = max(f for _, f in times)
+    times = [(dates[i].start, dates[i].end, dates[i].float_seconds) for i in range(len(rows))]
+    completion = max(end for _, end, _ in times)
+    predecessors: dict[int, list[int]] = {}
+    for task_id, predecessor_id, _, _ in edges:
+        predecessors.setdefault(task_id, []).append(predecessor_id)
     path: list[int] = []
-    current: int | None = max(range(len(times)), key=lambda i: (times[i][1], -i))
+    current: int | None = min(i for i, (_, end, _) in enumerate(times) if end == completion)
     while current is not None:
         path.append(current)
-        on_time = [p for p in predecessors[current] if times[p][1] == times[current][0]]
-        current = min(on_time) if on_time else None
+        critical = [p for p in predecessors.get(current, ()) if dates[p].critical and p not in path]
+        current = min(critical, key=lambda p: (-times[p][1].timestamp(), p)) if critical else None
     return times, path[::-1], completion
 
 
@@ -250,12 +254,14 @@ class PreviewService:
             )
             for i, d in enumerate(plan.domain_orders)
         ]
-        times, path, completion = schedule(plan, started_at)
+        preview.started_at = plan_start(order, started_at)  # now, or the requested start date when later
+        times, path, completion = schedule(plan, preview.started_at)
         task_ref = {id(task): i for i, task in enumerate(plan.tasks)}
-        depends: dict[int, list[int]] = {}
+        depends: dict[int, list[PreviewDependency]] = {}
         for edge in plan.edges:
-            depends.setdefault(task_ref[id(edge.task)], []).append(task_ref[id(edge.predecessor)])
-        critical = set(path)
+            depends.setdefault(task_ref[id(edge.task)], []).append(
+                PreviewDependency(task_ref[id(edge.predecessor)], edge.dependency_type, edge.lag_seconds)
+            )
         preview.tasks = [
             PreviewTask(
                 ref=i,
@@ -264,11 +270,13 @@ class PreviewService:
                 name=task.name,
                 kind=task.kind,
                 planned_seconds=task.planned_seconds,
-                duration_seconds=duration_of(task),
-                depends_on=tuple(sorted(depends.get(i, ()))),
+                duration_seconds=int(duration_of(task).total_seconds()),
+                depends_on=tuple(sorted(d.predecessor_ref for d in depends.get(i, ()))),
                 earliest_start=times[i][0],
                 earliest_finish=times[i][1],
-                critical=i in critical,
+                critical=(slack := times[i][2]) is not None and slack <= 0,
+                dependencies=tuple(sorted(depends.get(i, ()), key=lambda d: d.predecessor_ref)),
+                total_float_seconds=times[i][2],
             )
             for i, task in enumerate(plan.tasks)
         ]
