@@ -3,8 +3,8 @@
 Contexts may import only the contexts before them in ``CONTEXTS`` (``tests/test_layering.py``
 checks it): the kernel imports no context; ordering may use inventory (what a customer has, to
 validate a change) but inventory knows orders only through the protocols it declares; fulfilment
-writes inventory when lines complete; the lifecycle drives ordering and fulfilment; the read side
-sees everything. ``services`` wires them; ``models`` collects every table for migrations and tests.
+writes inventory when lines complete; the lifecycle drives ordering and fulfilment; change
+management revises and cancels running orders over all of them; the read side sees everything. ``services`` wires them; ``models`` collects every table for migrations and tests.
 
 Nothing in this package imports strawberry, starlette or dramatiq; the GraphQL and worker layers
 call into it through :mod:`om_graph.core.services` and provide the ports in
@@ -21,5 +21,6 @@ CONTEXTS = (
     "ordering",
     "fulfilment",
     "lifecycle",
+    "change",
     "reads",
 )

@@ -5,6 +5,7 @@ that ``Base.metadata`` is complete and string-named relationships across context
 
 from om_graph.core.access.models import ApiToken
 from om_graph.core.catalog.models import Offering, Specification
+from om_graph.core.change.models import CancelRequest, OrderRevision, OrderVersion
 from om_graph.core.decisions.models import DecisionTable, DecisionTableAudit, DecisionTableVersion
 from om_graph.core.fulfilment.models import (
     CompletionEstimate,
@@ -15,7 +16,7 @@ from om_graph.core.fulfilment.models import (
     TaskDependency,
     new_task_key,
 )
-from om_graph.core.inventory.models import Agreement, Entitlement, Product
+from om_graph.core.inventory.models import Agreement, Entitlement, Product, ProductStatusChange
 from om_graph.core.kernel.models import (
     MONEY_SCALE,
     NAMING,
@@ -35,6 +36,7 @@ __all__ = [
     "ApiToken",
     "ApprovalStep",
     "Base",
+    "CancelRequest",
     "CompletionEstimate",
     "DecisionTable",
     "DecisionTableAudit",
@@ -53,7 +55,10 @@ __all__ = [
     "Offering",
     "Order",
     "OrderLine",
+    "OrderRevision",
+    "OrderVersion",
     "Product",
+    "ProductStatusChange",
     "Specification",
     "Task",
     "TaskDependency",

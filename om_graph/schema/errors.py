@@ -23,6 +23,7 @@ from strawberry.utils.logging import StrawberryLogger
 
 from om_graph.core.access.error_codes import AccessErrorCode
 from om_graph.core.catalog.error_codes import CatalogErrorCode
+from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.decisions.error_codes import DecisionsErrorCode
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.inventory.error_codes import InventoryErrorCode
@@ -60,6 +61,7 @@ ERROR_CODES: tuple[type[StrEnum], ...] = (
     OrderingErrorCode,
     FulfilmentErrorCode,
     LifecycleErrorCode,
+    ChangeErrorCode,
     ReadsErrorCode,
     RequestErrorCode,
 )

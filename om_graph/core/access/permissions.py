@@ -51,6 +51,8 @@ class Permission(str, Enum):
     TASK_ASSIGN = "task:assign"  # assign work-queue tasks to others, release others' tasks
     FALLOUT_WORK = "fallout:work"  # work fallout records: take, retry, skip, resolve, hold
     FALLOUT_MANAGE = "fallout:manage"  # reassign fallout, give up (fail the line)
+    ORDER_REVISE = "order:revise"  # revise a submitted, running order (core/change)
+    ORDER_CANCEL = "order:cancel"  # request the cancellation of a submitted order or line (core/change)
 
 
 _READ = {Permission.CATALOG_READ, Permission.ORDER_READ, Permission.INVENTORY_READ, Permission.EVENTS_SUBSCRIBE}
@@ -58,12 +60,22 @@ _STAFF_READ = _READ | {Permission.FULFILMENT_READ, Permission.AUDIT_READ, Permis
 _CAPTURE = {Permission.ORDER_CAPTURE, Permission.PRICE_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CUSTOMER: frozenset(_READ | _CAPTURE),
-    Role.ORDER_AGENT: frozenset(_STAFF_READ | _CAPTURE | {Permission.PRICE_ADJUST}),
+    # A customer may cancel their own orders (TMF622 CancelProductOrder); revising is the agents'.
+    Role.CUSTOMER: frozenset(_READ | _CAPTURE | {Permission.ORDER_CANCEL}),
+    Role.ORDER_AGENT: frozenset(
+        _STAFF_READ | _CAPTURE | {Permission.PRICE_ADJUST, Permission.ORDER_REVISE, Permission.ORDER_CANCEL}
+    ),
     Role.ORDER_MANAGER: frozenset(
         _STAFF_READ
         | _CAPTURE
-        | {Permission.TASK_COMPLETE, Permission.ORDER_RESUME, Permission.PRICE_ADJUST, Permission.ORDER_HOLD}
+        | {
+            Permission.TASK_COMPLETE,
+            Permission.ORDER_RESUME,
+            Permission.PRICE_ADJUST,
+            Permission.ORDER_HOLD,
+            Permission.ORDER_REVISE,
+            Permission.ORDER_CANCEL,
+        }
     ),
     Role.FULFILLMENT_AGENT: frozenset(_STAFF_READ | {Permission.TASK_COMPLETE}),
     Role.FULFILLMENT_MANAGER: frozenset(
@@ -93,7 +105,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME, Permission.DECISION_MANAGE}),
     Role.VIEWER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
-    Role.SERVICE_ACCOUNT: frozenset(_STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE}),
+    Role.SERVICE_ACCOUNT: frozenset(
+        _STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE, Permission.ORDER_REVISE, Permission.ORDER_CANCEL}
+    ),
     Role.SYSTEM: frozenset(Permission),
 }
 

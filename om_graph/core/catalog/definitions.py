@@ -19,8 +19,16 @@ from om_graph.core.kernel.errors import PluginConfigurationError
 ValueType = Literal["string", "integer", "number", "boolean"]
 SpecKind = Literal["product", "service", "resource"]
 TaskKind = Literal["automatic", "manual"]
-LineAction = Literal["add", "modify", "delete"]
-ALL_ACTIONS: tuple[LineAction, ...] = ("add", "modify", "delete")
+# TMF622's add, modify and delete, and suspend and resume of an installed product (TMF has them
+# as a modify to a target status; om-graph names them, the TMF facade maps them).
+LineAction = Literal["add", "modify", "delete", "suspend", "resume"]
+ALL_ACTIONS: tuple[LineAction, ...] = ("add", "modify", "delete", "suspend", "resume")
+# What a task template runs for unless it says (suspend and resume work is opted into).
+TEMPLATE_ACTIONS: tuple[LineAction, ...] = ("add", "modify", "delete")
+# Point of no return (core/change/ponr.py): once a task of a template with one has started, a
+# ``hard`` one refuses revision and cancellation of its line; a ``soft`` one allows them with an
+# acknowledgement and its template's ``ponr_charge``.
+PonrKind = Literal["hard", "soft"]
 
 # The longest string value a characteristic accepts unless its specification says otherwise
 # (``CharacteristicDef.max_length``), and the most any specification may allow.
@@ -101,12 +109,15 @@ class TaskDependencyDef:
 class TaskTemplate:
     """One task of a specification's fulfilment pattern.
 
-    ``depends_on`` names other templates of the same specification: a bare key is finish-to-start
-    with no lag, a :class:`TaskDependencyDef` says its type and lag. ``handler`` is the key of a
-    registered task handler (required for automatic tasks). ``actions`` limits the task to lines
-    with those actions. ``duration`` is the task's planned duration (the schedule's; a decision
-    table may override it), ``sla`` the time it may take before it is late (jeopardy; a policy or
-    decision table may override it), ``role`` the work queue (assignment group) of a manual task.
+        ``depends_on`` names other templates of the same specification: a bare key is finish-to-start
+        with no lag, a :class:`TaskDependencyDef` says its type and lag. ``handler`` is the key of a
+        registered task handler (required for automatic tasks). ``actions`` limits the task to lines
+        with those actions. ``duration`` is the task's planned duration (the schedule's; a decision
+        table may override it), ``sla`` the time it may take before it is late (jeopardy; a policy or
+        decision table may override it), ``role`` the work queue (assignment group) of a manual task.
+    ``ponr`` makes the template a point of no return for its line once one of its tasks has started
+    (``hard``: no revision or cancellation of the line; ``soft``: allowed with an acknowledgement and
+    ``ponr_charge``).
     """
 
     key: str
@@ -114,10 +125,12 @@ class TaskTemplate:
     kind: TaskKind = "automatic"
     handler: str | None = None
     depends_on: tuple[str | TaskDependencyDef, ...] = ()
-    actions: tuple[LineAction, ...] = ALL_ACTIONS
+    actions: tuple[LineAction, ...] = TEMPLATE_ACTIONS
     duration: timedelta | None = None
     sla: timedelta | None = None
     role: str | None = None
+    ponr: PonrKind | None = None
+    ponr_charge: Decimal | None = None  # a soft PONR's one-time charge, in the offering's currency
 
     def dependencies(self) -> tuple[TaskDependencyDef, ...]:
         return tuple(d if isinstance(d, TaskDependencyDef) else TaskDependencyDef(d) for d in self.depends_on)
@@ -164,6 +177,11 @@ class OfferingDef:
     # and its constraints between characteristics; the registry refuses any that widen.
     characteristics: tuple[CharacteristicConstraint, ...] = ()
     constraints: tuple[DependentConstraint, ...] = ()
+    # Offerings of one family (e.g. the fibre speed tiers) may replace each other on an installed
+    # product: a modify line naming another offering of the product's family is a tier change.
+    family: str | None = None
+    # A one-time fee charged when a submitted line of this offering is cancelled (None: free).
+    cancellation_fee: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,12 @@ class TaskContext:
     domain_kind: str
     characteristics: Mapping[str, Any]
     """The domain order's characteristics (propagated from the line, plus outputs of earlier tasks)."""
+    mode: str = "do"
+    """``do`` (the task's work), ``undo`` (compensating a completed task: ``compensates`` is that
+    task's idempotency key and ``outcome`` what it recorded) or ``redo`` (doing a completed task's
+    work again with a revision's new values: ``outcome`` is what the first run recorded)."""
+    compensates: str | None = None
+    outcome: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,12 +144,17 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class TaskHandler:
-    """Performs an automatic task. ``do`` applies the effect, ``undo`` reverses it (used when a
-    completed task is compensated). Both must be idempotent for a given ``idempotency_key``."""
+    """Performs an automatic task. ``do`` applies the effect; ``undo`` reverses a completed one
+    (cancellation and revision compensate with it, in reverse dependency order); ``redo`` applies a
+    completed task's effect again with a revision's new values (None: ``do`` is called in redo
+    mode). Each must be idempotent for its context's ``idempotency_key`` (docs/plugins.md, "The
+    handler contract"). A handler with an effect and no ``undo`` cannot be compensated: work it
+    completed holds a cancellation or revision of its line (``NOT_COMPENSABLE``)."""
 
     key: str
     do: Callable[[TaskContext], TaskOutcome | None]
     undo: Callable[[TaskContext], None] | None = None
+    redo: Callable[[TaskContext], TaskOutcome | None] | None = None
     max_attempts: int = 3
     description: str = ""
     retry: RetryPolicy = RetryPolicy()

@@ -62,7 +62,7 @@ from om_graph.core.fulfilment.holds import abandon_waits, refuse_held
 from om_graph.core.fulfilment.models import ACTIVE_FALLOUT_STATES, DomainOrder, Fallout, Task
 from om_graph.core.fulfilment.queues import completed_by
 from om_graph.core.fulfilment.rules import Gates
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskStates
+from om_graph.core.fulfilment.states import DOMAIN_ORDER_DONE, TASK, TaskStates
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed, refuse_pack_code_under_lock
@@ -513,7 +513,7 @@ class FalloutService:
                     )
                 plan = session.plan
                 target = plan.domain_order(domain_order_id)
-                if target.state in DOMAIN_ORDER.terminal:
+                if target.state in DOMAIN_ORDER_DONE:
                     raise ValidationFailed.single(
                         "id", f"the domain order is {target.state} already", CommonErrorCode.INVALID_STATE
                     )

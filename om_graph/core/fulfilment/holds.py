@@ -38,7 +38,7 @@ from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import RUNNABLE
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, OPEN_TASK_STATES, TaskKinds
+from om_graph.core.fulfilment.states import DOMAIN_ORDER_DONE, OPEN_TASK_STATES, TaskKinds
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import InvalidTransition, NotFound, ValidationFailed
@@ -222,7 +222,7 @@ def _shift_line(plan: OrderPlan, line: OrderLine, by: timedelta, now: datetime) 
     the part of the pause after its start."""
     domain_orders = {d.id: d for d in plan.domain_orders if d.line_id == line.id}
     for domain_order in domain_orders.values():
-        if domain_order.due_at is not None and domain_order.state not in DOMAIN_ORDER.terminal:
+        if domain_order.due_at is not None and domain_order.state not in DOMAIN_ORDER_DONE:
             domain_order.due_at = domain_order.due_at + by
     for task in plan.tasks.values():
         if task.domain_order_id in domain_orders and task.due_at is not None and task.state in OPEN_TASK_STATES:

@@ -60,6 +60,14 @@ class Task(Base):
         Index("ix_order_task_group_state_due_id", "assignment_group", "state", "due_at", "id"),
         Index("ix_order_task_assignee_state_due_id", "assignee", "state", "due_at", "id"),
         Index("ix_order_task_release_at", "release_at"),  # schedule: the reconciler's gates past due
+        # Change management (core/change): a completed task is undone at most once.
+        Index(
+            "ix_order_task_undo_of",
+            "compensates_id",
+            unique=True,
+            sqlite_where=text("mode = 'undo'"),
+            postgresql_where=text("mode = 'undo'"),
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
@@ -104,6 +112,14 @@ class Task(Base):
     assignment_group: Mapped[str | None] = mapped_column(String(64))
     assignee: Mapped[str | None] = mapped_column(String(120))
     assigned_at: Mapped[datetime | None]
+    # Change management (core/change, migration 0015): ``mode`` (states.TaskModes) says what its
+    # handler is asked (do, undo or redo); an undo or redo task names the completed task it
+    # compensates or repeats, and the revision that planned it. ``ponr``: its template's point of
+    # no return (hard, soft), copied at decomposition.
+    mode: Mapped[str] = mapped_column(String(8), default="do", server_default="do")
+    compensates_id: Mapped[int | None] = mapped_column(Id)  # a task of the same order (no FK: added by ALTER, see 0007)
+    revision_id: Mapped[int | None] = mapped_column(Id)
+    ponr: Mapped[str | None] = mapped_column(String(8))
 
 
 class TaskDependency(Base):

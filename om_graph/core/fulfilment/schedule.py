@@ -38,7 +38,7 @@ from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.fulfilment.durations import default_duration
 from om_graph.core.fulfilment.models import CompletionEstimate
 from om_graph.core.fulfilment.rules import DEPENDENCY_RULES, Gates
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TaskKinds, TaskStates
+from om_graph.core.fulfilment.states import DOMAIN_ORDER_DONE, TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
 from om_graph.core.ordering.states import LINE, ORDER
 
@@ -327,7 +327,7 @@ def reschedule(uow: UnitOfWork, plan: OrderPlan, now: datetime) -> None:
             started[task.domain_order_id] = min(started.get(task.domain_order_id, task.started_at), task.started_at)
     for domain_order in plan.domain_orders:
         if (span := estimated_spans.get(domain_order.id)) is not None:
-            done = domain_order.state in DOMAIN_ORDER.terminal  # its actual span: exact
+            done = domain_order.state in DOMAIN_ORDER_DONE  # its actual span: exact
             _assign(domain_order, "estimated_start_at", span[0], exact=done)
             _assign(domain_order, "estimated_end_at", span[1], exact=done)
         if domain_order.started_at is None and domain_order.id in started:

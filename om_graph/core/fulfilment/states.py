@@ -45,6 +45,16 @@ class TaskKinds:
     MANUAL = "manual"
 
 
+class TaskModes:
+    """Not a machine: what a task's handler is asked to do (``TaskContext.mode``). An ``undo`` task
+    compensates one completed task (``Task.compensates_id``; at most one undo per task, a unique
+    index says so); a ``redo`` task does a completed task's work again with a revision's values."""
+
+    DO = "do"
+    UNDO = "undo"
+    REDO = "redo"
+
+
 D = DomainOrderStates
 
 
@@ -54,19 +64,25 @@ def _stamp_completed(domain_order: DomainOrder) -> None:
 
 STAMP_COMPLETED = Effect("stampCompleted", _stamp_completed)
 
-# Product, service and resource orders (TMF641/TMF652 state set).
+# Product, service and resource orders (TMF641/TMF652 state set). A completed one is not
+# terminal: a revision reopens it for the undo and redo of its work, and a cancellation withdraws
+# it once its work is undone (core/change).
 DOMAIN_ORDER = StateMachine(
     "domain order",
     DomainOrderStates,
     initial=D.ACKNOWLEDGED,
-    terminal={D.COMPLETED, D.FAILED, D.CANCELLED},
+    terminal={D.FAILED, D.CANCELLED},
     transitions=[
         t(D.ACKNOWLEDGED, "start", D.IN_PROGRESS),
         t((D.ACKNOWLEDGED, D.IN_PROGRESS), "complete", D.COMPLETED, effects=[STAMP_COMPLETED]),
         t((D.ACKNOWLEDGED, D.IN_PROGRESS), "fail", D.FAILED, effects=[STAMP_COMPLETED]),
         t(D.ACKNOWLEDGED, "cancel", D.CANCELLED),
+        t(D.COMPLETED, "reopen", D.IN_PROGRESS),  # a revision redoes or undoes its work
+        t((D.IN_PROGRESS, D.COMPLETED), "withdraw", D.CANCELLED),  # a cancellation undid its work
     ],
 )
+# A domain order whose work is over (its span is actual): completed, failed or cancelled.
+DOMAIN_ORDER_DONE = frozenset({D.COMPLETED, D.FAILED, D.CANCELLED})
 
 T = TaskStates
 

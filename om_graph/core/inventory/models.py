@@ -76,3 +76,21 @@ class Entitlement(Base):
     unit: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(24))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProductStatusChange(Base):
+    """A product's history (TMF637): each status change (and each modify), with the order line
+    that made it and the characteristics it left."""
+
+    __tablename__ = "product_status_change"
+    __table_args__ = (Index("ix_product_status_change_product_id_id", "product_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    order_id: Mapped[int | None] = mapped_column(Id)
+    order_line_id: Mapped[int | None] = mapped_column(Id)
+    event: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(120))
+    characteristics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,13 +9,17 @@ from om_graph.core.kernel.transitions import bind
 
 
 class ProductStatuses(States):
-    """TMF637 product inventory status. TMF's ``aborted `` (trailing space in the published schema)
-    is stored without the space; ``cancelled`` arrives with order cancellation."""
+    """TMF637 product inventory status (the full ``ProductStatusType``). TMF's ``aborted `` (a
+    trailing space in the published schema) is stored without the space."""
 
-    CREATED = "created"
+    CREATED = "created"  # a placeholder: its add line is decomposed
+    PENDING_ACTIVE = "pendingActive"  # its add line's work has started
     ACTIVE = "active"
-    ABORTED = "aborted"
+    SUSPENDED = "suspended"
+    PENDING_TERMINATE = "pendingTerminate"  # its delete line's work has started
     TERMINATED = "terminated"
+    ABORTED = "aborted"  # its add line failed
+    CANCELLED = "cancelled"  # its add line was cancelled before it was active
 
 
 class AgreementStatuses(States):
@@ -35,16 +39,23 @@ P = ProductStatuses
 A = AgreementStatuses
 E = EntitlementStatuses
 
+# TMF v2 RI edges, plus pendingActive → active and suspended → terminated (DOMAIN.md b.6);
+# pendingTerminate never returns to active. ``modify`` (a completed modify line) keeps the status.
 PRODUCT = StateMachine(
     "product",
     ProductStatuses,
     initial=P.CREATED,
-    terminal={P.ABORTED, P.TERMINATED},
+    terminal={P.ABORTED, P.TERMINATED, P.CANCELLED},
     transitions=[
-        t(P.CREATED, "activate", P.ACTIVE),
-        t(P.CREATED, "abort", P.ABORTED),
-        t(P.ACTIVE, "terminate", P.TERMINATED),
+        t(P.CREATED, "startActivation", P.PENDING_ACTIVE),
+        t((P.CREATED, P.PENDING_ACTIVE), "activate", P.ACTIVE),
+        t((P.CREATED, P.PENDING_ACTIVE), "abort", P.ABORTED),
+        t((P.CREATED, P.PENDING_ACTIVE), "cancel", P.CANCELLED),
         t(P.ACTIVE, "modify", P.ACTIVE),
+        t(P.ACTIVE, "suspend", P.SUSPENDED),
+        t(P.SUSPENDED, "resume", P.ACTIVE),
+        t((P.ACTIVE, P.SUSPENDED), "startTermination", P.PENDING_TERMINATE),
+        t((P.ACTIVE, P.SUSPENDED, P.PENDING_TERMINATE), "terminate", P.TERMINATED),
     ],
 )
 

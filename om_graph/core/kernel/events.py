@@ -42,3 +42,8 @@ ORDER_APPROVAL = "ProductOrderApprovalEvent"  # a level of an approval round app
 INFORMATION_REQUIRED = "ProductOrderInformationRequiredEvent"  # a line pending on information (field paths)
 FALLOUT_STATE_CHANGE = "FalloutStateChangeEvent"  # a fallout record created or moved (fulfilment/fallout.py)
 EXPECTED_COMPLETION_CHANGE = "ProductOrderExpectedCompletionDateChangeEvent"  # a revision, with its reason
+# Change management (core/change).
+REVISION_STATE_CHANGE = "ProductOrderRevisionStateChangeEvent"  # an in-flight revision created or moved
+CANCEL_ORDER_CREATE = "CancelProductOrderCreateEvent"  # TMF622: a cancellation request received
+CANCEL_ORDER_STATE_CHANGE = "CancelProductOrderStateChangeEvent"  # TMF622: the request moved
+PONR_REACHED = "ProductOrderPointOfNoReturnEvent"  # a line passed a point of no return (naming the task)

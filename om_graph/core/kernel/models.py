@@ -61,6 +61,10 @@ ORDER_ROWS: dict[str, str | tuple[str, str]] = {
     "completion_estimate": "order_id",  # fulfilment: expected completion revisions (0014)
     "fallout": "order_id",  # fulfilment: fallout records (0014)
     "decomposition_wait": "order_id",  # fulfilment: parked parts of a decomposition (0014)
+    "order_version": "order_id",  # change: the order's versions (0015)
+    "order_revision": "order_id",  # change: in-flight revisions (0015)
+    "cancel_request": "order_id",  # change: TMF622 CancelProductOrder (0015)
+    "product_status_change": ("product", "product_id"),  # inventory: a product's history (0015)
 }
 ORDER_TABLE = "customer_order"
 # Rows of ORDER_ROWS with no trigger, because one writer bumps their orders itself: events are

@@ -11,3 +11,4 @@ class OrderingErrorCode(StrEnum):
     DUPLICATE_PRODUCT = "DUPLICATE_PRODUCT"  # two lines change the same product
     QUANTITY_OUT_OF_RANGE = "QUANTITY_OUT_OF_RANGE"
     NOT_WAITING = "NOT_WAITING"  # only an order waiting in a stage can be resumed
+    NOT_PREVIOUS_STATE = "NOT_PREVIOUS_STATE"  # a denied cancellation restores only the state it found

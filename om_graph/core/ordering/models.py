@@ -91,6 +91,11 @@ class Order(Base):
     paused_at: Mapped[datetime | None]
     paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     hold_reason: Mapped[str | None] = mapped_column(String(500))
+    # Change management (core/change, migration 0015): the state a cancellation request found (a
+    # denial restores it), and the order's version (1 at capture, +1 per applied revision;
+    # ``version`` above is the optimistic-concurrency counter of every write).
+    previous_state: Mapped[str | None] = mapped_column(String(32))
+    order_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"
@@ -126,4 +131,11 @@ class OrderLine(Base):
     paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     hold_reason: Mapped[str | None] = mapped_column(String(500))
     information_required: Mapped[list[str] | None] = mapped_column(JSON)
+    # Change management (core/change, migration 0015): the point of no return the line passed
+    # (hard, soft: its first task of a template with one that started, or a bundle member's), and
+    # the state a cancellation request found.
+    ponr: Mapped[str | None] = mapped_column(String(8))
+    ponr_at: Mapped[datetime | None]
+    ponr_task_id: Mapped[int | None] = mapped_column(Id)
+    previous_state: Mapped[str | None] = mapped_column(String(32))
     order: Mapped[Order] = relationship(back_populates="lines")

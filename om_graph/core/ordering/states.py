@@ -13,6 +13,7 @@ from om_graph.core.ordering.models import Order, OrderLine
 CAPTURE_ROLES = roles_with(Permission.ORDER_CAPTURE)
 APPROVE_ROLES = roles_with(Permission.ORDER_APPROVE)  # approve a level, or send the order back (core/lifecycle/approval.py)
 HOLD_ROLES = roles_with(Permission.ORDER_HOLD)  # hold and resume in-flight work (core/fulfilment/holds.py)
+CANCEL_ROLES = roles_with(Permission.ORDER_CANCEL)  # request the cancellation of an order or a line (core/change)
 
 
 class OrderStates(States):
@@ -25,6 +26,11 @@ class OrderStates(States):
     PARTIAL = "partial"
     HELD = "held"  # a manager (or fallout) stopped its work: no task is claimed until resumed
     PENDING = "pending"  # waits for information (ProductOrderInformationRequiredEvent); built work runs
+    # Cancellation (core/change): assessed (PONR, the compensation), then compensated, then cancelled;
+    # a denied request restores the state stored in ``previous_state``.
+    ASSESSING_CANCELLATION = "assessingCancellation"
+    PENDING_CANCELLATION = "pendingCancellation"
+    CANCELLED = "cancelled"
 
 
 class LineStates(States):
@@ -36,6 +42,9 @@ class LineStates(States):
     FAILED = "failed"
     HELD = "held"
     PENDING = "pending"
+    ASSESSING_CANCELLATION = "assessingCancellation"
+    PENDING_CANCELLATION = "pendingCancellation"
+    CANCELLED = "cancelled"
 
 
 S = OrderStates
@@ -51,6 +60,21 @@ def _stamp_completed(order: Order) -> None:
 
 BUMP_VERSION = Effect("bumpVersion", _bump_version)  # what the client's expectedVersion compares
 STAMP_COMPLETED = Effect("stampCompleted", _stamp_completed)
+
+
+def _previous_was(state: str) -> Guard:
+    """A denied cancellation goes back to the state the request found (``previous_state``)."""
+    return Guard(
+        f"previousWas{state[0].upper()}{state[1:]}",
+        lambda entity, _actor: entity.previous_state == state,
+        OrderingErrorCode.NOT_PREVIOUS_STATE,
+        f"the cancellation request found it in another state than {state}",
+    )
+
+
+# Where a cancellation may be requested from, and the event that restores each when it is denied.
+CANCELLABLE = (S.ACKNOWLEDGED, S.IN_PROGRESS, S.PENDING, S.HELD)
+RESTORE_EVENTS = {state: f"denyCancellation{state[0].upper()}{state[1:]}" for state in CANCELLABLE}
 DRAFT_ONLY = Guard(
     "draftOnly",
     lambda order, _actor: order.state == S.DRAFT,
@@ -63,7 +87,7 @@ ORDER = StateMachine(
     "order",
     OrderStates,
     initial=S.DRAFT,
-    terminal={S.COMPLETED, S.FAILED, S.PARTIAL, S.REJECTED},
+    terminal={S.COMPLETED, S.FAILED, S.PARTIAL, S.REJECTED, S.CANCELLED},
     effects=[BUMP_VERSION],
     transitions=[
         t(S.DRAFT, "edit", S.DRAFT, CAPTURE_ROLES, guards=[DRAFT_ONLY], records=ev.ORDER_ATTRIBUTE_CHANGE),
@@ -82,6 +106,12 @@ ORDER = StateMachine(
         t(S.HELD, "resume", S.IN_PROGRESS, HOLD_ROLES),
         t(S.IN_PROGRESS, "awaitInformation", S.PENDING),
         t(S.PENDING, "informationProvided", S.IN_PROGRESS, CAPTURE_ROLES),
+        # Cancellation (core/change): the requester's roles on the request; the rest is the system's.
+        t(CANCELLABLE, "requestCancellation", S.ASSESSING_CANCELLATION, CANCEL_ROLES),
+        t(S.ASSESSING_CANCELLATION, "acceptCancellation", S.PENDING_CANCELLATION),
+        *(t(S.ASSESSING_CANCELLATION, event, state, guards=[_previous_was(state)]) for state, event in RESTORE_EVENTS.items()),
+        t(S.PENDING_CANCELLATION, "cancel", S.CANCELLED, effects=[STAMP_COMPLETED]),
+        t(S.PENDING_CANCELLATION, "cancellationFailed", S.IN_PROGRESS),
     ],
 )
 
@@ -92,7 +122,7 @@ LINE = StateMachine(
     "order line",
     LineStates,
     initial=L.DRAFT,
-    terminal={L.COMPLETED, L.FAILED, L.REJECTED},
+    terminal={L.COMPLETED, L.FAILED, L.REJECTED, L.CANCELLED},
     transitions=[
         t(L.DRAFT, "submit", L.ACKNOWLEDGED, CAPTURE_ROLES),
         t(L.ACKNOWLEDGED, "reject", L.REJECTED),
@@ -104,6 +134,12 @@ LINE = StateMachine(
         t(L.HELD, "resume", L.IN_PROGRESS, HOLD_ROLES),
         t((L.ACKNOWLEDGED, L.IN_PROGRESS), "awaitInformation", L.PENDING),
         t(L.PENDING, "informationProvided", L.IN_PROGRESS, CAPTURE_ROLES),
+        # Cancellation of the line, or with its order (core/change), as the order's.
+        t(CANCELLABLE, "requestCancellation", L.ASSESSING_CANCELLATION, CANCEL_ROLES),
+        t(L.ASSESSING_CANCELLATION, "acceptCancellation", L.PENDING_CANCELLATION),
+        *(t(L.ASSESSING_CANCELLATION, event, state, guards=[_previous_was(state)]) for state, event in RESTORE_EVENTS.items()),
+        t(L.PENDING_CANCELLATION, "cancel", L.CANCELLED),
+        t(L.PENDING_CANCELLATION, "cancellationFailed", L.IN_PROGRESS),
     ],
 )
 
