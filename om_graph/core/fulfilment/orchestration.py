@@ -42,7 +42,7 @@ from om_graph.core.fulfilment.propagation import propagate
 from om_graph.core.fulfilment.queues import TablesSource, assign_default_groups, completed_by
 from om_graph.core.fulfilment.rules import RUNNABLE, Gates
 from om_graph.core.fulfilment.session import PlanSession
-from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskStates, cancel_event
+from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskModes, TaskStates, cancel_event
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import InvalidTransition, NotFound, ValidationFailed, refuse_pack_code_under_lock
@@ -68,10 +68,27 @@ def _all(tasks: list[Task], plan: OrderPlan) -> list[Task]:
     return tasks
 
 
+def _compensation_context(plan: OrderPlan, task: Task) -> dict[str, Any]:
+    """An undo or redo task's context (core/change/compensation.py): its mode, the original's
+    idempotency key in ``compensates`` (the undo task has its own key, stable across its
+    attempts) and the original's recorded outcome. Empty for ordinary work."""
+    if task.mode == TaskModes.DO:
+        return {}
+    original = plan.tasks.get(task.compensates_id) if task.compensates_id is not None else None
+    return {
+        "mode": task.mode,
+        "compensates": original.idempotency_key if original is not None else None,
+        "outcome": dict(original.outcome) if original is not None and original.outcome else None,
+    }
+
+
 class Orchestrator:
     WAVE_LIMIT = 100
     # The active decision tables (services.py sets it): work-queue groups of released manual tasks.
     tables: TablesSource | None = None
+    # Called when a task's work starts (claimed for its first attempt, a manual task taken or
+    # completed): services.py sets core/change/ponr.reach (a later context: a hook, not an import).
+    on_task_start: Callable[[PlanSession, Task, Actor | None], None] | None = None
 
     def __init__(
         self, registry: Registry, *, lease_seconds: float = 60.0, retry_backoff_ms: int = 1000, handler_threads: int = 8
@@ -96,6 +113,11 @@ class Orchestrator:
     def _open_for_task(self, uow: UnitOfWork, task_id: int) -> PlanSession | None:
         order_id = uow.session.scalar(select(Task.order_id).where(Task.id == task_id))
         return self.open(uow, order_id) if order_id is not None else None
+
+    def task_started(self, session: PlanSession, task: Task, actor: Actor | None = None) -> None:
+        """A task's work started (``on_task_start``: the point of no return, when set)."""
+        if self.on_task_start is not None:
+            self.on_task_start(session, task, actor)
 
     # -- release (run by the session when it closes) -------------------------------------------
 
@@ -232,6 +254,8 @@ class Orchestrator:
         task.retry_at = None
         task.started_at = task.started_at or now
         session.fire(task, "start", SYSTEM_ACTOR, {"attempt": task.attempts})
+        if task.attempts == 1:
+            self.task_started(session, task)  # the point of no return (core/change/ponr.py)
         domain_order = plan.domain_order(task.domain_order_id)
         line = plan.line(domain_order.line_id)
         context = TaskContext(
@@ -246,6 +270,7 @@ class Orchestrator:
             spec_key=domain_order.spec_key,
             domain_kind=domain_order.kind,
             characteristics=dict(domain_order.characteristics),
+            **_compensation_context(plan, task),
         )
         return Claim(context, task.attempts, task.handler, task.max_attempts)
 
@@ -273,7 +298,17 @@ class Orchestrator:
             )
         refuse_pack_code_under_lock(f"task handler {claim.handler!r}")
         try:
-            outcome = handler.do(claim.context)
+            if claim.context.mode == TaskModes.UNDO:
+                if handler.undo is None:
+                    return TaskHandlerError(
+                        f"handler {claim.handler!r} cannot undo task {claim.context.task_key!r}",
+                        code=FulfilmentErrorCode.HANDLER_ERROR,
+                        retryable=False,
+                    )
+                undone = handler.undo(claim.context)  # returns nothing, or what to record (an outcome)
+                return undone if isinstance(undone, TaskOutcome) else TaskOutcome()
+            run = handler.redo or handler.do if claim.context.mode == TaskModes.REDO else handler.do
+            outcome = run(claim.context)
             return outcome if outcome is not None else TaskOutcome()
         except TaskHandlerError as exc:
             return exc
@@ -427,6 +462,7 @@ class Orchestrator:
                     raise ValidationFailed(errors)
             if task.started_at is None:
                 task.started_at = utcnow()
+            self.task_started(session, task, actor)  # the point of no return (core/change/ponr.py)
             self._complete(session, task, characteristics, actor)
             completed_by(task, actor)  # an unassigned task completed is its completer's (queues.py)
         return task

@@ -1,0 +1,182 @@
+"""The compensation engine: undo completed work, cancel open work, inside one plan session.
+
+Cancellation (core/change/cancellation.py) and revision build their compensation from these two
+functions, in the writing transaction of a :class:`~om_graph.core.fulfilment.session.PlanSession`:
+
+- :func:`cancel_open`: pending, ready, on hold and finish-blocked work is cancelled (it never ran
+  to its end, so it has no effect to undo). A running attempt is not stopped: its result arrives,
+  and the caller undoes it once it completed.
+- :func:`undo_tasks`: each completed task whose work has an effect gets one *undo task*: mode
+  ``undo``, ``compensates_id`` the original, the same domain order, handler, kind and work queue
+  (a manual task's undo is a manual task for the same group), name ``Undo: <name>``, pending.
+  Undo tasks run in reverse dependency order: the undo of B waits (finish-to-start) for the undo
+  of every completed successor of B that is undone too (the nearest ones on each path: the rest
+  follow), and for an open undo of a successor planned earlier. They are plain tasks of the plan:
+  the session's close releases them as their gates open and the orchestration claims, retries,
+  leases and routes them to fallout like any other.
+
+Each undo task has its OWN idempotency key (``new_task_key``), stable across its attempts, so a
+retried undo is recognised by the external system; the handler also gets the original's key in
+``TaskContext.compensates`` and its recorded outcome in ``TaskContext.outcome``
+(fulfilment/orchestration.py ``_claim``), to find what to reverse.
+
+Work with an effect: a completed task that is not itself an undo, not closed by hand unperformed
+(``outcome.closedByHand``), and not undone already (a unique index: a task is undone at most
+once). An automatic task whose handler has no ``undo`` cannot be compensated: ``NOT_COMPENSABLE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from om_graph.core.access.actor import SYSTEM_ACTOR
+from om_graph.core.change.error_codes import ChangeErrorCode
+from om_graph.core.fulfilment.models import Task, TaskDependency, new_task_key
+from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.rules import DependencyTypes
+from om_graph.core.fulfilment.session import PlanSession
+from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskModes, TaskStates, cancel_event
+from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.errors import FieldError, ValidationFailed
+from om_graph.core.kernel.ids import reserve_ids
+
+UNDO_PREFIX = "Undo: "
+
+
+def undo_of(plan: OrderPlan, task: Task) -> Task | None:
+    """The undo task planned for ``task`` (at most one), if any."""
+    return next((t for t in plan.tasks.values() if t.mode == TaskModes.UNDO and t.compensates_id == task.id), None)
+
+
+def has_effect(task: Task) -> bool:
+    """Completed work that changed something: not an undo, not closed by hand unperformed."""
+    if task.state != TaskStates.COMPLETED or task.mode == TaskModes.UNDO:
+        return False
+    return not (task.outcome or {}).get("closedByHand")
+
+
+def needs_undo(plan: OrderPlan, task: Task) -> bool:
+    return has_effect(task) and undo_of(plan, task) is None
+
+
+def cancel_open(session: PlanSession, tasks: Sequence[Task], *, reason: str) -> list[Task]:
+    """Cancel the given tasks' open work (pending, ready, on hold, finish-blocked: its kept
+    outcome is dropped); returns those cancelled. Running and finished tasks are left alone."""
+    cancelled: list[Task] = []
+    for task in tasks:
+        event = cancel_event(task)
+        if event is None:
+            continue
+        session.fire(task, event, SYSTEM_ACTOR, {"reason": reason})
+        task.finish_blocked = False
+        task.release_at = None
+        task.lease_until = None
+        cancelled.append(task)
+    return cancelled
+
+
+def refuse_not_compensable(session: PlanSession, tasks: Sequence[Task]) -> None:
+    """``NOT_COMPENSABLE`` naming each automatic task with an effect whose handler has no undo."""
+    handlers = session.orchestrator.registry.handlers
+    errors = []
+    for task in tasks:
+        if task.kind != TaskKinds.AUTOMATIC or not needs_undo(session.plan, task):
+            continue
+        handler = handlers.get(task.handler) if task.handler else None
+        if handler is None or handler.undo is None:
+            errors.append(
+                FieldError(
+                    "tasks",
+                    f"task {task.key!r} ({task.name}) completed its work and its handler {task.handler!r} cannot undo it",
+                    ChangeErrorCode.NOT_COMPENSABLE,
+                )
+            )
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def undo_tasks(session: PlanSession, tasks: Sequence[Task], *, reason: str, revision_id: int | None = None) -> list[Task]:
+    """Plan one undo task per given task with an effect (module docstring), in reverse
+    dependency order, added to the session's plan and inserted; returns them (possibly none).
+    Raises ``NOT_COMPENSABLE`` (nothing planned) for an automatic task whose handler has no undo."""
+    refuse_not_compensable(session, tasks)
+    plan = session.plan
+    originals = sorted({t.id: t for t in tasks if needs_undo(plan, t)}.values(), key=lambda t: t.id)
+    if not originals:
+        return []
+    uow = session.uow
+    ids = reserve_ids(uow.session, Task, len(originals))
+    undo_by_original: dict[int, Task] = {}
+    for original, task_id in zip(originals, ids, strict=True):
+        undo_by_original[original.id] = Task(
+            id=task_id,
+            order_id=original.order_id,
+            domain_order_id=original.domain_order_id,
+            key=original.key,
+            name=(UNDO_PREFIX + original.name)[:200],
+            kind=original.kind,
+            handler=original.handler,
+            state=TASK.initial,
+            attempts=0,
+            max_attempts=original.max_attempts,
+            idempotency_key=new_task_key(),
+            planned_seconds=original.planned_seconds,
+            duration_seconds=original.duration_seconds,
+            assignment_group=original.assignment_group if original.kind == TaskKinds.MANUAL else None,
+            mode=TaskModes.UNDO,
+            compensates_id=original.id,
+            revision_id=revision_id,
+            ponr=None,
+        )
+    # Open undos planned earlier (another revision) of the originals' successors: wait for them too.
+    earlier = {
+        t.compensates_id: t
+        for t in plan.tasks.values()
+        if t.mode == TaskModes.UNDO and t.compensates_id is not None and t.state not in TASK.terminal
+    }
+    dependencies: list[TaskDependency] = []
+    for original in originals:
+        waits_for: set[int] = set()
+        seen: set[int] = set()
+        frontier = list(plan.successors.get(original.id, ()))
+        while frontier:
+            successor_id = frontier.pop()
+            if successor_id in seen:
+                continue
+            seen.add(successor_id)
+            if successor_id in undo_by_original:
+                waits_for.add(undo_by_original[successor_id].id)
+                continue  # the nearest undone successor on this path: its own undo waits for the rest
+            if successor_id in earlier:
+                waits_for.add(earlier[successor_id].id)
+            frontier.extend(plan.successors.get(successor_id, ()))
+        undo = undo_by_original[original.id]
+        dependencies.extend(
+            TaskDependency(task_id=undo.id, predecessor_id=p, dependency_type=DependencyTypes.FINISH_TO_START, lag_seconds=0)
+            for p in sorted(waits_for)
+        )
+    new = list(undo_by_original.values())
+    for task in new:
+        plan.tasks[task.id] = task
+    for dependency in dependencies:
+        plan.successors[dependency.predecessor_id].append(dependency.task_id)
+        plan.predecessors[dependency.task_id].append((dependency.predecessor_id, dependency.dependency_type))
+    uow.add_new([*new, *dependencies])
+    session.schedule_dirty = True
+    for task in new:
+        uow.record(
+            session.order,
+            ev.TASK_STATE_CHANGE,
+            entity_kind="task",
+            entity_id=task.id,
+            actor=SYSTEM_ACTOR,
+            to_state=task.state,
+            payload={
+                "event": "planUndo",
+                "mode": task.mode,
+                "compensates": task.compensates_id,
+                "taskKey": task.key,
+                "reason": reason[:500],
+            },
+        )
+    return new
