@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
+from om_graph.core.change import ponr
 from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.fallout import FalloutService
@@ -18,6 +19,7 @@ from om_graph.core.fulfilment.queues import WorkQueues
 from om_graph.core.fulfilment.reconciler import JeopardySettings, Reconciler
 from om_graph.core.fulfilment.staggered import LineSupply
 from om_graph.core.fulfilment.tables import FULFILMENT_TABLES
+from om_graph.core.inventory.history import ProductHistory
 from om_graph.core.kernel.ports import EventSink, JobSink
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.approval import Approvals
@@ -83,6 +85,8 @@ class Services:
         )
         # Work queues (core/fulfilment/queues.py; the read: core/reads/work_queue.py).
         self.orchestrator.tables = self._decision_tables
+        self.orchestrator.on_task_start = ponr.reach  # a line passes its points of no return (core/change/ponr.py)
+        ponr.configure(registry)
         self.work_queues = WorkQueues(self.uow, self.orchestrator)
         self.work_queue = WorkQueueReads(self.uow)
         self.approvals = Approvals(self.uow)
@@ -90,6 +94,7 @@ class Services:
         self.preview = PreviewService(self.uow, self.orders, self.processing.stages, self._decision_tables)
         self.queries = QueryService(self.uow)
         self.timelines = Timelines(self.uow)  # order.timeline, completion estimates (schedule)
+        self.product_history = ProductHistory(self.uow)  # product.history (TMF637)
         self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])
         jeopardy = jeopardy or JeopardySettings()
         self.reconciler = Reconciler(

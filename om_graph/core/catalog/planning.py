@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import get_args
 
-from om_graph.core.catalog.definitions import CatalogContribution, DependencyType, SpecificationDef
+from om_graph.core.catalog.definitions import CatalogContribution, DependencyType, PonrKind, SpecificationDef
 from om_graph.core.catalog.extensions import DependencyScope, TaskDependencyRule
 from om_graph.core.kernel.graphs import find_cycle
 
@@ -43,6 +44,31 @@ def dependency_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
             )
             if cycle:
                 problems.append(f"{where}: task dependencies form a cycle: {' -> '.join(cycle)}")
+    return problems
+
+
+PONR_KINDS = frozenset(get_args(PonrKind))
+
+
+def ponr_problems(catalogs: Iterable[CatalogContribution]) -> list[str]:
+    """Task templates' points of no return (core/change/ponr.py): a known kind, and a charge only
+    on a soft one, a Decimal not below zero."""
+    problems: list[str] = []
+    for catalog in catalogs:
+        for spec in catalog.specifications:
+            for template in spec.tasks:
+                where = f"pack {catalog.pack!r}: specification {spec.key!r}: task {template.key!r}"
+                if template.ponr is not None and template.ponr not in PONR_KINDS:
+                    problems.append(f"{where}: unknown ponr {template.ponr!r} (one of {', '.join(sorted(PONR_KINDS))})")
+                charge = template.ponr_charge
+                if charge is None:
+                    continue
+                if template.ponr != "soft":
+                    problems.append(f"{where}: a ponr_charge needs ponr='soft' (it is the price of a soft point of no return)")
+                if not isinstance(charge, Decimal) or not charge.is_finite():
+                    problems.append(f"{where}: ponr_charge must be a Decimal amount, not {charge!r}")
+                elif charge < 0:
+                    problems.append(f"{where}: ponr_charge {charge} is negative")
     return problems
 
 

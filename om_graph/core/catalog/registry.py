@@ -35,7 +35,7 @@ from om_graph.core.catalog.extensions import (
     TaskHandler,
     TaskTiming,
 )
-from om_graph.core.catalog.planning import dependency_problems, dependency_rule_problems, needs_problems
+from om_graph.core.catalog.planning import dependency_problems, dependency_rule_problems, needs_problems, ponr_problems
 from om_graph.core.catalog.prices import PriceListDef, implicit_price_lists, price_list_problems
 from om_graph.core.catalog.propagation import index as index_mappings
 from om_graph.core.catalog.propagation import mapping_problems
@@ -131,6 +131,7 @@ class Registry:
         problems += dependency_problems(self.catalogs) + needs_problems(self.catalogs, self.specifications)
         problems += dependency_rule_problems(self.dependency_rules, self.specifications)
         problems += mapping_problems(self.catalogs, self.specifications)  # attribute propagation
+        problems += ponr_problems(self.catalogs)  # points of no return (core/change/ponr.py)
         if problems:
             raise PluginConfigurationError("catalog and plugins do not fit together:\n  " + "\n  ".join(problems))
         self._check_acyclic()

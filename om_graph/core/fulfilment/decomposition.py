@@ -82,6 +82,7 @@ class PlannedTask:
     planned_seconds: int | None  # its SLA (counted from its release)
     duration_seconds: int | None = None  # how long the schedule plans it to take (durations.py)
     assignment_group: str | None = None  # a manual task's work queue (the template's role)
+    ponr: str | None = None  # the template's point of no return (hard, soft: core/change/ponr.py)
 
 
 @dataclass(slots=True, eq=False)
@@ -289,6 +290,7 @@ class Decomposer:
                     planned_seconds=planned_task.planned_seconds,
                     duration_seconds=planned_task.duration_seconds,
                     assignment_group=planned_task.assignment_group,
+                    ponr=planned_task.ponr,
                 )
             )
         dependencies = [
@@ -386,6 +388,7 @@ class _Planning:
                 sla,
                 duration,
                 template.role if template.kind == TaskKinds.MANUAL else None,  # else queues.assign_default_groups,
+                template.ponr,
             )
             by_key[template.key] = task
             node.tasks.append(task)
@@ -519,7 +522,7 @@ def _edges(roots: list[_Node]) -> list[PlannedDependency]:
     to build, top-down to tear down), once each."""
     pairs: list[PlannedDependency] = []
     for root in roots:
-        teardown = root.action == "delete"
+        teardown = root.action in ("delete", "suspend")  # a suspend bars the top first, as a disconnect does
         for node in _walk(root):
             pairs.extend(node.internal_deps)
             for child in node.children:

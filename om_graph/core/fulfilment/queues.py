@@ -160,6 +160,7 @@ class WorkQueues:
                         FulfilmentErrorCode.NOT_IN_GROUP,
                     )
                 self._set(session, task, actor, actor.label, task.assignment_group, "claim")
+                self.orchestrator.task_started(session, task, actor)  # taken: its point of no return
         return task
 
     def assign(
