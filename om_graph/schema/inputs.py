@@ -66,7 +66,10 @@ class PriceAdjustmentInput:
 class OrderLineRelationshipInput:
     line_number: int = strawberry.field(description="The other line's number (1 for the first line given).")
     relationship_type: str = strawberry.field(
-        description="reliesOn: this line's work starts once the other line's is done (the router ships after the access line)."
+        description=(
+            "reliesOn: this line's work starts once the other line's is done (the router ships after the access line); "
+            "bundles / bundledBy: this line contains the other line, or is part of it (bundles are atomic for the point of no return)."
+        )
     )
 
 
@@ -80,7 +83,8 @@ class OrderLineInput:
     product_id: strawberry.ID | None = strawberry.field(default=None, description="The product to change (MODIFY/DELETE).")
     price_adjustments: list[PriceAdjustmentInput] = strawberry.field(default_factory=list)
     relationships: list[OrderLineRelationshipInput] = strawberry.field(
-        default_factory=list, description="The other lines this line relies on (checked: existing, not itself, no cycle)."
+        default_factory=list,
+        description="The other lines this line relies on, bundles or is bundled by (checked: existing, not itself, no cycle).",
     )
 
 

@@ -130,6 +130,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "jeopardy": P.ORDER_READ,
         **_same(P.ORDER_READ, "expectedCompletionDate completionEstimates"),  # core/fulfilment/schedule.py
         **_same(P.ORDER_READ, "relationships decompositionWaits"),  # ordering/relationships.py, staggered.py
+        "pointOfNoReturn": P.ORDER_READ,  # core/change/ponr.py
     },
     "DomainOrder": {
         **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber parentId completedAt tasks"),
@@ -163,7 +164,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "Product": {
         **_same(
             P.INVENTORY_READ,
-            "id name customerId offeringKey status characteristics orderId orderLineId agreementId agreement entitlements startDate terminationDate",
+            "id name customerId offeringKey status characteristics orderId orderLineId agreementId agreement entitlements startDate terminationDate history",
         ),
         "oneTimePrice": P.PRICE_READ,
         "recurringPrice": P.PRICE_READ,
@@ -183,6 +184,10 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "Characteristic": _same(INHERIT, "name value"),
     "Money": _same(INHERIT, "amount currency"),
     "Agreement": _same(INHERIT, "id name status startDate endDate"),
+    "ProductStatusChange": {
+        **_same(INHERIT, "at event fromStatus toStatus orderId orderLineId characteristics"),
+        "actor": P.AUDIT_READ,
+    },
     "Entitlement": _same(INHERIT, "id name quantity unit status"),
     "TaskDependency": _same(INHERIT, "predecessorId type lag"),
     # core/reads/timeline.py (order.timeline: staff) and the expected completion revisions
@@ -312,6 +317,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "TaskEdge": _same(INHERIT, "cursor node"),
     # core/fulfilment/staggered.py, ordering/relationships.py: reached through OrderLine (ORDER_READ).
     "LineRelationship": _same(INHERIT, "lineNumber relationshipType"),
+    "PointOfNoReturn": _same(INHERIT, "kind reachedAt taskId task"),  # core/change/ponr.py, on OrderLine
     "DecompositionWait": _same(INHERIT, "specKey characteristic fieldPath unitIndex since parentDomainOrderId"),
     "OrderLineCharacteristicsSupplyPayload": _same(INHERIT, "order errors"),
 }

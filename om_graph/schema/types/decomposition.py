@@ -15,7 +15,11 @@ from om_graph.schema.types.common import gid
 class LineRelationship:
     line_number: int = strawberry.field(description="The other line's number.")
     relationship_type: str = strawberry.field(
-        description="reliesOn: this line's first tasks start once the other line's last tasks finished."
+        description=(
+            "reliesOn: this line's first tasks start once the other line's last tasks finished; bundles / bundledBy: "
+            "this line contains the other, or is contained in it (a bundle is atomic: one member past its point of "
+            "no return holds every member)."
+        )
     )
 
 

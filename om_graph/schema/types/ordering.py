@@ -23,6 +23,7 @@ from om_graph.schema.types.decomposition import (
 from om_graph.schema.types.fallout import Fallout, order_fallouts
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
+from om_graph.schema.types.ponr import PointOfNoReturn, line_point_of_no_return
 from om_graph.schema.types.pricing import OrderPrice, PriceDelta, line_prices, total_prices
 from om_graph.schema.types.timeline import (
     CompletionEstimate,
@@ -89,7 +90,10 @@ class OrderLine:
     paused_at: datetime | None = strawberry.field(description="Since when the line is held or pending (null: it is not).")
     paused_seconds: int = strawberry.field(description="Seconds the line was held or pending, in pauses that ended.")
     relationships: list[LineRelationship] = strawberry.field(
-        description="TMF622 productOrderItemRelationship: the other lines this line relies on."
+        description="TMF622 productOrderItemRelationship: the other lines this line relies on, bundles or is bundled by."
+    )
+    point_of_no_return: PointOfNoReturn | None = strawberry.field(
+        description="The point of no return the line passed (core/change/ponr.py; null: none yet): changes are refused or charged."
     )
     decomposition_waits: list[DecompositionWait] = strawberry.field(
         resolver=line_decomposition_waits,
@@ -122,6 +126,7 @@ class OrderLine:
             paused_at=row.paused_at,
             paused_seconds=row.paused_seconds or 0,
             relationships=line_relationships(row.relationships),
+            point_of_no_return=line_point_of_no_return(row),
         )
 
 
