@@ -13,12 +13,23 @@ sizes are the settings' (``OM_GRAPH_JEOPARDY_BATCH``, ``OM_GRAPH_JEOPARDY_WRITE_
 reconciler uses them. The longest write transaction is its own row, with the issue's target
 (informative at ``--size small``, which has too few transactions to show a tail).
 
+The passes run with the garbage collector as the process that runs the reconciler has it
+(``om-graph serve``: ``om_graph.runtime.PROCESS_GC_ENV``, a generation-0 threshold of 50,000 and
+``gc.freeze()`` after start-up), unless ``OM_GRAPH_GC_FREEZE`` / ``OM_GRAPH_GC_THRESHOLD`` say
+otherwise (``OM_GRAPH_GC_FREEZE=false OM_GRAPH_GC_THRESHOLD=0``: the interpreter's defaults, under
+which a full collection of the whole heap, ~100 ms here, can land in any transaction); the
+collector is restored afterwards. The collections during each pass and the longest one are in
+the results (``gc``).
+
     .venv/bin/python -m bench.run jeopardy --size small
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -130,15 +141,57 @@ def _quantiles(seconds: list[float]) -> dict[str, float] | None:
     return {"p50": at(0.5), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
 
 
+def _process_gc(settings: Any) -> Any:
+    """``settings`` with the garbage collector of ``om-graph serve`` (PROCESS_GC_ENV) where the
+    environment does not set it."""
+    from om_graph.runtime import PROCESS_GC_ENV
+
+    freeze = os.environ.get("OM_GRAPH_GC_FREEZE", PROCESS_GC_ENV["OM_GRAPH_GC_FREEZE"])
+    threshold = os.environ.get("OM_GRAPH_GC_THRESHOLD", PROCESS_GC_ENV["OM_GRAPH_GC_THRESHOLD"])
+    return replace(
+        settings,
+        gc_freeze=freeze.lower() in ("1", "true", "yes", "on"),
+        gc_threshold=None if threshold in ("", "0") else int(threshold),
+    )
+
+
+class _GcWatch:
+    """The collections per generation and the longest one (ms), while started."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.longest_ms = 0.0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        self.counts[info["generation"]] += 1
+        self.longest_ms = max(self.longest_ms, (time.perf_counter() - self._began) * 1000)
+
+    def __enter__(self) -> _GcWatch:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        gc.callbacks.remove(self)
+
+    def summary(self) -> dict[str, Any]:
+        return {"collections": list(self.counts), "longest_ms": round(self.longest_ms, 2)}
+
+
 def measure(size: str, workdir: Path) -> dict[str, Any]:
     from bench.seed import services_for
     from om_graph.core.fulfilment.jeopardy import JeopardyEvaluator
+    from om_graph.runtime import tune_gc
     from om_graph.settings import Settings
 
     tasks = PARAMS[size]["tasks"]
     path = workdir / "jeopardy.db"
     path.unlink(missing_ok=True)
     svc, _jobs, engine, _run = services_for(sqlite_url(path))
+    threshold = gc.get_threshold()
     try:
         started = time.perf_counter()
         orders = seed(engine, tasks)
@@ -149,15 +202,17 @@ def measure(size: str, workdir: Path) -> dict[str, Any]:
         def _count(*_args: Any) -> None:
             statements[0] += 1
 
-        settings = Settings.from_env()
+        settings = _process_gc(Settings.from_env())
         batch, write_group = settings.jeopardy_batch, settings.jeopardy_write_group
         evaluator = JeopardyEvaluator(svc.uow, svc.registry, tables=svc.decisions.active, batch=batch, write_group=write_group)
+        tune_gc(settings)  # start-up done, as Runtime.start does before the reconciler runs
         passes = {}
         for name in ("first", "steady"):
             statements[0] = 0
-            wall, cpu = time.perf_counter(), time.process_time()
-            report = evaluator.run()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            with _GcWatch() as watch:
+                wall, cpu = time.perf_counter(), time.process_time()
+                report = evaluator.run()
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             passes[name] = {
                 "seconds": round(wall, 3),
                 "us_per_task": round(wall / tasks * 1e6, 1),
@@ -177,17 +232,27 @@ def measure(size: str, workdir: Path) -> dict[str, Any]:
                 "orders_changed": report.orders_changed,
                 "alerts": report.alerts,
                 "conflicts": report.conflicts,
+                "gc": watch.summary(),
             }
         return {
             "tasks": tasks,
             "orders": orders,
             "batch": batch,
             "write_group": write_group,
+            "gc_threshold": settings.gc_threshold,
+            "gc_freeze": settings.gc_freeze,
             "seed_seconds": round(seed_seconds, 2),
             "passes": passes,
         }
     finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
         engine.dispose()
+
+
+def _gc(data: dict[str, Any]) -> str:
+    threshold = data["gc_threshold"] or 700
+    return f"GC generation-0 threshold {threshold:,}{', start-up frozen' if data['gc_freeze'] else ''}"
 
 
 def _ms(q: dict[str, float] | None) -> str:
@@ -209,7 +274,7 @@ def run(size: str, workdir: Path) -> list[Result]:
                 f"({first['cpu_us_per_task']} µs CPU/task, {first['statements_per_task']} statements/task, "
                 f"write transactions p50 / p99 / max {_ms(first['transaction_ms'])} ms over {first['write_transactions']}, "
                 f"{first['tasks_changed']:,} tasks and {first['orders_changed']:,} orders changed); "
-                f"steady pass {steady['seconds']} s, {steady['write_transactions']} writes"
+                f"steady pass {steady['seconds']} s, {steady['write_transactions']} writes; {_gc(data)}"
             ),
             data=data,
         ),
@@ -231,7 +296,8 @@ def _longest_transaction(size: str, data: dict[str, Any]) -> Result:
         ok=None if informative else longest <= LONGEST_TRANSACTION_TARGET_MS,
         note=(
             f"groups of {data['write_group']} orders, batches of {data['batch']} tasks; first pass p50 / p99 / max "
-            f"{_ms(first['transaction_ms'])} ms, steady {_ms(steady['transaction_ms'])} ms"
+            f"{_ms(first['transaction_ms'])} ms, steady {_ms(steady['transaction_ms'])} ms; {_gc(data)}: "
+            f"collections {first['gc']['collections']} in the first pass, the longest {first['gc']['longest_ms']} ms"
         ),
         data={"first_ms": first["longest_transaction_ms"], "steady_ms": steady["longest_transaction_ms"]},
     )

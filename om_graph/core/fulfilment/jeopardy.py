@@ -53,13 +53,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import BindParameter, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.catalog.definitions import TaskTemplate
@@ -340,11 +341,14 @@ _OPEN_TASKS = select(
 ).where(_T.c.order_id.in_(_IDS), _T.c.state.in_(OPEN_TASK_STATES))
 _CHANGE_SEQS = select(_O.c.id, _O.c.change_seq).where(_O.c.id.in_(_IDS))
 # The rows a group's changes touch, loaded into the writing session (the write path: the ORM
-# flushes what changed, kernel/uow.py; tests/test_write_path.py).
+# flushes what changed, kernel/uow.py; tests/test_write_path.py), with only the columns the pass
+# writes (a task row has 35 columns, which the ORM would build into each object for nothing).
 _LOAD: dict[type, Any] = {
-    Task: select(Task).where(Task.id.in_(bindparam("ids", expanding=True))),
-    DomainOrder: select(DomainOrder).where(DomainOrder.id.in_(bindparam("ids", expanding=True))),
-    OrderLine: select(OrderLine).where(OrderLine.id.in_(bindparam("ids", expanding=True))),
+    Task: select(Task).options(load_only(Task.jeopardy)).where(Task.id.in_(bindparam("ids", expanding=True))),
+    DomainOrder: select(DomainOrder)
+    .options(load_only(DomainOrder.jeopardy, DomainOrder.sla_seconds, DomainOrder.due_at))
+    .where(DomainOrder.id.in_(bindparam("ids", expanding=True))),
+    OrderLine: select(OrderLine).options(load_only(OrderLine.jeopardy)).where(OrderLine.id.in_(bindparam("ids", expanding=True))),
 }
 
 
@@ -491,7 +495,7 @@ class JeopardyEvaluator:
             after = 0
             while True:
                 started = time.perf_counter()
-                with self._uow(read_only=True) as uow:
+                with self._unit(read_only=True) as uow:
                     connection = uow.session.connection()
                     keys = connection.execute(statement, {**params, "after": after, "limit": self.batch}).all()
                     if not keys:
@@ -649,11 +653,33 @@ class JeopardyEvaluator:
             for model, wanted in ids.items()
         }
 
+    @contextmanager
+    def _unit(self, *, read_only: bool = False) -> Iterator[UnitOfWork]:
+        """A unit of work (a read or a write) whose objects are freed as soon as it ends.
+
+        A UnitOfWork keeps itself in its session's ``info`` (kernel/uow.py), a reference cycle:
+        left alone, every transaction's session, locked orders and events (~275 objects per write
+        group, most of them the alerts' payloads) wait for the cyclic garbage collector, whose
+        collections then free tens of thousands of objects at once, 40-100 ms, often inside a
+        later write transaction (the pass's longest transactions at 100 k tasks). Dropping that
+        one reference afterwards lets reference counting free them where they end."""
+        uow = self._uow(read_only=True) if read_only else self._uow()
+        try:
+            with uow:
+                yield uow
+        finally:
+            session = getattr(uow, "session", None)
+            if session is not None:
+                session.info.pop("uow", None)
+
     def _write(self, group: list[_Change], now: datetime, report: JeopardyReport) -> None:
         """One short transaction for a few orders: each is written only if nobody wrote it since
-        the read (its change_seq, before and under its lock), through the session."""
+        the read (its change_seq, before and under its lock), through the session. Everything
+        it writes was computed before it begins: the levels on the read, the alerts' payloads
+        here (per group, so that they live only as long as its transaction)."""
+        alerts = {id(change): _alerts(change, now) for change in group}
         started = time.perf_counter()
-        with self._uow() as uow:
+        with self._unit() as uow:
             session = uow.session
             seqs = dict(session.connection().execute(_CHANGE_SEQS, {"ids": [c.order.id for c in group]}).all())
             accepted: list[tuple[_Change, Order]] = []
@@ -676,9 +702,9 @@ class JeopardyEvaluator:
                 },
             )
             for change, order in accepted:
-                for task, level, share, policy, line_number in change.tasks:
+                task_alerts, order_alert = alerts[id(change)]
+                for (task, level, *_), payload in zip(change.tasks, task_alerts, strict=True):
                     rows[Task][task.id].jeopardy = level
-                    payload = _task_alert(change.order.id, task, level, share, policy, line_number, now)
                     uow.record(
                         order, ev.JEOPARDY_ALERT, entity_kind="task", entity_id=task.id, actor=SYSTEM_ACTOR, payload=payload
                     )
@@ -692,14 +718,14 @@ class JeopardyEvaluator:
                     order.jeopardy = change.order_level
                     order.predicted_lateness_seconds = change.lateness
                     order.committed_completion_at = change.committed
-                    if change.order_level != change.order.jeopardy:
+                    if order_alert is not None:
                         uow.record(
                             order,
                             ev.JEOPARDY_ALERT,
                             entity_kind="order",
                             entity_id=order.id,
                             actor=SYSTEM_ACTOR,
-                            payload=_order_alert(change, now),
+                            payload=order_alert,
                         )
                         report.alerts += 1
                         report.orders_changed += 1
@@ -751,6 +777,14 @@ def _reason(level: str | None, predicted: str | None, own: str | None, lines: st
     if rank(own) == rank(level):
         return "slaConsumed"
     return "itemsInJeopardy"
+
+
+def _alerts(change: _Change, now: datetime) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The payloads of a change's alerts: one per task whose level rose, and the order's when
+    its level changes (None otherwise)."""
+    order_id = change.order.id
+    tasks = [_task_alert(order_id, task, level, share, policy, line, now) for task, level, share, policy, line in change.tasks]
+    return tasks, (_order_alert(change, now) if change.order_level != change.order.jeopardy else None)
 
 
 def _iso(value: datetime | None) -> str | None:
