@@ -90,6 +90,10 @@ class Orchestrator:
     # completed): services.py sets core/change/ponr.reach (a later context: a hook, not an import).
     on_task_start: Callable[[PlanSession, Task, Actor | None], None] | None = None
 
+    # Run by every plan session as it closes, before its gates open (services.py registers
+    # change management's: core/change/cancellation.py ``CancellationService.settle``).
+    close_hooks: tuple[Callable[[PlanSession], None], ...] = ()
+
     def __init__(
         self, registry: Registry, *, lease_seconds: float = 60.0, retry_backoff_ms: int = 1000, handler_threads: int = 8
     ):
@@ -129,7 +133,11 @@ class Orchestrator:
         opened, and (advancing) claim them, until nothing moves: a claim can open a start-to-start
         gate, a completion any other. Gates that open later (a lag still running) get their time
         in ``release_at`` and a delayed advance job (the reconciler re-sends it if it is lost).
-        ``keep`` filters the tasks that may move (not those of a held order or line)."""
+        ``keep`` filters the tasks that may move (not those of a held order or line).
+        The close hooks run first (change management: a cancellation's settlement, which may
+        plan undo tasks these gates then release)."""
+        for hook in self.close_hooks:
+            hook(session)
         while True:
             finished, finish_later = self._complete_unblocked(session, now, keep)
             due, start_later = session.plan.release_gates(now)
