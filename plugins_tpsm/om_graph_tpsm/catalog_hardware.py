@@ -84,6 +84,8 @@ appliance = SpecificationDef(
             kind="manual",
             depends_on=("tpsm.reserve-stock",),
             actions=("add",),
+            ponr="soft",  # picked and shipped: a change pays return freight and restocking
+            ponr_charge=Decimal("150.00"),
         ),
         TaskTemplate(
             "tpsm.site-acceptance",

@@ -77,6 +77,7 @@ tenant = SpecificationDef(
             "Create (or locate) the tenant in the regional platform",
             handler="tpsm.create-tenant",
             actions=("add", "modify"),
+            ponr="hard",  # the tenant exists in its region: data residency and domain are fixed
         ),
         TaskTemplate(
             "tpsm.provision-licences",

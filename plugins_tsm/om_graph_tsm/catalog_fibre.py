@@ -86,6 +86,7 @@ internet_cfs = SpecificationDef(
             "Activate subscriber session and speed profile",
             handler="tsm.activate-internet-service",
             actions=ADD_MODIFY,
+            ponr="hard",  # the subscriber is live on the network: a change is a new order
         ),
         TaskTemplate(
             "tsm.deactivate-internet-service",
@@ -123,6 +124,8 @@ access_line = SpecificationDef(
             kind="manual",
             depends_on=("tsm.reserve-olt-port",),
             actions=ADD,
+            ponr="soft",  # a technician visit is booked: changing the line now costs the call-out
+            ponr_charge=Decimal("89.00"),
         ),
         TaskTemplate(
             "tsm.release-access-line", "Release OLT port and access line", handler="tsm.release-access-line", actions=DELETE

@@ -152,6 +152,7 @@ number_port = SpecificationDef(
             "Submit port-in request to the number portability database",
             handler="tsm.submit-port-request",
             actions=ADD,
+            ponr="hard",  # the donor operator has the port request: it cannot be withdrawn from here
         ),
         TaskTemplate(
             "tsm.confirm-port-in",

@@ -120,6 +120,8 @@ def _edge_spec(key: str, name: str, role: str) -> SpecificationDef:
                 handler="tsm.ship-edge-device",
                 depends_on=("tsm.reserve-edge-device", "tsm.onboard-edge-device"),
                 actions=ADD,
+                ponr="soft",  # the appliance is on its way: a change pays the return shipment
+                ponr_charge=Decimal("45.00"),
             ),
             TaskTemplate(
                 "tsm.decommission-edge-device",
