@@ -5,10 +5,13 @@ drawn at random, so a retried task yields the same value and two tasks yield dif
 
 A :class:`SimulatedSystem` records each operation under its idempotency key: ``allocate`` with a
 key already seen returns the first record unchanged (a retry is recognised); ``release`` of an
-unknown or already released key is a no-op. In memory, per process. Real deployments replace it
-with an adapter keeping the same contract.
+unknown or already released key is a no-op; ``reverse`` is the undo side: it releases the
+original operation's record (``TaskContext.compensates``) once per undo key. In memory, per
+process. Real deployments replace it with an adapter keeping the same contract.
 
-:func:`simulated_handler` is a task handler whose ``undo`` releases what ``do`` recorded.
+:func:`simulated_handler` is a task handler whose ``undo`` releases what ``do`` recorded;
+:func:`released_outcome` and :func:`original` help write an undo of one's own (docs/plugins.md,
+"The handler contract").
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class SimulatedSystem:
         self._lock = threading.Lock()
         self._active: dict[str, dict[str, Any]] = {}
         self._released: set[str] = set()
+        self._reversals: dict[str, str] = {}  # undo key -> the original operation's key
 
     def allocate(self, idempotency_key: str, record: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -85,6 +89,27 @@ class SimulatedSystem:
         log.info("%s: released %s for %s", self.name, record, idempotency_key)
         return True
 
+    def reverse(self, undo_key: str, original_key: str) -> bool:
+        """The undo of the operation recorded under ``original_key``, itself keyed ``undo_key``:
+        True if the record was released now. Repeating it (same undo key), reversing an operation
+        already released, or one this system never had is a no-op answering False: the work is
+        gone either way, so the undo succeeded."""
+        with self._lock:
+            if undo_key in self._reversals:
+                return False
+            self._reversals[undo_key] = original_key
+        return self.release(original_key)
+
+    def reversed_by(self, undo_key: str) -> str | None:
+        """The original key the undo ``undo_key`` reversed (None: no such undo ran)."""
+        with self._lock:
+            return self._reversals.get(undo_key)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """The live records by key (what a compensation test compares before do and after undo)."""
+        with self._lock:
+            return {key: dict(record) for key, record in self._active.items()}
+
     def get(self, idempotency_key: str) -> dict[str, Any] | None:
         with self._lock:
             record = self._active.get(idempotency_key)
@@ -102,6 +127,7 @@ class SimulatedSystem:
         with self._lock:
             self._active.clear()
             self._released.clear()
+            self._reversals.clear()
 
 
 def require(ctx: TaskContext, name: str, *, retryable: bool = False) -> Any:
@@ -133,18 +159,44 @@ def recorded_outcome(
     return TaskOutcome(characteristics={k: recorded[k] for k in outputs}, message=message)
 
 
-def release_in(system: SimulatedSystem) -> Callable[[TaskContext], None]:
-    """An ``undo`` that releases what ``do`` recorded in ``system`` for the same idempotency key."""
+def original(ctx: TaskContext, name: str, default: Any = None) -> Any:
+    """In an undo or redo: the characteristic ``name`` as the original run recorded it
+    (``ctx.outcome``), else as the domain order has it now, else ``default``."""
+    recorded = (ctx.outcome or {}).get("characteristics") or {}
+    if recorded.get(name) not in (None, ""):
+        return recorded[name]
+    value = ctx.characteristics.get(name)
+    return default if value in (None, "") else value
 
-    def undo(ctx: TaskContext) -> None:
-        system.release(ctx.idempotency_key)
+
+def released_outcome(system: SimulatedSystem, ctx: TaskContext, message: str) -> TaskOutcome:
+    """Undo in ``system`` the operation of the task ``ctx`` compensates (``ctx.compensates``;
+    outside a compensation, the key of ``ctx`` itself), once per undo key, and say so. An
+    operation the system no longer has is a success: the message notes there was nothing to do."""
+    original_key = ctx.compensates or ctx.idempotency_key
+    if system.reverse(ctx.idempotency_key, original_key):
+        return TaskOutcome(message=message)
+    return TaskOutcome(message=f"{message} (nothing left to release in {system.name})")
+
+
+def release_in(system: SimulatedSystem) -> Callable[[TaskContext], TaskOutcome]:
+    """An ``undo`` that releases what ``do`` recorded in ``system`` (the compensated task's key)."""
+
+    def undo(ctx: TaskContext) -> TaskOutcome:
+        return released_outcome(system, ctx, f"{ctx.task_key} undone in {system.name}")
 
     undo.__name__ = f"release_in_{system.name.replace('-', '_')}"
     return undo
 
 
 def simulated_handler(
-    key: str, do: Callable[[TaskContext], TaskOutcome | None], system: SimulatedSystem, description: str = "", **options: Any
+    key: str,
+    do: Callable[[TaskContext], TaskOutcome | None],
+    system: SimulatedSystem,
+    description: str = "",
+    *,
+    undo: Callable[[TaskContext], TaskOutcome | None] | None = None,
+    **options: Any,
 ) -> TaskHandler:
-    """A handler whose ``undo`` releases what ``do`` recorded in ``system``."""
-    return TaskHandler(key=key, do=do, undo=release_in(system), description=description, **options)
+    """A handler whose ``undo`` (default :func:`release_in`) releases what ``do`` recorded in ``system``."""
+    return TaskHandler(key=key, do=do, undo=undo or release_in(system), description=description, **options)

@@ -11,13 +11,17 @@ one a line), a ``@pytest.mark.om_graph_pack("module:attribute")`` marker, or by 
 * ``om_client``: ``om_client(role="order_agent", account=None)`` is a GraphQL client with a token
   of that role (``customer`` with ``account=`` for a customer of an account); calling it returns
   ``data`` and fails the test on GraphQL errors unless ``expect_errors=True``;
-* ``om_drain``: ``om_drain()`` runs the queued jobs until the workers are idle.
+* ``om_drain``: ``om_drain()`` runs the queued jobs until the workers are idle;
+* ``om_handler_calls``: a list, in call order, of every handler call the runtime makes from then
+  on (:class:`om_graph.testing.HandlerCall`: handler, mode do/undo/redo, task key, idempotency
+  key, the compensated key...), so a test can cancel or revise an order and see its undo calls.
 
 Every fixture name starts with ``om_`` so the plugin leaves other fixtures alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +32,7 @@ import pytest
 from om_graph.core.catalog.registry import Registry
 from om_graph.runtime import Runtime
 from om_graph.settings import Settings
-from om_graph.testing import registry_for
+from om_graph.testing import HandlerCall, registry_for
 
 MARKER = "om_graph_pack"
 
@@ -126,3 +130,31 @@ def om_client(om_runtime: Runtime) -> Iterator[Callable[..., GraphQLClient]]:
 def om_drain(om_runtime: Runtime) -> Callable[..., None]:
     """``om_drain()`` runs the queued jobs (and those they queue) until the workers are idle."""
     return om_runtime.drain
+
+
+def _recording(handler: str, call: Callable[..., Any] | None, calls: list[HandlerCall]) -> Callable[..., Any] | None:
+    if call is None:
+        return None
+
+    def recorded_call(ctx: Any) -> Any:
+        calls.append(HandlerCall.of(handler, ctx))
+        return call(ctx)
+
+    return recorded_call
+
+
+@pytest.fixture
+def om_handler_calls(om_runtime: Runtime) -> Iterator[list[HandlerCall]]:
+    """Every handler call of ``om_runtime`` from now on, in order (workers append as they call)."""
+    calls: list[HandlerCall] = []
+    handlers = om_runtime.registry.handlers
+    originals = dict(handlers)
+    for key, handler in originals.items():
+        handlers[key] = dataclasses.replace(
+            handler,
+            do=_recording(key, handler.do, calls) or handler.do,
+            undo=_recording(key, handler.undo, calls),
+            redo=_recording(key, handler.redo, calls),
+        )
+    yield calls
+    handlers.update(originals)

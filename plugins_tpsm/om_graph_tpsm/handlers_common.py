@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from om_graph.api import TaskContext, TaskHandlerError, TaskOutcome, recorded_outcome, simulated_handler
+from om_graph.api import (
+    TaskContext,
+    TaskHandlerError,
+    TaskOutcome,
+    original,
+    recorded_outcome,
+    released_outcome,
+    simulated_handler,
+)
 from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.southbound import BILLING
 
@@ -19,6 +27,20 @@ def billing_sync(ctx: TaskContext) -> TaskOutcome:
     )
 
 
+# --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
+
+
+def reverse_billing_event(ctx: TaskContext) -> TaskOutcome:
+    """Reverses the subscription event (a start, change or stop) the compensated task posted."""
+    return released_outcome(BILLING, ctx, f"subscription event {original(ctx, 'billingEventReference')} reversed")
+
+
 COMMON_HANDLERS = (
-    simulated_handler("tpsm.billing-sync", billing_sync, BILLING, "Starts, changes or stops the subscription in billing."),
+    simulated_handler(
+        "tpsm.billing-sync",
+        billing_sync,
+        BILLING,
+        "Starts, changes or stops the subscription in billing.",
+        undo=reverse_billing_event,
+    ),
 )

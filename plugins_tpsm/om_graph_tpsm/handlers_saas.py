@@ -8,7 +8,7 @@ derived from the idempotency key.
 
 from __future__ import annotations
 
-from om_graph.api import TaskContext, TaskOutcome, recorded_outcome, require, simulated_handler
+from om_graph.api import TaskContext, TaskOutcome, original, recorded_outcome, released_outcome, require, simulated_handler
 from om_graph_tpsm import southbound as ids
 from om_graph_tpsm.southbound import LICENSING, TENANT_PLATFORM
 
@@ -79,11 +79,57 @@ def send_welcome(ctx: TaskContext) -> TaskOutcome:
     )
 
 
+# --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
+
+
+def delete_tenant(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(TENANT_PLATFORM, ctx, f"tenant {original(ctx, 'tenantId')} deleted")
+
+
+def release_licences(ctx: TaskContext) -> TaskOutcome:
+    pool, seats = original(ctx, "licencePoolId"), original(ctx, "licensedSeats")
+    return released_outcome(LICENSING, ctx, f"{seats} seats of pool {pool} released")
+
+
+def reinstate_licences(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(LICENSING, ctx, f"licences of {original(ctx, 'tenantId')} reinstated")
+
+
+def unarchive_tenant(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(TENANT_PLATFORM, ctx, f"tenant {original(ctx, 'tenantId')} restored from the archive")
+
+
+def restore_sso_connection(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(TENANT_PLATFORM, ctx, f"IdP connection of {original(ctx, 'tenantDomain')} restored")
+
+
+def revoke_welcome(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(TENANT_PLATFORM, ctx, f"invitation {original(ctx, 'adminInviteId')} revoked")
+
+
 SAAS_HANDLERS = (
-    simulated_handler("tpsm.create-tenant", create_tenant, TENANT_PLATFORM, "Creates or locates the tenant by its domain."),
-    simulated_handler("tpsm.provision-licences", provision_licences, LICENSING, "Provisions the seat licences."),
-    simulated_handler("tpsm.revoke-licences", revoke_licences, LICENSING, "Revokes the seat licences."),
-    simulated_handler("tpsm.archive-tenant", archive_tenant, TENANT_PLATFORM, "Archives the tenant with 30-day retention."),
-    simulated_handler("tpsm.remove-sso-connection", remove_sso_connection, TENANT_PLATFORM, "Removes the IdP connection."),
-    simulated_handler("tpsm.send-welcome", send_welcome, TENANT_PLATFORM, "Invites the first administrator."),
+    simulated_handler(
+        "tpsm.create-tenant", create_tenant, TENANT_PLATFORM, "Creates or locates the tenant by its domain.", undo=delete_tenant
+    ),
+    simulated_handler(
+        "tpsm.provision-licences", provision_licences, LICENSING, "Provisions the seat licences.", undo=release_licences
+    ),
+    simulated_handler("tpsm.revoke-licences", revoke_licences, LICENSING, "Revokes the seat licences.", undo=reinstate_licences),
+    simulated_handler(
+        "tpsm.archive-tenant",
+        archive_tenant,
+        TENANT_PLATFORM,
+        "Archives the tenant with 30-day retention.",
+        undo=unarchive_tenant,
+    ),
+    simulated_handler(
+        "tpsm.remove-sso-connection",
+        remove_sso_connection,
+        TENANT_PLATFORM,
+        "Removes the IdP connection.",
+        undo=restore_sso_connection,
+    ),
+    simulated_handler(
+        "tpsm.send-welcome", send_welcome, TENANT_PLATFORM, "Invites the first administrator.", undo=revoke_welcome
+    ),
 )

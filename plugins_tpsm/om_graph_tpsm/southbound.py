@@ -5,8 +5,10 @@ tenant domain), never random, so a retried task yields the same value.
 
 The simulated systems (tenant platform, licensing, warehouse, billing) record each operation under
 its idempotency key: ``allocate`` with a key already seen returns the first record (a retry is
-recognised); ``release`` removes it and is a no-op when repeated. In memory, per process; real
-deployments put adapters with the same contract in their place.
+recognised); ``release`` removes it and is a no-op when repeated; ``reverse(undo key, compensated
+key)`` is what each handler's ``undo`` calls (``om_graph.api.released_outcome``): the compensated
+task's record released once per undo key, and work already gone is a success. In memory, per
+process; real deployments put adapters with the same contract in their place.
 """
 
 from __future__ import annotations

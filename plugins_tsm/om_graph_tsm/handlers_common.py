@@ -11,7 +11,15 @@ Handler conventions in this pack (helpers from :mod:`om_graph.api`):
 
 from __future__ import annotations
 
-from om_graph.api import TaskContext, TaskHandlerError, TaskOutcome, recorded_outcome, simulated_handler
+from om_graph.api import (
+    TaskContext,
+    TaskHandlerError,
+    TaskOutcome,
+    original,
+    recorded_outcome,
+    released_outcome,
+    simulated_handler,
+)
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.southbound import BILLING
 
@@ -33,11 +41,20 @@ def billing_sync(ctx: TaskContext) -> TaskOutcome:
     )
 
 
+# --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
+
+
+def reverse_billing_event(ctx: TaskContext) -> TaskOutcome:
+    """Reverses the billing event (a start, re-rate or stop) the compensated task posted."""
+    return released_outcome(BILLING, ctx, f"billing event {original(ctx, 'billingEventReference')} reversed")
+
+
 COMMON_HANDLERS = (
     simulated_handler(
         "tsm.billing-sync",
         billing_sync,
         BILLING,
         "Starts, re-rates or stops charging for a product in the billing system.",
+        undo=reverse_billing_event,
     ),
 )

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from om_graph.api import TaskContext, TaskOutcome, keep_or, recorded_outcome, require, simulated_handler, slug
+from om_graph.api import (
+    TaskContext,
+    TaskOutcome,
+    keep_or,
+    original,
+    recorded_outcome,
+    released_outcome,
+    require,
+    simulated_handler,
+    slug,
+)
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.southbound import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
 
@@ -121,23 +131,125 @@ def deactivate_internet_service(ctx: TaskContext) -> TaskOutcome:
     return recorded_outcome(ELEMENT_MANAGER, ctx, {"serviceStatus": "deactivated"}, f"subscriber {username} deactivated")
 
 
+# --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
+
+
+def return_access_line(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"access line {original(ctx, 'accessLineId')} returned to the pool")
+
+
+def free_olt_port(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"GPON port {original(ctx, 'oltPort')} freed")
+
+
+def reinstate_access_line(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"access line {original(ctx, 'accessLineId')} reinstated")
+
+
+def deregister_ont(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"ONT {original(ctx, 'ontSerial')} deregistered")
+
+
+def reregister_ont(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"ONT {original(ctx, 'ontSerial')} registered again")
+
+
+def unbind_router_config(ctx: TaskContext) -> TaskOutcome:
+    serial, profile = original(ctx, "routerSerial"), original(ctx, "acsProfile")
+    return released_outcome(ELEMENT_MANAGER, ctx, f"router {serial} unbound from {profile}")
+
+
+def cancel_router_shipment(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(LOGISTICS, ctx, f"router shipment {original(ctx, 'shipmentTracking')} cancelled")
+
+
+def void_router_return_label(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(LOGISTICS, ctx, f"returns label {original(ctx, 'returnLabel')} voided")
+
+
+def return_static_ip(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"static IPv4 {original(ctx, 'staticIpAddress')} returned to the pool")
+
+
+def restore_static_ip(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"{original(ctx, 'staticIpAddress')} out of quarantine")
+
+
+def deactivate_subscriber_session(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'pppoeUsername')} deactivated")
+
+
+def reactivate_internet_service(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'pppoeUsername')} active again")
+
+
 FIBRE_HANDLERS = (
     simulated_handler(
-        "tsm.allocate-access-line", allocate_access_line, NETWORK_INVENTORY, "Assigns the access line at the address."
+        "tsm.allocate-access-line",
+        allocate_access_line,
+        NETWORK_INVENTORY,
+        "Assigns the access line at the address.",
+        undo=return_access_line,
     ),
-    simulated_handler("tsm.reserve-olt-port", reserve_olt_port, NETWORK_INVENTORY, "Reserves a GPON port on the serving OLT."),
-    simulated_handler("tsm.release-access-line", release_access_line, NETWORK_INVENTORY, "Frees the OLT port and access line."),
     simulated_handler(
-        "tsm.configure-ont", configure_ont, ELEMENT_MANAGER, "Registers the ONT serial with its bandwidth profile."
+        "tsm.reserve-olt-port",
+        reserve_olt_port,
+        NETWORK_INVENTORY,
+        "Reserves a GPON port on the serving OLT.",
+        undo=free_olt_port,
     ),
-    simulated_handler("tsm.deprovision-ont", deprovision_ont, ELEMENT_MANAGER, "Removes the ONT registration."),
-    simulated_handler("tsm.push-router-config", push_router_config, ELEMENT_MANAGER, "Binds the router to its ACS profile."),
-    simulated_handler("tsm.ship-router", ship_router, LOGISTICS, "Books the router shipment with the logistics provider."),
-    simulated_handler("tsm.recover-router", recover_router, LOGISTICS, "Sends a returns label for the router."),
-    simulated_handler("tsm.allocate-static-ip", allocate_static_ip, NETWORK_INVENTORY, "Allocates a public IPv4 address."),
-    simulated_handler("tsm.release-static-ip", release_static_ip, NETWORK_INVENTORY, "Quarantines the static address."),
-    simulated_handler("tsm.activate-internet-service", activate_internet_service, ELEMENT_MANAGER, "RADIUS/BNG activation."),
     simulated_handler(
-        "tsm.deactivate-internet-service", deactivate_internet_service, ELEMENT_MANAGER, "RADIUS/BNG deactivation."
+        "tsm.release-access-line",
+        release_access_line,
+        NETWORK_INVENTORY,
+        "Frees the OLT port and access line.",
+        undo=reinstate_access_line,
+    ),
+    simulated_handler(
+        "tsm.configure-ont",
+        configure_ont,
+        ELEMENT_MANAGER,
+        "Registers the ONT serial with its bandwidth profile.",
+        undo=deregister_ont,
+    ),
+    simulated_handler(
+        "tsm.deprovision-ont", deprovision_ont, ELEMENT_MANAGER, "Removes the ONT registration.", undo=reregister_ont
+    ),
+    simulated_handler(
+        "tsm.push-router-config",
+        push_router_config,
+        ELEMENT_MANAGER,
+        "Binds the router to its ACS profile.",
+        undo=unbind_router_config,
+    ),
+    simulated_handler(
+        "tsm.ship-router",
+        ship_router,
+        LOGISTICS,
+        "Books the router shipment with the logistics provider.",
+        undo=cancel_router_shipment,
+    ),
+    simulated_handler(
+        "tsm.recover-router", recover_router, LOGISTICS, "Sends a returns label for the router.", undo=void_router_return_label
+    ),
+    simulated_handler(
+        "tsm.allocate-static-ip", allocate_static_ip, NETWORK_INVENTORY, "Allocates a public IPv4 address.", undo=return_static_ip
+    ),
+    simulated_handler(
+        "tsm.release-static-ip", release_static_ip, NETWORK_INVENTORY, "Quarantines the static address.", undo=restore_static_ip
+    ),
+    simulated_handler(
+        "tsm.activate-internet-service",
+        activate_internet_service,
+        ELEMENT_MANAGER,
+        "RADIUS/BNG activation.",
+        undo=deactivate_subscriber_session,
+    ),
+    simulated_handler(
+        "tsm.deactivate-internet-service",
+        deactivate_internet_service,
+        ELEMENT_MANAGER,
+        "RADIUS/BNG deactivation.",
+        undo=reactivate_internet_service,
     ),
 )

@@ -9,7 +9,9 @@ from om_graph.api import (
     TaskHandlerError,
     TaskOutcome,
     keep_or,
+    original,
     recorded_outcome,
+    released_outcome,
     require,
     simulated_handler,
 )
@@ -107,14 +109,93 @@ def deactivate_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
     return recorded_outcome(ELEMENT_MANAGER, ctx, {"subscriptionStatus": "terminated"}, f"subscriber {subscriber} removed")
 
 
+# --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
+
+
+def release_msisdn(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"MSISDN {original(ctx, 'msisdn')} back in its range")
+
+
+def end_msisdn_quarantine(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"{original(ctx, 'msisdn')} out of quarantine")
+
+
+def release_sim(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"SIM {original(ctx, 'iccid')} back in stock")
+
+
+def suspend_sim_activation(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"SIM {original(ctx, 'iccid')} deactivated")
+
+
+def unblock_sim(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"SIM {original(ctx, 'iccid')} unblocked")
+
+
+def withdraw_port_request(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"port-in request {original(ctx, 'portingReference')} withdrawn")
+
+
+def withdraw_number_return(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"number return {original(ctx, 'numberReturnReference')} withdrawn")
+
+
+def remove_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'subscriberId')} removed from the HLR/HSS")
+
+
+def restore_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'subscriberId')} provisioned again")
+
+
 MOBILE_HANDLERS = (
-    simulated_handler("tsm.allocate-msisdn", allocate_msisdn, NETWORK_INVENTORY, "Allocates an MSISDN or takes the ported one."),
-    simulated_handler("tsm.quarantine-msisdn", quarantine_msisdn, NETWORK_INVENTORY, "Quarantines the MSISDN before reuse."),
-    simulated_handler("tsm.assign-sim", assign_sim, NETWORK_INVENTORY, "Assigns ICCID and IMSI, or an eSIM activation code."),
-    simulated_handler("tsm.activate-sim", activate_sim, ELEMENT_MANAGER, "Activates the SIM on the network."),
-    simulated_handler("tsm.deactivate-sim", deactivate_sim, ELEMENT_MANAGER, "Blocks the SIM."),
-    simulated_handler("tsm.submit-port-request", submit_port_request, NETWORK_INVENTORY, "Files the port-in request."),
-    simulated_handler("tsm.return-ported-number", return_ported_number, NETWORK_INVENTORY, "Number return on disconnect."),
-    simulated_handler("tsm.activate-mobile-subscription", activate_mobile_subscription, ELEMENT_MANAGER, "HLR/HSS provisioning."),
-    simulated_handler("tsm.deactivate-mobile-subscription", deactivate_mobile_subscription, ELEMENT_MANAGER, "HLR/HSS removal."),
+    simulated_handler(
+        "tsm.allocate-msisdn",
+        allocate_msisdn,
+        NETWORK_INVENTORY,
+        "Allocates an MSISDN or takes the ported one.",
+        undo=release_msisdn,
+    ),
+    simulated_handler(
+        "tsm.quarantine-msisdn",
+        quarantine_msisdn,
+        NETWORK_INVENTORY,
+        "Quarantines the MSISDN before reuse.",
+        undo=end_msisdn_quarantine,
+    ),
+    simulated_handler(
+        "tsm.assign-sim", assign_sim, NETWORK_INVENTORY, "Assigns ICCID and IMSI, or an eSIM activation code.", undo=release_sim
+    ),
+    simulated_handler(
+        "tsm.activate-sim", activate_sim, ELEMENT_MANAGER, "Activates the SIM on the network.", undo=suspend_sim_activation
+    ),
+    simulated_handler("tsm.deactivate-sim", deactivate_sim, ELEMENT_MANAGER, "Blocks the SIM.", undo=unblock_sim),
+    simulated_handler(
+        "tsm.submit-port-request",
+        submit_port_request,
+        NETWORK_INVENTORY,
+        "Files the port-in request.",
+        undo=withdraw_port_request,
+    ),
+    simulated_handler(
+        "tsm.return-ported-number",
+        return_ported_number,
+        NETWORK_INVENTORY,
+        "Number return on disconnect.",
+        undo=withdraw_number_return,
+    ),
+    simulated_handler(
+        "tsm.activate-mobile-subscription",
+        activate_mobile_subscription,
+        ELEMENT_MANAGER,
+        "HLR/HSS provisioning.",
+        undo=remove_mobile_subscription,
+    ),
+    simulated_handler(
+        "tsm.deactivate-mobile-subscription",
+        deactivate_mobile_subscription,
+        ELEMENT_MANAGER,
+        "HLR/HSS removal.",
+        undo=restore_mobile_subscription,
+    ),
 )

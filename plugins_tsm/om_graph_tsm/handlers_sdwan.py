@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from om_graph.api import TaskContext, TaskOutcome, keep_or, recorded_outcome, require, simulated_handler, slug
+from om_graph.api import (
+    TaskContext,
+    TaskOutcome,
+    keep_or,
+    original,
+    recorded_outcome,
+    released_outcome,
+    require,
+    simulated_handler,
+    slug,
+)
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.catalog_sdwan import EDGE_SECONDARY
 from om_graph_tsm.southbound import ELEMENT_MANAGER, LOGISTICS, NETWORK_INVENTORY
@@ -92,15 +102,83 @@ def release_wan_link(ctx: TaskContext) -> TaskOutcome:
     return recorded_outcome(NETWORK_INVENTORY, ctx, {"wanLinkStatus": "ceased"}, f"WAN link {link_id} ceased", wanLinkId=link_id)
 
 
+# --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
+
+
+def delete_sdwan_site(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"site {original(ctx, 'overlaySiteId')} deleted from the overlay")
+
+
+def restore_sdwan_site(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"site {original(ctx, 'overlaySiteId')} back in the overlay")
+
+
+def revoke_ztp_token(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"zero-touch key {original(ctx, 'ztpToken')} revoked")
+
+
+def return_edge_to_stock(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"edge {original(ctx, 'edgeSerial')} back in stock")
+
+
+def cancel_edge_shipment(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(LOGISTICS, ctx, f"edge shipment {original(ctx, 'edgeShipmentTracking')} cancelled")
+
+
+def recommission_edge_device(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(LOGISTICS, ctx, f"return {original(ctx, 'returnLabel')} voided, edge kept in service")
+
+
+def release_wan_link_allocation(ctx: TaskContext) -> TaskOutcome:
+    link, subnet = original(ctx, "wanLinkId"), original(ctx, "transitSubnet")
+    return released_outcome(NETWORK_INVENTORY, ctx, f"WAN link {link} and {subnet} released")
+
+
+def restore_wan_link(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(NETWORK_INVENTORY, ctx, f"WAN link {original(ctx, 'wanLinkId')} back in service")
+
+
 SDWAN_HANDLERS = (
-    simulated_handler("tsm.provision-sdwan-site", provision_sdwan_site, ELEMENT_MANAGER, "Creates the site in the orchestrator."),
-    simulated_handler("tsm.remove-sdwan-site", remove_sdwan_site, ELEMENT_MANAGER, "Removes the site from the overlay."),
-    simulated_handler("tsm.onboard-edge-device", onboard_edge_device, ELEMENT_MANAGER, "Issues the zero-touch activation key."),
     simulated_handler(
-        "tsm.reserve-edge-device", reserve_edge_device, NETWORK_INVENTORY, "Reserves an edge appliance from stock."
+        "tsm.provision-sdwan-site",
+        provision_sdwan_site,
+        ELEMENT_MANAGER,
+        "Creates the site in the orchestrator.",
+        undo=delete_sdwan_site,
     ),
-    simulated_handler("tsm.ship-edge-device", ship_edge_device, LOGISTICS, "Books the edge shipment."),
-    simulated_handler("tsm.decommission-edge-device", decommission_edge_device, LOGISTICS, "Deactivates and recovers the edge."),
-    simulated_handler("tsm.configure-wan-link", configure_wan_link, NETWORK_INVENTORY, "Assigns link ID and /30 transit subnet."),
-    simulated_handler("tsm.release-wan-link", release_wan_link, NETWORK_INVENTORY, "Releases the transit subnet."),
+    simulated_handler(
+        "tsm.remove-sdwan-site", remove_sdwan_site, ELEMENT_MANAGER, "Removes the site from the overlay.", undo=restore_sdwan_site
+    ),
+    simulated_handler(
+        "tsm.onboard-edge-device",
+        onboard_edge_device,
+        ELEMENT_MANAGER,
+        "Issues the zero-touch activation key.",
+        undo=revoke_ztp_token,
+    ),
+    simulated_handler(
+        "tsm.reserve-edge-device",
+        reserve_edge_device,
+        NETWORK_INVENTORY,
+        "Reserves an edge appliance from stock.",
+        undo=return_edge_to_stock,
+    ),
+    simulated_handler("tsm.ship-edge-device", ship_edge_device, LOGISTICS, "Books the edge shipment.", undo=cancel_edge_shipment),
+    simulated_handler(
+        "tsm.decommission-edge-device",
+        decommission_edge_device,
+        LOGISTICS,
+        "Deactivates and recovers the edge.",
+        undo=recommission_edge_device,
+    ),
+    simulated_handler(
+        "tsm.configure-wan-link",
+        configure_wan_link,
+        NETWORK_INVENTORY,
+        "Assigns link ID and /30 transit subnet.",
+        undo=release_wan_link_allocation,
+    ),
+    simulated_handler(
+        "tsm.release-wan-link", release_wan_link, NETWORK_INVENTORY, "Releases the transit subnet.", undo=restore_wan_link
+    ),
 )

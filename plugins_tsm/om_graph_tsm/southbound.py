@@ -9,6 +9,11 @@ deployments replace these with adapters to OSS inventory, the OLT element manage
 logistics provider... keeping the same contract: ``allocate`` with an idempotency key already seen
 returns the first record unchanged (a retry is recognised); ``release`` of an unknown or already
 released key is a no-op. Per process, in memory.
+
+Reverse operations: each handler's ``undo`` (handlers_*.py, "undo") calls ``reverse(undo key,
+compensated key)`` through ``om_graph.api.released_outcome``: it releases the record of the task
+it compensates once per undo key (a retried undo releases nothing more), and an operation the
+system no longer has (released already, or never recorded in this process) is a success.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ class TaskHandler:
 
     key: str
     do: Callable[[TaskContext], TaskOutcome | None]
-    undo: Callable[[TaskContext], None] | None = None
+    undo: Callable[[TaskContext], TaskOutcome | None] | None = None
     redo: Callable[[TaskContext], TaskOutcome | None] | None = None
     max_attempts: int = 3
     description: str = ""
