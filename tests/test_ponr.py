@@ -62,7 +62,7 @@ def _plan(lines: list[dict], tasks: list[dict]) -> OrderPlan:
                 ponr=t.get("ponr"),
                 mode=t.get("mode", "do"),
                 started_at=STARTED if t.get("started") else None,
-                assigned_at=None,
+                assignee=None,
             )
         )
     return OrderPlan.build(order, rows, domain_orders.values(), task_rows, [])

@@ -6,7 +6,9 @@ acknowledgement and the template's ``ponr_charge``, a one-time charge in the ord
 
 - **Reaching it** (:func:`reach`): a line passes a task's PONR when the task *starts*: an automatic
   task claimed for its first attempt (``Orchestrator._claim``), a manual one claimed from its work
-  queue or completed (``WorkQueues.claim``, ``Orchestrator.complete_manual``). Undo and redo tasks
+  queue, assigned to someone or completed (``WorkQueues.claim``/``assign``,
+  ``Orchestrator.complete_manual``). The fulfilment context calls it through the orchestrator's
+  ``on_task_start`` hook (services.py wires it: fulfilment may not import change). Undo and redo tasks
   (``Task.mode`` other than ``do``) never reach one. The line records the first task of its
   strongest kind (``ponr``: hard beats soft; ``ponr_at``; ``ponr_task_id``) and a
   ``ProductOrderPointOfNoReturnEvent`` is recorded each time a line's kind is raised (once per line
@@ -132,8 +134,9 @@ def counts(task: Task) -> bool:
 
 
 def started(task: Task) -> bool:
-    """Whether its work started: claimed by a worker (started_at) or taken by a person (assigned)."""
-    return task.started_at is not None or (task.kind == TaskKinds.MANUAL and task.assigned_at is not None)
+    """Whether its work started: claimed by a worker (started_at), or a manual task someone has
+    (claimed or assigned; released back to its queue, only the line's record keeps it)."""
+    return task.started_at is not None or (task.kind == TaskKinds.MANUAL and task.assignee is not None)
 
 
 def _template(registry: Registry | None, spec_key: str, task_key: str) -> TaskTemplate | None:

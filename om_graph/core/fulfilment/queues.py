@@ -186,6 +186,8 @@ class WorkQueues:
                     )
                 who = task.assignee if keep_assignee else assignee
                 self._set(session, task, actor, who, group or task.assignment_group, "assign")
+                if who is not None:
+                    self.orchestrator.task_started(session, task, actor)  # given to someone: its point of no return
         return task
 
     def known_groups(self, session: PlanSession) -> set[str]:
