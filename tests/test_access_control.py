@@ -87,6 +87,16 @@ EXPECTED["order_fallout_agent"] = EXPECTED["order_fallout_agent"] | FALLOUT_WORK
 EXPECTED["order_fallout_manager"] = EXPECTED["order_fallout_manager"] | FALLOUT_WORK | {"falloutReassign", "falloutGiveUp"}
 for _role in ("order_fulfillment_manager", "order_fallout_manager"):
     EXPECTED[_role] = EXPECTED[_role] | {"domainOrderClose"}
+# core/change/cancellation.py: every reader reads a cancel request; order:cancel requests one.
+CANCELS = {"orderCancel", "orderLineCancel"}
+EXPECTED = {role: ops | {"cancelRequest"} for role, ops in EXPECTED.items()}
+for _role in ("customer", "order_agent", "order_manager", "service_account"):
+    EXPECTED[_role] = EXPECTED[_role] | CANCELS
+CANCEL_M = """mutation($id: ID!) { orderCancel(input: {id: $id, reason: "acl"}) { cancelRequest { id } errors { code } } }"""
+LINE_CANCEL_M = (
+    """mutation { orderLineCancel(input: {lineId: "T3JkZXJMaW5lOjk5OTk5OQ==", reason: "acl"}) { cancelRequest { id } errors { code } } }"""
+)
+CANCEL_Q = """query { cancelRequest(id: "Q2FuY2VsUmVxdWVzdDo5OTk5OTk=") { id state } }"""
 MISSING_FALLOUT = "RmFsbG91dDo5OTk5OTk="  # Fallout:999999
 FALLOUT_M = "mutation($id: ID!) { %s(input: {id: $id%s}) { fallout { id } errors { code } } }"
 FALLOUT_EVENTS_S = "subscription { falloutEvents { type } }"
@@ -261,6 +271,9 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderLineHold": (LINE_HOLD_M, {"id": MISSING_ORDER}),
         "orderLineResume": (LINE_RESUME_M, {"id": MISSING_ORDER}),
         "orderLineCharacteristicsSupply": (SUPPLY_M, {"id": MISSING_ORDER}),
+        "orderCancel": (CANCEL_M, {"id": MISSING_ORDER}),
+        "orderLineCancel": (LINE_CANCEL_M, {}),
+        "cancelRequest": (CANCEL_Q, {}),
         "fallouts": ("{ fallouts { edges { cursor } } }", {}),
         "falloutCounts": ("{ falloutCounts { count } }", {}),
         "falloutWork": (FALLOUT_M % ("falloutWork", ", action: TAKE"), {"id": MISSING_FALLOUT}),

@@ -147,6 +147,22 @@ SAMPLES = {
         {"orderId": ORDER, "reason": "r"},
     ],
     "OrderLineResumeInput": [{"orderId": ORDER, "lineNumber": 2}, {"orderId": ORDER, "lineId": "x", "version": 1}],
+    # core/change/cancellation.py
+    "OrderCancelInput": [
+        {"id": ORDER, "reason": "r"},
+        {
+            "id": ORDER,
+            "reason": "r",
+            "version": 2,
+            "reasonType": "commercial",
+            "requestedCancellationDate": "2030-01-01T00:00:00",
+            "acknowledgePointOfNoReturn": True,
+        },
+    ],
+    "OrderLineCancelInput": [
+        {"lineId": "x", "reason": "r"},
+        {"lineId": "x", "reason": "", "reasonType": None, "acknowledgePointOfNoReturn": False, "version": None},
+    ],
     "TaskQueueFilterInput": [
         {},
         {"mine": True, "states": ["READY", "ON_HOLD"], "jeopardy": ["HIGH"], "kind": "MANUAL"},

@@ -12,6 +12,7 @@ from om_graph.schema import errors as errors_module
 from om_graph.schema import input_conversion, permissions, types
 from om_graph.schema.approval_mutations import ApprovalMutations
 from om_graph.schema.approval_queries import ApprovalQueries
+from om_graph.schema.change_cancel import CancelMutations, CancelQueries
 from om_graph.schema.decisions_mutations import DecisionMutations
 from om_graph.schema.decisions_queries import DecisionQueries
 from om_graph.schema.decomposition_mutations import DecompositionMutations
@@ -48,6 +49,9 @@ Mutation = merge_types("Mutation", (Mutation, FalloutMutations))
 RootSubscription = merge_types("Subscription", (Subscription, FalloutSubscriptions))
 # core/fulfilment/staggered.py: characteristics supplied to a line whose decomposition waits for them.
 Mutation = merge_types("Mutation", (Mutation, DecompositionMutations))
+# core/change/cancellation.py: TMF622 CancelProductOrder.
+Query = merge_types("Query", (Query, CancelQueries))
+Mutation = merge_types("Mutation", (Mutation, CancelMutations))
 
 
 @cache

@@ -75,6 +75,10 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.taskRelease": P.TASK_COMPLETE,
     # core/fulfilment/staggered.py: values a line's parked decomposition waits for.
     "Mutation.orderLineCharacteristicsSupply": P.ORDER_CAPTURE,
+    # core/change/cancellation.py: TMF622 CancelProductOrder (a customer: their own orders, by row scoping).
+    "Mutation.orderCancel": P.ORDER_CANCEL,
+    "Mutation.orderLineCancel": P.ORDER_CANCEL,
+    "Query.cancelRequest": P.ORDER_READ,
 }
 
 # The permission that leads to an object of each node type (node(id) checks it).
@@ -119,6 +123,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         # core/fulfilment/schedule.py: TMF dates reach customers; the Gantt chart is staff work
         **_same(P.ORDER_READ, "requestedStartDate expectedCompletionDate committedCompletionDate completionEstimates"),
         "timeline": P.FULFILMENT_READ,
+        "cancelRequests": P.ORDER_READ,  # core/change/cancellation.py
     },
     "OrderLine": {
         **_same(P.ORDER_READ, "id lineNumber action offeringKey quantity state characteristics productId"),
@@ -320,6 +325,13 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "PointOfNoReturn": _same(INHERIT, "kind reachedAt taskId task"),  # core/change/ponr.py, on OrderLine
     "DecompositionWait": _same(INHERIT, "specKey characteristic fieldPath unitIndex since parentDomainOrderId"),
     "OrderLineCharacteristicsSupplyPayload": _same(INHERIT, "order errors"),
+    # core/change/cancellation.py: reached through ORDER_READ (Order.cancelRequests, cancelRequest).
+    "CancelRequest": _same(
+        INHERIT,
+        "id state cancellationReason reasonType requestedCancellationDate effectiveCancellationDate result resultMessage fee pointOfNoReturnAcknowledged compensation orderId lineId requestedBy createdAt completedAt",
+    ),
+    "CancellationFee": _same(INHERIT, "amount currency reason"),
+    **{name: _same(INHERIT, "cancelRequest order errors") for name in ("OrderCancelPayload", "OrderLineCancelPayload")},
 }
 
 

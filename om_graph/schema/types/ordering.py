@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.enums import JeopardyLevel, LineAction, OrderLineState, OrderStage, OrderState, members_by_value
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_approvals, order_enrichment_tasks
+from om_graph.schema.types.change import CancelRequest, order_cancel_requests
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.decomposition import (
     DecompositionWait,
@@ -221,6 +222,10 @@ class Order(relay.Node):
     )
     fallouts: list[Fallout] = strawberry.field(
         resolver=order_fallouts, description="The order's fallout records (core/fulfilment/fallout.py), oldest first."
+    )
+    cancel_requests: list[CancelRequest] = strawberry.field(
+        resolver=order_cancel_requests,
+        description="TMF622 CancelProductOrder requests of the order and its lines (core/change/cancellation.py), oldest first.",
     )
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The order's jeopardy (null: none): the highest of its lines', of its SLA share and of its predicted lateness."
