@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
-from om_graph.core.change import ponr
+from om_graph.core.change import ponr, versions
+from om_graph.core.change.cancellation import CancellationService
+from om_graph.core.change.revision import RevisionService, on_plan_close
 from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.fallout import FalloutService
@@ -87,6 +89,16 @@ class Services:
         self.orchestrator.tables = self._decision_tables
         self.orchestrator.on_task_start = ponr.reach  # a line passes its points of no return (core/change/ponr.py)
         ponr.configure(registry)
+        # Cancellation (core/change/cancellation.py): requests, and their settlement as plan sessions close.
+        self.cancellations = CancellationService(self.uow, self.orchestrator, registry)
+        self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, self.cancellations.settle)
+        # In-flight revision (core/change/revision.py): version 1 at submit, a revision completing
+        # when the work it planned has finished (as plan sessions close).
+        self.orders.submitted_hooks.append(versions.record_submitted)
+        self.revisions = RevisionService(
+            self.uow, registry, self.orders, self.orchestrator, self.processing.decomposer, self._decision_tables
+        )
+        self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, on_plan_close)
         self.work_queues = WorkQueues(self.uow, self.orchestrator)
         self.work_queue = WorkQueueReads(self.uow)
         self.approvals = Approvals(self.uow)

@@ -17,4 +17,6 @@ class ChangeErrorCode(StrEnum):
     NOT_COMPENSABLE = "NOT_COMPENSABLE"  # completed work whose handler has no undo
     LINE_COMPLETED = "LINE_COMPLETED"  # a completed line is changed by a new (modify / delete) order
     NO_CHANGE = "NO_CHANGE"  # a revision that changes nothing
+    WORK_RUNNING = "WORK_RUNNING"  # a task a revision would undo or cancel is running: revise once it finished
+    UNKNOWN_REVISION = "UNKNOWN_REVISION"  # no such revision (revisionApprove, revisionReject)
     UNKNOWN_ORDER_VERSION = "UNKNOWN_ORDER_VERSION"  # a diff between versions the order does not have

@@ -216,6 +216,12 @@ def _end_pause(session: PlanSession, entity: Order | OrderLine) -> None:
         _shift_line(plan, line, timedelta(seconds=shift), now)
 
 
+def end_pause(session: PlanSession, entity: Order | OrderLine) -> None:
+    """Close a pause another context started (change management: a revision waiting for
+    approval stops the order's clock like a hold): due dates move by its length."""
+    _end_pause(session, entity)
+
+
 def _shift_line(plan: OrderPlan, line: OrderLine, by: timedelta, now: datetime) -> None:
     """Move the line's open due dates by ``by`` (the pause that ended at ``now``); a task whose
     clock started during the pause (released meanwhile: due_at - planned_seconds) moves only by

@@ -42,6 +42,7 @@ from om_graph.core.pricing.tables import DefaultTables
 
 UowFactory = Callable[..., UnitOfWork]
 TablesSource = Callable[[Session], Tables]  # the active decision tables, read in a transaction
+SubmittedHook = Callable[[UnitOfWork, Actor, "Order", list["OrderLine"]], None]
 log = logging.getLogger(__name__)
 
 
@@ -54,6 +55,9 @@ class OrderService:
         # decision tables active in the transaction (``tables(session)``); submit freezes them.
         self.pricer = pricer or Pricer(registry)
         self.tables: TablesSource = tables or DefaultTables()
+        # Called in the submit's transaction once the order's rows are written (a later context's
+        # bookkeeping: change management's version 1), so ordering imports none of it.
+        self.submitted_hooks: list[SubmittedHook] = []
 
     # -- capture -------------------------------------------------------------------------------
 
@@ -78,6 +82,8 @@ class OrderService:
                 if submit:
                     self._submit(uow, actor, order, order.lines)
                 uow.add_new([order, *order.lines])  # written once, as captured (or submitted)
+                if submit:
+                    self._submitted(uow, actor, order, order.lines)
                 return order
         except (IntegrityError, OperationalError):
             # IntegrityError: a concurrent retry with the same key won the race. OperationalError:
@@ -88,11 +94,15 @@ class OrderService:
                 raise
             return self._replay(existing, fingerprint)
 
-    def capture(self, session: Session, actor: Actor, data: OrderInput, fingerprint: str | None = None) -> Order:
+    def capture(
+        self, session: Session, actor: Actor, data: OrderInput, fingerprint: str | None = None, *, editing: int | None = None
+    ) -> Order:
         """The order ``data`` (already scoped to the actor) makes, validated, priced and
         prioritised, in memory: no id, nothing added to the session. orderCreate stores it;
-        orderPreview (lifecycle/preview.py) runs the stages on it. ValidationFailed when invalid."""
-        lines, errors = self.validator.validate(session, data)
+        orderPreview (lifecycle/preview.py) runs the stages on it; a revision
+        (change/revision.py, ``editing``: the revised order, whose own lines make no product
+        busy) validates its new version with it. ValidationFailed when invalid."""
+        lines, errors = self.validator.validate(session, data, editing=editing)
         if errors:
             raise ValidationFailed(errors)
         order = Order(
@@ -186,8 +196,16 @@ class OrderService:
         require(actor, Permission.ORDER_CAPTURE)
         with self._uow() as uow:
             order = lock_for_write(uow, actor, order_id, expected_version)
-            self._submit(uow, actor, order, load_lines(uow.session, order))
+            lines = load_lines(uow.session, order)
+            self._submit(uow, actor, order, lines)
+            self._submitted(uow, actor, order, lines)
             return order
+
+    def _submitted(self, uow: UnitOfWork, actor: Actor, order: Order, lines: list[OrderLine]) -> None:
+        """After the submitted order's rows are written, in its transaction: the hooks a later
+        context registers (services.py: change management writes order version 1)."""
+        for hook in self.submitted_hooks:
+            hook(uow, actor, order, lines)
 
     def _submit(self, uow: UnitOfWork, actor: Actor, order: Order, lines: list[OrderLine]) -> None:
         fire(uow, order, order, "submit", actor)

@@ -1,0 +1,212 @@
+"""The compensation plan of a revision: the difference between the plan as it stands and the plan
+the order's new version would produce.
+
+:func:`compare` is pure (no session): the current :class:`OrderPlan` against a fresh
+``Decomposer.plan`` of the revised lines (computed with no transaction open: it calls pack code).
+Domain orders are matched by (line number, path of (specification, unit index) from the line's
+root), tasks by (domain order, template key); of an old domain order's tasks the one that counts
+per template is its latest ``do`` or ``redo`` task that was not cancelled.
+
+A matched domain order *changed* when one of the characteristics the revision changed on its line
+has another value in the new plan (outputs a task recorded are not inputs: only the revised names
+are compared). Then, per task of the template:
+
+- not started (pending, ready, on hold) → cancelled, and replaced by the new plan's task;
+- completed with an effect → undone (``compensation.undo_tasks``: reverse dependency order) and,
+  when the new plan still has the template, redone: a ``redo`` task (``compensates_id`` the
+  original) that waits for the undo and for its new plan predecessors;
+- running (``inProgress``) → the revision waits: it is refused with ``WORK_RUNNING`` naming the task
+  (an automatic attempt ends within its lease; ask again after it), never applied under it;
+- the domain order ``reopen``s when it was completed.
+
+Domain orders only the old plan has (a removed line, the highest units of a lower quantity) have
+their open work cancelled and their completed work undone; those only the new plan has (a new line,
+extra units) are added with their tasks. Everything else continues untouched. Dependencies of the
+new tasks are the new plan's, mapped onto the tasks that stand for them (kept old ones, new ones,
+redos); a kept pending task that depended on a cancelled one depends on its replacement instead
+(or on nothing, when it is gone), and one that depended on a redone task also waits for the redo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from om_graph.core.change.error_codes import ChangeErrorCode
+from om_graph.core.fulfilment.decomposition import Decomposition, PlannedDomainOrder, PlannedTask
+from om_graph.core.fulfilment.models import DomainOrder, Task
+from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.states import TaskModes, TaskStates
+from om_graph.core.kernel.errors import FieldError, ValidationFailed
+
+Path = tuple[int, tuple[tuple[str, int], ...]]  # (line number, ((spec key, unit index), ...) from the root)
+_NOT_STARTED = frozenset({TaskStates.PENDING, TaskStates.READY, TaskStates.ON_HOLD})
+
+
+@dataclass
+class CompensationPlan:
+    """What a revision does to the plan (ids are the current plan's; planned rows are the new plan's)."""
+
+    cancel: list[int] = field(default_factory=list)  # open tasks cancelled
+    undo: list[int] = field(default_factory=list)  # completed tasks undone
+    redo: list[tuple[int, PlannedTask]] = field(default_factory=list)  # (original task id, its new template row)
+    new_tasks: list[PlannedTask] = field(default_factory=list)  # replacing cancelled work, or of new domain orders
+    new_domain_orders: list[PlannedDomainOrder] = field(default_factory=list)  # parents first
+    matched: dict[int, int] = field(default_factory=dict)  # id(planned domain order) -> existing domain order id
+    reopen: list[int] = field(default_factory=list)  # changed domain orders (reopened when completed)
+    kept: dict[int, int] = field(default_factory=dict)  # id(planned task) -> the old task standing for it
+    replaced_by: dict[int, PlannedTask] = field(default_factory=dict)  # cancelled old task id -> its replacement
+    redone: dict[int, PlannedTask] = field(default_factory=dict)  # old task id -> its redo's template row
+    edges: list[tuple[Any, Any, str, int]] = field(default_factory=list)  # (task, predecessor, type, lag) of new rows
+
+    @property
+    def empty(self) -> bool:
+        return not (self.cancel or self.undo or self.redo or self.new_tasks or self.new_domain_orders)
+
+
+def _old_paths(plan: OrderPlan) -> dict[Path, DomainOrder]:
+    numbers = {line.id: line.line_number for line in plan.lines}
+    by_id = {d.id: d for d in plan.domain_orders}
+    found: dict[Path, DomainOrder] = {}
+    for domain_order in plan.domain_orders:
+        steps: list[tuple[str, int]] = []
+        at: DomainOrder | None = domain_order
+        while at is not None:
+            steps.append((at.spec_key, at.unit_index))
+            at = by_id.get(at.parent_id) if at.parent_id is not None else None
+        found[(numbers[domain_order.line_id], tuple(reversed(steps)))] = domain_order
+    return found
+
+
+def _new_path(planned: PlannedDomainOrder, numbers: Mapping[int, int]) -> Path:
+    steps: list[tuple[str, int]] = []
+    at: PlannedDomainOrder | None = planned
+    while at is not None:
+        steps.append((at.spec_key, at.unit_index))
+        at = at.parent
+    return (numbers[planned.line_id], tuple(reversed(steps)))
+
+
+def current_tasks(plan: OrderPlan) -> dict[tuple[int, str], Task]:
+    """Per (domain order id, template key): the task that stands for the template now (its latest
+    do or redo task that was not cancelled)."""
+    found: dict[tuple[int, str], Task] = {}
+    for task in sorted(plan.tasks.values(), key=lambda t: t.id):
+        if task.mode == TaskModes.UNDO or task.state == TaskStates.CANCELLED:
+            continue
+        found[(task.domain_order_id, task.key)] = task
+    return found
+
+
+def compare(
+    plan: OrderPlan,
+    new: Decomposition,
+    line_numbers: Mapping[int, int],
+    changed: Mapping[int, set[str]],
+) -> CompensationPlan:
+    """The compensation plan from ``plan`` (as it stands) to ``new`` (``Decomposer.plan`` of the
+    revised lines). ``line_numbers``: the new plan's line ids → line numbers; ``changed``: per line
+    number, the characteristic names the revision changes. Raises ``WORK_RUNNING`` for a running
+    task of a changed or removed domain order."""
+    result = CompensationPlan()
+    old = _old_paths(plan)
+    tasks = current_tasks(plan)
+    new_tasks_of: dict[int, list[PlannedTask]] = {}
+    for planned_task in new.tasks:
+        new_tasks_of.setdefault(id(planned_task.domain_order), []).append(planned_task)
+    seen: set[int] = set()
+    running: list[Task] = []
+
+    def retire(domain_order: DomainOrder, replacements: Mapping[str, PlannedTask]) -> None:
+        for (domain_order_id, key), task in tasks.items():
+            if domain_order_id != domain_order.id:
+                continue
+            replacement = replacements.get(key)
+            if task.state in _NOT_STARTED:
+                result.cancel.append(task.id)
+                if replacement is not None:
+                    result.replaced_by[task.id] = replacement
+                    result.new_tasks.append(replacement)
+            elif task.state == TaskStates.COMPLETED:
+                result.undo.append(task.id)
+                if replacement is not None:
+                    result.redone[task.id] = replacement
+                    result.redo.append((task.id, replacement))
+            elif task.state == TaskStates.IN_PROGRESS:
+                running.append(task)
+        done = {t.key for (d, _), t in tasks.items() if d == domain_order.id}
+        result.new_tasks.extend(t for key, t in replacements.items() if key not in done)
+
+    for planned in new.domain_orders:
+        path = _new_path(planned, line_numbers)
+        existing = old.get(path)
+        if existing is None:
+            result.new_domain_orders.append(planned)
+            result.new_tasks.extend(new_tasks_of.get(id(planned), ()))
+            continue
+        seen.add(existing.id)
+        result.matched[id(planned)] = existing.id
+        names = changed.get(path[0], set())
+        planned_tasks = {t.key: t for t in new_tasks_of.get(id(planned), ())}
+        if any(planned.characteristics.get(n) != existing.characteristics.get(n) for n in names):
+            result.reopen.append(existing.id)
+            retire(existing, planned_tasks)
+        else:
+            for key, planned_task in planned_tasks.items():
+                task = tasks.get((existing.id, key))
+                if task is not None:
+                    result.kept[id(planned_task)] = task.id
+    for domain_order in plan.domain_orders:
+        if domain_order.id not in seen:  # a removed line or unit
+            retire(domain_order, {})
+    if running:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "lines",
+                    f"task {t.key!r} ({t.name}) of line {_number(plan, t)} is running: revise it once it has finished",
+                    ChangeErrorCode.WORK_RUNNING,
+                )
+                for t in running
+            ]
+        )
+    _map_edges(new, result)
+    return result
+
+
+def _number(plan: OrderPlan, task: Task) -> int:
+    return plan.line(plan.domain_order(task.domain_order_id).line_id).line_number
+
+
+def _map_edges(new: Decomposition, result: CompensationPlan) -> None:
+    """The new plan's dependencies onto what stands for each end: a new row (its PlannedTask) or a
+    kept old task (its id). Only edges into a new row are added here; the caller re-points the
+    kept tasks' dependencies (:func:`repoint`)."""
+    added = {id(t) for t in result.new_tasks} | {id(t) for _, t in result.redo}
+    for edge in new.edges:
+        if id(edge.task) not in added:
+            continue
+        if id(edge.predecessor) in added:
+            predecessor: Any = edge.predecessor
+        elif id(edge.predecessor) in result.kept:
+            predecessor = result.kept[id(edge.predecessor)]
+        else:
+            continue
+        result.edges.append((edge.task, predecessor, edge.dependency_type, edge.lag_seconds))
+
+
+def summary(result: CompensationPlan, plan: OrderPlan, written: Iterable[Task]) -> dict[str, Any]:
+    """The revision's ``compensation``: the tasks it cancels and undoes (the originals), and the
+    redo and new tasks it adds (``cancel``, ``undo``, ``redo``, ``add``)."""
+
+    def describe(task: Task) -> dict[str, Any]:
+        return {"id": task.id, "key": task.key, "name": task.name, "mode": task.mode}
+
+    rows = list(written)
+    return {
+        "cancel": [describe(plan.tasks[i]) for i in result.cancel],
+        "undo": [describe(plan.tasks[i]) for i in result.undo],
+        "redo": [describe(t) for t in rows if t.mode == TaskModes.REDO],
+        "add": [describe(t) for t in rows if t.mode == TaskModes.DO],
+    }

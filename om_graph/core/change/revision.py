@@ -1,0 +1,814 @@
+"""In-flight revision of a running order (``orderRevise``, ``revisionApprove``, ``revisionReject``).
+
+A revision is read, computed, written (like a stage pass, lifecycle/processing.py):
+
+1. **read** (read-only unit of work): the order, its lines and plan; the revised order is built
+   from its rows and the changes and validated and priced *as capture does*
+   (``OrderService.capture`` with ``editing``: the same validator, catalog constraints, pricer
+   and priority); the diff against the rows (``versions.diff``); the PONR assessment of the
+   changed lines (``ponr.assess``, ``refuse_past_ponr``);
+2. **compute** (no transaction: pack code): the approval policy on the revised order
+   (``lifecycle.approval.approval_steps_for``) and, when no approval is needed, the new plan
+   (``Decomposer.plan`` of the revised lines) and the compensation plan (``plan_diff.compare``);
+3. **write** (one plan session): locks the order, checks its change_seq is the read's (else the
+   three steps run again), creates the revision and either waits for approval (``pendingApproval``,
+   the order's clock paused) or applies it: the soft PONR charges, ``compensation.cancel_open`` and
+   ``undo_tasks``, the redo and new tasks and domain orders, the new values on the lines and the
+   order, order version n + 1, and the events.
+
+Revisable: an order in progress, pending or held (its plan exists); not a line that completed
+(``LINE_COMPLETED``). One open revision per order (a partial unique index): a second one is
+``REVISION_IN_PROGRESS``; a stale ``version`` is the usual ``CONFLICT``. The revision completes
+when the tasks it planned (``Task.revision_id``) have all finished (:func:`on_plan_close`, run by
+every plan session's close).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
+from om_graph.core.access.permissions import Permission, require
+from om_graph.core.catalog.registry import Registry
+from om_graph.core.change import compensation, plan_diff, ponr, versions
+from om_graph.core.change.error_codes import ChangeErrorCode
+from om_graph.core.change.models import OPEN_REVISION_STATES, OrderRevision
+from om_graph.core.change.states import REVISION, RevisionStates
+from om_graph.core.fulfilment import holds
+from om_graph.core.fulfilment.decomposition import Decomposer, PlannedDomainOrder, PlannedTask, installed_characteristics
+from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency, new_task_key
+from om_graph.core.fulfilment.orchestration import Orchestrator
+from om_graph.core.fulfilment.plan import OrderPlan
+from om_graph.core.fulfilment.rules import DependencyTypes
+from om_graph.core.fulfilment.session import PlanSession
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, DomainOrderStates, TaskKinds, TaskModes
+from om_graph.core.inventory.settlement import create_placeholders
+from om_graph.core.kernel import events as ev
+from om_graph.core.kernel.error_codes import CommonErrorCode
+from om_graph.core.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
+from om_graph.core.kernel.ids import reserve_many
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.kernel.transitions import fire
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.lifecycle.approval import approval_steps_for
+from om_graph.core.ordering.commands import LineInput, OrderInput
+from om_graph.core.ordering.lines import load_lines
+from om_graph.core.ordering.locking import lock_for_write
+from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.pricing import apply_prices
+from om_graph.core.ordering.relationships import stored as stored_relationships
+from om_graph.core.ordering.service import OrderService
+from om_graph.core.ordering.states import LINE, OrderStates
+from om_graph.core.pricing.request import DISCOUNT, RECURRING, PriceAdjustment
+
+UowFactory = Callable[..., UnitOfWork]
+TablesSource = Callable[[Session], Any]
+log = logging.getLogger(__name__)
+
+REVISABLE_ORDER_STATES = frozenset({OrderStates.IN_PROGRESS, OrderStates.PENDING, OrderStates.HELD})
+REASON_MAX = 500
+_STALE_RETRIES = 3
+
+
+# -- the request -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineRevision:
+    """A change to an existing line: characteristics (a value of None removes one), quantity, or removal."""
+
+    line_number: int
+    characteristics: Mapping[str, Any] = field(default_factory=dict)
+    quantity: int | None = None
+    remove: bool = False
+
+
+@dataclass(frozen=True)
+class RevisionInput:
+    lines: tuple[LineRevision, ...] = ()
+    add_lines: tuple[LineInput, ...] = ()  # new lines, numbered after the order's last
+    requested_completion_date: datetime | None = None  # None: unchanged
+    requested_start_date: datetime | None = None
+    manual_discount_percent: Decimal | None = None  # an order-level manual discount on recurring charges
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "lines": [
+                {
+                    "lineNumber": c.line_number,
+                    "characteristics": dict(c.characteristics),
+                    "quantity": c.quantity,
+                    "remove": c.remove,
+                }
+                for c in self.lines
+            ],
+            "addLines": [
+                {
+                    "offering": line.offering,
+                    "quantity": line.quantity,
+                    "action": line.action,
+                    "characteristics": dict(line.characteristics),
+                    "productId": line.product_id,
+                    "relationships": [list(r) for r in line.relationships],
+                }
+                for line in self.add_lines
+            ],
+            "requestedCompletionDate": self.requested_completion_date.isoformat() if self.requested_completion_date else None,
+            "requestedStartDate": self.requested_start_date.isoformat() if self.requested_start_date else None,
+            "manualDiscountPercent": str(self.manual_discount_percent) if self.manual_discount_percent is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RevisionInput:
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            lines=tuple(
+                LineRevision(c["lineNumber"], c.get("characteristics") or {}, c.get("quantity"), bool(c.get("remove")))
+                for c in data.get("lines", ())
+            ),
+            add_lines=tuple(
+                LineInput(
+                    offering=a["offering"],
+                    quantity=a.get("quantity", 1),
+                    action=a.get("action", "add"),
+                    characteristics=a.get("characteristics") or {},
+                    product_id=a.get("productId"),
+                    relationships=tuple((int(n), str(t)) for n, t in a.get("relationships", ())),
+                )
+                for a in data.get("addLines", ())
+            ),
+            requested_completion_date=when(data.get("requestedCompletionDate")),
+            requested_start_date=when(data.get("requestedStartDate")),
+            manual_discount_percent=Decimal(data["manualDiscountPercent"]) if data.get("manualDiscountPercent") else None,
+        )
+
+
+# -- what the read and the computation produce ------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    order_id: int
+    change_seq: int
+    revised: Order  # in memory: the order as the revision makes it (lines numbered as stored)
+    numbers: list[int]  # the revised lines' numbers
+    changes: list[versions.Change]
+    assessment: ponr.PonrAssessment | None
+    approval: list[Any]  # the approval policy's steps ([]: none needed)
+    compensation: plan_diff.CompensationPlan | None = None
+    temp_ids: dict[int, int] = field(default_factory=dict)  # new line's temporary id -> its line number
+
+
+class _Stale(Exception):
+    """The order was written between the read and the write: read and compute again."""
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed.single("reason", "say why the order is revised", CommonErrorCode.REQUIRED)
+    if len(text) > REASON_MAX:
+        raise ValidationFailed.single("reason", f"at most {REASON_MAX} characters", CommonErrorCode.TOO_LONG)
+    return text
+
+
+def _not_revisable(order: Order) -> ValidationFailed:
+    return ValidationFailed.single(
+        "id",
+        f"order {order.id} is {order.state}: only an order in progress, pending or held is revised",
+        ChangeErrorCode.NOT_REVISABLE,
+    )
+
+
+def _open_revision(session: Session, order_id: int) -> OrderRevision | None:
+    return session.scalars(
+        select(OrderRevision).where(OrderRevision.order_id == order_id, OrderRevision.state.in_(OPEN_REVISION_STATES))
+    ).first()
+
+
+def _in_progress(order_id: int) -> ValidationFailed:
+    return ValidationFailed.single(
+        "id", f"order {order_id} has a revision in progress: one at a time", ChangeErrorCode.REVISION_IN_PROGRESS
+    )
+
+
+class RevisionService:
+    def __init__(
+        self,
+        uow: UowFactory,
+        registry: Registry,
+        orders: OrderService,
+        orchestrator: Orchestrator,
+        decomposer: Decomposer,
+        tables: TablesSource,
+    ):
+        self._uow = uow
+        self.registry = registry
+        self.orders = orders
+        self.orchestrator = orchestrator
+        self.decomposer = decomposer
+        self._tables = tables
+
+    # -- use cases ---------------------------------------------------------------------------------
+
+    def revise(
+        self,
+        actor: Actor,
+        order_id: int,
+        changes: RevisionInput,
+        *,
+        expected_version: int | None,
+        reason: str,
+        acknowledge_ponr: bool = False,
+    ) -> OrderRevision:
+        require(actor, Permission.ORDER_REVISE)
+        text = _reason(reason)
+        for _ in range(_STALE_RETRIES):
+            prepared = self._prepare(actor, order_id, changes, expected_version, acknowledge_ponr, revising=None)
+            try:
+                return self._write_new(actor, prepared, changes, text, expected_version, acknowledge_ponr)
+            except _Stale:
+                log.info("order %s changed while its revision was computed; computing it again", order_id)
+        raise Conflict(f"order {order_id} kept changing; try again", field="version")
+
+    def approve(self, actor: Actor, revision_id: int, comment: str | None = None) -> OrderRevision:
+        """Approve a revision waiting for approval (``order:approve``, not its requester): it is
+        computed again on the order as it now is and applied."""
+        require(actor, Permission.ORDER_APPROVE)
+        for _ in range(_STALE_RETRIES):
+            revision = self._waiting(actor, revision_id)
+            changes = RevisionInput.from_json(revision.changes)
+            prepared = self._prepare(actor, revision.order_id, changes, None, revision.ponr_acknowledged, revising=revision_id)
+            try:
+                with self._uow() as uow:
+                    order = self._lock(uow, actor, prepared)
+                    row = uow.session.get(OrderRevision, revision_id)
+                    assert row is not None
+                    fire(uow, order, row, "approve", actor, {"comment": comment} if comment else None)
+                    self._apply(uow, actor, order, row, prepared)
+                    return row
+            except _Stale:
+                continue
+        raise Conflict("the order kept changing; try again", field="id")
+
+    def reject(self, actor: Actor, revision_id: int, reason: str | None = None) -> OrderRevision:
+        require(actor, Permission.ORDER_APPROVE)
+        self._waiting(actor, revision_id)
+        with self._uow() as uow:
+            row = uow.session.get(OrderRevision, revision_id)
+            assert row is not None
+            order = lock_for_write(uow, actor, row.order_id)
+            fire(uow, order, row, "reject", actor, {"reason": reason} if reason else None)
+            row.error = {"reason": reason} if reason else None
+            self._end_pause(uow, order, row)
+            order.version += 1
+            return row
+
+    def _waiting(self, actor: Actor, revision_id: int) -> OrderRevision:
+        with self._uow(read_only=True) as uow:
+            row = uow.session.get(OrderRevision, revision_id)
+            if row is None:
+                raise NotFound("no such revision", field="id", code=ChangeErrorCode.UNKNOWN_REVISION)
+            if row.state != RevisionStates.PENDING_APPROVAL:
+                raise ValidationFailed.single(
+                    "id", f"revision {revision_id} is {row.state}, not waiting for approval", CommonErrorCode.INVALID_STATE
+                )
+            if row.requested_by == actor.label:
+                raise ValidationFailed.single("id", "the requester of a revision may not approve it", CommonErrorCode.FORBIDDEN)
+            return row
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def revisions(self, order_id: int) -> list[OrderRevision]:
+        with self._uow(read_only=True) as uow:
+            return list(
+                uow.session.scalars(select(OrderRevision).where(OrderRevision.order_id == order_id).order_by(OrderRevision.id))
+            )
+
+    def versions_of(self, order_id: int) -> list[Any]:
+        with self._uow(read_only=True) as uow:
+            return versions.versions_of(uow.session, order_id)
+
+    def version_diff(self, order_id: int, first: int, second: int) -> list[versions.Change]:
+        with self._uow(read_only=True) as uow:
+            a = versions.version_of(uow.session, order_id, first)
+            b = versions.version_of(uow.session, order_id, second)
+            missing = [n for n, v in ((first, a), (second, b)) if v is None]
+            if missing:
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "from" if n == first else "to",
+                            f"order {order_id} has no version {n}",
+                            ChangeErrorCode.UNKNOWN_ORDER_VERSION,
+                        )
+                        for n in missing
+                    ]
+                )
+            assert a is not None and b is not None
+            return versions.diff(a.snapshot, b.snapshot)
+
+    # -- read and compute ----------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        actor: Actor,
+        order_id: int,
+        changes: RevisionInput,
+        expected_version: int | None,
+        acknowledge_ponr: bool,
+        *,
+        revising: int | None,
+    ) -> _Prepared:
+        with self._uow(read_only=True) as uow:
+            session = uow.session
+            order = session.get(Order, order_id)
+            if order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
+                raise NotFound("no such order", field="id")
+            if expected_version is not None and order.version != expected_version:
+                raise Conflict(
+                    f"the order changed (version {order.version}, you sent {expected_version}); reload it", field="version"
+                )
+            if order.state not in REVISABLE_ORDER_STATES:
+                raise _not_revisable(order)
+            open_revision = _open_revision(session, order_id)
+            if open_revision is not None and open_revision.id != revising:
+                raise _in_progress(order_id)
+            plan = OrderPlan.load(session, order)
+            data, numbers, touched = self._revised_input(order, plan.lines, changes)
+            revised = self.orders.capture(session, actor, data, editing=order.id)
+            revised.id, revised.channel, revised.segment = order.id, order.channel, order.segment
+            by_number = {line.line_number: line for line in plan.lines}
+            temp_ids: dict[int, int] = {}
+            for line, number in zip(revised.lines, numbers, strict=True):
+                line.line_number = number
+                line.relationships = _renumbered(line.relationships, numbers)
+                line.order_id = order.id
+                if number in by_number:
+                    line.id = by_number[number].id
+                else:
+                    line.id = -number  # a new line's temporary id (its real one is reserved at the write)
+                    temp_ids[line.id] = number
+            found = versions.diff(versions.snapshot(order, plan.lines), versions.snapshot(revised, revised.lines))
+            if not found:
+                raise ValidationFailed.single("lines", "the revision changes nothing", ChangeErrorCode.NO_CHANGE)
+            changed_numbers = touched | {int(c.path.split(".")[1]) for c in found if c.path.startswith("lines.")}
+            changed_ids = [by_number[n].id for n in sorted(changed_numbers) if n in by_number]
+            assessment = ponr.assess(plan, changed_ids, registry=self.registry) if changed_ids else None
+            if assessment is not None:
+                ponr.refuse_past_ponr(assessment, acknowledged=acknowledge_ponr)
+            tables = self._tables(session)
+            installed = installed_characteristics(session, list(revised.lines))
+            prepared = _Prepared(order.id, order.change_seq, revised, numbers, found, assessment, [], temp_ids=temp_ids)
+        # No transaction open: the policy, and pack code (decomposition rules, jeopardy policies).
+        if revising is None:
+            prepared.approval = approval_steps_for(revised, revised.lines, tables, new_customer=False)
+        if not prepared.approval:
+            new_plan = self.decomposer.plan(revised, list(revised.lines), installed, tables)
+            line_numbers = {line.id: line.line_number for line in revised.lines}
+            prepared.compensation = plan_diff.compare(plan, new_plan, line_numbers, versions.changed_characteristics(found))
+        return prepared
+
+    def _revised_input(
+        self, order: Order, lines: Sequence[OrderLine], changes: RevisionInput
+    ) -> tuple[OrderInput, list[int], set[int]]:
+        """The revised order as capture's input (lines in line-number order, relationships by
+        input position), the line numbers of its lines, and the numbers of the lines changed."""
+        by_number = {line.line_number: line for line in lines}
+        errors: list[FieldError] = []
+        wanted: dict[int, LineRevision] = {}
+        for index, change in enumerate(changes.lines):
+            path = f"lines.{index}.lineNumber"
+            line = by_number.get(change.line_number)
+            if line is None:
+                errors.append(FieldError(path, f"order {order.id} has no line {change.line_number}", CommonErrorCode.NOT_FOUND))
+            elif line.state in LINE.terminal:
+                errors.append(
+                    FieldError(
+                        path,
+                        f"line {line.line_number} is {line.state}: change it with a new order",
+                        ChangeErrorCode.LINE_COMPLETED,
+                    )
+                )
+            elif change.line_number in wanted:
+                errors.append(FieldError(path, "one change per line", CommonErrorCode.INVALID))
+            else:
+                wanted[change.line_number] = change
+        if errors:
+            raise ValidationFailed(errors)
+        kept = [
+            line for line in sorted(lines, key=lambda line: line.line_number) if not wanted.get(line.line_number, _KEEP).remove
+        ]
+        if not kept and not changes.add_lines:
+            raise ValidationFailed.single(
+                "lines", "a revision cannot remove every line: cancel the order", CommonErrorCode.INVALID
+            )
+        next_number = max(by_number, default=0) + 1
+        numbers = [line.line_number for line in kept] + list(range(next_number, next_number + len(changes.add_lines)))
+        position = {number: i + 1 for i, number in enumerate(numbers)}
+
+        def relationships(given: Sequence[tuple[int, str]]) -> tuple[tuple[int, str], ...]:
+            return tuple((position.get(number, number), kind) for number, kind in given if number in position)
+
+        inputs: list[LineInput] = []
+        for line in kept:
+            change = wanted.get(line.line_number, _KEEP)
+            characteristics = {**line.characteristics, **change.characteristics}
+            inputs.append(
+                LineInput(
+                    offering=line.offering_key,
+                    quantity=change.quantity if change.quantity is not None else line.quantity,
+                    action=line.action,
+                    characteristics={k: v for k, v in characteristics.items() if v is not None},
+                    product_id=line.product_id,
+                    relationships=relationships(
+                        [(int(r["lineNumber"]), str(r["relationshipType"])) for r in line.relationships or ()]
+                    ),
+                )
+            )
+        inputs.extend(replace(line, relationships=relationships(line.relationships)) for line in changes.add_lines)
+        adjustments = order_adjustments(changes.manual_discount_percent)
+        data = OrderInput(
+            customer_id=order.customer_id,
+            lines=tuple(inputs),
+            description=order.description,
+            external_id=order.external_id,
+            requested_completion_date=changes.requested_completion_date or order.requested_completion_date,
+            requested_start_date=changes.requested_start_date or order.requested_start_date,
+            price_adjustments=adjustments,
+            price_list=order.price_list,
+        )
+        return data, numbers, set(wanted)
+
+    # -- write -------------------------------------------------------------------------------------
+
+    def _lock(self, uow: UnitOfWork, actor: Actor, prepared: _Prepared, expected_version: int | None = None) -> Order:
+        order = lock_for_write(uow, actor, prepared.order_id, expected_version)
+        if order.change_seq != prepared.change_seq + 1:
+            raise _Stale
+        return order
+
+    def _write_new(
+        self,
+        actor: Actor,
+        prepared: _Prepared,
+        changes: RevisionInput,
+        reason: str,
+        expected_version: int | None,
+        acknowledge_ponr: bool,
+    ) -> OrderRevision:
+        try:
+            with self._uow() as uow:
+                order = self._lock(uow, actor, prepared, expected_version)
+                versions.ensure_first(uow, order, load_lines(uow.session, order))
+                revision = OrderRevision(
+                    order_id=order.id,
+                    state=REVISION.initial,
+                    base_version=order.order_version,
+                    reason=reason,
+                    requested_by=actor.label,
+                    changes=changes.as_json(),
+                    diff=[c.as_json() for c in prepared.changes],
+                    ponr_acknowledged=acknowledge_ponr,
+                    version=1,
+                )
+                uow.session.add(revision)
+                uow.session.flush()  # its id (and the one-open-revision index)
+                uow.record(
+                    order,
+                    ev.REVISION_STATE_CHANGE,
+                    entity_kind="revision",
+                    entity_id=revision.id,
+                    actor=actor,
+                    to_state=revision.state,
+                    payload={"reason": reason, "baseVersion": revision.base_version, "diff": revision.diff},
+                )
+                if prepared.approval:
+                    fire(uow, order, revision, "awaitApproval", SYSTEM_ACTOR, {"reasons": list(prepared.approval[0].reasons)})
+                    if order.paused_at is None:  # the clock stops while the revision waits (like a hold)
+                        order.paused_at = utcnow()
+                        revision.compensation = {"pausedClock": True}
+                    order.version += 1
+                    return revision
+                fire(uow, order, revision, "apply", SYSTEM_ACTOR, {"by": actor.label})
+                self._apply(uow, actor, order, revision, prepared)
+                return revision
+        except IntegrityError as exc:
+            if "order_revision" in str(exc.orig) or "ix_order_revision_open" in str(exc.orig):
+                raise _in_progress(prepared.order_id) from exc
+            raise
+
+    def _end_pause(self, uow: UnitOfWork, order: Order, revision: OrderRevision) -> None:
+        if (revision.compensation or {}).get("pausedClock") and order.paused_at is not None:
+            session = PlanSession.open(uow, self.orchestrator, order.id)
+            assert session is not None
+            with session:
+                end_pause(session, order)
+
+    def _apply(self, uow: UnitOfWork, actor: Actor, order: Order, revision: OrderRevision, prepared: _Prepared) -> None:
+        """Apply a computed revision in the locked order's plan session (module docstring)."""
+        comp = prepared.compensation
+        assert comp is not None
+        paused_by_revision = bool((revision.compensation or {}).get("pausedClock"))
+        session = PlanSession.open(uow, self.orchestrator, order.id)
+        assert session is not None
+        with session:
+            plan = session.plan
+            if paused_by_revision:
+                end_pause(session, order)
+            lines_by_number = {line.line_number: line for line in plan.lines}
+            reason = f"revision {revision.id}: {revision.reason}"
+            # 1. the work that stops: open tasks cancelled, completed ones undone (reverse dependency order)
+            compensation.cancel_open(session, [plan.tasks[i] for i in comp.cancel], reason=reason)
+            undos = compensation.undo_tasks(session, [plan.tasks[i] for i in comp.undo], reason=reason, revision_id=revision.id)
+            undo_of = {t.compensates_id: t for t in undos}
+            # 2. the lines as revised (new ones get their ids and start), the header, version n + 1
+            new_lines = self._apply_lines(session, actor, prepared, lines_by_number)
+            line_id_of = {line.line_number: line.id for line in plan.lines}
+            # 3. the new work: domain orders and tasks, redo tasks after their undo
+            written = self._write_work(session, prepared, comp, revision.id, undo_of, line_id_of)
+            for domain_order_id in comp.reopen:
+                domain_order = plan.domain_order(domain_order_id)
+                if domain_order.state == DomainOrderStates.COMPLETED:
+                    session.fire(domain_order, "reopen", SYSTEM_ACTOR, {"revision": revision.id})
+            for line in new_lines:
+                create_placeholders(uow, order, line, self.registry)
+            charges: list[dict[str, Any]] = []
+            if prepared.assessment is not None and prepared.assessment.soft:
+                charges = ponr.apply_charges(
+                    uow, order, plan.lines, prepared.assessment, reason, actor=actor, registry=self.registry
+                )
+            number = order.order_version + 1
+            order.order_version = number
+            order.version += 1
+            versions.write_version(
+                uow, order, number, created_by=actor.label, lines=plan.lines, revision_id=revision.id, reason=revision.reason
+            )
+            revision.new_version = number
+            revision.charges = charges or None
+            revision.compensation = plan_diff.summary(comp, plan, written)
+            uow.record(
+                order,
+                ev.ORDER_ATTRIBUTE_CHANGE,
+                entity_kind="order",
+                entity_id=order.id,
+                actor=actor,
+                payload={"revision": revision.id, "orderVersion": number, "changes": revision.diff},
+            )
+            if not undos and not written:
+                session.fire(revision, "complete", SYSTEM_ACTOR)
+                revision.completed_at = utcnow()
+            session.schedule_dirty = True
+
+    def _apply_lines(
+        self, session: PlanSession, actor: Actor, prepared: _Prepared, by_number: dict[int, OrderLine]
+    ) -> list[OrderLine]:
+        """The revised values onto the stored lines and order; new lines created (submitted and
+        started). Returns the new lines."""
+        order, revised, uow = session.order, prepared.revised, session.uow
+        new_lines: list[OrderLine] = []
+        count = len(prepared.temp_ids)
+        ids = reserve_many(uow.session, {OrderLine: count})[OrderLine] if count else []
+        fresh = iter(ids)
+        for line in revised.lines:
+            stored = by_number.get(line.line_number)
+            if stored is None:
+                stored = OrderLine(
+                    id=next(fresh),
+                    order_id=order.id,
+                    line_number=line.line_number,
+                    action=line.action,
+                    offering_key=line.offering_key,
+                    spec_key=line.spec_key,
+                    quantity=line.quantity,
+                    characteristics=dict(line.characteristics),
+                    product_id=line.product_id,
+                    state=LINE.initial,
+                    unit_one_time_price=line.unit_one_time_price,
+                    unit_recurring_price=line.unit_recurring_price,
+                    prices=line.prices,
+                    relationships=line.relationships,
+                )
+                uow.add_new([stored])
+                session.plan.lines.append(stored)
+                session.plan.__dict__.pop("_lines_by_id", None)
+                fire(uow, order, stored, "submit", actor)
+                session.fire(stored, "start", SYSTEM_ACTOR)
+                new_lines.append(stored)
+                continue
+            stored.characteristics = dict(line.characteristics)
+            stored.quantity = line.quantity
+            stored.relationships = line.relationships
+        order.requested_completion_date = revised.requested_completion_date
+        order.requested_start_date = revised.requested_start_date
+        ordered = [
+            by_number.get(line.line_number) or next(n for n in new_lines if n.line_number == line.line_number)
+            for line in revised.lines
+        ]
+        priced = _Priced(revised)
+        apply_prices(order, ordered, priced)  # type: ignore[arg-type]
+        return new_lines
+
+    def _write_work(
+        self,
+        session: PlanSession,
+        prepared: _Prepared,
+        comp: plan_diff.CompensationPlan,
+        revision_id: int,
+        undo_of: Mapping[int | None, Task],
+        line_id_of: Mapping[int, int],
+    ) -> list[Task]:
+        plan, uow = session.plan, session.uow
+        line_of = {temp: line_id_of[number] for temp, number in prepared.temp_ids.items()}
+        planned_tasks: list[tuple[PlannedTask, int | None]] = [(t, None) for t in comp.new_tasks] + [(t, o) for o, t in comp.redo]
+        ids = reserve_many(uow.session, {DomainOrder: len(comp.new_domain_orders), Task: len(planned_tasks)})
+        domain_id: dict[int, int] = dict(comp.matched)
+        domain_orders: list[DomainOrder] = []
+        for planned, new_id in zip(comp.new_domain_orders, ids.get(DomainOrder, []), strict=True):
+            domain_id[id(planned)] = new_id
+            domain_orders.append(
+                DomainOrder(
+                    id=new_id,
+                    order_id=plan.order.id,
+                    line_id=line_of.get(planned.line_id, planned.line_id),
+                    parent_id=_parent_id(planned, domain_id),
+                    kind=planned.kind,
+                    spec_key=planned.spec_key,
+                    unit_index=planned.unit_index,
+                    state=DOMAIN_ORDER.initial,
+                    characteristics=dict(planned.characteristics),
+                )
+            )
+        task_of: dict[int, Task] = {}
+        tasks: list[Task] = []
+        for (planned_task, original), task_id in zip(planned_tasks, ids.get(Task, []), strict=True):
+            task = Task(
+                id=task_id,
+                order_id=plan.order.id,
+                domain_order_id=domain_id[id(planned_task.domain_order)],
+                key=planned_task.key,
+                name=planned_task.name,
+                kind=planned_task.kind,
+                handler=planned_task.handler,
+                state=TASK.initial,
+                attempts=0,
+                max_attempts=planned_task.max_attempts,
+                idempotency_key=new_task_key(),
+                planned_seconds=planned_task.planned_seconds,
+                duration_seconds=planned_task.duration_seconds,
+                assignment_group=planned_task.assignment_group if planned_task.kind == TaskKinds.MANUAL else None,
+                mode=TaskModes.REDO if original is not None else TaskModes.DO,
+                compensates_id=original,
+                revision_id=revision_id,
+            )
+            task_of[id(planned_task)] = task
+            tasks.append(task)
+        edges: dict[tuple[int, int], TaskDependency] = {}
+
+        def depend(task_id: int, predecessor_id: int, kind: str = DependencyTypes.FINISH_TO_START, lag: int = 0) -> None:
+            edges.setdefault(
+                (task_id, predecessor_id),
+                TaskDependency(task_id=task_id, predecessor_id=predecessor_id, dependency_type=kind, lag_seconds=lag),
+            )
+
+        for task_end, predecessor_end, kind, lag in comp.edges:
+            predecessor_id = predecessor_end if isinstance(predecessor_end, int) else task_of[id(predecessor_end)].id
+            depend(task_of[id(task_end)].id, predecessor_id, kind, lag)
+        for task in tasks:
+            if task.compensates_id is not None and task.compensates_id in undo_of:
+                depend(task.id, undo_of[task.compensates_id].id)  # a redo after its undo
+        # Kept pending tasks: a cancelled predecessor's dependency moves to its replacement (or goes),
+        # and a redone predecessor's redo is waited for too.
+        dropped: list[tuple[int, int]] = []
+        for task_id, predecessors in list(plan.predecessors.items()):
+            kept = plan.tasks.get(task_id)
+            if kept is None or not TASK.can(kept.state, "release") or kept.id in comp.cancel:
+                continue
+            for predecessor_id, kind in list(predecessors):
+                if predecessor_id in comp.replaced_by:
+                    dropped.append((task_id, predecessor_id))
+                    depend(task_id, task_of[id(comp.replaced_by[predecessor_id])].id, kind)
+                elif predecessor_id in comp.cancel:
+                    dropped.append((task_id, predecessor_id))
+                elif predecessor_id in comp.redone:
+                    depend(task_id, task_of[id(comp.redone[predecessor_id])].id, kind)
+        for task_id, predecessor_id in dropped:
+            uow.session.execute(
+                delete(TaskDependency).where(TaskDependency.task_id == task_id, TaskDependency.predecessor_id == predecessor_id)
+            )
+            plan.predecessors[task_id] = [p for p in plan.predecessors[task_id] if p[0] != predecessor_id]
+            plan.successors[predecessor_id] = [s for s in plan.successors.get(predecessor_id, []) if s != task_id]
+            plan.lags.pop((task_id, predecessor_id), None)
+        plan.domain_orders.extend(domain_orders)
+        plan.__dict__.pop("_domain_orders_by_id", None)
+        for task in tasks:
+            plan.tasks[task.id] = task
+        for dependency in edges.values():
+            plan.successors[dependency.predecessor_id].append(dependency.task_id)
+            plan.predecessors[dependency.task_id].append((dependency.predecessor_id, dependency.dependency_type))
+            if dependency.lag_seconds:
+                plan.lags[(dependency.task_id, dependency.predecessor_id)] = dependency.lag_seconds
+        uow.add_new([*domain_orders, *tasks, *edges.values()])
+        for task in tasks:
+            uow.record(
+                plan.order,
+                ev.TASK_STATE_CHANGE,
+                entity_kind="task",
+                entity_id=task.id,
+                actor=SYSTEM_ACTOR,
+                to_state=task.state,
+                payload={
+                    "event": "planRevision",
+                    "mode": task.mode,
+                    "compensates": task.compensates_id,
+                    "taskKey": task.key,
+                    "revision": revision_id,
+                },
+            )
+        return tasks
+
+
+_KEEP = LineRevision(0)
+
+
+def _parent_id(planned: PlannedDomainOrder, domain_id: Mapping[int, int]) -> int | None:
+    if planned.parent is not None:
+        return domain_id[id(planned.parent)]
+    return planned.parent_id
+
+
+def _renumbered(relationships: list[dict[str, Any]] | None, numbers: Sequence[int]) -> list[dict[str, Any]] | None:
+    """Relationships validated by input position, back to the lines' stored numbers."""
+    if not relationships:
+        return relationships
+    return stored_relationships([(numbers[int(r["lineNumber"]) - 1], str(r["relationshipType"])) for r in relationships])
+
+
+def order_adjustments(percent: Decimal | None) -> tuple[PriceAdjustment, ...]:
+    """A revision's manual discount: a percentage off the order's recurring charges."""
+    if percent is None or percent == 0:
+        return ()
+    return (PriceAdjustment(DISCOUNT, RECURRING, "revision discount", percentage=percent),)
+
+
+@dataclass
+class _Priced:
+    """The revised order's prices, in the shape ``apply_prices`` takes (a ``PricedOrder``)."""
+
+    price_list: str | None
+    currency: str
+    total_prices: Any
+    one_time_total: Decimal
+    recurring_total: Decimal
+    manual_discount_percent: Decimal
+    discount_over_limit: bool
+    lines: list[Any]
+
+    def __init__(self, revised: Order):
+        self.price_list, self.currency, self.total_prices = revised.price_list, revised.currency, revised.total_prices
+        self.one_time_total, self.recurring_total = revised.one_time_total, revised.recurring_total
+        self.manual_discount_percent, self.discount_over_limit = revised.manual_discount_percent, revised.discount_over_limit
+        self.lines = [_PricedLine(line.prices, line.unit_one_time_price, line.unit_recurring_price) for line in revised.lines]
+
+
+@dataclass
+class _PricedLine:
+    prices: Any
+    unit_one_time_price: Decimal
+    unit_recurring_price: Decimal
+
+
+# -- completion ----------------------------------------------------------------------------------
+
+
+def end_pause(session: PlanSession, order: Order) -> None:
+    """The order's clock runs again: due dates move by the time the revision waited."""
+    holds.end_pause(session, order)
+
+
+def on_plan_close(session: PlanSession) -> None:
+    """A revision in progress completes when every task it planned (undo, redo, new) is finished:
+    run by each plan session's close (fulfilment/session.py ``CLOSE_HOOKS``)."""
+    planned: dict[int, bool] = {}
+    for task in session.plan.tasks.values():
+        if task.revision_id is not None:
+            planned[task.revision_id] = planned.get(task.revision_id, True) and task.state in TASK.terminal
+    for revision_id, finished in planned.items():
+        if not finished:
+            continue
+        revision = session.uow.session.get(OrderRevision, revision_id)
+        if revision is None or revision.state != RevisionStates.IN_PROGRESS:
+            continue
+        session.fire(revision, "complete", SYSTEM_ACTOR)
+        revision.completed_at = utcnow()
