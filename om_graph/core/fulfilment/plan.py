@@ -141,18 +141,31 @@ class OrderPlan:
             opens = max(opens, at)
         return opens
 
+    @property
+    def start_gate(self) -> datetime | None:
+        """The plan's start gate: no task of an order with a requested start date (TMF622
+        ``requestedStartDate``, e.g. a future-dated suspend) is released before it. The gate is
+        a task's ``release_at`` like a lag's, so the delayed advance job releases the order on
+        time and the reconciler's sweep of gates past due catches a lost job after a restart;
+        the release itself is a fired transition (once)."""
+        start: datetime | None = getattr(self.order, "requested_start_date", None)  # (a bare plan in tests has none)
+        return start
+
     def release_gates(self, now: datetime) -> tuple[list[Task], list[tuple[Task, datetime]]]:
         """Pending tasks whose start dependencies let them go now, and those that will at a
         known later time (a lag still running), with that time."""
         due: list[Task] = []
         later: list[tuple[Task, datetime]] = []
         parked = self.parked(building_only=True)  # a part they are built on is not built yet
+        start = self.start_gate
         for task_id, task in sorted(self.tasks.items()):
             if not TASK.can(task.state, "release") or (parked and task.domain_order_id in parked):
                 continue
             opens = self.gate(task_id, Gates.START)
             if opens is None:
                 continue
+            if start is not None and opens < start:
+                opens = start
             if opens <= now:
                 due.append(task)
             else:

@@ -17,8 +17,8 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.fulfilment.models import DomainOrder
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import BELOW_ORDER, ORDER_LEVEL, RollupRule, roll_up_event
-from om_graph.core.fulfilment.states import TaskStates
-from om_graph.core.inventory.settlement import lock_owners, settle_line, write_contract
+from om_graph.core.fulfilment.states import DomainOrderStates, TaskStates
+from om_graph.core.inventory.settlement import lock_owners, settle_line, start_line, write_contract
 from om_graph.core.kernel.transitions import fire, machine_of
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import OrderLine
@@ -62,9 +62,14 @@ def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
     # A domain order with a part still parked under it (staggered decomposition) does not finish:
     # the part counts as a child not started.
     parked = plan.parked()
+    started: dict[int, OrderLine] = {}  # lines whose first work started now (a root domain order started)
     for domain_order in sorted(domain_orders, key=lambda d: d.id, reverse=True):
         states = child_states[domain_order.id]
-        _roll(uow, plan, domain_order, BELOW_ORDER, [*states, TaskStates.PENDING] if domain_order.id in parked else states)
+        moved = _roll(
+            uow, plan, domain_order, BELOW_ORDER, [*states, TaskStates.PENDING] if domain_order.id in parked else states
+        )
+        if moved and domain_order.parent_id is None and domain_order.state == DomainOrderStates.IN_PROGRESS:
+            started[domain_order.line_id] = plan.line(domain_order.line_id)
         child_states[domain_order.parent_id].append(domain_order.state)
 
     roots_by_line: dict[int, list[str]] = defaultdict(list)
@@ -75,9 +80,14 @@ def rollup(uow: UnitOfWork, plan: OrderPlan, registry: Registry) -> None:
         line for line in lines if _roll(uow, plan, line, BELOW_ORDER, roots_by_line[line.id]) and line.state in LINE.terminal
     ]
     completed = [line for line in finished if line.state == LineStates.COMPLETED]
-    lock_owners(uow, completed)  # every other order the settlement writes, newest first, before it reads any
+    # every other order the settlement writes, newest first, before it reads any
+    lock_owners(uow, [*started.values(), *finished])
+    for line in started.values():  # TMF637 pendingActive / pendingTerminate
+        start_line(uow, order, line, SYSTEM_ACTOR)
     for line in finished:
-        settle_line(uow, order, line, unit_outputs(domain_orders, line), SYSTEM_ACTOR, completed=line in completed)
+        settle_line(
+            uow, order, line, unit_outputs(domain_orders, line), SYSTEM_ACTOR, completed=line in completed, registry=registry
+        )
 
     if _roll(uow, plan, order, ORDER_LEVEL, [line.state for line in lines]) and order.state in ORDER.terminal:
         write_contract(uow, order, registry)

@@ -1,9 +1,14 @@
 """Inventory coupling: placeholders at decomposition, activation per line, contracts at the end.
 
 TMF637 statuses: an add line's products are created (``created``) when the line is decomposed,
-become ``active`` with their final characteristics when the line completes, and ``aborted`` when it
-fails. A modify line rewrites the product's characteristics; a delete line terminates it, revokes
-its entitlements and terminates its contract once none of the contract's products is active. When
+become ``pendingActive`` when the line's work starts, ``active`` with their final characteristics
+when the line completes, and ``aborted`` when it fails. A modify line rewrites the product's
+characteristics (a tier change its offering too, an entitlement's quantity the characteristic it
+reads); a suspend line suspends it, a resume line resumes it; a delete line makes it
+``pendingTerminate`` when its work starts, then terminates it, revokes its entitlements and
+terminates its contract once none of the contract's products is active (a failed delete line
+restores the status it had). Every product transition is one :func:`fire_product`, which writes
+the product's history (``ProductStatusChange``) with the event. When
 the order ends with any product activated, a contract (agreement) and the offerings' entitlements
 are written, each linked back to the order and product.
 
@@ -22,9 +27,10 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.catalog.registry import Registry
-from om_graph.core.inventory.models import Agreement, Entitlement, Product
-from om_graph.core.inventory.states import AGREEMENT, ENTITLEMENT, PRODUCT, ProductStatuses
+from om_graph.core.inventory.models import Agreement, Entitlement, Product, ProductStatusChange
+from om_graph.core.inventory.states import AGREEMENT, ENTITLEMENT, PRODUCT, PRODUCT_LINE_EVENTS, ProductStatuses
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.transitions import fire
 from om_graph.core.kernel.uow import Acting, OrderRef, UnitOfWork
@@ -102,30 +108,110 @@ def contract_term_months(product: Product, registry: Registry) -> int:
     return registry.offerings[product.offering_key].contract_term_months
 
 
+def record_history(
+    uow: UnitOfWork,
+    order: OrderRef | None,
+    product: Product,
+    event: str,
+    from_status: str | None,
+    actor: Acting,
+    line_id: int | None,
+) -> None:
+    """One row of the product's history (TMF637): the event, the status before and after, the
+    order line that made it, who acted and the characteristics the product has now."""
+    uow.session.add(
+        ProductStatusChange(
+            product_id=product.id,
+            order_id=order.id if order is not None else None,
+            order_line_id=line_id,
+            event=event,
+            from_status=from_status,
+            to_status=product.status,
+            actor=actor.label,
+            characteristics=dict(product.characteristics),
+        )
+    )
+
+
+def fire_product(uow: UnitOfWork, order: OrderRef, product: Product, event: str, actor: Acting, line_id: int | None) -> str:
+    """Every product transition: fire ``event`` on the product's machine (one event row on the
+    order) and write the product's history. Returns the new status."""
+    previous = product.status
+    status = fire(uow, order, product, event, actor, {"lineId": line_id, "productId": product.id})
+    record_history(uow, order, product, event, previous, actor, line_id)
+    return status
+
+
 def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, registry: Registry) -> None:
     if line.action != "add":
         return
     offering = registry.offerings[line.offering_key]
-    uow.add_new(  # inserted now, as created: a line that completes at once reads them back
+    placeholders = [
+        Product(
+            customer_id=order.customer_id,
+            name=offering.name,
+            offering_key=line.offering_key,
+            spec_key=line.spec_key,
+            status=PRODUCT.initial,
+            characteristics=dict(line.characteristics),
+            one_time_price=line.unit_one_time_price,
+            recurring_price=line.unit_recurring_price,
+            currency=order.currency,  # the currency the line's captured prices are in
+            product_price=product_price_of(line.prices, line.quantity),
+            order_id=order.id,
+            order_line_id=line.id,
+            last_order_line_id=line.id,
+        )
+        for _ in range(line.quantity)
+    ]
+    uow.add_new(placeholders)  # inserted now, as created: a line that completes at once reads them back
+    actor = SYSTEM_ACTOR
+    uow.add_new(
         [
-            Product(
-                customer_id=order.customer_id,
-                name=offering.name,
-                offering_key=line.offering_key,
-                spec_key=line.spec_key,
-                status=PRODUCT.initial,
-                characteristics=dict(line.characteristics),
-                one_time_price=line.unit_one_time_price,
-                recurring_price=line.unit_recurring_price,
-                currency=order.currency,  # the currency the line's captured prices are in
-                product_price=product_price_of(line.prices, line.quantity),
+            ProductStatusChange(
+                product_id=p.id,
                 order_id=order.id,
                 order_line_id=line.id,
-                last_order_line_id=line.id,
+                event="create",
+                from_status=None,
+                to_status=p.status,
+                actor=actor.label,
+                characteristics=dict(p.characteristics),
             )
-            for _ in range(line.quantity)
+            for p in placeholders
         ]
     )
+
+
+def start_line(uow: UnitOfWork, order: OrderRef, line: SoldLine, actor: Acting) -> None:
+    """A line's work started (the roll-up moved it to inProgress): an add line's placeholders
+    become ``pendingActive``, a delete line's product ``pendingTerminate``. A modify, suspend or
+    resume line leaves the product's status until it completes. A delete line's product owner
+    must be locked first (:func:`lock_owners`)."""
+    event = PRODUCT_LINE_EVENTS.get((line.action, "start"))
+    if event is None:
+        return
+    if line.action == "add":
+        for product in _products_of_order(uow.session, order.id):
+            if product.order_line_id == line.id and PRODUCT.can(product.status, event):
+                fire_product(uow, order, product, event, actor, line.id)
+        return
+    changed = _changed_product(uow, line)
+    if changed is not None and PRODUCT.can(changed.status, event):
+        fire_product(uow, order, changed, event, actor, line.id)
+
+
+def _changed_product(uow: UnitOfWork, line: SoldLine) -> Product | None:
+    """The product a modify, delete, suspend or resume line changes, read after its owner's lock
+    and over anything this session holds (a change committed meanwhile is kept), except this
+    transaction's own unflushed changes to it (flushed first)."""
+    if line.product_id is None:
+        return None
+    session = uow.session
+    held = session.identity_map.get(session.identity_key(Product, line.product_id))
+    if held is not None and held in session.dirty:
+        session.flush()
+    return session.get(Product, line.product_id, populate_existing=True)
 
 
 def _products_of_order(session: Session, order_id: int) -> list[Product]:
@@ -155,32 +241,44 @@ def lock_owners(uow: UnitOfWork, lines: Iterable[SoldLine]) -> None:
 
 
 def settle_line(
-    uow: UnitOfWork, order: OrderRef, line: SoldLine, outputs: dict[int, dict[str, Any]], actor: Acting, *, completed: bool
+    uow: UnitOfWork,
+    order: OrderRef,
+    line: SoldLine,
+    outputs: dict[int, dict[str, Any]],
+    actor: Acting,
+    *,
+    completed: bool,
+    registry: Registry | None = None,
 ) -> None:
     """Apply a finished line to the inventory: ``completed`` says whether the line completed (the
     line's machine decides; the inventory does not read order states). ``outputs`` are the
-    characteristics fulfilment produced (e.g. assigned serials), per unit of the line. A modify
-    or delete line's product owner must be locked first (:func:`lock_owners`)."""
+    characteristics fulfilment produced (e.g. assigned serials), per unit of the line. A modify,
+    delete, suspend or resume line's product owner must be locked first (:func:`lock_owners`).
+    ``registry``: the catalog a tier change reads the new offering's name from, and a quantity
+    change its entitlements' definitions."""
     session = uow.session
     now = utcnow()
     if line.action == "add":
         products = [p for p in _products_of_order(session, order.id) if p.order_line_id == line.id]
         for unit, placeholder in enumerate(products):
-            if placeholder.status != ProductStatuses.CREATED:
+            if placeholder.status not in (ProductStatuses.CREATED, ProductStatuses.PENDING_ACTIVE):
                 continue
             if completed:
                 placeholder.characteristics = {**line.characteristics, **outputs.get(unit, {})}
                 placeholder.start_date = now
-                fire(uow, order, placeholder, "activate", actor, {"lineId": line.id})
+                fire_product(uow, order, placeholder, "activate", actor, line.id)
             else:
-                fire(uow, order, placeholder, "abort", actor, {"lineId": line.id})
+                fire_product(uow, order, placeholder, "abort", actor, line.id)
         return
-    if not completed or line.product_id is None:
+    if line.product_id is None:
         return
     lock_owners(uow, [line])  # (a no-op when the roll-up locked them all first)
-    # Read after the lock, and over anything this session holds: a modify committed meanwhile is kept.
-    product = session.get(Product, line.product_id, populate_existing=True)
+    product = _changed_product(uow, line)
     if product is None:
+        return
+    if not completed:
+        if line.action == "delete" and product.status == ProductStatuses.PENDING_TERMINATE:
+            fire_product(uow, order, product, restore_event(uow, product), actor, line.id)
         return
     product.last_order_line_id = line.id
     if line.action == "modify":
@@ -188,14 +286,63 @@ def settle_line(
         if line.prices is not None:  # priced since 0012: the product's new price (none: now free)
             product.product_price = product_price_of(line.prices, 1) if line.prices.get("itemTotalPrice") else []
             product.recurring_price = line.unit_recurring_price
-        fire(uow, order, product, "modify", actor, {"lineId": line.id})
+        if line.offering_key != product.offering_key:  # a tier change within the offering's family
+            product.offering_key = line.offering_key
+            offering = registry.offerings.get(line.offering_key) if registry is not None else None
+            if offering is not None:
+                product.name = offering.name
+        _update_quantities(product, registry)
+        event = "modify" if product.status == ProductStatuses.ACTIVE else "modifySuspended"
+        fire_product(uow, order, product, event, actor, line.id)
+    elif line.action in ("suspend", "resume"):
+        event = PRODUCT_LINE_EVENTS[(line.action, "complete")]
+        if PRODUCT.can(product.status, event):
+            fire_product(uow, order, product, event, actor, line.id)
     elif line.action == "delete":
         product.termination_date = now
-        fire(uow, order, product, "terminate", actor, {"lineId": line.id})
+        fire_product(uow, order, product, "terminate", actor, line.id)
         for entitlement in product.entitlements:
             if ENTITLEMENT.can(entitlement.status, "revoke"):
                 fire(uow, order, entitlement, "revoke", actor, {"productId": product.id})
         _terminate_contract_if_done(uow, order, product, actor)
+
+
+_LAST_START = (
+    select(ProductStatusChange.from_status)
+    .where(ProductStatusChange.product_id == bindparam("product_id"), ProductStatusChange.event == "startTermination")
+    .order_by(ProductStatusChange.id.desc())
+    .limit(1)
+)
+
+
+def restore_event(uow: UnitOfWork, product: Product) -> str:
+    """The event that takes a ``pendingTerminate`` product back to the status it had when its
+    delete line's work started (its history says which: active or suspended)."""
+    pending = [
+        c.from_status
+        for c in uow.session.new
+        if isinstance(c, ProductStatusChange) and c.product_id == product.id and c.event == "startTermination"
+    ]
+    with uow.session.no_autoflush:
+        before = pending[-1] if pending else uow.session.scalar(_LAST_START, {"product_id": product.id})
+    return "abortTerminationSuspended" if before == ProductStatuses.SUSPENDED else "abortTermination"
+
+
+def _update_quantities(product: Product, registry: Registry | None) -> None:
+    """A quantity change: each of the product's live entitlements whose definition reads its
+    quantity from a characteristic (``EntitlementDef.quantity_from``, e.g. seats) takes the
+    product's new value."""
+    offering = registry.offerings.get(product.offering_key) if registry is not None else None
+    if offering is None:
+        return
+    defs = {e.name: e for e in offering.entitlements}
+    for entitlement in product.entitlements:
+        definition = defs.get(entitlement.name)
+        if definition is None or not definition.quantity_from or entitlement.status != ENTITLEMENT.initial:
+            continue
+        value = product.characteristics.get(definition.quantity_from)
+        if isinstance(value, int) and not isinstance(value, bool) and value != entitlement.quantity:
+            entitlement.quantity = value
 
 
 def _terminate_contract_if_done(uow: UnitOfWork, order: OrderRef, product: Product, actor: Acting) -> None:
@@ -246,3 +393,22 @@ def write_contract(uow: UnitOfWork, order: OrderRef, registry: Registry) -> Agre
             )
     uow.add_new(entitlements)  # written once; products point at the agreement from the final flush
     return agreement
+
+
+def cancel_line_products(uow: UnitOfWork, order: OrderRef, line: SoldLine, actor: Acting) -> None:
+    """A cancelled line (core/change/cancellation.py: its work undone or never done) leaves the
+    inventory as it found it: an add line's placeholders (created, pendingActive) are cancelled,
+    a delete line's product in pendingTerminate goes back to the status it had. A modify, suspend
+    or resume line changed no product status (its undo handlers reverse what its work did). Each
+    transition writes the product's history (:func:`fire_product`)."""
+    if line.action == "add":
+        for product in _products_of_order(uow.session, order.id):
+            if product.order_line_id == line.id and PRODUCT.can(product.status, "cancel"):
+                fire_product(uow, order, product, "cancel", actor, line.id)
+        return
+    if line.action != "delete" or line.product_id is None:
+        return
+    lock_owners(uow, [line])
+    changed = _changed_product(uow, line)
+    if changed is not None and changed.status == ProductStatuses.PENDING_TERMINATE:
+        fire_product(uow, order, changed, restore_event(uow, changed), actor, line.id)

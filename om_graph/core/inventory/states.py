@@ -39,8 +39,10 @@ P = ProductStatuses
 A = AgreementStatuses
 E = EntitlementStatuses
 
-# TMF v2 RI edges, plus pendingActive → active and suspended → terminated (DOMAIN.md b.6);
-# pendingTerminate never returns to active. ``modify`` (a completed modify line) keeps the status.
+# TMF v2 RI edges, plus pendingActive → active and suspended → terminated (DOMAIN.md b.6).
+# ``modify`` / ``modifySuspended`` (a completed modify line) keep the status. A delete line that
+# fails (or is cancelled) returns its pendingTerminate product to the status it had
+# (``abortTermination`` → active, ``abortTerminationSuspended`` → suspended).
 PRODUCT = StateMachine(
     "product",
     ProductStatuses,
@@ -52,12 +54,34 @@ PRODUCT = StateMachine(
         t((P.CREATED, P.PENDING_ACTIVE), "abort", P.ABORTED),
         t((P.CREATED, P.PENDING_ACTIVE), "cancel", P.CANCELLED),
         t(P.ACTIVE, "modify", P.ACTIVE),
+        t(P.SUSPENDED, "modifySuspended", P.SUSPENDED),
         t(P.ACTIVE, "suspend", P.SUSPENDED),
         t(P.SUSPENDED, "resume", P.ACTIVE),
         t((P.ACTIVE, P.SUSPENDED), "startTermination", P.PENDING_TERMINATE),
         t((P.ACTIVE, P.SUSPENDED, P.PENDING_TERMINATE), "terminate", P.TERMINATED),
+        t(P.PENDING_TERMINATE, "abortTermination", P.ACTIVE),
+        t(P.PENDING_TERMINATE, "abortTerminationSuspended", P.SUSPENDED),
     ],
 )
+
+# Per (line action, moment): the product event an order line fires when its work starts or when
+# it completes (settlement.py). Modify lines fire ``modify`` on completion; delete ``terminate``.
+PRODUCT_LINE_EVENTS: dict[tuple[str, str], str] = {
+    ("add", "start"): "startActivation",
+    ("delete", "start"): "startTermination",
+    ("suspend", "complete"): "suspend",
+    ("resume", "complete"): "resume",
+}
+
+# The product statuses each line action may change (DOMAIN.md row 22: change and disconnect only
+# on active or suspended products, suspend only an active one, resume only a suspended one;
+# nothing while the product is pending).
+CHANGEABLE_BY_ACTION: dict[str, frozenset[str]] = {
+    "modify": frozenset({P.ACTIVE, P.SUSPENDED}),
+    "delete": frozenset({P.ACTIVE, P.SUSPENDED}),
+    "suspend": frozenset({P.ACTIVE}),
+    "resume": frozenset({P.SUSPENDED}),
+}
 
 AGREEMENT = StateMachine(
     "agreement",

@@ -153,7 +153,7 @@ class StageWork:
 
     def _enrich(self, snapshot: Snapshot, run: StageRun) -> None:
         for index, line in enumerate(snapshot.lines):
-            if line.action == "delete":
+            if line.action in ("delete", "suspend", "resume"):  # no characteristics to enrich
                 continue
             rules = self.registry.rules_for(line.offering_key, line.spec_key)
             for step in self.registry.enrichment_steps:

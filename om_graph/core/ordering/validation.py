@@ -27,7 +27,7 @@ from om_graph.core.catalog.error_codes import CatalogErrorCode
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.inventory.error_codes import InventoryErrorCode
 from om_graph.core.inventory.models import Product
-from om_graph.core.inventory.states import ProductStatuses
+from om_graph.core.inventory.states import CHANGEABLE_BY_ACTION, ProductStatuses
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError
 from om_graph.core.kernel.models import money
@@ -43,7 +43,29 @@ from om_graph.core.ordering.relationships import relationship_errors
 from om_graph.core.ordering.states import OPEN_ORDER_STATES
 from om_graph.core.pricing.request import PriceAdjustment
 
-CHANGEABLE_PRODUCT_STATES = (ProductStatuses.ACTIVE,)
+CHANGEABLE_PRODUCT_STATES = (ProductStatuses.ACTIVE, ProductStatuses.SUSPENDED)
+PENDING_PRODUCT_STATES = frozenset({ProductStatuses.CREATED, ProductStatuses.PENDING_ACTIVE, ProductStatuses.PENDING_TERMINATE})
+
+
+def product_status_error(action: str, status: str, path: str) -> FieldError | None:
+    """Whether a line's action may change a product in ``status`` (DOMAIN.md row 22): modify and
+    delete on active or suspended products, suspend on active, resume on suspended; nothing while
+    the product is pending (its own order still at work). The message names the status."""
+    if status in CHANGEABLE_BY_ACTION[action]:
+        return None
+    if status in PENDING_PRODUCT_STATES:
+        return FieldError(
+            path, f"product is {status}: its order is still at work, a {action} waits for it", InventoryErrorCode.PRODUCT_PENDING
+        )
+    if action == "resume":
+        return FieldError(
+            path, f"product is {status}; only a suspended product resumes", InventoryErrorCode.PRODUCT_NOT_SUSPENDED
+        )
+    if action == "suspend" and status == ProductStatuses.SUSPENDED:
+        return FieldError(path, "product is suspended already", InventoryErrorCode.PRODUCT_ALREADY_SUSPENDED)
+    wanted = " or ".join(sorted(CHANGEABLE_BY_ACTION[action]))
+    return FieldError(path, f"product is {status}; a {action} needs it {wanted}", InventoryErrorCode.PRODUCT_NOT_ACTIVE)
+
 
 # Lengths of an order's header fields, in characters.
 MAX_CUSTOMER_ID_LENGTH = 80
@@ -267,6 +289,29 @@ class OrderValidator:
             for pid in sorted({pid for pid in busy if pid is not None})  # None is never IN the list
         ]
 
+    def _tier_change_error(self, action: str, product: Product, offering_key: str, path: str) -> FieldError | None:
+        """A modify line may name another offering of the product's offering family (a tier
+        change: fibre 500 → 1000) of the same product specification; other lines name the
+        product's own offering or none."""
+        current = self.registry.offerings.get(product.offering_key)
+        wanted = self.registry.offerings.get(offering_key)
+        if action != "modify" or current is None or wanted is None:
+            return FieldError(path, "does not match the product's offering", CommonErrorCode.INVALID)
+        if current.family is None or wanted.family != current.family:
+            family = f"family {current.family!r}" if current.family else "no family"
+            return FieldError(
+                path,
+                f"{offering_key!r} is not a tier of the product's offering {product.offering_key!r} ({family})",
+                InventoryErrorCode.NOT_IN_FAMILY,
+            )
+        if wanted.product_spec != current.product_spec:
+            return FieldError(
+                path,
+                f"{offering_key!r} is specified by {wanted.product_spec!r}, the product by {current.product_spec!r}",
+                InventoryErrorCode.TIER_CHANGE_SPECIFICATION,
+            )
+        return None
+
     def _line(
         self, index: int, line: LineInput, customer_id: str, products: dict[int, Product], errors: list[FieldError]
     ) -> ValidLine | None:
@@ -296,19 +341,17 @@ class OrderValidator:
                     FieldError(f"{path}.productId", "no such product for this customer", InventoryErrorCode.UNKNOWN_PRODUCT)
                 )
                 return None
-            if product.status not in CHANGEABLE_PRODUCT_STATES:
-                errors.append(
-                    FieldError(
-                        f"{path}.productId",
-                        f"product is {product.status}; it must be active",
-                        InventoryErrorCode.PRODUCT_NOT_ACTIVE,
-                    )
-                )
+            status_error = product_status_error(line.action, product.status, f"{path}.productId")
+            if status_error is not None:
+                errors.append(status_error)
                 return None
             if offering_key is not None and offering_key != product.offering_key:
-                errors.append(FieldError(f"{path}.offering", "does not match the product's offering", CommonErrorCode.INVALID))
-                return None
-            offering_key = product.offering_key
+                tier_error = self._tier_change_error(line.action, product, offering_key, f"{path}.offering")
+                if tier_error is not None:
+                    errors.append(tier_error)
+                    return None
+            else:
+                offering_key = product.offering_key
         if not offering_key:
             errors.append(FieldError(f"{path}.offering", "is required", CommonErrorCode.REQUIRED))
             return None
@@ -340,10 +383,12 @@ class OrderValidator:
             chars, char_errors = check_characteristics(
                 rules, line.characteristics, f"{path}.characteristics", apply_defaults=True
             )
-        elif line.action == "delete":
+        elif line.action in ("delete", "suspend", "resume"):
             if line.characteristics:
                 errors.append(
-                    FieldError(f"{path}.characteristics", "a delete line carries no characteristics", CommonErrorCode.INVALID)
+                    FieldError(
+                        f"{path}.characteristics", f"a {line.action} line carries no characteristics", CommonErrorCode.INVALID
+                    )
                 )
                 return None
             chars, char_errors = dict(product.characteristics), []
@@ -352,6 +397,11 @@ class OrderValidator:
             # only the specification's own characteristics are orderable.
             declared = {c.name for c in spec.characteristics}
             current = {k: v for k, v in product.characteristics.items() if k in declared}
+            if offering.key != product.offering_key:
+                # A tier change: what the old tier fixed (fibre 500's bandwidth) and the new one
+                # does not allow takes the new tier's default, unless the line gives it.
+                _, outgrown = check_characteristics(rules, current, "", apply_defaults=False)
+                current = {k: v for k, v in current.items() if f".{k}" not in {e.field for e in outgrown}}
             merged = {**current, **line.characteristics}
             chars, char_errors = check_characteristics(rules, merged, f"{path}.characteristics", apply_defaults=True)
             if char_errors:

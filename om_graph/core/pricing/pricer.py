@@ -73,6 +73,12 @@ from om_graph.core.pricing.request import (
 from om_graph.core.pricing.settings import PricingSettings
 from om_graph.core.pricing.tables import ADJUSTMENTS_TABLE, PRICE_LIST_TABLE, PRICING_TABLES
 
+# Suspend and resume lines change a product's status, not its price: no charge, no delta (a
+# suspension fee would be an automatic adjustment). A delete line has no new price either (its
+# delta and early-termination charge are the MACD's).
+PAUSE_ACTIONS = frozenset({"suspend", "resume"})
+UNPRICED_ACTIONS = frozenset({"delete", *PAUSE_ACTIONS})
+
 
 class Pricer:
     """Prices orders against the registry's price lists and the decision tables it is given."""
@@ -165,7 +171,7 @@ class Pricer:
                 and self._prices_all(plist, request)
             ):
                 return plist
-        currencies = {line.offering.currency for line in request.lines if line.action != "delete"}
+        currencies = {line.offering.currency for line in request.lines if line.action not in UNPRICED_ACTIONS}
         if len(currencies) > 1:
             raise ValidationFailed.single(
                 "lines", "all lines of an order must be priced in one currency", PricingErrorCode.CURRENCY_MISMATCH
@@ -252,7 +258,7 @@ class Pricer:
         """The line's JSON and its contribution to the order's totals."""
         path = f"lines.{index}"
         charges_def = self.charges_of(ctx.plist.key, line.offering.key)
-        if line.action != "delete" and line.offering.key not in self._charges[ctx.plist.key]:
+        if line.action not in UNPRICED_ACTIONS and line.offering.key not in self._charges[ctx.plist.key]:
             ctx.errors.append(
                 FieldError(
                     f"{path}.offering",
@@ -273,7 +279,7 @@ class Pricer:
         item_price: list[dict[str, Any]] = []
         charges: dict[str, Charge] = {}
         unit_totals = {ONE_TIME: ZERO, RECURRING: ZERO}
-        if line.action != "delete":
+        if line.action not in UNPRICED_ACTIONS:
             for price in charges_def:
                 if price.price_type == ONE_TIME and line.action != "add":
                     continue  # one-time charges are for adding a product
@@ -322,7 +328,9 @@ class Pricer:
         elif line.adjustments:
             ctx.errors.append(
                 FieldError(
-                    f"{path}.priceAdjustments", "a delete line has no price to adjust", PricingErrorCode.UNKNOWN_CHARGE_TYPE
+                    f"{path}.priceAdjustments",
+                    f"a {line.action} line has no price to adjust",
+                    PricingErrorCode.UNKNOWN_CHARGE_TYPE,
                 )
             )
         prices: dict[str, Any] = {}
@@ -335,7 +343,7 @@ class Pricer:
                 k: Charge(c.price_type, c.period, c.name, c.running, other=ctx.other_side(c.price_type, c.running))
                 for k, c in charges.items()
             }
-        elif line.installed is not None:
+        elif line.installed is not None and line.action not in PAUSE_ACTIONS:
             contribution, delta, etc = self._macd(ctx, line, charges, charges_def)
             if etc is not None:
                 item_totals.append(self._total_json(ctx, etc))

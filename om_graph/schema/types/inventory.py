@@ -6,8 +6,10 @@ from datetime import datetime
 
 import strawberry
 from strawberry import relay
+from strawberry.types import Info
 
 from om_graph.core.reads.queries import Related
+from om_graph.schema.context import batched
 from om_graph.schema.enums import ProductStatus, members_by_value
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.pricing import OrderPrice, order_prices
@@ -43,6 +45,37 @@ class Entitlement:
         return cls(id=gid("Entitlement", row.id), name=row.name, quantity=row.quantity, unit=row.unit, status=row.status)
 
 
+@strawberry.type(description="One change in a product's history (TMF637): a status change or a modification.")
+class ProductStatusChange:
+    at: datetime
+    event: str = strawberry.field(description="The product machine's event (startActivation, activate, modify, suspend, ...).")
+    from_status: ProductStatus | None = strawberry.field(description="Null: the product was created.")
+    to_status: ProductStatus
+    order_id: relay.GlobalID | None = strawberry.field(description="The order whose line made the change.")
+    order_line_id: relay.GlobalID | None
+    actor: str
+    characteristics: list[Characteristic] = strawberry.field(description="The product's characteristics after the change.")
+
+    @classmethod
+    def from_row(cls, row) -> ProductStatusChange:
+        return cls(
+            at=row.at,
+            event=row.event,
+            from_status=_PRODUCT_STATUSES[row.from_status] if row.from_status else None,
+            to_status=_PRODUCT_STATUSES[row.to_status],
+            order_id=gid("Order", row.order_id) if row.order_id else None,
+            order_line_id=gid("OrderLine", row.order_line_id) if row.order_line_id else None,
+            actor=row.actor,
+            characteristics=characteristics(row.characteristics or {}),
+        )
+
+
+async def product_history(root, info: Info) -> list[ProductStatusChange]:
+    """The product's history, oldest first."""
+    rows = await batched(info, info.context.services.product_history.of_products).load(int(root.id))
+    return [ProductStatusChange.from_row(r) for r in rows]
+
+
 @strawberry.type
 class Product(relay.Node):
     """An inventory product (TMF637)."""
@@ -65,6 +98,10 @@ class Product(relay.Node):
     entitlements: list[Entitlement]
     start_date: datetime | None
     termination_date: datetime | None
+    history: list[ProductStatusChange] = strawberry.field(
+        resolver=product_history,
+        description="TMF637: every status change and modification of the product, oldest first, with the order line that made it.",
+    )
 
     @classmethod
     def from_row(cls, row, related: Related) -> Product:
