@@ -1,6 +1,7 @@
 """Products with points of no return (tests/test_ponr.py): ``ponr-box`` prepares (automatic, no
 PONR), ships (manual, a soft PONR charged ``SHIP_CHARGE``) and activates (automatic, hard);
-``ponr-plain`` has one automatic task and no PONR (a bundle member)."""
+``ponr-plain`` has one automatic task and no PONR, ``ponr-slow`` one manual task and no PONR
+(bundle members)."""
 
 from __future__ import annotations
 
@@ -38,10 +39,14 @@ CATALOG = CatalogContribution(
         SpecificationDef(
             "ponr.plain", "product", "Plain add-on", tasks=(TaskTemplate("ponr.enable", "Enable", handler="ponr.done"),)
         ),
+        SpecificationDef(
+            "ponr.slow", "product", "Add-on set up by hand", tasks=(TaskTemplate("ponr.configure", "Configure", kind="manual"),)
+        ),
     ),
     offerings=(
         OfferingDef("ponr-box", "PONR box", "ponr.box", Decimal("10.00"), Decimal("5.00")),
         OfferingDef("ponr-plain", "Plain add-on", "ponr.plain", Decimal("0"), Decimal("2.00")),
+        OfferingDef("ponr-slow", "Hand-configured add-on", "ponr.slow", Decimal("0"), Decimal("3.00")),
     ),
 )
 

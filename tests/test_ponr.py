@@ -272,6 +272,8 @@ CREATE = """
 mutation($input: OrderCreateInput!) {
   orderCreate(input: $input) { order { id lines { id lineNumber relationships { lineNumber relationshipType } } } errors { field message code } }
 }"""
+LINES = """
+query($id: ID!) { order(id: $id) { lines { id lineNumber } } }"""
 ORDER = """
 query($id: ID!) {
   order(id: $id) {
@@ -299,49 +301,134 @@ def client(make_runtime, sqlite_url):
         yield client
 
 
-def test_a_line_reaching_its_ponrs_shows_them_and_marks_its_bundle(client):
-    lines = [
-        {"offering": "ponr-box"},
-        {"offering": "ponr-plain", "relationships": [{"lineNumber": 1, "relationshipType": "bundledBy"}]},
-        {"offering": "ponr-plain"},
-    ]
+LINE_CANCEL = """
+mutation($input: OrderLineCancelInput!) {
+  orderLineCancel(input: $input) { cancelRequest { state result resultMessage } errors { field code message } }
+}"""
+ORDER_CANCEL = """
+mutation($input: OrderCancelInput!) {
+  orderCancel(input: $input) { cancelRequest { state pointOfNoReturnAcknowledged } errors { field code message } }
+}"""
+PRICES = """
+query($id: ID!) {
+  order(id: $id) {
+    lines { itemTotalPrice { priceType price { dutyFreeAmount { amount } } priceAlteration { name priceType source { kind } } } }
+    orderTotalPrice { priceType price { dutyFreeAmount { amount } } priceAlteration { name } }
+  }
+}"""
+
+
+def _order(client, order_id):
+    return _gql(client, ORDER, {"id": order_id})["order"]
+
+
+def _create(client, lines) -> str:
     created = _gql(client, CREATE, {"input": {"customerId": "PONR", "lines": lines, "requestedInitialState": "ACKNOWLEDGED"}})
     assert created["orderCreate"]["errors"] == []
-    order_id = created["orderCreate"]["order"]["id"]
-    assert created["orderCreate"]["order"]["lines"][1]["relationships"] == [{"lineNumber": 1, "relationshipType": "bundledBy"}]
+    return created["orderCreate"]["order"]["id"]
 
-    def ship_ready():
-        order = _gql(client, ORDER, {"id": order_id})["order"]
-        tasks = {t["key"]: t for d in order["domainOrders"] for t in d["tasks"]}
-        return order if tasks.get("ponr.ship", {}).get("state") == "READY" else None
 
-    order = support.wait_for(ship_ready, 30, message="the manual shipment to be ready")
+def _task(order, key):
+    return next((t for d in order["domainOrders"] for t in d["tasks"] if t["key"] == key), None)
+
+
+def _ship_ready(client, order_id):
+    def ready():
+        order = _order(client, order_id)
+        return order if (_task(order, "ponr.ship") or {}).get("state") == "READY" else None
+
+    return support.wait_for(ready, 30, message="the manual shipment to be ready")
+
+
+def _reached(order):
+    found = [e["payload"] for e in order["events"] if e["type"] == "ProductOrderPointOfNoReturnEvent"]
+    return sorted((p["lineNumber"], p["kind"], p["taskKey"], p.get("viaLineNumber")) for p in found)
+
+
+def test_a_line_reaching_its_ponrs_shows_them_marks_its_bundle_and_holds_its_cancellation(client):
+    order_id = _create(
+        client,
+        [
+            {"offering": "ponr-box"},
+            {"offering": "ponr-slow", "relationships": [{"lineNumber": 1, "relationshipType": "bundledBy"}]},
+            {"offering": "ponr-plain"},
+        ],
+    )
+    order = _ship_ready(client, order_id)
     assert [line["pointOfNoReturn"] for line in order["lines"]] == [None, None, None]  # prepare has none
-    ship = next(t for d in order["domainOrders"] for t in d["tasks"] if t["key"] == "ponr.ship")
+    ship = _task(order, "ponr.ship")
+    member_line_id = next(
+        line["id"] for line in _gql(client, LINES, {"id": order_id})["order"]["lines"] if line["lineNumber"] == 2
+    )
 
     claimed = _gql(client, CLAIM, {"id": ship["id"]}, client.agent)["taskClaim"]
     assert claimed["errors"] == []
-    order = _gql(client, ORDER, {"id": order_id})["order"]
-    box, member, other = order["lines"]
-    assert box["pointOfNoReturn"]["kind"] == "SOFT" and box["pointOfNoReturn"]["task"] == {
-        "key": "ponr.ship",
-        "name": "Ship the box",
-    }
+    box, member, other = _order(client, order_id)["lines"]
+    assert box["pointOfNoReturn"]["kind"] == "SOFT"
+    assert box["pointOfNoReturn"]["task"] == {"key": "ponr.ship", "name": "Ship the box"}
     assert box["pointOfNoReturn"]["taskId"] == ship["id"] and box["pointOfNoReturn"]["reachedAt"]
     assert member["pointOfNoReturn"]["kind"] == "SOFT" and member["pointOfNoReturn"]["taskId"] == ship["id"]  # the bundle
     assert other["pointOfNoReturn"] is None
-    reached = [e["payload"] for e in order["events"] if e["type"] == "ProductOrderPointOfNoReturnEvent"]
-    assert sorted((p["lineNumber"], p["kind"], p["taskKey"], p.get("viaLineNumber")) for p in reached) == [
-        (1, "soft", "ponr.ship", None),
-        (2, "soft", "ponr.ship", 1),
-    ]
+    assert _reached(_order(client, order_id)) == [(1, "soft", "ponr.ship", None), (2, "soft", "ponr.ship", 1)]
+
+    # the bundle member's cancellation needs the soft PONR acknowledged (nothing is stored)
+    refused = _gql(client, LINE_CANCEL, {"input": {"lineId": member_line_id, "reason": "customer changed their mind"}})
+    [error] = refused["orderLineCancel"]["errors"]
+    assert error["code"] == "PONR_ACKNOWLEDGEMENT_REQUIRED"
+    assert "bundled with line 1" in error["message"] and "'ponr.ship'" in error["message"] and "25.00" in error["message"]
 
     assert _gql(client, COMPLETE, {"id": ship["id"]}, client.agent)["taskComplete"]["errors"] == []
-    order = support.wait_for(
-        lambda: (o := _gql(client, ORDER, {"id": order_id})["order"])["state"] == "COMPLETED" and o, 30, message="completion"
-    )
+
+    def box_done():
+        order = _order(client, order_id)
+        return order if (_task(order, "ponr.activate") or {}).get("state") == "COMPLETED" else None
+
+    order = support.wait_for(box_done, 30, message="the activation")
     box, member, other = order["lines"]
     assert (box["pointOfNoReturn"]["kind"], box["pointOfNoReturn"]["task"]["key"]) == ("HARD", "ponr.activate")
     assert member["pointOfNoReturn"]["kind"] == "HARD" and other["pointOfNoReturn"] is None
-    reached = [e["payload"] for e in order["events"] if e["type"] == "ProductOrderPointOfNoReturnEvent"]
-    assert len(reached) == 4  # once per line and kind: the completion of the claimed task reached nothing new
+    assert _reached(order) == [
+        (1, "hard", "ponr.activate", None),
+        (1, "soft", "ponr.ship", None),
+        (2, "hard", "ponr.activate", 1),
+        (2, "soft", "ponr.ship", 1),
+    ]  # once per line and kind: completing the claimed task reached nothing new
+
+    # past the hard PONR (through the bundle), the member's cancellation is denied, acknowledged or not
+    denied = _gql(
+        client,
+        LINE_CANCEL,
+        {"input": {"lineId": member_line_id, "reason": "too late?", "acknowledgePointOfNoReturn": True}},
+    )["orderLineCancel"]
+    assert denied["errors"] == []
+    request = denied["cancelRequest"]
+    assert (request["state"], request["result"]) == ("DONE", "denied")
+    assert "PONR_PASSED" in request["resultMessage"] and "'ponr.activate'" in request["resultMessage"]
+
+
+def test_an_acknowledged_cancellation_past_a_soft_ponr_is_charged(client):
+    order_id = _create(client, [{"offering": "ponr-box"}])
+    ship = _task(_ship_ready(client, order_id), "ponr.ship")
+    assert _gql(client, CLAIM, {"id": ship["id"]}, client.agent)["taskClaim"]["errors"] == []
+    before = _gql(client, PRICES, {"id": order_id})["order"]
+    one_time = next(p for p in before["orderTotalPrice"] if p["priceType"] == "oneTime")
+    total_before = Decimal(one_time["price"]["dutyFreeAmount"]["amount"])
+
+    refused = _gql(client, ORDER_CANCEL, {"input": {"id": order_id, "reason": "moving abroad"}})["orderCancel"]
+    assert [e["code"] for e in refused["errors"]] == ["PONR_ACKNOWLEDGEMENT_REQUIRED"]
+    accepted = _gql(
+        client, ORDER_CANCEL, {"input": {"id": order_id, "reason": "moving abroad", "acknowledgePointOfNoReturn": True}}
+    )["orderCancel"]
+    assert accepted["errors"] == [] and accepted["cancelRequest"]["pointOfNoReturnAcknowledged"] is True
+
+    after = _gql(client, PRICES, {"id": order_id})["order"]
+    [line] = after["lines"]
+    line_one_time = next(p for p in line["itemTotalPrice"] if p["priceType"] == "oneTime")
+    charge = line_one_time["priceAlteration"][-1]
+    assert charge == {
+        "name": "Point of no return charge: Ship the box",
+        "priceType": "surcharge",
+        "source": {"kind": "pointOfNoReturn"},
+    }
+    one_time = next(p for p in after["orderTotalPrice"] if p["priceType"] == "oneTime")
+    assert Decimal(one_time["price"]["dutyFreeAmount"]["amount"]) == total_before + fixture_ponr_pack.SHIP_CHARGE
