@@ -8,8 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from om_graph.core.fulfilment.models import Task
+from om_graph.core.access.actor import Actor
+from om_graph.core.fulfilment.models import Fallout, Task
 from om_graph.core.kernel.db import make_engine, make_session_factory
+from om_graph.core.kernel.errors import DomainError, ValidationFailed
 from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, NullEventSink, RecordingJobSink
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.services import Services
@@ -17,6 +19,7 @@ from om_graph.migrations import upgrade
 from om_graph.plugins.manager import build_plugin_manager, collect_registry
 from tests import fixture_undo_pack as pack
 from tests.support import AGENT
+from tests.test_orchestration import FALLOUT_MANAGER
 
 
 @pytest.fixture
@@ -74,3 +77,170 @@ def test_cancelling_undoes_completed_work_in_reverse_dependency_order(svc):
     done = svc.cancellations.get(AGENT, request.id)
     assert (done.state, done.result) == ("done", "accepted")
     assert {t.name: t.state for t in tasks.values()}["Undo: Reserve stock"] == "completed"
+
+
+def events_of(svc, order_id):
+    return svc.queries.order(AGENT, order_id).events
+
+
+def test_the_cancellation_is_recorded_as_events(svc):
+    order_id = place(svc)
+    svc.cancellations.request(AGENT, order_id, reason="moved house", reason_type="commercial")
+    drain(svc)
+    events = events_of(svc, order_id)
+    kinds = [e.event_type for e in events]
+    assert "CancelProductOrderCreateEvent" in kinds
+    order_states = [e.to_state for e in events if e.entity_kind == "order" and e.event_type == "ProductOrderStateChangeEvent"]
+    assert order_states[-3:] == ["assessingCancellation", "pendingCancellation", "cancelled"]
+    request_states = [e.to_state for e in events if e.entity_kind == "cancelRequest"]
+    assert request_states == ["acknowledged", "inProgress", "done"]
+    undo_events = [e for e in events if e.entity_kind == "task" and (e.payload or {}).get("event") == "planUndo"]
+    assert len(undo_events) == 2
+    domain = [e.payload.get("event") for e in events if e.entity_kind == "domainOrder"]
+    assert domain[-1] == "withdraw"
+
+
+def test_a_second_request_while_one_is_open_is_refused_and_a_retry_after_it_too(svc):
+    order_id = place(svc)
+    first = svc.cancellations.request(AGENT, order_id, reason="r")
+    assert first.state == "inProgress"  # its undos wait for the workers (not drained)
+    with pytest.raises(ValidationFailed) as again:
+        svc.cancellations.request(AGENT, order_id, reason="r")
+    assert again.value.errors[0].code == "CANCELLATION_IN_PROGRESS"
+    [line] = svc.queries.order(AGENT, order_id).lines
+    with pytest.raises(ValidationFailed) as line_too:
+        svc.cancellations.request(AGENT, order_id, line_id=line.id, reason="r")
+    assert line_too.value.errors[0].code == "CANCELLATION_IN_PROGRESS"
+    drain(svc)
+    with pytest.raises(ValidationFailed) as after:
+        svc.cancellations.request(AGENT, order_id, reason="r")
+    assert after.value.errors[0].code == "NOT_CANCELLABLE"
+    assert len(svc.cancellations.of_orders(AGENT, [order_id])[order_id]) == 1
+
+
+def test_input_is_checked(svc):
+    order_id = place(svc)
+    with pytest.raises(ValidationFailed) as bad:
+        svc.cancellations.request(AGENT, order_id, reason=" ", reason_type="whim")
+    assert sorted(e.code for e in bad.value.errors) == ["INVALID", "REQUIRED"]
+
+
+def test_a_hard_point_of_no_return_denies_and_restores_the_order(svc):
+    order_id = place(svc, "undo-hard")
+    request = svc.cancellations.request(AGENT, order_id, reason="too late?")
+    assert (request.state, request.result) == ("done", "denied")
+    assert request.result_message.startswith("PONR_PASSED") and "undo.commit" in request.result_message
+    detail = svc.queries.order(AGENT, order_id)
+    assert detail.order.state == "inProgress" and [line.state for line in detail.lines] == ["inProgress"]
+    assert pack.undo_calls() == []
+
+
+def test_a_held_order_denied_goes_back_to_held(svc):
+    order_id = place(svc, "undo-hard")
+    svc.holds.hold_order(AGENT, order_id, "customer asked to wait")
+    request = svc.cancellations.request(AGENT, order_id, reason="r")
+    assert request.result == "denied" and request.previous_state == "held"
+    assert svc.queries.order(AGENT, order_id).order.state == "held"
+
+
+def test_a_held_order_accepted_runs_its_compensation(svc):
+    order_id = place(svc)
+    svc.holds.hold_order(AGENT, order_id, "customer asked to wait")
+    svc.cancellations.request(AGENT, order_id, reason="r")
+    drain(svc)
+    assert svc.queries.order(AGENT, order_id).order.state == "cancelled"
+    assert [t for _, _, t in pack.undo_calls()] == ["undo.configure", "undo.reserve"]
+
+
+def test_a_soft_point_of_no_return_needs_the_acknowledgement_and_charges(svc):
+    order_id = place(svc, "undo-soft")
+    with pytest.raises(ValidationFailed) as refused:
+        svc.cancellations.request(AGENT, order_id, reason="r")
+    assert refused.value.errors[0].code == "PONR_ACKNOWLEDGEMENT_REQUIRED"
+    assert svc.cancellations.of_orders(AGENT, [order_id])[order_id] == []  # nothing stored
+    request = svc.cancellations.request(AGENT, order_id, reason="r", acknowledge_ponr=True)
+    assert request.ponr_acknowledged and request.compensation["charges"][0]["amount"] == "7.50"
+    drain(svc)
+    assert svc.queries.order(AGENT, order_id).order.state == "cancelled"
+
+
+def test_work_that_cannot_be_undone_denies(svc):
+    order_id = place(svc, "undo-plain")
+    request = svc.cancellations.request(AGENT, order_id, reason="r")
+    assert request.result == "denied" and request.result_message.startswith("NOT_COMPENSABLE")
+    assert svc.queries.order(AGENT, order_id).order.state == "inProgress"
+
+
+def test_a_line_cancellation_leaves_the_other_line_to_complete(svc):
+    order_id = place(svc, "undo-box", "undo-box")
+    first, second = svc.queries.order(AGENT, order_id).lines
+    request = svc.cancellations.request(AGENT, order_id, line_id=first.id, reason="only one")
+    assert request.line_id == first.id
+    drain(svc)
+    detail = svc.queries.order(AGENT, order_id)
+    assert {line.line_number: line.state for line in detail.lines} == {1: "cancelled", 2: "inProgress"}
+    assert detail.order.state == "inProgress"
+    [manual] = [t for t in tasks_of(svc, order_id).values() if t.state == "ready" and t.kind == "manual"]
+    svc.processing.complete_task(AGENT, manual.id, {})
+    drain(svc)
+    detail = svc.queries.order(AGENT, order_id)
+    assert detail.order.state == "completed"
+    statuses = {p.order_line_id: p.status for p in detail.products}
+    assert statuses == {first.id: "cancelled", second.id: "active"}
+    assert svc.cancellations.get(AGENT, request.id).result == "accepted"
+
+
+def test_cancelling_the_last_live_line_cancels_the_order(svc):
+    order_id = place(svc)
+    [line] = svc.queries.order(AGENT, order_id).lines
+    svc.cancellations.request(AGENT, order_id, line_id=line.id, reason="r")
+    drain(svc)
+    assert svc.queries.order(AGENT, order_id).order.state == "cancelled"
+
+
+def test_a_completed_line_is_not_cancelled(svc):
+    order_id = place(svc, "undo-box", "undo-box")
+    first, _ = svc.queries.order(AGENT, order_id).lines
+    [manual, _] = [t for t in tasks_of(svc, order_id).values() if t.state == "ready" and t.kind == "manual"]
+    svc.processing.complete_task(AGENT, manual.id, {})
+    drain(svc)
+    done_line = next(line for line in svc.queries.order(AGENT, order_id).lines if line.state == "completed")
+    with pytest.raises(ValidationFailed) as refused:
+        svc.cancellations.request(AGENT, order_id, line_id=done_line.id, reason="r")
+    assert refused.value.errors[0].code == "LINE_COMPLETED"
+    request = svc.cancellations.request(AGENT, order_id, reason="all of it")  # the order: denied
+    assert request.result == "denied" and request.result_message.startswith("LINE_COMPLETED")
+    assert svc.queries.order(AGENT, order_id).order.state == "inProgress"
+
+
+def test_no_fee_before_work_started_and_another_account_sees_nothing(svc):
+    order = svc.orders.create(AGENT, OrderInput("ACME", (LineInput("undo-box", characteristics={"label": "x"}),)))
+    svc.orders.submit(AGENT, order.id)
+    svc.processing.process(order.id)  # decomposed; the first wave is left to its advance job
+    request = svc.cancellations.request(AGENT, order.id, reason="r")
+    assert request.fee is None
+    drain(svc)
+    assert pack.undo_calls() == [] and svc.queries.order(AGENT, order.id).order.state == "cancelled"
+    stranger = Actor("someone", frozenset({"customer"}), account_id="OTHER")
+    with pytest.raises(DomainError) as hidden:
+        svc.cancellations.get(stranger, request.id)
+    assert hidden.value.code == "NOT_FOUND"
+    with pytest.raises(DomainError) as hidden_order:
+        svc.cancellations.request(stranger, order.id, reason="r")
+    assert hidden_order.value.code == "NOT_FOUND"
+
+
+def test_a_failed_undo_ends_the_request_with_an_error(svc):
+    order_id = place(svc)
+    pack.FAIL_UNDO.add("undo.configure")
+    svc.cancellations.request(AGENT, order_id, reason="r")
+    drain(svc)
+    with svc.sessions() as s:
+        open_ids = s.scalars(select(Fallout.id).where(Fallout.order_id == order_id, Fallout.state == "open")).all()
+    for fallout_id in open_ids:
+        svc.fallout.give_up(FALLOUT_MANAGER, fallout_id, None)
+    drain(svc)
+    detail = svc.queries.order(AGENT, order_id)
+    [request] = svc.cancellations.of_orders(AGENT, [order_id])[order_id]
+    assert request.state == "terminatedWithError"
+    assert detail.order.state != "cancelled"
