@@ -432,3 +432,24 @@ def test_an_acknowledged_cancellation_past_a_soft_ponr_is_charged(client):
     }
     one_time = next(p for p in after["orderTotalPrice"] if p["priceType"] == "oneTime")
     assert Decimal(one_time["price"]["dutyFreeAmount"]["amount"]) == total_before + fixture_ponr_pack.SHIP_CHARGE
+
+
+REVISE = """
+mutation($input: OrderReviseInput!) {
+  orderRevise(input: $input) { revision { state } errors { field code message } }
+}"""
+
+
+def test_a_revision_of_a_bundle_member_past_a_soft_ponr_needs_the_acknowledgement(client):
+    order_id = _create(
+        client,
+        [
+            {"offering": "ponr-box"},
+            {"offering": "ponr-slow", "relationships": [{"lineNumber": 1, "relationshipType": "bundledBy"}]},
+        ],
+    )
+    ship = _task(_ship_ready(client, order_id), "ponr.ship")
+    assert _gql(client, CLAIM, {"id": ship["id"]}, client.agent)["taskClaim"]["errors"] == []
+    revise = {"id": order_id, "reason": "drop the add-on", "lines": [{"lineNumber": 2, "remove": True}]}
+    [error] = _gql(client, REVISE, {"input": revise})["orderRevise"]["errors"]
+    assert error["code"] == "PONR_ACKNOWLEDGEMENT_REQUIRED" and "bundled with line 1" in error["message"]
