@@ -342,6 +342,7 @@ def _ship_ready(client, order_id):
 
 def _reached(order):
     found = [e["payload"] for e in order["events"] if e["type"] == "ProductOrderPointOfNoReturnEvent"]
+    assert {e["entityKind"] for e in order["events"] if e["type"] == "ProductOrderPointOfNoReturnEvent"} <= {"line"}
     return sorted((p["lineNumber"], p["kind"], p["taskKey"], p.get("viaLineNumber")) for p in found)
 
 

@@ -411,7 +411,7 @@ def reach(session: PlanSession, task: Task, actor: Actor | None = None) -> None:
         session.uow.record(
             plan.order,
             ev.PONR_REACHED,
-            entity_kind="orderLine",
+            entity_kind="line",
             entity_id=other.id,
             actor=actor or SYSTEM_ACTOR,
             payload=payload,
