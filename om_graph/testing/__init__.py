@@ -194,7 +194,29 @@ class HandlerCall:
         return cls(handler, ctx.mode, ctx.task_key, ctx.idempotency_key, ctx.compensates, ctx.order_id, ctx.line_id, ctx.attempt)
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """What the ``om_cancel_order`` fixture did: the ``orderCancel`` payload's cancel request
+    (``id state result resultMessage``), errors and order state, and the handler calls the
+    cancellation made once drained (its undo calls, in the order the core made them)."""
+
+    request: Mapping[str, Any] | None
+    errors: list[Mapping[str, Any]]
+    order_state: str | None
+    calls: list[HandlerCall]
+
+    @property
+    def undo_calls(self) -> list[HandlerCall]:
+        return [call for call in self.calls if call.mode == "undo"]
+
+    @property
+    def undone(self) -> list[str]:
+        """The task keys undone, in order."""
+        return [call.task_key for call in self.undo_calls]
+
+
 __all__ = [
+    "Cancellation",
     "CompensationCheck",
     "HandlerCall",
     "Registry",

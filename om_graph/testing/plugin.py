@@ -14,7 +14,11 @@ one a line), a ``@pytest.mark.om_graph_pack("module:attribute")`` marker, or by 
 * ``om_drain``: ``om_drain()`` runs the queued jobs until the workers are idle;
 * ``om_handler_calls``: a list, in call order, of every handler call the runtime makes from then
   on (:class:`om_graph.testing.HandlerCall`: handler, mode do/undo/redo, task key, idempotency
-  key, the compensated key...), so a test can cancel or revise an order and see its undo calls.
+  key, the compensated key...), so a test can cancel or revise an order and see its undo calls;
+* ``om_cancel_order``: ``om_cancel_order(order_id)`` cancels a submitted order through GraphQL
+  (``orderCancel``, a soft point of no return acknowledged unless ``acknowledge=False``), drains,
+  and returns a :class:`om_graph.testing.Cancellation` (the request, errors, the order's state
+  once drained and the handler calls the cancellation made: ``.undo_calls``, ``.undone`` in order).
 
 Every fixture name starts with ``om_`` so the plugin leaves other fixtures alone.
 """
@@ -32,7 +36,7 @@ import pytest
 from om_graph.core.catalog.registry import Registry
 from om_graph.runtime import Runtime
 from om_graph.settings import Settings
-from om_graph.testing import HandlerCall, registry_for
+from om_graph.testing import Cancellation, HandlerCall, registry_for
 
 MARKER = "om_graph_pack"
 
@@ -158,3 +162,35 @@ def om_handler_calls(om_runtime: Runtime) -> Iterator[list[HandlerCall]]:
         )
     yield calls
     handlers.update(originals)
+
+
+CANCEL_ORDER = """
+mutation($input: OrderCancelInput!) {
+  orderCancel(input: $input) {
+    cancelRequest { id state result resultMessage }
+    order { state }
+    errors { field message code }
+  }
+}"""
+ORDER_STATE = "query($id: ID!) { order(id: $id) { state } }"
+
+
+@pytest.fixture
+def om_cancel_order(
+    om_client: Callable[..., GraphQLClient], om_drain: Callable[..., None], om_handler_calls: list[HandlerCall]
+) -> Callable[..., Cancellation]:
+    """``om_cancel_order(order_id, reason=..., acknowledge=True, role="order_agent")``: cancel,
+    drain, and report what the cancellation did (its handler calls: the undos, in order)."""
+
+    def cancel(
+        order_id: str, *, reason: str = "cancelled by a test", acknowledge: bool = True, role: str = "order_agent"
+    ) -> Cancellation:
+        start = len(om_handler_calls)
+        variables = {"input": {"id": order_id, "reason": reason, "acknowledgePointOfNoReturn": acknowledge}}
+        client = om_client(role)
+        payload = client(CANCEL_ORDER, variables)["orderCancel"]
+        om_drain()
+        order = client(ORDER_STATE, {"id": order_id})["order"] or {}
+        return Cancellation(payload.get("cancelRequest"), payload["errors"], order.get("state"), om_handler_calls[start:])
+
+    return cancel

@@ -72,7 +72,7 @@ def _compensation_context(plan: OrderPlan, task: Task) -> dict[str, Any]:
     """An undo or redo task's context (core/change/compensation.py): its mode, the original's
     idempotency key in ``compensates`` (the undo task has its own key, stable across its
     attempts) and the original's recorded outcome. Empty for ordinary work."""
-    if task.mode == TaskModes.DO:
+    if task.mode in (None, TaskModes.DO):  # None: a task inserted this session (the column default is "do")
         return {}
     original = plan.tasks.get(task.compensates_id) if task.compensates_id is not None else None
     return {
