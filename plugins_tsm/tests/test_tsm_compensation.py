@@ -99,3 +99,42 @@ def test_an_undo_leaves_a_retried_do_of_another_task_alone():
     handler.undo(undo_context(one, first))
     assert ELEMENT_MANAGER.get(one.idempotency_key) is None
     assert ELEMENT_MANAGER.get(two.idempotency_key) is not None
+
+
+# --- against a running om-graph: a cancelled order's undo calls (om_handler_calls, om_cancel_order) ---
+
+CREATE = """
+mutation($input: OrderCreateInput!) {
+  orderCreate(input: $input) { order { id } errors { field message code } }
+}"""
+SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { message code } } }"
+
+
+def test_cancelling_a_fibre_order_undoes_its_work_in_reverse_dependency_order(
+    om_client, om_drain, om_cancel_order, om_handler_calls
+):
+    agent = om_client("order_agent")
+    chars = {"installationAddress": "Main St 1, 1011 AB Amsterdam", "staticIp": True}
+    line = {
+        "offering": "fibre-broadband-500",
+        "quantity": 1,
+        "characteristics": [{"name": k, "value": v} for k, v in chars.items()],
+    }
+    created = agent(CREATE, {"input": {"customerId": "ACME", "lines": [line]}})["orderCreate"]
+    assert created["errors"] == []
+    order_id = created["order"]["id"]
+    agent(SUBMIT, {"id": order_id})
+    om_drain()
+    done = [call.task_key for call in om_handler_calls if call.mode == "do"]
+    assert {"tsm.allocate-access-line", "tsm.reserve-olt-port", "tsm.push-router-config", "tsm.ship-router"} <= set(done)
+    cancellation = om_cancel_order(order_id, reason="moved abroad")  # before the (manual) installation
+    assert cancellation.errors == []
+    assert cancellation.order_state == "CANCELLED"
+    assert sorted(cancellation.undone) == sorted(done)
+    undone = cancellation.undone  # a successor's undo runs before its predecessor's
+    assert undone.index("tsm.reserve-olt-port") < undone.index("tsm.allocate-access-line")
+    assert undone.index("tsm.ship-router") < undone.index("tsm.push-router-config")
+    by_key = {call.task_key: call for call in om_handler_calls if call.mode == "do"}
+    for undo in cancellation.undo_calls:  # each undo names the do it compensates, under its own key
+        assert undo.compensates == by_key[undo.task_key].idempotency_key != undo.idempotency_key
+    assert all(system.active_count() == 0 for system in ALL_SYSTEMS)
