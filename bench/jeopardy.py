@@ -220,6 +220,9 @@ def measure(size: str, workdir: Path) -> dict[str, Any]:
                 "statements": statements[0],
                 "statements_per_task": round(statements[0] / tasks, 3),
                 "longest_transaction_ms": round(report.longest_transaction_seconds * 1000, 2),
+                # its CPU time: far below the wall time, the thread waited (another process on the
+                # CPU, the disk), not the pass's work
+                "longest_transaction_cpu_ms": round(report.longest_transaction_cpu_seconds * 1000, 2),
                 "transaction_ms": _quantiles(report.transaction_seconds),
                 "longest_read_ms": round(report.longest_read_seconds * 1000, 2),
                 "write_transactions": report.write_transactions,
@@ -296,10 +299,15 @@ def _longest_transaction(size: str, data: dict[str, Any]) -> Result:
         ok=None if informative else longest <= LONGEST_TRANSACTION_TARGET_MS,
         note=(
             f"groups of {data['write_group']} orders, batches of {data['batch']} tasks; first pass p50 / p99 / max "
-            f"{_ms(first['transaction_ms'])} ms, steady {_ms(steady['transaction_ms'])} ms; {_gc(data)}: "
+            f"{_ms(first['transaction_ms'])} ms (the longest {first['longest_transaction_cpu_ms']} ms CPU), "
+            f"steady {_ms(steady['transaction_ms'])} ms; {_gc(data)}: "
             f"collections {first['gc']['collections']} in the first pass, the longest {first['gc']['longest_ms']} ms"
         ),
-        data={"first_ms": first["longest_transaction_ms"], "steady_ms": steady["longest_transaction_ms"]},
+        data={
+            "first_ms": first["longest_transaction_ms"],
+            "first_cpu_ms": first["longest_transaction_cpu_ms"],
+            "steady_ms": steady["longest_transaction_ms"],
+        },
     )
 
 
