@@ -270,3 +270,38 @@ def test_a_disconnect_goes_pending_terminate_then_terminated(client):
         ("startTermination", "ACTIVE", "PENDING_TERMINATE"),
         ("terminate", "PENDING_TERMINATE", "TERMINATED"),
     ]
+
+
+# -- the shipped packs ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def packs(make_runtime, sqlite_url):
+    """The shipped packs (tsm, tpsm) and the embedded workers, as a user of the demo gets them."""
+    runtime = make_runtime(sqlite_url, extra_plugins=(), load_entrypoints=True, task_lease_seconds=30)
+    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
+        yield client
+
+
+def test_a_saas_tenant_is_locked_unlocked_upgraded_and_resized(packs):
+    chars = [{"name": "companyName", "value": "Globex"}, {"name": "seats", "value": 10}]
+    order, product_id = _sold(packs, "saas-analytics-starter", chars)
+    before = _product(packs, product_id)["recurringPrice"]["amount"]
+
+    order = _completed(packs, _change(packs, "SUSPEND", product_id), timeout=60)
+    assert [t["key"] for t in _tasks(order)] == ["tpsm.lock-tenant"]
+    assert _product(packs, product_id)["status"] == "SUSPENDED"
+    order = _completed(packs, _change(packs, "RESUME", product_id), timeout=60)
+    assert [t["key"] for t in _tasks(order)] == ["tpsm.unlock-tenant"]
+    assert _product_events(order) == [("suspended", "active", "resume")]
+
+    # The editions are one family: starter -> pro is a tier change (priced as pro), with more seats.
+    upgrade = _change(
+        packs, "MODIFY", product_id, offering="saas-analytics-pro", characteristics=[{"name": "seats", "value": 40}]
+    )
+    _completed(packs, upgrade, timeout=60)
+    product = _product(packs, product_id)
+    assert (product["offeringKey"], product["name"]) == ("saas-analytics-pro", "Analytics Pro")
+    assert float(product["recurringPrice"]["amount"]) > float(before)  # priced as pro (the pack's price list)
+    assert ("licence-seats", 40) in [(e["name"], e["quantity"]) for e in product["entitlements"]]
+    assert [h["event"] for h in product["history"]][-3:] == ["suspend", "resume", "modify"]

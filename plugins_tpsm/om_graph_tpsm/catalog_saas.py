@@ -94,6 +94,11 @@ tenant = SpecificationDef(
             depends_on=("tpsm.revoke-licences",),
             actions=("delete",),
         ),
+        # Post-fulfilment: a suspend locks the tenant (sign-in refused, data kept), a resume unlocks it.
+        TaskTemplate(
+            "tpsm.lock-tenant", "Lock the tenant (sign-in refused, data kept)", handler="tpsm.lock-tenant", actions=("suspend",)
+        ),
+        TaskTemplate("tpsm.unlock-tenant", "Unlock the tenant", handler="tpsm.unlock-tenant", actions=("resume",)),
     ),
 )
 
@@ -137,6 +142,7 @@ def _offering(key: str, name: str, monthly: str, setup: str, extra: tuple[Entitl
         entitlements=(EntitlementDef("licence-seats", unit="seat", quantity_from="seats"), *extra),
         description=text,
         characteristics=_constraints(key),
+        family="saas-analytics",  # the editions: a modify line naming another is a tier change
     )
 
 

@@ -79,6 +79,16 @@ def send_welcome(ctx: TaskContext) -> TaskOutcome:
     )
 
 
+def lock_tenant(ctx: TaskContext) -> TaskOutcome:
+    tenant = ctx.characteristics.get("tenantId", "unknown")
+    return recorded_outcome(TENANT_PLATFORM, ctx, {}, f"tenant {tenant} locked: sign-in refused, data kept", lock="on")
+
+
+def unlock_tenant(ctx: TaskContext) -> TaskOutcome:
+    tenant = ctx.characteristics.get("tenantId", "unknown")
+    return recorded_outcome(TENANT_PLATFORM, ctx, {}, f"tenant {tenant} unlocked", lock="off")
+
+
 # --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
 
 
@@ -107,6 +117,14 @@ def revoke_welcome(ctx: TaskContext) -> TaskOutcome:
     return released_outcome(TENANT_PLATFORM, ctx, f"invitation {original(ctx, 'adminInviteId')} revoked")
 
 
+def relock_tenant(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(TENANT_PLATFORM, ctx, f"tenant {original(ctx, 'tenantId', 'unknown')} locked again")
+
+
+def release_tenant_lock(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(TENANT_PLATFORM, ctx, f"tenant {original(ctx, 'tenantId', 'unknown')} unlocked")
+
+
 SAAS_HANDLERS = (
     simulated_handler(
         "tpsm.create-tenant", create_tenant, TENANT_PLATFORM, "Creates or locates the tenant by its domain.", undo=delete_tenant
@@ -132,4 +150,6 @@ SAAS_HANDLERS = (
     simulated_handler(
         "tpsm.send-welcome", send_welcome, TENANT_PLATFORM, "Invites the first administrator.", undo=revoke_welcome
     ),
+    simulated_handler("tpsm.lock-tenant", lock_tenant, TENANT_PLATFORM, "Suspend: locks the tenant.", undo=release_tenant_lock),
+    simulated_handler("tpsm.unlock-tenant", unlock_tenant, TENANT_PLATFORM, "Resume: unlocks the tenant.", undo=relock_tenant),
 )

@@ -94,6 +94,20 @@ internet_cfs = SpecificationDef(
             handler="tsm.deactivate-internet-service",
             actions=DELETE,
         ),
+        # Post-fulfilment: a suspend bars the subscriber session (the line and ONT stay), a resume
+        # lifts the bar (docs/architecture.md, "Changes to what was sold").
+        TaskTemplate(
+            "tsm.bar-subscriber-session",
+            "Bar the subscriber session (walled garden)",
+            handler="tsm.bar-subscriber-session",
+            actions=("suspend",),
+        ),
+        TaskTemplate(
+            "tsm.unbar-subscriber-session",
+            "Lift the subscriber session's bar",
+            handler="tsm.unbar-subscriber-session",
+            actions=("resume",),
+        ),
     ),
 )
 
@@ -210,6 +224,7 @@ fibre_offerings = (
         entitlements=_fibre_entitlements,
         description="500 Mbit/s down / 100 Mbit/s up fibre, Wi-Fi 6 router included.",
         characteristics=(CharacteristicConstraint("bandwidth", allowed_values=(500,), default=500),),
+        family="fibre-broadband",  # the speed tiers: a modify line naming the other is a tier change
     ),
     OfferingDef(
         key="fibre-broadband-1000",
@@ -221,6 +236,7 @@ fibre_offerings = (
         entitlements=_fibre_entitlements,
         description="1 Gbit/s down / 200 Mbit/s up fibre, Wi-Fi 6E router included.",
         characteristics=(CharacteristicConstraint("bandwidth", allowed_values=(1000,), default=1000),),
+        family="fibre-broadband",  # the speed tiers: a modify line naming the other is a tier change
     ),
 )
 

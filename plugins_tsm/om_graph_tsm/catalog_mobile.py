@@ -116,6 +116,9 @@ sim_card = SpecificationDef(
             actions=ADD,
         ),
         TaskTemplate("tsm.deactivate-sim", "Block SIM and release IMSI", handler="tsm.deactivate-sim", actions=DELETE),
+        # Post-fulfilment: a suspend bars the SIM on the network (the IMSI is kept), a resume lifts it.
+        TaskTemplate("tsm.bar-sim", "Bar the SIM (outgoing and data)", handler="tsm.bar-sim", actions=("suspend",)),
+        TaskTemplate("tsm.unbar-sim", "Lift the SIM's bar", handler="tsm.unbar-sim", actions=("resume",)),
     ),
 )
 

@@ -131,6 +131,16 @@ def deactivate_internet_service(ctx: TaskContext) -> TaskOutcome:
     return recorded_outcome(ELEMENT_MANAGER, ctx, {"serviceStatus": "deactivated"}, f"subscriber {username} deactivated")
 
 
+def bar_subscriber_session(ctx: TaskContext) -> TaskOutcome:
+    username = ctx.characteristics.get("pppoeUsername", "unknown")
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {}, f"subscriber {username} barred (walled garden)", bar="on")
+
+
+def unbar_subscriber_session(ctx: TaskContext) -> TaskOutcome:
+    username = ctx.characteristics.get("pppoeUsername", "unknown")
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {}, f"subscriber {username} unbarred", bar="off")
+
+
 # --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
 
 
@@ -181,6 +191,14 @@ def deactivate_subscriber_session(ctx: TaskContext) -> TaskOutcome:
 
 def reactivate_internet_service(ctx: TaskContext) -> TaskOutcome:
     return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'pppoeUsername')} active again")
+
+
+def lift_session_bar(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'pppoeUsername', 'unknown')} bar lifted")
+
+
+def restore_session_bar(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'pppoeUsername', 'unknown')} barred again")
 
 
 FIBRE_HANDLERS = (
@@ -251,5 +269,19 @@ FIBRE_HANDLERS = (
         ELEMENT_MANAGER,
         "RADIUS/BNG deactivation.",
         undo=reactivate_internet_service,
+    ),
+    simulated_handler(
+        "tsm.bar-subscriber-session",
+        bar_subscriber_session,
+        ELEMENT_MANAGER,
+        "Suspend: bars the RADIUS/BNG session.",
+        undo=lift_session_bar,
+    ),
+    simulated_handler(
+        "tsm.unbar-subscriber-session",
+        unbar_subscriber_session,
+        ELEMENT_MANAGER,
+        "Resume: lifts the session bar.",
+        undo=restore_session_bar,
     ),
 )

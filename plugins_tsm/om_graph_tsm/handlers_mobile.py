@@ -109,6 +109,16 @@ def deactivate_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
     return recorded_outcome(ELEMENT_MANAGER, ctx, {"subscriptionStatus": "terminated"}, f"subscriber {subscriber} removed")
 
 
+def bar_sim(ctx: TaskContext) -> TaskOutcome:
+    iccid = ctx.characteristics.get("iccid", "unknown")
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {}, f"SIM {iccid} barred (outgoing and data)", bar="on")
+
+
+def unbar_sim(ctx: TaskContext) -> TaskOutcome:
+    iccid = ctx.characteristics.get("iccid", "unknown")
+    return recorded_outcome(ELEMENT_MANAGER, ctx, {}, f"SIM {iccid} unbarred", bar="off")
+
+
 # --- undo: the reverse operations (docs/plugins.md, "The handler contract") ---------------------
 
 
@@ -148,6 +158,14 @@ def restore_mobile_subscription(ctx: TaskContext) -> TaskOutcome:
     return released_outcome(ELEMENT_MANAGER, ctx, f"subscriber {original(ctx, 'subscriberId')} provisioned again")
 
 
+def lift_sim_bar(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"SIM {original(ctx, 'iccid', 'unknown')} bar lifted")
+
+
+def restore_sim_bar(ctx: TaskContext) -> TaskOutcome:
+    return released_outcome(ELEMENT_MANAGER, ctx, f"SIM {original(ctx, 'iccid', 'unknown')} barred again")
+
+
 MOBILE_HANDLERS = (
     simulated_handler(
         "tsm.allocate-msisdn",
@@ -170,6 +188,8 @@ MOBILE_HANDLERS = (
         "tsm.activate-sim", activate_sim, ELEMENT_MANAGER, "Activates the SIM on the network.", undo=suspend_sim_activation
     ),
     simulated_handler("tsm.deactivate-sim", deactivate_sim, ELEMENT_MANAGER, "Blocks the SIM.", undo=unblock_sim),
+    simulated_handler("tsm.bar-sim", bar_sim, ELEMENT_MANAGER, "Suspend: bars the SIM.", undo=lift_sim_bar),
+    simulated_handler("tsm.unbar-sim", unbar_sim, ELEMENT_MANAGER, "Resume: lifts the SIM's bar.", undo=restore_sim_bar),
     simulated_handler(
         "tsm.submit-port-request",
         submit_port_request,

@@ -525,6 +525,8 @@ def _edges(roots: list[_Node]) -> list[PlannedDependency]:
         teardown = root.action in ("delete", "suspend")  # a suspend bars the top first, as a disconnect does
         for node in _walk(root):
             pairs.extend(node.internal_deps)
+            if not node.tasks:
+                continue  # looked through from above: its children's work would otherwise wait on itself
             for child in node.children:
                 if teardown:  # tear down top-down
                     before, after = node.exits_or_descendants(), child.entries_or_descendants()
