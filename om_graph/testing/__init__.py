@@ -9,7 +9,8 @@ Compensation (docs/plugins.md, "The handler contract"): ``undo_context`` and ``r
 build the context the core gives an undo or redo of a completed task (its own idempotency key,
 ``compensates`` the original's key, ``outcome`` what the original recorded), and
 ``check_compensation`` runs a handler's do, then its undo twice with one key, then once more as
-a late duplicate, asserting that the southbound state is back to what it was before do.
+a late duplicate, asserting that the southbound state is back to what it was before do;
+``check_redo`` runs a redo with a revision's new values twice (one key) and undoes it.
 ``HandlerCall`` is what the ``om_handler_calls`` fixture records for every handler call of a
 running om-graph.
 """
@@ -177,6 +178,47 @@ def check_compensation(
 
 
 @dataclass(frozen=True)
+class RedoCheck:
+    """What :func:`check_redo` ran: the first do's outcome, the redo's context and its outcome."""
+
+    outcome: TaskOutcome | None
+    redo_context: TaskContext
+    redo_outcome: TaskOutcome | None
+
+
+def check_redo(
+    handler: TaskHandler,
+    ctx: TaskContext,
+    *,
+    systems: Sequence[HasSnapshot] = (),
+    state: Callable[[], Any] | None = None,
+    redo_key: str | None = None,
+    **new_characteristics: Any,
+) -> RedoCheck:
+    """Run ``handler.do(ctx)``, then its redo as a revision would (:func:`redo_context` with
+    ``new_characteristics``; ``handler.redo`` or, when None, ``do`` in redo mode) twice with one
+    redo key, asserting both answers are equal (a retried redo), then the undo of the redo (a later
+    cancellation compensates the redo task), asserting the southbound state is back to what it was
+    after the first do: the redo's work is its own, released by its own undo."""
+
+    def observe() -> list[Any]:
+        return [system.snapshot() for system in systems] + ([state()] if state is not None else [])
+
+    outcome = handler.do(ctx)
+    after_do = observe()
+    redo = redo_context(ctx, outcome, idempotency_key=redo_key, **new_characteristics)
+    run = handler.redo or handler.do
+    first, again = run(redo), run(replace(redo, attempt=2))
+    if first != again:
+        raise AssertionError(f"handler {handler.key!r}: a retried redo answered differently:\n{first!r}\n{again!r}")
+    if handler.undo is not None:
+        handler.undo(undo_context(redo, first))
+        if observe() != after_do:
+            raise AssertionError(f"handler {handler.key!r}: undoing the redo did not restore the state after do")
+    return RedoCheck(outcome, redo, first)
+
+
+@dataclass(frozen=True)
 class HandlerCall:
     """One call of a pack's handler in a running om-graph (the ``om_handler_calls`` fixture)."""
 
@@ -219,8 +261,10 @@ __all__ = [
     "Cancellation",
     "CompensationCheck",
     "HandlerCall",
+    "RedoCheck",
     "Registry",
     "check_compensation",
+    "check_redo",
     "line_view",
     "recorded",
     "redo_context",

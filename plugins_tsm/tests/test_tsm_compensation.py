@@ -8,7 +8,7 @@ import pytest
 
 import om_graph_tsm.plugin as plugin
 from om_graph.api import TaskContext, TaskHandler
-from om_graph.testing import check_compensation, task_context, undo_context
+from om_graph.testing import check_compensation, check_redo, task_context, undo_context
 from om_graph_tsm.southbound import ALL_SYSTEMS, ELEMENT_MANAGER, NETWORK_INVENTORY
 
 pytestmark = pytest.mark.om_graph_pack("om_graph_tsm.plugin:pack")
@@ -138,3 +138,16 @@ def test_cancelling_a_fibre_order_undoes_its_work_in_reverse_dependency_order(
     for undo in cancellation.undo_calls:  # each undo names the do it compensates, under its own key
         assert undo.compensates == by_key[undo.task_key].idempotency_key != undo.idempotency_key
     assert all(system.active_count() == 0 for system in ALL_SYSTEMS)
+
+
+def test_a_redo_with_a_new_bandwidth_keeps_the_ont_and_changes_its_profile():
+    handler = next(h for h in handlers() if h.key == "tsm.configure-ont")
+    chars = {"bandwidth": 500}
+    do = task_context(handler.key, "tsm.ont", idempotency_key="order-1/ont", **chars)
+    check = check_redo(handler, do, systems=ALL_SYSTEMS, bandwidth=1000)
+    assert check.redo_context.mode == "redo" and check.redo_context.compensates == "order-1/ont"
+    assert check.redo_outcome.characteristics["ontSerial"] == check.outcome.characteristics["ontSerial"]
+    assert (check.outcome.characteristics["ontProfile"], check.redo_outcome.characteristics["ontProfile"]) == (
+        "GPON-500M",
+        "GPON-1000M",
+    )
