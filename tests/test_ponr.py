@@ -454,3 +454,43 @@ def test_a_revision_of_a_bundle_member_past_a_soft_ponr_needs_the_acknowledgemen
     revise = {"id": order_id, "reason": "drop the add-on", "lines": [{"lineNumber": 2, "remove": True}]}
     [error] = _gql(client, REVISE, {"input": revise})["orderRevise"]["errors"]
     assert error["code"] == "PONR_ACKNOWLEDGEMENT_REQUIRED" and "bundled with line 1" in error["message"]
+
+
+_TASKS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "line": st.integers(1, 5),
+            "key": st.sampled_from(["ponr.prepare", "ponr.ship", "ponr.activate"]),
+            "started": st.booleans(),
+            "mode": st.sampled_from(["do", "do", "undo", "redo"]),
+            "unit": st.integers(0, 1),
+        }
+    ),
+    max_size=12,
+)
+_KINDS = {"ponr.prepare": None, "ponr.ship": "soft", "ponr.activate": "hard"}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5), st.sampled_from(["bundles", "bundledBy"])), max_size=4), _TASKS)
+def test_assess_is_the_union_of_the_bundle_members_started_ponr_work(links, tasks):
+    relationships: dict[int, list[dict]] = {n: [] for n in range(1, 6)}
+    for a, b, kind in links:
+        if a != b:
+            relationships[a].append({"lineNumber": b, "relationshipType": kind})
+    plan = _plan(
+        [{"relationships": relationships[n] or None} for n in range(1, 6)], [{**t, "ponr": _KINDS[t["key"]]} for t in tasks]
+    )
+    members = bundles([(n, relationships[n]) for n in range(1, 6)])
+    for number in range(1, 6):
+        found = ponr.assess(plan, [100 + number], registry=REGISTRY)
+        expected = {
+            (t["line"], t["key"], _KINDS[t["key"]])
+            for t in tasks
+            if t["line"] in members[number] and t["started"] and t["mode"] == "do" and _KINDS[t["key"]]
+        }
+        got = [(h.source_line_number, h.task_key, h.kind) for h in found.hard + found.soft]
+        assert sorted(got) == sorted(expected)  # each (member, template) once, undo/redo work never
+        assert all(h.kind == "hard" for h in found.hard) and all(h.kind == "soft" for h in found.soft)
+        assert all(h.line_number == number for h in found.hard + found.soft)
+        assert all((h.charge is not None) == (h.kind == "soft") for h in found.hard + found.soft)
