@@ -93,6 +93,36 @@ def completed_order(svc) -> int:
             ),
             {"o": order.id},
         )
+        # Change management's rows (0015).
+        conn.execute(
+            text(
+                "INSERT INTO order_version (order_id, number, snapshot, created_by, created_at)"
+                " VALUES (:o, 99, '{}', 'test', CURRENT_TIMESTAMP)"
+            ),
+            {"o": order.id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO order_revision (order_id, state, base_version, reason, requested_by, changes, ponr_acknowledged,"
+                " version, created_at, updated_at) VALUES (:o, 'rejected', 1, 'test', 'test', '{}', false, 1, CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP)"
+            ),
+            {"o": order.id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO cancel_request (order_id, state, cancellation_reason, ponr_acknowledged, requested_by, version,"
+                " created_at, updated_at) VALUES (:o, 'done', 'test', false, 'test', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"o": order.id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO product_status_change (product_id, event, to_status, actor, at)"
+                " VALUES (:p, 'activate', 'active', 'test', CURRENT_TIMESTAMP)"
+            ),
+            {"p": product.id},
+        )
     return order.id
 
 

@@ -53,8 +53,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -655,24 +654,10 @@ class JeopardyEvaluator:
             for model, wanted in ids.items()
         }
 
-    @contextmanager
-    def _unit(self, *, read_only: bool = False) -> Iterator[UnitOfWork]:
-        """A unit of work (a read or a write) whose objects are freed as soon as it ends.
-
-        A UnitOfWork keeps itself in its session's ``info`` (kernel/uow.py), a reference cycle:
-        left alone, every transaction's session, locked orders and events (~275 objects per write
-        group, most of them the alerts' payloads) wait for the cyclic garbage collector, whose
-        collections then free tens of thousands of objects at once, 40-100 ms, often inside a
-        later write transaction (the pass's longest transactions at 100 k tasks). Dropping that
-        one reference afterwards lets reference counting free them where they end."""
-        uow = self._uow(read_only=True) if read_only else self._uow()
-        try:
-            with uow:
-                yield uow
-        finally:
-            session = getattr(uow, "session", None)
-            if session is not None:
-                session.info.pop("uow", None)
+    def _unit(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work (a read or a write); its objects are freed by reference counting as soon
+        as it ends (kernel/uow.py keeps no reference cycle)."""
+        return self._uow(read_only=True) if read_only else self._uow()
 
     def _write(self, group: list[_Change], now: datetime, report: JeopardyReport) -> None:
         """One short transaction for a few orders: each is written only if nobody wrote it since
