@@ -96,3 +96,21 @@ def test_reverse_releases_the_original_once_whatever_the_undo_calls(undo_keys):
     assert released.count(True) == 1 and released[0] is True
     assert SYSTEM.get("k1") is None and SYSTEM.get("other") == {"x": 2}
     assert SYSTEM.reversed_by(undo_keys[0]) == "k1"
+
+
+def test_a_redo_keeps_the_identifiers_the_original_recorded():
+    from dataclasses import replace
+
+    from om_graph.api import keep_or
+    from om_graph.testing import redo_context
+
+    def serial(ctx: TaskContext) -> TaskOutcome:
+        value = keep_or(ctx, "serial", lambda: "S-" + ctx.idempotency_key)
+        return recorded_outcome(SYSTEM, ctx, {"serial": value, "speed": ctx.characteristics["speed"]}, "configured")
+
+    do = task_context("sdk.serial", "sdk.spec", idempotency_key="k1", speed=500)
+    first = serial(do)
+    # The revision's new domain order carries the line's values, not the original's outputs.
+    redo = replace(redo_context(do, first, speed=1000), characteristics={"speed": 1000})
+    again = serial(redo)
+    assert again.characteristics == {"serial": "S-k1", "speed": 1000}

@@ -143,8 +143,11 @@ def require(ctx: TaskContext, name: str, *, retryable: bool = False) -> Any:
 
 
 def keep_or(ctx: TaskContext, name: str, make: Callable[[], Any]) -> Any:
-    """The value the domain order already has for ``name`` (modify), or a newly derived one."""
+    """The value the domain order already has for ``name`` (modify), else the one the original run
+    recorded (a redo: ``ctx.outcome``, the same serial or address again), else a newly derived one."""
     existing = ctx.characteristics.get(name)
+    if existing in (None, "") and ctx.outcome:
+        existing = (ctx.outcome.get("characteristics") or {}).get(name)
     return existing if existing not in (None, "") else make()
 
 
