@@ -15,6 +15,9 @@ one a line), a ``@pytest.mark.om_graph_pack("module:attribute")`` marker, or by 
 * ``om_handler_calls``: a list, in call order, of every handler call the runtime makes from then
   on (:class:`om_graph.testing.HandlerCall`: handler, mode do/undo/redo, task key, idempotency
   key, the compensated key...), so a test can cancel or revise an order and see its undo calls;
+* ``om_place_order``: ``om_place_order({"offering": ..., "characteristics": {...}}, ...)`` creates
+  and submits an order of those lines (as ``order_agent``, customer ``ACME`` unless told),
+  drains, approves the levels it waits at (``approve=True``), drains again, returns its id;
 * ``om_cancel_order``: ``om_cancel_order(order_id)`` cancels a submitted order through GraphQL
   (``orderCancel``, a soft point of no return acknowledged unless ``acknowledge=False``), drains,
   and returns a :class:`om_graph.testing.Cancellation` (the request, errors, the order's state
@@ -194,3 +197,51 @@ def om_cancel_order(
         return Cancellation(payload.get("cancelRequest"), payload["errors"], order.get("state"), om_handler_calls[start:])
 
     return cancel
+
+
+CREATE_ORDER = """
+mutation($input: OrderCreateInput!) {
+  orderCreate(input: $input) { order { id } errors { field message code } }
+}"""
+SUBMIT_ORDER = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { field message code } } }"
+APPROVALS = "query($id: ID!) { order(id: $id) { approvals { state } } }"
+APPROVE_ORDER = "mutation($id: ID!) { orderApprove(input: {id: $id}) { errors { field message code } } }"
+APPROVER_ROLES = ("order_approver", "order_fulfillment_manager")
+
+
+def _line_input(line: dict[str, Any]) -> dict[str, Any]:
+    characteristics = line.get("characteristics") or {}
+    if isinstance(characteristics, dict):
+        characteristics = [{"name": name, "value": value} for name, value in characteristics.items()]
+    return {**line, "quantity": line.get("quantity", 1), "characteristics": characteristics}
+
+
+@pytest.fixture
+def om_place_order(om_client: Callable[..., GraphQLClient], om_drain: Callable[..., None]) -> Callable[..., str]:
+    """``om_place_order(*lines, customer_id="ACME", role="order_agent", approve=True)``: an order
+    created, submitted and run as far as its automatic work goes; returns its id."""
+
+    def place(*lines: dict[str, Any], customer_id: str = "ACME", role: str = "order_agent", approve: bool = True) -> str:
+        agent = om_client(role)
+        variables = {"input": {"customerId": customer_id, "lines": [_line_input(line) for line in lines]}}
+        created = agent(CREATE_ORDER, variables)["orderCreate"]
+        if created["errors"]:
+            raise AssertionError(f"orderCreate refused the order: {created['errors']}")
+        order_id = created["order"]["id"]
+        submitted = agent(SUBMIT_ORDER, {"id": order_id})["orderSubmit"]
+        if submitted["errors"]:
+            raise AssertionError(f"orderSubmit refused the order: {submitted['errors']}")
+        om_drain()
+        for _ in range(10 if approve else 0):  # one level a pass, each by the first role that may
+            approvals = agent(APPROVALS, {"id": order_id})["order"]["approvals"]
+            if not any(a["state"] == "PENDING" for a in approvals):
+                break
+            for approver in APPROVER_ROLES:
+                if not om_client(approver)(APPROVE_ORDER, {"id": order_id})["orderApprove"]["errors"]:
+                    break
+            else:
+                raise AssertionError(f"no approver role ({', '.join(APPROVER_ROLES)}) could approve order {order_id}")
+            om_drain()
+        return order_id
+
+    return place

@@ -103,28 +103,10 @@ def test_an_undo_leaves_a_retried_do_of_another_task_alone():
 
 # --- against a running om-graph: a cancelled order's undo calls (om_handler_calls, om_cancel_order) ---
 
-CREATE = """
-mutation($input: OrderCreateInput!) {
-  orderCreate(input: $input) { order { id } errors { field message code } }
-}"""
-SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { message code } } }"
 
-
-def test_cancelling_a_fibre_order_undoes_its_work_in_reverse_dependency_order(
-    om_client, om_drain, om_cancel_order, om_handler_calls
-):
-    agent = om_client("order_agent")
+def test_cancelling_a_fibre_order_undoes_its_work_in_reverse_dependency_order(om_place_order, om_cancel_order, om_handler_calls):
     chars = {"installationAddress": "Main St 1, 1011 AB Amsterdam", "staticIp": True}
-    line = {
-        "offering": "fibre-broadband-500",
-        "quantity": 1,
-        "characteristics": [{"name": k, "value": v} for k, v in chars.items()],
-    }
-    created = agent(CREATE, {"input": {"customerId": "ACME", "lines": [line]}})["orderCreate"]
-    assert created["errors"] == []
-    order_id = created["order"]["id"]
-    agent(SUBMIT, {"id": order_id})
-    om_drain()
+    order_id = om_place_order({"offering": "fibre-broadband-500", "characteristics": chars})
     done = [call.task_key for call in om_handler_calls if call.mode == "do"]
     assert {"tsm.allocate-access-line", "tsm.reserve-olt-port", "tsm.push-router-config", "tsm.ship-router"} <= set(done)
     cancellation = om_cancel_order(order_id, reason="moved abroad")  # before the (manual) installation
