@@ -5,13 +5,16 @@ and GraphQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from om_graph.core.access.actor import Actor
 from om_graph.core.fulfilment.models import Fallout, Task
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.errors import DomainError, ValidationFailed
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.ports import ADVANCE_ORDER, PROCESS_ORDER, NullEventSink, RecordingJobSink
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.services import Services
@@ -244,3 +247,43 @@ def test_a_failed_undo_ends_the_request_with_an_error(svc):
     [request] = svc.cancellations.of_orders(AGENT, [order_id])[order_id]
     assert request.state == "terminatedWithError"
     assert detail.order.state != "cancelled"
+
+
+def _expire_leases(svc, order_id):
+    with svc.sessions.begin() as s:
+        s.execute(
+            update(Task)
+            .where(Task.order_id == order_id, Task.state == "inProgress")
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+
+
+def test_a_worker_killed_during_an_undo_neither_repeats_nor_skips_it(svc):
+    """Fault injection: a worker claims the first undo, runs its handler (the reversal reaches the
+    external system) and dies before recording it. The lease expires, the next attempt runs with
+    the same idempotency key (the external system dedupes by it), the lost attempt's late result
+    is discarded, and every completed effect is undone exactly once."""
+    order_id = place(svc)
+    request = svc.cancellations.request(AGENT, order_id, reason="r")
+    svc.jobs.take()  # the advance job the request sent: this test plays the workers
+    with svc.uow() as uow:
+        claims, _ = svc.orchestrator.advance_wave(uow, order_id)
+    [claim] = claims
+    assert claim.context.mode == "undo" and claim.context.task_key == "undo.configure"
+    lost = svc.orchestrator.run_handler(claim)  # the effect happens; the worker dies before recording it
+    _expire_leases(svc, order_id)
+    svc.processing.advance(order_id)  # the reconciler's re-dispatch: the next attempt
+    drain(svc)
+    with svc.uow() as uow:
+        assert svc.orchestrator.finish(uow, claim.context.task_id, claim.attempt, lost) is False  # stale
+    calls = pack.undo_calls()
+    configure = [key for key, _, task in calls if task == "undo.configure"]
+    assert len(configure) == 2 and len(set(configure)) == 1  # retried, with the same (the undo's own) key
+    originals = {t.idempotency_key: t for t in tasks_of(svc, order_id).values() if t.mode == "do" and t.state == "completed"}
+    assert set(pack.UNDONE) == set(originals)  # none skipped, each reversed once
+    assert all(comp in originals for _, comp, _ in calls)
+    undo_tasks = [t for t in tasks_of(svc, order_id).values() if t.mode == "undo"]
+    assert {t.idempotency_key for t in undo_tasks}.isdisjoint(originals)  # own keys
+    assert next(t for t in undo_tasks if t.key == "undo.configure").attempts == 2
+    assert svc.cancellations.get(AGENT, request.id).result == "accepted"
+    assert svc.queries.order(AGENT, order_id).order.state == "cancelled"
