@@ -305,3 +305,28 @@ def test_a_saas_tenant_is_locked_unlocked_upgraded_and_resized(packs):
     assert float(product["recurringPrice"]["amount"]) > float(before)  # priced as pro (the pack's price list)
     assert ("licence-seats", 40) in [(e["name"], e["quantity"]) for e in product["entitlements"]]
     assert [h["event"] for h in product["history"]][-3:] == ["suspend", "resume", "modify"]
+
+
+# -- the status table agrees with the product machine ---------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["modify", "delete", "suspend", "resume"])
+def test_every_status_a_line_may_change_lets_its_completion_fire(action):
+    """A line accepted on a product in some status can complete on it: the event its settlement
+    fires (or, for a delete, the start and the termination) is one the product's machine takes
+    from that status; every other status is refused with a typed code naming it."""
+    from om_graph.core.inventory.states import PRODUCT, PRODUCT_LINE_EVENTS, ProductStatuses
+    from om_graph.core.ordering.validation import product_status_error
+
+    completion = {"modify": None, "delete": "terminate"}.get(action) or PRODUCT_LINE_EVENTS.get((action, "complete"))
+    for status in ProductStatuses.values():
+        error = product_status_error(action, status, "lines.0.productId")
+        if error is None:
+            if action == "modify":
+                assert PRODUCT.can(status, "modify") or PRODUCT.can(status, "modifySuspended"), status
+            else:
+                assert PRODUCT.can(status, completion), (action, status)
+            if action == "delete":
+                assert PRODUCT.can(status, "startTermination"), status
+        else:
+            assert status in error.message and error.code, (action, status, error)
