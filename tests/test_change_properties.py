@@ -1,6 +1,6 @@
 """A property over change management (core/change): any interleaving of cancellations (of the
-order or a line), manual completions, worker claims, finished waves and worker restarts (claims
-lost, leases expired, the order re-dispatched) ends with the inventory consistent with the final
+order or a line), revisions (a line's characteristic), manual completions, worker claims,
+finished waves and worker restarts (claims lost, leases expired, the order re-dispatched) ends with the inventory consistent with the final
 order state, and every completed effect undone at most once (exactly once for a cancelled line)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from om_graph.core.change.revision import LineRevision, RevisionInput
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.errors import DomainError
@@ -50,6 +51,7 @@ ACTIONS = st.lists(
         st.tuples(st.just("finish"), st.just(0)),
         st.tuples(st.just("restart"), st.just(0)),
         st.tuples(st.just("drain"), st.just(0)),
+        st.tuples(st.just("revise"), st.integers(0, 1)),
     ),
     max_size=12,
 )
@@ -88,7 +90,7 @@ def _restart(svc, order_id, claims):
     svc.processing.advance(order_id)  # the reconciler's re-dispatch
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(actions=ACTIONS)
 def test_any_interleaving_leaves_inventory_consistent_and_undoes_each_effect_once(svc, actions):
     pack.reset()
@@ -101,6 +103,7 @@ def test_any_interleaving_leaves_inventory_consistent_and_undoes_each_effect_onc
     svc.processing.process(order_id)
     lines = [line.id for line in svc.queries.order(AGENT, order_id).lines]
     claims: list = []
+    revised = any(action == "revise" for action, _ in actions)
     for action, arg in actions:
         try:
             if action == "cancelOrder":
@@ -120,6 +123,10 @@ def test_any_interleaving_leaves_inventory_consistent_and_undoes_each_effect_onc
                 for claim, result in results:
                     with svc.uow() as uow:
                         svc.orchestrator.finish(uow, claim.context.task_id, claim.attempt, result)
+            elif action == "revise":
+                change = RevisionInput(lines=(LineRevision(line_number=arg + 1, characteristics={"label": f"r{len(claims)}"}),))
+                revision = svc.revisions.revise(AGENT, order_id, change, expected_version=None, reason="prop")
+                event(f"revision {revision.state}")
             elif action == "restart":
                 _restart(svc, order_id, claims)
             else:
@@ -146,9 +153,10 @@ def test_any_interleaving_leaves_inventory_consistent_and_undoes_each_effect_onc
         undos_of[compensated].add(own_key)
     assert all(len(keys) <= 1 for keys in undos_of.values())  # at most one undo (retries share its key)
     for task, line_id in _tasks(svc, order_id):
-        if task.mode == "do" and task.state == "completed":
-            undone = task.idempotency_key in pack.UNDONE
-            assert undone == (line_state[line_id] == "cancelled"), (task.key, line_state[line_id])
+        if task.mode != "undo" and task.state == "completed" and line_state[line_id] == "cancelled":
+            assert task.idempotency_key in pack.UNDONE, task.key  # a cancelled line's effects: undone
+        if task.mode == "do" and task.state == "completed" and task.idempotency_key in pack.UNDONE:
+            assert line_state[line_id] == "cancelled" or revised, task.key  # only a revision undoes otherwise
     for line_id, state in line_state.items():
         if state == "cancelled":
             assert "active" not in products[line_id] and "pendingActive" not in products[line_id]
