@@ -287,3 +287,13 @@ def test_a_worker_killed_during_an_undo_neither_repeats_nor_skips_it(svc):
     assert next(t for t in undo_tasks if t.key == "undo.configure").attempts == 2
     assert svc.cancellations.get(AGENT, request.id).result == "accepted"
     assert svc.queries.order(AGENT, order_id).order.state == "cancelled"
+
+
+def test_an_acknowledged_order_not_yet_decomposed_is_cancelled_at_once(svc):
+    order = svc.orders.create(AGENT, OrderInput("ACME", (LineInput("undo-box", characteristics={"label": "x"}),)))
+    svc.orders.submit(AGENT, order.id)  # its stage pass is still queued
+    request = svc.cancellations.request(AGENT, order.id, reason="r")
+    assert (request.state, request.result, request.fee) == ("done", "accepted", None)
+    drain(svc)  # the queued stage pass finds a cancelled order: nothing is decomposed
+    detail = svc.queries.order(AGENT, order.id)
+    assert (detail.order.state, [line.state for line in detail.lines], detail.tasks) == ("cancelled", ["cancelled"], [])
