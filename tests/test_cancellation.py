@@ -246,7 +246,11 @@ def test_a_failed_undo_ends_the_request_with_an_error(svc):
     detail = svc.queries.order(AGENT, order_id)
     [request] = svc.cancellations.of_orders(AGENT, [order_id])[order_id]
     assert request.state == "terminatedWithError"
-    assert detail.order.state != "cancelled"
+    # Back in progress, its work over with a failed undo: the roll-up fails the line and the order.
+    assert (detail.order.state, [line.state for line in detail.lines]) == ("failed", ["failed"])
+    assert [p.status for p in detail.products] == ["aborted"]
+    states = {t.name: t.state for t in tasks_of(svc, order_id).values()}
+    assert states["Undo: Configure box"] == "failed" and states["Undo: Reserve stock"] == "cancelled"
 
 
 def _expire_leases(svc, order_id):

@@ -27,7 +27,8 @@
    skips cancelled lines); the last live line cancelled cancels the order too.
    A failed undo (its fallout given up: the task failed) fails the line's cancellation
    (``cancellationFailed`` → inProgress); the request ends ``terminatedWithError`` and a whole
-   order goes back to ``inProgress`` (people decide what next).
+   order goes back to ``inProgress``; the roll-up then fails the line and the order (their work
+   is over, with a failed undo): what it could not reverse is left to people.
 
 A held order (or line) may be cancelled: the request takes it out of ``held`` (it goes
 ``assessingCancellation``), so its compensation runs; denied, it goes back to ``held``.
