@@ -301,3 +301,16 @@ def test_an_acknowledged_order_not_yet_decomposed_is_cancelled_at_once(svc):
     drain(svc)  # the queued stage pass finds a cancelled order: nothing is decomposed
     detail = svc.queries.order(AGENT, order.id)
     assert (detail.order.state, [line.state for line in detail.lines], detail.tasks) == ("cancelled", ["cancelled"], [])
+
+
+def test_a_revision_being_applied_refuses_a_cancellation(svc):
+    from om_graph.core.change.revision import LineRevision, RevisionInput
+
+    order_id = place(svc)
+    change = RevisionInput(lines=(LineRevision(line_number=1, characteristics={"label": "y"}),))
+    revision = svc.revisions.revise(AGENT, order_id, change, expected_version=None, reason="relabel")
+    if revision.state != "inProgress":
+        pytest.skip(f"the revision is {revision.state} at once")
+    with pytest.raises(ValidationFailed) as refused:
+        svc.cancellations.request(AGENT, order_id, reason="r")
+    assert refused.value.errors[0].code == "REVISION_IN_PROGRESS"

@@ -35,6 +35,8 @@ A held order (or line) may be cancelled: the request takes it out of ``held`` (i
 A requested cancellation date is stored; the cancellation runs at once (no scheduling).
 One open request per order and line: a second one (or a retry of the same) while one is open gets
 ``CANCELLATION_IN_PROGRESS``; after it, the order is cancelled and a retry ``NOT_CANCELLABLE``.
+A revision still being applied refuses a cancellation (``REVISION_IN_PROGRESS``): one change at
+a time, so a revision's undo tasks and the cancellation's never reverse the same effect.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.change import ponr
 from om_graph.core.change.compensation import cancel_open, needs_undo, refuse_not_compensable, undo_tasks
 from om_graph.core.change.error_codes import ChangeErrorCode
-from om_graph.core.change.models import OPEN_CANCEL_STATES, CancelRequest
+from om_graph.core.change.models import OPEN_CANCEL_STATES, OPEN_REVISION_STATES, CancelRequest, OrderRevision
 from om_graph.core.change.states import CANCEL_REQUEST, CancelRequestStates
 from om_graph.core.fulfilment.models import CANCELLED_WAIT, WAITING, Task
 from om_graph.core.fulfilment.orchestration import Orchestrator
@@ -189,6 +191,15 @@ class CancellationService:
                     f"cancel request {open_request.id} of this order is still being worked",
                     ChangeErrorCode.CANCELLATION_IN_PROGRESS,
                 )
+        revising = uow.session.scalar(
+            select(OrderRevision.id).where(OrderRevision.order_id == order.id, OrderRevision.state.in_(OPEN_REVISION_STATES))
+        )
+        if revising is not None:
+            raise ValidationFailed.single(
+                "id" if line is None else "lineId",
+                f"revision {revising} of this order is still being applied: cancel once it is done",
+                ChangeErrorCode.REVISION_IN_PROGRESS,
+            )
         target: Order | OrderLine = order if line is None else line
         if target.state not in CANCELLABLE:
             if line is not None and line.state == LineStates.COMPLETED:
@@ -277,7 +288,9 @@ class CancellationService:
             else []
         )
         why = f"cancel request {request.id}: {reason}"
-        cancelled = cancel_open(session, [t for t in tasks if t.state not in TASK.terminal], reason=why)
+        # Open undo work (a revision's, finished before this request) is kept: it reverses an effect
+        # the cancellation would otherwise have to (a task is undone at most once).
+        cancelled = cancel_open(session, [t for t in tasks if t.mode != TaskModes.UNDO], reason=why)
         undone = undo_tasks(session, [t for t in tasks if needs_undo(plan, t)], reason=why)
         for wait in plan.waits:
             if wait.line_id in scope_ids and wait.state == WAITING:
@@ -357,7 +370,7 @@ class CancellationService:
                 except ValidationFailed:
                     failed = True
                 tasks = [t for t in plan.tasks.values() if plan.domain_order(t.domain_order_id).line_id == line.id]
-            undos = [t for t in tasks if t.mode == TaskModes.UNDO and t.revision_id is None]
+            undos = [t for t in tasks if t.mode == TaskModes.UNDO]
             if failed or any(t.state == TaskStates.FAILED for t in undos):
                 session.fire(line, "cancellationFailed", SYSTEM_ACTOR, {"reason": "an undo failed"})
                 settled = True
