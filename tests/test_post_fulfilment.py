@@ -303,7 +303,15 @@ def test_a_saas_tenant_is_locked_unlocked_upgraded_and_resized(packs):
     product = _product(packs, product_id)
     assert (product["offeringKey"], product["name"]) == ("saas-analytics-pro", "Analytics Pro")
     assert float(product["recurringPrice"]["amount"]) > float(before)  # priced as pro (the pack's price list)
-    assert ("licence-seats", 40) in [(e["name"], e["quantity"]) for e in product["entitlements"]]
+    entitlements = {(e["name"], e["quantity"], e["status"]) for e in product["entitlements"]}
+    # The new tier's entitlements: seats resized, storage as pro grants it, pro's support plan
+    # instead of starter's.
+    assert {
+        ("licence-seats", 40, "active"),
+        ("storage", 500, "active"),
+        ("support-priority", 1, "active"),
+        ("support-standard", 1, "revoked"),
+    } <= entitlements, entitlements
     assert [h["event"] for h in product["history"]][-3:] == ["suspend", "resume", "modify"]
 
 

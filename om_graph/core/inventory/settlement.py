@@ -291,7 +291,7 @@ def settle_line(
             offering = registry.offerings.get(line.offering_key) if registry is not None else None
             if offering is not None:
                 product.name = offering.name
-        _update_quantities(product, registry)
+        _align_entitlements(uow, order, product, registry, actor)
         event = "modify" if product.status == ProductStatuses.ACTIVE else "modifySuspended"
         fire_product(uow, order, product, event, actor, line.id)
     elif line.action in ("suspend", "resume"):
@@ -328,21 +328,49 @@ def restore_event(uow: UnitOfWork, product: Product) -> str:
     return "abortTerminationSuspended" if before == ProductStatuses.SUSPENDED else "abortTermination"
 
 
-def _update_quantities(product: Product, registry: Registry | None) -> None:
-    """A quantity change: each of the product's live entitlements whose definition reads its
-    quantity from a characteristic (``EntitlementDef.quantity_from``, e.g. seats) takes the
-    product's new value."""
+def _align_entitlements(uow: UnitOfWork, order: OrderRef, product: Product, registry: Registry | None, actor: Acting) -> None:
+    """A modify's effect on the product's live entitlements, against its (possibly new)
+    offering's definitions: a quantity change sets those whose quantity a characteristic gives
+    (``EntitlementDef.quantity_from``, e.g. seats); a tier change also sets the fixed quantities
+    of the new tier, revokes what the new tier does not grant and grants what it adds (under the
+    product's contract; none yet: the contract written at the end grants them)."""
     offering = registry.offerings.get(product.offering_key) if registry is not None else None
     if offering is None:
         return
     defs = {e.name: e for e in offering.entitlements}
-    for entitlement in product.entitlements:
+    live = [e for e in product.entitlements if e.status == ENTITLEMENT.initial]
+    for entitlement in live:
         definition = defs.get(entitlement.name)
-        if definition is None or not definition.quantity_from or entitlement.status != ENTITLEMENT.initial:
+        if definition is None:
+            fire(uow, order, entitlement, "revoke", actor, {"productId": product.id, "reason": "not in the new tier"})
             continue
-        value = product.characteristics.get(definition.quantity_from)
+        value: object = definition.quantity
+        if definition.quantity_from:
+            value = product.characteristics.get(definition.quantity_from, definition.quantity)
         if isinstance(value, int) and not isinstance(value, bool) and value != entitlement.quantity:
             entitlement.quantity = value
+    held = {e.name for e in live}
+    if product.agreement_id is None:
+        return
+    for definition in offering.entitlements:
+        if definition.name in held:
+            continue
+        quantity = (
+            product.characteristics.get(definition.quantity_from, definition.quantity)
+            if definition.quantity_from
+            else definition.quantity
+        )
+        uow.session.add(
+            Entitlement(
+                customer_id=product.customer_id,
+                product_id=product.id,
+                agreement_id=product.agreement_id,
+                name=definition.name,
+                quantity=int(quantity),
+                unit=definition.unit,
+                status=ENTITLEMENT.initial,
+            )
+        )
 
 
 def _terminate_contract_if_done(uow: UnitOfWork, order: OrderRef, product: Product, actor: Acting) -> None:
