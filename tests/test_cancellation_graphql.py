@@ -126,6 +126,13 @@ def test_order_cancel_undoes_in_reverse_order_and_cancels_the_order(world):
         "reasonType": "commercial",
     }
     assert _gql(client, REQUEST, {"id": request["id"]}, stranger)["cancelRequest"] is None
+    node = "query($id: ID!) { node(id: $id) { id ... on CancelRequest { state result } } }"
+    assert _gql(client, node, {"id": request["id"]}, owner)["node"] == {
+        "id": request["id"],
+        "state": "DONE",
+        "result": "accepted",
+    }
+    assert _gql(client, node, {"id": request["id"]}, stranger)["node"] is None
 
 
 def test_order_line_cancel_leaves_the_other_line(world):

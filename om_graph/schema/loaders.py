@@ -18,6 +18,7 @@ from om_graph.core.reads.queries import MAX_PAGE, NodeRows
 from om_graph.schema.context import Info
 from om_graph.schema.permissions import may_see
 from om_graph.schema.types import DomainOrder, Order, Product, ProductOffering, Task
+from om_graph.schema.types.change import CancelRequest
 from om_graph.schema.types.fallout import Fallout
 
 MAX_NODE_IDS = MAX_PAGE
@@ -30,6 +31,7 @@ _KINDS = {
     "Product": "products",
     "ProductOffering": "offerings",
     "Fallout": "fallouts",  # read by the fallout service (core/fulfilment/fallout.py), not QueryService.nodes
+    "CancelRequest": "cancel_requests",  # read by the cancellation service (core/change/cancellation.py)
 }
 
 # Ids the API hands out for objects that are not Nodes, and where to read those objects.
@@ -63,6 +65,8 @@ class NodeLoader:
         context = self._context
         fallout_ids = wanted.pop("fallouts", None)
         fallouts = await context.call(context.services.fallout.by_ids, context.actor, fallout_ids) if fallout_ids else {}
+        cancel_ids = wanted.pop("cancel_requests", None)
+        cancels = await context.call(context.services.cancellations.by_ids, context.actor, cancel_ids) if cancel_ids else {}
         found = (
             await context.call(context.services.queries.nodes, context.actor, include=frozenset(include), **wanted)
             if wanted
@@ -72,6 +76,8 @@ class NodeLoader:
         return [
             (Fallout.from_row(fallouts[key.id]) if key.id in fallouts else None)
             if key.type_name == "Fallout"
+            else (CancelRequest.from_row(cancels[key.id]) if key.id in cancels else None)
+            if key.type_name == "CancelRequest"
             else _node(found, key, registry)
             for key in keys
         ]

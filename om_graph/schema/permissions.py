@@ -92,6 +92,7 @@ BASE: dict[str, P] = {
     "ProductOffering": P.CATALOG_READ,
     "ProductSpecification": P.CATALOG_READ,
     "Fallout": P.FULFILMENT_READ,  # staff only: customers never see fallout
+    "CancelRequest": P.ORDER_READ,  # core/change/cancellation.py (customers: their own orders')
 }
 
 

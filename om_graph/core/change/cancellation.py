@@ -110,6 +110,20 @@ class CancellationService:
             uow.session.expunge(found)
         return found
 
+    def by_ids(self, actor: Actor, request_ids: Iterable[int]) -> dict[int, CancelRequest]:
+        """The requests of ``request_ids`` the actor may see (node(id)), by id."""
+        require(actor, Permission.ORDER_READ)
+        ids = sorted(set(request_ids))
+        if not ids:
+            return {}
+        with self._uow(read_only=True) as uow:
+            statement = select(CancelRequest).where(CancelRequest.id.in_(ids))
+            if actor.account_id is not None:
+                statement = statement.join(Order, Order.id == CancelRequest.order_id).where(Order.customer_id == actor.account_id)
+            found = {request.id: request for request in uow.session.scalars(statement)}
+            uow.session.expunge_all()
+        return found
+
     def of_orders(self, actor: Actor, order_ids: Iterable[int]) -> dict[int, list[CancelRequest]]:
         """The requests of each order, oldest first (callers have read the orders already)."""
         require(actor, Permission.ORDER_READ)

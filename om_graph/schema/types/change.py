@@ -43,8 +43,8 @@ class CancellationFee:
     description="TMF622 CancelProductOrder: a request to cancel an order (line null) or one of its lines, "
     "with its state, result and fee."
 )
-class CancelRequest:
-    id: relay.GlobalID
+class CancelRequest(relay.Node):
+    id: relay.NodeID[int]
     state: CancelRequestState
     cancellation_reason: str
     reason_type: str | None = strawberry.field(description="MEF cancellation reason type: commercial or technical.")
@@ -71,7 +71,7 @@ class CancelRequest:
     def from_row(cls, row: Any) -> CancelRequest:
         fee = row.fee
         return cls(
-            id=gid("CancelRequest", row.id),
+            id=row.id,
             state=_CANCEL_STATES[row.state],
             cancellation_reason=row.cancellation_reason,
             reason_type=row.reason_type,
