@@ -92,6 +92,14 @@ CANCELS = {"orderCancel", "orderLineCancel"}
 EXPECTED = {role: ops | {"cancelRequest"} for role, ops in EXPECTED.items()}
 for _role in ("customer", "order_agent", "order_manager", "service_account"):
     EXPECTED[_role] = EXPECTED[_role] | CANCELS
+# core/change/revision.py: every reader diffs versions; order:revise revises; order:approve decides.
+EXPECTED = {role: ops | {"orderVersionDiff"} for role, ops in EXPECTED.items()}
+for _role in ("order_agent", "order_manager", "service_account"):
+    EXPECTED[_role] = EXPECTED[_role] | {"orderRevise"}
+EXPECTED = {role: ops | ({"revisionApprove", "revisionReject"} if "orderApprove" in ops else set()) for role, ops in EXPECTED.items()}
+REVISE_M = """mutation($id: ID!) { orderRevise(input: {id: $id, reason: "acl"}) { revision { id } errors { code } } }"""
+REVISION_M = """mutation { %s(input: {id: "T3JkZXJSZXZpc2lvbjo5OTk5OTk="}) { revision { id } errors { code } } }"""
+DIFF_Q = """query($id: ID!) { orderVersionDiff(orderId: $id, from: 1, to: 2) { path } }"""
 CANCEL_M = """mutation($id: ID!) { orderCancel(input: {id: $id, reason: "acl"}) { cancelRequest { id } errors { code } } }"""
 LINE_CANCEL_M = (
     """mutation { orderLineCancel(input: {lineId: "T3JkZXJMaW5lOjk5OTk5OQ==", reason: "acl"}) { cancelRequest { id } errors { code } } }"""
@@ -274,6 +282,10 @@ def _operation(client, runtime, headers, role, name, orders):
         "orderCancel": (CANCEL_M, {"id": MISSING_ORDER}),
         "orderLineCancel": (LINE_CANCEL_M, {}),
         "cancelRequest": (CANCEL_Q, {}),
+        "orderRevise": (REVISE_M, {"id": MISSING_ORDER}),
+        "revisionApprove": (REVISION_M % "revisionApprove", {}),
+        "revisionReject": (REVISION_M % "revisionReject", {}),
+        "orderVersionDiff": (DIFF_Q, {"id": MISSING_ORDER}),
         "fallouts": ("{ fallouts { edges { cursor } } }", {}),
         "falloutCounts": ("{ falloutCounts { count } }", {}),
         "falloutWork": (FALLOUT_M % ("falloutWork", ", action: TAKE"), {"id": MISSING_FALLOUT}),

@@ -159,6 +159,25 @@ SAMPLES = {
             "acknowledgePointOfNoReturn": True,
         },
     ],
+    "OrderLineRevisionInput": [
+        {"lineNumber": 1},
+        {"lineNumber": 2, "characteristics": [{"name": "a", "value": 1}], "quantity": 3, "remove": False},
+    ],
+    "OrderReviseInput": [
+        {"id": ORDER, "reason": "r"},
+        {
+            "id": ORDER,
+            "reason": "r",
+            "version": 2,
+            "lines": [{"lineNumber": 1, "remove": True}],
+            "addLines": [{"offering": "x"}],
+            "requestedCompletionDate": "2030-01-01T00:00:00Z",
+            "requestedStartDate": None,
+            "manualDiscountPercent": "5",
+            "acknowledgePointOfNoReturn": True,
+        },
+    ],
+    "RevisionDecisionInput": [{"id": "x"}, {"id": "x", "comment": "ok"}],
     "OrderLineCancelInput": [
         {"lineId": "x", "reason": "r"},
         {"lineId": "x", "reason": "", "reasonType": None, "acknowledgePointOfNoReturn": False, "version": None},

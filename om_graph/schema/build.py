@@ -13,6 +13,7 @@ from om_graph.schema import input_conversion, permissions, types
 from om_graph.schema.approval_mutations import ApprovalMutations
 from om_graph.schema.approval_queries import ApprovalQueries
 from om_graph.schema.change_cancel import CancelMutations, CancelQueries
+from om_graph.schema.change_revision import RevisionMutations, RevisionQueries
 from om_graph.schema.decisions_mutations import DecisionMutations
 from om_graph.schema.decisions_queries import DecisionQueries
 from om_graph.schema.decomposition_mutations import DecompositionMutations
@@ -52,6 +53,9 @@ Mutation = merge_types("Mutation", (Mutation, DecompositionMutations))
 # core/change/cancellation.py: TMF622 CancelProductOrder.
 Query = merge_types("Query", (Query, CancelQueries))
 Mutation = merge_types("Mutation", (Mutation, CancelMutations))
+# core/change/revision.py: in-flight revision, order versions and their diff.
+Query = merge_types("Query", (Query, RevisionQueries))
+Mutation = merge_types("Mutation", (Mutation, RevisionMutations))
 
 
 @cache

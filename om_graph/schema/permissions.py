@@ -79,6 +79,11 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.orderCancel": P.ORDER_CANCEL,
     "Mutation.orderLineCancel": P.ORDER_CANCEL,
     "Query.cancelRequest": P.ORDER_READ,
+    # core/change/revision.py: in-flight revision and order versions.
+    "Mutation.orderRevise": P.ORDER_REVISE,
+    "Mutation.revisionApprove": P.ORDER_APPROVE,
+    "Mutation.revisionReject": P.ORDER_APPROVE,
+    "Query.orderVersionDiff": P.ORDER_READ,
 }
 
 # The permission that leads to an object of each node type (node(id) checks it).
@@ -125,6 +130,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         **_same(P.ORDER_READ, "requestedStartDate expectedCompletionDate committedCompletionDate completionEstimates"),
         "timeline": P.FULFILMENT_READ,
         "cancelRequests": P.ORDER_READ,  # core/change/cancellation.py
+        **_same(P.ORDER_READ, "versions revisions"),  # core/change/revision.py, versions.py
     },
     "OrderLine": {
         **_same(P.ORDER_READ, "id lineNumber action offeringKey quantity state characteristics productId"),
@@ -333,6 +339,14 @@ FIELDS: dict[str, dict[str, str | P]] = {
     ),
     "CancellationFee": _same(INHERIT, "amount currency reason"),
     **{name: _same(INHERIT, "cancelRequest order errors") for name in ("OrderCancelPayload", "OrderLineCancelPayload")},
+    # core/change/revision.py: reached through ORDER_READ (Order.revisions, Order.versions, orderVersionDiff).
+    "OrderRevision": _same(
+        INHERIT,
+        "id state reason baseVersion newVersion diff compensation charges pointOfNoReturnAcknowledged requestedBy orderId createdAt completedAt",
+    ),
+    "OrderVersion": _same(INHERIT, "number createdAt createdBy reason revisionId snapshot"),
+    "VersionChange": _same(INHERIT, "path kind from to"),
+    **{name: _same(INHERIT, "revision order errors") for name in ("OrderRevisePayload", "RevisionDecisionPayload")},
 }
 
 

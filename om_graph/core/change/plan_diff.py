@@ -7,9 +7,10 @@ Domain orders are matched by (line number, path of (specification, unit index) f
 root), tasks by (domain order, template key); of an old domain order's tasks the one that counts
 per template is its latest ``do`` or ``redo`` task that was not cancelled.
 
-A matched domain order *changed* when one of the characteristics the revision changed on its line
-has another value in the new plan (outputs a task recorded are not inputs: only the revised names
-are compared). Then, per task of the template:
+A matched domain order *changed* when one of the characteristics the revision changed on its line,
+and that its specification declares, has another value in the new plan (outputs a task recorded
+are not inputs: only the revised names are compared; the ONT of a fibre line does not read the
+installation address, its access line does). Then, per task of the template:
 
 - not started (pending, ready, on hold) → cancelled, and replaced by the new plan's task;
 - completed with an effect → undone (``compensation.undo_tasks``: reverse dependency order) and,
@@ -29,7 +30,7 @@ redos); a kept pending task that depended on a cancelled one depends on its repl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,10 +105,15 @@ def compare(
     new: Decomposition,
     line_numbers: Mapping[int, int],
     changed: Mapping[int, set[str]],
+    inputs: Mapping[str, frozenset[str]] | None = None,
+    live: Collection[int] | None = None,
 ) -> CompensationPlan:
     """The compensation plan from ``plan`` (as it stands) to ``new`` (``Decomposer.plan`` of the
     revised lines). ``line_numbers``: the new plan's line ids → line numbers; ``changed``: per line
-    number, the characteristic names the revision changes. Raises ``WORK_RUNNING`` for a running
+    number, the characteristic names the revision changes; ``inputs``: per specification, the
+    characteristics it declares; ``live``: the ids of the lines not removed before (a removed
+    line's domain orders are not in the new plan, and are not compensated twice) (a domain order carries its line's characteristics, but its tasks
+    act on its specification's: a specification that declares none is taken to read them all). Raises ``WORK_RUNNING`` for a running
     task of a changed or removed domain order."""
     result = CompensationPlan()
     old = _old_paths(plan)
@@ -148,6 +154,9 @@ def compare(
         seen.add(existing.id)
         result.matched[id(planned)] = existing.id
         names = changed.get(path[0], set())
+        declared = (inputs or {}).get(planned.spec_key)
+        if declared:
+            names = names & declared
         planned_tasks = {t.key: t for t in new_tasks_of.get(id(planned), ())}
         if any(planned.characteristics.get(n) != existing.characteristics.get(n) for n in names):
             result.reopen.append(existing.id)
@@ -158,7 +167,7 @@ def compare(
                 if task is not None:
                     result.kept[id(planned_task)] = task.id
     for domain_order in plan.domain_orders:
-        if domain_order.id not in seen:  # a removed line or unit
+        if domain_order.id not in seen and (live is None or domain_order.line_id in live):  # a removed line or unit
             retire(domain_order, {})
     if running:
         raise ValidationFailed(
@@ -196,7 +205,7 @@ def _map_edges(new: Decomposition, result: CompensationPlan) -> None:
         result.edges.append((edge.task, predecessor, edge.dependency_type, edge.lag_seconds))
 
 
-def summary(result: CompensationPlan, plan: OrderPlan, written: Iterable[Task]) -> dict[str, Any]:
+def summary(plan: OrderPlan, cancelled: Iterable[Task], undos: Iterable[Task], written: Iterable[Task]) -> dict[str, Any]:
     """The revision's ``compensation``: the tasks it cancels and undoes (the originals), and the
     redo and new tasks it adds (``cancel``, ``undo``, ``redo``, ``add``)."""
 
@@ -205,8 +214,8 @@ def summary(result: CompensationPlan, plan: OrderPlan, written: Iterable[Task]) 
 
     rows = list(written)
     return {
-        "cancel": [describe(plan.tasks[i]) for i in result.cancel],
-        "undo": [describe(plan.tasks[i]) for i in result.undo],
+        "cancel": [describe(t) for t in cancelled],
+        "undo": [describe(plan.tasks[u.compensates_id]) for u in undos if u.compensates_id is not None],
         "redo": [describe(t) for t in rows if t.mode == TaskModes.REDO],
         "add": [describe(t) for t in rows if t.mode == TaskModes.DO],
     }

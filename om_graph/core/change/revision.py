@@ -26,7 +26,7 @@ every plan session's close).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -41,7 +41,7 @@ from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.change import compensation, plan_diff, ponr, versions
 from om_graph.core.change.error_codes import ChangeErrorCode
-from om_graph.core.change.models import OPEN_REVISION_STATES, OrderRevision
+from om_graph.core.change.models import OPEN_REVISION_STATES, OrderRevision, OrderVersion
 from om_graph.core.change.states import REVISION, RevisionStates
 from om_graph.core.fulfilment import holds
 from om_graph.core.fulfilment.decomposition import Decomposer, PlannedDomainOrder, PlannedTask, installed_characteristics
@@ -67,7 +67,7 @@ from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.pricing import apply_prices
 from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.service import OrderService
-from om_graph.core.ordering.states import LINE, OrderStates
+from om_graph.core.ordering.states import LINE, LineStates, OrderStates
 from om_graph.core.pricing.request import DISCOUNT, RECURRING, PriceAdjustment
 
 UowFactory = Callable[..., UnitOfWork]
@@ -249,7 +249,11 @@ class RevisionService:
         for _ in range(_STALE_RETRIES):
             revision = self._waiting(actor, revision_id)
             changes = RevisionInput.from_json(revision.changes)
-            prepared = self._prepare(actor, revision.order_id, changes, None, revision.ponr_acknowledged, revising=revision_id)
+            # Validated and priced again as its requester (their price limits), applied by the approver.
+            requester = _requester(revision.changes, actor)
+            prepared = self._prepare(
+                requester, revision.order_id, changes, None, revision.ponr_acknowledged, revising=revision_id
+            )
             try:
                 with self._uow() as uow:
                     order = self._lock(uow, actor, prepared)
@@ -290,18 +294,45 @@ class RevisionService:
 
     # -- reads -------------------------------------------------------------------------------------
 
-    def revisions(self, order_id: int) -> list[OrderRevision]:
-        with self._uow(read_only=True) as uow:
-            return list(
-                uow.session.scalars(select(OrderRevision).where(OrderRevision.order_id == order_id).order_by(OrderRevision.id))
-            )
+    def revisions_of_orders(self, actor: Actor, order_ids: Iterable[int]) -> dict[int, list[OrderRevision]]:
+        """Each order's revisions, oldest first (callers have read the orders already)."""
+        return self._of_orders(actor, OrderRevision, OrderRevision.id, order_ids)
 
-    def versions_of(self, order_id: int) -> list[Any]:
-        with self._uow(read_only=True) as uow:
-            return versions.versions_of(uow.session, order_id)
+    def versions_of_orders(self, actor: Actor, order_ids: Iterable[int]) -> dict[int, list[OrderVersion]]:
+        """Each order's versions, by number."""
+        return self._of_orders(actor, OrderVersion, OrderVersion.number, order_ids)
 
-    def version_diff(self, order_id: int, first: int, second: int) -> list[versions.Change]:
+    def _of_orders(self, actor: Actor, model: Any, ordering: Any, order_ids: Iterable[int]) -> dict[int, list[Any]]:
+        require(actor, Permission.ORDER_READ)
+        ids = sorted(set(order_ids))
+        found: dict[int, list[Any]] = {i: [] for i in ids}
+        if not ids:
+            return found
         with self._uow(read_only=True) as uow:
+            statement = select(model).where(model.order_id.in_(ids)).order_by(ordering)
+            if actor.account_id is not None:
+                statement = statement.join(Order, Order.id == model.order_id).where(Order.customer_id == actor.account_id)
+            for row in uow.session.scalars(statement):
+                found[row.order_id].append(row)
+            uow.session.expunge_all()
+        return found
+
+    def get(self, actor: Actor, revision_id: int) -> OrderRevision:
+        require(actor, Permission.ORDER_READ)
+        with self._uow(read_only=True) as uow:
+            row = uow.session.get(OrderRevision, revision_id)
+            order = uow.session.get(Order, row.order_id) if row is not None else None
+            if row is None or order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
+                raise NotFound("no such revision", field="id", code=ChangeErrorCode.UNKNOWN_REVISION)
+            return row
+
+    def version_diff(self, actor: Actor, order_id: int, first: int, second: int) -> list[versions.Change]:
+        """What changed from the order's version ``first`` to ``second`` (UNKNOWN_ORDER_VERSION)."""
+        require(actor, Permission.ORDER_READ)
+        with self._uow(read_only=True) as uow:
+            order = uow.session.get(Order, order_id)
+            if order is None or (actor.account_id is not None and order.customer_id != actor.account_id):
+                raise NotFound("no such order", field="orderId")
             a = versions.version_of(uow.session, order_id, first)
             b = versions.version_of(uow.session, order_id, second)
             missing = [n for n, v in ((first, a), (second, b)) if v is None]
@@ -346,10 +377,11 @@ class RevisionService:
             if open_revision is not None and open_revision.id != revising:
                 raise _in_progress(order_id)
             plan = OrderPlan.load(session, order)
+            live = live_lines(plan.lines)
             data, numbers, touched = self._revised_input(order, plan.lines, changes)
             revised = self.orders.capture(session, actor, data, editing=order.id)
             revised.id, revised.channel, revised.segment = order.id, order.channel, order.segment
-            by_number = {line.line_number: line for line in plan.lines}
+            by_number = {line.line_number: line for line in live}
             temp_ids: dict[int, int] = {}
             for line, number in zip(revised.lines, numbers, strict=True):
                 line.line_number = number
@@ -360,7 +392,7 @@ class RevisionService:
                 else:
                     line.id = -number  # a new line's temporary id (its real one is reserved at the write)
                     temp_ids[line.id] = number
-            found = versions.diff(versions.snapshot(order, plan.lines), versions.snapshot(revised, revised.lines))
+            found = versions.diff(versions.snapshot(order, live), versions.snapshot(revised, revised.lines))
             if not found:
                 raise ValidationFailed.single("lines", "the revision changes nothing", ChangeErrorCode.NO_CHANGE)
             changed_numbers = touched | {int(c.path.split(".")[1]) for c in found if c.path.startswith("lines.")}
@@ -377,7 +409,10 @@ class RevisionService:
         if not prepared.approval:
             new_plan = self.decomposer.plan(revised, list(revised.lines), installed, tables)
             line_numbers = {line.id: line.line_number for line in revised.lines}
-            prepared.compensation = plan_diff.compare(plan, new_plan, line_numbers, versions.changed_characteristics(found))
+            inputs = {key: frozenset(c.name for c in spec.characteristics) for key, spec in self.registry.specifications.items()}
+            prepared.compensation = plan_diff.compare(
+                plan, new_plan, line_numbers, versions.changed_characteristics(found), inputs, {line.id for line in live}
+            )
         return prepared
 
     def _revised_input(
@@ -385,7 +420,7 @@ class RevisionService:
     ) -> tuple[OrderInput, list[int], set[int]]:
         """The revised order as capture's input (lines in line-number order, relationships by
         input position), the line numbers of its lines, and the numbers of the lines changed."""
-        by_number = {line.line_number: line for line in lines}
+        by_number = {line.line_number: line for line in live_lines(lines)}
         errors: list[FieldError] = []
         wanted: dict[int, LineRevision] = {}
         for index, change in enumerate(changes.lines):
@@ -407,14 +442,12 @@ class RevisionService:
                 wanted[change.line_number] = change
         if errors:
             raise ValidationFailed(errors)
-        kept = [
-            line for line in sorted(lines, key=lambda line: line.line_number) if not wanted.get(line.line_number, _KEEP).remove
-        ]
+        kept = [line for number, line in sorted(by_number.items()) if not wanted.get(number, _KEEP).remove]
         if not kept and not changes.add_lines:
             raise ValidationFailed.single(
                 "lines", "a revision cannot remove every line: cancel the order", CommonErrorCode.INVALID
             )
-        next_number = max(by_number, default=0) + 1
+        next_number = max((line.line_number for line in lines), default=0) + 1  # removed lines keep theirs
         numbers = [line.line_number for line in kept] + list(range(next_number, next_number + len(changes.add_lines)))
         position = {number: i + 1 for i, number in enumerate(numbers)}
 
@@ -447,8 +480,7 @@ class RevisionService:
             requested_completion_date=changes.requested_completion_date or order.requested_completion_date,
             requested_start_date=changes.requested_start_date or order.requested_start_date,
             price_adjustments=adjustments,
-            price_list=order.price_list,
-        )
+        )  # the price list: the defaulting rule's again (choosing one is price:adjust)
         return data, numbers, set(wanted)
 
     # -- write -------------------------------------------------------------------------------------
@@ -478,7 +510,10 @@ class RevisionService:
                     base_version=order.order_version,
                     reason=reason,
                     requested_by=actor.label,
-                    changes=changes.as_json(),
+                    changes={
+                        **changes.as_json(),
+                        "requester": {"id": actor.id, "roles": sorted(actor.roles), "accountId": actor.account_id},
+                    },
                     diff=[c.as_json() for c in prepared.changes],
                     ponr_acknowledged=acknowledge_ponr,
                     version=1,
@@ -527,15 +562,22 @@ class RevisionService:
             plan = session.plan
             if paused_by_revision:
                 end_pause(session, order)
-            lines_by_number = {line.line_number: line for line in plan.lines}
+            lines_by_number = {line.line_number: line for line in live_lines(plan.lines)}
             reason = f"revision {revision.id}: {revision.reason}"
             # 1. the work that stops: open tasks cancelled, completed ones undone (reverse dependency order)
-            compensation.cancel_open(session, [plan.tasks[i] for i in comp.cancel], reason=reason)
+            cancelled = compensation.cancel_open(session, [plan.tasks[i] for i in comp.cancel], reason=reason)
             undos = compensation.undo_tasks(session, [plan.tasks[i] for i in comp.undo], reason=reason, revision_id=revision.id)
             undo_of = {t.compensates_id: t for t in undos}
             # 2. the lines as revised (new ones get their ids and start), the header, version n + 1
             new_lines = self._apply_lines(session, actor, prepared, lines_by_number)
             line_id_of = {line.line_number: line.id for line in plan.lines}
+            # A removed line is cancelled like a line cancellation: pending cancellation until its
+            # compensation is over (the cancellation's settlement, change/cancellation.py, cancels it).
+            for number in sorted(set(lines_by_number) - set(prepared.numbers)):
+                line = lines_by_number[number]
+                line.previous_state = line.state
+                session.fire(line, "requestCancellation", actor, {"revision": revision.id})
+                session.fire(line, "acceptCancellation", SYSTEM_ACTOR, {"revision": revision.id})
             # 3. the new work: domain orders and tasks, redo tasks after their undo
             written = self._write_work(session, prepared, comp, revision.id, undo_of, line_id_of)
             for domain_order_id in comp.reopen:
@@ -553,11 +595,17 @@ class RevisionService:
             order.order_version = number
             order.version += 1
             versions.write_version(
-                uow, order, number, created_by=actor.label, lines=plan.lines, revision_id=revision.id, reason=revision.reason
+                uow,
+                order,
+                number,
+                created_by=actor.label,
+                lines=live_lines(plan.lines),
+                revision_id=revision.id,
+                reason=revision.reason,
             )
             revision.new_version = number
             revision.charges = charges or None
-            revision.compensation = plan_diff.summary(comp, plan, written)
+            revision.compensation = plan_diff.summary(plan, cancelled, undos, written)
             uow.record(
                 order,
                 ev.ORDER_ATTRIBUTE_CHANGE,
@@ -671,6 +719,7 @@ class RevisionService:
                 mode=TaskModes.REDO if original is not None else TaskModes.DO,
                 compensates_id=original,
                 revision_id=revision_id,
+                ponr=planned_task.ponr if original is None else None,  # new work passes its template's PONR (change/ponr.py)
             )
             task_of[id(planned_task)] = task
             tasks.append(task)
@@ -740,6 +789,21 @@ class RevisionService:
 
 
 _KEEP = LineRevision(0)
+
+
+def _requester(changes: Mapping[str, Any], fallback: Actor) -> Actor:
+    found = changes.get("requester")
+    if not found:
+        return fallback
+    return Actor(found["id"], frozenset(found["roles"]), account_id=found.get("accountId"))
+
+
+def live_lines(lines: Iterable[OrderLine]) -> list[OrderLine]:
+    """The order's lines less those removed (by a revision or a cancellation): what a version holds."""
+    return [line for line in lines if line.state not in _REMOVED]
+
+
+_REMOVED = frozenset({LineStates.CANCELLED, LineStates.PENDING_CANCELLATION})
 
 
 def _parent_id(planned: PlannedDomainOrder, domain_id: Mapping[int, int]) -> int | None:

@@ -13,7 +13,14 @@ from strawberry.scalars import JSON
 from om_graph.core.reads.queries import OrderDetail
 from om_graph.schema.enums import JeopardyLevel, LineAction, OrderLineState, OrderStage, OrderState, members_by_value
 from om_graph.schema.types.approval import EnrichmentTask, OrderApproval, order_approvals, order_enrichment_tasks
-from om_graph.schema.types.change import CancelRequest, order_cancel_requests
+from om_graph.schema.types.change import (
+    CancelRequest,
+    OrderRevision,
+    OrderVersion,
+    order_cancel_requests,
+    order_revisions,
+    order_versions,
+)
 from om_graph.schema.types.common import Characteristic, Money, characteristics, gid
 from om_graph.schema.types.decomposition import (
     DecompositionWait,
@@ -226,6 +233,12 @@ class Order(relay.Node):
     cancel_requests: list[CancelRequest] = strawberry.field(
         resolver=order_cancel_requests,
         description="TMF622 CancelProductOrder requests of the order and its lines (core/change/cancellation.py), oldest first.",
+    )
+    versions: list[OrderVersion] = strawberry.field(
+        resolver=order_versions, description="The order's versions (1: as submitted; one more per applied revision), by number."
+    )
+    revisions: list[OrderRevision] = strawberry.field(
+        resolver=order_revisions, description="In-flight revisions of the order (core/change/revision.py), oldest first."
     )
     jeopardy: JeopardyLevel | None = strawberry.field(
         description="The order's jeopardy (null: none): the highest of its lines', of its SLA share and of its predicted lateness."
