@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from om_graph.core.change.models import OrderVersion
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
 
 
@@ -197,5 +198,14 @@ def ensure_first(uow: UnitOfWork, order: Any, lines: Iterable[Any]) -> None:
 
 
 def record_submitted(uow: UnitOfWork, actor: Any, order: Any, lines: list[Any]) -> None:
-    """Version 1, in the submit's transaction (``OrderService.submitted_hooks``)."""
-    write_version(uow, order, 1, created_by=actor.label, lines=lines, reason="submitted")
+    """Version 1, in the submit's transaction (``OrderService.submitted_hooks``). A resubmitted
+    order (sent back to draft by an approver, edited, submitted again: a later approval round)
+    has its version 1 replaced by what it is now (no revision can have run on a draft)."""
+    existing = version_of(uow.session, order.id, 1) if (order.approval_round or 0) > 1 else None
+    if existing is None:
+        write_version(uow, order, 1, created_by=actor.label, lines=lines, reason="submitted")
+        return
+    existing.snapshot = snapshot(order, lines)
+    existing.created_by = actor.label
+    existing.created_at = utcnow()
+    existing.reason = "resubmitted"
