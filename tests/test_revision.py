@@ -21,7 +21,7 @@ query($id: ID!) {
   order(id: $id) {
     id state version
     lines { lineNumber quantity state characteristics { name value } }
-    domainOrders { specKey unitIndex state tasks { id key name state } }
+    domainOrders { specKey unitIndex state tasks { id key name state mode compensatesId } }
     events { type entityKind entityId fromState toState payload }
     versions { number reason revisionId createdBy }
     revisions { id state baseVersion newVersion compensation diff { path kind from to } }
@@ -84,16 +84,6 @@ def _create(client, lines, customer="REV"):
     return created["orderCreate"]["order"]["id"]
 
 
-def _task_events(order):
-    """Task state changes in commit order: (task key as planned, event, to state)."""
-    names = {t["id"]: t["name"] for t in _tasks(order)}
-    return [
-        (names.get(e["entityId"]), (e["payload"] or {}).get("event"), e["toState"])
-        for e in order["events"]
-        if e["entityKind"] == "task"
-    ]
-
-
 # -- the fibre order (tsm pack) ------------------------------------------------------------------
 
 
@@ -143,15 +133,18 @@ def test_a_fibre_order_revised_mid_flight_undoes_and_redoes_the_access_line(pack
     assert done["errors"] == []
     order = _wait_state(packs, order_id, "COMPLETED")
 
-    # The evidence: undo of the port before undo of the line (reverse dependency order), each redo after its undo.
-    finished = [name for name, _, to in _task_events(order) if to == "completed"]
-    undo_port, undo_line = (
-        finished.index("Undo: Reserve GPON port on the OLT"),
-        finished.index("Undo: Allocate access line at the address"),
-    )
-    assert undo_port < undo_line
-    redone = [i for i, name in enumerate(finished) if name == "Allocate access line at the address"]
-    assert redone[-1] > undo_line
+    # The evidence: undo of the port before undo of the line (reverse dependency order), each redo
+    # after its undo (Task.mode and Task.compensatesId say which task is which).
+    tasks = _tasks(order)
+    key_of = {t["id"]: t["key"] for t in tasks}
+    undo = {key_of[t["compensatesId"]]: t["id"] for t in tasks if t["mode"] == "UNDO"}
+    redo = {key_of[t["compensatesId"]]: t["id"] for t in tasks if t["mode"] == "REDO"}
+    assert set(undo) == set(redo) == {"tsm.allocate-access-line", "tsm.reserve-olt-port"}
+    finished = [e["entityId"] for e in order["events"] if e["entityKind"] == "task" and e["toState"] == "completed"]
+    assert finished.index(undo["tsm.reserve-olt-port"]) < finished.index(undo["tsm.allocate-access-line"])
+    for key in undo:
+        assert finished.index(redo[key]) > finished.index(undo[key])
+    assert not {t["mode"] for t in tasks if t["id"] in completed_before} - {"DO"}
     # The untouched tasks ran once: no second completion, no undo.
     for task_id in untouched:
         assert (
@@ -299,3 +292,136 @@ def test_a_revision_past_a_hard_point_of_no_return_is_refused_naming_the_task(cl
     assert any("ponr.activate" in e["message"] for e in refused["errors"])
     assert refused["revision"] is None
     assert not [e for e in _order(client, order_id)["events"] if e["type"] == "ProductOrderRevisionStateChangeEvent"]
+
+
+# -- quantity and inventory ----------------------------------------------------------------------
+
+PRODUCTS = """
+query($o: ID) { products(orderId: $o) { edges { node { id status history { event toStatus } } } } }"""
+
+
+def _complete_installs_until(client, order_id, state):
+    def finished():
+        order = _order(client, order_id)
+        for task in [t for t in _tasks(order) if t["key"] == "test.install" and t["state"] == "READY"]:
+            done = _gql(client, COMPLETE, {"id": task["id"], "chars": [{"name": "ontSerial", "value": "S"}]})["taskComplete"]
+            assert done["errors"] == [], done["errors"]
+        return order["state"] == state and order
+
+    return support.wait_for(finished, 60, interval=0.5, message=f"order {state}")
+
+
+def _products(client, order_id):
+    return [e["node"] for e in _gql(client, PRODUCTS, {"o": order_id})["products"]["edges"]]
+
+
+def test_raising_a_quantity_adds_the_units_products_and_lowering_it_cancels_the_surplus(client):
+    up = _create(client, [{**_internet(), "quantity": 2}])
+    _ready(client, up, "test.install")
+    raised = _revise(client, up, _order(client, up)["version"], lines=[{"lineNumber": 1, "quantity": 3}])
+    assert raised["errors"] == [], raised["errors"]
+    assert len(_products(client, up)) == 3  # the third unit's placeholder, with the others
+    _complete_installs_until(client, up, "COMPLETED")
+    assert sorted(p["status"] for p in _products(client, up)) == ["ACTIVE"] * 3
+
+    down = _create(client, [{**_internet(), "quantity": 3}], customer="REV-DOWN")
+    _ready(client, down, "test.install")
+    lowered = _revise(client, down, _order(client, down)["version"], lines=[{"lineNumber": 1, "quantity": 2}])
+    assert lowered["errors"] == [], lowered["errors"]
+    order = _complete_installs_until(client, down, "COMPLETED")
+    products = _products(client, down)
+    assert sorted(p["status"] for p in products) == ["ACTIVE", "ACTIVE", "CANCELLED"]
+    [cancelled] = [p for p in products if p["status"] == "CANCELLED"]
+    assert [h["event"] for h in cancelled["history"]][-1] == "cancel"
+    # The removed unit's domain orders are withdrawn after its undos, the kept units' completed.
+    states = {d["unitIndex"]: d["state"] for d in order["domainOrders"] if d["specKey"] == "test.internet"}
+    assert states == {0: "COMPLETED", 1: "COMPLETED", 2: "CANCELLED"}
+    withdrawn = [
+        e for e in order["events"] if e["entityKind"] == "domainOrder" and (e["payload"] or {}).get("event") == "withdraw"
+    ]
+    assert withdrawn or any(e["toState"] == "cancelled" for e in order["events"] if e["entityKind"] == "domainOrder")
+
+
+# -- pending approval ----------------------------------------------------------------------------
+
+LINE_INSTALLS = """
+query($id: ID!) { order(id: $id) { domainOrders { lineNumber tasks { id key } } } }"""
+REJECT = """
+mutation($id: ID!) { revisionReject(input: {id: $id, comment: "too generous"}) { revision { state } errors { code } } }"""
+
+
+def _install_by_line(client, order_id):
+    domain_orders = _gql(client, LINE_INSTALLS, {"id": order_id})["order"]["domainOrders"]
+    return {d["lineNumber"]: t["id"] for d in domain_orders for t in d["tasks"] if t["key"] == "test.install"}
+
+
+def test_a_revision_waiting_for_approval_holds_its_lines_work_until_rejected(make_runtime, sqlite_url):
+    runtime = make_runtime(sqlite_url, task_lease_seconds=30)
+    app = create_app(runtime=runtime)
+    with (
+        TestClient(app, headers=support.bearer(runtime, "order_manager")) as client,
+        TestClient(app, headers=support.bearer(runtime, "order_approver")) as approver,
+        TestClient(app, headers=support.bearer(runtime, "order_fulfillment_agent")) as agent,
+    ):
+        order_id = _create(client, [_internet(), _internet(address="2 Side St")])
+        _ready(client, order_id, "test.install")
+        order = _order(client, order_id)
+        asked = _revise(
+            client,
+            order_id,
+            order["version"],
+            lines=[{"lineNumber": 1, "characteristics": [{"name": "address", "value": "9 Far St"}]}],
+            manualDiscountPercent="25",
+        )
+        assert asked["errors"] == [] and asked["revision"]["state"] == "PENDING_APPROVAL", asked
+        lines = _gql(client, "query($id: ID!) { order(id: $id) { lines { lineNumber holdReason } } }", {"id": order_id})
+        reasons = {line["lineNumber"]: line["holdReason"] for line in lines["order"]["lines"]}
+        assert reasons[1] and "awaits approval" in reasons[1] and reasons[2] is None
+        by_line = _install_by_line(client, order_id)
+        held = _gql(agent, CLAIM, {"id": by_line[1]})["taskClaim"]
+        assert [e["code"] for e in held["errors"]] == ["HELD"]  # the revised line's work waits
+        free = _gql(agent, CLAIM, {"id": by_line[2]})["taskClaim"]
+        assert free["errors"] == []  # the other line's does not
+
+        rejected = _gql(approver, REJECT, {"id": asked["revision"]["id"]})["revisionReject"]
+        assert rejected["errors"] == [] and rejected["revision"]["state"] == "REJECTED"
+        released = _gql(agent, CLAIM, {"id": by_line[1]})["taskClaim"]
+        assert released["errors"] == [], released
+
+
+# -- a soft point of no return -------------------------------------------------------------------
+
+PRICES = """
+query($id: ID!) { order(id: $id) {
+  orderTotalPrice { priceType price { dutyFreeAmount { amount } } }
+  lines { itemTotalPrice { priceType price { dutyFreeAmount { amount } } priceAlteration { name priceType } } }
+} }"""
+
+
+def test_a_revision_past_a_soft_point_of_no_return_needs_acknowledging_and_is_charged(make_runtime, sqlite_url):
+    runtime = make_runtime(sqlite_url, extra_plugins=(fixture_ponr_pack,), task_lease_seconds=30)
+    app = create_app(runtime=runtime)
+    with (
+        TestClient(app, headers=support.bearer(runtime, "order_manager")) as client,
+        TestClient(app, headers=support.bearer(runtime, "order_fulfillment_agent")) as agent,
+    ):
+        order_id = _create(client, [{"offering": "ponr-box"}, {"offering": "ponr-slow"}])
+        [ship] = _ready(client, order_id, "ponr.ship")
+        taken = _gql(agent, CLAIM, {"id": ship["id"]})["taskClaim"]
+        assert taken["errors"] == [], taken  # taken: its soft point of no return
+        version = _order(client, order_id)["version"]
+        change = {"lines": [{"lineNumber": 1, "remove": True}]}
+        asked = _revise(client, order_id, version, **change)
+        assert [e["code"] for e in asked["errors"]] == ["PONR_ACKNOWLEDGEMENT_REQUIRED"] and asked["revision"] is None, asked
+        acknowledged = _revise(client, order_id, version, acknowledgePointOfNoReturn=True, **change)
+        assert acknowledged["errors"] == [], acknowledged["errors"]
+        [charge] = acknowledged["revision"]["charges"]
+        assert (charge["lineNumber"], charge["amount"]) == (1, fixture_ponr_pack.SHIP_CHARGE.to_eng_string())
+        prices = _gql(client, PRICES, {"id": order_id})["order"]
+        line = prices["lines"][0]
+        one_time = next(p for p in line["itemTotalPrice"] if p["priceType"] == "oneTime")
+        assert any(a["name"].startswith("Point of no return charge") for a in one_time["priceAlteration"])
+        assert one_time["price"]["dutyFreeAmount"]["amount"] == "35.00"  # its 10.00 and the 25.00 charge
+        # The order: the removed box's own prices are gone, its charge stays; the add-on's recurring price.
+        totals = {p["priceType"]: p["price"]["dutyFreeAmount"]["amount"] for p in prices["orderTotalPrice"]}
+        assert totals == {"oneTime": "25.00", "recurring": "3.00"}

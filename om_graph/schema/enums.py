@@ -11,7 +11,7 @@ import strawberry
 
 from om_graph.core.catalog.definitions import ALL_ACTIONS
 from om_graph.core.fulfilment.rules import RELEASED_BY
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds, TaskModes
 from om_graph.core.inventory.states import PRODUCT
 from om_graph.core.lifecycle.stages import STAGES
 from om_graph.core.ordering.states import LINE, ORDER, OrderStates
@@ -73,6 +73,13 @@ class DomainOrderKind(Enum):
 class TaskKind(Enum):
     AUTOMATIC = TaskKinds.AUTOMATIC
     MANUAL = TaskKinds.MANUAL
+
+
+@strawberry.enum(description="A task's work: its own, the undo of a completed task, or a completed task's again.")
+class TaskMode(Enum):
+    DO = TaskModes.DO
+    UNDO = TaskModes.UNDO
+    REDO = TaskModes.REDO
 
 
 @strawberry.enum(description="Jeopardy level from SLA consumption.")

@@ -167,6 +167,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         **_same(P.FULFILMENT_READ, "critical totalFloat releaseAt finishBlocked"),
         "completedBy": P.AUDIT_READ,
         **_same(P.FULFILMENT_READ, "assignmentGroup assignee assignedAt"),  # work queues: staff
+        **_same(P.ORDER_READ, "mode compensatesId"),  # change management: like its name ("Undo: ...")
     },
     "OrderEvent": {
         **_same(P.ORDER_READ, "id orderId type entityKind entityId fromState toState occurredAt"),

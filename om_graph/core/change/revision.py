@@ -51,7 +51,7 @@ from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.session import PlanSession
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, DomainOrderStates, TaskKinds, TaskModes
-from om_graph.core.inventory.settlement import create_placeholders
+from om_graph.core.inventory.settlement import align_placeholders, create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -531,6 +531,8 @@ class RevisionService:
                 )
                 if prepared.approval:
                     fire(uow, order, revision, "awaitApproval", SYSTEM_ACTOR, {"reasons": list(prepared.approval[0].reasons)})
+                    # Its lines' work is not claimed meanwhile (fulfilment/holds.py withhold; released at approve/reject).
+                    holds.withhold(_revised_lines(load_lines(uow.session, order), prepared.changes), _awaiting(revision))
                     if order.paused_at is None:  # the clock stops while the revision waits (like a hold)
                         order.paused_at = utcnow()
                         revision.compensation = {"pausedClock": True}
@@ -545,10 +547,11 @@ class RevisionService:
             raise
 
     def _end_pause(self, uow: UnitOfWork, order: Order, revision: OrderRevision) -> None:
-        if (revision.compensation or {}).get("pausedClock") and order.paused_at is not None:
-            session = PlanSession.open(uow, self.orchestrator, order.id)
-            assert session is not None
-            with session:
+        session = PlanSession.open(uow, self.orchestrator, order.id)
+        assert session is not None
+        with session:
+            _release(session, revision)
+            if (revision.compensation or {}).get("pausedClock") and order.paused_at is not None:
                 end_pause(session, order)
 
     def _apply(self, uow: UnitOfWork, actor: Actor, order: Order, revision: OrderRevision, prepared: _Prepared) -> None:
@@ -560,6 +563,7 @@ class RevisionService:
         assert session is not None
         with session:
             plan = session.plan
+            _release(session, revision)
             if paused_by_revision:
                 end_pause(session, order)
             lines_by_number = {line.line_number: line for line in live_lines(plan.lines)}
@@ -569,7 +573,11 @@ class RevisionService:
             undos = compensation.undo_tasks(session, [plan.tasks[i] for i in comp.undo], reason=reason, revision_id=revision.id)
             undo_of = {t.compensates_id: t for t in undos}
             # 2. the lines as revised (new ones get their ids and start), the header, version n + 1
+            quantities = {number: line.quantity for number, line in lines_by_number.items()}
             new_lines = self._apply_lines(session, actor, prepared, lines_by_number)
+            for number, line in lines_by_number.items():
+                if number in prepared.numbers and line.quantity != quantities[number]:
+                    align_placeholders(uow, order, line, self.registry, SYSTEM_ACTOR)  # units' products come and go
             line_id_of = {line.line_number: line.id for line in plan.lines}
             # A removed line is cancelled like a line cancellation: pending cancellation until its
             # compensation is over (the cancellation's settlement, change/cancellation.py, cancels it).
@@ -791,6 +799,30 @@ class RevisionService:
 _KEEP = LineRevision(0)
 
 
+def _awaiting(revision: OrderRevision) -> str:
+    return f"revision {revision.id} awaits approval"
+
+
+def _revised_lines(lines: Iterable[OrderLine], changes: Iterable[versions.Change]) -> list[OrderLine]:
+    """The stored lines a revision changes or removes (a price alone is no change to their work)."""
+    numbers = set()
+    for change in changes:
+        parts = change.path.split(".")
+        if (
+            parts[0] == "lines"
+            and len(parts) > 1
+            and change.kind not in (versions.ChangeKinds.PRICE, versions.ChangeKinds.LINE_ADDED)
+        ):
+            numbers.add(int(parts[1]))
+    return [line for line in lines if line.line_number in numbers]
+
+
+def _release(session: PlanSession, revision: OrderRevision) -> None:
+    """The lines a waiting revision withheld (:func:`holds.withhold`) go on (approved or rejected)."""
+    reason = _awaiting(revision)
+    holds.release(session, [line for line in session.plan.lines if line.hold_reason == reason])
+
+
 def _requester(changes: Mapping[str, Any], fallback: Actor) -> Actor:
     found = changes.get("requester")
     if not found:
@@ -861,9 +893,45 @@ def end_pause(session: PlanSession, order: Order) -> None:
     holds.end_pause(session, order)
 
 
+def _removed_units(plan: OrderPlan) -> list[DomainOrder]:
+    """The domain orders of units a revision took off (a live line's unit index at or past its
+    quantity), children first."""
+    quantity = {line.id: line.quantity for line in live_lines(plan.lines)}
+    found: list[DomainOrder] = []
+    for domain_order in plan.domain_orders:
+        root = domain_order
+        while root.parent_id is not None:
+            root = plan.domain_order(root.parent_id)
+        if domain_order.line_id in quantity and root.unit_index >= quantity[domain_order.line_id]:
+            found.append(domain_order)
+    return sorted(found, key=lambda d: d.id, reverse=True)
+
+
+def _withdraw_removed_units(session: PlanSession) -> None:
+    """A removed unit's domain orders are withdrawn (cancelled) once their work is over (its
+    undos finished), instead of rolling up completed."""
+    plan = session.plan
+    removed = _removed_units(plan)
+    if not removed:
+        return
+    open_by_domain: dict[int, bool] = {}
+    for task in plan.tasks.values():
+        if task.state not in TASK.terminal:
+            open_by_domain[task.domain_order_id] = True
+    for domain_order in removed:
+        if open_by_domain.get(domain_order.id):
+            continue
+        for event in ("withdraw", "cancel"):
+            if DOMAIN_ORDER.can(domain_order.state, event):
+                session.fire(domain_order, event, SYSTEM_ACTOR, {"reason": "a revision removed its unit"})
+                break
+
+
 def on_plan_close(session: PlanSession) -> None:
     """A revision in progress completes when every task it planned (undo, redo, new) is finished:
-    run by each plan session's close (fulfilment/session.py ``CLOSE_HOOKS``)."""
+    run by each plan session's close (fulfilment/session.py ``CLOSE_HOOKS``). A unit a revision
+    removed has its domain orders withdrawn once their undos are over."""
+    _withdraw_removed_units(session)
     planned: dict[int, bool] = {}
     for task in session.plan.tasks.values():
         if task.revision_id is not None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
@@ -66,7 +66,7 @@ def is_paused(order: Order, line: OrderLine | None = None) -> bool:
 
 def is_held(order: Order, line: OrderLine | None = None) -> bool:
     """Whether work under ``order`` (and ``line``) must not be claimed, released or completed."""
-    return order.state == OrderStates.HELD or (line is not None and line.state == LineStates.HELD)
+    return order.state == OrderStates.HELD or (line is not None and line_held(line))
 
 
 def order_paused(plan: OrderPlan) -> bool:
@@ -74,11 +74,21 @@ def order_paused(plan: OrderPlan) -> bool:
     return plan.order.paused_at is not None or any(line.paused_at is not None for line in plan.lines)
 
 
+# A line whose work is withheld in place: it keeps its state, its hold_reason says why (a
+# revision waiting for approval, core/change/revision.py: :func:`withhold`, :func:`release`).
+WITHHELD_LINE_STATES = frozenset({LineStates.ACKNOWLEDGED, LineStates.IN_PROGRESS, LineStates.PENDING})
+
+
+def line_held(line: OrderLine) -> bool:
+    """Whether the line's work is held: the line is held, or withheld with a reason."""
+    return line.state == LineStates.HELD or (line.hold_reason is not None and line.state in WITHHELD_LINE_STATES)
+
+
 def held_domain_orders(plan: OrderPlan) -> frozenset[int]:
-    """Ids of the plan's domain orders whose work is held (their order or line is held)."""
+    """Ids of the plan's domain orders whose work is held (their order or line is held or withheld)."""
     if plan.order.state == OrderStates.HELD:
         return frozenset(d.id for d in plan.domain_orders)
-    held_lines = {line.id for line in plan.lines if line.state == LineStates.HELD}
+    held_lines = {line.id for line in plan.lines if line_held(line)}
     if not held_lines:
         return frozenset()
     return frozenset(d.id for d in plan.domain_orders if d.line_id in held_lines)
@@ -101,7 +111,13 @@ def not_held_sql() -> ColumnElement[bool]:
     held_line = exists(
         select(DomainOrder.id)
         .join(OrderLine, OrderLine.id == DomainOrder.line_id)
-        .where(DomainOrder.id == Task.domain_order_id, OrderLine.state == LineStates.HELD)
+        .where(
+            DomainOrder.id == Task.domain_order_id,
+            or_(
+                OrderLine.state == LineStates.HELD,
+                and_(OrderLine.hold_reason.is_not(None), OrderLine.state.in_(WITHHELD_LINE_STATES)),
+            ),
+        )
     )
     return and_(~held_order, ~held_line)
 
@@ -135,6 +151,25 @@ def resume(session: PlanSession, entity: Order | OrderLine, actor: Acting) -> No
     entity.hold_reason = None
     _end_pause(session, entity)
     _wake(session)
+
+
+def withhold(lines: Iterable[OrderLine], reason: str) -> None:
+    """The lines' work is not claimed, released or completed until :func:`release`, while the
+    lines keep their state (a revision waiting for approval). A held line keeps its own reason."""
+    for line in lines:
+        if line.state in WITHHELD_LINE_STATES:
+            line.hold_reason = _reason(reason)
+
+
+def release(session: PlanSession, lines: Iterable[OrderLine]) -> None:
+    """End :func:`withhold`: the lines' ready automatic work is sent to a worker."""
+    released = False
+    for line in lines:
+        if line.state in WITHHELD_LINE_STATES and line.hold_reason is not None:
+            line.hold_reason = None
+            released = True
+    if released:
+        _wake(session)
 
 
 def await_information(session: PlanSession, line: OrderLine, paths: list[str], reason: str) -> None:

@@ -37,6 +37,7 @@ from om_graph.core.access.permissions import Permission, Role, require
 from om_graph.core.decisions.definitions import DecisionTableDef, InputColumn, OutputColumn
 from om_graph.core.decisions.errors import UnknownDecisionTable
 from om_graph.core.fulfilment.error_codes import FulfilmentErrorCode
+from om_graph.core.fulfilment.holds import refuse_held
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.states import TaskKinds, TaskStates
 from om_graph.core.kernel import events as ev
@@ -149,6 +150,7 @@ class WorkQueues:
         with self._uow() as uow:
             session, task = self._session(uow, actor, task_id)
             with session:
+                refuse_held(session.plan, task)  # a held (or withheld) order or line: resume it first
                 if task.assignee == actor.label:
                     return task
                 if task.assignee is not None:

@@ -142,7 +142,11 @@ def fire_product(uow: UnitOfWork, order: OrderRef, product: Product, event: str,
     return status
 
 
-def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, registry: Registry) -> None:
+def create_placeholders(
+    uow: UnitOfWork, order: OrderRef, line: SoldLine, registry: Registry, *, count: int | None = None
+) -> None:
+    """An add line's product placeholders (``created``): one per unit, or ``count`` more (a
+    revision raised the line's quantity: :func:`align_placeholders`)."""
     if line.action != "add":
         return
     offering = registry.offerings[line.offering_key]
@@ -162,7 +166,7 @@ def create_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, regist
             order_line_id=line.id,
             last_order_line_id=line.id,
         )
-        for _ in range(line.quantity)
+        for _ in range(line.quantity if count is None else count)
     ]
     uow.add_new(placeholders)  # inserted now, as created: a line that completes at once reads them back
     actor = SYSTEM_ACTOR
@@ -440,3 +444,22 @@ def cancel_line_products(uow: UnitOfWork, order: OrderRef, line: SoldLine, actor
     changed = _changed_product(uow, line)
     if changed is not None and changed.status == ProductStatuses.PENDING_TERMINATE:
         fire_product(uow, order, changed, restore_event(uow, changed), actor, line.id)
+
+
+def align_placeholders(uow: UnitOfWork, order: OrderRef, line: SoldLine, registry: Registry, actor: Acting) -> None:
+    """A revision changed an add line's quantity (core/change/revision.py): the missing units'
+    placeholders are created (and started when the line's other placeholders are), the surplus
+    ones (the newest: the highest units went) cancelled. Each transition writes its history."""
+    if line.action != "add":
+        return
+    products = [p for p in _products_of_order(uow.session, order.id) if p.order_line_id == line.id]
+    live = sorted((p for p in products if PRODUCT.can(p.status, "cancel")), key=lambda p: p.id)
+    if len(live) < line.quantity:
+        started = any(p.status == ProductStatuses.PENDING_ACTIVE for p in live)
+        create_placeholders(uow, order, line, registry, count=line.quantity - len(live))
+        uow.session.info.pop(_PRODUCTS_READ, None)
+        if started:
+            start_line(uow, order, line, actor)
+        return
+    for product in live[line.quantity :]:
+        fire_product(uow, order, product, "cancel", actor, line.id)

@@ -9,6 +9,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core.fulfilment.rules import DependencyTypes
+from om_graph.core.fulfilment.states import TaskModes
 from om_graph.core.reads.queries import Related
 from om_graph.schema.enums import (
     DependencyType,
@@ -16,12 +17,14 @@ from om_graph.schema.enums import (
     DomainOrderState,
     JeopardyLevel,
     TaskKind,
+    TaskMode,
     TaskState,
     members_by_value,
 )
 from om_graph.schema.types.common import Characteristic, characteristics, gid
 
 _TASK_KINDS = members_by_value(TaskKind)
+_TASK_MODES = members_by_value(TaskMode)
 _TASK_STATES = members_by_value(TaskState)
 _JEOPARDY_LEVELS = members_by_value(JeopardyLevel)
 _DOMAIN_ORDER_KINDS = members_by_value(DomainOrderKind)
@@ -84,6 +87,9 @@ class Task(relay.Node):
     assignment_group: str | None = strawberry.field(description="The group (a role) whose queue the task is in.")
     assignee: str | None = strawberry.field(description="Who has the task (taskClaim, taskAssign); null: nobody yet.")
     assigned_at: datetime | None = strawberry.field(description="When its assignee took it or was given it.")
+    # Change management (core/change/compensation.py, revision.py)
+    mode: TaskMode = strawberry.field(description="DO: its own work; UNDO: compensates a completed task; REDO: does one again.")
+    compensates_id: relay.GlobalID | None = strawberry.field(description="The completed task an UNDO or REDO task is for.")
 
     @classmethod
     def from_row(cls, row, related: Related) -> Task:
@@ -124,6 +130,8 @@ class Task(relay.Node):
             assignment_group=row.assignment_group,
             assignee=row.assignee,
             assigned_at=row.assigned_at,
+            mode=_TASK_MODES[row.mode or TaskModes.DO],
+            compensates_id=gid("Task", row.compensates_id) if row.compensates_id else None,
         )
 
 
