@@ -41,6 +41,7 @@ BENCHMARKS = {
     "fallout_queue": "bench.fallout_queue",
     "work_queue": "bench.work_queue",
     "timeline": "bench.timeline",
+    "compensation": "bench.compensation",
 }
 
 

@@ -188,3 +188,15 @@ def test_timeline(tmp_path):
     assert uncached.figure > 0 and uncached.data["load"]["errors"] == 0 and uncached.reference > 0
     assert uncached.data["load"]["response_cache"] is None  # every read executed
     assert cached.data["load"]["errors"] == 0 and cached.data["load"]["response_cache"]["hits"] > 0
+
+
+def test_compensation(tmp_path):
+    from bench import compensation
+
+    computed, pure, revise = compensation.run("tiny", tmp_path)
+    assert computed.data["compensation"] == compensation.EXPECTED  # the plan measured: undo/redo, cancel/replace
+    cpu = computed.data["cpu_ms"]
+    assert all(cpu[op] > 0 for op in compensation.OPS), cpu
+    assert computed.reference == cpu["submit"] and computed.ratio and pure.ratio and revise.ratio
+    assert 0 < pure.figure < computed.figure < revise.figure  # the pure diff inside the computation, inside the revise
+    assert computed.data["sql_statements"]["prepare"] > 0
