@@ -32,7 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -761,9 +761,10 @@ class RevisionService:
                 elif predecessor_id in comp.redone:
                     depend(task_id, task_of[id(comp.redone[predecessor_id])].id, kind)
         for task_id, predecessor_id in dropped:
-            uow.session.execute(
-                delete(TaskDependency).where(TaskDependency.task_id == task_id, TaskDependency.predecessor_id == predecessor_id)
-            )
+            # Through the session, as every write of an order's rows (the plan keeps edges as tuples).
+            dependency = uow.session.get(TaskDependency, (task_id, predecessor_id))
+            if dependency is not None:
+                uow.session.delete(dependency)
             plan.predecessors[task_id] = [p for p in plan.predecessors[task_id] if p[0] != predecessor_id]
             plan.successors[predecessor_id] = [s for s in plan.successors.get(predecessor_id, []) if s != task_id]
             plan.lags.pop((task_id, predecessor_id), None)
