@@ -96,14 +96,14 @@ for _role in ("customer", "order_agent", "order_manager", "service_account"):
 EXPECTED = {role: ops | {"orderVersionDiff"} for role, ops in EXPECTED.items()}
 for _role in ("order_agent", "order_manager", "service_account"):
     EXPECTED[_role] = EXPECTED[_role] | {"orderRevise"}
-EXPECTED = {role: ops | ({"revisionApprove", "revisionReject"} if "orderApprove" in ops else set()) for role, ops in EXPECTED.items()}
+EXPECTED = {
+    role: ops | ({"revisionApprove", "revisionReject"} if "orderApprove" in ops else set()) for role, ops in EXPECTED.items()
+}
 REVISE_M = """mutation($id: ID!) { orderRevise(input: {id: $id, reason: "acl"}) { revision { id } errors { code } } }"""
 REVISION_M = """mutation { %s(input: {id: "T3JkZXJSZXZpc2lvbjo5OTk5OTk="}) { revision { id } errors { code } } }"""
 DIFF_Q = """query($id: ID!) { orderVersionDiff(orderId: $id, from: 1, to: 2) { path } }"""
 CANCEL_M = """mutation($id: ID!) { orderCancel(input: {id: $id, reason: "acl"}) { cancelRequest { id } errors { code } } }"""
-LINE_CANCEL_M = (
-    """mutation { orderLineCancel(input: {lineId: "T3JkZXJMaW5lOjk5OTk5OQ==", reason: "acl"}) { cancelRequest { id } errors { code } } }"""
-)
+LINE_CANCEL_M = """mutation { orderLineCancel(input: {lineId: "T3JkZXJMaW5lOjk5OTk5OQ==", reason: "acl"}) { cancelRequest { id } errors { code } } }"""
 CANCEL_Q = """query { cancelRequest(id: "Q2FuY2VsUmVxdWVzdDo5OTk5OTk=") { id state } }"""
 MISSING_FALLOUT = "RmFsbG91dDo5OTk5OTk="  # Fallout:999999
 FALLOUT_M = "mutation($id: ID!) { %s(input: {id: $id%s}) { fallout { id } errors { code } } }"
