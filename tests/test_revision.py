@@ -169,6 +169,14 @@ def test_a_fibre_order_revised_mid_flight_undoes_and_redoes_the_access_line(pack
     [edge] = products["products"]["edges"]
     values = {c["name"]: c["value"] for c in edge["node"]["characteristics"]}
     assert edge["node"]["status"] == "ACTIVE" and values["installationAddress"] == address
+    # The redo acted on the new values: the access line's domain order (what its tasks read) has them.
+    domain = _gql(
+        packs,
+        "query($id: ID!) { order(id: $id) { domainOrders { specKey characteristics { name value } } } }",
+        {"id": order_id},
+    )["order"]["domainOrders"]
+    access = next(d for d in domain if d["specKey"] == "tsm.access-line")
+    assert {c["name"]: c["value"] for c in access["characteristics"]}["installationAddress"] == address
 
 
 # -- the test pack -------------------------------------------------------------------------------
@@ -255,10 +263,19 @@ def test_a_revision_the_approval_policy_asks_for_waits_for_an_approver(make_runt
         TestClient(app, headers=support.bearer(runtime, "order_manager")) as client,
         TestClient(app, headers=support.bearer(runtime, "order_approver")) as approver,
     ):
-        order_id = _create(client, [_internet()])
+        order_id = _create(client, [_internet(), _internet(address="2 Side St")])
         _ready(client, order_id, "test.install")
         order = _order(client, order_id)
-        asked = _revise(client, order_id, order["version"], manualDiscountPercent="25")  # over the policy's 10 %
+        # Over the policy's 10 %; a line added and one removed: the approver applies them (the
+        # derived line transitions are the system's: an approver holds no order:capture or order:cancel).
+        asked = _revise(
+            client,
+            order_id,
+            order["version"],
+            manualDiscountPercent="25",
+            addLines=[_internet(address="3 New St")],
+            lines=[{"lineNumber": 2, "remove": True}],
+        )
         assert asked["errors"] == [], asked["errors"]
         revision = asked["revision"]
         assert revision["state"] == "PENDING_APPROVAL" and revision["newVersion"] is None

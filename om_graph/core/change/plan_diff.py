@@ -56,6 +56,7 @@ class CompensationPlan:
     new_domain_orders: list[PlannedDomainOrder] = field(default_factory=list)  # parents first
     matched: dict[int, int] = field(default_factory=dict)  # id(planned domain order) -> existing domain order id
     reopen: list[int] = field(default_factory=list)  # changed domain orders (reopened when completed)
+    inputs: dict[int, dict[str, Any]] = field(default_factory=dict)  # changed domain order id -> its new plan's characteristics
     kept: dict[int, int] = field(default_factory=dict)  # id(planned task) -> the old task standing for it
     replaced_by: dict[int, PlannedTask] = field(default_factory=dict)  # cancelled old task id -> its replacement
     redone: dict[int, PlannedTask] = field(default_factory=dict)  # old task id -> its redo's template row
@@ -160,6 +161,7 @@ def compare(
         planned_tasks = {t.key: t for t in new_tasks_of.get(id(planned), ())}
         if any(planned.characteristics.get(n) != existing.characteristics.get(n) for n in names):
             result.reopen.append(existing.id)
+            result.inputs[existing.id] = dict(planned.characteristics)
             retire(existing, planned_tasks)
         else:
             for key, planned_task in planned_tasks.items():

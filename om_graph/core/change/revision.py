@@ -584,10 +584,12 @@ class RevisionService:
             for number in sorted(set(lines_by_number) - set(prepared.numbers)):
                 line = lines_by_number[number]
                 line.previous_state = line.state
-                session.fire(line, "requestCancellation", actor, {"revision": revision.id})
+                # The system's, for whoever applies it (an approver holds no order:cancel).
+                session.fire(line, "requestCancellation", SYSTEM_ACTOR, {"revision": revision.id, "by": actor.label})
                 session.fire(line, "acceptCancellation", SYSTEM_ACTOR, {"revision": revision.id})
             # 3. the new work: domain orders and tasks, redo tasks after their undo
             written = self._write_work(session, prepared, comp, revision.id, undo_of, line_id_of)
+            _revise_inputs(plan, comp, undos)
             for domain_order_id in comp.reopen:
                 domain_order = plan.domain_order(domain_order_id)
                 if domain_order.state == DomainOrderStates.COMPLETED:
@@ -659,7 +661,7 @@ class RevisionService:
                 uow.add_new([stored])
                 session.plan.lines.append(stored)
                 session.plan.__dict__.pop("_lines_by_id", None)
-                fire(uow, order, stored, "submit", actor)
+                fire(uow, order, stored, "submit", SYSTEM_ACTOR, {"by": actor.label})  # an approver holds no order:capture
                 session.fire(stored, "start", SYSTEM_ACTOR)
                 new_lines.append(stored)
                 continue
@@ -945,3 +947,21 @@ def on_plan_close(session: PlanSession) -> None:
             continue
         session.fire(revision, "complete", SYSTEM_ACTOR)
         revision.completed_at = utcnow()
+
+
+def _revise_inputs(plan: OrderPlan, comp: plan_diff.CompensationPlan, undos: Sequence[Task]) -> None:
+    """A changed domain order takes the revised values as its inputs, so its redo and replacement
+    tasks act on them (their TaskContext reads the domain order): the new plan's characteristics
+    over what its tasks recorded, less what the tasks undone now had recorded (the undo released
+    it; the redo finds it through ``TaskContext.outcome``)."""
+    released: dict[int, set[str]] = {}
+    for undo in undos:
+        original = plan.tasks.get(undo.compensates_id) if undo.compensates_id is not None else None
+        if original is not None:
+            recorded = (original.outcome or {}).get("characteristics") or {}
+            released.setdefault(original.domain_order_id, set()).update(recorded)
+    for domain_order_id, inputs in comp.inputs.items():
+        domain_order = plan.domain_order(domain_order_id)
+        gone = released.get(domain_order_id, set())
+        kept = {k: v for k, v in domain_order.characteristics.items() if k not in gone}
+        domain_order.characteristics = {**kept, **inputs}
