@@ -11,7 +11,7 @@ from om_graph.core.kernel.errors import NotFound
 from om_graph.core.kernel.ids import key_number
 from om_graph.schema.context import Info
 from om_graph.schema.input_conversion import prepared_input
-from om_graph.schema.inputs import node_id, parse_global_id
+from om_graph.schema.inputs import node_id, parse_global_id, utc_naive
 from om_graph.schema.mutations import UserError, _mutation, _order_detail
 from om_graph.schema.types.change import CancelRequest
 from om_graph.schema.types.ordering import Order
@@ -79,7 +79,7 @@ class CancelMutations:
                 node_id(input.id, "Order", "id"),
                 reason=input.reason,
                 reason_type=input.reason_type,
-                requested_date=input.requested_cancellation_date,
+                requested_date=utc_naive(input.requested_cancellation_date),
                 acknowledge_ponr=input.acknowledge_point_of_no_return,
                 expected_version=input.version,
             )
@@ -106,7 +106,7 @@ class CancelMutations:
                 line_id=line_id,
                 reason=input.reason,
                 reason_type=input.reason_type,
-                requested_date=input.requested_cancellation_date,
+                requested_date=utc_naive(input.requested_cancellation_date),
                 acknowledge_ponr=input.acknowledge_point_of_no_return,
                 expected_version=input.version,
             )

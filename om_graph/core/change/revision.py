@@ -50,7 +50,7 @@ from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.session import PlanSession
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, DomainOrderStates, TaskKinds, TaskModes
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, DomainOrderStates, TaskKinds, TaskModes, TaskStates
 from om_graph.core.inventory.settlement import align_placeholders, create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
@@ -260,6 +260,7 @@ class RevisionService:
                     row = uow.session.get(OrderRevision, revision_id)
                     assert row is not None
                     fire(uow, order, row, "approve", actor, {"comment": comment} if comment else None)
+                    row.diff = [c.as_json() for c in prepared.changes]  # against the order as it now is
                     self._apply(uow, actor, order, row, prepared)
                     return row
             except _Stale:
@@ -935,17 +936,22 @@ def on_plan_close(session: PlanSession) -> None:
     run by each plan session's close (fulfilment/session.py ``CLOSE_HOOKS``). A unit a revision
     removed has its domain orders withdrawn once their undos are over."""
     _withdraw_removed_units(session)
-    planned: dict[int, bool] = {}
+    planned: dict[int, list[Task]] = {}
     for task in session.plan.tasks.values():
         if task.revision_id is not None:
-            planned[task.revision_id] = planned.get(task.revision_id, True) and task.state in TASK.terminal
-    for revision_id, finished in planned.items():
-        if not finished:
+            planned.setdefault(task.revision_id, []).append(task)
+    for revision_id, tasks in planned.items():
+        if not all(task.state in TASK.terminal for task in tasks):
             continue
         revision = session.uow.session.get(OrderRevision, revision_id)
         if revision is None or revision.state != RevisionStates.IN_PROGRESS:
             continue
-        session.fire(revision, "complete", SYSTEM_ACTOR)
+        failed = [task for task in tasks if task.state == TaskStates.FAILED]
+        if failed:  # its compensation could not run to its end: the line fails with it (roll-up)
+            revision.error = {"failedTasks": [{"id": t.id, "key": t.key, "mode": t.mode} for t in failed]}
+            session.fire(revision, "fail", SYSTEM_ACTOR, {"failedTasks": [t.id for t in failed]})
+        else:
+            session.fire(revision, "complete", SYSTEM_ACTOR)
         revision.completed_at = utcnow()
 
 
