@@ -314,3 +314,30 @@ def test_a_revision_being_applied_refuses_a_cancellation(svc):
     with pytest.raises(ValidationFailed) as refused:
         svc.cancellations.request(AGENT, order_id, reason="r")
     assert refused.value.errors[0].code == "REVISION_IN_PROGRESS"
+
+
+def test_work_running_downstream_at_acceptance_is_undone_before_what_it_built_on(svc):
+    """Reverse dependency order holds when a successor is still running when the cancellation is
+    accepted: the predecessor's undo waits until that work has finished, and both undos are
+    planned then, the successor's first."""
+    order = svc.orders.create(AGENT, OrderInput("ACME", (LineInput("undo-box", characteristics={"label": "x"}),)))
+    svc.orders.submit(AGENT, order.id)
+    for job in svc.jobs.take():
+        if job.name == PROCESS_ORDER:
+            svc.processing.process(job.args["order_id"])
+    svc.jobs.take()  # this test plays the workers
+    with svc.uow() as uow:
+        [reserve], plan = svc.orchestrator.advance_wave(uow, order.id)
+    result = svc.orchestrator.run_handler(reserve)
+    with svc.uow() as uow:  # reserve recorded, configure claimed (its worker is running it)
+        [configure], _ = svc.orchestrator.advance_wave(uow, order.id, plan, [(reserve, result)])
+    assert configure.context.task_key == "undo.configure"
+    request = svc.cancellations.request(AGENT, order.id, reason="r")
+    assert request.state == "inProgress"
+    assert not [t for t in tasks_of(svc, order.id).values() if t.mode == "undo"]  # reserve's undo waits for configure
+    result = svc.orchestrator.run_handler(configure)
+    with svc.uow() as uow:
+        assert svc.orchestrator.finish(uow, configure.context.task_id, configure.attempt, result)
+    drain(svc)
+    assert [task for _, _, task in pack.undo_calls()] == ["undo.configure", "undo.reserve"]
+    assert svc.queries.order(AGENT, order.id).order.state == "cancelled"

@@ -305,7 +305,7 @@ class CancellationService:
         # Open undo work (a revision's, finished before this request) is kept: it reverses an effect
         # the cancellation would otherwise have to (a task is undone at most once).
         cancelled = cancel_open(session, [t for t in tasks if t.mode != TaskModes.UNDO], reason=why)
-        undone = undo_tasks(session, [t for t in tasks if needs_undo(plan, t)], reason=why)
+        undone = undo_tasks(session, [t for t in tasks if needs_undo(plan, t)], reason=why, defer_running=True)
         for wait in plan.waits:
             if wait.line_id in scope_ids and wait.state == WAITING:
                 wait.state = CANCELLED_WAIT
@@ -380,7 +380,7 @@ class CancellationService:
             failed = False
             if late:
                 try:
-                    undo_tasks(session, late, reason="completed while its line was being cancelled")
+                    undo_tasks(session, late, reason="completed while its line was being cancelled", defer_running=True)
                 except ValidationFailed:
                     failed = True
                 tasks = [t for t in plan.tasks.values() if plan.domain_order(t.domain_order_id).line_id == line.id]

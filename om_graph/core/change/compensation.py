@@ -95,13 +95,44 @@ def refuse_not_compensable(session: PlanSession, tasks: Sequence[Task]) -> None:
         raise ValidationFailed(errors)
 
 
-def undo_tasks(session: PlanSession, tasks: Sequence[Task], *, reason: str, revision_id: int | None = None) -> list[Task]:
+def downstream_running(plan: OrderPlan, task: Task) -> bool:
+    """Whether work that depends on ``task`` (a successor, transitively) is running: its effect may
+    build on this task's, so this task's undo must come after that work's own undo."""
+    seen: set[int] = set()
+    frontier = list(plan.successors.get(task.id, ()))
+    while frontier:
+        successor_id = frontier.pop()
+        if successor_id in seen:
+            continue
+        seen.add(successor_id)
+        successor = plan.tasks.get(successor_id)
+        if successor is None:
+            continue
+        if successor.state == TaskStates.IN_PROGRESS and successor.mode != TaskModes.UNDO and not successor.finish_blocked:
+            return True
+        frontier.extend(plan.successors.get(successor_id, ()))
+    return False
+
+
+def undo_tasks(
+    session: PlanSession,
+    tasks: Sequence[Task],
+    *,
+    reason: str,
+    revision_id: int | None = None,
+    defer_running: bool = False,
+) -> list[Task]:
     """Plan one undo task per given task with an effect (module docstring), in reverse
     dependency order, added to the session's plan and inserted; returns them (possibly none).
-    Raises ``NOT_COMPENSABLE`` (nothing planned) for an automatic task whose handler has no undo."""
+    Raises ``NOT_COMPENSABLE`` (nothing planned) for an automatic task whose handler has no undo.
+    ``defer_running``: a task with running work downstream (:func:`downstream_running`) is left
+    for a later call, made once that work has finished, so that its undo and the running work's
+    are planned together, in order (the cancellation's settlement calls again at every close)."""
     refuse_not_compensable(session, tasks)
     plan = session.plan
     originals = sorted({t.id: t for t in tasks if needs_undo(plan, t)}.values(), key=lambda t: t.id)
+    if defer_running:
+        originals = [t for t in originals if not downstream_running(plan, t)]
     if not originals:
         return []
     uow = session.uow
