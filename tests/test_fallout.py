@@ -363,3 +363,21 @@ def test_customers_never_get_fallout_events_of_their_order(world):
     # Staff fields of task events (who claimed or was assigned, the error) stay hidden from customers.
     hidden = call(client, tokens["customer"], ORDER_EVENTS, {"id": order_id})
     assert {e["extensions"]["code"] for e in hidden["errors"]} == {"FORBIDDEN"}
+
+
+def test_cancelling_an_order_in_fallout_cancels_its_fallout_record(world):
+    """A task held by fallout that a cancellation cancels takes its record with it: nothing stays
+    in the fallout queue for work that is over."""
+    client, _, tokens = world
+    order_id = _place(client, tokens, _widget(failTimes=9))
+    [record] = _wait_records(client, tokens, order_id, 1).values()
+    cancel = """mutation($input: OrderCancelInput!) {
+      orderCancel(input: $input) { cancelRequest { state result } errors { field message code } } }"""
+    done = gql(client, tokens["agent"], cancel, {"input": {"id": order_id, "reason": "customer withdrew"}})["orderCancel"]
+    assert done["errors"] == [], done["errors"]
+    order = support.wait_for(
+        lambda: (o := _order(client, tokens, order_id))["state"] == "CANCELLED" and o, 30, message="the order cancelled"
+    )
+    [after] = [f for f in order["fallouts"] if f["id"] == record["id"]]
+    assert (after["state"], after["resolution"]) == ("CANCELLED", "cancelled")
+    assert {t["state"] for d in order["domainOrders"] for t in d["tasks"]} == {"CANCELLED"}

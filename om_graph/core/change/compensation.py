@@ -31,6 +31,7 @@ from collections.abc import Sequence
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.change.error_codes import ChangeErrorCode
+from om_graph.core.fulfilment.fallout import cancel_records
 from om_graph.core.fulfilment.models import Task, TaskDependency, new_task_key
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import DependencyTypes
@@ -63,15 +64,19 @@ def cancel_open(session: PlanSession, tasks: Sequence[Task], *, reason: str) -> 
     """Cancel the given tasks' open work (pending, ready, on hold, finish-blocked: its kept
     outcome is dropped); returns those cancelled. Running and finished tasks are left alone."""
     cancelled: list[Task] = []
+    in_fallout: list[int] = []
     for task in tasks:
         event = cancel_event(task)
         if event is None:
             continue
+        if task.state == TaskStates.ON_HOLD:
+            in_fallout.append(task.id)
         session.fire(task, event, SYSTEM_ACTOR, {"reason": reason})
         task.finish_blocked = False
         task.release_at = None
         task.lease_until = None
         cancelled.append(task)
+    cancel_records(session, in_fallout, reason)  # its fallout record ends with it
     return cancelled
 
 

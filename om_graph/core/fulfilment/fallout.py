@@ -252,7 +252,9 @@ def resolve_retried(session: PlanSession, task: Task) -> None:
         session.fire(fallout, "resolve", SYSTEM_ACTOR, {"resolution": Resolutions.RETRIED, "attempt": task.attempts})
 
 
-def _cancel_records(session: PlanSession, task_ids: Sequence[int], reason: str) -> None:
+def cancel_records(session: PlanSession, task_ids: Sequence[int], reason: str) -> None:
+    """Cancel the active fallout records of tasks cancelled as collateral (a give-up, a
+    cancellation, a revision): a record never stays open for a task that is over."""
     if not task_ids:
         return
     records = session.uow.session.scalars(
@@ -485,7 +487,7 @@ class FalloutService:
             for other in (doomed[i] for i in sorted(doomed)):
                 if other.id != task.id and self.orchestrator.cancel_collateral(session, other, f"fallout {fallout.id} given up"):
                     cancelled.append(other.id)
-            _cancel_records(session, cancelled, f"fallout {fallout.id} given up")
+            cancel_records(session, cancelled, f"fallout {fallout.id} given up")
             abandon_waits(session, plan.line(line_id), None, f"fallout {fallout.id} given up")
 
         return self._act(actor, fallout_id, expected_version, note, act)
