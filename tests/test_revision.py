@@ -359,6 +359,24 @@ def test_raising_a_quantity_adds_the_units_products_and_lowering_it_cancels_the_
     assert withdrawn or any(e["toState"] == "cancelled" for e in order["events"] if e["entityKind"] == "domainOrder")
 
 
+def test_a_unit_removed_and_added_again_is_provisioned_again(client):
+    """Quantity 3 → 2 → 3: the third unit's work is undone and its domain orders withdrawn, then a
+    new unit is planned and built (work whose effect was reversed never stands for the new one)."""
+    order_id = _create(client, [{**_internet(), "quantity": 3}], customer="REV-AGAIN")
+    _ready(client, order_id, "test.install")
+    lowered = _revise(client, order_id, _order(client, order_id)["version"], lines=[{"lineNumber": 1, "quantity": 2}])
+    assert lowered["errors"] == [], lowered["errors"]
+    support.wait_for(
+        lambda: _order(client, order_id)["revisions"][0]["state"] == "COMPLETED", 30, message="the first revision done"
+    )
+    raised = _revise(client, order_id, _order(client, order_id)["version"], lines=[{"lineNumber": 1, "quantity": 3}])
+    assert raised["errors"] == [], raised["errors"]
+    order = _complete_installs_until(client, order_id, "COMPLETED")
+    assert sorted(p["status"] for p in _products(client, order_id)) == ["ACTIVE"] * 3 + ["CANCELLED"]
+    third = sorted(d["state"] for d in order["domainOrders"] if d["specKey"] == "test.internet" and d["unitIndex"] == 2)
+    assert third == ["CANCELLED", "COMPLETED"]  # the withdrawn one, and the new one built
+
+
 # -- pending approval ----------------------------------------------------------------------------
 
 LINE_INSTALLS = """

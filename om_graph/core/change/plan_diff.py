@@ -38,7 +38,7 @@ from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.fulfilment.decomposition import Decomposition, PlannedDomainOrder, PlannedTask
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.fulfilment.plan import OrderPlan
-from om_graph.core.fulfilment.states import TaskModes, TaskStates
+from om_graph.core.fulfilment.states import DomainOrderStates, TaskModes, TaskStates
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
 
 Path = tuple[int, tuple[tuple[str, int], ...]]  # (line number, ((spec key, unit index), ...) from the root)
@@ -68,10 +68,14 @@ class CompensationPlan:
 
 
 def _old_paths(plan: OrderPlan) -> dict[Path, DomainOrder]:
+    """The live domain orders by path: a cancelled (withdrawn) one does not stand for its place
+    any more (a unit removed and added again gets a new domain order)."""
     numbers = {line.id: line.line_number for line in plan.lines}
     by_id = {d.id: d for d in plan.domain_orders}
     found: dict[Path, DomainOrder] = {}
     for domain_order in plan.domain_orders:
+        if domain_order.state == DomainOrderStates.CANCELLED:
+            continue
         steps: list[tuple[str, int]] = []
         at: DomainOrder | None = domain_order
         while at is not None:
@@ -92,11 +96,12 @@ def _new_path(planned: PlannedDomainOrder, numbers: Mapping[int, int]) -> Path:
 
 def current_tasks(plan: OrderPlan) -> dict[tuple[int, str], Task]:
     """Per (domain order id, template key): the task that stands for the template now (its latest
-    do or redo task that was not cancelled)."""
+    do or redo task that was not cancelled nor undone)."""
+    undone = {t.compensates_id for t in plan.tasks.values() if t.mode == TaskModes.UNDO and t.state != TaskStates.CANCELLED}
     found: dict[tuple[int, str], Task] = {}
     for task in sorted(plan.tasks.values(), key=lambda t: t.id):
-        if task.mode == TaskModes.UNDO or task.state == TaskStates.CANCELLED:
-            continue
+        if task.mode == TaskModes.UNDO or task.state == TaskStates.CANCELLED or task.id in undone:
+            continue  # work whose effect was reversed no longer stands for its template
         found[(task.domain_order_id, task.key)] = task
     return found
 
@@ -168,6 +173,8 @@ def compare(
                 task = tasks.get((existing.id, key))
                 if task is not None:
                     result.kept[id(planned_task)] = task.id
+                else:  # no live work stands for it (never planned here, or its effect was reversed)
+                    result.new_tasks.append(planned_task)
     for domain_order in plan.domain_orders:
         if domain_order.id not in seen and (live is None or domain_order.line_id in live):  # a removed line or unit
             retire(domain_order, {})
