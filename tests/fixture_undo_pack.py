@@ -62,6 +62,7 @@ def _undo(ctx):
             raise TaskHandlerError("the network refused the release", code="RELEASE_REFUSED")
         assert ctx.compensates in EFFECTS, "an undo names the original's key"
         UNDONE.setdefault(ctx.compensates, ctx.idempotency_key)
+    return TaskOutcome({"released": ctx.compensates}, message="released")  # kept on the undo task only
 
 
 HANDLER = TaskHandler("undo.work", do=_do, undo=_undo, max_attempts=2)

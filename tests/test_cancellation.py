@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from om_graph.core.access.actor import Actor
-from om_graph.core.fulfilment.models import Fallout, Task
+from om_graph.core.fulfilment.models import DomainOrder, Fallout, Task
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.errors import DomainError, ValidationFailed
 from om_graph.core.kernel.models import utcnow
@@ -80,6 +80,12 @@ def test_cancelling_undoes_completed_work_in_reverse_dependency_order(svc):
     done = svc.cancellations.get(AGENT, request.id)
     assert (done.state, done.result) == ("done", "accepted")
     assert {t.name: t.state for t in tasks.values()}["Undo: Reserve stock"] == "completed"
+    # An undo's outputs stay on its own outcome, not on the domain order (what it released is no data of it).
+    undo = next(t for t in tasks.values() if t.name == "Undo: Reserve stock")
+    assert undo.outcome["characteristics"]["released"]
+    with svc.sessions() as s:
+        domain = s.scalars(select(DomainOrder).where(DomainOrder.order_id == order_id)).all()
+    assert not [d for d in domain if "released" in d.characteristics]
 
 
 def events_of(svc, order_id):

@@ -425,7 +425,8 @@ class Orchestrator:
         task.release_at = None
         task.outcome = {"characteristics": dict(characteristics), "message": message, **(outcome or {})}
         task.error_code = task.error_message = None
-        if characteristics:
+        # An undo's outputs stay on its own outcome: what it released is not data of the domain order.
+        if characteristics and task.mode != TaskModes.UNDO:
             domain_order = session.plan.domain_order(task.domain_order_id)
             domain_order.characteristics = {**domain_order.characteristics, **characteristics}
             propagate(session, self.registry, domain_order, characteristics)  # the catalog's attribute mappings
