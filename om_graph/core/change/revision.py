@@ -458,7 +458,9 @@ class RevisionService:
         inputs: list[LineInput] = []
         for line in kept:
             change = wanted.get(line.line_number, _KEEP)
-            characteristics = {**line.characteristics, **change.characteristics}
+            # A delete, suspend or resume line carries none of its own (capture fills the product's in).
+            stored = line.characteristics if line.action in ("add", "modify") else {}
+            characteristics = {**stored, **change.characteristics}
             inputs.append(
                 LineInput(
                     offering=line.offering_key,
