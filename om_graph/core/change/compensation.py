@@ -27,7 +27,8 @@ once). An automatic task whose handler has no ``undo`` cannot be compensated: ``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.change.error_codes import ChangeErrorCode
@@ -40,6 +41,8 @@ from om_graph.core.fulfilment.states import TASK, TaskKinds, TaskModes, TaskStat
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.core.kernel.ids import reserve_ids
+from om_graph.core.kernel.uow import UnitOfWork
+from om_graph.core.ordering.models import Order
 
 UNDO_PREFIX = "Undo: "
 
@@ -192,27 +195,23 @@ def undo_tasks(
             for p in sorted(waits_for)
         )
     new = list(undo_by_original.values())
-    for task in new:
-        plan.tasks[task.id] = task
-    for dependency in dependencies:
-        plan.successors[dependency.predecessor_id].append(dependency.task_id)
-        plan.predecessors[dependency.task_id].append((dependency.predecessor_id, dependency.dependency_type))
+    plan.extend(tasks=new, dependencies=dependencies)
     uow.add_new([*new, *dependencies])
     session.schedule_dirty = True
-    for task in new:
+    record_planned(uow, session.order, new, "planUndo", {"reason": reason[:500]})
+    return new
+
+
+def record_planned(uow: UnitOfWork, order: Order, tasks: Sequence[Task], event: str, detail: Mapping[str, Any]) -> None:
+    """One TaskStateChangeEvent per task change management planned (``planUndo``, ``planRevision``),
+    naming its mode and the task it compensates."""
+    for task in tasks:
         uow.record(
-            session.order,
+            order,
             ev.TASK_STATE_CHANGE,
             entity_kind="task",
             entity_id=task.id,
             actor=SYSTEM_ACTOR,
             to_state=task.state,
-            payload={
-                "event": "planUndo",
-                "mode": task.mode,
-                "compensates": task.compensates_id,
-                "taskKey": task.key,
-                "reason": reason[:500],
-            },
+            payload={"event": event, "mode": task.mode, "compensates": task.compensates_id, "taskKey": task.key, **detail},
         )
-    return new

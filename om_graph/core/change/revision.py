@@ -770,35 +770,10 @@ class RevisionService:
             dependency = uow.session.get(TaskDependency, (task_id, predecessor_id))
             if dependency is not None:
                 uow.session.delete(dependency)
-            plan.predecessors[task_id] = [p for p in plan.predecessors[task_id] if p[0] != predecessor_id]
-            plan.successors[predecessor_id] = [s for s in plan.successors.get(predecessor_id, []) if s != task_id]
-            plan.lags.pop((task_id, predecessor_id), None)
-        plan.domain_orders.extend(domain_orders)
-        plan.__dict__.pop("_domain_orders_by_id", None)
-        for task in tasks:
-            plan.tasks[task.id] = task
-        for dependency in edges.values():
-            plan.successors[dependency.predecessor_id].append(dependency.task_id)
-            plan.predecessors[dependency.task_id].append((dependency.predecessor_id, dependency.dependency_type))
-            if dependency.lag_seconds:
-                plan.lags[(dependency.task_id, dependency.predecessor_id)] = dependency.lag_seconds
+            plan.drop_edge(task_id, predecessor_id)
+        plan.extend(domain_orders, tasks, edges.values())
         uow.add_new([*domain_orders, *tasks, *edges.values()])
-        for task in tasks:
-            uow.record(
-                plan.order,
-                ev.TASK_STATE_CHANGE,
-                entity_kind="task",
-                entity_id=task.id,
-                actor=SYSTEM_ACTOR,
-                to_state=task.state,
-                payload={
-                    "event": "planRevision",
-                    "mode": task.mode,
-                    "compensates": task.compensates_id,
-                    "taskKey": task.key,
-                    "revision": revision_id,
-                },
-            )
+        compensation.record_planned(uow, plan.order, tasks, "planRevision", {"revision": revision_id})
         return tasks
 
 

@@ -101,6 +101,32 @@ class OrderPlan:
                 plan.lags[(task_id, predecessor_id)] = int(lag[0])
         return plan
 
+    def extend(
+        self,
+        domain_orders: Iterable[DomainOrder] = (),
+        tasks: Iterable[Task] = (),
+        dependencies: Iterable[TaskDependency] = (),
+    ) -> None:
+        """Rows added to the plan in this transaction (a parked part built, undo and redo work, a
+        revision's new work): into its indexes; the caller inserts them (``uow.add_new``)."""
+        added = list(domain_orders)
+        if added:
+            self.domain_orders.extend(added)
+            self.__dict__.pop("_domain_orders_by_id", None)  # the cached index misses the new ones
+        for task in tasks:
+            self.tasks[task.id] = task
+        for dependency in dependencies:
+            self.successors[dependency.predecessor_id].append(dependency.task_id)
+            self.predecessors[dependency.task_id].append((dependency.predecessor_id, dependency.dependency_type))
+            if dependency.lag_seconds:
+                self.lags[(dependency.task_id, dependency.predecessor_id)] = dependency.lag_seconds
+
+    def drop_edge(self, task_id: int, predecessor_id: int) -> None:
+        """A dependency removed in this transaction (the caller deletes its row), out of the indexes."""
+        self.predecessors[task_id] = [p for p in self.predecessors.get(task_id, []) if p[0] != predecessor_id]
+        self.successors[predecessor_id] = [s for s in self.successors.get(predecessor_id, []) if s != task_id]
+        self.lags.pop((task_id, predecessor_id), None)
+
     def domain_order(self, domain_order_id: int) -> DomainOrder:
         return self._domain_orders_by_id[domain_order_id]
 

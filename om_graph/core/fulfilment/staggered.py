@@ -118,10 +118,7 @@ def build_parts(session: PlanSession, decomposer: Decomposer, line: OrderLine, p
     Returns the new rows: the caller inserts them (``uow.add_new``) once the session closed."""
     plan = session.plan
     written = decomposer.write(session.uow.session, part)
-    plan.domain_orders.extend(written.domain_orders)
-    plan.__dict__.pop("_domain_orders_by_id", None)  # its cached index (plan.py) now misses the new ones
-    for task in written.tasks:
-        plan.tasks[task.id] = task
+    plan.extend(written.domain_orders, written.tasks)
     links: list[TaskDependency] = []
     teardown = line.action == "delete"
     for root in part.roots:
@@ -137,11 +134,7 @@ def build_parts(session: PlanSession, decomposer: Decomposer, line: OrderLine, p
             TaskDependency(task_id=t, predecessor_id=p, dependency_type=DependencyTypes.FINISH_TO_START, lag_seconds=0)
             for t, p in pairs
         )
-    for dependency in [*written.dependencies, *links]:
-        plan.successors[dependency.predecessor_id].append(dependency.task_id)
-        plan.predecessors[dependency.task_id].append((dependency.predecessor_id, dependency.dependency_type))
-        if dependency.lag_seconds:
-            plan.lags[(dependency.task_id, dependency.predecessor_id)] = dependency.lag_seconds
+    plan.extend(dependencies=[*written.dependencies, *links])
     park(session, written.waits)
     return [*written.domain_orders, *written.tasks, *written.dependencies, *links, *written.waits]
 
