@@ -76,6 +76,7 @@ class CancelRequest(Base):
     __tablename__ = "cancel_request"
     __table_args__ = (
         Index("ix_cancel_request_order_id_id", "order_id", "id"),
+        Index("ix_cancel_request_state_requested_date", "state", "requested_cancellation_date"),  # the scheduler
         Index(
             "ix_cancel_request_open",
             "order_id",

@@ -60,13 +60,14 @@ class Task(Base):
         Index("ix_order_task_group_state_due_id", "assignment_group", "state", "due_at", "id"),
         Index("ix_order_task_assignee_state_due_id", "assignee", "state", "due_at", "id"),
         Index("ix_order_task_release_at", "release_at"),  # schedule: the reconciler's gates past due
-        # Change management (core/change): a completed task is undone at most once.
+        # Change management (core/change): a completed task has at most one live undo (a cancelled
+        # one, e.g. of a revision that was itself cancelled, leaves room for the next).
         Index(
             "ix_order_task_undo_of",
             "compensates_id",
             unique=True,
-            sqlite_where=text("mode = 'undo'"),
-            postgresql_where=text("mode = 'undo'"),
+            sqlite_where=text("mode = 'undo' AND state <> 'cancelled'"),
+            postgresql_where=text("mode = 'undo' AND state <> 'cancelled'"),
         ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -96,6 +96,9 @@ class Order(Base):
     # ``version`` above is the optimistic-concurrency counter of every write).
     previous_state: Mapped[str | None] = mapped_column(String(32))
     order_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The manual price adjustments it was captured (or last revised) with, as given
+    # ([{kind, chargeType, reason, amount, percentage}], migration 0016): a revision prices again from them.
+    price_adjustments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.line_number", cascade="all, delete-orphan"
@@ -138,4 +141,5 @@ class OrderLine(Base):
     ponr_at: Mapped[datetime | None]
     ponr_task_id: Mapped[int | None] = mapped_column(Id)
     previous_state: Mapped[str | None] = mapped_column(String(32))
+    price_adjustments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # as the order's (migration 0016)
     order: Mapped[Order] = relationship(back_populates="lines")
