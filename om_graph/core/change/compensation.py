@@ -48,8 +48,16 @@ UNDO_PREFIX = "Undo: "
 
 
 def undo_of(plan: OrderPlan, task: Task) -> Task | None:
-    """The undo task planned for ``task`` (at most one), if any."""
-    return next((t for t in plan.tasks.values() if t.mode == TaskModes.UNDO and t.compensates_id == task.id), None)
+    """The live undo task planned for ``task`` (at most one), if any: an undo cancelled before it ran
+    (its revision overtaken by a cancellation, say) undid nothing, so the task may be undone again."""
+    return next(
+        (
+            t
+            for t in plan.tasks.values()
+            if t.mode == TaskModes.UNDO and t.compensates_id == task.id and t.state != TaskStates.CANCELLED
+        ),
+        None,
+    )
 
 
 def has_effect(task: Task) -> bool:
