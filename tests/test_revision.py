@@ -204,6 +204,8 @@ def test_quantity_lines_versions_conflict_and_one_at_a_time(client):
     assert [e["code"] for e in conflict["errors"]] == ["CONFLICT"]
     nothing = _revise(client, order_id, order["version"], lines=[{"lineNumber": 1, "quantity": 1}])
     assert [e["code"] for e in nothing["errors"]] == ["NO_CHANGE"]
+    both = _revise(client, order_id, order["version"], lines=[{"lineNumber": 2, "remove": True, "quantity": 3}])
+    assert [(e["field"], e["code"]) for e in both["errors"]] == [("lines.0.remove", "INVALID")]
 
     # Quantity up on line 1, line 2 removed, a line added.
     first = _revise(

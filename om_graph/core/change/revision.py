@@ -439,6 +439,14 @@ class RevisionService:
                 )
             elif change.line_number in wanted:
                 errors.append(FieldError(path, "one change per line", CommonErrorCode.INVALID))
+            elif change.remove and (change.characteristics or change.quantity is not None):
+                errors.append(
+                    FieldError(
+                        f"lines.{index}.remove",
+                        "a removed line takes no other change: remove it, or change it",
+                        CommonErrorCode.INVALID,
+                    )
+                )
             else:
                 wanted[change.line_number] = change
         if errors:
