@@ -40,7 +40,7 @@ from om_graph.core.ordering.commands import (
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.relationships import relationship_errors
-from om_graph.core.ordering.states import OPEN_ORDER_STATES
+from om_graph.core.ordering.states import LINE, OPEN_ORDER_STATES
 from om_graph.core.pricing.request import PriceAdjustment
 
 CHANGEABLE_PRODUCT_STATES = (ProductStatuses.ACTIVE, ProductStatuses.SUSPENDED)
@@ -246,7 +246,10 @@ class OrderValidator:
     def validate(
         self, session: Session, data: OrderInput, *, editing: int | None = None
     ) -> tuple[list[ValidLine], list[FieldError]]:
-        """``editing``: the draft being edited (its own lines do not make a product busy)."""
+        """``editing``: the order being edited or revised. Its own lines do not make a product
+        busy, and a product one of its lines already acts on is not checked against its status
+        again for that action (the order's own work moved it: a delete under way leaves the
+        product pending termination)."""
         errors: list[FieldError] = []
         if not data.customer_id or not data.customer_id.strip():
             errors.append(FieldError("customerId", "is required", CommonErrorCode.REQUIRED))
@@ -259,9 +262,10 @@ class OrderValidator:
         if len(data.lines) > MAX_LINES:
             return [], errors + [FieldError("lines", f"at most {MAX_LINES} lines", CommonErrorCode.TOO_MANY)]
         products = self._products(session, data)
+        own = self._own_actions(session, editing) if editing is not None and products else {}
         valid: list[ValidLine] = []
         for index, line in enumerate(data.lines):
-            result = self._line(index, line, data.customer_id, products, errors)
+            result = self._line(index, line, data.customer_id, products, errors, own)
             if result is not None:
                 valid.append(result)
         errors.extend(relationship_errors([line.relationships for line in data.lines]))  # ordering/relationships.py
@@ -277,6 +281,15 @@ class OrderValidator:
         if not ids:
             return {}
         return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
+
+    @staticmethod
+    def _own_actions(session: Session, order_id: int) -> dict[int, str]:
+        rows = session.execute(
+            select(OrderLine.product_id, OrderLine.action).where(
+                OrderLine.order_id == order_id, OrderLine.product_id.is_not(None), OrderLine.state != LINE.initial
+            )  # a submitted order's lines (a draft's have done nothing to their products)
+        )
+        return {product_id: action for product_id, action in rows}
 
     def _busy_products(self, session: Session, product_ids: list[int], editing: int | None = None) -> list[FieldError]:
         busy = session.scalars(
@@ -313,7 +326,13 @@ class OrderValidator:
         return None
 
     def _line(
-        self, index: int, line: LineInput, customer_id: str, products: dict[int, Product], errors: list[FieldError]
+        self,
+        index: int,
+        line: LineInput,
+        customer_id: str,
+        products: dict[int, Product],
+        errors: list[FieldError],
+        own: Mapping[int, str],
     ) -> ValidLine | None:
         path = f"lines.{index}"
         if line.action not in ALL_ACTIONS:
@@ -341,7 +360,9 @@ class OrderValidator:
                     FieldError(f"{path}.productId", "no such product for this customer", InventoryErrorCode.UNKNOWN_PRODUCT)
                 )
                 return None
-            status_error = product_status_error(line.action, product.status, f"{path}.productId")
+            status_error = None
+            if own.get(product.id) != line.action:
+                status_error = product_status_error(line.action, product.status, f"{path}.productId")
             if status_error is not None:
                 errors.append(status_error)
                 return None
