@@ -182,10 +182,21 @@ def test_apply_charges_adds_a_one_time_surcharge_to_the_line_and_the_order_total
     assert total["priceType"] == "oneTime" and total["price"]["dutyFreeAmount"]["value"] == "25.00"
     assert order.one_time_total == Decimal("35.00")
     assert [e for e, _ in uow.recorded] == ["ProductOrderAttributeValueChangeEvent"]
-    # a second charge adds to the existing one-time price
-    ponr.apply_charges(uow, order, [line], ponr.assess(plan, [101], registry=REGISTRY), "again", registry=registry)  # type: ignore[arg-type]
+    # a later change of the same line past the same task is not charged again
+    again = ponr.apply_charges(uow, order, [line], ponr.assess(plan, [101], registry=REGISTRY), "again", registry=registry)  # type: ignore[arg-type]
+    assert again == []
     one_time = next(p for p in line.prices["itemTotalPrice"] if p["priceType"] == "oneTime")
-    assert one_time["price"]["dutyFreeAmount"]["value"] == "50.00" and len(one_time["priceAlteration"]) == 2
+    assert one_time["price"]["dutyFreeAmount"]["value"] == "25.00" and len(one_time["priceAlteration"]) == 1
+    assert order.one_time_total == Decimal("35.00")
+    # a repricing (a revision) recomputes the prices; the held charge is added back
+    held = ponr.held_charges(order, [line])
+    line.prices = {"itemTotalPrice": [{"name": "Recurring", "priceType": "recurring", "price": {}}]}
+    order.one_time_total, order.total_prices = Decimal("10.00"), []
+    ponr.restore_charges(order, [line], held, registry=registry)  # type: ignore[arg-type]
+    one_time = next(p for p in line.prices["itemTotalPrice"] if p["priceType"] == "oneTime")
+    assert one_time["price"]["dutyFreeAmount"]["value"] == "25.00"
+    assert one_time["priceAlteration"][0]["source"]["taskId"] is not None
+    assert order.one_time_total == Decimal("35.00") and order.total_prices[0]["price"]["dutyFreeAmount"]["value"] == "25.00"
     assert ponr.apply_charges(uow, order, [line], ponr.PonrAssessment(), "none", registry=registry) == []  # type: ignore[arg-type]
 
 

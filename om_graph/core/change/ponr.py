@@ -281,19 +281,21 @@ def apply_charges(
     priceAlteration, name "Point of no return charge: <task name>") on the lines' itemTotalPrice
     and the order's orderTotalPrice, in the order's price list's basis and tax, and record a
     ``ProductOrderAttributeValueChangeEvent``. Returns the charges written (with the currency)."""
-    registry = registry if registry is not None else _registry
-    plist = registry.price_lists.get(order.price_list) if registry is not None and order.price_list else None
-    written = charges(hits)
+    plist = _price_list(order, registry)
+    charged = {(line.id, task_id) for line in lines for task_id in _charged_tasks(line)}
+    # A soft PONR is charged once: a later change of the same line past the same task is not.
+    written = [c for c in charges(hits) if (int(c["lineId"]), c["taskId"]) not in charged]
     if not written:
         return []
     by_id = {line.id: line for line in lines}
-    source = {"kind": CHARGE_SOURCE, "reason": reason[:500], "actor": getattr(actor, "label", None) or "system"}
+    base = {"kind": CHARGE_SOURCE, "reason": reason[:500], "actor": getattr(actor, "label", None) or "system"}
     total = ZERO
     applied = []
     for charge in written:
         line = by_id.get(int(charge["lineId"]))
         if line is None:
             continue
+        source = {**base, "taskId": charge["taskId"]}
         amount = round_money(Decimal(charge["amount"]), order.currency)
         prices = dict(line.prices or {})
         prices["itemTotalPrice"] = _add_one_time(
@@ -317,7 +319,7 @@ def apply_charges(
         order.currency,
         plist,
         "Point of no return charges",
-        source,
+        base,
         "Total one-time charges",
     )
     order.one_time_total = money(order.one_time_total + total)
@@ -330,6 +332,66 @@ def apply_charges(
         payload={"action": "pointOfNoReturnCharge", "reason": reason, "charges": applied},
     )
     return applied
+
+
+def _price_list(order: Order, registry: Registry | None) -> PriceListDef | None:
+    registry = registry if registry is not None else _registry
+    return registry.price_lists.get(order.price_list) if registry is not None and order.price_list else None
+
+
+def _charged_tasks(line: OrderLine) -> set[Any]:
+    return {
+        alteration["source"].get("taskId")
+        for entry in (line.prices or {}).get("itemTotalPrice") or ()
+        for alteration in entry.get("priceAlteration") or ()
+        if (alteration.get("source") or {}).get("kind") == CHARGE_SOURCE
+    }
+
+
+@dataclass(frozen=True)
+class HeldCharges:
+    """The one-time charges changes added to an order after it was priced (soft PONR charges):
+    a repricing (a revision) recomputes the prices from the catalog and adds them back."""
+
+    lines: dict[int, list[dict[str, Any]]]  # line id -> its charge alterations
+    order: list[dict[str, Any]]  # the order total's
+
+
+def _charge_alterations(entries: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    return [
+        dict(alteration)
+        for entry in entries or ()
+        if entry.get("priceType") == ONE_TIME
+        for alteration in entry.get("priceAlteration") or ()
+        if (alteration.get("source") or {}).get("kind") == CHARGE_SOURCE
+    ]
+
+
+def held_charges(order: Order, lines: Iterable[OrderLine]) -> HeldCharges:
+    return HeldCharges(
+        {line.id: found for line in lines if (found := _charge_alterations((line.prices or {}).get("itemTotalPrice")))},
+        _charge_alterations(order.total_prices),
+    )
+
+
+def restore_charges(order: Order, lines: Iterable[OrderLine], held: HeldCharges, *, registry: Registry | None = None) -> None:
+    """Add the ``held`` charges back onto the repriced order and lines (no event: each was recorded
+    when it was charged). A removed line's charge stays on the order's total."""
+    plist = _price_list(order, registry)
+
+    def add(entries: list[dict[str, Any]] | None, alteration: Mapping[str, Any], charge_name: str) -> list[dict[str, Any]]:
+        amount = next(Decimal(str(v["value"])) for v in (alteration.get("price") or {}).values())
+        source = alteration.get("source") or {}
+        return _add_one_time(list(entries or []), amount, order.currency, plist, str(alteration["name"]), source, charge_name)
+
+    for line in lines:
+        for alteration in held.lines.get(line.id, ()):
+            prices = dict(line.prices or {})
+            prices["itemTotalPrice"] = add(prices.get("itemTotalPrice"), alteration, "One-time charges")
+            line.prices = prices
+    for alteration in held.order:
+        order.total_prices = add(order.total_prices, alteration, "Total one-time charges")
+        order.one_time_total = money(order.one_time_total + next(Decimal(str(v["value"])) for v in alteration["price"].values()))
 
 
 def _add_one_time(

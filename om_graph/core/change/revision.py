@@ -64,11 +64,12 @@ from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
-from om_graph.core.ordering.pricing import apply_prices
+from om_graph.core.ordering.pricing import SoldAs, apply_prices
 from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.service import OrderService
 from om_graph.core.ordering.states import LINE, LineStates, OrderStates
-from om_graph.core.pricing.request import DISCOUNT, RECURRING, PriceAdjustment
+from om_graph.core.pricing.error_codes import PricingErrorCode
+from om_graph.core.pricing.request import DISCOUNT, RECURRING, PriceAdjustment, adjustments_from_json, channel_of
 
 UowFactory = Callable[..., UnitOfWork]
 TablesSource = Callable[[Session], Any]
@@ -379,9 +380,10 @@ class RevisionService:
                 raise _in_progress(order_id)
             plan = OrderPlan.load(session, order)
             live = live_lines(plan.lines)
-            data, numbers, touched = self._revised_input(order, plan.lines, changes)
-            revised = self.orders.capture(session, actor, data, editing=order.id)
-            revised.id, revised.channel, revised.segment = order.id, order.channel, order.segment
+            data, numbers, touched = self._revised_input(actor, order, plan.lines, changes)
+            sold = SoldAs(order.channel or channel_of(actor), order.segment, (order.submitted_at or order.created_at).date())
+            revised = self.orders.capture(session, actor, data, editing=order.id, sold=sold)
+            revised.id = order.id
             by_number = {line.line_number: line for line in live}
             temp_ids: dict[int, int] = {}
             for line, number in zip(revised.lines, numbers, strict=True):
@@ -417,12 +419,14 @@ class RevisionService:
         return prepared
 
     def _revised_input(
-        self, order: Order, lines: Sequence[OrderLine], changes: RevisionInput
+        self, actor: Actor, order: Order, lines: Sequence[OrderLine], changes: RevisionInput
     ) -> tuple[OrderInput, list[int], set[int]]:
         """The revised order as capture's input (lines in line-number order, relationships by
-        input position), the line numbers of its lines, and the numbers of the lines changed."""
+        input position), the line numbers of its lines, and the numbers of the lines changed.
+        It keeps the order's price list and the manual adjustments the order and its lines were
+        sold with; the revision's own discount replaces an earlier revision's."""
         by_number = {line.line_number: line for line in live_lines(lines)}
-        errors: list[FieldError] = []
+        errors: list[FieldError] = _new_adjustment_errors(actor, changes)
         wanted: dict[int, LineRevision] = {}
         for index, change in enumerate(changes.lines):
             path = f"lines.{index}.lineNumber"
@@ -476,13 +480,19 @@ class RevisionService:
                     action=line.action,
                     characteristics={k: v for k, v in characteristics.items() if v is not None},
                     product_id=line.product_id,
+                    price_adjustments=adjustments_from_json(line.price_adjustments),
                     relationships=relationships(
                         [(int(r["lineNumber"]), str(r["relationshipType"])) for r in line.relationships or ()]
                     ),
                 )
             )
         inputs.extend(replace(line, relationships=relationships(line.relationships)) for line in changes.add_lines)
-        adjustments = order_adjustments(changes.manual_discount_percent)
+        adjustments = adjustments_from_json(order.price_adjustments)
+        if changes.manual_discount_percent is not None:
+            adjustments = (
+                *(a for a in adjustments if a.reason != REVISION_DISCOUNT),
+                *order_adjustments(changes.manual_discount_percent),
+            )
         data = OrderInput(
             customer_id=order.customer_id,
             lines=tuple(inputs),
@@ -491,7 +501,8 @@ class RevisionService:
             requested_completion_date=changes.requested_completion_date or order.requested_completion_date,
             requested_start_date=changes.requested_start_date or order.requested_start_date,
             price_adjustments=adjustments,
-        )  # the price list: the defaulting rule's again (choosing one is price:adjust)
+            price_list=order.price_list,
+        )
         return data, numbers, set(wanted)
 
     # -- write -------------------------------------------------------------------------------------
@@ -667,6 +678,7 @@ class RevisionService:
                     unit_one_time_price=line.unit_one_time_price,
                     unit_recurring_price=line.unit_recurring_price,
                     prices=line.prices,
+                    price_adjustments=line.price_adjustments,
                     relationships=line.relationships,
                 )
                 uow.add_new([stored])
@@ -679,14 +691,17 @@ class RevisionService:
             stored.characteristics = dict(line.characteristics)
             stored.quantity = line.quantity
             stored.relationships = line.relationships
+            stored.price_adjustments = line.price_adjustments
         order.requested_completion_date = revised.requested_completion_date
         order.requested_start_date = revised.requested_start_date
+        order.price_adjustments = revised.price_adjustments
         ordered = [
             by_number.get(line.line_number) or next(n for n in new_lines if n.line_number == line.line_number)
             for line in revised.lines
         ]
-        priced = _Priced(revised)
-        apply_prices(order, ordered, priced)  # type: ignore[arg-type]
+        held = ponr.held_charges(order, session.plan.lines)  # what earlier changes charged survives the repricing
+        apply_prices(order, ordered, _Priced(revised))  # type: ignore[arg-type]
+        ponr.restore_charges(order, ordered, held, registry=self.registry)
         return new_lines
 
     def _write_work(
@@ -840,11 +855,36 @@ def _renumbered(relationships: list[dict[str, Any]] | None, numbers: Sequence[in
     return stored_relationships([(numbers[int(r["lineNumber"]) - 1], str(r["relationshipType"])) for r in relationships])
 
 
+REVISION_DISCOUNT = "revision discount"
+
+
 def order_adjustments(percent: Decimal | None) -> tuple[PriceAdjustment, ...]:
     """A revision's manual discount: a percentage off the order's recurring charges."""
     if percent is None or percent == 0:
         return ()
-    return (PriceAdjustment(DISCOUNT, RECURRING, "revision discount", percentage=percent),)
+    return (PriceAdjustment(DISCOUNT, RECURRING, REVISION_DISCOUNT, percentage=percent),)
+
+
+def _new_adjustment_errors(actor: Actor, changes: RevisionInput) -> list[FieldError]:
+    """The order's own adjustments were authorised when it was sold; a revision's new ones (its
+    discount, an added line's) need price:adjust as at capture."""
+    if actor.can(Permission.PRICE_ADJUST):
+        return []
+    errors = []
+    if changes.manual_discount_percent:
+        errors.append(
+            FieldError("manualDiscountPercent", f"{actor.label} may not adjust prices", PricingErrorCode.ADJUSTMENT_NOT_ALLOWED)
+        )
+    for index, line in enumerate(changes.add_lines):
+        if line.price_adjustments:
+            errors.append(
+                FieldError(
+                    f"addLines.{index}.priceAdjustments",
+                    f"{actor.label} may not adjust prices",
+                    PricingErrorCode.ADJUSTMENT_NOT_ALLOWED,
+                )
+            )
+    return errors
 
 
 @dataclass

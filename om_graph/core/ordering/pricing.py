@@ -5,6 +5,7 @@ answer applied to the order and its lines (orderCreate, orderUpdate; orderPrevie
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from om_graph.core.access.actor import Actor
@@ -15,7 +16,15 @@ from om_graph.core.ordering.commands import OrderInput
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.validation import ValidLine
 from om_graph.core.pricing.pricer import Pricer
-from om_graph.core.pricing.request import InstalledProduct, LineToPrice, PricedOrder, PricingRequest, Tables, channel_of
+from om_graph.core.pricing.request import (
+    InstalledProduct,
+    LineToPrice,
+    PricedOrder,
+    PricingRequest,
+    Tables,
+    adjustments_json,
+    channel_of,
+)
 
 MAX_SEGMENT_LENGTH = 80
 
@@ -33,9 +42,17 @@ def check_segment(actor: Actor, segment: str | None) -> None:
 
 
 def pricing_request(
-    actor: Actor, data: OrderInput, lines: Sequence[ValidLine], *, channel: str, segment: str | None, on: date | None = None
+    actor: Actor,
+    data: OrderInput,
+    lines: Sequence[ValidLine],
+    *,
+    channel: str,
+    segment: str | None,
+    on: date | None = None,
+    authorised: bool = False,
 ) -> PricingRequest:
     return PricingRequest(
+        authorised=authorised,
         account=data.customer_id,
         channel=channel,
         segment=segment,
@@ -69,19 +86,52 @@ def pricing_request(
     )
 
 
+@dataclass(frozen=True)
+class SoldAs:
+    """How a submitted order was priced: its audience and the day. A revision prices the order
+    again as it was sold (change/revision.py), from its own, already authorised, adjustments and
+    price list (the revision checks any new adjustment itself)."""
+
+    channel: str
+    segment: str | None
+    on: date
+
+
 def price_order(
-    pricer: Pricer, tables: Tables, actor: Actor, order: Order, data: OrderInput, lines: Sequence[ValidLine]
+    pricer: Pricer,
+    tables: Tables,
+    actor: Actor,
+    order: Order,
+    data: OrderInput,
+    lines: Sequence[ValidLine],
+    *,
+    sold: SoldAs | None = None,
 ) -> PricedOrder:
     """Price the order (ValidationFailed when it cannot be) and store the result on it and its
-    lines (``order.lines`` as built from ``lines``, in the same order). The channel is the one the
-    order was captured through; the segment is the input's, else the stored one."""
+    lines (``order.lines`` as built from ``lines``, in the same order), with the manual
+    adjustments as given. The channel is the one the order was captured through; the segment is
+    the input's, else the stored one; ``sold``: a revision's (:class:`SoldAs`)."""
     check_segment(actor, data.segment)
+    if sold is not None:
+        order.channel, order.segment = sold.channel, sold.segment
     if order.channel is None:
         order.channel = channel_of(actor)
     if data.segment is not None:
         order.segment = data.segment
-    priced = pricer.price(pricing_request(actor, data, lines, channel=order.channel, segment=order.segment), tables)
+    request = pricing_request(
+        actor,
+        data,
+        lines,
+        channel=order.channel,
+        segment=order.segment,
+        on=sold.on if sold is not None else None,
+        authorised=sold is not None,
+    )
+    priced = pricer.price(request, tables)
     apply_prices(order, order.lines, priced)
+    order.price_adjustments = adjustments_json(data.price_adjustments)
+    for line, valid in zip(order.lines, lines, strict=True):
+        line.price_adjustments = adjustments_json(valid.price_adjustments)
     return priced
 
 

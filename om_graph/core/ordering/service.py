@@ -28,7 +28,7 @@ from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.lines import load_lines
 from om_graph.core.ordering.locking import lock_for_write
 from om_graph.core.ordering.models import Order, OrderLine
-from om_graph.core.ordering.pricing import price_order
+from om_graph.core.ordering.pricing import SoldAs, price_order
 from om_graph.core.ordering.priority import order_priority
 from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.states import LINE, ORDER
@@ -95,13 +95,21 @@ class OrderService:
             return self._replay(existing, fingerprint)
 
     def capture(
-        self, session: Session, actor: Actor, data: OrderInput, fingerprint: str | None = None, *, editing: int | None = None
+        self,
+        session: Session,
+        actor: Actor,
+        data: OrderInput,
+        fingerprint: str | None = None,
+        *,
+        editing: int | None = None,
+        sold: SoldAs | None = None,
     ) -> Order:
         """The order ``data`` (already scoped to the actor) makes, validated, priced and
         prioritised, in memory: no id, nothing added to the session. orderCreate stores it;
         orderPreview (lifecycle/preview.py) runs the stages on it; a revision
         (change/revision.py, ``editing``: the revised order, whose own lines make no product
-        busy) validates its new version with it. ValidationFailed when invalid."""
+        busy) validates its new version with it, priced as the order was sold (``sold``).
+        ValidationFailed when invalid."""
         lines, errors = self.validator.validate(session, data, editing=editing)
         if errors:
             raise ValidationFailed(errors)
@@ -118,7 +126,7 @@ class OrderService:
             created_by=actor.label,
         )
         self._set_lines(order, lines)
-        price_order(self.pricer, self.tables(session), actor, order, data, lines)
+        price_order(self.pricer, self.tables(session), actor, order, data, lines, sold=sold)
         order.priority = order_priority(self.tables(session), order, order.lines)  # ordering/priority.py
         return order
 

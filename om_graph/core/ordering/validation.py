@@ -289,7 +289,7 @@ class OrderValidator:
                 OrderLine.order_id == order_id, OrderLine.product_id.is_not(None), OrderLine.state != LINE.initial
             )  # a submitted order's lines (a draft's have done nothing to their products)
         )
-        return {product_id: action for product_id, action in rows}
+        return {product_id: action for product_id, action in rows if product_id is not None}
 
     def _busy_products(self, session: Session, product_ids: list[int], editing: int | None = None) -> list[FieldError]:
         busy = session.scalars(

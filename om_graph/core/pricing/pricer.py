@@ -188,13 +188,13 @@ class Pricer:
         for index, line in enumerate(request.lines):
             errors += adjustment_problems(line.adjustments, f"lines.{index}.priceAdjustments")
         wants_adjusting = bool(request.adjustments) or any(line.adjustments for line in request.lines)
-        if wants_adjusting and not request.actor.can(Permission.PRICE_ADJUST):
+        if wants_adjusting and not request.authorised and not request.actor.can(Permission.PRICE_ADJUST):
             errors.append(
                 FieldError(
                     "priceAdjustments", f"{request.actor.label} may not adjust prices", PricingErrorCode.ADJUSTMENT_NOT_ALLOWED
                 )
             )
-        if request.price_list is not None and not request.actor.can(Permission.PRICE_ADJUST):
+        if request.price_list is not None and not request.authorised and not request.actor.can(Permission.PRICE_ADJUST):
             errors.append(
                 FieldError(
                     "priceList", f"{request.actor.label} may not choose a price list", PricingErrorCode.ADJUSTMENT_NOT_ALLOWED

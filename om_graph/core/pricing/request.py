@@ -49,6 +49,31 @@ class PriceAdjustment:
     amount: Decimal | None = None
     percentage: Decimal | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """As stored on the order and its lines (``price_adjustments``, migration 0016)."""
+        return {
+            "kind": self.kind,
+            "chargeType": self.charge_type,
+            "reason": self.reason,
+            "amount": None if self.amount is None else str(self.amount),
+            "percentage": None if self.percentage is None else str(self.percentage),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PriceAdjustment:
+        def number(value: Any) -> Decimal | None:
+            return None if value is None else Decimal(str(value))
+
+        return cls(data["kind"], data["chargeType"], data["reason"], number(data.get("amount")), number(data.get("percentage")))
+
+
+def adjustments_json(adjustments: Sequence[PriceAdjustment]) -> list[dict[str, Any]] | None:
+    return [a.as_json() for a in adjustments] or None
+
+
+def adjustments_from_json(rows: Sequence[Mapping[str, Any]] | None) -> tuple[PriceAdjustment, ...]:
+    return tuple(PriceAdjustment.from_json(row) for row in rows or ())
+
 
 @dataclass(frozen=True)
 class InstalledProduct:
@@ -83,6 +108,9 @@ class PricingRequest:
     on: date
     adjustments: tuple[PriceAdjustment, ...] = ()
     price_list: str | None = None  # chosen by an agent (price:adjust): any list valid on ``on``
+    # The adjustments and the price list were authorised when the order was captured: a revision
+    # prices the order again from them (core/change/revision.py), whoever revises it.
+    authorised: bool = False
 
 
 @dataclass(frozen=True)
