@@ -809,16 +809,29 @@ def _awaiting(revision: OrderRevision) -> str:
 
 def _revised_lines(lines: Iterable[OrderLine], changes: Iterable[versions.Change]) -> list[OrderLine]:
     """The stored lines a revision changes or removes (a price alone is no change to their work)."""
+    return _lines_changed(lines, [(change.path, change.kind) for change in changes])
+
+
+def _lines_changed(lines: Iterable[OrderLine], changes: Iterable[tuple[str, str]]) -> list[OrderLine]:
     numbers = set()
-    for change in changes:
-        parts = change.path.split(".")
-        if (
-            parts[0] == "lines"
-            and len(parts) > 1
-            and change.kind not in (versions.ChangeKinds.PRICE, versions.ChangeKinds.LINE_ADDED)
-        ):
+    for path, kind in changes:
+        parts = path.split(".")
+        if parts[0] == "lines" and len(parts) > 1 and kind not in (versions.ChangeKinds.PRICE, versions.ChangeKinds.LINE_ADDED):
             numbers.add(int(parts[1]))
     return [line for line in lines if line.line_number in numbers]
+
+
+def on_resume(session: PlanSession) -> None:
+    """A resume ends a manager's (or fallout's) hold, not a waiting revision's: the lines the
+    revision withheld are withheld again (run by fulfilment/holds.py ``resume``)."""
+    revision = session.uow.session.scalar(
+        select(OrderRevision).where(
+            OrderRevision.order_id == session.order.id, OrderRevision.state == RevisionStates.PENDING_APPROVAL
+        )
+    )
+    if revision is not None:
+        changed = _lines_changed(session.plan.lines, [(str(c["path"]), str(c["kind"])) for c in revision.diff or ()])
+        holds.withhold([line for line in changed if line.hold_reason is None], _awaiting(revision))
 
 
 def _release(session: PlanSession, revision: OrderRevision) -> None:

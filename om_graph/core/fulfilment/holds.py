@@ -149,6 +149,8 @@ def resume(session: PlanSession, entity: Order | OrderLine, actor: Acting) -> No
     session releases what became releasable and sends the advance job for ready automatic work."""
     session.fire(entity, "resume", actor, {"reason": entity.hold_reason} if entity.hold_reason else None)
     entity.hold_reason = None
+    for hook in session.orchestrator.resume_hooks:
+        hook(session)
     _end_pause(session, entity)
     _wake(session)
 
