@@ -376,8 +376,10 @@ class CancellationService:
         for line in pending:
             tasks = by_line[line.id]
             cancel_open(session, [t for t in tasks if t.mode != TaskModes.UNDO], reason="its line is being cancelled")
-            late = [t for t in tasks if needs_undo(session.plan, t)]  # ran while the cancellation was accepted
-            failed = False
+            # Ran while the cancellation was accepted; none once an undo failed (the compensation
+            # is over: the undos it stopped stay cancelled, not planned again).
+            failed = any(t.mode == TaskModes.UNDO and t.state == TaskStates.FAILED for t in tasks)
+            late = [] if failed else [t for t in tasks if needs_undo(session.plan, t)]
             if late:
                 try:
                     undo_tasks(session, late, reason="completed while its line was being cancelled", defer_running=True)
