@@ -11,7 +11,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
 from om_graph.core.change import ponr, versions
 from om_graph.core.change.cancellation import CancellationService
-from om_graph.core.change.revision import RevisionService, on_plan_close, on_resume
+from om_graph.core.change.revision import RevisionService, on_plan_close, on_resume, on_rolled_up
 from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.fallout import FalloutService
@@ -100,6 +100,7 @@ class Services:
         )
         self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, on_plan_close)
         self.orchestrator.resume_hooks = (*self.orchestrator.resume_hooks, on_resume)
+        self.orchestrator.rolled_up_hooks = (*self.orchestrator.rolled_up_hooks, on_rolled_up)
         self.work_queues = WorkQueues(self.uow, self.orchestrator)
         self.work_queue = WorkQueueReads(self.uow)
         self.approvals = Approvals(self.uow)

@@ -67,7 +67,7 @@ from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.pricing import SoldAs, apply_prices
 from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.service import OrderService
-from om_graph.core.ordering.states import LINE, LineStates, OrderStates
+from om_graph.core.ordering.states import LINE, ORDER, LineStates, OrderStates
 from om_graph.core.pricing.error_codes import PricingErrorCode
 from om_graph.core.pricing.request import DISCOUNT, RECURRING, PriceAdjustment, adjustments_from_json, channel_of
 
@@ -821,14 +821,30 @@ def _lines_changed(lines: Iterable[OrderLine], changes: Iterable[tuple[str, str]
     return [line for line in lines if line.line_number in numbers]
 
 
-def on_resume(session: PlanSession) -> None:
-    """A resume ends a manager's (or fallout's) hold, not a waiting revision's: the lines the
-    revision withheld are withheld again (run by fulfilment/holds.py ``resume``)."""
-    revision = session.uow.session.scalar(
+def _waiting_revision(session: PlanSession) -> OrderRevision | None:
+    return session.uow.session.scalar(
         select(OrderRevision).where(
             OrderRevision.order_id == session.order.id, OrderRevision.state == RevisionStates.PENDING_APPROVAL
         )
     )
+
+
+def on_rolled_up(session: PlanSession) -> None:
+    """A revision still waiting for approval when its order ends (completed, failed, cancelled) is
+    rejected with the order's state as its reason: there is nothing left to revise."""
+    if session.order.state not in ORDER.terminal:
+        return
+    revision = _waiting_revision(session)
+    if revision is not None:
+        reason = f"the order is {session.order.state}"
+        session.fire(revision, "reject", SYSTEM_ACTOR, {"reason": reason})
+        revision.error = {"reason": reason}
+
+
+def on_resume(session: PlanSession) -> None:
+    """A resume ends a manager's (or fallout's) hold, not a waiting revision's: the lines the
+    revision withheld are withheld again (run by fulfilment/holds.py ``resume``)."""
+    revision = _waiting_revision(session)
     if revision is not None:
         changed = _lines_changed(session.plan.lines, [(str(c["path"]), str(c["kind"])) for c in revision.diff or ()])
         holds.withhold([line for line in changed if line.hold_reason is None], _awaiting(revision))

@@ -96,6 +96,9 @@ class Orchestrator:
     # Run after a held order or line resumes (fulfilment/holds.py ``resume``): services.py registers
     # core/change/revision.py ``on_resume`` (a waiting revision withholds its lines again).
     resume_hooks: tuple[Callable[[PlanSession], None], ...] = ()
+    # Run by every plan session as it closes, after the roll-up (the order's state is final for
+    # this transaction): services.py registers core/change/revision.py ``on_rolled_up``.
+    rolled_up_hooks: tuple[Callable[[PlanSession], None], ...] = ()
 
     def __init__(
         self, registry: Registry, *, lease_seconds: float = 60.0, retry_backoff_ms: int = 1000, handler_threads: int = 8

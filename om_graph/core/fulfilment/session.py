@@ -105,6 +105,8 @@ class PlanSession:
         now = utcnow()
         self.orchestrator.advance_gates(self, now, keep=not_held)
         rollup(self.uow, self.plan, self.orchestrator.registry)
+        for hook in self.orchestrator.rolled_up_hooks:
+            hook(self)
         if self._schedule_moved():
             reschedule(self.uow, self.plan, now)  # planned (once), estimated dates, expected completion
         if self.automatic_work_ready and not self.advancing:
