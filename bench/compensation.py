@@ -15,7 +15,7 @@ of it (``orderCreate``, not measured) and measures, alternating on the same orde
   order of the line reads it: its completed tasks, allocate-line and ship-router, are undone and
   redone; its open ones, design, activate-service, activate-product and the ready installation,
   cancelled and replaced; the other 4 lines untouched), computed ``REPEAT`` times as
-  ``orderRevise`` computes it before writing (``RevisionService._prepare``: the read-only read,
+  ``orderRevise`` computes it before writing (``RevisionService.compute``: the read-only read,
   the revised order captured, validated and priced, the diff and PONR assessment, the approval
   policy, ``Decomposer.plan`` of the revised lines, ``plan_diff.compare``), writing nothing; the
   pure ``plan_diff.compare``, the decomposition and the capture are timed inside those calls
@@ -140,7 +140,7 @@ def _one_round(svc: Any, jobs: Any, run_job: Callable[[Any], None], meter: _Mete
     for _ in range(repeat):
         prepared = meter.time(
             "prepare",
-            lambda: revisions._prepare(STAFF, order.id, CHANGE, None, False, revising=None),
+            lambda: revisions.compute(STAFF, order.id, CHANGE),
         )
     assert prepared is not None and prepared.compensation is not None and not prepared.approval
     revision = meter.time("revise", lambda: revisions.revise(STAFF, order.id, CHANGE, expected_version=None, reason="bench"))

@@ -159,7 +159,9 @@ class RevisionInput:
 
 
 @dataclass
-class _Prepared:
+class RevisionPlan:
+    """A revision computed on the order as read (:meth:`RevisionService.compute`), not written."""
+
     order_id: int
     change_seq: int
     revised: Order  # in memory: the order as the revision makes it (lines numbered as stored)
@@ -354,6 +356,13 @@ class RevisionService:
 
     # -- read and compute ----------------------------------------------------------------------------
 
+    def compute(self, actor: Actor, order_id: int, changes: RevisionInput, *, acknowledge_ponr: bool = False) -> RevisionPlan:
+        """What ``revise`` would write, computed on the order as it is and written nowhere: the
+        revised order (validated and priced), its diff, PONR assessment, approval steps and
+        compensation plan (bench/compensation.py times it)."""
+        require(actor, Permission.ORDER_REVISE)
+        return self._prepare(actor, order_id, changes, None, acknowledge_ponr, revising=None)
+
     def _prepare(
         self,
         actor: Actor,
@@ -363,7 +372,7 @@ class RevisionService:
         acknowledge_ponr: bool,
         *,
         revising: int | None,
-    ) -> _Prepared:
+    ) -> RevisionPlan:
         with self._uow(read_only=True) as uow:
             session = uow.session
             order = session.get(Order, order_id)
@@ -405,7 +414,7 @@ class RevisionService:
                 ponr.refuse_past_ponr(assessment, acknowledged=acknowledge_ponr)
             tables = self._tables(session)
             installed = installed_characteristics(session, list(revised.lines))
-            prepared = _Prepared(order.id, order.change_seq, revised, numbers, found, assessment, [], temp_ids=temp_ids)
+            prepared = RevisionPlan(order.id, order.change_seq, revised, numbers, found, assessment, [], temp_ids=temp_ids)
         # No transaction open: the policy, and pack code (decomposition rules, jeopardy policies).
         if revising is None:
             prepared.approval = approval_steps_for(revised, revised.lines, tables, new_customer=False)
@@ -507,7 +516,7 @@ class RevisionService:
 
     # -- write -------------------------------------------------------------------------------------
 
-    def _lock(self, uow: UnitOfWork, actor: Actor, prepared: _Prepared, expected_version: int | None = None) -> Order:
+    def _lock(self, uow: UnitOfWork, actor: Actor, prepared: RevisionPlan, expected_version: int | None = None) -> Order:
         order = lock_for_write(uow, actor, prepared.order_id, expected_version)
         if order.change_seq != prepared.change_seq + 1:
             raise _Stale
@@ -516,7 +525,7 @@ class RevisionService:
     def _write_new(
         self,
         actor: Actor,
-        prepared: _Prepared,
+        prepared: RevisionPlan,
         changes: RevisionInput,
         reason: str,
         expected_version: int | None,
@@ -576,7 +585,7 @@ class RevisionService:
             if (revision.compensation or {}).get("pausedClock") and order.paused_at is not None:
                 end_pause(session, order)
 
-    def _apply(self, uow: UnitOfWork, actor: Actor, order: Order, revision: OrderRevision, prepared: _Prepared) -> None:
+    def _apply(self, uow: UnitOfWork, actor: Actor, order: Order, revision: OrderRevision, prepared: RevisionPlan) -> None:
         """Apply a computed revision in the locked order's plan session (module docstring)."""
         comp = prepared.compensation
         assert comp is not None
@@ -652,7 +661,7 @@ class RevisionService:
             session.schedule_dirty = True
 
     def _apply_lines(
-        self, session: PlanSession, actor: Actor, prepared: _Prepared, by_number: dict[int, OrderLine]
+        self, session: PlanSession, actor: Actor, prepared: RevisionPlan, by_number: dict[int, OrderLine]
     ) -> list[OrderLine]:
         """The revised values onto the stored lines and order; new lines created (submitted and
         started). Returns the new lines."""
@@ -707,7 +716,7 @@ class RevisionService:
     def _write_work(
         self,
         session: PlanSession,
-        prepared: _Prepared,
+        prepared: RevisionPlan,
         comp: plan_diff.CompensationPlan,
         revision_id: int,
         undo_of: Mapping[int | None, Task],
