@@ -391,7 +391,10 @@ class RevisionService:
             live = live_lines(plan.lines)
             data, numbers, touched = self._revised_input(actor, order, plan.lines, changes)
             sold = SoldAs(order.channel or channel_of(actor), order.segment, (order.submitted_at or order.created_at).date())
-            revised = self.orders.capture(session, actor, data, editing=order.id, sold=sold)
+            try:
+                revised = self.orders.capture(session, actor, data, editing=order.id, sold=sold)
+            except ValidationFailed as failed:
+                raise ValidationFailed(_revision_paths(failed.errors, numbers, changes)) from None
             revised.id = order.id
             by_number = {line.line_number: line for line in live}
             temp_ids: dict[int, int] = {}
@@ -891,6 +894,28 @@ def _renumbered(relationships: list[dict[str, Any]] | None, numbers: Sequence[in
     if not relationships:
         return relationships
     return stored_relationships([(numbers[int(r["lineNumber"]) - 1], str(r["relationshipType"])) for r in relationships])
+
+
+def _revision_paths(errors: Sequence[FieldError], numbers: Sequence[int], changes: RevisionInput) -> list[FieldError]:
+    """Capture names the revised order's lines by input position; the revision input names a
+    changed line by its index in ``lines`` and an added one by its index in ``addLines``. A kept,
+    unchanged line has no path of its own: ``lines``, its number in the message."""
+    changed = {change.line_number: index for index, change in enumerate(changes.lines)}
+    kept = len(numbers) - len(changes.add_lines)
+
+    def mapped(error: FieldError) -> FieldError:
+        parts = error.field.split(".")
+        if parts[0] != "lines" or len(parts) < 2 or not parts[1].isdigit():
+            return error
+        position, rest = int(parts[1]), parts[2:]
+        if position >= kept:
+            return replace(error, field=".".join(["addLines", str(position - kept), *rest]))
+        index = changed.get(numbers[position])
+        if index is None:
+            return replace(error, field="lines", message=f"line {numbers[position]}: {error.message}")
+        return replace(error, field=".".join(["lines", str(index), *rest]))
+
+    return [mapped(error) for error in errors]
 
 
 REVISION_DISCOUNT = "revision discount"
