@@ -50,7 +50,7 @@ from bench.jeopardy import _process_gc
 from bench.seed import services_for
 from om_graph.core.access.actor import Actor
 from om_graph.core.change import plan_diff
-from om_graph.core.change.revision import LineRevision, RevisionInput
+from om_graph.core.change.revision_input import LineRevision, RevisionInput
 from om_graph.core.ordering.commands import LineInput, OrderInput
 from om_graph.runtime import tune_gc
 from om_graph.settings import Settings

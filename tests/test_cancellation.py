@@ -310,7 +310,7 @@ def test_an_acknowledged_order_not_yet_decomposed_is_cancelled_at_once(svc):
 
 
 def test_a_revision_being_applied_refuses_a_cancellation(svc):
-    from om_graph.core.change.revision import LineRevision, RevisionInput
+    from om_graph.core.change.revision_input import LineRevision, RevisionInput
 
     order_id = place(svc)
     change = RevisionInput(lines=(LineRevision(line_number=1, characteristics={"label": "y"}),))

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from om_graph.core.change.revision import LineRevision, RevisionInput
+from om_graph.core.change.revision_input import LineRevision, RevisionInput
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.errors import DomainError

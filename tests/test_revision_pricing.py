@@ -73,3 +73,15 @@ def test_a_revision_keeps_the_segment_price_list_and_manual_adjustments(client):
     assert _alterations(after["orderTotalPrice"]) == _alterations(before["orderTotalPrice"]) != []
     # Two units, each 5 % off as captured: the discount is kept, not dropped nor doubled.
     assert _recurring(line_after["itemTotalPrice"]) == 2 * _recurring(before["lines"][0]["itemTotalPrice"])
+
+
+def test_an_added_lines_adjustments_survive_the_request_stored_for_approval():
+    from om_graph.core.change.revision_input import RevisionInput
+    from om_graph.core.ordering.commands import LineInput
+    from om_graph.core.pricing.request import DISCOUNT, RECURRING, PriceAdjustment
+
+    added = LineInput(
+        offering="test-internet", price_adjustments=(PriceAdjustment(DISCOUNT, RECURRING, "loyalty", percentage=Decimal("5")),)
+    )
+    request = RevisionInput(add_lines=(added,))
+    assert RevisionInput.from_json(request.as_json()).add_lines[0].price_adjustments == added.price_adjustments

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import strawberry
 
-from om_graph.core.change.revision import LineRevision, RevisionInput
+from om_graph.core.change.revision_input import LineRevision, RevisionInput
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
 from om_graph.schema.context import Info
 from om_graph.schema.input_conversion import prepared_input

@@ -28,8 +28,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +40,8 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.change import compensation, plan_diff, ponr, versions
 from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.change.models import OPEN_REVISION_STATES, OrderRevision, OrderVersion
+from om_graph.core.change.revision_input import LineRevision, RevisionInput, revision_paths
+from om_graph.core.change.revision_pricing import REVISION_DISCOUNT, Priced, new_adjustment_errors, order_adjustments
 from om_graph.core.change.states import REVISION, RevisionStates
 from om_graph.core.fulfilment import holds
 from om_graph.core.fulfilment.decomposition import Decomposer, PlannedDomainOrder, PlannedTask, installed_characteristics
@@ -68,8 +68,7 @@ from om_graph.core.ordering.pricing import SoldAs, apply_prices
 from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.service import OrderService
 from om_graph.core.ordering.states import LINE, ORDER, LineStates, OrderStates
-from om_graph.core.pricing.error_codes import PricingErrorCode
-from om_graph.core.pricing.request import DISCOUNT, RECURRING, PriceAdjustment, adjustments_from_json, channel_of
+from om_graph.core.pricing.request import adjustments_from_json, channel_of
 
 UowFactory = Callable[..., UnitOfWork]
 TablesSource = Callable[[Session], Any]
@@ -78,81 +77,6 @@ log = logging.getLogger(__name__)
 REVISABLE_ORDER_STATES = frozenset({OrderStates.IN_PROGRESS, OrderStates.PENDING, OrderStates.HELD})
 REASON_MAX = 500
 _STALE_RETRIES = 3
-
-
-# -- the request -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LineRevision:
-    """A change to an existing line: characteristics (a value of None removes one), quantity, or removal."""
-
-    line_number: int
-    characteristics: Mapping[str, Any] = field(default_factory=dict)
-    quantity: int | None = None
-    remove: bool = False
-
-
-@dataclass(frozen=True)
-class RevisionInput:
-    lines: tuple[LineRevision, ...] = ()
-    add_lines: tuple[LineInput, ...] = ()  # new lines, numbered after the order's last
-    requested_completion_date: datetime | None = None  # None: unchanged
-    requested_start_date: datetime | None = None
-    manual_discount_percent: Decimal | None = None  # an order-level manual discount on recurring charges
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "lines": [
-                {
-                    "lineNumber": c.line_number,
-                    "characteristics": dict(c.characteristics),
-                    "quantity": c.quantity,
-                    "remove": c.remove,
-                }
-                for c in self.lines
-            ],
-            "addLines": [
-                {
-                    "offering": line.offering,
-                    "quantity": line.quantity,
-                    "action": line.action,
-                    "characteristics": dict(line.characteristics),
-                    "productId": line.product_id,
-                    "relationships": [list(r) for r in line.relationships],
-                }
-                for line in self.add_lines
-            ],
-            "requestedCompletionDate": self.requested_completion_date.isoformat() if self.requested_completion_date else None,
-            "requestedStartDate": self.requested_start_date.isoformat() if self.requested_start_date else None,
-            "manualDiscountPercent": str(self.manual_discount_percent) if self.manual_discount_percent is not None else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RevisionInput:
-        def when(value: str | None) -> datetime | None:
-            return datetime.fromisoformat(value) if value else None
-
-        return cls(
-            lines=tuple(
-                LineRevision(c["lineNumber"], c.get("characteristics") or {}, c.get("quantity"), bool(c.get("remove")))
-                for c in data.get("lines", ())
-            ),
-            add_lines=tuple(
-                LineInput(
-                    offering=a["offering"],
-                    quantity=a.get("quantity", 1),
-                    action=a.get("action", "add"),
-                    characteristics=a.get("characteristics") or {},
-                    product_id=a.get("productId"),
-                    relationships=tuple((int(n), str(t)) for n, t in a.get("relationships", ())),
-                )
-                for a in data.get("addLines", ())
-            ),
-            requested_completion_date=when(data.get("requestedCompletionDate")),
-            requested_start_date=when(data.get("requestedStartDate")),
-            manual_discount_percent=Decimal(data["manualDiscountPercent"]) if data.get("manualDiscountPercent") else None,
-        )
 
 
 # -- what the read and the computation produce ------------------------------------------------------
@@ -394,7 +318,7 @@ class RevisionService:
             try:
                 revised = self.orders.capture(session, actor, data, editing=order.id, sold=sold)
             except ValidationFailed as failed:
-                raise ValidationFailed(_revision_paths(failed.errors, numbers, changes)) from None
+                raise ValidationFailed(revision_paths(failed.errors, numbers, changes)) from None
             revised.id = order.id
             by_number = {line.line_number: line for line in live}
             temp_ids: dict[int, int] = {}
@@ -438,7 +362,7 @@ class RevisionService:
         It keeps the order's price list and the manual adjustments the order and its lines were
         sold with; the revision's own discount replaces an earlier revision's."""
         by_number = {line.line_number: line for line in live_lines(lines)}
-        errors: list[FieldError] = _new_adjustment_errors(actor, changes)
+        errors: list[FieldError] = new_adjustment_errors(actor, changes)
         wanted: dict[int, LineRevision] = {}
         for index, change in enumerate(changes.lines):
             path = f"lines.{index}.lineNumber"
@@ -712,7 +636,7 @@ class RevisionService:
             for line in revised.lines
         ]
         held = ponr.held_charges(order, session.plan.lines)  # what earlier changes charged survives the repricing
-        apply_prices(order, ordered, _Priced(revised))  # type: ignore[arg-type]
+        apply_prices(order, ordered, Priced(revised))  # type: ignore[arg-type]
         ponr.restore_charges(order, ordered, held, registry=self.registry)
         return new_lines
 
@@ -894,87 +818,6 @@ def _renumbered(relationships: list[dict[str, Any]] | None, numbers: Sequence[in
     if not relationships:
         return relationships
     return stored_relationships([(numbers[int(r["lineNumber"]) - 1], str(r["relationshipType"])) for r in relationships])
-
-
-def _revision_paths(errors: Sequence[FieldError], numbers: Sequence[int], changes: RevisionInput) -> list[FieldError]:
-    """Capture names the revised order's lines by input position; the revision input names a
-    changed line by its index in ``lines`` and an added one by its index in ``addLines``. A kept,
-    unchanged line has no path of its own: ``lines``, its number in the message."""
-    changed = {change.line_number: index for index, change in enumerate(changes.lines)}
-    kept = len(numbers) - len(changes.add_lines)
-
-    def mapped(error: FieldError) -> FieldError:
-        parts = error.field.split(".")
-        if parts[0] != "lines" or len(parts) < 2 or not parts[1].isdigit():
-            return error
-        position, rest = int(parts[1]), parts[2:]
-        if position >= kept:
-            return replace(error, field=".".join(["addLines", str(position - kept), *rest]))
-        index = changed.get(numbers[position])
-        if index is None:
-            return replace(error, field="lines", message=f"line {numbers[position]}: {error.message}")
-        return replace(error, field=".".join(["lines", str(index), *rest]))
-
-    return [mapped(error) for error in errors]
-
-
-REVISION_DISCOUNT = "revision discount"
-
-
-def order_adjustments(percent: Decimal | None) -> tuple[PriceAdjustment, ...]:
-    """A revision's manual discount: a percentage off the order's recurring charges."""
-    if percent is None or percent == 0:
-        return ()
-    return (PriceAdjustment(DISCOUNT, RECURRING, REVISION_DISCOUNT, percentage=percent),)
-
-
-def _new_adjustment_errors(actor: Actor, changes: RevisionInput) -> list[FieldError]:
-    """The order's own adjustments were authorised when it was sold; a revision's new ones (its
-    discount, an added line's) need price:adjust as at capture."""
-    if actor.can(Permission.PRICE_ADJUST):
-        return []
-    errors = []
-    if changes.manual_discount_percent:
-        errors.append(
-            FieldError("manualDiscountPercent", f"{actor.label} may not adjust prices", PricingErrorCode.ADJUSTMENT_NOT_ALLOWED)
-        )
-    for index, line in enumerate(changes.add_lines):
-        if line.price_adjustments:
-            errors.append(
-                FieldError(
-                    f"addLines.{index}.priceAdjustments",
-                    f"{actor.label} may not adjust prices",
-                    PricingErrorCode.ADJUSTMENT_NOT_ALLOWED,
-                )
-            )
-    return errors
-
-
-@dataclass
-class _Priced:
-    """The revised order's prices, in the shape ``apply_prices`` takes (a ``PricedOrder``)."""
-
-    price_list: str | None
-    currency: str
-    total_prices: Any
-    one_time_total: Decimal
-    recurring_total: Decimal
-    manual_discount_percent: Decimal
-    discount_over_limit: bool
-    lines: list[Any]
-
-    def __init__(self, revised: Order):
-        self.price_list, self.currency, self.total_prices = revised.price_list, revised.currency, revised.total_prices
-        self.one_time_total, self.recurring_total = revised.one_time_total, revised.recurring_total
-        self.manual_discount_percent, self.discount_over_limit = revised.manual_discount_percent, revised.discount_over_limit
-        self.lines = [_PricedLine(line.prices, line.unit_one_time_price, line.unit_recurring_price) for line in revised.lines]
-
-
-@dataclass
-class _PricedLine:
-    prices: Any
-    unit_one_time_price: Decimal
-    unit_recurring_price: Decimal
 
 
 # -- completion ----------------------------------------------------------------------------------
