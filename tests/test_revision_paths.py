@@ -1,4 +1,4 @@
-"""A revision's errors name the revision's input (core/change/revision.py ``_revision_paths``):
+"""A revision's errors name the revision's input (core/change/revision_input.py ``revision_paths``):
 the capture of the revised order names its lines by position, the revision by its own lists."""
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
 from om_graph.core.change import ponr, versions
 from om_graph.core.change.cancellation import CancellationService
-from om_graph.core.change.revision import RevisionService, on_plan_close, on_resume, on_rolled_up
+from om_graph.core.change.revision import RevisionService, on_plan_close
+from om_graph.core.change.revision_waiting import on_resume, on_rolled_up
 from om_graph.core.decisions.service import DecisionService, pack_source
 from om_graph.core.fulfilment.dispatch import forget_dispatch
 from om_graph.core.fulfilment.fallout import FalloutService

@@ -42,6 +42,7 @@ from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.change.models import OPEN_REVISION_STATES, OrderRevision, OrderVersion
 from om_graph.core.change.revision_input import LineRevision, RevisionInput, revision_paths
 from om_graph.core.change.revision_pricing import REVISION_DISCOUNT, Priced, new_adjustment_errors, order_adjustments
+from om_graph.core.change.revision_waiting import awaiting, release, revised_lines
 from om_graph.core.change.states import REVISION, RevisionStates
 from om_graph.core.fulfilment import holds
 from om_graph.core.fulfilment.decomposition import Decomposer, PlannedDomainOrder, PlannedTask, installed_characteristics
@@ -67,7 +68,7 @@ from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.pricing import SoldAs, apply_prices
 from om_graph.core.ordering.relationships import stored as stored_relationships
 from om_graph.core.ordering.service import OrderService
-from om_graph.core.ordering.states import LINE, ORDER, LineStates, OrderStates
+from om_graph.core.ordering.states import LINE, LineStates, OrderStates
 from om_graph.core.pricing.request import adjustments_from_json, channel_of
 
 UowFactory = Callable[..., UnitOfWork]
@@ -490,7 +491,7 @@ class RevisionService:
                 if prepared.approval:
                     fire(uow, order, revision, "awaitApproval", SYSTEM_ACTOR, {"reasons": list(prepared.approval[0].reasons)})
                     # Its lines' work is not claimed meanwhile (fulfilment/holds.py withhold; released at approve/reject).
-                    holds.withhold(_revised_lines(load_lines(uow.session, order), prepared.changes), _awaiting(revision))
+                    holds.withhold(revised_lines(load_lines(uow.session, order), prepared.changes), awaiting(revision))
                     if order.paused_at is None:  # the clock stops while the revision waits (like a hold)
                         order.paused_at = utcnow()
                         revision.compensation = {"pausedClock": True}
@@ -508,7 +509,7 @@ class RevisionService:
         session = PlanSession.open(uow, self.orchestrator, order.id)
         assert session is not None
         with session:
-            _release(session, revision)
+            release(session, revision)
             if (revision.compensation or {}).get("pausedClock") and order.paused_at is not None:
                 end_pause(session, order)
 
@@ -521,7 +522,7 @@ class RevisionService:
         assert session is not None
         with session:
             plan = session.plan
-            _release(session, revision)
+            release(session, revision)
             if paused_by_revision:
                 end_pause(session, order)
             lines_by_number = {line.line_number: line for line in live_lines(plan.lines)}
@@ -737,59 +738,6 @@ class RevisionService:
 
 
 _KEEP = LineRevision(0)
-
-
-def _awaiting(revision: OrderRevision) -> str:
-    return f"revision {revision.id} awaits approval"
-
-
-def _revised_lines(lines: Iterable[OrderLine], changes: Iterable[versions.Change]) -> list[OrderLine]:
-    """The stored lines a revision changes or removes (a price alone is no change to their work)."""
-    return _lines_changed(lines, [(change.path, change.kind) for change in changes])
-
-
-def _lines_changed(lines: Iterable[OrderLine], changes: Iterable[tuple[str, str]]) -> list[OrderLine]:
-    numbers = set()
-    for path, kind in changes:
-        parts = path.split(".")
-        if parts[0] == "lines" and len(parts) > 1 and kind not in (versions.ChangeKinds.PRICE, versions.ChangeKinds.LINE_ADDED):
-            numbers.add(int(parts[1]))
-    return [line for line in lines if line.line_number in numbers]
-
-
-def _waiting_revision(session: PlanSession) -> OrderRevision | None:
-    return session.uow.session.scalar(
-        select(OrderRevision).where(
-            OrderRevision.order_id == session.order.id, OrderRevision.state == RevisionStates.PENDING_APPROVAL
-        )
-    )
-
-
-def on_rolled_up(session: PlanSession) -> None:
-    """A revision still waiting for approval when its order ends (completed, failed, cancelled) is
-    rejected with the order's state as its reason: there is nothing left to revise."""
-    if session.order.state not in ORDER.terminal:
-        return
-    revision = _waiting_revision(session)
-    if revision is not None:
-        reason = f"the order is {session.order.state}"
-        session.fire(revision, "reject", SYSTEM_ACTOR, {"reason": reason})
-        revision.error = {"reason": reason}
-
-
-def on_resume(session: PlanSession) -> None:
-    """A resume ends a manager's (or fallout's) hold, not a waiting revision's: the lines the
-    revision withheld are withheld again (run by fulfilment/holds.py ``resume``)."""
-    revision = _waiting_revision(session)
-    if revision is not None:
-        changed = _lines_changed(session.plan.lines, [(str(c["path"]), str(c["kind"])) for c in revision.diff or ()])
-        holds.withhold([line for line in changed if line.hold_reason is None], _awaiting(revision))
-
-
-def _release(session: PlanSession, revision: OrderRevision) -> None:
-    """The lines a waiting revision withheld (:func:`holds.withhold`) go on (approved or rejected)."""
-    reason = _awaiting(revision)
-    holds.release(session, [line for line in session.plan.lines if line.hold_reason == reason])
 
 
 def _requester(changes: Mapping[str, Any], fallback: Actor) -> Actor:
