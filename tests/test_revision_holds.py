@@ -68,3 +68,5 @@ def test_a_revision_still_waiting_when_the_order_completes_is_rejected(client): 
     assert revision["state"] == "REJECTED" and revision["newVersion"] is None
     rejected = [e for e in order["events"] if e["entityKind"] == "revision" and e["toState"] == "rejected"]
     assert [e["payload"]["reason"] for e in rejected] == ["the order is completed"]
+    paused = _gql(client, "query($id: ID!) { order(id: $id) { pausedAt } }", {"id": order_id})["order"]["pausedAt"]
+    assert paused is None  # the clock the waiting revision stopped runs no more

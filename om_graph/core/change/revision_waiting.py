@@ -55,6 +55,8 @@ def on_rolled_up(session: PlanSession) -> None:
         reason = f"the order is {session.order.state}"
         session.fire(revision, "reject", SYSTEM_ACTOR, {"reason": reason})
         revision.error = {"reason": reason}
+        if (revision.compensation or {}).get("pausedClock") and session.order.paused_at is not None:
+            holds.end_pause(session, session.order)  # the clock the revision stopped
 
 
 def on_resume(session: PlanSession) -> None:
