@@ -69,7 +69,15 @@ CATALOG = CatalogContribution(
         ),
     ),
     offerings=(
-        OfferingDef("test-line-100", "Line 100", "test.post-line", Decimal("10"), Decimal("30"), family="test-line"),
+        OfferingDef(
+            "test-line-100",
+            "Line 100",
+            "test.post-line",
+            Decimal("10"),
+            Decimal("30"),
+            family="test-line",
+            suspension_fee=Decimal("5"),
+        ),
         OfferingDef("test-line-200", "Line 200", "test.post-line", Decimal("10"), Decimal("45"), family="test-line"),
         OfferingDef("test-line-other", "Line elsewhere", "test.post-other-line", Decimal("0"), Decimal("50"), family="test-line"),
         OfferingDef(

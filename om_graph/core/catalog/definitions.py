@@ -182,6 +182,8 @@ class OfferingDef:
     family: str | None = None
     # A one-time fee charged when a submitted line of this offering is cancelled (None: free).
     cancellation_fee: Decimal | None = None
+    # A one-time fee charged on a suspend line of a product of this offering (None: free).
+    suspension_fee: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,14 @@ How an order is priced, in this order:
 5. **MACD**: a modify line is priced like an add line with its new characteristics and shows its
    ``priceDelta`` against the product's current price (TMF637 productPrice, stored at
    settlement); a delete line shows the early-termination charge its price says (remaining months
-   of the term x recurring x percentage, and/or a fee) and the recurring price that ends.
+   of the term x recurring x percentage, and/or a fee) and the recurring price that ends; a
+   suspend line shows its offering's ``suspension_fee`` (if any) as a one-time itemTotalPrice
+   "Suspension fee" (no alterations, no delta); a resume line has no charge.
 6. **Order totals** (``orderTotalPrice``) per price type and period (one currency per order; an
    adjustment of a charge type applies to its monthly, else first, charge): the
    sum of the lines' contributions (add: their itemTotalPrice; modify: their one-time charges and
-   recurring delta; delete: the early-termination charge and minus the recurring price that ends),
+   recurring delta; delete: the early-termination charge and minus the recurring price that ends;
+   suspend: its suspension fee),
    then order-level alterations (automatic, then manual), as in 3, then tax as in 4.
 
 Amounts are Decimal throughout and stored as strings; rounding is core/pricing/money.py's
@@ -73,10 +76,11 @@ from om_graph.core.pricing.request import (
 from om_graph.core.pricing.settings import PricingSettings
 from om_graph.core.pricing.tables import ADJUSTMENTS_TABLE, PRICE_LIST_TABLE, PRICING_TABLES
 
-# Suspend and resume lines change a product's status, not its price: no charge, no delta (a
-# suspension fee would be an automatic adjustment). A delete line has no new price either (its
-# delta and early-termination charge are the MACD's).
+# Suspend and resume lines change a product's status, not its price: no delta; a suspend line
+# carries its offering's ``suspension_fee`` as a one-time charge. A delete line has no new price
+# either (its delta and early-termination charge are the MACD's).
 PAUSE_ACTIONS = frozenset({"suspend", "resume"})
+SUSPENSION_FEE = "Suspension fee"
 UNPRICED_ACTIONS = frozenset({"delete", *PAUSE_ACTIONS})
 
 
@@ -348,6 +352,14 @@ class Pricer:
             if etc is not None:
                 item_totals.append(self._total_json(ctx, etc))
             prices["priceDelta"] = delta
+        elif line.action == "suspend" and line.offering.suspension_fee:
+            fee = Charge(ONE_TIME, None, SUSPENSION_FEE, ctx.round(line.offering.suspension_fee))
+            item_totals.append(self._total_json(ctx, fee))
+            contribution = {
+                charge_key(ONE_TIME, None): Charge(
+                    ONE_TIME, None, SUSPENSION_FEE, fee.running, other=ctx.other_side(ONE_TIME, fee.running)
+                )
+            }
         if item_totals:
             prices["itemTotalPrice"] = item_totals
         priced = PricedLine(prices, ctx.round(unit_totals[ONE_TIME]), ctx.round(unit_totals[RECURRING]))
