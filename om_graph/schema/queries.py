@@ -34,7 +34,14 @@ from om_graph.schema.types import (
 from om_graph.schema.types.pricing import PriceList
 
 # Selected fields -> the children to load (an order's; "tasks" is also a domain order's).
-_CHILD_FIELDS = {"lines": "lines", "domainOrders": "domain_orders", "events": "events", "products": "products", "tasks": "tasks"}
+_CHILD_FIELDS = {
+    "lines": "lines",
+    "pointOfNoReturn": "lines",  # the order's is its lines' strongest
+    "domainOrders": "domain_orders",
+    "events": "events",
+    "products": "products",
+    "tasks": "tasks",
+}
 
 
 def _fields(selection_set, fragments):

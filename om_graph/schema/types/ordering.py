@@ -31,7 +31,7 @@ from om_graph.schema.types.decomposition import (
 from om_graph.schema.types.fallout import Fallout, order_fallouts
 from om_graph.schema.types.fulfilment import DomainOrder, Task
 from om_graph.schema.types.inventory import Product
-from om_graph.schema.types.ponr import PointOfNoReturn, line_point_of_no_return
+from om_graph.schema.types.ponr import OrderPointOfNoReturn, PointOfNoReturn, line_point_of_no_return, order_point_of_no_return_of
 from om_graph.schema.types.pricing import OrderPrice, PriceDelta, line_prices, total_prices
 from om_graph.schema.types.timeline import (
     CompletionEstimate,
@@ -246,6 +246,9 @@ class Order(relay.Node):
     hold_reason: str | None = strawberry.field(description="Why the order is held (orderHold), while it is.")
     paused_at: datetime | None = strawberry.field(description="Since when the order is held (null: it is not).")
     paused_seconds: int = strawberry.field(description="Seconds the order was held, in holds that ended.")
+    point_of_no_return: OrderPointOfNoReturn | None = strawberry.field(
+        description="The strongest point of no return any of the order's live lines passed (null: none yet; core/change/ponr_order.py)."
+    )
     predicted_lateness: int | None = strawberry.field(
         description="Seconds the expected completion lies after the committed date (negative: ahead of it), as the last jeopardy pass saw them."
     )
@@ -292,4 +295,5 @@ class Order(relay.Node):
             hold_reason=o.hold_reason,
             paused_at=o.paused_at,
             paused_seconds=o.paused_seconds or 0,
+            point_of_no_return=order_point_of_no_return_of(detail.lines),
         )

@@ -1,4 +1,5 @@
-"""The point of no return a line passed (core/change/ponr.py), on the order line."""
+"""The point of no return a line passed (core/change/ponr.py), on the order line; the order's
+strongest (core/change/ponr_order.py), on the order."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from enum import Enum
 import strawberry
 from strawberry import relay
 
+from om_graph.core.change.ponr_order import order_point_of_no_return
 from om_graph.schema.context import Info
 from om_graph.schema.types.common import gid
 from om_graph.schema.types.fulfilment import Task
@@ -49,4 +51,27 @@ def line_point_of_no_return(row) -> PointOfNoReturn | None:
         reached_at=row.ponr_at,
         task_id=gid("Task", row.ponr_task_id),
         task_row=row.ponr_task_id,
+    )
+
+
+@strawberry.type(
+    description=(
+        "The strongest point of no return (hard beats soft) any of the order's live lines (not cancelled or rejected) "
+        "passed: the earliest reached of that kind, with its line and task."
+    )
+)
+class OrderPointOfNoReturn(PointOfNoReturn):
+    line_id: relay.GlobalID = strawberry.field(description="The line that passed it.")
+
+
+def order_point_of_no_return_of(lines) -> OrderPointOfNoReturn | None:
+    found = order_point_of_no_return(lines)
+    if found is None:
+        return None
+    return OrderPointOfNoReturn(
+        kind=PointOfNoReturnKind(found.kind),
+        reached_at=found.reached_at,
+        task_id=gid("Task", found.task_id),
+        task_row=found.task_id,
+        line_id=gid("OrderLine", found.line_id),
     )
