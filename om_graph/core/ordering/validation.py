@@ -274,7 +274,7 @@ class OrderValidator:
             errors.append(FieldError("lines", "two lines change the same product", OrderingErrorCode.DUPLICATE_PRODUCT))
         if targeted:
             errors.extend(self._busy_products(session, targeted, editing))
-        return valid, errors
+        return valid, self._pending_suspend_errors(session, data, errors, editing)
 
     def _products(self, session: Session, data: OrderInput) -> dict[int, Product]:
         ids = {line.product_id for line in data.lines if line.product_id is not None}
@@ -290,6 +290,42 @@ class OrderValidator:
             )  # a submitted order's lines (a draft's have done nothing to their products)
         )
         return {product_id: action for product_id, action in rows if product_id is not None}
+
+    @staticmethod
+    def _pending_suspend_errors(
+        session: Session, data: OrderInput, errors: list[FieldError], editing: int | None
+    ) -> list[FieldError]:
+        """A resume of an active product whose suspend (another open order's line, e.g. one waiting
+        for its requested start date) has not happened yet: the agent cancels that suspend line
+        instead (orderLineCancel), so the error names it."""
+        paths = {f"lines.{i}.productId": line.product_id for i, line in enumerate(data.lines) if line.action == "resume"}
+        refused = {e.field: e for e in errors if e.code == InventoryErrorCode.PRODUCT_NOT_SUSPENDED and e.field in paths}
+        if not refused:
+            return errors
+        rows = session.execute(
+            select(OrderLine.product_id, OrderLine.order_id, OrderLine.line_number, Order.requested_start_date)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(
+                OrderLine.product_id.in_({paths[f] for f in refused}),
+                OrderLine.action == "suspend",
+                Order.state.in_(OPEN_ORDER_STATES),
+                Order.id != (editing or 0),
+            )
+        ).all()
+        suspends = {product_id: (order_id, number, start) for product_id, order_id, number, start in rows}
+        replaced: dict[str, FieldError] = {}
+        for field_path in refused:
+            found = suspends.get(paths[field_path])
+            if found is not None:
+                order_id, number, start = found
+                when = f" (requested start {start.isoformat()})" if start is not None else ""
+                replaced[field_path] = FieldError(
+                    field_path,
+                    f"the product is not suspended yet: order {order_id} line {number} suspends it{when}; "
+                    "cancel that line (orderLineCancel) instead of resuming",
+                    InventoryErrorCode.SUSPEND_PENDING,
+                )
+        return [replaced.get(e.field, e) if e is refused.get(e.field) else e for e in errors]
 
     def _busy_products(self, session: Session, product_ids: list[int], editing: int | None = None) -> list[FieldError]:
         busy = session.scalars(
