@@ -109,7 +109,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "Order": {
         **_same(
             P.ORDER_READ,
-            "id state stage waitingFor version customerId description externalId requestedCompletionDate createdAt submittedAt completedAt lines domainOrders events",
+            "id state stage waitingFor version customerId description externalId requestedCompletionDate createdAt submittedAt completedAt lines domainOrders events pointOfNoReturn",
         ),
         "oneTimeTotal": P.PRICE_READ,
         "recurringTotal": P.PRICE_READ,
@@ -331,6 +331,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     # core/fulfilment/staggered.py, ordering/relationships.py: reached through OrderLine (ORDER_READ).
     "LineRelationship": _same(INHERIT, "lineNumber relationshipType"),
     "PointOfNoReturn": _same(INHERIT, "kind reachedAt taskId task"),  # core/change/ponr.py, on OrderLine
+    "OrderPointOfNoReturn": _same(INHERIT, "kind reachedAt taskId task lineId"),  # core/change/ponr_order.py, on Order
     "DecompositionWait": _same(INHERIT, "specKey characteristic fieldPath unitIndex since parentDomainOrderId"),
     "OrderLineCharacteristicsSupplyPayload": _same(INHERIT, "order errors"),
     # core/change/cancellation.py: reached through ORDER_READ (Order.cancelRequests, cancelRequest).
