@@ -124,7 +124,7 @@ class Runtime:
         while not self._stopping.wait(self.settings.reconcile_interval_seconds):
             try:
                 report = self.services.reconciler.run_once()
-                if report.orders_requeued or report.tasks_requeued:
+                if report.orders_requeued or report.tasks_requeued or report.scheduled:
                     log.info("reconciler: %s", report)
             except Exception:
                 log.exception("reconciler pass failed")

@@ -19,7 +19,7 @@ from om_graph.core.catalog.definitions import CatalogContribution, Specification
 from om_graph.core.catalog.extensions import TaskHandler
 from om_graph.core.catalog.planning import ponr_problems
 from om_graph.core.catalog.registry import Registry
-from om_graph.core.change import ponr
+from om_graph.core.change import charges, ponr
 from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.fulfilment.plan import OrderPlan
@@ -167,7 +167,7 @@ def test_apply_charges_adds_a_one_time_surcharge_to_the_line_and_the_order_total
     order.price_list, order.one_time_total, order.total_prices = "p", Decimal("10.00"), []
     line.prices = {"itemTotalPrice": [{"name": "Recurring", "priceType": "recurring", "price": {}}]}
     uow = _Uow()
-    applied = ponr.apply_charges(uow, order, [line], ponr.assess(plan, [101], registry=REGISTRY), "revised", registry=registry)  # type: ignore[arg-type]
+    applied = charges.charge_ponr(uow, order, [line], ponr.assess(plan, [101], registry=REGISTRY), "revised", registry=registry)  # type: ignore[arg-type]
     assert [(c["lineNumber"], c["amount"], c["currency"]) for c in applied] == [(1, "25.00", "EUR")]
     one_time = next(p for p in line.prices["itemTotalPrice"] if p["priceType"] == "oneTime")
     assert one_time["price"]["dutyFreeAmount"]["value"] == "25.00"
@@ -183,21 +183,21 @@ def test_apply_charges_adds_a_one_time_surcharge_to_the_line_and_the_order_total
     assert order.one_time_total == Decimal("35.00")
     assert [e for e, _ in uow.recorded] == ["ProductOrderAttributeValueChangeEvent"]
     # a later change of the same line past the same task is not charged again
-    again = ponr.apply_charges(uow, order, [line], ponr.assess(plan, [101], registry=REGISTRY), "again", registry=registry)  # type: ignore[arg-type]
+    again = charges.charge_ponr(uow, order, [line], ponr.assess(plan, [101], registry=REGISTRY), "again", registry=registry)  # type: ignore[arg-type]
     assert again == []
     one_time = next(p for p in line.prices["itemTotalPrice"] if p["priceType"] == "oneTime")
     assert one_time["price"]["dutyFreeAmount"]["value"] == "25.00" and len(one_time["priceAlteration"]) == 1
     assert order.one_time_total == Decimal("35.00")
     # a repricing (a revision) recomputes the prices; the held charge is added back
-    held = ponr.held_charges(order, [line])
+    held = charges.held_charges(order, [line])
     line.prices = {"itemTotalPrice": [{"name": "Recurring", "priceType": "recurring", "price": {}}]}
     order.one_time_total, order.total_prices = Decimal("10.00"), []
-    ponr.restore_charges(order, [line], held, registry=registry)  # type: ignore[arg-type]
+    charges.restore_charges(order, [line], held, registry=registry)  # type: ignore[arg-type]
     one_time = next(p for p in line.prices["itemTotalPrice"] if p["priceType"] == "oneTime")
     assert one_time["price"]["dutyFreeAmount"]["value"] == "25.00"
     assert one_time["priceAlteration"][0]["source"]["taskId"] is not None
     assert order.one_time_total == Decimal("35.00") and order.total_prices[0]["price"]["dutyFreeAmount"]["value"] == "25.00"
-    assert ponr.apply_charges(uow, order, [line], ponr.PonrAssessment(), "none", registry=registry) == []  # type: ignore[arg-type]
+    assert charges.charge_ponr(uow, order, [line], ponr.PonrAssessment(), "none", registry=registry) == []  # type: ignore[arg-type]
 
 
 # -- the catalog's checks ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
-from om_graph.core.change import ponr, versions
+from om_graph.core.change import cancellation_settlement, ponr, versions
 from om_graph.core.change.cancellation import CancellationService
 from om_graph.core.change.revision import RevisionService, on_plan_close
 from om_graph.core.change.revision_waiting import on_resume, on_rolled_up
@@ -90,9 +90,11 @@ class Services:
         self.orchestrator.tables = self._decision_tables
         self.orchestrator.on_task_start = ponr.reach  # a line passes its points of no return (core/change/ponr.py)
         ponr.configure(registry)
-        # Cancellation (core/change/cancellation.py): requests, and their settlement as plan sessions close.
+        # Cancellation (core/change/cancellation.py): requests, and their settlement as plan sessions
+        # close (cancellation_settlement.py); dated requests are carried out by a reconciler pass.
         self.cancellations = CancellationService(self.uow, self.orchestrator, registry)
-        self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, self.cancellations.settle)
+        self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, cancellation_settlement.settle)
+        self.orchestrator.rolled_up_hooks = (*self.orchestrator.rolled_up_hooks, cancellation_settlement.on_rolled_up)
         # In-flight revision (core/change/revision.py): version 1 at submit, a revision completing
         # when the work it planned has finished (as plan sessions close).
         self.orders.submitted_hooks.append(versions.record_submitted)
@@ -120,6 +122,7 @@ class Services:
             jeopardy_batch=jeopardy.batch,
             jeopardy_write_group=jeopardy.write_group,
             jeopardy_interval=jeopardy.interval_seconds,
+            passes=(self.cancellations.run_due,),  # dated cancellations whose date has come
         )
 
     def _decision_tables(self, session: Session) -> Tables:

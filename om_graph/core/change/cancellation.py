@@ -2,37 +2,33 @@
 
 ``CancellationService.request`` runs in one plan session (the order locked):
 
-1. The request is stored (``acknowledged``, a ``CancelProductOrderCreateEvent``), the order (a
-   whole-order request) and the lines in scope store their ``previous_state`` and fire
-   ``requestCancellation`` (→ ``assessingCancellation``).
-2. Assessment: a line past a hard point of no return (change/ponr.py) denies it, naming the task;
-   a soft one needs ``acknowledge_ponr`` (else ``PONR_ACKNOWLEDGEMENT_REQUIRED``, nothing stored)
-   and its charge is written (``ponr.apply_charges``); a whole order with a completed line is
-   denied (``LINE_COMPLETED``: a delivered line is disconnected by a new order); completed work
-   whose handler cannot undo it denies it (``NOT_COMPENSABLE``). A denied request is ``done``
-   with result ``denied`` and the order and lines go back exactly (``RESTORE_EVENTS``).
-3. Accepted: the compensation is planned (change/compensation.py): open work cancelled, completed
+1. The request is checked (one open request per order and line, no revision being applied, the
+   order or line in a cancellable state, a soft point of no return acknowledged: else a typed
+   error and nothing stored) and stored (``acknowledged``, a ``CancelProductOrderCreateEvent``).
+2. A request dated in the future (``requestedCancellationDate``) is assessed at once (what would
+   deny it now denies it now) and then waits, ``acknowledged``, while the order runs on:
+   :meth:`CancellationService.run_due` (a pass of the reconciler, every few seconds) carries it
+   out once its date has come, under the order's lock, assessing it again (the point of no return
+   may have been passed since); an order (or line) that ended meanwhile rejects it
+   (``rejected``, ``NOT_CANCELLABLE``; cancellation_settlement.py ``on_rolled_up`` rejects it as
+   the order ends). A revision being applied at the date holds it until the revision is done.
+3. Carrying it out: the order (a whole-order request) and the lines in scope store their
+   ``previous_state`` and fire ``requestCancellation`` (→ ``assessingCancellation``). A line past
+   a hard point of no return (change/ponr.py) denies it, naming the task, as does a soft one not
+   acknowledged (a dated request assessed again); a whole order with a completed line is denied
+   (``LINE_COMPLETED``: a delivered line is disconnected by a new order); completed work whose
+   handler cannot undo it denies it (``NOT_COMPENSABLE``). A denied request is ``done`` with
+   result ``denied`` and the order and lines go back exactly (``RESTORE_EVENTS``).
+4. Accepted: the compensation is planned (change/compensation.py): open work cancelled, completed
    work with an effect undone (undo tasks, reverse dependency order), parked parts dropped; the
    order and lines ``acceptCancellation`` (→ ``pendingCancellation``) and the request goes
-   ``inProgress``. The fee (the offerings' ``cancellation_fee`` × quantity, when any task of the
-   scope had started) is stored on the request (``fee``), not written into the order's prices.
-4. Settlement (:meth:`CancellationService.settle`, run by every plan session as it closes,
-   before its gates open: ``Orchestrator.close_hooks``): a line pending cancellation whose work
-   is all over (its undos completed, nothing running) is cancelled: domain orders ``withdraw``
-   (or ``cancel``), the line ``cancel``, an add line's placeholders cancelled
-   (``settlement.cancel_line_products``). Work that was running at acceptance is undone once it
-   completes. When every line of a request is settled the request is ``done`` (result
-   ``accepted``, ``effective_cancellation_date``) and a whole order fires ``cancel``. A line
-   cancellation leaves the order running with its other lines (they complete it; the roll-up
-   skips cancelled lines); the last live line cancelled cancels the order too.
-   A failed undo (its fallout given up: the task failed) fails the line's cancellation
-   (``cancellationFailed`` → inProgress); the request ends ``terminatedWithError`` and a whole
-   order goes back to ``inProgress``; the roll-up then fails the line and the order (their work
-   is over, with a failed undo): what it could not reverse is left to people.
+   ``inProgress``. The charges are written on the order's prices (change/charges.py): the soft
+   PONR charges, and the fee (the offerings' ``cancellation_fee`` × quantity, when any task of
+   the scope had started; also stored on the request, ``fee``).
+5. Settlement: cancellation_settlement.py, in every plan session as it closes.
 
 A held order (or line) may be cancelled: the request takes it out of ``held`` (it goes
 ``assessingCancellation``), so its compensation runs; denied, it goes back to ``held``.
-A requested cancellation date is stored; the cancellation runs at once (no scheduling).
 One open request per order and line: a second one (or a retry of the same) while one is open gets
 ``CANCELLATION_IN_PROGRESS``; after it, the order is cancelled and a retry ``NOT_CANCELLABLE``.
 A revision still being applied refuses a cancellation (``REVISION_IN_PROGRESS``): one change at
@@ -41,51 +37,40 @@ a time, so a revision's undo tasks and the cancellation's never reverse the same
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.change import charges as change_charges
 from om_graph.core.change import ponr
+from om_graph.core.change.cancellation_settlement import DENIED, open_requests, reject
 from om_graph.core.change.compensation import cancel_open, needs_undo, refuse_not_compensable, undo_tasks
 from om_graph.core.change.error_codes import ChangeErrorCode
-from om_graph.core.change.models import OPEN_CANCEL_STATES, OPEN_REVISION_STATES, CancelRequest, OrderRevision
+from om_graph.core.change.models import OPEN_REVISION_STATES, CancelRequest, OrderRevision
 from om_graph.core.change.states import CANCEL_REQUEST, CancelRequestStates
 from om_graph.core.fulfilment.models import CANCELLED_WAIT, WAITING, Task
 from om_graph.core.fulfilment.orchestration import Orchestrator
+from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.session import PlanSession
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskModes, TaskStates
-from om_graph.core.inventory.settlement import cancel_line_products
+from om_graph.core.fulfilment.states import TaskModes, TaskStates
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, NotFound, ValidationFailed
 from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
-from om_graph.core.ordering.locking import lock_for_write
+from om_graph.core.ordering.locking import lock_for_write, lock_order
 from om_graph.core.ordering.models import Order, OrderLine
-from om_graph.core.ordering.states import CANCELLABLE, LINE, RESTORE_EVENTS, LineStates, OrderStates
-from om_graph.core.pricing.money import round_money, text
+from om_graph.core.ordering.states import CANCELLABLE, LINE, RESTORE_EVENTS, LineStates
 
 UowFactory = Callable[..., UnitOfWork]
 REASON_MAX = 500
 REASON_TYPES = ("commercial", "technical")  # MEF cancellation reason types
-ACCEPTED, DENIED = "accepted", "denied"  # CancelRequest.result
-
-
-def _open_requests(uow: UnitOfWork, order_id: int) -> list[CancelRequest]:
-    return list(
-        uow.session.scalars(
-            select(CancelRequest)
-            .where(CancelRequest.order_id == order_id, CancelRequest.state.in_(OPEN_CANCEL_STATES))
-            .order_by(CancelRequest.id)
-        )
-    )
+log = logging.getLogger(__name__)
 
 
 class CancellationService:
@@ -167,8 +152,9 @@ class CancellationService:
         expected_version: int | None = None,
     ) -> CancelRequest:
         """Request the cancellation of an order (``line_id`` None) or of one of its lines (module
-        docstring). Returns the stored request: ``inProgress`` (accepted, compensating), ``done``
-        (accepted and cancelled already, or ``denied``)."""
+        docstring). Returns the stored request: ``acknowledged`` (dated in the future: waiting for
+        its date), ``inProgress`` (accepted, compensating), ``done`` (accepted and cancelled
+        already, or ``denied``)."""
         require(actor, Permission.ORDER_CANCEL)
         reason = _check(reason, reason_type)
         with self._uow() as uow:
@@ -198,50 +184,29 @@ class CancellationService:
             line = next((candidate for candidate in plan.lines if candidate.id == line_id), None)
             if line is None:
                 raise NotFound("no such line in this order", field="lineId")
-        for open_request in _open_requests(uow, order.id):
+        field_name = "id" if line is None else "lineId"
+        for open_request in open_requests(uow, order.id):
             if line is None or open_request.line_id in (None, line.id):
+                waiting = open_request.state == CancelRequestStates.ACKNOWLEDGED and open_request.requested_cancellation_date
                 raise ValidationFailed.single(
-                    "id" if line is None else "lineId",
-                    f"cancel request {open_request.id} of this order is still being worked",
+                    field_name,
+                    f"cancel request {open_request.id} of this order is "
+                    + (
+                        f"scheduled for {open_request.requested_cancellation_date:%Y-%m-%d %H:%M} UTC"
+                        if waiting
+                        else "still being worked"
+                    ),
                     ChangeErrorCode.CANCELLATION_IN_PROGRESS,
                 )
-        revising = uow.session.scalar(
-            select(OrderRevision.id).where(OrderRevision.order_id == order.id, OrderRevision.state.in_(OPEN_REVISION_STATES))
-        )
+        revising = self._revising(session)
         if revising is not None:
             raise ValidationFailed.single(
-                "id" if line is None else "lineId",
+                field_name,
                 f"revision {revising} of this order is still being applied: cancel once it is done",
                 ChangeErrorCode.REVISION_IN_PROGRESS,
             )
-        target: Order | OrderLine = order if line is None else line
-        if target.state not in CANCELLABLE:
-            if line is not None and line.state == LineStates.COMPLETED:
-                raise ValidationFailed.single(
-                    "lineId",
-                    f"line {line.line_number} is completed: disconnect it with a new (delete) order",
-                    ChangeErrorCode.LINE_COMPLETED,
-                )
-            raise ValidationFailed.single(
-                "id" if line is None else "lineId",
-                f"a {'line' if line is not None else 'order'} in state {target.state} cannot be cancelled",
-                ChangeErrorCode.NOT_CANCELLABLE,
-            )
-        if line is not None:
-            scope = [line]
-            completed: list[OrderLine] = []
-        else:
-            scope = [candidate for candidate in plan.lines if candidate.state not in LINE.terminal]
-            completed = [candidate for candidate in plan.lines if candidate.state == LineStates.COMPLETED]
-            stuck = [candidate for candidate in scope if candidate.state not in CANCELLABLE]
-            if stuck:
-                raise ValidationFailed.single(
-                    "id",
-                    f"line {stuck[0].line_number} is {stuck[0].state}: it cannot be cancelled",
-                    ChangeErrorCode.NOT_CANCELLABLE,
-                )
-        scope_ids = {candidate.id for candidate in scope}
-        assessment = ponr.assess(plan, scope_ids, registry=self.registry)
+        scope, completed = _scope(plan, order, line)
+        assessment = ponr.assess(plan, {candidate.id for candidate in scope}, registry=self.registry)
         if not assessment.hard:
             ponr.refuse_past_ponr(assessment, acknowledged=acknowledge_ponr, field_name="acknowledgePointOfNoReturn")
 
@@ -252,7 +217,7 @@ class CancellationService:
             cancellation_reason=reason,
             reason_type=reason_type,
             requested_cancellation_date=requested_date,
-            previous_state=target.state,
+            previous_state=order.state if line is None else line.state,
             ponr_acknowledged=acknowledge_ponr,
             requested_by=actor.label,
             version=1,
@@ -268,40 +233,88 @@ class CancellationService:
             to_state=request.state,
             payload={"lineId": request.line_id, "reason": reason, "reasonType": reason_type},
         )
-        if line is None:
+        if requested_date is not None and requested_date > utcnow():
+            denial = self._denial(session, scope, completed, assessment, acknowledged=acknowledge_ponr)
+            if denial is not None:
+                _deny(session, request, None, [], denial)  # nothing was moved: nothing to restore
+            return request  # waits for its date (run_due)
+        self._carry_out(session, request, actor, scope, completed, assessment)
+        return request
+
+    def _revising(self, session: PlanSession) -> int | None:
+        return session.uow.session.scalar(
+            select(OrderRevision.id).where(
+                OrderRevision.order_id == session.order.id, OrderRevision.state.in_(OPEN_REVISION_STATES)
+            )
+        )
+
+    def _denial(
+        self,
+        session: PlanSession,
+        scope: Sequence[OrderLine],
+        completed: Sequence[OrderLine],
+        assessment: ponr.PonrAssessment,
+        *,
+        acknowledged: bool,
+    ) -> tuple[str, str] | None:
+        """Why the cancellation of ``scope`` is denied, or None (module docstring, 3)."""
+        if completed:
+            return (
+                ChangeErrorCode.LINE_COMPLETED,
+                f"line {completed[0].line_number} is completed: disconnect it with a new (delete) order",
+            )
+        if assessment.hard:
+            return (ChangeErrorCode.PONR_PASSED, f"{assessment.hard[0].describe()}: it can no longer be cancelled")
+        if assessment.soft and not acknowledged:
+            hit = assessment.soft[0]
+            return (ChangeErrorCode.PONR_ACKNOWLEDGEMENT_REQUIRED, f"{hit.describe()}: the request did not acknowledge it")
+        try:
+            refuse_not_compensable(session, self._tasks(session, scope))
+        except ValidationFailed as refused:
+            return (ChangeErrorCode.NOT_COMPENSABLE, refused.errors[0].message)
+        return None
+
+    @staticmethod
+    def _tasks(session: PlanSession, scope: Sequence[OrderLine]) -> list[Task]:
+        plan, ids = session.plan, {line.id for line in scope}
+        return [t for t in plan.tasks.values() if plan.domain_order(t.domain_order_id).line_id in ids]
+
+    def _carry_out(
+        self,
+        session: PlanSession,
+        request: CancelRequest,
+        actor: Actor,
+        scope: Sequence[OrderLine],
+        completed: Sequence[OrderLine],
+        assessment: ponr.PonrAssessment,
+    ) -> None:
+        """Assess and (accepted) compensate (module docstring, 3 and 4)."""
+        uow, plan, order = session.uow, session.plan, session.order
+        whole = request.line_id is None
+        if whole:
             order.previous_state = order.state
             session.fire(order, "requestCancellation", actor, {"cancelRequestId": request.id})
         for candidate in scope:
             candidate.previous_state = candidate.state
             session.fire(candidate, "requestCancellation", actor, {"cancelRequestId": request.id})
-
-        tasks = [t for t in plan.tasks.values() if plan.domain_order(t.domain_order_id).line_id in scope_ids]
-        denial: tuple[str, str] | None = None
-        if completed:
-            denial = (
-                ChangeErrorCode.LINE_COMPLETED,
-                f"line {completed[0].line_number} is completed: disconnect it with a new (delete) order",
-            )
-        elif assessment.hard:
-            hit = assessment.hard[0]
-            denial = (ChangeErrorCode.PONR_PASSED, f"{hit.describe()}: it can no longer be cancelled")
-        else:
-            try:
-                refuse_not_compensable(session, tasks)
-            except ValidationFailed as refused:
-                denial = (ChangeErrorCode.NOT_COMPENSABLE, refused.errors[0].message)
+        denial = self._denial(session, scope, completed, assessment, acknowledged=request.ponr_acknowledged)
         if denial is not None:
-            self._deny(session, request, order if line is None else None, scope, denial)
-            return request
+            _deny(session, request, order if whole else None, scope, denial)
+            return
 
+        tasks = self._tasks(session, scope)
+        scope_ids = {candidate.id for candidate in scope}
+        reason = request.cancellation_reason
+        why = f"cancel request {request.id}: {reason}"
         started = any(t.started_at is not None for t in tasks)
-        request.fee = self._fee(order, scope) if started else None
+        request.fee = change_charges.cancellation_fee(order, scope, self.registry) if started else None
         charges = (
-            ponr.apply_charges(uow, order, plan.lines, assessment, reason, actor=actor, registry=self.registry)
+            change_charges.charge_ponr(uow, order, plan.lines, assessment, reason, actor=actor, registry=self.registry)
             if assessment.soft
             else []
         )
-        why = f"cancel request {request.id}: {reason}"
+        if request.fee is not None:
+            change_charges.charge_fee(uow, order, plan.lines, request.fee, request.id, why, registry=self.registry)
         # Open undo work (a revision's, finished before this request) is kept: it reverses an effect
         # the cancellation would otherwise have to (a task is undone at most once).
         cancelled = cancel_open(session, [t for t in tasks if t.mode != TaskModes.UNDO], reason=why)
@@ -318,132 +331,104 @@ class CancellationService:
             "running": [t.id for t in tasks if t.state == TaskStates.IN_PROGRESS],
             "charges": charges,
         }
-        if line is None:
+        if whole:
             session.fire(order, "acceptCancellation", SYSTEM_ACTOR, {"cancelRequestId": request.id})
         for candidate in scope:
             session.fire(candidate, "acceptCancellation", SYSTEM_ACTOR, {"cancelRequestId": request.id})
         session.fire(request, "start", SYSTEM_ACTOR)
-        return request
 
-    def _fee(self, order: Order, lines: Sequence[OrderLine]) -> dict[str, Any] | None:
-        total = Decimal(0)
-        items = []
-        for line in lines:
-            offering = self.registry.offerings.get(line.offering_key)
-            fee = offering.cancellation_fee if offering is not None else None
-            if not fee:
-                continue
-            amount = round_money(fee * line.quantity, order.currency)
-            total += amount
-            items.append({"lineId": line.id, "lineNumber": line.line_number, "amount": text(amount)})
-        if not items:
-            return None
-        return {
-            "amount": text(round_money(total, order.currency)),
-            "currency": order.currency,
-            "reason": "cancellation fee: work had started",
-            "lines": items,
-        }
+    # -- dated requests (a reconciler pass) ------------------------------------------------------
 
-    @staticmethod
-    def _deny(
-        session: PlanSession, request: CancelRequest, order: Order | None, scope: Sequence[OrderLine], denial: tuple[str, str]
-    ) -> None:
-        code, message = denial
-        for line in scope:
-            session.fire(line, RESTORE_EVENTS[line.previous_state or ""], SYSTEM_ACTOR, {"cancelRequestId": request.id})
-        if order is not None:
-            session.fire(order, RESTORE_EVENTS[order.previous_state or ""], SYSTEM_ACTOR, {"cancelRequestId": request.id})
-        request.result = DENIED
-        request.result_message = f"{code}: {message}"[:2000]
-        request.compensation = {"lines": [line.id for line in scope], "denied": {"code": code, "message": message}}
-        request.completed_at = utcnow()
-        session.fire(request, "finish", SYSTEM_ACTOR, {"result": DENIED, "code": code})
+    def run_due(self, now: datetime | None = None, *, batch: int = 100) -> int:
+        """Carry out the requests whose ``requestedCancellationDate`` has come (module docstring,
+        2), each in its own transaction under its order's lock; returns how many were carried out
+        or rejected. Any number of passes may run at once: each re-reads the request under the
+        lock and leaves one another has taken."""
+        now = now or utcnow()
+        with self._uow(read_only=True) as uow:
+            due = uow.session.execute(
+                select(CancelRequest.id, CancelRequest.order_id)
+                .where(
+                    CancelRequest.state == CancelRequestStates.ACKNOWLEDGED,
+                    CancelRequest.requested_cancellation_date <= now,
+                )
+                .order_by(CancelRequest.requested_cancellation_date, CancelRequest.id)
+                .limit(batch)
+            ).all()
+        done = 0
+        for request_id, order_id in due:
+            try:
+                with self._uow() as uow:
+                    lock_order(uow, order_id)
+                    session = self.orchestrator.open(uow, order_id)
+                    if session is None:
+                        continue
+                    with session:
+                        done += self._run_dated(session, request_id)
+            except Exception:  # one request that cannot be carried out does not stop the others
+                log.exception("carrying out cancel request %s failed; the next pass tries again", request_id)
+        return done
 
-    # -- settlement (every plan session, before its gates open) ---------------------------------
+    def _run_dated(self, session: PlanSession, request_id: int) -> int:
+        request = session.uow.session.get(CancelRequest, request_id)
+        if request is None or request.state != CancelRequestStates.ACKNOWLEDGED:
+            return 0  # another pass carried it out
+        if self._revising(session) is not None:
+            return 0  # one change at a time: the next pass after the revision
+        plan, order = session.plan, session.order
+        line = plan.line(request.line_id) if request.line_id is not None else None
+        try:
+            scope, completed = _scope(plan, order, line)
+        except ValidationFailed as refused:
+            error = refused.errors[0]
+            reject(session, request, str(error.code), error.message)
+            return 1
+        assessment = ponr.assess(plan, {candidate.id for candidate in scope}, registry=self.registry)
+        self._carry_out(session, request, SYSTEM_ACTOR, scope, completed, assessment)
+        return 1
 
-    def settle(self, session: PlanSession) -> None:
-        """Finish what the compensation finished (module docstring, 4). Cheap when nothing of
-        the order is pending cancellation: no query."""
-        plan = session.plan
-        pending = [line for line in plan.lines if line.state == LineStates.PENDING_CANCELLATION]
-        if not pending:
-            return
-        by_line: dict[int, list[Task]] = defaultdict(list)
-        for task in plan.tasks.values():
-            by_line[plan.domain_order(task.domain_order_id).line_id].append(task)
-        settled = False
-        for line in pending:
-            tasks = by_line[line.id]
-            cancel_open(session, [t for t in tasks if t.mode != TaskModes.UNDO], reason="its line is being cancelled")
-            # Ran while the cancellation was accepted; none once an undo failed (the compensation
-            # is over: the undos it stopped stay cancelled, not planned again).
-            failed = any(t.mode == TaskModes.UNDO and t.state == TaskStates.FAILED for t in tasks)
-            late = [] if failed else [t for t in tasks if needs_undo(session.plan, t)]
-            if late:
-                try:
-                    undo_tasks(session, late, reason="completed while its line was being cancelled", defer_running=True)
-                except ValidationFailed:
-                    failed = True
-                tasks = [t for t in plan.tasks.values() if plan.domain_order(t.domain_order_id).line_id == line.id]
-            undos = [t for t in tasks if t.mode == TaskModes.UNDO]
-            if failed or any(t.state == TaskStates.FAILED for t in undos):
-                session.fire(line, "cancellationFailed", SYSTEM_ACTOR, {"reason": "an undo failed"})
-                settled = True
-            elif all(t.state in TASK.terminal for t in tasks):
-                self._cancel_line(session, line)
-                settled = True
-        if settled:
-            self._finish_requests(session)
 
-    @staticmethod
-    def _cancel_line(session: PlanSession, line: OrderLine) -> None:
-        for domain_order in sorted(session.plan.domain_orders, key=lambda d: d.id, reverse=True):
-            if domain_order.line_id != line.id:
-                continue
-            for event in ("withdraw", "cancel"):
-                if DOMAIN_ORDER.can(domain_order.state, event):
-                    session.fire(domain_order, event, SYSTEM_ACTOR, {"reason": "its line was cancelled"})
-                    break
-        session.fire(line, "cancel", SYSTEM_ACTOR)
-        cancel_line_products(session.uow, session.order, line, SYSTEM_ACTOR)
+def _scope(plan: OrderPlan, order: Order, line: OrderLine | None) -> tuple[list[OrderLine], list[OrderLine]]:
+    """The lines a request cancels, and (a whole order) its completed lines; NOT_CANCELLABLE or
+    LINE_COMPLETED when the order or line is in no state a cancellation may start from."""
+    field_name = "id" if line is None else "lineId"
+    target: Order | OrderLine = order if line is None else line
+    if target.state not in CANCELLABLE:
+        if line is not None and line.state == LineStates.COMPLETED:
+            raise ValidationFailed.single(
+                field_name,
+                f"line {line.line_number} is completed: disconnect it with a new (delete) order",
+                ChangeErrorCode.LINE_COMPLETED,
+            )
+        raise ValidationFailed.single(
+            field_name,
+            f"a {'line' if line is not None else 'order'} in state {target.state} cannot be cancelled",
+            ChangeErrorCode.NOT_CANCELLABLE,
+        )
+    if line is not None:
+        return [line], []
+    scope = [candidate for candidate in plan.lines if candidate.state not in LINE.terminal]
+    stuck = [candidate for candidate in scope if candidate.state not in CANCELLABLE]
+    if stuck:
+        raise ValidationFailed.single(
+            "id", f"line {stuck[0].line_number} is {stuck[0].state}: it cannot be cancelled", ChangeErrorCode.NOT_CANCELLABLE
+        )
+    return scope, [candidate for candidate in plan.lines if candidate.state == LineStates.COMPLETED]
 
-    def _finish_requests(self, session: PlanSession) -> None:
-        order, uow = session.order, session.uow
-        lines = {line.id: line for line in session.plan.lines}
-        now = utcnow()
-        for request in _open_requests(uow, order.id):
-            if request.state != CancelRequestStates.IN_PROGRESS:
-                continue
-            scope = [lines[i] for i in (request.compensation or {}).get("lines", []) if i in lines]
-            if any(line.state == LineStates.PENDING_CANCELLATION for line in scope):
-                continue  # still compensating
-            request.completed_at = now
-            if all(line.state == LineStates.CANCELLED for line in scope):
-                if request.line_id is None and order.state == OrderStates.PENDING_CANCELLATION:
-                    session.fire(order, "cancel", SYSTEM_ACTOR, {"cancelRequestId": request.id})
-                elif request.line_id is not None:
-                    self._cancel_emptied_order(session, request)
-                request.result = ACCEPTED
-                request.effective_cancellation_date = now
-                session.fire(request, "finish", SYSTEM_ACTOR, {"result": ACCEPTED})
-            else:
-                if request.line_id is None and order.state == OrderStates.PENDING_CANCELLATION:
-                    session.fire(order, "cancellationFailed", SYSTEM_ACTOR, {"cancelRequestId": request.id})
-                request.result_message = "the compensation failed: an undo task failed (see the order's fallout)"
-                session.fire(request, "terminateWithError", SYSTEM_ACTOR)
 
-    @staticmethod
-    def _cancel_emptied_order(session: PlanSession, request: CancelRequest) -> None:
-        """A line cancellation that cancelled the order's last live line cancels the order."""
-        order = session.order
-        if order.state not in CANCELLABLE or any(line.state != LineStates.CANCELLED for line in session.plan.lines):
-            return
-        payload = {"cancelRequestId": request.id, "reason": "its last line was cancelled"}
-        order.previous_state = order.state
-        session.fire(order, "requestCancellation", SYSTEM_ACTOR, payload)
-        session.fire(order, "acceptCancellation", SYSTEM_ACTOR, payload)
-        session.fire(order, "cancel", SYSTEM_ACTOR, payload)
+def _deny(
+    session: PlanSession, request: CancelRequest, order: Order | None, scope: Sequence[OrderLine], denial: tuple[str, str]
+) -> None:
+    code, message = denial
+    for line in scope:
+        session.fire(line, RESTORE_EVENTS[line.previous_state or ""], SYSTEM_ACTOR, {"cancelRequestId": request.id})
+    if order is not None:
+        session.fire(order, RESTORE_EVENTS[order.previous_state or ""], SYSTEM_ACTOR, {"cancelRequestId": request.id})
+    request.result = DENIED
+    request.result_message = f"{code}: {message}"[:2000]
+    request.compensation = {"lines": [line.id for line in scope], "denied": {"code": code, "message": message}}
+    request.completed_at = utcnow()
+    session.fire(request, "finish", SYSTEM_ACTOR, {"result": DENIED, "code": code})
 
 
 def _check(reason: str, reason_type: str | None) -> str:

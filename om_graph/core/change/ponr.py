@@ -21,14 +21,13 @@ acknowledgement and the template's ``ponr_charge``, a one-time charge in the ord
 - **Assessing a change** (:func:`assess`): the hits (:class:`PonrHit`) of the lines a revision or a
   cancellation touches, hard and soft; :func:`refuse_past_ponr` refuses a hard hit
   (``PONR_PASSED``) or an unacknowledged soft one (``PONR_ACKNOWLEDGEMENT_REQUIRED``);
-  :func:`charges` lists the soft charges (one per line and template) and :func:`apply_charges`
-  writes them as one-time price alterations on the lines' ``itemTotalPrice`` and the order's
-  ``orderTotalPrice`` (and its ``one_time_total``).
+  :func:`charges` lists the soft charges (one per line and template); change/charges.py writes
+  them (the one path for charges a change adds to a priced order) and holds them across a repricing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -38,21 +37,17 @@ from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.fulfilment.states import TaskKinds, TaskModes
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
-from om_graph.core.kernel.models import money, utcnow
+from om_graph.core.kernel.models import utcnow
 from om_graph.core.ordering.relationships import bundles
-from om_graph.core.pricing.money import ZERO, round_money, text
-from om_graph.core.pricing.request import ONE_TIME, RECURRING, SURCHARGE
+from om_graph.core.pricing.money import ZERO, text
 
 if TYPE_CHECKING:
     from om_graph.core.access.actor import Actor
     from om_graph.core.catalog.definitions import TaskTemplate
-    from om_graph.core.catalog.prices import PriceListDef
     from om_graph.core.catalog.registry import Registry
     from om_graph.core.fulfilment.models import Task
     from om_graph.core.fulfilment.plan import OrderPlan
     from om_graph.core.fulfilment.session import PlanSession
-    from om_graph.core.kernel.uow import Acting, UnitOfWork
-    from om_graph.core.ordering.models import Order, OrderLine
 
 HARD = "hard"
 SOFT = "soft"
@@ -61,7 +56,7 @@ _RANK = {None: 0, SOFT: 1, HARD: 2}
 CHARGE_NAME = "Point of no return charge: {task}"
 CHARGE_SOURCE = "pointOfNoReturn"  # the price alteration's source kind
 
-# The registry assess and apply_charges read templates and price lists from when the caller gives
+# The registry assess reads templates from when the caller gives
 # none (services.py configures it; callers holding a PlanSession pass session.orchestrator.registry).
 _registry: Registry | None = None
 
@@ -265,182 +260,6 @@ def charges(assessment: PonrAssessment | Sequence[PonrHit]) -> list[dict[str, An
             entry["currency"] = currency
         out.append(entry)
     return sorted(out, key=lambda c: (c["lineNumber"], c["taskKey"]))
-
-
-def apply_charges(
-    uow: UnitOfWork,
-    order: Order,
-    lines: Sequence[OrderLine],
-    hits: PonrAssessment | Sequence[PonrHit],
-    reason: str,
-    *,
-    actor: Acting = SYSTEM_ACTOR,
-    registry: Registry | None = None,
-) -> list[dict[str, Any]]:
-    """Write the soft PONR charges of ``hits`` (:func:`charges`) as one-time surcharges (TMF
-    priceAlteration, name "Point of no return charge: <task name>") on the lines' itemTotalPrice
-    and the order's orderTotalPrice, in the order's price list's basis and tax, and record a
-    ``ProductOrderAttributeValueChangeEvent``. Returns the charges written (with the currency)."""
-    plist = _price_list(order, registry)
-    charged = {(line.id, task_id) for line in lines for task_id in _charged_tasks(line)}
-    # A soft PONR is charged once: a later change of the same line past the same task is not.
-    written = [c for c in charges(hits) if (int(c["lineId"]), c["taskId"]) not in charged]
-    if not written:
-        return []
-    by_id = {line.id: line for line in lines}
-    base = {"kind": CHARGE_SOURCE, "reason": reason[:500], "actor": getattr(actor, "label", None) or "system"}
-    total = ZERO
-    applied = []
-    for charge in written:
-        line = by_id.get(int(charge["lineId"]))
-        if line is None:
-            continue
-        source = {**base, "taskId": charge["taskId"]}
-        amount = round_money(Decimal(charge["amount"]), order.currency)
-        prices = dict(line.prices or {})
-        prices["itemTotalPrice"] = _add_one_time(
-            list(prices.get("itemTotalPrice") or []),
-            amount,
-            order.currency,
-            plist,
-            str(charge["name"]),
-            source,
-            "One-time charges",
-        )
-        line.prices = prices
-        total += amount
-        charge = {**charge, "currency": order.currency, "amount": text(amount)}
-        applied.append(charge)
-    if not applied:
-        return []
-    order.total_prices = _add_one_time(
-        list(order.total_prices or []),
-        total,
-        order.currency,
-        plist,
-        "Point of no return charges",
-        base,
-        "Total one-time charges",
-    )
-    order.one_time_total = money(order.one_time_total + total)
-    uow.record(
-        order,
-        ev.ORDER_ATTRIBUTE_CHANGE,
-        entity_kind="order",
-        entity_id=order.id,
-        actor=actor,
-        payload={"action": "pointOfNoReturnCharge", "reason": reason, "charges": applied},
-    )
-    return applied
-
-
-def _price_list(order: Order, registry: Registry | None) -> PriceListDef | None:
-    registry = registry if registry is not None else _registry
-    return registry.price_lists.get(order.price_list) if registry is not None and order.price_list else None
-
-
-def _charged_tasks(line: OrderLine) -> set[Any]:
-    return {
-        alteration["source"].get("taskId")
-        for entry in (line.prices or {}).get("itemTotalPrice") or ()
-        for alteration in entry.get("priceAlteration") or ()
-        if (alteration.get("source") or {}).get("kind") == CHARGE_SOURCE
-    }
-
-
-@dataclass(frozen=True)
-class HeldCharges:
-    """The one-time charges changes added to an order after it was priced (soft PONR charges):
-    a repricing (a revision) recomputes the prices from the catalog and adds them back."""
-
-    lines: dict[int, list[dict[str, Any]]]  # line id -> its charge alterations
-    order: list[dict[str, Any]]  # the order total's
-
-
-def _charge_alterations(entries: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    return [
-        dict(alteration)
-        for entry in entries or ()
-        if entry.get("priceType") == ONE_TIME
-        for alteration in entry.get("priceAlteration") or ()
-        if (alteration.get("source") or {}).get("kind") == CHARGE_SOURCE
-    ]
-
-
-def held_charges(order: Order, lines: Iterable[OrderLine]) -> HeldCharges:
-    return HeldCharges(
-        {line.id: found for line in lines if (found := _charge_alterations((line.prices or {}).get("itemTotalPrice")))},
-        _charge_alterations(order.total_prices),
-    )
-
-
-def restore_charges(order: Order, lines: Iterable[OrderLine], held: HeldCharges, *, registry: Registry | None = None) -> None:
-    """Add the ``held`` charges back onto the repriced order and lines (no event: each was recorded
-    when it was charged). A removed line's charge stays on the order's total."""
-    plist = _price_list(order, registry)
-
-    def add(entries: list[dict[str, Any]] | None, alteration: Mapping[str, Any], charge_name: str) -> list[dict[str, Any]]:
-        amount = next(Decimal(str(v["value"])) for v in (alteration.get("price") or {}).values())
-        source = alteration.get("source") or {}
-        return _add_one_time(list(entries or []), amount, order.currency, plist, str(alteration["name"]), source, charge_name)
-
-    for line in lines:
-        for alteration in held.lines.get(line.id, ()):
-            prices = dict(line.prices or {})
-            prices["itemTotalPrice"] = add(prices.get("itemTotalPrice"), alteration, "One-time charges")
-            line.prices = prices
-    for alteration in held.order:
-        order.total_prices = add(order.total_prices, alteration, "Total one-time charges")
-        order.one_time_total = money(order.one_time_total + next(Decimal(str(v["value"])) for v in alteration["price"].values()))
-
-
-def _add_one_time(
-    entries: list[dict[str, Any]],
-    amount: Decimal,
-    currency: str,
-    plist: PriceListDef | None,
-    name: str,
-    source: Mapping[str, Any],
-    charge_name: str,
-) -> list[dict[str, Any]]:
-    """``entries`` (itemTotalPrice or orderTotalPrice) with ``amount`` added to the one-time price
-    (created if there is none) as a surcharge alteration; both amounts of the price move (tax)."""
-    tax_included = plist.tax_included if plist is not None else False
-    rate = plist.rate_for(ONE_TIME) if plist is not None else None
-    basis = "taxIncludedAmount" if tax_included else "dutyFreeAmount"
-    at = next((i for i, e in enumerate(entries) if e.get("priceType") == ONE_TIME), None)
-    if at is None:
-        zero = {"unit": currency, "value": text(round_money(ZERO, currency))}
-        entry: dict[str, Any] = {
-            "name": charge_name,
-            "priceType": ONE_TIME,
-            "price": {"dutyFreeAmount": dict(zero), "taxIncludedAmount": dict(zero), "taxRate": text(rate or ZERO)},
-        }
-        entries.append(entry)
-    else:
-        entry = entries[at] = {**entries[at], "price": dict(entries[at].get("price") or {})}
-    price = entry["price"]
-    if rate is None:
-        rate = Decimal(str(price.get("taxRate") or "0"))
-    factor = 1 + rate / 100
-    other = round_money(amount / factor if tax_included else amount * factor, currency)
-    other_basis = "dutyFreeAmount" if tax_included else "taxIncludedAmount"
-    for key, delta in ((basis, amount), (other_basis, other)):
-        current = Decimal(str((price.get(key) or {}).get("value", "0")))
-        price[key] = {"unit": currency, "value": text(round_money(current + delta, currency))}
-    alterations = list(entry.get("priceAlteration") or [])
-    alterations.append(
-        {
-            "name": name,
-            "priceType": SURCHARGE,
-            "priority": len(alterations) + 1,
-            "price": {basis: {"unit": currency, "value": text(amount)}},
-            "source": dict(source),
-        }
-    )
-    entry["priceAlteration"] = alterations
-    assert entry["priceType"] != RECURRING
-    return entries
 
 
 # -- reaching it ----------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from om_graph.core.access.actor import SYSTEM_ACTOR, Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.registry import Registry
+from om_graph.core.change import charges as change_charges
 from om_graph.core.change import compensation, plan_diff, ponr, versions
 from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.change.models import OPEN_REVISION_STATES, OrderRevision, OrderVersion
@@ -557,7 +558,7 @@ class RevisionService:
                 create_placeholders(uow, order, line, self.registry)
             charges: list[dict[str, Any]] = []
             if prepared.assessment is not None and prepared.assessment.soft:
-                charges = ponr.apply_charges(
+                charges = change_charges.charge_ponr(
                     uow, order, plan.lines, prepared.assessment, reason, actor=actor, registry=self.registry
                 )
             number = order.order_version + 1
@@ -636,9 +637,9 @@ class RevisionService:
             by_number.get(line.line_number) or next(n for n in new_lines if n.line_number == line.line_number)
             for line in revised.lines
         ]
-        held = ponr.held_charges(order, session.plan.lines)  # what earlier changes charged survives the repricing
+        held = change_charges.held_charges(order, session.plan.lines)  # what earlier changes charged survives the repricing
         apply_prices(order, ordered, Priced(revised))  # type: ignore[arg-type]
-        ponr.restore_charges(order, ordered, held, registry=self.registry)
+        change_charges.restore_charges(order, ordered, held, registry=self.registry)
         return new_lines
 
 

@@ -91,13 +91,14 @@ class Orchestrator:
     on_task_start: Callable[[PlanSession, Task, Actor | None], None] | None = None
 
     # Run by every plan session as it closes, before its gates open (services.py registers
-    # change management's: core/change/cancellation.py ``CancellationService.settle``).
+    # change management's: core/change/cancellation_settlement.py ``settle``).
     close_hooks: tuple[Callable[[PlanSession], None], ...] = ()
     # Run after a held order or line resumes (fulfilment/holds.py ``resume``): services.py registers
     # core/change/revision_waiting.py ``on_resume`` (a waiting revision withholds its lines again).
     resume_hooks: tuple[Callable[[PlanSession], None], ...] = ()
     # Run by every plan session as it closes, after the roll-up (the order's state is final for
-    # this transaction): services.py registers core/change/revision_waiting.py ``on_rolled_up``.
+    # this transaction): services.py registers core/change/revision_waiting.py ``on_rolled_up`` and
+    # cancellation_settlement.py ``on_rolled_up``.
     rolled_up_hooks: tuple[Callable[[PlanSession], None], ...] = ()
 
     def __init__(

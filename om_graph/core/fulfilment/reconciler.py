@@ -5,6 +5,9 @@ It re-enqueues orders in an active (not waiting) stage and runnable tasks whose 
 pass. Every action is conditional on the row's current state, so any number of reconcilers may run
 at once; duplicate messages are harmless because claims and stage writes are fenced.
 
+It then runs the scheduled passes other contexts register (``passes``: services.py gives it change
+management's dated cancellations, which fulfilment may not import), each ``pass(now) -> count``.
+
 Jeopardy is core/fulfilment/jeopardy.py's :class:`JeopardyEvaluator`: the reconciler runs a
 full pass at most every ``jeopardy_interval`` seconds (the first run at once).
 """
@@ -48,6 +51,7 @@ class JeopardySettings:
 class ReconcileReport:
     orders_requeued: int = 0
     tasks_requeued: int = 0
+    scheduled: int = 0  # what the scheduled passes carried out
     jeopardy_changes: int = 0
 
 
@@ -63,6 +67,7 @@ class Reconciler:
         jeopardy_batch: int = 500,
         jeopardy_write_group: int = 5,
         jeopardy_interval: float = 60.0,
+        passes: tuple[Callable[[datetime], int], ...] = (),
     ):
         self._uow = uow
         self.registry = registry
@@ -70,6 +75,7 @@ class Reconciler:
         self.batch = batch
         self.jeopardy = JeopardyEvaluator(uow, registry, tables=tables, batch=jeopardy_batch, write_group=jeopardy_write_group)
         self.jeopardy_interval = jeopardy_interval
+        self.passes = passes
         self._jeopardy_at: float | None = None  # monotonic time of the last pass
         self.last_jeopardy: JeopardyReport | None = None
 
@@ -113,6 +119,8 @@ class Reconciler:
         # Counted after the commit (a send that fails then also counts as a job send failure).
         metrics.RECONCILER_REQUEUED.labels("order").inc(report.orders_requeued)
         metrics.RECONCILER_REQUEUED.labels("task").inc(report.tasks_requeued)
+        for scheduled in self.passes:
+            report.scheduled += scheduled(now)
         if self._jeopardy_at is None or time.monotonic() - self._jeopardy_at >= self.jeopardy_interval:
             report.jeopardy_changes = self.evaluate_jeopardy(now)
         return report
