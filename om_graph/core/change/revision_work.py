@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from om_graph.core.change import compensation, plan_diff
-from om_graph.core.fulfilment.decomposition import PlannedDomainOrder, PlannedTask
-from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency, new_task_key
+from om_graph.core.fulfilment.decomposition import PlannedDomainOrder, PlannedTask, task_row
+from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.session import PlanSession
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds, TaskModes
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
 from om_graph.core.kernel.ids import reserve_many
 
 
@@ -48,26 +48,8 @@ def write_work(
     task_of: dict[int, Task] = {}
     tasks: list[Task] = []
     for (planned_task, original), task_id in zip(planned_tasks, ids.get(Task, []), strict=True):
-        task = Task(
-            id=task_id,
-            order_id=plan.order.id,
-            domain_order_id=domain_id[id(planned_task.domain_order)],
-            key=planned_task.key,
-            name=planned_task.name,
-            kind=planned_task.kind,
-            handler=planned_task.handler,
-            state=TASK.initial,
-            attempts=0,
-            max_attempts=planned_task.max_attempts,
-            idempotency_key=new_task_key(),
-            planned_seconds=planned_task.planned_seconds,
-            duration_seconds=planned_task.duration_seconds,
-            assignment_group=planned_task.assignment_group if planned_task.kind == TaskKinds.MANUAL else None,
-            mode=TaskModes.REDO if original is not None else TaskModes.DO,
-            compensates_id=original,
-            revision_id=revision_id,
-            ponr=planned_task.ponr if original is None else None,  # new work passes its template's PONR (change/ponr.py)
-        )
+        domain_order_id = domain_id[id(planned_task.domain_order)]
+        task = task_row(planned_task, task_id, plan.order.id, domain_order_id, revision_id=revision_id, redo_of=original)
         task_of[id(planned_task)] = task
         tasks.append(task)
     edges: dict[tuple[int, int], TaskDependency] = {}

@@ -39,7 +39,7 @@ from om_graph.core.fulfilment.models import (
     new_task_key,
 )
 from om_graph.core.fulfilment.rules import DependencyTypes
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, TaskKinds, TaskModes
 from om_graph.core.inventory.models import Product
 from om_graph.core.kernel.errors import PluginCallFailed, PluginConfigurationError, call_plugin
 from om_graph.core.kernel.graphs import find_cycle
@@ -274,25 +274,7 @@ class Decomposer:
         task_id_of: dict[int, int] = {}
         for planned_task, task_id in zip(plan.tasks, ids[Task], strict=True):
             task_id_of[id(planned_task)] = task_id
-            tasks.append(
-                Task(
-                    id=task_id,
-                    order_id=order_id,
-                    domain_order_id=id_of[id(planned_task.domain_order)],
-                    key=planned_task.key,
-                    name=planned_task.name,
-                    kind=planned_task.kind,
-                    handler=planned_task.handler,
-                    state=TASK.initial,
-                    attempts=0,
-                    max_attempts=planned_task.max_attempts,
-                    idempotency_key=new_task_key(),
-                    planned_seconds=planned_task.planned_seconds,
-                    duration_seconds=planned_task.duration_seconds,
-                    assignment_group=planned_task.assignment_group,
-                    ponr=planned_task.ponr,
-                )
-            )
+            tasks.append(task_row(planned_task, task_id, order_id, id_of[id(planned_task.domain_order)]))
         dependencies = [
             TaskDependency(
                 task_id=task_id_of[id(d.task)],
@@ -316,6 +298,44 @@ class Decomposer:
         ]
         task_of = {id(p): t for p, t in zip(plan.tasks, tasks, strict=True)}
         return WrittenPlan(domain_orders, tasks, dependencies, waits, task_of)
+
+
+def task_row(
+    planned: PlannedTask,
+    task_id: int,
+    order_id: int,
+    domain_order_id: int,
+    *,
+    revision_id: int | None = None,
+    redo_of: int | None = None,
+) -> Task:
+    """The ORM row of a planned task, in its initial state: a decomposition's
+    (:meth:`Decomposer.write`), or with ``revision_id`` a revision's new work
+    (core/change/revision_work.py), a redo of the task ``redo_of`` where given. Only new work
+    passes its template's point of no return (core/change/ponr.py): a redo's was passed by the
+    task it redoes. A manual task only keeps its work queue."""
+    task = Task(
+        id=task_id,
+        order_id=order_id,
+        domain_order_id=domain_order_id,
+        key=planned.key,
+        name=planned.name,
+        kind=planned.kind,
+        handler=planned.handler,
+        state=TASK.initial,
+        attempts=0,
+        max_attempts=planned.max_attempts,
+        idempotency_key=new_task_key(),
+        planned_seconds=planned.planned_seconds,
+        duration_seconds=planned.duration_seconds,
+        assignment_group=planned.assignment_group if planned.kind == TaskKinds.MANUAL else None,
+        ponr=planned.ponr if redo_of is None else None,
+    )
+    if revision_id is not None:  # a decomposition's task keeps the column defaults (mode "do")
+        task.mode = TaskModes.REDO if redo_of is not None else TaskModes.DO
+        task.compensates_id = redo_of
+        task.revision_id = revision_id
+    return task
 
 
 class _Planning:
