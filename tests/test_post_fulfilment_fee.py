@@ -4,12 +4,7 @@ carry none."""
 
 from __future__ import annotations
 
-import pytest
-from starlette.testclient import TestClient
-
-from om_graph.app import create_app
-from tests import fixture_post_pack, support
-from tests.test_post_fulfilment import _completed, _create, _gql, _runtime, _sold
+from tests.test_post_fulfilment import _completed, _create, _gql, _sold, client  # noqa: F401  (the fixture)
 
 PRICED = """
 query($id: ID!) { order(id: $id) {
@@ -19,21 +14,13 @@ query($id: ID!) { order(id: $id) {
 } }"""
 
 
-@pytest.fixture
-def client(make_runtime, sqlite_url):
-    fixture_post_pack.CALLS.clear()
-    runtime = _runtime(make_runtime, sqlite_url)
-    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
-        yield client
-
-
-def _priced(client, action, product_id):
+def _priced(client, action, product_id):  # noqa: F811
     created = _create(client, [{"action": action, "productId": product_id}])
     assert created["errors"] == [], created["errors"]
     return created["order"]["id"], _gql(client, PRICED, {"id": created["order"]["id"]})["order"]
 
 
-def test_a_suspend_line_is_charged_the_offerings_suspension_fee_and_a_resume_nothing(client):
+def test_a_suspend_line_is_charged_the_offerings_suspension_fee_and_a_resume_nothing(client):  # noqa: F811
     _, product_id = _sold(client, "test-line-100")
     suspend_id, order = _priced(client, "SUSPEND", product_id)
     [line] = order["lines"]
@@ -47,7 +34,7 @@ def test_a_suspend_line_is_charged_the_offerings_suspension_fee_and_a_resume_not
     assert resumed["lines"][0]["itemTotalPrice"] == [] and resumed["oneTimeTotal"]["amount"] == "0.00"
 
 
-def test_a_suspend_of_an_offering_without_the_term_is_free(client):
+def test_a_suspend_of_an_offering_without_the_term_is_free(client):  # noqa: F811
     _, product_id = _sold(client, "test-line-200")
     _, order = _priced(client, "SUSPEND", product_id)
     assert order["lines"][0]["itemTotalPrice"] == [] and order["oneTimeTotal"]["amount"] == "0.00"

@@ -7,13 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import pytest
-from starlette.testclient import TestClient
-
-from om_graph.app import create_app
 from om_graph.core.change.ponr_order import order_point_of_no_return
-from tests import fixture_pack, fixture_ponr_pack, support
-from tests.test_ponr import CLAIM, COMPLETE, _create, _gql, _ship_ready, _task
+from tests import support
+from tests.test_ponr import CLAIM, COMPLETE, _create, _gql, _ship_ready, _task, client  # noqa: F401  (the fixture)
 
 ORDER_PONR = """
 query($id: ID!) { order(id: $id) { pointOfNoReturn { kind reachedAt lineId taskId task { key } } } }"""
@@ -21,19 +17,11 @@ LINES = """
 query($id: ID!) { order(id: $id) { lines { id lineNumber } } }"""
 
 
-@pytest.fixture
-def client(make_runtime, sqlite_url):
-    runtime = make_runtime(sqlite_url, extra_plugins=(fixture_pack, fixture_ponr_pack), worker_threads=2)
-    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
-        client.agent = support.bearer(runtime, "order_fulfillment_agent")
-        yield client
-
-
-def _ponr(client, order_id):
+def _ponr(client, order_id):  # noqa: F811
     return _gql(client, ORDER_PONR, {"id": order_id})["order"]["pointOfNoReturn"]
 
 
-def test_the_order_shows_its_strongest_point_of_no_return_with_line_and_task(client):
+def test_the_order_shows_its_strongest_point_of_no_return_with_line_and_task(client):  # noqa: F811
     order_id = _create(client, [{"offering": "ponr-plain"}, {"offering": "ponr-box"}])
     order = _ship_ready(client, order_id)
     assert _ponr(client, order_id) is None

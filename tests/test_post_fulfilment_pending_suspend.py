@@ -7,23 +7,10 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from starlette.testclient import TestClient
-
-from om_graph.app import create_app
-from tests import fixture_post_pack, support
-from tests.test_post_fulfilment import _create, _product, _runtime, _sold
+from tests.test_post_fulfilment import _create, _product, _sold, client  # noqa: F401  (the fixture)
 
 
-@pytest.fixture
-def client(make_runtime, sqlite_url):
-    fixture_post_pack.CALLS.clear()
-    runtime = _runtime(make_runtime, sqlite_url)
-    with TestClient(create_app(runtime=runtime), headers=support.bearer(runtime, "order_manager")) as client:
-        yield client
-
-
-def test_a_resume_before_a_waiting_suspend_names_the_suspend_to_cancel(client):
+def test_a_resume_before_a_waiting_suspend_names_the_suspend_to_cancel(client):  # noqa: F811
     _, product_id = _sold(client)
     start = (datetime.now(UTC) + timedelta(hours=2)).isoformat().replace("+00:00", "Z")
     suspend = _create(client, [{"action": "SUSPEND", "productId": product_id}], requestedStartDate=start)
