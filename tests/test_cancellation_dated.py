@@ -182,5 +182,5 @@ def test_a_dated_order_cancel_through_graphql_runs_on_time_across_a_restart(make
         order = support.wait_for(cancelled, 30, message="the dated cancellation to run")
         assert datetime.now(UTC) >= date
         [request] = order["cancelRequests"]
-        assert (request["state"], request["result"], request["fee"]["amount"]) == ("DONE", "accepted", "15.00")
+        assert (request["state"], request["result"], request["fee"]["amount"]) == ("DONE", "ACCEPTED", "15.00")
         assert [t for _, _, t in pack.undo_calls()] == ["undo.configure", "undo.reserve"]

@@ -86,7 +86,7 @@ def test_order_cancel_undoes_in_reverse_order_and_cancels_the_order(world):
     assert hidden["cancelRequest"] is None and hidden["errors"][0]["code"] == "NOT_FOUND"
 
     owner = support.bearer(runtime, "customer", account="ACME")
-    answer = _gql(client, CANCEL, {"input": {"id": order_id, "reason": "moved", "reasonType": "commercial"}}, owner)[
+    answer = _gql(client, CANCEL, {"input": {"id": order_id, "reason": "moved", "reasonType": "COMMERCIAL"}}, owner)[
         "orderCancel"
     ]
     assert answer["errors"] == []
@@ -108,7 +108,7 @@ def test_order_cancel_undoes_in_reverse_order_and_cancels_the_order(world):
     assert [p["status"] for p in order["products"]] == ["CANCELLED"]
     assert [line["state"] for line in order["lines"]] == ["CANCELLED"]
     [listed] = order["cancelRequests"]
-    assert listed["state"] == "DONE" and listed["result"] == "accepted" and listed["effectiveCancellationDate"]
+    assert listed["state"] == "DONE" and listed["result"] == "ACCEPTED" and listed["effectiveCancellationDate"]
     types = [e["type"] for e in order["events"]]
     assert "CancelProductOrderCreateEvent" in types
     order_states = [
@@ -121,16 +121,16 @@ def test_order_cancel_undoes_in_reverse_order_and_cancels_the_order(world):
     assert read == {
         "id": request["id"],
         "state": "DONE",
-        "result": "accepted",
+        "result": "ACCEPTED",
         "cancellationReason": "moved",
-        "reasonType": "commercial",
+        "reasonType": "COMMERCIAL",
     }
     assert _gql(client, REQUEST, {"id": request["id"]}, stranger)["cancelRequest"] is None
     node = "query($id: ID!) { node(id: $id) { id ... on CancelRequest { state result } } }"
     assert _gql(client, node, {"id": request["id"]}, owner)["node"] == {
         "id": request["id"],
         "state": "DONE",
-        "result": "accepted",
+        "result": "ACCEPTED",
     }
     assert _gql(client, node, {"id": request["id"]}, stranger)["node"] is None
 

@@ -154,7 +154,7 @@ SAMPLES = {
             "id": ORDER,
             "reason": "r",
             "version": 2,
-            "reasonType": "commercial",
+            "reasonType": "COMMERCIAL",
             "requestedCancellationDate": "2030-01-01T00:00:00",
             "acknowledgePointOfNoReturn": True,
         },

@@ -414,7 +414,7 @@ def test_a_line_reaching_its_ponrs_shows_them_marks_its_bundle_and_holds_its_can
     )["orderLineCancel"]
     assert denied["errors"] == []
     request = denied["cancelRequest"]
-    assert (request["state"], request["result"]) == ("DONE", "denied")
+    assert (request["state"], request["result"]) == ("DONE", "DENIED")
     assert "PONR_PASSED" in request["resultMessage"] and "'ponr.activate'" in request["resultMessage"]
 
 

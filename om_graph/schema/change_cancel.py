@@ -13,13 +13,16 @@ from om_graph.schema.context import Info
 from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.inputs import node_id, parse_global_id, utc_naive
 from om_graph.schema.mutations import UserError, _mutation, _order_detail
-from om_graph.schema.types.change import CancelRequest
+from om_graph.schema.types.change import CancellationReasonType, CancelRequest
 from om_graph.schema.types.ordering import Order
 
 _VERSION = "The order version you saw (optimistic lock): CONFLICT when it changed since."
 _REASON = "Why it is cancelled (required, at most 500 characters)."
-_REASON_TYPE = "MEF cancellation reason type: commercial or technical."
-_DATE = "When the requester wants it cancelled (stored; the cancellation runs at once)."
+_REASON_TYPE = "MEF cancellation reason type."
+_DATE = (
+    "When the requester wants it cancelled: a future date is assessed now, then the request waits (ACKNOWLEDGED) "
+    "and runs at that date (assessed again); it is rejected if the order ends first. Absent or past: at once."
+)
 _ACK = "Acknowledge a soft point of no return and its charge (else PONR_ACKNOWLEDGEMENT_REQUIRED)."
 
 
@@ -29,7 +32,7 @@ class OrderCancelInput:
     id: strawberry.ID
     reason: str = strawberry.field(description=_REASON)
     version: int | None = strawberry.field(default=None, description=_VERSION)
-    reason_type: str | None = strawberry.field(default=None, description=_REASON_TYPE)
+    reason_type: CancellationReasonType | None = strawberry.field(default=None, description=_REASON_TYPE)
     requested_cancellation_date: datetime | None = strawberry.field(default=None, description=_DATE)
     acknowledge_point_of_no_return: bool = strawberry.field(default=False, description=_ACK)
 
@@ -40,7 +43,7 @@ class OrderLineCancelInput:
     line_id: strawberry.ID
     reason: str = strawberry.field(description=_REASON)
     version: int | None = strawberry.field(default=None, description=_VERSION)
-    reason_type: str | None = strawberry.field(default=None, description=_REASON_TYPE)
+    reason_type: CancellationReasonType | None = strawberry.field(default=None, description=_REASON_TYPE)
     requested_cancellation_date: datetime | None = strawberry.field(default=None, description=_DATE)
     acknowledge_point_of_no_return: bool = strawberry.field(default=False, description=_ACK)
 
@@ -78,7 +81,7 @@ class CancelMutations:
                 ctx.acting,
                 node_id(input.id, "Order", "id"),
                 reason=input.reason,
-                reason_type=input.reason_type,
+                reason_type=input.reason_type.value if input.reason_type is not None else None,
                 requested_date=utc_naive(input.requested_cancellation_date),
                 acknowledge_ponr=input.acknowledge_point_of_no_return,
                 expected_version=input.version,
@@ -105,7 +108,7 @@ class CancelMutations:
                 order_id,
                 line_id=line_id,
                 reason=input.reason,
-                reason_type=input.reason_type,
+                reason_type=input.reason_type.value if input.reason_type is not None else None,
                 requested_date=utc_naive(input.requested_cancellation_date),
                 acknowledge_ponr=input.acknowledge_point_of_no_return,
                 expected_version=input.version,

@@ -48,10 +48,10 @@ from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.change import charges as change_charges
 from om_graph.core.change import ponr
-from om_graph.core.change.cancellation_settlement import DENIED, open_requests, reject
+from om_graph.core.change.cancellation_settlement import open_requests, reject
 from om_graph.core.change.compensation import cancel_open, needs_undo, refuse_not_compensable, undo_tasks
 from om_graph.core.change.error_codes import ChangeErrorCode
-from om_graph.core.change.models import OPEN_REVISION_STATES, CancelRequest, OrderRevision
+from om_graph.core.change.models import DENIED, OPEN_REVISION_STATES, REASON_TYPES, CancelRequest, OrderRevision
 from om_graph.core.change.states import CANCEL_REQUEST, CancelRequestStates
 from om_graph.core.fulfilment.models import CANCELLED_WAIT, WAITING, Task
 from om_graph.core.fulfilment.orchestration import Orchestrator
@@ -69,7 +69,6 @@ from om_graph.core.ordering.states import CANCELLABLE, LINE, RESTORE_EVENTS, Lin
 
 UowFactory = Callable[..., UnitOfWork]
 REASON_MAX = 500
-REASON_TYPES = ("commercial", "technical")  # MEF cancellation reason types
 log = logging.getLogger(__name__)
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.change.compensation import cancel_open, needs_undo, undo_tasks
 from om_graph.core.change.error_codes import ChangeErrorCode
-from om_graph.core.change.models import OPEN_CANCEL_STATES, CancelRequest
+from om_graph.core.change.models import ACCEPTED, DENIED, OPEN_CANCEL_STATES, CancelRequest
 from om_graph.core.change.states import CancelRequestStates
 from om_graph.core.fulfilment.models import Task
 from om_graph.core.fulfilment.session import PlanSession
@@ -38,8 +38,6 @@ from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import OrderLine
 from om_graph.core.ordering.states import CANCELLABLE, ORDER, LineStates, OrderStates
-
-ACCEPTED, DENIED = "accepted", "denied"  # CancelRequest.result
 
 
 def open_requests(uow: UnitOfWork, order_id: int) -> list[CancelRequest]:

@@ -13,6 +13,9 @@ from om_graph.core.kernel.models import Base, Id, utcnow
 # A revision or a cancellation request still being worked: one of each per order (and line) at a time.
 OPEN_REVISION_STATES = ("assessing", "pendingApproval", "inProgress")  # states.RevisionStates
 OPEN_CANCEL_STATES = ("acknowledged", "inProgress")  # states.CancelRequestStates
+ACCEPTED, DENIED = "accepted", "denied"
+CANCEL_RESULTS = (ACCEPTED, DENIED)  # CancelRequest.result, once assessed
+REASON_TYPES = ("commercial", "technical")  # MEF cancellation reason types
 
 
 def _open(states: tuple[str, ...]) -> Any:
@@ -91,11 +94,11 @@ class CancelRequest(Base):
     line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(32))
     cancellation_reason: Mapped[str] = mapped_column(String(500))
-    reason_type: Mapped[str | None] = mapped_column(String(16))  # MEF: commercial, technical
+    reason_type: Mapped[str | None] = mapped_column(String(16))  # REASON_TYPES
     requested_cancellation_date: Mapped[datetime | None]
     effective_cancellation_date: Mapped[datetime | None]
     previous_state: Mapped[str | None] = mapped_column(String(32))  # what the order (or line) was in
-    result: Mapped[str | None] = mapped_column(String(16))  # accepted, denied
+    result: Mapped[str | None] = mapped_column(String(16))  # CANCEL_RESULTS
     result_message: Mapped[str | None] = mapped_column(String(2000))
     fee: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {amount, currency, reason, ...}
     ponr_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -12,6 +12,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from om_graph.core.change.models import CANCEL_RESULTS, REASON_TYPES
 from om_graph.core.change.states import CANCEL_REQUEST, REVISION
 from om_graph.schema.context import Info, batched
 from om_graph.schema.enums import _enum, members_by_value
@@ -23,13 +24,23 @@ if TYPE_CHECKING:
 
     class CancelRequestState(Enum): ...
 
+    class CancellationReasonType(Enum): ...
+
+    class CancellationResult(Enum): ...
+
 else:
     CancelRequestState = _enum(
         "CancelRequestState",
         CANCEL_REQUEST.states,
         "TMF622 CancelProductOrder state: done means assessed with a result (accepted or denied).",
     )
+    CancellationReasonType = _enum(
+        "CancellationReasonType", REASON_TYPES, "MEF cancellation reason type: why the requester cancels."
+    )
+    CancellationResult = _enum("CancellationResult", CANCEL_RESULTS, "What the assessment of a cancellation request decided.")
 _CANCEL_STATES = members_by_value(CancelRequestState)
+_REASON_TYPES = members_by_value(CancellationReasonType)
+_RESULTS = members_by_value(CancellationResult)
 
 
 @strawberry.type(description="A cancellation fee or charge: an amount in the order's currency, and why.")
@@ -47,12 +58,12 @@ class CancelRequest(relay.Node):
     id: relay.NodeID[int]
     state: CancelRequestState
     cancellation_reason: str
-    reason_type: str | None = strawberry.field(description="MEF cancellation reason type: commercial or technical.")
+    reason_type: CancellationReasonType | None
     requested_cancellation_date: datetime | None = strawberry.field(
-        description="When the requester asked for it (stored; the cancellation runs at once)."
+        description="When the requester wants it cancelled: until then the request waits, acknowledged."
     )
     effective_cancellation_date: datetime | None = strawberry.field(description="When the order or line was cancelled.")
-    result: str | None = strawberry.field(description="accepted or denied, once done.")
+    result: CancellationResult | None = strawberry.field(description="Once assessed: accepted or denied (rejected too).")
     result_message: str | None = strawberry.field(description="Why it was denied (the error code first) or failed.")
     fee: CancellationFee | None = strawberry.field(
         description="The cancellation fee (the offerings' cancellationFee x quantity, when work had started)."
@@ -74,10 +85,10 @@ class CancelRequest(relay.Node):
             id=row.id,
             state=_CANCEL_STATES[row.state],
             cancellation_reason=row.cancellation_reason,
-            reason_type=row.reason_type,
+            reason_type=_REASON_TYPES[row.reason_type] if row.reason_type is not None else None,
             requested_cancellation_date=row.requested_cancellation_date,
             effective_cancellation_date=row.effective_cancellation_date,
-            result=row.result,
+            result=_RESULTS[row.result] if row.result is not None else None,
             result_message=row.result_message,
             fee=CancellationFee(amount=Decimal(fee["amount"]), currency=fee["currency"], reason=fee.get("reason"))
             if fee
