@@ -20,9 +20,12 @@ installation address, its access line does). Then, per task of the template:
   (an automatic attempt ends within its lease; ask again after it), never applied under it;
 - the domain order ``reopen``s when it was completed.
 
-Domain orders only the old plan has (a removed line, the highest units of a lower quantity) have
-their open work cancelled and their completed work undone; those only the new plan has (a new line,
-extra units) are added with their tasks. Everything else continues untouched. Dependencies of the
+Domain orders only the old plan has (a removed line, the highest units of a lower quantity, or one
+a kept unit's new decomposition no longer produces: a child service a characteristic switched off)
+have their open work cancelled and their completed work undone; the last kind are ``dropped``: the
+revision withdraws them once that work is over (revision.py ``on_plan_close``), so they neither roll
+up completed nor bring their outputs to the product. Those only the new plan has (a new line, extra
+units) are added with their tasks. Everything else continues untouched. Dependencies of the
 new tasks are the new plan's, mapped onto the tasks that stand for them (kept old ones, new ones,
 redos); a kept pending task that depended on a cancelled one depends on its replacement instead
 (or on nothing, when it is gone), and one that depended on a redone task also waits for the redo.
@@ -61,10 +64,13 @@ class CompensationPlan:
     replaced_by: dict[int, PlannedTask] = field(default_factory=dict)  # cancelled old task id -> its replacement
     redone: dict[int, PlannedTask] = field(default_factory=dict)  # old task id -> its redo's template row
     edges: list[tuple[Any, Any, str, int]] = field(default_factory=list)  # (task, predecessor, type, lag) of new rows
+    # Old domain orders of a unit the new plan keeps (its line live, its root unit still planned)
+    # that the new plan does not produce: withdrawn once their work is over (not a removed unit's).
+    dropped: list[int] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.cancel or self.undo or self.redo or self.new_tasks or self.new_domain_orders)
+        return not (self.cancel or self.undo or self.redo or self.new_tasks or self.new_domain_orders or self.dropped)
 
 
 def _old_paths(plan: OrderPlan) -> dict[Path, DomainOrder]:
@@ -123,6 +129,7 @@ def compare(
     task of a changed or removed domain order."""
     result = CompensationPlan()
     old = _old_paths(plan)
+    path_of = {d.id: path for path, d in old.items()}
     tasks = current_tasks(plan)
     new_tasks_of: dict[int, list[PlannedTask]] = {}
     for planned_task in new.tasks:
@@ -150,8 +157,10 @@ def compare(
         done = {t.key for (d, _), t in tasks.items() if d == domain_order.id}
         result.new_tasks.extend(t for key, t in replacements.items() if key not in done)
 
+    units: set[tuple[int, tuple[str, int]]] = set()  # (line number, root step) of the new plan's units
     for planned in new.domain_orders:
         path = _new_path(planned, line_numbers)
+        units.add((path[0], path[1][0]))
         existing = old.get(path)
         if existing is None:
             result.new_domain_orders.append(planned)
@@ -176,8 +185,11 @@ def compare(
                 else:  # no live work stands for it (never planned here, or its effect was reversed)
                     result.new_tasks.append(planned_task)
     for domain_order in plan.domain_orders:
-        if domain_order.id not in seen and (live is None or domain_order.line_id in live):  # a removed line or unit
+        if domain_order.id not in seen and (live is None or domain_order.line_id in live):  # a removed line or unit, or dropped
             retire(domain_order, {})
+            at = path_of.get(domain_order.id)
+            if at is not None and (at[0], at[1][0]) in units:  # its unit stays: the new plan dropped it
+                result.dropped.append(domain_order.id)
     if running:
         raise ValidationFailed(
             [
@@ -214,17 +226,37 @@ def _map_edges(new: Decomposition, result: CompensationPlan) -> None:
         result.edges.append((edge.task, predecessor, edge.dependency_type, edge.lag_seconds))
 
 
-def summary(plan: OrderPlan, cancelled: Iterable[Task], undos: Iterable[Task], written: Iterable[Task]) -> dict[str, Any]:
+def summary(
+    plan: OrderPlan,
+    cancelled: Iterable[Task],
+    undos: Iterable[Task],
+    written: Iterable[Task],
+    dropped: Iterable[int] = (),
+) -> dict[str, Any]:
     """The revision's ``compensation``: the tasks it cancels and undoes (the originals), and the
-    redo and new tasks it adds (``cancel``, ``undo``, ``redo``, ``add``)."""
+    redo and new tasks it adds (``cancel``, ``undo``, ``redo``, ``add``), each {id key name mode};
+    and, when there are any, the domain orders the new plan dropped (``dropped``, each {id specKey
+    unitIndex lineNumber}), which ``on_plan_close`` withdraws once their work is over."""
 
     def describe(task: Task) -> dict[str, Any]:
         return {"id": task.id, "key": task.key, "name": task.name, "mode": task.mode}
 
     rows = list(written)
-    return {
+    found: dict[str, Any] = {
         "cancel": [describe(t) for t in cancelled],
         "undo": [describe(plan.tasks[u.compensates_id]) for u in undos if u.compensates_id is not None],
         "redo": [describe(t) for t in rows if t.mode == TaskModes.REDO],
         "add": [describe(t) for t in rows if t.mode == TaskModes.DO],
     }
+    gone = [plan.domain_order(i) for i in dropped]
+    if gone:  # only when there are some: the plan's shape stays the same for every other revision
+        found["dropped"] = [
+            {
+                "id": d.id,
+                "specKey": d.spec_key,
+                "unitIndex": d.unit_index,
+                "lineNumber": plan.line(d.line_id).line_number,
+            }
+            for d in gone
+        ]
+    return found

@@ -20,7 +20,11 @@ Revisable: an order in progress, pending or held (its plan exists); not a line t
 (``LINE_COMPLETED``). One open revision per order (a partial unique index): a second one is
 ``REVISION_IN_PROGRESS``; a stale ``version`` is the usual ``CONFLICT``. The revision completes
 when the tasks it planned (``Task.revision_id``) have all finished (:func:`on_plan_close`, run by
-every plan session's close).
+every plan session's close). A domain order the new plan of a kept line no longer produces (a child
+service a characteristic switched off: ``CompensationPlan.dropped``, kept in the revision's
+``compensation`` as ``dropped``) is withdrawn (cancelled) once its work is over, its undos done;
+one whose undo failed is left to fallout. A withdrawn domain order's outputs do not reach the
+product (fulfilment/rollup.py ``unit_outputs``).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from om_graph.core.fulfilment.models import DomainOrder, Task
 from om_graph.core.fulfilment.orchestration import Orchestrator
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.session import PlanSession
-from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, DomainOrderStates, TaskStates
+from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK, DomainOrderStates, TaskModes, TaskStates
 from om_graph.core.inventory.settlement import align_placeholders, create_placeholders
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.error_codes import CommonErrorCode
@@ -554,6 +558,13 @@ class RevisionService:
                 domain_order = plan.domain_order(domain_order_id)
                 if domain_order.state == DomainOrderStates.COMPLETED:
                     session.fire(domain_order, "reopen", SYSTEM_ACTOR, {"revision": revision.id})
+            # Dropped domain orders: withdrawn now when their work is over (only cancelled), else
+            # reopened while their undos run (so nothing above them completes on their old work).
+            _withdraw_dropped(session, comp.dropped, revision.id)
+            for domain_order_id in _not_over(plan, comp.dropped):
+                domain_order = plan.domain_order(domain_order_id)
+                if domain_order.state == DomainOrderStates.COMPLETED:
+                    session.fire(domain_order, "reopen", SYSTEM_ACTOR, {"revision": revision.id})
             for line in new_lines:
                 create_placeholders(uow, order, line, self.registry)
             charges: list[dict[str, Any]] = []
@@ -575,7 +586,7 @@ class RevisionService:
             )
             revision.new_version = number
             revision.charges = charges or None
-            revision.compensation = plan_diff.summary(plan, cancelled, undos, written)
+            revision.compensation = plan_diff.summary(plan, cancelled, undos, written, comp.dropped)
             uow.record(
                 order,
                 ev.ORDER_ATTRIBUTE_CHANGE,
@@ -710,20 +721,70 @@ def _withdraw_removed_units(session: PlanSession) -> None:
                 break
 
 
+def _not_over(plan: OrderPlan, domain_order_ids: Iterable[int]) -> set[int]:
+    """Of ``domain_order_ids``, those whose work is not over: a task of theirs or of a domain order
+    under them is still open, or an undo of it failed (its fallout decides what happens next)."""
+    wanted = set(domain_order_ids)
+    if not wanted:
+        return set()
+    blocked: set[int] = set()
+    for task in plan.tasks.values():
+        if task.state in TASK.terminal and not (task.mode == TaskModes.UNDO and task.state == TaskStates.FAILED):
+            continue
+        at: int | None = task.domain_order_id
+        while at is not None and at not in blocked:
+            blocked.add(at)
+            at = plan.domain_order(at).parent_id
+    return wanted & blocked
+
+
+def _dropped(revision: OrderRevision) -> list[int]:
+    """The domain orders a revision's new plan dropped (its ``compensation``, plan_diff.summary)."""
+    return [int(row["id"]) for row in (revision.compensation or {}).get("dropped") or ()]
+
+
+def _withdraw_dropped(session: PlanSession, domain_order_ids: Iterable[int], revision_id: int) -> None:
+    """The domain orders a revision dropped (the new plan of their kept line does not produce them)
+    are withdrawn, or cancelled when not started, once their work is over (:func:`_not_over`),
+    children first, as a line cancellation's (change/cancellation.py ``_cancel_line``). One whose
+    undo failed is not: the roll-up fails it, and its fallout is worked like any other."""
+    plan = session.plan
+    wanted = set(domain_order_ids)
+    live = [d for d in plan.domain_orders if d.id in wanted and d.state not in DOMAIN_ORDER.terminal]
+    if not live:
+        return
+    busy = _not_over(plan, [d.id for d in live])
+    for domain_order in sorted(live, key=lambda d: d.id, reverse=True):
+        if domain_order.id in busy:
+            continue
+        for event in ("withdraw", "cancel"):
+            if DOMAIN_ORDER.can(domain_order.state, event):
+                payload = {"reason": "the revised line no longer needs it", "revision": revision_id}
+                session.fire(domain_order, event, SYSTEM_ACTOR, payload)
+                break
+
+
 def on_plan_close(session: PlanSession) -> None:
     """A revision in progress completes when every task it planned (undo, redo, new) is finished:
-    run by each plan session's close (fulfilment/session.py ``CLOSE_HOOKS``). A unit a revision
-    removed has its domain orders withdrawn once their undos are over."""
+    run by each plan session's close (fulfilment/session.py ``CLOSE_HOOKS``), before the roll-up.
+    A unit a revision removed has its domain orders withdrawn once their undos are over; so have
+    the domain orders it dropped (``compensation.dropped``: what the new plan of a kept line no
+    longer produces), unless an undo of theirs failed."""
     _withdraw_removed_units(session)
     planned: dict[int, list[Task]] = {}
     for task in session.plan.tasks.values():
         if task.revision_id is not None:
             planned.setdefault(task.revision_id, []).append(task)
     for revision_id, tasks in planned.items():
-        if not all(task.state in TASK.terminal for task in tasks):
+        finished = all(task.state in TASK.terminal for task in tasks)
+        # Dropped work is over only once an undo of this revision has finished (the rest was cancelled at once).
+        if not finished and not any(t.mode == TaskModes.UNDO and t.state in TASK.terminal for t in tasks):
             continue
         revision = session.uow.session.get(OrderRevision, revision_id)
         if revision is None or revision.state != RevisionStates.IN_PROGRESS:
+            continue
+        _withdraw_dropped(session, _dropped(revision), revision_id)
+        if not finished:
             continue
         failed = [task for task in tasks if task.state == TaskStates.FAILED]
         if failed:  # its compensation could not run to its end: the line fails with it (roll-up)

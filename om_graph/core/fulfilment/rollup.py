@@ -26,16 +26,23 @@ from om_graph.core.ordering.states import LINE, ORDER, LineStates
 
 
 def unit_outputs(domain_orders: list[DomainOrder], line: OrderLine) -> dict[int, dict[str, Any]]:
-    """Characteristics produced by tasks (e.g. assigned serials), gathered per unit of the line."""
+    """Characteristics produced by tasks (e.g. assigned serials), gathered per unit of the line.
+    A cancelled domain order (withdrawn: a revision removed its unit or dropped it, its work
+    undone), or one under it, gives none: what it produced is not the product's."""
     per_unit: dict[int, dict[str, Any]] = {}
     roots = {d.id: d.unit_index for d in domain_orders if d.line_id == line.id and d.parent_id is None}
     parents: dict[int, int | None] = {d.id: d.parent_id for d in domain_orders}
+    cancelled = {d.id for d in domain_orders if d.state == DomainOrderStates.CANCELLED}
     for d in domain_orders:
         if d.line_id != line.id:
             continue
         root, parent = d.id, d.parent_id
+        withdrawn = d.id in cancelled
         while parent is not None:
+            withdrawn = withdrawn or parent in cancelled
             root, parent = parent, parents.get(parent)
+        if withdrawn:
+            continue
         extra = {k: v for k, v in d.characteristics.items() if k not in line.characteristics}
         per_unit.setdefault(roots.get(root, 0), {}).update(extra)
     return per_unit
