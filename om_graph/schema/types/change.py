@@ -173,7 +173,8 @@ class OrderRevision:
     new_version: int | None = strawberry.field(description="The version it made, once applied.")
     diff: list[VersionChange]
     compensation: JSON | None = strawberry.field(
-        description="The compensation plan: cancel, undo (the original tasks), redo and add (the new tasks), each {id key name mode}."
+        description="The compensation plan: cancel, undo (the original tasks), redo and add (the new tasks), each {id key name mode}; "
+        "dropped: the domain orders the new version no longer has (withdrawn once their undos are done)."
     )
     charges: JSON | None = strawberry.field(description="Soft point-of-no-return charges applied (one-time surcharges).")
     point_of_no_return_acknowledged: bool
