@@ -29,6 +29,11 @@ units) are added with their tasks. Everything else continues untouched. Dependen
 new tasks are the new plan's, mapped onto the tasks that stand for them (kept old ones, new ones,
 redos); a kept pending task that depended on a cancelled one depends on its replacement instead
 (or on nothing, when it is gone), and one that depended on a redone task also waits for the redo.
+
+Parked parts (staggered decomposition) match by (parent's path, target specification,
+characteristic): the new plan's waits the current plan lacks are ``new_waits`` (written and
+parked, revision_work.py), the current plan's waiting ones the new plan lacks are released (the
+new plan builds that part under the same parent) or cancelled.
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from om_graph.core.change.error_codes import ChangeErrorCode
-from om_graph.core.fulfilment.decomposition import Decomposition, PlannedDomainOrder, PlannedTask
-from om_graph.core.fulfilment.models import DomainOrder, Task
+from om_graph.core.fulfilment.decomposition import WAITING, Decomposition, PlannedDomainOrder, PlannedTask, PlannedWait
+from om_graph.core.fulfilment.models import DecompositionWait, DomainOrder, Task
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.states import DomainOrderStates, TaskModes, TaskStates
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
@@ -67,10 +72,27 @@ class CompensationPlan:
     # Old domain orders of a unit the new plan keeps (its line live, its root unit still planned)
     # that the new plan does not produce: withdrawn once their work is over (not a removed unit's).
     dropped: list[int] = field(default_factory=list)
+    # Parked parts (staggered decomposition): the new plan's waits the current plan does not have
+    # (written and parked by the revision, revision_work.py), and the current plan's waiting ones
+    # the new plan no longer has: released when the new plan builds their part under the same
+    # parent (the revision supplied what it needed), else cancelled (their parent or line gone).
+    new_waits: list[PlannedWait] = field(default_factory=list)
+    release_waits: list[int] = field(default_factory=list)  # DecompositionWait ids
+    cancel_waits: list[int] = field(default_factory=list)  # DecompositionWait ids
 
     @property
     def empty(self) -> bool:
-        return not (self.cancel or self.undo or self.redo or self.new_tasks or self.new_domain_orders or self.dropped)
+        return not (
+            self.cancel
+            or self.undo
+            or self.redo
+            or self.new_tasks
+            or self.new_domain_orders
+            or self.dropped
+            or self.new_waits
+            or self.release_waits
+            or self.cancel_waits
+        )
 
 
 def _old_paths(plan: OrderPlan) -> dict[Path, DomainOrder]:
@@ -202,7 +224,43 @@ def compare(
             ]
         )
     _map_edges(new, result)
+    _compare_waits(plan, new, line_numbers, path_of, result)
     return result
+
+
+def _compare_waits(
+    plan: OrderPlan, new: Decomposition, line_numbers: Mapping[int, int], path_of: Mapping[int, Path], result: CompensationPlan
+) -> None:
+    """The parked parts: a wait is (its parent's path, target specification, characteristic); the
+    new plan's that the current plan has are kept, the others written; the current plan's that the
+    new plan no longer has are released (the new plan builds the part under that parent) or
+    cancelled."""
+    new_keys: set[tuple[Path, str, str]] = set()
+    for wait in new.waits:
+        parent = _new_path(wait.parent, line_numbers) if wait.parent is not None else path_of.get(wait.parent_id or 0)
+        if parent is not None:
+            new_keys.add((parent, wait.spec_key, wait.characteristic))
+    old_keys: set[tuple[Path, str, str]] = set()
+    built = {
+        (result.matched.get(id(planned.parent)), planned.spec_key)
+        for planned in result.new_domain_orders
+        if planned.parent is not None
+    }
+    for row in plan.waits:
+        if row.state != WAITING:
+            continue
+        at = path_of.get(row.parent_id) if row.parent_id is not None else None
+        key = (at, row.spec_key, row.characteristic) if at is not None else None
+        if key is not None and key in new_keys:
+            old_keys.add(key)
+        elif (row.parent_id, row.spec_key) in built:
+            result.release_waits.append(row.id)
+        else:
+            result.cancel_waits.append(row.id)
+    for wait in new.waits:
+        parent = _new_path(wait.parent, line_numbers) if wait.parent is not None else path_of.get(wait.parent_id or 0)
+        if parent is None or (parent, wait.spec_key, wait.characteristic) not in old_keys:
+            result.new_waits.append(wait)
 
 
 def _number(plan: OrderPlan, task: Task) -> int:
@@ -232,11 +290,16 @@ def summary(
     undos: Iterable[Task],
     written: Iterable[Task],
     dropped: Iterable[int] = (),
+    parked: Iterable[DecompositionWait] = (),
+    unparked: Iterable[DecompositionWait] = (),
 ) -> dict[str, Any]:
     """The revision's ``compensation``: the tasks it cancels and undoes (the originals), and the
     redo and new tasks it adds (``cancel``, ``undo``, ``redo``, ``add``), each {id key name mode};
     and, when there are any, the domain orders the new plan dropped (``dropped``, each {id specKey
-    unitIndex lineNumber}), which ``on_plan_close`` withdraws once their work is over."""
+    unitIndex lineNumber}), which ``on_plan_close`` withdraws once their work is over; the parts its
+    new plan parks (``parked``: waits written, each {id specKey characteristic unitIndex
+    lineNumber}) and the waits of the plan it ends (``unparked``: the same, with their new
+    ``state``, released or cancelled)."""
 
     def describe(task: Task) -> dict[str, Any]:
         return {"id": task.id, "key": task.key, "name": task.name, "mode": task.mode}
@@ -259,4 +322,18 @@ def summary(
             }
             for d in gone
         ]
+
+    def wait(row: DecompositionWait, with_state: bool) -> dict[str, Any]:
+        described = {
+            "id": row.id,
+            "specKey": row.spec_key,
+            "characteristic": row.characteristic,
+            "unitIndex": row.unit_index,
+            "lineNumber": plan.line(row.line_id).line_number,
+        }
+        return {**described, "state": row.state} if with_state else described
+
+    for name, waits, with_state in (("parked", list(parked), False), ("unparked", list(unparked), True)):
+        if waits:  # only when there are some, as ``dropped``
+            found[name] = [wait(w, with_state) for w in waits]
     return found

@@ -25,6 +25,13 @@ service a characteristic switched off: ``CompensationPlan.dropped``, kept in the
 ``compensation`` as ``dropped``) is withdrawn (cancelled) once its work is over, its undos done;
 one whose undo failed is left to fallout. A withdrawn domain order's outputs do not reach the
 product (fulfilment/rollup.py ``unit_outputs``).
+
+The new plan's parked parts (staggered decomposition) are written as the decomposer writes them
+and their lines go pending; the current plan's waits the new plan no longer has are released or
+cancelled (revision_work.py ``write_work``, ``unpark``). A parked part is not the revision's work:
+the revision completes once the tasks it planned are over, the part then proceeds as any parked
+part when its data is supplied (tasks of the revision built on it finish after it, and so does
+the revision then).
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from om_graph.core.change.models import OPEN_REVISION_STATES, OrderRevision, Ord
 from om_graph.core.change.revision_input import LineRevision, RevisionInput, revision_paths
 from om_graph.core.change.revision_pricing import REVISION_DISCOUNT, Priced, new_adjustment_errors, order_adjustments
 from om_graph.core.change.revision_waiting import awaiting, release, revised_lines
-from om_graph.core.change.revision_work import revise_inputs, write_work
+from om_graph.core.change.revision_work import revise_inputs, unpark, write_work
 from om_graph.core.change.states import REVISION, RevisionStates
 from om_graph.core.fulfilment import holds
 from om_graph.core.fulfilment.decomposition import Decomposer, installed_characteristics
@@ -552,7 +559,9 @@ class RevisionService:
                 session.fire(line, "requestCancellation", SYSTEM_ACTOR, {"revision": revision.id, "by": actor.label})
                 session.fire(line, "acceptCancellation", SYSTEM_ACTOR, {"revision": revision.id})
             # 3. the new work: domain orders and tasks, redo tasks after their undo
-            written = write_work(session, prepared.temp_ids, comp, revision.id, undo_of, line_id_of)
+            work = write_work(session, prepared.temp_ids, comp, revision.id, undo_of, line_id_of)
+            written = work.tasks
+            unparked = unpark(session, comp)  # after the new waits: a line still waiting stays pending
             revise_inputs(plan, comp, undos)
             for domain_order_id in comp.reopen:
                 domain_order = plan.domain_order(domain_order_id)
@@ -586,7 +595,7 @@ class RevisionService:
             )
             revision.new_version = number
             revision.charges = charges or None
-            revision.compensation = plan_diff.summary(plan, cancelled, undos, written, comp.dropped)
+            revision.compensation = plan_diff.summary(plan, cancelled, undos, written, comp.dropped, work.waits, unparked)
             uow.record(
                 order,
                 ev.ORDER_ATTRIBUTE_CHANGE,

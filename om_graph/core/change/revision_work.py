@@ -1,19 +1,35 @@
 """The work a revision writes (core/change/revision.py ``_apply``): the new plan's domain orders
-and tasks (new, redo) under the revision, wired into the kept plan, and the changed domain
-orders' inputs."""
+and tasks (new, redo) under the revision, wired into the kept plan, the new plan's parked parts
+(staggered decomposition: its waits the current plan does not have, written as the decomposer
+writes them, ``decomposition.wait_rows`` and ``staggered.park``; the current plan's waits it no
+longer has released or cancelled, ``unpark``), and the changed domain orders' inputs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.change import compensation, plan_diff
-from om_graph.core.fulfilment.decomposition import PlannedDomainOrder, PlannedTask, task_row
-from om_graph.core.fulfilment.models import DomainOrder, Task, TaskDependency
+from om_graph.core.fulfilment.decomposition import (
+    CANCELLED_WAIT,
+    RELEASED,
+    WAITING,
+    PlannedDomainOrder,
+    PlannedTask,
+    task_row,
+    wait_rows,
+)
+from om_graph.core.fulfilment.holds import information_provided
+from om_graph.core.fulfilment.models import DecompositionWait, DomainOrder, Task, TaskDependency
 from om_graph.core.fulfilment.plan import OrderPlan
 from om_graph.core.fulfilment.rules import DependencyTypes
 from om_graph.core.fulfilment.session import PlanSession
+from om_graph.core.fulfilment.staggered import field_path, park, waits_of
 from om_graph.core.fulfilment.states import DOMAIN_ORDER, TASK
 from om_graph.core.kernel.ids import reserve_many
+from om_graph.core.kernel.models import utcnow
+from om_graph.core.ordering.states import LineStates
 
 
 def write_work(
@@ -23,7 +39,7 @@ def write_work(
     revision_id: int,
     undo_of: Mapping[int | None, Task],
     line_id_of: Mapping[int, int],
-) -> list[Task]:
+) -> Written:
     plan, uow = session.plan, session.uow
     line_of = {temp: line_id_of[number] for temp, number in temp_ids.items()}
     planned_tasks: list[tuple[PlannedTask, int | None]] = [(t, None) for t in comp.new_tasks] + [(t, o) for o, t in comp.redo]
@@ -88,9 +104,51 @@ def write_work(
             uow.session.delete(dependency)
         plan.drop_edge(task_id, predecessor_id)
     plan.extend(domain_orders, tasks, edges.values())
-    uow.add_new([*domain_orders, *tasks, *edges.values()])
+    # The new plan's parked parts: the rows the decomposer writes, and their lines pending.
+    waits = wait_rows(comp.new_waits, plan.order.id, domain_id, line_of)
+    uow.add_new([*domain_orders, *tasks, *edges.values(), *waits])
+    park(session, waits)
     compensation.record_planned(uow, plan.order, tasks, "planRevision", {"revision": revision_id})
-    return tasks
+    return Written(tasks, waits)
+
+
+@dataclass
+class Written:
+    """What :func:`write_work` wrote: the revision's tasks (redo, new) and the waits of the parts
+    its new plan parks."""
+
+    tasks: list[Task]
+    waits: list[DecompositionWait]
+
+
+def unpark(session: PlanSession, comp: plan_diff.CompensationPlan) -> list[DecompositionWait]:
+    """The current plan's waits the new plan no longer has: released (the new plan builds their
+    part: the revision supplied what it needed) or cancelled (their parent or line gone, the part
+    switched off). A line left waiting for nothing continues (``informationProvided``, its pause
+    ends); one still waiting asks for what its remaining waits need. Returns the waits ended."""
+    plan = session.plan
+    ended: list[DecompositionWait] = []
+    now = utcnow()
+    for wait in plan.waits:
+        if wait.state != WAITING:
+            continue
+        if wait.id in comp.release_waits:
+            wait.state, wait.released_at = RELEASED, now
+        elif wait.id in comp.cancel_waits:
+            wait.state = CANCELLED_WAIT
+        else:
+            continue
+        ended.append(wait)
+    for line_id in dict.fromkeys(w.line_id for w in ended):
+        line = plan.line(line_id)
+        remaining = waits_of(plan, line)
+        if remaining:
+            line.information_required = [field_path(line, n) for n in dict.fromkeys(w.characteristic for w in remaining)]
+        elif line.state == LineStates.PENDING:
+            information_provided(session, line, SYSTEM_ACTOR)
+        else:  # held, or removed by the revision (pending cancellation): nothing is missing any more
+            line.information_required = None
+    return ended
 
 
 def _parent_id(planned: PlannedDomainOrder, domain_id: Mapping[int, int]) -> int | None:

@@ -18,7 +18,7 @@ the stage's writing transaction moves to their first states and inserts once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -284,20 +284,36 @@ class Decomposer:
             )
             for d in plan.edges
         ]
-        waits = [
-            DecompositionWait(
-                order_id=order_id,
-                line_id=w.line_id,
-                parent_id=id_of[id(w.parent)] if w.parent is not None else w.parent_id,
-                spec_key=w.spec_key,
-                unit_index=w.unit_index,
-                characteristic=w.characteristic,
-                state=WAITING,
-            )
-            for w in plan.waits
-        ]
+        waits = wait_rows(plan.waits, order_id, id_of)
         task_of = {id(p): t for p, t in zip(plan.tasks, tasks, strict=True)}
         return WrittenPlan(domain_orders, tasks, dependencies, waits, task_of)
+
+
+def wait_rows(
+    waits: Iterable[PlannedWait],
+    order_id: int,
+    domain_order_ids: Mapping[int, int],
+    line_ids: Mapping[int, int] | None = None,
+) -> list[DecompositionWait]:
+    """The ``DecompositionWait`` rows of planned waits (parked parts), waiting: a decomposition's
+    (:meth:`Decomposer.write`) or a revision's new plan's (core/change/revision_work.py
+    ``write_work``). ``domain_order_ids``: id() of a planned domain order -> its row's id (a
+    wait under a planned parent); ``line_ids``: a planned line id -> the stored one, where they
+    differ (a revision's new line). Register them with ``staggered.park`` in the plan session
+    that writes them."""
+    lines = line_ids or {}
+    return [
+        DecompositionWait(
+            order_id=order_id,
+            line_id=lines.get(w.line_id, w.line_id),
+            parent_id=domain_order_ids[id(w.parent)] if w.parent is not None else w.parent_id,
+            spec_key=w.spec_key,
+            unit_index=w.unit_index,
+            characteristic=w.characteristic,
+            state=WAITING,
+        )
+        for w in waits
+    ]
 
 
 def task_row(
