@@ -47,7 +47,10 @@ def _waiting_revision(session: PlanSession) -> OrderRevision | None:
 
 def on_rolled_up(session: PlanSession) -> None:
     """A revision still waiting for approval when its order ends (completed, failed, cancelled) is
-    rejected with the order's state as its reason: there is nothing left to revise."""
+    rejected with the order's state as its reason: there is nothing left to revise. Every end an
+    order with a waiting revision can reach runs in a plan session (the roll-up's, the
+    cancellation settlement's); the lifecycle's ``reject`` ends an acknowledged order, which no
+    revision waits on (not revisable); tests/test_revision_order_ends.py."""
     if session.order.state not in ORDER.terminal:
         return
     revision = _waiting_revision(session)
