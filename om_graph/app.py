@@ -51,6 +51,7 @@ from om_graph.schema.limits import (
 )
 from om_graph.schema.response_cache import Entry, ResponseCache
 from om_graph.settings import Settings
+from om_graph.tmf.routes import tmf_routes
 from om_graph.transport import graphiql
 from om_graph.transport.body_limit import BodyLimit
 from om_graph.transport.errors import error_response
@@ -380,6 +381,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/health", health),
+            *tmf_routes(runtime),  # the TMF Open API facade (om_graph/tmf, docs/tmf.md)
             *([graphiql.assets_mount()] if runtime.settings.graphiql_enabled else []),
         ],
         middleware=[Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)],

@@ -16,20 +16,17 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from om_graph.core.kernel.error_codes import CommonErrorCode
-from om_graph.core.kernel.errors import FieldError, ValidationFailed
+from om_graph.core.kernel.errors import ValidationFailed
 from om_graph.core.kernel.ids import key_number
 from om_graph.core.ordering.commands import LineInput, OrderInput
+from om_graph.core.ordering.input_rules import characteristic_values, line_count_error, too_long
 from om_graph.core.ordering.validation import header_length_errors
 from om_graph.core.pricing.request import PriceAdjustment
 from om_graph.schema.enums import LineAction, OrderInitialState
 from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.limits import (
-    MAX_CHARACTERISTIC_NAME_LENGTH,
     MAX_ID_LENGTH,
     MAX_KEY_LENGTH,
-    MAX_LINE_CHARACTERISTICS,
-    MAX_ORDER_LINES,
-    STRING_MAX_LENGTH_CEILING,
 )
 
 
@@ -178,47 +175,8 @@ def node_id(value: str | relay.GlobalID, type_name: str, field: str) -> int:
     return number
 
 
-def too_long(value: str | None, limit: int, field: str) -> FieldError | None:
-    if value is not None and len(value) > limit:
-        return FieldError(field, f"at most {limit} characters", CommonErrorCode.TOO_LONG)
-    return None
-
-
-def _value_error(value, field: str) -> FieldError | None:
-    """Characteristic values are JSON scalars; strings are bounded by the catalog's ceiling
-    here (the specification's own maxLength is the core's check)."""
-    if value is not None and not isinstance(value, (str, int, float, bool)):
-        return FieldError(field, "must be a string, number or boolean", CommonErrorCode.INVALID_TYPE)
-    if isinstance(value, str):
-        return too_long(value, STRING_MAX_LENGTH_CEILING, field)
-    return None
-
-
 def characteristic_map(items: list[CharacteristicInput], path: str) -> dict:
-    if len(items) > MAX_LINE_CHARACTERISTICS:
-        raise ValidationFailed.single(path, f"at most {MAX_LINE_CHARACTERISTICS} characteristics", CommonErrorCode.TOO_MANY)
-    result: dict = {}
-    errors = []
-    for item in items:
-        if len(item.name) > MAX_CHARACTERISTIC_NAME_LENGTH:
-            errors.append(
-                FieldError(
-                    path,
-                    f"a characteristic name has more than {MAX_CHARACTERISTIC_NAME_LENGTH} characters",
-                    CommonErrorCode.TOO_LONG,
-                )
-            )
-            continue
-        field = f"{path}.{item.name}"
-        if item.name in result:
-            errors.append(FieldError(field, "given twice", CommonErrorCode.DUPLICATE))
-        problem = _value_error(item.value, field)
-        if problem is not None:
-            errors.append(problem)
-        result[item.name] = item.value
-    if errors:
-        raise ValidationFailed(errors)
-    return result
+    return characteristic_values(((item.name, item.value) for item in items), path)
 
 
 def _line(line: OrderLineInput, index: int) -> LineInput:
@@ -247,8 +205,8 @@ def to_adjustments(items: list[PriceAdjustmentInput]) -> tuple[PriceAdjustment, 
 
 
 def to_lines(lines: list[OrderLineInput]) -> tuple[LineInput, ...]:
-    if len(lines) > MAX_ORDER_LINES:
-        raise ValidationFailed.single("lines", f"at most {MAX_ORDER_LINES} lines", CommonErrorCode.TOO_MANY)
+    if problem := line_count_error(len(lines)):
+        raise ValidationFailed([problem])
     converted, errors = [], []
     for index, line in enumerate(lines):
         try:

@@ -13,6 +13,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from om_graph.core.catalog.definitions import DEFAULT_STRING_MAX_LENGTH, STRING_MAX_LENGTH_CEILING  # noqa: F401 (listed here)
 from om_graph.core.ordering import commands
+from om_graph.core.ordering.input_rules import MAX_CHARACTERISTIC_NAME_LENGTH, MAX_KEY_LENGTH  # noqa: F401 (listed here)
 from om_graph.core.ordering.validation import (  # noqa: F401 (listed here)
     MAX_CUSTOMER_ID_LENGTH,
     MAX_DESCRIPTION_LENGTH,
@@ -38,8 +39,7 @@ MAX_STATE_FILTERS = 20  # orders(states:); there are 12 order states
 # String inputs, in characters
 MAX_ID_LENGTH = 100  # any ID argument or input field (issued ids are about 20)
 MAX_CURSOR_LENGTH = 100
-MAX_KEY_LENGTH = 100  # offering keys
-MAX_CHARACTERISTIC_NAME_LENGTH = 100
+# offering keys, characteristic names: the core's (ordering/input_rules.py)
 # customerId, description, externalId, idempotencyKey: the core's MAX_*_LENGTH above.
 # A characteristic string value: its specification's maxLength, DEFAULT_STRING_MAX_LENGTH when
 # it declares none, never more than STRING_MAX_LENGTH_CEILING.

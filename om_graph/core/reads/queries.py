@@ -26,6 +26,7 @@ from om_graph.core.kernel.models import EventRecord
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import Order
 from om_graph.core.reads import rows
+from om_graph.core.reads.criteria import Criterion, where
 from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.core.reads.rows import ORDER_CHILDREN, DbRow, OrderDetail, Related
 
@@ -37,6 +38,7 @@ __all__ = [
     "NodeRows",
     "OrderDetail",
     "Page",
+    "Slice",
     "QueryService",
     "Related",
     "event_visible",
@@ -75,6 +77,44 @@ class Page:
     start_cursor: str | None
     total_count: int | None = None  # rows matching the filters, whatever the cursor; when asked for
     related: Related = field(default_factory=Related)
+
+
+@dataclass
+class Slice:
+    """A part of a filtered list (offset reads: the TMF facade): its items and how many match."""
+
+    items: list[Any]  # OrderDetails for orders, rows for products
+    total: int
+    related: Related = field(default_factory=Related)
+
+
+# The fields a list read may be filtered on (core/reads/criteria.py), by read.
+ORDER_FIELDS = {
+    "id": Order.id,
+    "state": Order.state,
+    "external_id": Order.external_id,
+    "customer_id": Order.customer_id,
+    "created_by": Order.created_by,
+    "created_at": Order.created_at,
+    "submitted_at": Order.submitted_at,
+    "completed_at": Order.completed_at,
+    "requested_start_date": Order.requested_start_date,
+    "requested_completion_date": Order.requested_completion_date,
+    "priority": Order.priority,
+    "segment": Order.segment,
+    "channel": Order.channel,
+}
+PRODUCT_FIELDS = {
+    "id": Product.id,
+    "status": Product.status,
+    "customer_id": Product.customer_id,
+    "offering_key": Product.offering_key,
+    "spec_key": Product.spec_key,
+    "name": Product.name,
+    "order_id": Product.order_id,
+    "start_date": Product.start_date,
+    "termination_date": Product.termination_date,
+}
 
 
 @dataclass
@@ -254,6 +294,41 @@ class QueryService:
             _hide_staff_events(actor, details)
             total = uow.session.scalar(select(func.count()).select_from(Order.__table__).where(*filters)) if count else None
         return _page(details, first, total, lambda d: d.order.id)
+
+    def order_slice(
+        self,
+        actor: Actor,
+        *,
+        offset: int,
+        limit: int,
+        criteria: Sequence[Criterion] = (),
+        include: frozenset[str] = ORDER_CHILDREN,
+    ) -> Slice:
+        """Orders matching ``criteria`` (over ``ORDER_FIELDS``), newest first, from ``offset``."""
+        require(actor, Permission.ORDER_READ)
+        filters = where(ORDER_FIELDS, criteria)
+        if actor.account_id is not None:
+            filters.append(Order.customer_id == actor.account_id)
+        stmt = _ORDERS.where(*filters).order_by(Order.id.desc()).offset(offset).limit(limit)
+        with self._uow(read_only=True) as uow:
+            details = rows.order_details(uow.session, list(rows.execute(uow.session, stmt, {})), include)
+            _hide_staff_events(actor, details)
+            total = uow.session.scalar(select(func.count()).select_from(Order.__table__).where(*filters)) or 0
+        return Slice(details, total)
+
+    def product_slice(self, actor: Actor, *, offset: int, limit: int, criteria: Sequence[Criterion] = ()) -> Slice:
+        """Products matching ``criteria`` (over ``PRODUCT_FIELDS``), newest first, from ``offset``."""
+        require(actor, Permission.INVENTORY_READ)
+        filters = where(PRODUCT_FIELDS, criteria)
+        if actor.account_id is not None:
+            filters.append(Product.customer_id == actor.account_id)
+        stmt = _PRODUCTS.where(*filters).order_by(Product.id.desc()).offset(offset).limit(limit)
+        related = Related()
+        with self._uow(read_only=True) as uow:
+            found = list(rows.execute(uow.session, stmt, {}))
+            related.add_contracts(uow.session, found)
+            total = uow.session.scalar(select(func.count()).select_from(Product.__table__).where(*filters)) or 0
+        return Slice(found, total, related)
 
     def products(
         self, actor: Actor, *, first: int, after: str | None, customer_id: str | None, order_id: int | None, count: bool = False

@@ -1,0 +1,137 @@
+"""The list and read conventions of TMF630 that partners' tools rely on.
+
+- ``fields=a,b.c``: attribute selection. Only the named attributes are returned (dotted paths
+  select inside objects and arrays of objects), plus what is always there: ``id``, ``href`` and
+  ``@type`` (and, for orders, ``orderDate`` and ``state``: the resource says which).
+- Attribute filtering: every other query parameter is a filter, ANDed: ``state=inProgress``
+  (equality; ``a,b`` means either), ``orderDate.gt=2026-01-01T00:00:00Z`` (``gt``, ``gte``,
+  ``lt``, ``lte`` for dates and numbers). A resource declares what can be filtered
+  (:class:`Filterable`): anything else is a 400 naming the attributes that can, never ignored.
+- ``offset``/``limit``: the page; a list answers with ``X-Total-Count`` (matching the filters)
+  and ``X-Result-Count`` (in this page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import QueryParams
+from starlette.responses import JSONResponse
+
+from om_graph.core.reads.criteria import Criterion
+from om_graph.tmf.errors import TmfError
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 100
+RESERVED = ("fields", "offset", "limit", "sort")
+OPERATORS = ("gt", "gte", "lt", "lte")
+INVALID_QUERY = "INVALID_QUERY"
+
+
+@dataclass(frozen=True)
+class Filterable:
+    """A TMF attribute a list can be filtered on: the core field it maps to and how a value reads."""
+
+    field: str
+    parse: Callable[[str], Any] = str
+    ordered: bool = False  # gt/gte/lt/lte allowed
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    fields: frozenset[str] | None
+    offset: int
+    limit: int
+    criteria: tuple[Criterion, ...]
+
+
+def parse_datetime(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not an ISO 8601 date-time") from None
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def parse_fields(params: QueryParams) -> frozenset[str] | None:
+    raw = params.get("fields")
+    if raw is None:
+        return None
+    names = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if not names:
+        raise TmfError(400, INVALID_QUERY, "fields: name at least one attribute")
+    return names
+
+
+def _int(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise TmfError(400, INVALID_QUERY, f"{name}: not an integer: {raw!r}") from None
+    if not low <= value <= high:
+        raise TmfError(400, INVALID_QUERY, f"{name}: must be between {low} and {high}")
+    return value
+
+
+def parse_list(params: QueryParams, filterable: Mapping[str, Filterable]) -> ListQuery:
+    criteria = []
+    for key, raw in params.multi_items():
+        if key in RESERVED:
+            continue
+        name, _, op = key.rpartition(".") if key.rsplit(".", 1)[-1] in OPERATORS else (key, "", "eq")
+        spec = filterable.get(name)
+        if spec is None:
+            allowed = ", ".join(sorted(filterable)) or "none"
+            raise TmfError(400, INVALID_QUERY, f"cannot filter on {name!r}: the attributes that can be filtered are {allowed}")
+        if op != "eq" and not spec.ordered:
+            raise TmfError(400, INVALID_QUERY, f"{name}: only equality filters (a,b for either)")
+        try:
+            values = tuple(spec.parse(v) for v in (raw.split(",") if op == "eq" else [raw]))
+        except (ValueError, KeyError) as bad:
+            raise TmfError(400, INVALID_QUERY, f"{key}: {bad.args[0] if bad.args else 'not a valid value'}: {raw!r}") from None
+        criteria.append(Criterion(spec.field, op, values))
+    return ListQuery(
+        parse_fields(params),
+        _int(params, "offset", 0, 0, 10_000_000),
+        _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        tuple(criteria),
+    )
+
+
+def select(resource: Mapping[str, Any], fields: Iterable[str] | None, always: Sequence[str]) -> dict[str, Any]:
+    """``resource`` with only the ``fields`` (dotted paths) and the ``always`` attributes."""
+    if fields is None:
+        return dict(resource)
+    tree: dict[str, Any] = {}
+    for path in (*fields, *always):
+        node = tree
+        parts = path.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if child is None:  # the whole attribute is selected already
+                break
+            node = child
+        else:
+            node[parts[-1]] = None
+    return _pick(resource, tree)
+
+
+def _pick(value: Any, tree: dict[str, Any] | None) -> Any:
+    if tree is None:
+        return value
+    if isinstance(value, list):
+        return [_pick(item, tree) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    return {key: _pick(value[key], sub) for key, sub in tree.items() if key in value}
+
+
+def list_response(items: list[dict[str, Any]], total: int) -> JSONResponse:
+    # 200 even for a part of the list (not TMF630's 206): the v4 documents declare only 200.
+    return JSONResponse(items, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(items))})

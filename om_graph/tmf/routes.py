@@ -1,0 +1,24 @@
+"""The TMF Open API facade's routes, mounted by app.py under ``/tmf-api`` (docs/tmf.md lists them).
+
+Each API is a base path and its resources; every handler is thin over the core services (the
+same permissions and account scoping as GraphQL: a customer's token sees its own account only,
+another account's ids are 404)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from om_graph.runtime import Runtime
+from om_graph.tmf.http import not_found, route
+from om_graph.tmf.tmf622 import order_mapping, orders
+
+TMF622 = "/tmf-api/productOrderingManagement/v4"
+
+
+def tmf_routes(runtime: Runtime) -> list[BaseRoute]:
+    rename = order_mapping.rename
+    return [
+        route(runtime, TMF622, "/productOrder", {"GET": orders.get_list, "POST": orders.create}, rename=rename),
+        route(runtime, TMF622, "/productOrder/{id}", {"GET": orders.get_one}, rename=rename),
+        Route("/tmf-api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+    ]
