@@ -153,3 +153,50 @@ def test_a_retried_post_returns_the_same_order(tmf):
     by_external = [tmf.post(f"{BASE}/productOrder", json=order_body(external_id="IMPORT-7")).json()["id"] for _ in range(2)]
     assert by_external[0] == by_external[1]
     assert tmf.get(f"{BASE}/productOrder", params={"externalId": "IMPORT-7"}).headers["x-total-count"] == "1"
+
+
+def test_a_draft_is_patched_as_a_merge_patch_then_submitted_and_a_draft_is_deleted(tmf):
+    draft = tmf.post(f"{BASE}/productOrder", json=order_body(state="draft")).json()
+    url = f"{BASE}/productOrder/{draft['id']}"
+    item = {**draft["productOrderItem"][0], "quantity": 2}
+    patched = tmf.patch(
+        url,
+        json={"description": "two lines, please", "productOrderItem": [item]},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert (body["description"], body["state"], body["productOrderItem"][0]["quantity"]) == ("two lines, please", "draft", 2)
+    cleared = tmf.patch(url, json={"description": None}).json()  # null removes
+    assert "description" not in cleared
+    submitted = tmf.patch(url, json={"state": "acknowledged"}).json()
+    assert submitted["state"] in ("acknowledged", "inProgress")
+    assert tmf.delete(url).status_code == 409  # submitted: cancelled with cancelProductOrder
+
+    other = tmf.post(f"{BASE}/productOrder", json=order_body(state="draft", external_id="GONE")).json()
+    gone = f"{BASE}/productOrder/{other['id']}"
+    assert tmf.delete(gone).status_code == 204
+    assert tmf.get(gone).status_code == 404
+    assert tmf.get(f"{BASE}/productOrder", params={"externalId": "GONE"}).json() == []
+    assert tmf.delete(gone).status_code == 404
+
+
+def _running(tmf, order_id):
+    def waiting():
+        order = tmf.get(f"{BASE}/productOrder/{order_id}").json()
+        return order if order["state"] == "inProgress" else None
+
+    return support.wait_for(waiting, 30, message="the order to be in progress")
+
+
+def test_a_running_order_is_revised_by_a_patch_of_its_items(tmf):
+    order = _running(tmf, tmf.post(f"{BASE}/productOrder", json=order_body()).json()["id"])
+    url = f"{BASE}/productOrder/{order['id']}"
+    revised = tmf.patch(url, json={"productOrderItem": [{"id": "1", "quantity": 2}]})
+    assert revised.status_code == 200, revised.text
+    assert revised.json()["productOrderItem"][0]["quantity"] == 2
+    refused = tmf.patch(url, json={"description": "new words", "state": "completed"})
+    assert refused.status_code == 400
+    assert "description" in refused.json()["message"] and "state" in refused.json()["message"]
+    again = tmf.patch(url, json={"productOrderItem": [{"id": "1", "quantity": 3}]})  # while the first one runs
+    assert again.status_code == 409 and again.json()["code"] == "REVISION_IN_PROGRESS"

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from om_graph.core.access.auth import AuthenticationFailed
 from om_graph.core.access.error_codes import AccessErrorCode
 from om_graph.core.access.permissions import Forbidden
+from om_graph.core.change.error_codes import ChangeErrorCode
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import Conflict, DomainError, InvalidTransition, NotFound
 
@@ -25,6 +26,10 @@ STATUS: dict[str, int] = {
     AccessErrorCode.UNAUTHENTICATED: 401,
     CommonErrorCode.CONFLICT: 409,
     CommonErrorCode.INVALID_STATE: 409,
+    # One change of an order at a time (core/change): the caller retries once the other is done.
+    ChangeErrorCode.REVISION_IN_PROGRESS: 409,
+    ChangeErrorCode.CANCELLATION_IN_PROGRESS: 409,
+    ChangeErrorCode.WORK_RUNNING: 409,
 }
 REASONS = {
     400: "Bad Request",

@@ -19,6 +19,12 @@ def tmf_routes(runtime: Runtime) -> list[BaseRoute]:
     rename = order_mapping.rename
     return [
         route(runtime, TMF622, "/productOrder", {"GET": orders.get_list, "POST": orders.create}, rename=rename),
-        route(runtime, TMF622, "/productOrder/{id}", {"GET": orders.get_one}, rename=rename),
+        route(
+            runtime,
+            TMF622,
+            "/productOrder/{id}",
+            {"GET": orders.get_one, "PATCH": orders.patch, "DELETE": orders.delete},
+            rename=rename,
+        ),
         Route("/tmf-api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
     ]

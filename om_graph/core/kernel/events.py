@@ -30,6 +30,7 @@ class OrderEvent:
 ORDER_CREATE = "ProductOrderCreateEvent"
 ORDER_ATTRIBUTE_CHANGE = "ProductOrderAttributeValueChangeEvent"
 ORDER_STATE_CHANGE = "ProductOrderStateChangeEvent"
+ORDER_DELETE = "ProductOrderDeleteEvent"  # a draft discarded (TMF622 DELETE)
 ITEM_STATE_CHANGE = "ProductOrderItemStateChangeEvent"
 DOMAIN_ORDER_STATE_CHANGE = "DomainOrderStateChangeEvent"
 TASK_STATE_CHANGE = "TaskStateChangeEvent"

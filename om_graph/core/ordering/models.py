@@ -31,6 +31,7 @@ class Order(Base):
         Index("ix_customer_order_customer_id_id", "customer_id", "id"),
         Index("ix_customer_order_state_id", "state", "id"),
         Index("ix_customer_order_customer_id_state", "customer_id", "state"),  # lifecycle.approval.is_new_customer
+        Index("ix_customer_order_external_id", "external_id"),  # partners find their orders by it (TMF622)
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(80))
@@ -55,6 +56,7 @@ class Order(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    discarded_at: Mapped[datetime | None]  # a draft discarded (TMF622 DELETE): cancelled, kept for its history
     # Set while the order awaits processing by a worker; the reconciler re-enqueues stale ones.
     processing_dispatched_at: Mapped[datetime | None]
     # Pre-fulfilment progress (lifecycle.stages.STAGES): a waiting stage says what it waits for.

@@ -209,6 +209,21 @@ class OrderService:
             self._submitted(uow, actor, order, lines)
             return order
 
+    def discard(self, actor: Actor, order_id: int, expected_version: int | None = None) -> Order:
+        """Discard a draft (TMF622 DELETE): it and its lines ``discard`` (→ cancelled, a
+        ``ProductOrderDeleteEvent``) and ``discarded_at`` is stamped. The rows stay, for the
+        order's history and the listeners; the TMF facade no longer shows it. A submitted order is
+        cancelled instead (``INVALID_STATE`` here)."""
+        require(actor, Permission.ORDER_CAPTURE)
+        with self._uow() as uow:
+            order = lock_for_write(uow, actor, order_id, expected_version)
+            lines = load_lines(uow.session, order)
+            fire(uow, order, order, "discard", actor)
+            for line in lines:
+                fire(uow, order, line, "discard", actor)
+            order.discarded_at = utcnow()
+            return order
+
     def _submitted(self, uow: UnitOfWork, actor: Actor, order: Order, lines: list[OrderLine]) -> None:
         """After the submitted order's rows are written, in its transaction: the hooks a later
         context registers (services.py: change management writes order version 1)."""

@@ -92,6 +92,7 @@ ORDER = StateMachine(
     transitions=[
         t(S.DRAFT, "edit", S.DRAFT, CAPTURE_ROLES, guards=[DRAFT_ONLY], records=ev.ORDER_ATTRIBUTE_CHANGE),
         t(S.DRAFT, "submit", S.ACKNOWLEDGED, CAPTURE_ROLES),
+        t(S.DRAFT, "discard", S.CANCELLED, CAPTURE_ROLES, records=ev.ORDER_DELETE),  # TMF622 DELETE of a draft
         t(S.ACKNOWLEDGED, "reject", S.REJECTED),
         t(S.ACKNOWLEDGED, "start", S.IN_PROGRESS),
         # Approval (lifecycle/approval.py): a level approved (the order's approval event, and a
@@ -125,6 +126,7 @@ LINE = StateMachine(
     terminal={L.COMPLETED, L.FAILED, L.REJECTED, L.CANCELLED},
     transitions=[
         t(L.DRAFT, "submit", L.ACKNOWLEDGED, CAPTURE_ROLES),
+        t(L.DRAFT, "discard", L.CANCELLED, CAPTURE_ROLES),  # with its order
         t(L.ACKNOWLEDGED, "reject", L.REJECTED),
         t(L.ACKNOWLEDGED, "start", L.IN_PROGRESS),
         t(L.ACKNOWLEDGED, "sendBack", L.DRAFT, APPROVE_ROLES),  # with its order

@@ -304,9 +304,10 @@ class QueryService:
         criteria: Sequence[Criterion] = (),
         include: frozenset[str] = ORDER_CHILDREN,
     ) -> Slice:
-        """Orders matching ``criteria`` (over ``ORDER_FIELDS``), newest first, from ``offset``."""
+        """Orders matching ``criteria`` (over ``ORDER_FIELDS``), newest first, from ``offset``;
+        discarded drafts are left out (the TMF facade's lists)."""
         require(actor, Permission.ORDER_READ)
-        filters = where(ORDER_FIELDS, criteria)
+        filters = [*where(ORDER_FIELDS, criteria), Order.discarded_at.is_(None)]
         if actor.account_id is not None:
             filters.append(Order.customer_id == actor.account_id)
         stmt = _ORDERS.where(*filters).order_by(Order.id.desc()).offset(offset).limit(limit)

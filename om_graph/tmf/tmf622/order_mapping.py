@@ -243,7 +243,7 @@ def to_order_input(body: Mapping[str, Any], account_id: str | None, idempotency_
             reader.fail(f"productOrderItem[{index}].id", f"id {item_id!r} is given twice", CommonErrorCode.DUPLICATE)
         else:
             numbers[str(item_id)] = index + 1
-    lines = [line for index, item in enumerate(items) if (line := _line(reader, item, index, numbers)) is not None]
+    lines = [line for index, item in enumerate(items) if (line := read_item(reader, item, index, numbers)) is not None]
     order = OrderInput(
         customer_id=customer_id,
         lines=tuple(lines),
@@ -260,7 +260,7 @@ def to_order_input(body: Mapping[str, Any], account_id: str | None, idempotency_
     return order, state != OrderStates.DRAFT
 
 
-def _line(reader: Reader, item: Mapping[str, Any], index: int, numbers: Mapping[str, int]) -> LineInput | None:
+def read_item(reader: Reader, item: Mapping[str, Any], index: int, numbers: Mapping[str, int]) -> LineInput | None:
     path = f"productOrderItem[{index}]"
     before = len(reader.errors)
     reader.refuse_unsupported(item, ITEM_UNSUPPORTED, f"{path}.")

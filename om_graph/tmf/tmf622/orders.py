@@ -14,14 +14,18 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from om_graph.core.ordering.states import OrderStates
 from om_graph.tmf.errors import TmfError
-from om_graph.tmf.http import Call, created
+from om_graph.tmf.http import JSON, MERGE_PATCH, Call, created
 from om_graph.tmf.query import Filterable, list_response, parse_datetime, parse_fields, parse_list, select
 from om_graph.tmf.tmf622 import order_mapping as mapping
+from om_graph.tmf.tmf622.order_patch import merge_patch, revision_of
 
 RESOURCE = "productOrder"
 LINES = frozenset({"lines"})
 IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
+ACK_HEADER = "x-acknowledge-point-of-no-return"  # a revision past a soft PONR (and its charge)
+REASON_HEADER = "x-change-reason"  # why a running order is revised
 FILTERS = {
     "id": Filterable("id", lambda v: _number(v)),
     "state": Filterable("state"),
@@ -57,12 +61,15 @@ def render(call: Call, detail: Any) -> dict[str, Any]:
     return mapping.to_tmf(detail, call.href(RESOURCE, detail.order.id), catalog_href(call))
 
 
-async def read(call: Call, number: int) -> dict[str, Any]:
-    detail = await call.run(call.services.queries.orders_by_id, call.actor, [number], LINES)
-    found = detail.get(number)
-    if found is None:
+async def detail_of(call: Call, number: int) -> Any:
+    found = (await call.run(call.services.queries.orders_by_id, call.actor, [number], LINES)).get(number)
+    if found is None or found.order.discarded_at is not None:
         raise TmfError(404, "NOT_FOUND", f"no product order {number}")
-    return render(call, found)
+    return found
+
+
+async def read(call: Call, number: int) -> dict[str, Any]:
+    return render(call, await detail_of(call, number))
 
 
 def idempotency_key(call: Call, body: dict[str, Any]) -> str | None:
@@ -100,3 +107,42 @@ async def get_list(call: Call) -> Response:
         include=LINES,
     )
     return list_response([select(render(call, d), query.fields, mapping.ALWAYS) for d in found.items], found.total)
+
+
+async def patch(call: Call) -> Response:
+    """A JSON merge patch (RFC 7386) of the order as GET shows it. A draft takes any change of
+    what a create takes (and ``state: acknowledged`` submits it); a running order is revised
+    (core/change/revision.py): items' quantity and characteristics, items added or removed, the
+    requested dates. Anything else after submission is a 400 naming it."""
+    number = order_id(call)
+    body = await call.body(MERGE_PATCH, JSON)
+    detail = await detail_of(call, number)
+    current = render(call, detail)
+    patched = merge_patch(current, body)
+    if detail.order.state == OrderStates.DRAFT:
+        data, submit = mapping.to_order_input(patched, detail.order.customer_id, None)
+        await call.run(call.services.orders.update, call.actor, number, data)
+        if submit:
+            await call.run(call.services.orders.submit, call.actor, number)
+    else:
+        changes = revision_of(current, patched)
+        acknowledged = call.request.headers.get(ACK_HEADER, "").lower() == "true"
+        reason = call.request.headers.get(REASON_HEADER) or "revised through TMF622 PATCH"
+        await call.run(
+            call.services.revisions.revise,
+            call.actor,
+            number,
+            changes,
+            expected_version=None,
+            reason=reason[:500],
+            acknowledge_ponr=acknowledged,
+        )
+    return JSONResponse(await read(call, number))
+
+
+async def delete(call: Call) -> Response:
+    """Discard a draft (a submitted order is cancelled with cancelProductOrder: 409 here)."""
+    number = order_id(call)
+    await detail_of(call, number)
+    await call.run(call.services.orders.discard, call.actor, number)
+    return Response(status_code=204)
