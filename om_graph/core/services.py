@@ -11,6 +11,7 @@ from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
 from om_graph.core.change import cancellation_settlement, ponr, versions
 from om_graph.core.change.cancellation import CancellationService
+from om_graph.core.change.cancellation_reads import CancelRequestReads
 from om_graph.core.change.revision import RevisionService, on_plan_close
 from om_graph.core.change.revision_waiting import on_resume, on_rolled_up
 from om_graph.core.decisions.service import DecisionService, pack_source
@@ -93,6 +94,7 @@ class Services:
         # Cancellation (core/change/cancellation.py): requests, and their settlement as plan sessions
         # close (cancellation_settlement.py); dated requests are carried out by a reconciler pass.
         self.cancellations = CancellationService(self.uow, self.orchestrator, registry)
+        self.cancel_requests = CancelRequestReads(self.uow)  # lists (the TMF facade's cancelProductOrder)
         self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, cancellation_settlement.settle)
         self.orchestrator.rolled_up_hooks = (*self.orchestrator.rolled_up_hooks, cancellation_settlement.on_rolled_up)
         # In-flight revision (core/change/revision.py): version 1 at submit, a revision completing

@@ -9,11 +9,16 @@
   (:class:`Filterable`): anything else is a 400 naming the attributes that can, never ignored.
 - ``offset``/``limit``: the page; a list answers with ``X-Total-Count`` (matching the filters)
   and ``X-Result-Count`` (in this page).
+
+Lists read from the database pass the criteria to the core read (the ``Filterable``'s field is a
+core field). Small in-memory lists (the catalog) are filtered over their mapped TMF resources by
+:func:`matching`, where the ``Filterable``'s field is the attribute's path in the resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -130,6 +135,54 @@ def _pick(value: Any, tree: dict[str, Any] | None) -> Any:
     if not isinstance(value, Mapping):
         return value
     return {key: _pick(value[key], sub) for key, sub in tree.items() if key in value}
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def matching(
+    resources: Iterable[Mapping[str, Any]], criteria: Sequence[Criterion], filterable: Mapping[str, Filterable]
+) -> list[Mapping[str, Any]]:
+    """The mapped ``resources`` that meet every criterion (parsed by :func:`parse_list` with
+    ``filterable``, whose fields are dotted paths into a resource). A path through an array
+    matches when any element does; a string in the resource is read with the filter's own
+    ``parse``, so both sides compare alike (a date-time as a datetime, a case-folded name).
+    ``eq`` matches any of its values (``None`` among them: the attribute is absent)."""
+    parsers = {spec.field: spec.parse for spec in filterable.values()}
+
+    def holds(resource: Mapping[str, Any], criterion: Criterion) -> bool:
+        parse = parsers.get(criterion.field, str)
+        found = []
+        for value in _values_at(resource, criterion.field.split(".")):
+            try:
+                found.append(parse(value) if isinstance(value, str) else value)
+            except (ValueError, KeyError):
+                continue
+        if criterion.op == "eq":
+            return any(v in criterion.values for v in found) or (None in criterion.values and not found)
+        compare, bound = _COMPARE[criterion.op], criterion.values[0]
+        try:
+            return any(v is not None and compare(v, bound) for v in found)
+        except TypeError:  # an attribute of another type than the filter's
+            return False
+
+    return [r for r in resources if all(holds(r, c) for c in criteria)]
+
+
+def _values_at(value: Any, path: Sequence[str]) -> Iterator[Any]:
+    if isinstance(value, list):
+        for item in value:
+            yield from _values_at(item, path)
+    elif not path:
+        if value is not None:
+            yield value
+    elif isinstance(value, Mapping) and path[0] in value:
+        yield from _values_at(value[path[0]], path[1:])
 
 
 def list_response(items: list[dict[str, Any]], total: int) -> JSONResponse:

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from om_graph.runtime import Runtime
 from om_graph.tmf.http import not_found, route
-from om_graph.tmf.tmf622 import order_mapping, orders
+from om_graph.tmf.tmf622 import cancels, order_mapping, orders
 
 TMF622 = "/tmf-api/productOrderingManagement/v4"
 
@@ -26,5 +26,7 @@ def tmf_routes(runtime: Runtime) -> list[BaseRoute]:
             {"GET": orders.get_one, "PATCH": orders.patch, "DELETE": orders.delete},
             rename=rename,
         ),
+        route(runtime, TMF622, "/cancelProductOrder", {"GET": cancels.get_list, "POST": cancels.create}, rename=cancels.rename),
+        route(runtime, TMF622, "/cancelProductOrder/{id}", {"GET": cancels.get_one}, rename=cancels.rename),
         Route("/tmf-api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
     ]
