@@ -9,10 +9,15 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from om_graph.runtime import Runtime
+from om_graph.tmf.apis import PRODUCT_CATALOG, PRODUCT_INVENTORY
 from om_graph.tmf.http import not_found, route
+from om_graph.tmf.tmf620 import catalog
 from om_graph.tmf.tmf622 import cancels, order_mapping, orders
+from om_graph.tmf.tmf637 import products
 
 TMF622 = "/tmf-api/productOrderingManagement/v4"
+TMF637 = PRODUCT_INVENTORY
+TMF620 = PRODUCT_CATALOG
 
 
 def tmf_routes(runtime: Runtime) -> list[BaseRoute]:
@@ -28,5 +33,13 @@ def tmf_routes(runtime: Runtime) -> list[BaseRoute]:
         ),
         route(runtime, TMF622, "/cancelProductOrder", {"GET": cancels.get_list, "POST": cancels.create}, rename=cancels.rename),
         route(runtime, TMF622, "/cancelProductOrder/{id}", {"GET": cancels.get_one}, rename=cancels.rename),
+        route(runtime, TMF637, "/product", {"GET": products.get_list}),
+        route(runtime, TMF637, "/product/{id}", {"GET": products.get_one}),
+        route(runtime, TMF620, "/productOffering", {"GET": catalog.offering_list}),
+        route(runtime, TMF620, "/productOffering/{id}", {"GET": catalog.offering_one}),
+        route(runtime, TMF620, "/productSpecification", {"GET": catalog.specification_list}),
+        route(runtime, TMF620, "/productSpecification/{id}", {"GET": catalog.specification_one}),
+        route(runtime, TMF620, "/productOfferingPrice", {"GET": catalog.price_list}),
+        route(runtime, TMF620, "/productOfferingPrice/{id}", {"GET": catalog.price_one}),
         Route("/tmf-api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
     ]

@@ -4,7 +4,7 @@ catalog the packs installed (the registry) and the offerings' rows: the same dat
 
 Ids are the catalog's keys: an offering's key (``test-internet``), a specification's key
 (``test.internet``). A price has no key of its own: its id is the reference the Pricer writes in
-every order and product price (``productOfferingPrice.id`` there, core/pricing/pricer.py):
+every order line's price (TMF622 ``itemPrice[].productOfferingPrice.id``, core/pricing/pricer.py):
 ``<price list>:<offering>:<priceType>:<charge name>`` (the name empty for the unnamed charge),
 so ``list.EUR:test-internet:recurring:`` is the recurring price of ``test-internet`` in the
 implicit list price list of euros (the offering's own ``recurring_price``). The ids are stable as
@@ -171,7 +171,8 @@ def _characteristic(c: CharacteristicDef, type_name: str) -> dict[str, Any]:
 
 
 def _values(c: CharacteristicDef) -> list[dict[str, Any]]:
-    """The allowed values (the default marked ``isDefault``), else the range, and the default."""
+    """The allowed values (the default marked ``isDefault``), else the range (both ends
+    included), and the default."""
     if c.allowed_values is not None:
         return [_value(c, v, _same(v, c.default)) for v in c.allowed_values]
     found = []
@@ -181,7 +182,6 @@ def _values(c: CharacteristicDef) -> list[dict[str, Any]]:
                 "valueType": c.value_type,
                 "valueFrom": _number(c.min_value),
                 "valueTo": _number(c.max_value),
-                "rangeInterval": "closed",
                 "isDefault": False,
                 "@type": "ProductSpecificationCharacteristicValue",
             }

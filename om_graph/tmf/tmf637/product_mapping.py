@@ -5,8 +5,8 @@ stores it: ``aborted`` without the trailing space the published schema has (``"a
 ``productOffering`` and ``productSpecification`` point into TMF620, ``productOrderItem`` into
 TMF622: the item (order line) that created the product (role ``creation``) and, when another
 one changed it since, the last of those (role ``lastChange``). ``productPrice`` is the core's own
-TMF-shaped ``product_price`` (one unit's charges as the last order that settled the product
-priced them); its ``productOfferingPrice.id`` is a TMF620 ``productOfferingPrice`` id.
+TMF-shaped ``product_price`` (one unit's charges, per price type, as the last order that settled
+the product priced them, with their ``productPriceAlteration``).
 """
 
 from __future__ import annotations
