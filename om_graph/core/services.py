@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.catalog.sync import sync_catalog
-from om_graph.core.change import cancellation_settlement, ponr, versions
+from om_graph.core.change import cancellation_settlement, ponr, suspend_void, versions
 from om_graph.core.change.cancellation import CancellationService
 from om_graph.core.change.cancellation_reads import CancelRequestReads
 from om_graph.core.change.revision import RevisionService, on_plan_close
@@ -97,6 +97,10 @@ class Services:
         self.cancel_requests = CancelRequestReads(self.uow)  # lists (the TMF facade's cancelProductOrder)
         self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, cancellation_settlement.settle)
         self.orchestrator.rolled_up_hooks = (*self.orchestrator.rolled_up_hooks, cancellation_settlement.on_rolled_up)
+        # A resume voids its product's pending suspend (core/change/suspend_void.py): capture asks
+        # whether it may, the submit cancels the suspend line in its own transaction.
+        self.orders.validator.suspend_refusal = suspend_void.refusal
+        self.orders.submitted_hooks.append(suspend_void.SuspendVoiding(self.cancellations).on_submitted)
         # In-flight revision (core/change/revision.py): version 1 at submit, a revision completing
         # when the work it planned has finished (as plan sessions close).
         self.orders.submitted_hooks.append(versions.record_submitted)

@@ -167,6 +167,21 @@ class CancellationService:
             uow.session.expunge(request)
         return request
 
+    def request_within(
+        self, uow: UnitOfWork, actor: Actor, order_id: int, *, line_id: int | None, reason: str, reason_type: str | None = None
+    ) -> CancelRequest:
+        """:meth:`request` (now, no soft point of no return acknowledged) inside the caller's unit
+        of work, which another order's change locked first (a resume voiding a pending suspend:
+        change/suspend_void.py): the plan session closes, settling what it can, before this
+        returns; nothing is committed here, so the caller's failure leaves no request behind."""
+        require(actor, Permission.ORDER_CANCEL)
+        reason = _check(reason, reason_type)
+        session = self.orchestrator.open(uow, order_id)
+        if session is None:
+            raise NotFound("no such order", field="id")
+        with session:
+            return self._request(session, actor, line_id, reason, reason_type, None, False)
+
     def _request(
         self,
         session: PlanSession,

@@ -284,6 +284,8 @@ def settle_line(
         if line.action == "delete" and product.status == ProductStatuses.PENDING_TERMINATE:
             fire_product(uow, order, product, restore_event(uow, product), actor, line.id)
         return
+    if line.action in ("suspend", "resume") and not PRODUCT.can(product.status, PRODUCT_LINE_EVENTS[(line.action, "complete")]):
+        return  # nothing to do (a resume whose pending suspend it voided): the product is untouched
     product.last_order_line_id = line.id
     if line.action == "modify":
         product.characteristics = {**product.characteristics, **line.characteristics, **outputs.get(0, {})}
@@ -299,9 +301,7 @@ def settle_line(
         event = "modify" if product.status == ProductStatuses.ACTIVE else "modifySuspended"
         fire_product(uow, order, product, event, actor, line.id)
     elif line.action in ("suspend", "resume"):
-        event = PRODUCT_LINE_EVENTS[(line.action, "complete")]
-        if PRODUCT.can(product.status, event):
-            fire_product(uow, order, product, event, actor, line.id)
+        fire_product(uow, order, product, PRODUCT_LINE_EVENTS[(line.action, "complete")], actor, line.id)
     elif line.action == "delete":
         product.termination_date = now
         fire_product(uow, order, product, "terminate", actor, line.id)

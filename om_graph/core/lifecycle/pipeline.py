@@ -12,12 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from om_graph.core.catalog.extensions import EnrichmentPending, LineView
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.decisions.errors import DecisionError
 from om_graph.core.fulfilment.decomposition import Decomposer, Decomposition
+from om_graph.core.inventory.models import Product
+from om_graph.core.inventory.states import ProductStatuses
 from om_graph.core.kernel.errors import FieldError, PluginCallFailed, call_plugin
 from om_graph.core.lifecycle.approval import NO_TABLES, ApprovalStepSpec, approval_steps_for, describe_wait
 from om_graph.core.lifecycle.enrichment import Tables, describe_open, enrichment_tasks_for, new_tasks
@@ -30,6 +34,8 @@ from om_graph.core.ordering.validation import check_characteristics
 # A pack's approval gate answers why the order needs a person (None: it does not); beside the
 # approval policy table, it asks for one level at least (lifecycle/approval.py).
 ApprovalGate = Callable[[Order, Sequence[LineView]], str | None]
+_RESUMED_STATUSES = select(Product.id, Product.status).where(Product.id.in_(bindparam("ids", expanding=True)))
+NOTHING_TO_DO = "nothingToDo"  # the outcome of a line decomposition left out (has_nothing_to_do)
 
 
 def no_approval_needed(order: Order, lines: Sequence[LineView]) -> str | None:
@@ -48,6 +54,9 @@ class Snapshot:
     steps: list[ApprovalStep] = field(default_factory=list)  # the current approval round's steps
     new_customer: bool = False  # the approval policy's newCustomer
     read_characteristics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The statuses of the products the resume lines change (what decomposition leaves out: a resume
+    # of a product that is not suspended has nothing to do); none read: every line is decomposed.
+    statuses: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.read_characteristics = {line.id: line.characteristics for line in self.lines}
@@ -81,10 +90,25 @@ class StageRun:
     waits: list[tuple[str, str]] = field(default_factory=list)
     through_waits: bool = False
     decomposition: Decomposition | None = None
+    nothing_to_do: dict[int, str] = field(default_factory=dict)  # lines decomposition left out (no work): line number → why
 
     @property
     def stopped(self) -> bool:
         return self.rejection is not None or self.waiting_for is not None
+
+
+def has_nothing_to_do(line: OrderLine, statuses: dict[int, str]) -> bool:
+    """A resume line whose product is not suspended (``statuses``, when read): its pending suspend
+    was voided when its order was submitted (change/suspend_void.py), so the product stayed active
+    and there is nothing to resume. The line gets no work and completes at once."""
+    status = statuses.get(line.product_id) if line.product_id is not None else None
+    return line.action == "resume" and status is not None and status != ProductStatuses.SUSPENDED
+
+
+def resumed_statuses(session: Session, lines: Sequence[OrderLine]) -> dict[int, str]:
+    """The statuses of the products the resume lines change (:func:`has_nothing_to_do`)."""
+    ids = [line.product_id for line in lines if line.action == "resume" and line.product_id is not None]
+    return {row.id: row.status for row in session.execute(_RESUMED_STATUSES, {"ids": ids})} if ids else {}
 
 
 def view(order: Order, line: OrderLine) -> LineView:
@@ -218,4 +242,10 @@ class StageWork:
             run.waiting_for = describe_wait(run.new_steps[0])
 
     def _decompose(self, snapshot: Snapshot, run: StageRun) -> None:
-        run.decomposition = self.decomposer.plan(snapshot.order, snapshot.lines, snapshot.installed, snapshot.tables)  # type: ignore[arg-type]
+        run.nothing_to_do = {
+            line.line_number: f"product {line.product_id} is {snapshot.statuses[line.product_id]}: nothing to {line.action}"
+            for line in snapshot.lines
+            if line.product_id is not None and has_nothing_to_do(line, snapshot.statuses)
+        }
+        lines = [line for line in snapshot.lines if line.line_number not in run.nothing_to_do]
+        run.decomposition = self.decomposer.plan(snapshot.order, lines, snapshot.installed, snapshot.tables)  # type: ignore[arg-type]

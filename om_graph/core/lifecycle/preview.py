@@ -45,7 +45,7 @@ from om_graph.core.kernel.models import utcnow
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.lifecycle.approval import ApprovalStepSpec, is_new_customer
 from om_graph.core.lifecycle.enrichment import EnrichmentTaskSpec, Tables
-from om_graph.core.lifecycle.pipeline import Snapshot, StageRun, StageWork
+from om_graph.core.lifecycle.pipeline import Snapshot, StageRun, StageWork, resumed_statuses
 from om_graph.core.lifecycle.stages import STAGES, Stages
 from om_graph.core.ordering.commands import OrderInput
 from om_graph.core.ordering.error_codes import OrderingErrorCode
@@ -202,6 +202,7 @@ class PreviewService:
                 installed_characteristics(session, lines),
                 tables=self._tables(session),
                 new_customer=is_new_customer(session, order.customer_id, order_id=customer_order_id),
+                statuses=resumed_statuses(session, lines),  # a resume voiding a pending suspend: nothing to do
             )
         # The read is over: pack code (validators, steps, rules, policies) runs with none open.
         order.stage = STAGES.initial  # in memory only: the stages a submitted order starts with

@@ -36,7 +36,15 @@ from om_graph.core.lifecycle.approval import is_new_customer, new_customer_matte
 from om_graph.core.lifecycle.enrichment import Tables, may_give_tasks, record_created
 from om_graph.core.lifecycle.error_codes import LifecycleErrorCode
 from om_graph.core.lifecycle.models import EnrichmentTask
-from om_graph.core.lifecycle.pipeline import ApprovalGate, Snapshot, StageRun, StageWork, no_approval_needed
+from om_graph.core.lifecycle.pipeline import (
+    NOTHING_TO_DO,
+    ApprovalGate,
+    Snapshot,
+    StageRun,
+    StageWork,
+    no_approval_needed,
+    resumed_statuses,
+)
 from om_graph.core.lifecycle.stages import RESUME, WAITING, Stages, move_stage, record_stage
 from om_graph.core.lifecycle.states import EnrichmentTaskStates
 from om_graph.core.ordering.error_codes import OrderingErrorCode
@@ -113,6 +121,7 @@ class OrderProcessing:
                 return None
             lines = list(order.lines)
             snapshot = Snapshot(order, lines, installed_characteristics(uow.session, lines))
+            snapshot.statuses = resumed_statuses(uow.session, lines)
             # What the enrichment and approval stages decide on, and decomposition's durations and SLAs.
             tables = snapshot.tables = self._tables(uow.session) if self._tables is not None else None
             if order.stage in _BEFORE_APPROVAL:
@@ -180,6 +189,17 @@ class OrderProcessing:
             for line in lines:
                 session.fire(line, "start")
                 create_placeholders(uow, order, line, self.registry)
+                why = run.nothing_to_do.get(line.line_number)
+                if why is not None:  # no domain orders: the roll-up completes it at close
+                    payload = {"lineNumber": line.line_number, "outcome": NOTHING_TO_DO, "reason": why}
+                    uow.record(
+                        order,
+                        ev.ORDER_ATTRIBUTE_CHANGE,
+                        entity_kind="line",
+                        entity_id=line.id,
+                        actor=SYSTEM_ACTOR,
+                        payload=payload,
+                    )
             park(session, written.waits)  # parts waiting for a characteristic: their lines pending
             order.processing_dispatched_at = None
         # Released, claimed and rolled up in memory: each row is inserted once, as it now is

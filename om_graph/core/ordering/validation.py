@@ -7,7 +7,7 @@ whole request when any is found.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,12 +39,20 @@ from om_graph.core.ordering.commands import (
 )
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.ordering.models import Order, OrderLine
+from om_graph.core.ordering.pending_suspend import (
+    PendingSuspend,
+    SuspendRefusal,
+    dated_after,
+    pending_suspends,
+    suspend_pending_error,
+)
 from om_graph.core.ordering.relationships import relationship_errors
 from om_graph.core.ordering.states import LINE, OPEN_ORDER_STATES
 from om_graph.core.pricing.request import PriceAdjustment
 
 CHANGEABLE_PRODUCT_STATES = (ProductStatuses.ACTIVE, ProductStatuses.SUSPENDED)
 PENDING_PRODUCT_STATES = frozenset({ProductStatuses.CREATED, ProductStatuses.PENDING_ACTIVE, ProductStatuses.PENDING_TERMINATE})
+_NO_VOIDING = "no change management voids it here"  # an OrderValidator without a suspend_refusal
 
 
 def product_status_error(action: str, status: str, path: str) -> FieldError | None:
@@ -242,6 +250,9 @@ def _check_cardinalities(
 class OrderValidator:
     def __init__(self, registry: Registry):
         self.registry = registry
+        # Whether a resume may void another open order's pending suspend of its product
+        # (ordering/pending_suspend.py): change management's check (services.py); None refuses all.
+        self.suspend_refusal: SuspendRefusal | None = None
 
     def validate(
         self, session: Session, data: OrderInput, *, editing: int | None = None
@@ -263,9 +274,10 @@ class OrderValidator:
             return [], errors + [FieldError("lines", f"at most {MAX_LINES} lines", CommonErrorCode.TOO_MANY)]
         products = self._products(session, data)
         own = self._own_actions(session, editing) if editing is not None and products else {}
+        pending = self._pending_suspends(session, data, products, editing)
         valid: list[ValidLine] = []
         for index, line in enumerate(data.lines):
-            result = self._line(index, line, data.customer_id, products, errors, own)
+            result = self._line(index, line, data.customer_id, products, errors, own, pending)
             if result is not None:
                 valid.append(result)
         errors.extend(relationship_errors([line.relationships for line in data.lines]))  # ordering/relationships.py
@@ -273,8 +285,10 @@ class OrderValidator:
         if len(targeted) != len(set(targeted)):
             errors.append(FieldError("lines", "two lines change the same product", OrderingErrorCode.DUPLICATE_PRODUCT))
         if targeted:
-            errors.extend(self._busy_products(session, targeted, editing))
-        return valid, self._pending_suspend_errors(session, data, errors, editing)
+            # The suspend a resume voids does not make its product busy (it is cancelled at submit).
+            voided = {(pid, p.order_id) for pid, (p, refused) in pending.items() if refused is None}
+            errors.extend(self._busy_products(session, targeted, editing, voided))
+        return valid, errors
 
     def _products(self, session: Session, data: OrderInput) -> dict[int, Product]:
         ids = {line.product_id for line in data.lines if line.product_id is not None}
@@ -291,51 +305,40 @@ class OrderValidator:
         )
         return {product_id: action for product_id, action in rows if product_id is not None}
 
-    @staticmethod
-    def _pending_suspend_errors(
-        session: Session, data: OrderInput, errors: list[FieldError], editing: int | None
-    ) -> list[FieldError]:
-        """A resume of an active product whose suspend (another open order's line, e.g. one waiting
-        for its requested start date) has not happened yet: the agent cancels that suspend line
-        instead (orderLineCancel), so the error names it."""
-        paths = {f"lines.{i}.productId": line.product_id for i, line in enumerate(data.lines) if line.action == "resume"}
-        refused = {e.field: e for e in errors if e.code == InventoryErrorCode.PRODUCT_NOT_SUSPENDED and e.field in paths}
-        if not refused:
-            return errors
-        rows = session.execute(
-            select(OrderLine.product_id, OrderLine.order_id, OrderLine.line_number, Order.requested_start_date)
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(
-                OrderLine.product_id.in_({paths[f] for f in refused}),
-                OrderLine.action == "suspend",
-                Order.state.in_(OPEN_ORDER_STATES),
-                Order.id != (editing or 0),
+    def _pending_suspends(
+        self, session: Session, data: OrderInput, products: Mapping[int, Product], editing: int | None
+    ) -> dict[int, tuple[PendingSuspend, str | None]]:
+        """The resume lines' active products with another open order's suspend still to happen
+        (ordering/pending_suspend.py), each with why the resume may not void it (None: it may)."""
+        resumed = {line.product_id for line in data.lines if line.action == "resume" and line.product_id is not None}
+        active = [pid for pid in resumed if pid in products and products[pid].status == ProductStatuses.ACTIVE]
+        found = pending_suspends(session, active, excluding=editing)
+        refusal = self.suspend_refusal
+        return {
+            pid: (
+                pending,
+                dated_after(pending, data.requested_start_date)
+                or (refusal(session, pending) if refusal is not None else _NO_VOIDING),
             )
-        ).all()
-        suspends = {product_id: (order_id, number, start) for product_id, order_id, number, start in rows}
-        replaced: dict[str, FieldError] = {}
-        for field_path in refused:
-            found = suspends.get(paths[field_path])
-            if found is not None:
-                order_id, number, start = found
-                when = f" (requested start {start.isoformat()})" if start is not None else ""
-                replaced[field_path] = FieldError(
-                    field_path,
-                    f"the product is not suspended yet: order {order_id} line {number} suspends it{when}; "
-                    "cancel that line (orderLineCancel) instead of resuming",
-                    InventoryErrorCode.SUSPEND_PENDING,
-                )
-        return [replaced.get(e.field, e) if e is refused.get(e.field) else e for e in errors]
+            for pid, pending in found.items()
+        }
 
-    def _busy_products(self, session: Session, product_ids: list[int], editing: int | None = None) -> list[FieldError]:
-        busy = session.scalars(
-            select(OrderLine.product_id)
+    def _busy_products(
+        self,
+        session: Session,
+        product_ids: list[int],
+        editing: int | None = None,
+        voided: Collection[tuple[int, int]] = (),
+    ) -> list[FieldError]:
+        busy = session.execute(
+            select(OrderLine.product_id, OrderLine.order_id)
             .join(Order, Order.id == OrderLine.order_id)
             .where(OrderLine.product_id.in_(product_ids), Order.state.in_(OPEN_ORDER_STATES), Order.id != (editing or 0))
         ).all()
         return [
             FieldError("lines", f"product {pid} is already being changed by another open order", InventoryErrorCode.PRODUCT_BUSY)
-            for pid in sorted({pid for pid in busy if pid is not None})  # None is never IN the list
+            # None is never IN the list
+            for pid in sorted({pid for pid, order_id in busy if pid is not None and (pid, order_id) not in voided})
         ]
 
     def _tier_change_error(self, action: str, product: Product, offering_key: str, path: str) -> FieldError | None:
@@ -369,6 +372,7 @@ class OrderValidator:
         products: dict[int, Product],
         errors: list[FieldError],
         own: Mapping[int, str],
+        pending: Mapping[int, tuple[PendingSuspend, str | None]],
     ) -> ValidLine | None:
         path = f"lines.{index}"
         if line.action not in ALL_ACTIONS:
@@ -399,6 +403,10 @@ class OrderValidator:
             status_error = None
             if own.get(product.id) != line.action:
                 status_error = product_status_error(line.action, product.status, f"{path}.productId")
+            if status_error is not None and line.action == "resume" and product.id in pending:
+                # An active product whose suspend has not happened: the resume voids it, or is told why not.
+                suspend, refused = pending[product.id]
+                status_error = None if refused is None else suspend_pending_error(f"{path}.productId", suspend, refused)
             if status_error is not None:
                 errors.append(status_error)
                 return None
