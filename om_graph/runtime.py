@@ -22,6 +22,7 @@ from om_graph.core.access.auth import (
 from om_graph.core.fulfilment.reconciler import JeopardySettings
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.event_store import EventStore
+from om_graph.core.notification.hub import HubSettings
 from om_graph.core.services import Services
 from om_graph.demo import banner, ensure_demo_tokens, refuse_demo_credentials
 from om_graph.eventbus import FanoutSink, InProcessEventBus, RedisEventBus
@@ -68,12 +69,19 @@ class Runtime:
             redispatch_after=settings.redispatch_after_seconds,
             retry_backoff_ms=settings.retry_backoff_ms,
             jeopardy=JeopardySettings(settings.jeopardy_batch, settings.jeopardy_write_group, settings.jeopardy_interval_seconds),
+            hub=HubSettings(
+                max_attempts=settings.hub_max_attempts,
+                backoff_seconds=settings.hub_backoff_seconds,
+                backoff_cap_seconds=settings.hub_backoff_cap_seconds,
+                lease_seconds=max(60.0, 3 * settings.hub_timeout_seconds),
+            ),
         )
         self.bus.bind_store(EventStore(self.services.uow))
         self.tokens = TokenService(self.services.uow, cache_seconds=settings.token_cache_seconds)
         self.authenticator = Authenticator(self.tokens, _jwt_verifier(settings))
         self._worker: Worker | None = None
         self._reconciler: threading.Thread | None = None
+        self._hub: threading.Thread | None = None
         self._stopping = threading.Event()
 
     def prepare_database(self) -> None:
@@ -129,6 +137,29 @@ class Runtime:
             except Exception:
                 log.exception("reconciler pass failed")
 
+    def start_hub(self) -> None:
+        """The event hub's runner (core/notification/hub.py): fan-out and sends every
+        ``hub_interval_seconds``. Any number of runners may run at once (servers in embedded mode,
+        every worker process in scaled mode): their claims are conditional updates."""
+        self._hub = threading.Thread(target=self._hub_loop, name="om-graph-hub", daemon=True)
+        self._hub.start()
+
+    def _hub_loop(self) -> None:
+        from om_graph.tmf.hub_delivery import HttpDeliver, TmfEventRenderer  # the facade imports the runtime
+
+        render = TmfEventRenderer(self.services, self.settings.hub_base_url)
+        deliver = HttpDeliver(self.settings.hub_timeout_seconds)
+        try:
+            while not self._stopping.wait(self.settings.hub_interval_seconds):
+                try:
+                    report = self.services.hub.run_once(render, deliver)
+                    if report.failed or report.dead:
+                        log.info("hub: %s", report)
+                except Exception:
+                    log.exception("hub pass failed")
+        finally:
+            deliver.close()
+
     def start(self) -> None:
         """What the server process runs: the event relay, and in embedded mode the workers. Last,
         with start-up done (app, schema, catalog), the garbage collector is tuned as set."""
@@ -136,6 +167,7 @@ class Runtime:
         if self.settings.run_workers_in_process:
             self.start_workers()
             self.start_reconciler()
+            self.start_hub()
         tune_gc(self.settings)
 
     def stop(self) -> None:
@@ -145,6 +177,8 @@ class Runtime:
             self._worker = None
         if self._reconciler is not None:
             self._reconciler.join(5)
+        if self._hub is not None:
+            self._hub.join(5 + self.settings.hub_timeout_seconds)
         self.bus.stop()
         self.broker.close()
         self.services.change_seqs.close()

@@ -50,6 +50,15 @@ class Settings:
     jeopardy_write_group: int = 5
     jeopardy_interval_seconds: float = 60.0
     retry_backoff_ms: int = 1000
+    # The TMF622 event hub (core/notification/hub.py): how often a runner fans out and sends, the
+    # attempts of a delivery before it is dead, the back-off between them (doubling, capped), a
+    # POST's timeout, and the server's public URL that the events' hrefs start with.
+    hub_interval_seconds: float = 2.0
+    hub_max_attempts: int = 8
+    hub_backoff_seconds: float = 2.0
+    hub_backoff_cap_seconds: float = 600.0
+    hub_timeout_seconds: float = 10.0
+    hub_base_url: str = ""
     broker_heartbeat_ms: int = 5000
     auto_migrate: bool = True
     extra_plugins: tuple[object, ...] = field(default=(), compare=False)
@@ -114,6 +123,12 @@ class Settings:
             jeopardy_write_group=int(_env("JEOPARDY_WRITE_GROUP", str(cls.jeopardy_write_group))),
             jeopardy_interval_seconds=float(_env("JEOPARDY_INTERVAL", str(cls.jeopardy_interval_seconds))),
             retry_backoff_ms=int(_env("RETRY_BACKOFF_MS", str(cls.retry_backoff_ms))),
+            hub_interval_seconds=float(_env("HUB_INTERVAL", str(cls.hub_interval_seconds))),
+            hub_max_attempts=int(_env("HUB_MAX_ATTEMPTS", str(cls.hub_max_attempts))),
+            hub_backoff_seconds=float(_env("HUB_BACKOFF_SECONDS", str(cls.hub_backoff_seconds))),
+            hub_backoff_cap_seconds=float(_env("HUB_BACKOFF_CAP_SECONDS", str(cls.hub_backoff_cap_seconds))),
+            hub_timeout_seconds=float(_env("HUB_TIMEOUT_SECONDS", str(cls.hub_timeout_seconds))),
+            hub_base_url=_env("HUB_BASE_URL", cls.hub_base_url).rstrip("/"),
             broker_heartbeat_ms=int(_env("BROKER_HEARTBEAT_MS", str(cls.broker_heartbeat_ms))),
             auto_migrate=_bool("AUTO_MIGRATE", True),
             extra_plugins=_import_plugins(_env("PLUGINS", "")),

@@ -99,6 +99,10 @@ for _role in ("order_agent", "order_manager", "service_account"):
 EXPECTED = {
     role: ops | ({"revisionApprove", "revisionReject"} if "orderApprove" in ops else set()) for role, ops in EXPECTED.items()
 }
+# core/notification/hub.py: only process admins see the event hub and retry or skip its deliveries.
+HUB_ADMIN = {"hubListeners", "hubDeliveries", "hubDeliveryRetry", "hubDeliverySkip"}
+EXPECTED["process_admin"] = EXPECTED["process_admin"] | HUB_ADMIN
+HUB_M = """mutation { %s(input: {id: "999999"}) { delivery { id } errors { code } } }"""
 REVISE_M = """mutation($id: ID!) { orderRevise(input: {id: $id, reason: "acl"}) { revision { id } errors { code } } }"""
 REVISION_M = """mutation { %s(input: {id: "T3JkZXJSZXZpc2lvbjo5OTk5OTk="}) { revision { id } errors { code } } }"""
 DIFF_Q = """query($id: ID!) { orderVersionDiff(orderId: $id, from: 1, to: 2) { path } }"""
@@ -295,6 +299,10 @@ def _operation(client, runtime, headers, role, name, orders):
         "falloutReassign": (FALLOUT_M % ("falloutReassign", ', assignee: "x"'), {"id": MISSING_FALLOUT}),
         "falloutGiveUp": (FALLOUT_M % ("falloutGiveUp", ""), {"id": MISSING_FALLOUT}),
         "domainOrderClose": (FALLOUT_M % ("domainOrderClose", ', reason: "acl"'), {"id": "RG9tYWluT3JkZXI6OTk5OTk5"}),
+        "hubListeners": ("{ hubListeners { id } }", {}),
+        "hubDeliveries": ("{ hubDeliveries { id } }", {}),
+        "hubDeliveryRetry": (HUB_M % "hubDeliveryRetry", {}),
+        "hubDeliverySkip": (HUB_M % "hubDeliverySkip", {}),
     }
     query, variables = documents[name]
     return call(client, headers, query, variables)

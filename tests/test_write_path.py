@@ -422,6 +422,8 @@ DECLARED_DML = {
     ("fulfilment/reconciler.py", "Order.__table__"): "bookkeeping: dispatch times",
     ("fulfilment/reconciler.py", "Task.__table__"): "bookkeeping: dispatch times",
     ("access/auth.py", "ApiToken"): "an API token, not an order row",
+    ("notification/hub.py", "_LISTENERS"): "the event hub's fan-out cursor, not an order row (a conditional update)",
+    ("notification/hub.py", "_DELIVERIES"): "the event hub's deliveries and their claims, not order rows",
 }
 
 

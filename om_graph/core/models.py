@@ -29,6 +29,7 @@ from om_graph.core.kernel.models import (
     utcnow,
 )
 from om_graph.core.lifecycle.models import ApprovalStep, EnrichmentTask
+from om_graph.core.notification.models import HubDelivery, HubListener
 from om_graph.core.ordering.models import Order, OrderLine
 
 __all__ = [
@@ -48,6 +49,8 @@ __all__ = [
     "EventRecord",
     "EventSequence",
     "Fallout",
+    "HubDelivery",
+    "HubListener",
     "Id",
     "MONEY_SCALE",
     "Money",

@@ -31,6 +31,7 @@ from om_graph.core.lifecycle.enrichment import EnrichmentTasks, Tables
 from om_graph.core.lifecycle.preview import PreviewService
 from om_graph.core.lifecycle.processing import OrderProcessing
 from om_graph.core.lifecycle.tables import LIFECYCLE_TABLES
+from om_graph.core.notification.hub import HubService, HubSettings
 from om_graph.core.ordering.priority import ORDERING_TABLES
 from om_graph.core.ordering.service import OrderService
 from om_graph.core.pricing.pricer import Pricer
@@ -54,6 +55,7 @@ class Services:
         retry_backoff_ms: int = 1000,
         pricing: PricingSettings | None = None,
         jeopardy: JeopardySettings | None = None,
+        hub: HubSettings | None = None,
     ):
         self.sessions = sessions
         self.registry = registry
@@ -119,6 +121,9 @@ class Services:
         self.timelines = Timelines(self.uow)  # order.timeline, completion estimates (schedule)
         self.product_history = ProductHistory(self.uow)  # product.history (TMF637)
         self.change_seqs = ChangeSeqProbe(sessions.kw["bind"])
+        # TMF622's event hub (core/notification/hub.py): listeners, and their deliveries from the
+        # events table; the runtime runs its passes with the TMF renderer and the HTTP port.
+        self.hub = HubService(self.uow, hub)
         jeopardy = jeopardy or JeopardySettings()
         self.reconciler = Reconciler(
             self.uow,

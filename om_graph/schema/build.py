@@ -22,6 +22,7 @@ from om_graph.schema.fallout_mutations import FalloutMutations
 from om_graph.schema.fallout_queries import FalloutQueries
 from om_graph.schema.fallout_subscriptions import FalloutSubscriptions
 from om_graph.schema.holds_mutations import HoldMutations
+from om_graph.schema.hub_admin import HubMutations, HubQueries
 from om_graph.schema.mutations import Mutation as CoreMutation
 from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
 from om_graph.schema.preview import PreviewQueries
@@ -56,6 +57,9 @@ Mutation = merge_types("Mutation", (Mutation, CancelMutations))
 # core/change/revision.py: in-flight revision, order versions and their diff.
 Query = merge_types("Query", (Query, RevisionQueries))
 Mutation = merge_types("Mutation", (Mutation, RevisionMutations))
+# core/notification/hub.py: TMF622's event hub, its listeners and deliveries (process admins).
+Query = merge_types("Query", (Query, HubQueries))
+Mutation = merge_types("Mutation", (Mutation, HubMutations))
 
 
 @cache

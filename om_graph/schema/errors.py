@@ -30,6 +30,7 @@ from om_graph.core.inventory.error_codes import InventoryErrorCode
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import DomainError
 from om_graph.core.lifecycle.error_codes import LifecycleErrorCode
+from om_graph.core.notification.error_codes import NotificationErrorCode
 from om_graph.core.ordering.error_codes import OrderingErrorCode
 from om_graph.core.pricing.error_codes import PricingErrorCode
 from om_graph.core.reads.error_codes import ReadsErrorCode
@@ -63,6 +64,7 @@ ERROR_CODES: tuple[type[StrEnum], ...] = (
     LifecycleErrorCode,
     ChangeErrorCode,
     ReadsErrorCode,
+    NotificationErrorCode,
     RequestErrorCode,
 )
 

@@ -84,6 +84,11 @@ OPERATIONS: dict[str, str | P] = {
     "Mutation.revisionApprove": P.ORDER_APPROVE,
     "Mutation.revisionReject": P.ORDER_APPROVE,
     "Query.orderVersionDiff": P.ORDER_READ,
+    # core/notification/hub.py: the event hub's listeners and deliveries (listeners register over TMF622).
+    "Query.hubListeners": P.HUB_MANAGE,
+    "Query.hubDeliveries": P.HUB_MANAGE,
+    "Mutation.hubDeliveryRetry": P.HUB_MANAGE,
+    "Mutation.hubDeliverySkip": P.HUB_MANAGE,
 }
 
 # The permission that leads to an object of each node type (node(id) checks it).
@@ -349,6 +354,13 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "OrderVersion": _same(INHERIT, "number createdAt createdBy reason revisionId snapshot"),
     "VersionChange": _same(INHERIT, "path kind from to"),
     **{name: _same(INHERIT, "revision order errors") for name in ("OrderRevisePayload", "RevisionDecisionPayload")},
+    # core/notification/hub.py: reached only through the HUB_MANAGE operations above.
+    "HubListener": _same(INHERIT, "id callback query eventTypes owner accountId state fannedOutSequence createdAt deletedAt"),
+    "HubDelivery": _same(
+        INHERIT,
+        "id listenerId eventId eventType orderId sequence state attempts nextAttemptAt lastError lastStatus createdAt deliveredAt",
+    ),
+    "HubDeliveryPayload": _same(INHERIT, "delivery errors"),
 }
 
 

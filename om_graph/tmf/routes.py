@@ -12,7 +12,7 @@ from om_graph.runtime import Runtime
 from om_graph.tmf.apis import PRODUCT_CATALOG, PRODUCT_INVENTORY
 from om_graph.tmf.http import not_found, route
 from om_graph.tmf.tmf620 import catalog
-from om_graph.tmf.tmf622 import cancels, order_mapping, orders
+from om_graph.tmf.tmf622 import cancels, hub, order_mapping, orders
 from om_graph.tmf.tmf637 import products
 
 TMF622 = "/tmf-api/productOrderingManagement/v4"
@@ -33,6 +33,8 @@ def tmf_routes(runtime: Runtime) -> list[BaseRoute]:
         ),
         route(runtime, TMF622, "/cancelProductOrder", {"GET": cancels.get_list, "POST": cancels.create}, rename=cancels.rename),
         route(runtime, TMF622, "/cancelProductOrder/{id}", {"GET": cancels.get_one}, rename=cancels.rename),
+        route(runtime, TMF622, "/hub", {"POST": hub.register}),  # the event hub (core/notification/hub.py)
+        route(runtime, TMF622, "/hub/{id}", {"GET": hub.get_one, "DELETE": hub.unregister}),
         route(runtime, TMF637, "/product", {"GET": products.get_list}),
         route(runtime, TMF637, "/product/{id}", {"GET": products.get_one}),
         route(runtime, TMF620, "/productOffering", {"GET": catalog.offering_list}),

@@ -1,7 +1,8 @@
 """Entry module for ``dramatiq om_graph.worker.boot`` (what ``om-graph worker`` runs).
 
 Each worker process builds its Runtime from the environment, makes the runtime's broker the
-global one (so dramatiq's CLI consumes it), and runs a reconciler thread.
+global one (so dramatiq's CLI consumes it), and runs a reconciler thread and the event hub's
+runner (TMF622 deliveries; core/notification/hub.py).
 """
 
 from __future__ import annotations
@@ -22,5 +23,6 @@ dramatiq.set_broker(runtime.broker)
 # Workers publish events to Redis; only servers relay the channel to subscribers, so the bus's
 # relay is not started here.
 runtime.start_reconciler()
+runtime.start_hub()
 broker = runtime.broker
 tune_gc(settings)  # start-up done: the actors are declared on the broker dramatiq will consume

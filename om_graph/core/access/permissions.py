@@ -53,6 +53,7 @@ class Permission(str, Enum):
     FALLOUT_MANAGE = "fallout:manage"  # reassign fallout, give up (fail the line)
     ORDER_REVISE = "order:revise"  # revise a submitted, running order (core/change)
     ORDER_CANCEL = "order:cancel"  # request the cancellation of a submitted order or line (core/change)
+    HUB_MANAGE = "hub:manage"  # the event hub's listeners and deliveries: retry or skip a dead delivery (core/notification)
 
 
 _READ = {Permission.CATALOG_READ, Permission.ORDER_READ, Permission.INVENTORY_READ, Permission.EVENTS_SUBSCRIBE}
@@ -103,7 +104,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FALLOUT_MANAGE,
         }
     ),
-    Role.PROCESS_ADMIN: frozenset(_STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME, Permission.DECISION_MANAGE}),
+    Role.PROCESS_ADMIN: frozenset(
+        _STAFF_READ | {Permission.PRICE_READ, Permission.ORDER_RESUME, Permission.DECISION_MANAGE, Permission.HUB_MANAGE}
+    ),
     Role.VIEWER: frozenset(_STAFF_READ | {Permission.PRICE_READ}),
     Role.SERVICE_ACCOUNT: frozenset(
         _STAFF_READ | _CAPTURE | {Permission.TASK_COMPLETE, Permission.ORDER_REVISE, Permission.ORDER_CANCEL}
