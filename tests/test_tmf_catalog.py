@@ -99,11 +99,11 @@ def test_prices_have_stable_ids_and_filter(tmf):  # noqa: F811
     price = tmf.get(f"{BASE}/productOfferingPrice/list.EUR:test-internet:recurring:").json()
     assert price["href"].endswith(f"{BASE}/productOfferingPrice/list.EUR:test-internet:recurring:")
     assert (price["@type"], price["name"], price["priceType"]) == ("ProductOfferingPrice", "Recurring charge", "recurring")
-    assert price["price"] == {"unit": "EUR", "value": "29.99"}
+    assert price["price"] == {"unit": "EUR", "value": 29.99}
     assert (price["recurringChargePeriodType"], price["recurringChargePeriodLength"]) == ("month", 1)
-    assert price["tax"] == [{"taxRate": "0", "@type": "TaxItem"}]
+    assert price["tax"] == [{"taxRate": 0.0, "@type": "TaxItem"}]
     one_time = tmf.get(f"{BASE}/productOfferingPrice/list.EUR:test-internet:oneTime:").json()
-    assert one_time["price"] == {"unit": "EUR", "value": "49.00"} and "recurringChargePeriodType" not in one_time
+    assert one_time["price"] == {"unit": "EUR", "value": 49.0} and "recurringChargePeriodType" not in one_time
     named = tmf.get(f"{BASE}/productOfferingPrice", params={"name": "One-time charge", "fields": "price"}).json()
     assert len(named) == 4 and all(set(p) == {"id", "href", "@type", "price"} for p in named)
     customer = support.bearer(tmf.runtime, "customer", account="ACME")

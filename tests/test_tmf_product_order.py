@@ -95,7 +95,9 @@ def test_lists_filter_page_and_count(tmf):
     assert since.headers["x-total-count"] == "1"
     refused = tmf.get(f"{BASE}/productOrder", params={"colour": "blue"})
     assert refused.status_code == 400 and refused.json()["code"] == "INVALID_QUERY" and "state" in refused.json()["message"]
-    assert tmf.get(f"{BASE}/productOrder", params={"limit": "0"}).status_code == 400
+    assert tmf.get(f"{BASE}/productOrder", params={"limit": "101"}).status_code == 400
+    counted = tmf.get(f"{BASE}/productOrder", params={"limit": "0", "relatedParty.id": "ACME"})
+    assert counted.json() == [] and counted.headers["x-total-count"] == "3"  # only the count
     assert tmf.get(f"{BASE}/productOrder", params={"orderDate.gt": "yesterday"}).status_code == 400
 
 
@@ -115,7 +117,7 @@ def test_bad_input_is_a_400_in_tmfs_error_shape_naming_tmf_paths(tmf):
     assert tmf.post(f"{BASE}/productOrder", json={"productOrderItem": []}).status_code == 400
     assert tmf.post(f"{BASE}/productOrder", content=b"[1]", headers={"content-type": "application/json"}).status_code == 400
     assert tmf.post(f"{BASE}/productOrder", content=b"{", headers={"content-type": "application/json"}).status_code == 400
-    assert tmf.post(f"{BASE}/productOrder", content=b"{}", headers={"content-type": "text/plain"}).status_code == 415
+    assert tmf.post(f"{BASE}/productOrder", content=b"{}", headers={"content-type": "text/plain"}).status_code == 400
     nested = order_body()
     nested["productOrderItem"][0]["productOrderItem"] = [{"id": "1.1", "action": "add"}]
     assert "not supported" in tmf.post(f"{BASE}/productOrder", json=nested).json()["message"]

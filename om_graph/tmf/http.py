@@ -27,12 +27,14 @@ from om_graph.core.access.error_codes import AccessErrorCode
 from om_graph.core.kernel.errors import DomainError
 from om_graph.runtime import Runtime
 from om_graph.tmf.errors import Rename, TmfError, error_response, from_domain
+from om_graph.tmf.values import number
 from om_graph.transport.request_body import BadRequest, decode_json
 
 log = logging.getLogger(__name__)
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 BAD_REQUEST = "BAD_REQUEST"
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 
 @dataclass
@@ -50,16 +52,25 @@ class Call:
         """A core service call, off the event loop (the services are synchronous)."""
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    def path_id(self, what: str) -> int:
+        """The ``{id}`` of the path as one of our ids; 404 naming ``what`` when it cannot be one."""
+        raw = str(self.request.path_params["id"])
+        found = number(raw)
+        if found is None:
+            raise TmfError(404, "NOT_FOUND", f"no {what} {raw!r}")
+        return found
+
     def href(self, resource: str, resource_id: object) -> str:
         return f"{str(self.request.base_url).rstrip('/')}{self.base}/{resource}/{resource_id}"
 
     async def body(self, *media_types: str) -> dict[str, Any]:
-        """The request's JSON object (415 for another Content-Type, 400 for anything but an object)."""
+        """The request's JSON object; 400 for another Content-Type (the TMF documents declare no
+        415) and for anything but a JSON object."""
         allowed = media_types or (JSON,)
         header = Message()
         header["content-type"] = self.request.headers.get("content-type") or ""
         if header.get_content_type() not in allowed:
-            raise TmfError(415, "UNSUPPORTED_MEDIA_TYPE", f"send {' or '.join(allowed)}")
+            raise TmfError(400, "UNSUPPORTED_MEDIA_TYPE", f"send a JSON body as {' or '.join(allowed)}")
         try:
             value = decode_json(await self.request.body())
         except BadRequest as bad:
@@ -93,7 +104,9 @@ def route(
             log.exception("TMF %s %s failed", request.method, request.url.path)
             return error_response(500, "INTERNAL_ERROR", "the server failed to answer; the failure is logged")
 
-    methods = sorted({*handlers, "GET", "POST", "PATCH", "PUT", "DELETE"})
+    # Every method reaches the endpoint, which answers 405 itself (TMF's shape, Allow naming the
+    # resource's own methods) instead of Starlette's plain one.
+    methods = sorted({*handlers, *ALL_METHODS})
     return Route(base + path, endpoint, methods=methods, name=name)
 
 

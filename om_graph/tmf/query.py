@@ -26,8 +26,9 @@ from typing import Any
 from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse
 
-from om_graph.core.reads.criteria import Criterion
+from om_graph.core.kernel.criteria import Criterion
 from om_graph.tmf.errors import TmfError
+from om_graph.tmf.values import number
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 100
@@ -61,20 +62,32 @@ def parse_datetime(value: str) -> datetime:
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
+def id_value(value: str) -> int:
+    """A filter value that is one of our ids."""
+    found = number(value)
+    if found is None:
+        raise ValueError("not an id of this server")
+    return found
+
+
 def parse_fields(params: QueryParams) -> frozenset[str] | None:
-    raw = params.get("fields")
-    if raw is None:
+    given = params.getlist("fields")
+    if not given:
         return None
+    if len(given) > 1:
+        raise TmfError(400, INVALID_QUERY, "fields: give it once, the attributes separated by commas")
+    raw = given[0]
     names = frozenset(part.strip() for part in raw.split(",") if part.strip())
-    if not names:
-        raise TmfError(400, INVALID_QUERY, "fields: name at least one attribute")
-    return names
+    return names or None  # fields= selects nothing in particular: everything
 
 
 def _int(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
+    given = params.getlist(name)
+    if not given:
         return default
+    if len(given) > 1:
+        raise TmfError(400, INVALID_QUERY, f"{name}: given {len(given)} times")
+    raw = given[0]
     try:
         value = int(raw)
     except ValueError:
@@ -104,7 +117,7 @@ def parse_list(params: QueryParams, filterable: Mapping[str, Filterable]) -> Lis
     return ListQuery(
         parse_fields(params),
         _int(params, "offset", 0, 0, 10_000_000),
-        _int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+        _int(params, "limit", DEFAULT_LIMIT, 0, MAX_LIMIT),  # 0: only the counts
         tuple(criteria),
     )
 

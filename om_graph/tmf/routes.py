@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from om_graph.runtime import Runtime
 from om_graph.tmf.apis import PRODUCT_CATALOG, PRODUCT_INVENTORY
-from om_graph.tmf.http import not_found, route
+from om_graph.tmf.http import ALL_METHODS, not_found, route
 from om_graph.tmf.tmf620 import catalog
 from om_graph.tmf.tmf622 import cancels, hub, order_mapping, orders
 from om_graph.tmf.tmf637 import products
@@ -43,5 +43,5 @@ def tmf_routes(runtime: Runtime) -> list[BaseRoute]:
         route(runtime, TMF620, "/productSpecification/{id}", {"GET": catalog.specification_one}),
         route(runtime, TMF620, "/productOfferingPrice", {"GET": catalog.price_list}),
         route(runtime, TMF620, "/productOfferingPrice/{id}", {"GET": catalog.price_one}),
-        Route("/tmf-api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+        Route("/tmf-api/{rest:path}", not_found, methods=list(ALL_METHODS)),
     ]

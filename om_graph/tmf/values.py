@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 
@@ -19,3 +20,33 @@ def ref(ref_id: object, href: str | None, ref_type: str, **extra: Any) -> dict[s
         body["href"] = href
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
+
+
+def number(raw: object) -> int | None:
+    """An id of ours in a path or reference (ASCII digits, as the core issues them), else None."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None
+
+
+_AMOUNTS = ("value", "taxRate", "percentage")
+
+
+def amounts(prices: Any) -> Any:
+    """TMF-shaped prices as the documents type them: the core stores amounts, tax rates and
+    percentages as exact decimal strings (``"49.00"``); ``Money.value``, ``Price.taxRate`` and
+    ``percentage`` are JSON numbers."""
+    if isinstance(prices, list):
+        return [amounts(item) for item in prices]
+    if not isinstance(prices, dict):
+        return prices
+    return {
+        key: _number_of(value) if key in _AMOUNTS and isinstance(value, str) else amounts(value) for key, value in prices.items()
+    }
+
+
+def _number_of(text: str) -> Any:
+    try:
+        return float(Decimal(text))
+    except (InvalidOperation, ValueError):
+        return text

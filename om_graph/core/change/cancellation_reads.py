@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from om_graph.core.access.actor import Actor
 from om_graph.core.access.permissions import Permission, require
 from om_graph.core.change.models import CancelRequest
+from om_graph.core.kernel.criteria import Criterion, where
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import Order
-from om_graph.core.reads.criteria import Criterion, where
 
-# The fields a list of requests may be filtered on (core/reads/criteria.py).
+# The fields a list of requests may be filtered on (core/kernel/criteria.py).
 CANCEL_REQUEST_FIELDS = {
     "id": CancelRequest.id,
     "state": CancelRequest.state,

@@ -19,6 +19,7 @@ from om_graph.core.access.permissions import Permission, require
 from om_graph.core.catalog.models import Offering
 from om_graph.core.catalog.sync import list_offerings
 from om_graph.core.inventory.models import Product
+from om_graph.core.kernel.criteria import Criterion, where
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import ValidationFailed
 from om_graph.core.kernel.ids import key_number
@@ -26,7 +27,6 @@ from om_graph.core.kernel.models import EventRecord
 from om_graph.core.kernel.uow import UnitOfWork
 from om_graph.core.ordering.models import Order
 from om_graph.core.reads import rows
-from om_graph.core.reads.criteria import Criterion, where
 from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.core.reads.rows import ORDER_CHILDREN, DbRow, OrderDetail, Related
 
@@ -88,7 +88,7 @@ class Slice:
     related: Related = field(default_factory=Related)
 
 
-# The fields a list read may be filtered on (core/reads/criteria.py), by read.
+# The fields a list read may be filtered on (core/kernel/criteria.py), by read.
 ORDER_FIELDS = {
     "id": Order.id,
     "state": Order.state,

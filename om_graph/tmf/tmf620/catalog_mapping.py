@@ -25,7 +25,6 @@ from om_graph.core.catalog.definitions import CharacteristicDef, OfferingDef, Sp
 from om_graph.core.catalog.models import Offering
 from om_graph.core.catalog.prices import OfferingPriceDef, PriceListDef
 from om_graph.core.catalog.registry import Registry
-from om_graph.core.pricing.money import text
 from om_graph.tmf.values import ref
 
 ACTIVE = "Active"  # TMF620 lifecycleStatus (SID) of an orderable catalog entry
@@ -230,13 +229,13 @@ def price(plist: PriceListDef, p: OfferingPriceDef, hrefs: Hrefs) -> dict[str, A
         "lifecycleStatus": ACTIVE,
         "isBundle": False,
         "priceType": p.price_type,
-        "price": {"unit": plist.currency, "value": text(p.amount)} if p.amount is not None else None,
+        "price": {"unit": plist.currency, "value": float(p.amount)} if p.amount is not None else None,
         "recurringChargePeriodType": p.period if recurring else None,
         "recurringChargePeriodLength": p.period_length if recurring else None,
         "unitOfMeasure": {"amount": 1, "units": p.unit_of_measure or p.quantity_from}
         if p.unit_of_measure or p.quantity_from
         else None,
-        "tax": [{"taxRate": text(plist.rate_for(p.price_type)), "@type": "TaxItem"}],
+        "tax": [{"taxRate": float(plist.rate_for(p.price_type)), "@type": "TaxItem"}],
         "pricingLogicAlgorithm": [{"id": p.matrix, "name": p.matrix, "@type": "PricingLogicAlgorithm"}] if p.matrix else None,
     }
     if plist.valid_from is not None or plist.valid_to is not None:

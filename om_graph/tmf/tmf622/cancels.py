@@ -18,29 +18,22 @@ from starlette.responses import JSONResponse, Response
 from om_graph.core.change.states import CancelRequestStates
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import ValidationFailed
-from om_graph.tmf.errors import TmfError
 from om_graph.tmf.http import Call, created
-from om_graph.tmf.query import Filterable, list_response, parse_datetime, parse_fields, parse_list, select
+from om_graph.tmf.query import Filterable, id_value, list_response, parse_datetime, parse_fields, parse_list, select
 from om_graph.tmf.tmf622.order_mapping import Reader
 from om_graph.tmf.tmf622.orders import ACK_HEADER
 from om_graph.tmf.tmf622.orders import RESOURCE as ORDERS
-from om_graph.tmf.values import iso, ref
+from om_graph.tmf.values import iso, number, ref
 
 RESOURCE = "cancelProductOrder"
 ALWAYS = ("id", "href", "@type", "state", "productOrder")
 V4_STATES = {CancelRequestStates.REJECTED: CancelRequestStates.TERMINATED_WITH_ERROR}
 FILTERS = {
     "state": Filterable("state"),
-    "productOrder.id": Filterable("order_id", lambda v: _number(v)),
+    "productOrder.id": Filterable("order_id", id_value),
     "requestedCancellationDate": Filterable("requested_cancellation_date", parse_datetime, ordered=True),
     "effectiveCancellationDate": Filterable("effective_cancellation_date", parse_datetime, ordered=True),
 }
-
-
-def _number(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise ValueError("an id is a number")
-    return int(value)
 
 
 def rename(path: str) -> str:
@@ -74,17 +67,16 @@ async def create(call: Call) -> Response:
     order_ref = order.get("id") if order is not None else None
     if order is None:
         reader.fail("productOrder", "required: the order to cancel", CommonErrorCode.REQUIRED)
-    elif not isinstance(order_ref, str) or not order_ref.isdigit() or len(order_ref) > 18:
+    elif number(order_ref) is None:
         reader.fail("productOrder.id", "required: the id of a product order", CommonErrorCode.REQUIRED)
     reason = reader.text(body, "cancellationReason", "cancellationReason", required=True, limit=500)
     date = reader.when(body, "requestedCancellationDate")
     if reader.errors:
         raise ValidationFailed(reader.errors)
-    assert isinstance(order_ref, str)
     request = await call.run(
         call.services.cancellations.request,
         call.actor,
-        int(order_ref),
+        number(order_ref),
         reason=reason or "",
         requested_date=date,
         acknowledge_ponr=call.request.headers.get(ACK_HEADER, "").lower() == "true",
@@ -93,10 +85,7 @@ async def create(call: Call) -> Response:
 
 
 async def get_one(call: Call) -> Response:
-    raw = str(call.request.path_params["id"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise TmfError(404, "NOT_FOUND", f"no cancel product order {raw!r}")
-    request = await call.run(call.services.cancellations.get, call.actor, int(raw))  # NOT_FOUND: 404
+    request = await call.run(call.services.cancellations.get, call.actor, call.path_id("cancel product order"))
     return JSONResponse(select(render(call, request), parse_fields(call.request.query_params), ALWAYS))
 
 

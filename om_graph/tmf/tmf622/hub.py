@@ -29,10 +29,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str | No
 
 
 def listener_id(call: Call) -> int:
-    raw = str(call.request.path_params["id"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise TmfError(404, "NOT_FOUND", f"no listener {raw!r}")
-    return int(raw)
+    return call.path_id("listener")
 
 
 def render(call: Call, listener: Any, secret: str | None = None) -> dict[str, Any]:

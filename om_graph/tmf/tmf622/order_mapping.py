@@ -32,7 +32,7 @@ from om_graph.core.ordering.states import OrderStates
 from om_graph.core.ordering.validation import header_length_errors
 from om_graph.core.reads.rows import OrderDetail
 from om_graph.tmf.query import parse_datetime
-from om_graph.tmf.values import iso, ref
+from om_graph.tmf.values import amounts, iso, number, ref
 
 ORDER_TYPE = "ProductOrder"
 ITEM_TYPE = "ProductOrderItem"
@@ -94,7 +94,7 @@ def to_tmf(detail: OrderDetail, href: str, offering_href: str) -> dict[str, Any]
         "expectedCompletionDate": iso(order.expected_completion_at),
         "completionDate": iso(order.completed_at),
         "relatedParty": [{"id": order.customer_id, "role": "customer", "@type": "RelatedParty", "@referredType": "Customer"}],
-        "orderTotalPrice": order.total_prices or [],
+        "orderTotalPrice": amounts(order.total_prices or []),
         "productOrderItem": [_item(line, offering_href) for line in sorted(detail.lines, key=lambda x: x.line_number)],
     }
     if order.channel:
@@ -126,8 +126,8 @@ def _item(line: Any, offering_href: str) -> dict[str, Any]:
         "state": line.state,
         "productOffering": ref(line.offering_key, f"{offering_href}/{line.offering_key}", "ProductOfferingRef"),
         "product": product,
-        "itemPrice": prices.get("itemPrice") or [],
-        "itemTotalPrice": prices.get("itemTotalPrice") or [],
+        "itemPrice": amounts(prices.get("itemPrice") or []),
+        "itemTotalPrice": amounts(prices.get("itemTotalPrice") or []),
     }
     relationships = line.relationships or []
     if relationships:
@@ -277,17 +277,16 @@ def read_item(reader: Reader, item: Mapping[str, Any], index: int, numbers: Mapp
     product_id: int | None = None
     raw_product_id = product.get("id")
     if raw_product_id is not None:
-        if isinstance(raw_product_id, str) and raw_product_id.isdigit() and len(raw_product_id) < 19:
-            product_id = int(raw_product_id)
-        else:
+        product_id = number(raw_product_id)
+        if product_id is None:
             reader.fail(f"{path}.product.id", "not a product id of this server", CommonErrorCode.INVALID_ID)
     characteristics: dict[str, Any] = {}
     pairs = []
-    for number, characteristic in enumerate(
+    for position, characteristic in enumerate(
         reader.objects(product, "productCharacteristic", f"{path}.product.productCharacteristic")
     ):
         name = reader.text(
-            characteristic, "name", f"{path}.product.productCharacteristic[{number}].name", required=True, limit=100
+            characteristic, "name", f"{path}.product.productCharacteristic[{position}].name", required=True, limit=100
         )
         if name is not None:
             pairs.append((name, characteristic.get("value")))
@@ -305,10 +304,10 @@ def read_item(reader: Reader, item: Mapping[str, Any], index: int, numbers: Mapp
         elif not characteristics:
             core_action = "resume"
     relationships = []
-    for number, relation in enumerate(
+    for position, relation in enumerate(
         reader.objects(item, "productOrderItemRelationship", f"{path}.productOrderItemRelationship")
     ):
-        at = f"{path}.productOrderItemRelationship[{number}]"
+        at = f"{path}.productOrderItemRelationship[{position}]"
         other = relation.get("id")
         kind = reader.text(relation, "relationshipType", f"{at}.relationshipType", required=True, limit=32)
         if other is None or str(other) not in numbers:

@@ -14,10 +14,11 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from om_graph.core.kernel.criteria import Criterion
 from om_graph.core.ordering.states import OrderStates
 from om_graph.tmf.errors import TmfError
 from om_graph.tmf.http import JSON, MERGE_PATCH, Call, created
-from om_graph.tmf.query import Filterable, list_response, parse_datetime, parse_fields, parse_list, select
+from om_graph.tmf.query import Filterable, id_value, list_response, parse_datetime, parse_fields, parse_list, select
 from om_graph.tmf.tmf622 import order_mapping as mapping
 from om_graph.tmf.tmf622.order_patch import merge_patch, revision_of
 
@@ -26,8 +27,9 @@ LINES = frozenset({"lines"})
 IDEMPOTENCY_HEADERS = ("idempotency-key", "x-idempotency-key")
 ACK_HEADER = "x-acknowledge-point-of-no-return"  # a revision past a soft PONR (and its charge)
 REASON_HEADER = "x-change-reason"  # why a running order is revised
+NOT_DRAFT = Criterion("state", "ne", (OrderStates.DRAFT,))
 FILTERS = {
-    "id": Filterable("id", lambda v: _number(v)),
+    "id": Filterable("id", id_value),
     "state": Filterable("state"),
     "externalId": Filterable("external_id"),
     "relatedParty.id": Filterable("customer_id"),
@@ -40,17 +42,8 @@ FILTERS = {
 }
 
 
-def _number(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise ValueError("an order id is a number")
-    return int(value)
-
-
 def order_id(call: Call) -> int:
-    raw = str(call.request.path_params["id"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise TmfError(404, "NOT_FOUND", f"no product order {raw!r}")
-    return int(raw)
+    return call.path_id("product order")
 
 
 def catalog_href(call: Call) -> str:
@@ -98,12 +91,15 @@ async def get_one(call: Call) -> Response:
 
 async def get_list(call: Call) -> Response:
     query = parse_list(call.request.query_params, FILTERS)
+    criteria = query.criteria
+    if not any(c.field == "state" for c in criteria):
+        criteria = (*criteria, NOT_DRAFT)  # v5's drafts only when asked for: v4 has no such state
     found = await call.run(
         call.services.queries.order_slice,
         call.actor,
         offset=query.offset,
         limit=query.limit,
-        criteria=query.criteria,
+        criteria=criteria,
         include=LINES,
     )
     return list_response([select(render(call, d), query.fields, mapping.ALWAYS) for d in found.items], found.total)

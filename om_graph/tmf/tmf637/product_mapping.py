@@ -17,7 +17,7 @@ from typing import Any
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.reads.rows import Related
-from om_graph.tmf.values import iso, ref
+from om_graph.tmf.values import amounts, iso, ref
 
 PRODUCT_TYPE = "Product"
 ALWAYS = ("id", "href", "@type")  # server-set attributes a read always shows
@@ -84,7 +84,7 @@ def to_tmf(
             {"name": name, "value": value, "valueType": declared.get(name) or value_type(value), "@type": "Characteristic"}
             for name, value in sorted((row.characteristics or {}).items())
         ],
-        "productPrice": row.product_price or [],
+        "productPrice": amounts(row.product_price or []),
         "productOrderItem": [_order_item(role, item, hrefs) for role, item in items],
         "relatedParty": [{"id": row.customer_id, "role": "customer", "@type": "RelatedParty", "@referredType": "Customer"}],
     }

@@ -21,17 +21,11 @@ from om_graph.core.reads.rows import Related
 from om_graph.tmf.apis import PRODUCT_CATALOG, PRODUCT_ORDERING, api_href
 from om_graph.tmf.errors import TmfError
 from om_graph.tmf.http import Call
-from om_graph.tmf.query import Filterable, list_response, parse_datetime, parse_fields, parse_list, select
+from om_graph.tmf.query import Filterable, id_value, list_response, parse_datetime, parse_fields, parse_list, select
 from om_graph.tmf.tmf637 import product_mapping as mapping
 
 RESOURCE = "product"
 LINES = frozenset({"lines"})
-
-
-def _number(value: str) -> int:
-    if not value.isdigit() or len(value) > 18:
-        raise ValueError("a product id is a number")
-    return int(value)
 
 
 def _status(value: str) -> str:
@@ -42,23 +36,20 @@ def _status(value: str) -> str:
 
 
 FILTERS = {
-    "id": Filterable("id", _number),
+    "id": Filterable("id", id_value),
     "status": Filterable("status", _status),
     "name": Filterable("name"),
     "relatedParty.id": Filterable("customer_id"),
     "productOffering.id": Filterable("offering_key"),
     "productSpecification.id": Filterable("spec_key"),
-    "productOrderItem.productOrderId": Filterable("order_id", _number),  # the order that created it
+    "productOrderItem.productOrderId": Filterable("order_id", id_value),  # the order that created it
     "startDate": Filterable("start_date", parse_datetime, ordered=True),
     "terminationDate": Filterable("termination_date", parse_datetime, ordered=True),
 }
 
 
 def product_id(call: Call) -> int:
-    raw = str(call.request.path_params["id"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise TmfError(404, "NOT_FOUND", f"no product {raw!r}")
-    return int(raw)
+    return call.path_id("product")
 
 
 def hrefs(call: Call) -> mapping.Hrefs:

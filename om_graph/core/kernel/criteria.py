@@ -1,7 +1,8 @@
 """Filters of a list read, independent of any API: ``Criterion(field, op, values)`` over the
 columns a read declares (:func:`where`); an unknown field or operator is a ``ValidationFailed``.
 
-``eq`` matches any of ``values`` (``None`` among them: the column is null); ``gt``, ``gte``,
+``eq`` matches any of ``values`` (``None`` among them: the column is null), ``ne`` none of them
+(non-null values); ``gt``, ``gte``,
 ``lt``, ``lte`` compare with the one value."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import ColumnElement, or_
 from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import ValidationFailed
 
-OPERATORS = ("eq", "gt", "gte", "lt", "lte")
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ def where(columns: Mapping[str, Any], criteria: Iterable[Criterion]) -> list[Col
             if len(present) < len(criterion.values):
                 options.append(column.is_(None))
             conditions.append(or_(*options) if len(options) > 1 else options[0])
+            continue
+        if criterion.op == "ne":
+            conditions.append(column.not_in(criterion.values))
             continue
         value = criterion.values[0]
         conditions.append(
