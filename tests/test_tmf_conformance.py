@@ -4,9 +4,10 @@ requests generated from the documents, valid and not, against a database holding
 products (so lists answer with them and their bodies are checked).
 
 Left out: the documents' listener paths (a client's endpoints, not ours) and the hub (its own
-tests: tests/test_tmf_hub.py); and the check that every schema-valid request is accepted: the
+tests: tests/test_tmf_hub.py); the check that every schema-valid request is accepted (the
 documents cannot say which offerings exist, so a valid-looking order for a made-up offering is
-rightly a 400. OM_GRAPH_SCHEMATHESIS_EXAMPLES raises the examples per operation (default 25).
+rightly a 400); and for TMF637 that ``Allow`` lists the document's write methods: the inventory is
+read-only here (completion writes it), so POST, PATCH and DELETE are 405s whose ``Allow`` says GET. OM_GRAPH_SCHEMATHESIS_EXAMPLES sets the examples per operation (default 15).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tests import support
 from tests.test_tmf_product_order import BASE, order_body
 
 SPECS = Path(__file__).resolve().parents[1] / "docs" / "tmf" / "specs"
-EXAMPLES = int(os.environ.get("OM_GRAPH_SCHEMATHESIS_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("OM_GRAPH_SCHEMATHESIS_EXAMPLES", "15"))
 EXCLUDED_CHECKS = [schemathesis.checks.positive_data_acceptance]
 NOT_OURS = "^/(listener|hub)"
 
@@ -87,4 +88,5 @@ def test_tmf622_conforms(case, world):
 @_SETTINGS
 def test_tmf637_conforms(case, world):
     app, headers = world
-    case.call_and_validate(app=app, headers=headers, excluded_checks=EXCLUDED_CHECKS)
+    excluded = [*EXCLUDED_CHECKS, schemathesis.checks.allow_header_conformance]
+    case.call_and_validate(app=app, headers=headers, excluded_checks=excluded)

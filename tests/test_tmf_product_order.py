@@ -75,7 +75,7 @@ def test_fields_selection_keeps_the_server_set_attributes(tmf):
     order_id = tmf.post(f"{BASE}/productOrder", json=order_body()).json()["id"]
     selected = tmf.get(f"{BASE}/productOrder/{order_id}", params={"fields": "description,productOrderItem.id"}).json()
     assert set(selected) == {"id", "href", "@type", "orderDate", "state", "description", "productOrderItem"}
-    assert selected["productOrderItem"] == [{"id": "1"}]
+    assert selected["productOrderItem"] == [{"id": "1", "action": "add"}]  # what the document requires
 
 
 def test_lists_filter_page_and_count(tmf):

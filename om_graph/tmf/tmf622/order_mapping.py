@@ -36,7 +36,9 @@ from om_graph.tmf.values import amounts, iso, number, ref
 
 ORDER_TYPE = "ProductOrder"
 ITEM_TYPE = "ProductOrderItem"
-ALWAYS = ("id", "href", "@type", "orderDate", "state")  # server-set attributes a read always shows
+# What a read always shows, whatever ``fields`` selects: the server-set attributes, and what the
+# document requires (an order's items, each with its id and action).
+ALWAYS = ("id", "href", "@type", "orderDate", "state", "productOrderItem.id", "productOrderItem.action")
 ACTIONS = {"add": "add", "modify": "modify", "delete": "delete"}
 UNSUPPORTED = (
     "agreement",
