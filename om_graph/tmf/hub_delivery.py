@@ -19,17 +19,17 @@ import httpx
 from om_graph.core.access.actor import SYSTEM_ACTOR
 from om_graph.core.kernel import events as ev
 from om_graph.core.kernel.models import EventRecord
+from om_graph.tmf.apis import PRODUCT_CATALOG, PRODUCT_ORDERING
 from om_graph.tmf.tmf622 import order_mapping
 from om_graph.tmf.values import iso
 
-# The base paths (as om_graph/tmf/routes.py mounts them).
-PRODUCT_ORDERING = "/tmf-api/productOrderingManagement/v4"  # TMF622
-PRODUCT_CATALOG = "/tmf-api/productCatalogManagement/v4"  # TMF620
 LINES = frozenset({"lines"})
 CANCEL_EVENTS = frozenset({ev.CANCEL_ORDER_CREATE, ev.CANCEL_ORDER_STATE_CHANGE})
 # Events whose representation shows the state the event moved to (the order may have moved on by
-# the time it is fanned out): the state changes, and the create (draft, before a submit's change).
-STATE_EVENTS = frozenset({ev.ORDER_CREATE, ev.ORDER_STATE_CHANGE, ev.CANCEL_ORDER_STATE_CHANGE})
+# the time it is fanned out). Not the create: an order created submitted records its create (as a
+# draft) and its submit in one transaction, and v4 has no draft: the create shows the order as
+# it is when fanned out (acknowledged or later; a v5 draft, draft).
+STATE_EVENTS = frozenset({ev.ORDER_STATE_CHANGE, ev.CANCEL_ORDER_STATE_CHANGE})
 
 
 class TmfEventRenderer:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from om_graph.runtime import Runtime
-from om_graph.tmf.apis import PRODUCT_CATALOG, PRODUCT_INVENTORY
+from om_graph.tmf.apis import PRODUCT_CATALOG, PRODUCT_INVENTORY, PRODUCT_ORDERING
 from om_graph.tmf.http import ALL_METHODS, not_found, route
 from om_graph.tmf.tmf620 import catalog
 from om_graph.tmf.tmf622 import cancels, hub, order_mapping, orders
 from om_graph.tmf.tmf637 import products
 
-TMF622 = "/tmf-api/productOrderingManagement/v4"
+TMF622 = PRODUCT_ORDERING
 TMF637 = PRODUCT_INVENTORY
 TMF620 = PRODUCT_CATALOG
 

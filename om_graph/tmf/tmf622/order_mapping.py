@@ -86,7 +86,7 @@ def to_tmf(detail: OrderDetail, href: str, offering_href: str) -> dict[str, Any]
         "@type": ORDER_TYPE,
         "@baseType": ORDER_TYPE,
         "state": order.state,
-        "orderDate": iso(order.submitted_at or order.created_at),
+        "orderDate": iso(order.created_at),
         "externalId": order.external_id,
         "description": order.description or None,
         "category": order.segment,

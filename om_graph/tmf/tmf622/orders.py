@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from om_graph.core.kernel.criteria import Criterion
 from om_graph.core.ordering.states import OrderStates
+from om_graph.tmf.apis import PRODUCT_CATALOG, api_href
 from om_graph.tmf.errors import TmfError
 from om_graph.tmf.http import JSON, MERGE_PATCH, Call, created
 from om_graph.tmf.query import Filterable, id_value, list_response, parse_datetime, parse_fields, parse_list, select
@@ -47,7 +48,7 @@ def order_id(call: Call) -> int:
 
 
 def catalog_href(call: Call) -> str:
-    return f"{str(call.request.base_url).rstrip('/')}/tmf-api/productCatalogManagement/v4/productOffering"
+    return api_href(call, PRODUCT_CATALOG, "productOffering")
 
 
 def render(call: Call, detail: Any) -> dict[str, Any]:
