@@ -133,6 +133,25 @@ def _new_pack(args) -> int:
     return 0
 
 
+def _import(args) -> int:
+    from om_graph.core.access.actor import Actor
+    from om_graph.runtime import Runtime
+    from om_graph.tmf.bulk_import import Importer
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    runtime = Runtime()
+    runtime.prepare_database()
+    actor = Actor(f"import:{args.partner}", frozenset({"service_account"}))
+    report = Path(args.report) if args.report else path.with_name(path.name + ".report.jsonl")
+    summary = Importer(runtime.services, actor, dry_run=args.dry_run).run(path, report, progress=not args.quiet)
+    for line in summary.lines(args.dry_run):
+        print(line)
+    return 1 if summary.failed else 0
+
+
 def _tokens():
     from functools import partial
 
@@ -232,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     new_pack.add_argument("name", help="the distribution name, e.g. acme-fibre (module acme_fibre)")
     new_pack.add_argument("--directory", help="where to write it (default: ./NAME)")
     new_pack.set_defaults(func=_new_pack)
+    imports = sub.add_parser("import", help="import orders: TMF622 JSON lines or a CSV of order lines (resumable)")
+    imports.add_argument("file", help="a .jsonl (one TMF622 ProductOrder per line) or .csv (one order line per row)")
+    imports.add_argument("--partner", default="import", help="whose externalIds these are (a partner's token subject)")
+    imports.add_argument("--dry-run", action="store_true", help="validate and price every order, write nothing")
+    imports.add_argument("--report", help="where the bad records go (default: FILE.report.jsonl)")
+    imports.add_argument("--quiet", action="store_true", help="no progress bar")
+    imports.set_defaults(func=_import)
     token = sub.add_parser("token", help="API tokens: create, list, revoke")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="issue a token (printed once)")

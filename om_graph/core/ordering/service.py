@@ -141,6 +141,26 @@ class OrderService:
             raise ValidationFailed.single("customerId", "customers order for their own account", CommonErrorCode.FORBIDDEN)
         return OrderInput(**{**data.__dict__, "customer_id": actor.account_id})
 
+    def validate(self, actor: Actor, data: OrderInput) -> None:
+        """Capture ``data`` without storing it (an import's dry run): ValidationFailed when it is
+        invalid, with the errors orderCreate would answer."""
+        require(actor, Permission.ORDER_CAPTURE)
+        data = self._scoped(actor, data)
+        with self._uow(read_only=True) as uow:
+            self.capture(uow.session, actor, data)
+
+    def captured_before(self, actor: Actor, data: OrderInput) -> int | None:
+        """The order ``data``'s idempotency key made before (a retried request or import run
+        again), or None: one indexed read, no validation or pricing."""
+        require(actor, Permission.ORDER_CAPTURE)
+        data = self._scoped(actor, data)
+        if not data.idempotency_key:
+            return None
+        with self._uow(read_only=True) as uow:
+            return uow.session.scalar(
+                select(Order.id).where(Order.customer_id == data.customer_id, Order.idempotency_key == data.idempotency_key)
+            )
+
     def _by_idempotency_key(self, customer_id: str, key: str) -> Order | None:
         with self._uow(read_only=True) as uow:
             return uow.session.scalars(

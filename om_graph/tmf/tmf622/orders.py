@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from om_graph.core.access.actor import Actor
 from om_graph.core.kernel.criteria import Criterion
 from om_graph.core.ordering.states import OrderStates
 from om_graph.tmf.apis import PRODUCT_CATALOG, api_href
@@ -71,9 +72,19 @@ def idempotency_key(call: Call, body: dict[str, Any]) -> str | None:
         value = call.request.headers.get(header)
         if value is not None:
             return value
-    external = body.get("externalId")
-    if isinstance(external, str) and external:
-        digest = hashlib.sha256(f"{call.actor.label}\0{external}".encode()).hexdigest()[:40]
+    return external_key(partner_of(call.actor), body.get("externalId"))
+
+
+def partner_of(actor: Actor) -> str:
+    """Whose externalIds a caller's are: its identity without how it authenticated
+    (``token:acme-crm``, ``jwt:acme-crm`` and the import's ``import:acme-crm`` are one partner)."""
+    return actor.id.partition(":")[2] or actor.id
+
+
+def external_key(partner: str, external_id: object) -> str | None:
+    """The idempotency key an ``externalId`` stands for, per partner."""
+    if isinstance(external_id, str) and external_id:
+        digest = hashlib.sha256(f"{partner}\0{external_id}".encode()).hexdigest()[:40]
         return f"externalId:{digest}"
     return None
 
