@@ -232,6 +232,7 @@ def run_load(
     then_expect: str | None = None,
     bodies: list[str] | None = None,
     workdir: Path | None = None,
+    expect_status: int = 200,
 ) -> dict:
     """Run :mod:`bench.load` as a separate process and return its JSON stats."""
     args = [
@@ -251,6 +252,8 @@ def run_load(
         str(rate),
         "--body",
         body,
+        "--expect-status",
+        str(expect_status),
     ]
     for name, value in request_headers(token).items():
         args += ["--header", f"{name}: {value}"]

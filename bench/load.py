@@ -126,7 +126,7 @@ async def run(args) -> dict:
             stats["requests"] += 1
             stats["latency"].append(elapsed)
             stats["steps"][step].append(elapsed)
-            if status != 200 or (expect and expect.encode() not in body):
+            if status != args.expect_status or (expect and expect.encode() not in body):
                 error(f"{status}: {body[:400].decode(errors='replace')}")
                 return None
         return body
@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=0.0)
     p.add_argument("--rate", type=float, default=0.0, help="iterations per second over all connections (0: closed loop)")
     p.add_argument("--expect", help="substring every (first) response must contain")
+    p.add_argument("--expect-status", type=int, default=200, help="the status every response must have")
     p.add_argument("--then-expect", help="substring every second response must contain")
     args = p.parse_args(argv)
     try:

@@ -42,6 +42,7 @@ BENCHMARKS = {
     "work_queue": "bench.work_queue",
     "timeline": "bench.timeline",
     "compensation": "bench.compensation",
+    "tmf": "bench.tmf",
 }
 
 

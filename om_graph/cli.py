@@ -135,14 +135,19 @@ def _new_pack(args) -> int:
 
 def _import(args) -> int:
     from om_graph.core.access.actor import Actor
+    from om_graph.core.kernel.ports import NullJobSink
     from om_graph.runtime import Runtime
+    from om_graph.settings import Settings
     from om_graph.tmf.bulk_import import Importer
 
     path = Path(args.file)
     if not path.is_file():
         print(f"error: no such file: {path}", file=sys.stderr)
         return 2
-    runtime = Runtime()
+    settings = Settings.from_env()
+    # Embedded mode: no worker runs in this process, so its jobs are not kept (in memory, for
+    # nobody): the server's reconciler dispatches the imported orders. Scaled: they go to Redis.
+    runtime = Runtime(settings, jobs=NullJobSink() if settings.redis_url is None else None)
     runtime.prepare_database()
     actor = Actor(f"import:{args.partner}", frozenset({"service_account"}))
     report = Path(args.report) if args.report else path.with_name(path.name + ".report.jsonl")

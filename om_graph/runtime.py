@@ -22,6 +22,7 @@ from om_graph.core.access.auth import (
 from om_graph.core.fulfilment.reconciler import JeopardySettings
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.event_store import EventStore
+from om_graph.core.kernel.ports import JobSink
 from om_graph.core.notification.hub import HubSettings
 from om_graph.core.services import Services
 from om_graph.demo import banner, ensure_demo_tokens, refuse_demo_credentials
@@ -40,9 +41,17 @@ _FROM_ENV = object()
 
 
 class Runtime:
-    def __init__(self, settings: Settings | None = None, *, tracer_provider=_FROM_ENV, service_name: str = "om-graph"):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        tracer_provider=_FROM_ENV,
+        service_name: str = "om-graph",
+        jobs: JobSink | None = None,
+    ):
         """``tracer_provider``: the OpenTelemetry SDK provider to trace with; by default the
-        process's, from the ``OTEL_*`` variables (None, i.e. no tracing, when unset)."""
+        process's, from the ``OTEL_*`` variables (None, i.e. no tracing, when unset). ``jobs``:
+        where the services send jobs, instead of the broker (a process that runs no workers)."""
         self.settings = settings = settings or Settings.from_env()
         self.tracer_provider = process_tracer_provider(service_name) if tracer_provider is _FROM_ENV else tracer_provider
         self.engine = make_engine(settings.database_url)
@@ -63,7 +72,7 @@ class Runtime:
         self.services = Services(
             self.sessions,
             self.registry,
-            DramatiqJobSink(self.actors, trace_context=self.tracer_provider is not None),
+            jobs or DramatiqJobSink(self.actors, trace_context=self.tracer_provider is not None),
             FanoutSink(self.bus, self.pm.hook.om_handle_order_event),
             lease_seconds=settings.task_lease_seconds,
             redispatch_after=settings.redispatch_after_seconds,

@@ -200,3 +200,13 @@ def test_compensation(tmp_path):
     assert computed.reference == cpu["submit"] and computed.ratio and pure.ratio and revise.ratio
     assert 0 < pure.figure < computed.figure < revise.figure  # the pure diff inside the computation, inside the revise
     assert computed.data["sql_statements"]["prepare"] > 0
+
+
+def test_tmf(tmp_path):
+    from bench import tmf
+
+    post, imported, hub = tmf.run("tiny", tmp_path)
+    assert post.data["tmf"]["errors"] == 0 and post.data["graphql"]["errors"] == 0 and post.ratio > 0
+    small, large = tmf.PARAMS["tiny"]["imports"]
+    assert f"{large} created" in imported.data["large"]["summary"] and imported.data["small"]["maxrss_mb"] > 0
+    assert len(hub.data["latencies_ms"]) == tmf.PARAMS["tiny"]["hub_orders"]  # every create event delivered

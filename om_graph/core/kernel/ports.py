@@ -31,7 +31,8 @@ class EventSink(Protocol):
 
 
 class NullJobSink:
-    """Drops jobs: for tools that only read, and tests that drive work by hand."""
+    """Drops jobs: for tools that run no workers (reads; the import, whose submitted orders the
+    server's reconciler dispatches) and tests that drive work by hand."""
 
     def send(self, jobs: Sequence[Job]) -> None:
         return None
