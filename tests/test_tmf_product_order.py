@@ -202,3 +202,19 @@ def test_a_running_order_is_revised_by_a_patch_of_its_items(tmf):
     assert "description" in refused.json()["message"] and "state" in refused.json()["message"]
     again = tmf.patch(url, json={"productOrderItem": [{"id": "1", "quantity": 3}]})  # while the first one runs
     assert again.status_code == 409 and again.json()["code"] == "REVISION_IN_PROGRESS"
+
+
+def test_a_permission_the_token_lacks_is_a_403(tmf):
+    viewer = support.bearer(tmf.runtime, "viewer")
+    refused = tmf.post(f"{BASE}/productOrder", json=order_body(), headers=viewer)
+    assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN" and refused.json()["status"] == "403"
+    assert tmf.get(f"{BASE}/productOrder", headers=viewer).status_code == 200  # it may read
+
+
+def test_types_and_references_follow_the_conventions(tmf):
+    order = tmf.post(f"{BASE}/productOrder", json=order_body(**{"@type": "ProductOrder", "@baseType": "ProductOrder"})).json()
+    assert (order["@type"], order["@baseType"]) == ("ProductOrder", "ProductOrder")
+    [item] = order["productOrderItem"]
+    assert item["@type"] == "ProductOrderItem" and item["productOffering"]["@type"] == "ProductOfferingRef"
+    assert item["productOffering"]["href"].endswith("/tmf-api/productCatalogManagement/v4/productOffering/test-internet")
+    assert tmf.get(item["productOffering"]["href"]).status_code == 200  # the reference resolves (TMF620)
