@@ -23,7 +23,7 @@ from om_graph.core.fulfilment.reconciler import JeopardySettings
 from om_graph.core.kernel.db import make_engine, make_session_factory
 from om_graph.core.kernel.event_store import EventStore
 from om_graph.core.kernel.ports import JobSink
-from om_graph.core.notification.hub import HubSettings
+from om_graph.core.notification.ports import HubSettings
 from om_graph.core.services import Services
 from om_graph.demo import banner, ensure_demo_tokens, refuse_demo_credentials
 from om_graph.eventbus import FanoutSink, InProcessEventBus, RedisEventBus

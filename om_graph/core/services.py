@@ -31,7 +31,8 @@ from om_graph.core.lifecycle.enrichment import EnrichmentTasks, Tables
 from om_graph.core.lifecycle.preview import PreviewService
 from om_graph.core.lifecycle.processing import OrderProcessing
 from om_graph.core.lifecycle.tables import LIFECYCLE_TABLES
-from om_graph.core.notification.hub import HubService, HubSettings
+from om_graph.core.notification.hub import HubService
+from om_graph.core.notification.ports import HubSettings
 from om_graph.core.ordering.priority import ORDERING_TABLES
 from om_graph.core.ordering.service import OrderService
 from om_graph.core.pricing.pricer import Pricer

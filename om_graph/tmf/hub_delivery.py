@@ -1,11 +1,11 @@
 """The event hub's two ports, as the TMF facade fills them (core/notification/hub.py runs them).
 
-:class:`TmfEventRenderer` is :class:`~om_graph.core.notification.hub.Render`: an event as TMF622's
+:class:`TmfEventRenderer` is :class:`~om_graph.core.notification.ports.Render`: an event as TMF622's
 notification, ``{eventId, eventTime, eventType, event: {productOrder: <ProductOrder>}}`` (the
 order as ``GET /productOrder/{id}`` shows it when the event is fanned out; a state change's
 ``state`` is the state the event moved to), and for cancellation events ``event.cancelProductOrder``.
 
-:class:`HttpDeliver` is :class:`~om_graph.core.notification.hub.Deliver`: one ``POST`` with httpx
+:class:`HttpDeliver` is :class:`~om_graph.core.notification.ports.Deliver`: one ``POST`` with httpx
 (no redirects followed, a timeout), called by the hub with no transaction open.
 """
 
