@@ -191,6 +191,8 @@ SAMPLES = {
     "TaskClaimInput": [{"id": "x"}],
     "TaskAssignInput": [{"id": "x", "assignee": "a"}, {"id": "x", "assignee": None, "assignmentGroup": "g"}],
     "TaskReleaseInput": [{"id": "x"}],
+    "HubDeliveryFilterInput": [{}, {"states": ["DEAD", "PENDING"], "listenerId": "3", "orderId": ORDER}, {"states": None}],
+    "HubDeliveryActionInput": [{"id": "7"}, {"id": "x"}],
 }
 
 

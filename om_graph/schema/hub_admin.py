@@ -126,7 +126,7 @@ class HubDeliveryActionInput:
 
 def _number(value: object, field: str) -> int:
     raw = str(value)
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ValidationFailed.single(field, "not an id of the hub", CommonErrorCode.INVALID)
     return int(raw)
 
