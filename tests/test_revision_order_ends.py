@@ -3,7 +3,7 @@
 tests pin down why that one place is enough: every transition of the ORDER machine into a terminal
 state is either fired inside a plan session (complete, fail, completePartially: the roll-up;
 cancel: the cancellation's settlement, a close hook) or leaves a state no revision can be waiting
-in (reject: an acknowledged order, which is not revisable), and a cancellation is refused, or
+in (reject: an acknowledged order, discard: a draft, neither revisable), and a cancellation is refused, or
 waits, while a revision is open."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ TERMINAL_ENTRIES = {
     ("completePartially", S.PARTIAL): {S.IN_PROGRESS},  # the roll-up
     ("reject", S.REJECTED): {S.ACKNOWLEDGED},  # lifecycle/processing.py, outside one: not revisable
     ("cancel", S.CANCELLED): {S.PENDING_CANCELLATION},  # cancellation_settlement.py, a close hook
+    ("discard", S.CANCELLED): {S.DRAFT},  # ordering/service.py (TMF622 DELETE): a draft, not revisable
 }
 
 
@@ -51,7 +52,7 @@ def test_every_terminal_order_transition_is_known_and_none_leaves_a_revisable_st
         (t.event, t.target): set(t.sources) for t in ORDER.transitions if t.target in ORDER.terminal and t.target not in t.sources
     }
     assert found == TERMINAL_ENTRIES  # a new way to end an order: check it rejects a waiting revision
-    assert S.ACKNOWLEDGED not in REVISABLE_ORDER_STATES and S.PENDING_CANCELLATION not in REVISABLE_ORDER_STATES
+    assert not {S.ACKNOWLEDGED, S.PENDING_CANCELLATION, S.DRAFT} & set(REVISABLE_ORDER_STATES)
 
 
 def test_an_order_not_started_cannot_be_revised(svc):  # noqa: F811
