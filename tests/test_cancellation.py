@@ -77,7 +77,7 @@ def test_cancelling_undoes_completed_work_in_reverse_dependency_order(svc):
     assert detail.order.state == "cancelled"
     assert [line.state for line in detail.lines] == ["cancelled"]
     assert [p.status for p in detail.products] == ["cancelled"]
-    done = svc.cancellations.get(AGENT, request.id)
+    done = svc.cancel_requests.get(AGENT, request.id)
     assert (done.state, done.result) == ("done", "accepted")
     assert {t.name: t.state for t in tasks.values()}["Undo: Reserve stock"] == "completed"
     # An undo's outputs stay on its own outcome, not on the domain order (what it released is no data of it).
@@ -124,7 +124,7 @@ def test_a_second_request_while_one_is_open_is_refused_and_a_retry_after_it_too(
     with pytest.raises(ValidationFailed) as after:
         svc.cancellations.request(AGENT, order_id, reason="r")
     assert after.value.errors[0].code == "NOT_CANCELLABLE"
-    assert len(svc.cancellations.of_orders(AGENT, [order_id])[order_id]) == 1
+    assert len(svc.cancel_requests.of_orders(AGENT, [order_id])[order_id]) == 1
 
 
 def test_input_is_checked(svc):
@@ -166,7 +166,7 @@ def test_a_soft_point_of_no_return_needs_the_acknowledgement_and_charges(svc):
     with pytest.raises(ValidationFailed) as refused:
         svc.cancellations.request(AGENT, order_id, reason="r")
     assert refused.value.errors[0].code == "PONR_ACKNOWLEDGEMENT_REQUIRED"
-    assert svc.cancellations.of_orders(AGENT, [order_id])[order_id] == []  # nothing stored
+    assert svc.cancel_requests.of_orders(AGENT, [order_id])[order_id] == []  # nothing stored
     request = svc.cancellations.request(AGENT, order_id, reason="r", acknowledge_ponr=True)
     assert request.ponr_acknowledged and request.compensation["charges"][0]["amount"] == "7.50"
     drain(svc)
@@ -196,7 +196,7 @@ def test_a_line_cancellation_leaves_the_other_line_to_complete(svc):
     assert detail.order.state == "completed"
     statuses = {p.order_line_id: p.status for p in detail.products}
     assert statuses == {first.id: "cancelled", second.id: "active"}
-    assert svc.cancellations.get(AGENT, request.id).result == "accepted"
+    assert svc.cancel_requests.get(AGENT, request.id).result == "accepted"
 
 
 def test_cancelling_the_last_live_line_cancels_the_order(svc):
@@ -232,7 +232,7 @@ def test_no_fee_before_work_started_and_another_account_sees_nothing(svc):
     assert pack.undo_calls() == [] and svc.queries.order(AGENT, order.id).order.state == "cancelled"
     stranger = Actor("someone", frozenset({"customer"}), account_id="OTHER")
     with pytest.raises(DomainError) as hidden:
-        svc.cancellations.get(stranger, request.id)
+        svc.cancel_requests.get(stranger, request.id)
     assert hidden.value.code == "NOT_FOUND"
     with pytest.raises(DomainError) as hidden_order:
         svc.cancellations.request(stranger, order.id, reason="r")
@@ -250,7 +250,7 @@ def test_a_failed_undo_ends_the_request_with_an_error(svc):
         svc.fallout.give_up(FALLOUT_MANAGER, fallout_id, None)
     drain(svc)
     detail = svc.queries.order(AGENT, order_id)
-    [request] = svc.cancellations.of_orders(AGENT, [order_id])[order_id]
+    [request] = svc.cancel_requests.of_orders(AGENT, [order_id])[order_id]
     assert request.state == "terminatedWithError"
     # Back in progress, its work over with a failed undo: the roll-up fails the line and the order.
     assert (detail.order.state, [line.state for line in detail.lines]) == ("failed", ["failed"])
@@ -295,7 +295,7 @@ def test_a_worker_killed_during_an_undo_neither_repeats_nor_skips_it(svc):
     undo_tasks = [t for t in tasks_of(svc, order_id).values() if t.mode == "undo"]
     assert {t.idempotency_key for t in undo_tasks}.isdisjoint(originals)  # own keys
     assert next(t for t in undo_tasks if t.key == "undo.configure").attempts == 2
-    assert svc.cancellations.get(AGENT, request.id).result == "accepted"
+    assert svc.cancel_requests.get(AGENT, request.id).result == "accepted"
     assert svc.queries.order(AGENT, order_id).order.state == "cancelled"
 
 

@@ -49,7 +49,7 @@ def test_a_dated_request_waits_then_is_carried_out_with_its_fee_on_the_order(svc
     detail = _order(svc, order_id)
     assert detail.order.state == "inProgress" and [line.state for line in detail.lines] == ["inProgress"]
     assert svc.cancellations.run_due() == 0  # not yet
-    assert svc.cancellations.get(AGENT, request.id).state == "acknowledged"
+    assert svc.cancel_requests.get(AGENT, request.id).state == "acknowledged"
     with pytest.raises(ValidationFailed) as again:
         svc.cancellations.request(AGENT, order_id, reason="now, please")
     assert again.value.errors[0].code == "CANCELLATION_IN_PROGRESS" and "scheduled for" in again.value.errors[0].message
@@ -57,7 +57,7 @@ def test_a_dated_request_waits_then_is_carried_out_with_its_fee_on_the_order(svc
     assert svc.cancellations.run_due(date + timedelta(seconds=1)) == 1
     assert svc.cancellations.run_due(date + timedelta(seconds=1)) == 0  # carried out once
     drain(svc)
-    done = svc.cancellations.get(AGENT, request.id)
+    done = svc.cancel_requests.get(AGENT, request.id)
     assert (done.state, done.result) == ("done", "accepted")
     assert done.fee is not None and done.fee["amount"] == "15.00"
     assert [t for _, _, t in pack.undo_calls()] == ["undo.configure", "undo.reserve"]
@@ -80,7 +80,7 @@ def test_a_dated_request_is_rejected_when_its_order_completes_first(svc):  # noq
     svc.processing.complete_task(AGENT, manual.id, {})
     drain(svc)
     assert _order(svc, order_id).order.state == "completed"
-    rejected = svc.cancellations.get(AGENT, request.id)
+    rejected = svc.cancel_requests.get(AGENT, request.id)
     assert (rejected.state, rejected.result) == ("rejected", "denied")
     assert rejected.result_message.startswith("NOT_CANCELLABLE") and "completed" in rejected.result_message
     assert svc.cancellations.run_due(utcnow() + 2 * LATER) == 0
@@ -104,7 +104,7 @@ def test_a_point_of_no_return_passed_while_waiting_is_assessed_at_the_date(svc):
     assert request.state == "acknowledged"
     drain(svc)  # the kit is ordered: the line passes a soft point of no return the request did not acknowledge
     assert svc.cancellations.run_due(date) == 1
-    denied = svc.cancellations.get(AGENT, request.id)
+    denied = svc.cancel_requests.get(AGENT, request.id)
     assert (denied.state, denied.result) == ("done", "denied")
     assert denied.result_message.startswith("PONR_ACKNOWLEDGEMENT_REQUIRED")
     detail = _order(svc, order.id)
@@ -120,7 +120,7 @@ def test_a_revision_being_applied_at_the_date_holds_the_request_until_it_is_done
     revision = svc.revisions.revise(AGENT, order_id, change, expected_version=None, reason="relabel")
     assert revision.state == "inProgress"  # its undo and redo run through the orchestration
     assert svc.cancellations.run_due(date) == 0
-    assert svc.cancellations.get(AGENT, request.id).state == "acknowledged"
+    assert svc.cancel_requests.get(AGENT, request.id).state == "acknowledged"
     drain(svc)
     second = _order(svc, order_id).lines[1]
     with svc.sessions() as s:
@@ -133,7 +133,7 @@ def test_a_revision_being_applied_at_the_date_holds_the_request_until_it_is_done
     drain(svc)
     detail = _order(svc, order_id)
     assert {line.line_number: line.state for line in detail.lines} == {1: "cancelled", 2: "completed"}
-    assert svc.cancellations.get(AGENT, request.id).result == "accepted"
+    assert svc.cancel_requests.get(AGENT, request.id).result == "accepted"
 
 
 def test_the_fee_survives_a_revision_repricing_the_order(svc):  # noqa: F811

@@ -80,7 +80,7 @@ def test_a_waiting_revision_refuses_a_cancellation_and_holds_a_dated_one(svc):  
     revision = _waiting_revision(svc, order_id)
     # Its date comes while the revision waits: it is not carried out (one change at a time).
     assert svc.cancellations.run_due(utcnow() + timedelta(hours=2)) == 0
-    assert svc.cancellations.get(AGENT, dated.id).state == "acknowledged"
+    assert svc.cancel_requests.get(AGENT, dated.id).state == "acknowledged"
     assert svc.queries.order(AGENT, order_id).order.state == "inProgress"
     assert svc.revisions.get(AGENT, revision.id).state == "pendingApproval"
 

@@ -97,7 +97,7 @@ class Services:
         # Cancellation (core/change/cancellation.py): requests, and their settlement as plan sessions
         # close (cancellation_settlement.py); dated requests are carried out by a reconciler pass.
         self.cancellations = CancellationService(self.uow, self.orchestrator, registry)
-        self.cancel_requests = CancelRequestReads(self.uow)  # lists (the TMF facade's cancelProductOrder)
+        self.cancel_requests = CancelRequestReads(self.uow)  # reads: by id, by order, filtered lists
         self.orchestrator.close_hooks = (*self.orchestrator.close_hooks, cancellation_settlement.settle)
         self.orchestrator.rolled_up_hooks = (*self.orchestrator.rolled_up_hooks, cancellation_settlement.on_rolled_up)
         # A resume voids its product's pending suspend (core/change/suspend_void.py): capture asks

@@ -102,7 +102,7 @@ class CancelMutations:
 
         def call():
             line_id = node_id(input.line_id, "OrderLine", "lineId")
-            order_id = ctx.services.cancellations.order_of_line(ctx.acting, line_id)
+            order_id = ctx.services.cancel_requests.order_of_line(ctx.acting, line_id)
             return ctx.services.cancellations.request(
                 ctx.acting,
                 order_id,
@@ -134,7 +134,7 @@ class CancelQueries:
 
         def call():
             try:
-                return ctx.services.cancellations.get(ctx.acting, request_id)
+                return ctx.services.cancel_requests.get(ctx.acting, request_id)
             except NotFound:
                 return None
 

@@ -66,7 +66,7 @@ class NodeLoader:
         fallout_ids = wanted.pop("fallouts", None)
         fallouts = await context.call(context.services.fallout.by_ids, context.actor, fallout_ids) if fallout_ids else {}
         cancel_ids = wanted.pop("cancel_requests", None)
-        cancels = await context.call(context.services.cancellations.by_ids, context.actor, cancel_ids) if cancel_ids else {}
+        cancels = await context.call(context.services.cancel_requests.by_ids, context.actor, cancel_ids) if cancel_ids else {}
         found = (
             await context.call(context.services.queries.nodes, context.actor, include=frozenset(include), **wanted)
             if wanted

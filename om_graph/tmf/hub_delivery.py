@@ -44,7 +44,7 @@ class TmfEventRenderer:
     def __call__(self, events: Sequence[EventRecord]) -> Mapping[int, dict[str, Any]]:
         details = self.services.queries.orders_by_id(SYSTEM_ACTOR, sorted({e.order_id for e in events}), LINES)
         cancel_ids = sorted({e.entity_id for e in events if e.event_type in CANCEL_EVENTS})
-        cancels = self.services.cancellations.by_ids(SYSTEM_ACTOR, cancel_ids) if cancel_ids else {}
+        cancels = self.services.cancel_requests.by_ids(SYSTEM_ACTOR, cancel_ids) if cancel_ids else {}
         offerings = f"{self.base_url}{PRODUCT_CATALOG}/productOffering"
         bodies: dict[int, dict[str, Any]] = {}
         for event in events:

@@ -38,7 +38,7 @@ a time, so a revision's undo tasks and the cancellation's never reverse the same
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -77,64 +77,6 @@ class CancellationService:
         self._uow = uow
         self.orchestrator = orchestrator
         self.registry = registry
-
-    # -- reads ---------------------------------------------------------------------------------
-
-    def get(self, actor: Actor, request_id: int) -> CancelRequest:
-        """One request (ORDER_READ; a customer's own orders only): NOT_FOUND otherwise."""
-        require(actor, Permission.ORDER_READ)
-        with self._uow(read_only=True) as uow:
-            found = uow.session.get(CancelRequest, request_id)
-            if found is not None and actor.account_id is not None:
-                owner = uow.session.scalar(select(Order.customer_id).where(Order.id == found.order_id))
-                if owner != actor.account_id:
-                    found = None
-            if found is None:
-                raise NotFound("no such cancel request", field="id")
-            uow.session.expunge(found)
-        return found
-
-    def by_ids(self, actor: Actor, request_ids: Iterable[int]) -> dict[int, CancelRequest]:
-        """The requests of ``request_ids`` the actor may see (node(id)), by id."""
-        require(actor, Permission.ORDER_READ)
-        ids = sorted(set(request_ids))
-        if not ids:
-            return {}
-        with self._uow(read_only=True) as uow:
-            statement = select(CancelRequest).where(CancelRequest.id.in_(ids))
-            if actor.account_id is not None:
-                statement = statement.join(Order, Order.id == CancelRequest.order_id).where(Order.customer_id == actor.account_id)
-            found = {request.id: request for request in uow.session.scalars(statement)}
-            uow.session.expunge_all()
-        return found
-
-    def of_orders(self, actor: Actor, order_ids: Iterable[int]) -> dict[int, list[CancelRequest]]:
-        """The requests of each order, oldest first (callers have read the orders already)."""
-        require(actor, Permission.ORDER_READ)
-        ids = sorted(set(order_ids))
-        found: dict[int, list[CancelRequest]] = {i: [] for i in ids}
-        if not ids:
-            return found
-        with self._uow(read_only=True) as uow:
-            statement = select(CancelRequest).where(CancelRequest.order_id.in_(ids)).order_by(CancelRequest.id)
-            if actor.account_id is not None:
-                statement = statement.join(Order, Order.id == CancelRequest.order_id).where(Order.customer_id == actor.account_id)
-            for request in uow.session.scalars(statement):
-                found[request.order_id].append(request)
-            uow.session.expunge_all()
-        return found
-
-    def order_of_line(self, actor: Actor, line_id: int) -> int:
-        """The order a line belongs to (NOT_FOUND for another account's)."""
-        with self._uow(read_only=True) as uow:
-            row = uow.session.execute(
-                select(OrderLine.order_id, Order.customer_id)
-                .join(Order, Order.id == OrderLine.order_id)
-                .where(OrderLine.id == line_id)
-            ).first()
-        if row is None or (actor.account_id is not None and row.customer_id != actor.account_id):
-            raise NotFound("no such line", field="lineId")
-        return int(row.order_id)
 
     # -- the request ---------------------------------------------------------------------------
 

@@ -105,7 +105,7 @@ class CancelRequest(relay.Node):
 
 async def order_cancel_requests(root: Any, info: Info) -> list[CancelRequest]:
     """The order's cancellation requests, oldest first."""
-    rows = await batched(info, info.context.services.cancellations.of_orders).load(root.id)
+    rows = await batched(info, info.context.services.cancel_requests.of_orders).load(root.id)
     return [CancelRequest.from_row(r) for r in rows]
 
 

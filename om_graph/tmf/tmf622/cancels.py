@@ -85,7 +85,7 @@ async def create(call: Call) -> Response:
 
 
 async def get_one(call: Call) -> Response:
-    request = await call.run(call.services.cancellations.get, call.actor, call.path_id("cancel product order"))
+    request = await call.run(call.services.cancel_requests.get, call.actor, call.path_id("cancel product order"))
     return JSONResponse(select(render(call, request), parse_fields(call.request.query_params), ALWAYS))
 
 
