@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -50,3 +51,18 @@ def _number_of(text: str) -> Any:
         return float(Decimal(text))
     except (InvalidOperation, ValueError):
         return text
+
+
+def value_type(value: Any) -> str:
+    """A characteristic value's type when its specification declares none (in the catalog's words)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "string"

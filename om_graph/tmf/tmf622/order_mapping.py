@@ -32,7 +32,7 @@ from om_graph.core.ordering.states import OrderStates
 from om_graph.core.ordering.validation import header_length_errors
 from om_graph.core.reads.rows import OrderDetail
 from om_graph.tmf.query import parse_datetime
-from om_graph.tmf.values import amounts, iso, number, ref
+from om_graph.tmf.values import amounts, iso, number, ref, value_type
 
 ORDER_TYPE = "ProductOrder"
 ITEM_TYPE = "ProductOrderItem"
@@ -110,7 +110,7 @@ def _item(line: Any, offering_href: str) -> dict[str, Any]:
         "@type": "Product",
         "productSpecification": {"id": line.spec_key, "@type": "ProductSpecificationRef"},
         "productCharacteristic": [
-            {"name": name, "value": value, "valueType": _value_type(value)}
+            {"name": name, "value": value, "valueType": value_type(value)}
             for name, value in sorted((line.characteristics or {}).items())
         ],
     }
@@ -137,14 +137,6 @@ def _item(line: Any, offering_href: str) -> dict[str, Any]:
             {"id": str(r["lineNumber"]), "relationshipType": r["type"], "@type": "OrderItemRelationship"} for r in relationships
         ]
     return item
-
-
-def _value_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return "string"
 
 
 # -- writing --------------------------------------------------------------------------------------

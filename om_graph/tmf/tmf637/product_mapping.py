@@ -17,7 +17,7 @@ from typing import Any
 
 from om_graph.core.catalog.registry import Registry
 from om_graph.core.reads.rows import Related
-from om_graph.tmf.values import amounts, iso, ref
+from om_graph.tmf.values import amounts, iso, ref, value_type
 
 PRODUCT_TYPE = "Product"
 ALWAYS = ("id", "href", "@type")  # server-set attributes a read always shows
@@ -106,21 +106,6 @@ def _order_item(role: str, item: OrderItem, hrefs: Hrefs) -> dict[str, Any]:
         "@type": "RelatedProductOrderItem",
         "@referredType": "ProductOrderItem",
     }
-
-
-def value_type(value: Any) -> str:
-    """A characteristic value's type when its specification declares none (in the catalog's words)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return "string"
 
 
 def order_items(row: Any, lines: Mapping[int, OrderItem]) -> list[tuple[str, OrderItem]]:
