@@ -33,11 +33,11 @@ from om_graph.core.kernel.errors import FieldError
 from om_graph.core.kernel.models import money
 from om_graph.core.ordering.commands import (
     MAX_CHARACTERISTICS,
-    MAX_LINES,
     LineInput,
     OrderInput,
 )
 from om_graph.core.ordering.error_codes import OrderingErrorCode
+from om_graph.core.ordering.input_rules import line_count_error
 from om_graph.core.ordering.models import Order, OrderLine
 from om_graph.core.ordering.pending_suspend import (
     PendingSuspend,
@@ -270,8 +270,8 @@ class OrderValidator:
             errors.append(FieldError("requestedStartDate", "is after the requested completion date", CommonErrorCode.INVALID))
         if not data.lines:
             errors.append(FieldError("lines", "an order needs at least one line", CommonErrorCode.REQUIRED))
-        if len(data.lines) > MAX_LINES:
-            return [], errors + [FieldError("lines", f"at most {MAX_LINES} lines", CommonErrorCode.TOO_MANY)]
+        if too_many := line_count_error(len(data.lines)):
+            return [], [*errors, too_many]
         products = self._products(session, data)
         own = self._own_actions(session, editing) if editing is not None and products else {}
         pending = self._pending_suspends(session, data, products, editing)
