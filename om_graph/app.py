@@ -68,6 +68,7 @@ from om_graph.transport.request_body import (
     graphql_params,
 )
 from om_graph.transport.websocket import TransportWSHandler, WebSocketAdapter
+from om_graph.web.routes import web_routes
 
 log = logging.getLogger(__name__)
 WS_AUTH_TIMEOUT = timedelta(seconds=5)
@@ -383,6 +384,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/health", health),
             *tmf_routes(runtime),  # the TMF Open API facade (om_graph/tmf, docs/tmf.md)
             *([graphiql.assets_mount()] if runtime.settings.graphiql_enabled else []),
+            *web_routes(runtime),  # the workspace and portal (om_graph/web, docs/web.md)
         ],
         middleware=[Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)],
         lifespan=lifespan,

@@ -87,6 +87,7 @@ class Runtime:
         )
         self.bus.bind_store(EventStore(self.services.uow))
         self.tokens = TokenService(self.services.uow, cache_seconds=settings.token_cache_seconds)
+        self.demo_tokens: dict[str, str] = {}  # set by prepare_credentials in demo mode
         self.authenticator = Authenticator(self.tokens, _jwt_verifier(settings))
         self._worker: Worker | None = None
         self._reconciler: threading.Thread | None = None
@@ -105,6 +106,7 @@ class Runtime:
             refuse_demo_credentials(self.tokens)
             return {}
         issued = ensure_demo_tokens(self.tokens, self.settings.demo_tokens_file)
+        self.demo_tokens = issued  # the workspace's demo sign-in (om_graph/web/routes.py)
         log.warning(banner(issued, self.settings.demo_tokens_file))
         return issued
 

@@ -7,11 +7,27 @@ PostgreSQL and Redis tests skip with a reason on a machine without them, and fai
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 
 import pytest
 
 from tests import support
+
+# The runtime's background loops (runtime.py). One left running after its test logs into later tests
+# and, on Python 3.11, races their ast.parse through traceback's caret anchors (a SystemError).
+BACKGROUND_LOOPS = {"om-graph-reconciler", "om-graph-hub"}
+
+
+@pytest.fixture(autouse=True)
+def _background_loops_stop_with_their_test():
+    before = {t for t in threading.enumerate() if t.name in BACKGROUND_LOOPS}
+    yield
+    left = [t for t in threading.enumerate() if t.name in BACKGROUND_LOOPS and t not in before]
+    for thread in left:
+        thread.join(10)
+    running = sorted(t.name for t in left if t.is_alive())
+    assert not running, f"the test left background loops running (a runtime not stopped): {running}"
 
 
 def _unavailable(what: str, why: str):

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import pluggy
 
-from om_graph.core.catalog.registry import Registry
+from om_graph.core.catalog.registry import InstalledPack, Registry
 from om_graph.core.decisions.definitions import DecisionTableDef
 from om_graph.core.kernel.errors import PluginConfigurationError
 from om_graph.plugins import hookspecs
@@ -126,6 +126,7 @@ def collect_registry(pm: pluggy.PluginManager) -> Registry:
         jeopardy_policies=_flatten(hook.om_register_jeopardy_policies()),
         decision_tables=[table for _, table in tables],
         decision_table_packs={table.name: pack for pack, table in tables},
+        installed_packs=[InstalledPack(p["name"], p["distribution"], tuple(p["hooks"])) for p in describe_plugins(pm)],
         classify_fallout=(lambda failure: hook.om_classify_fallout(failure=failure))
         if hook.om_classify_fallout.get_hookimpls()
         else None,

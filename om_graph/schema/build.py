@@ -28,6 +28,7 @@ from om_graph.schema.pipeline import ExtensionsRunner, RequestPipeline
 from om_graph.schema.preview import PreviewQueries
 from om_graph.schema.queries import Query as CoreQuery
 from om_graph.schema.subscriptions import Subscription
+from om_graph.schema.viewer_queries import ViewerQueries
 from om_graph.schema.work_queue_mutations import WorkQueueMutations
 from om_graph.schema.work_queue_queries import WorkQueueQueries
 
@@ -60,6 +61,8 @@ Mutation = merge_types("Mutation", (Mutation, RevisionMutations))
 # core/notification/hub.py: TMF622's event hub, its listeners and deliveries (process admins).
 Query = merge_types("Query", (Query, HubQueries))
 Mutation = merge_types("Mutation", (Mutation, HubMutations))
+# om_graph/web: who the caller is (the screens and actions their roles allow), and the packs installed.
+Query = merge_types("Query", (Query, ViewerQueries))
 
 
 @cache

@@ -86,6 +86,8 @@ OPERATIONS: dict[str, str | P] = {
     "Query.orderVersionDiff": P.ORDER_READ,
     # core/notification/hub.py: the event hub's listeners and deliveries (listeners register over TMF622).
     "Query.hubListeners": P.HUB_MANAGE,
+    "Query.viewer": AUTHENTICATED,  # om_graph/web: the caller's own roles and permissions
+    "Query.installedPacks": P.DECISION_READ,  # staff: the process admin's packs screen
     "Query.hubDeliveries": P.HUB_MANAGE,
     "Mutation.hubDeliveryRetry": P.HUB_MANAGE,
     "Mutation.hubDeliverySkip": P.HUB_MANAGE,
@@ -361,6 +363,8 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "id listenerId eventId eventType orderId sequence state attempts nextAttemptAt lastError lastStatus createdAt deliveredAt",
     ),
     "HubDeliveryPayload": _same(INHERIT, "delivery errors"),
+    "Viewer": _same(INHERIT, "id roles accountId permissions"),
+    "InstalledPack": _same(INHERIT, "name distribution hooks"),
 }
 
 

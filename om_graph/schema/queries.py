@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode
 from strawberry import relay
@@ -13,8 +16,8 @@ from om_graph.core.pricing.request import visible_price_lists
 from om_graph.core.reads.error_codes import ReadsErrorCode
 from om_graph.core.reads.queries import MAX_PAGE, encode_cursor
 from om_graph.schema.context import Info
-from om_graph.schema.enums import OrderState
-from om_graph.schema.inputs import node_id, parse_global_id, too_long
+from om_graph.schema.enums import JeopardyLevel, OrderState
+from om_graph.schema.inputs import node_id, parse_global_id, too_long, utc_naive
 from om_graph.schema.limits import (
     MAX_CURSOR_LENGTH,
     MAX_CUSTOMER_ID_LENGTH,
@@ -153,6 +156,9 @@ class Query:
         after: str | None = None,
         states: list[OrderState] | None = None,
         customer_id: str | None = None,
+        jeopardy: list[JeopardyLevel] | None = None,
+        created_from: Annotated[datetime | None, strawberry.argument(description="Created at or after.")] = None,
+        created_to: Annotated[datetime | None, strawberry.argument(description="Created before.")] = None,
     ) -> OrderConnection:
         check_arguments(
             FieldError("states", f"at most {MAX_STATE_FILTERS} states", CommonErrorCode.TOO_MANY)
@@ -170,6 +176,9 @@ class Query:
             after=after,
             states=sorted({s.value for s in states or []}),
             customer_id=customer_id,
+            jeopardy=sorted({j.value for j in jeopardy or []}),
+            created_from=utc_naive(created_from),
+            created_to=utc_naive(created_to),
             include=include,
             count=selects_total_count(info),
         )

@@ -60,6 +60,15 @@ def _index_by_key(kind: str, items: Iterable[_K]) -> dict[str, _K]:
     return index
 
 
+@dataclass(frozen=True)
+class InstalledPack:
+    """A plugin registered with the plugin manager: its name, distribution and the hooks it implements."""
+
+    name: str
+    distribution: str
+    hooks: tuple[str, ...]
+
+
 @dataclass
 class Registry:
     catalogs: Sequence[CatalogContribution] = ()
@@ -75,6 +84,7 @@ class Registry:
     decision_table_packs: dict[str, str] = field(default_factory=dict)
     # om_classify_fallout (first answer wins; pack code: called with no transaction open).
     classify_fallout: Callable[[FalloutFailure], FalloutClassification | None] | None = None
+    installed_packs: Sequence[InstalledPack] = ()  # what the process admin's packs screen lists
     specifications: dict[str, SpecificationDef] = field(init=False)
     offerings: dict[str, OfferingDef] = field(init=False)
     handlers: dict[str, TaskHandler] = field(init=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -271,12 +272,17 @@ class QueryService:
         after: str | None,
         states: list[str] | None,
         customer_id: str | None,
+        jeopardy: list[str] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
         include: frozenset[str] = frozenset(),
         count: bool = False,
     ) -> Page:
         """Newest first, keyset-paginated on the primary key; items are OrderDetails with the
-        children named in ``include``. ``count`` adds the number of orders matching the
-        filters, counted over the (customer_id, id) or (state, id) index."""
+        children named in ``include``. ``jeopardy`` keeps orders at one of those levels;
+        ``created_from`` (inclusive) and ``created_to`` (exclusive, naive UTC) bound the creation time.
+        ``count`` adds the number of orders matching the filters, counted over the
+        (customer_id, id) or (state, id) index."""
         require(actor, Permission.ORDER_READ)
         _page_size(first)
         filters = []
@@ -286,6 +292,12 @@ class QueryService:
             filters.append(Order.customer_id == customer_id)
         if states:
             filters.append(Order.state.in_(states))
+        if jeopardy:
+            filters.append(Order.jeopardy.in_(jeopardy))
+        if created_from is not None:
+            filters.append(Order.created_at >= created_from)
+        if created_to is not None:
+            filters.append(Order.created_at < created_to)
         stmt = _ORDERS.where(*filters).order_by(Order.id.desc()).limit(first + 1)
         if after:
             stmt = stmt.where(Order.id < decode_cursor(after))
