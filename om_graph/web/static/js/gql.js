@@ -66,15 +66,18 @@ class Socket {
     const entry = { payload: { query, variables }, handlers };
     this.active.set(id, entry);
     this.ensure();
-    if (this.ready) this.send({ id, type: "subscribe", payload: entry.payload });
+    if (this.ready) {
+      this.send({ id, type: "subscribe", payload: entry.payload });
+      queueMicrotask(() => this.active.has(id) && handlers.connected?.());
+    }
     signal?.addEventListener("abort", () => this.unsubscribe(id), { once: true });
     return () => this.unsubscribe(id);
   }
 
   unsubscribe(id) {
+    // The socket stays open for the next screen's subscriptions (one per tab, closed at sign-out).
     if (!this.active.delete(id)) return;
     if (this.ready) this.send({ id, type: "complete" });
-    if (this.active.size === 0) this.close();
   }
 
   ensure() {
@@ -85,10 +88,10 @@ class Socket {
     ws.onopen = () => ws.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${token() ?? ""}` } }));
     ws.onmessage = (event) => this.receive(JSON.parse(event.data));
     ws.onclose = () => {
-      const wasActive = this.ws === ws;
+      if (this.ws !== ws) return; // a socket closed on purpose (sign-out) before this one opened
       this.ws = null;
       this.ready = false;
-      if (wasActive && this.active.size) this.reconnect();
+      if (this.active.size) this.reconnect();
     };
   }
 
