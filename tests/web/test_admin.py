@@ -116,6 +116,8 @@ def test_a_process_admin_edits_tests_and_activates_a_draft(web, page):
     test.get_by_role("button", name="Run test").click()
     page.locator(".dt-results tr[data-hit='2']").wait_for()
     assert "fee = 12.00" in page.locator(".dt-results").inner_text()
+    marked = page.locator("table.dt-rules[data-version='2'] tr.dt-hit")
+    assert marked.count() == 1 and "matched" in marked.inner_text() and "= CH" in marked.inner_text()
     check_accessibility(page, "a decision table with its draft and a test result")
     screenshot(page, "decision-table")
 
@@ -135,6 +137,61 @@ def test_a_process_admin_edits_tests_and_activates_a_draft(web, page):
     assert rules[0]["when"][0] == {"column": "country", "op": "IN", "values": ["DE", "FR"]}
     assert rules[3]["when"] == [] and rules[3]["description"] == "anywhere else"
     assert table["audit"][0] == {"action": "activated", "toVersion": 2, "reason": "cheaper abroad"}
+
+    # and roll back to version 1
+    rollback = page.locator("form[aria-label='Roll back']")
+    rollback.get_by_label("Make active again").select_option("1")
+    rollback.get_by_label("Reason (roll back)").fill("the week is over")
+    rollback.get_by_role("button", name="Roll back").click()
+    page.get_by_role("heading", name="Active version 1").wait_for()
+    table = web.gql("process_admin", TABLE, {"name": name})["decisionTable"]
+    assert table["activeVersion"]["number"] == 1
+    assert table["audit"][0] == {"action": "rolledBack", "toVersion": 1, "reason": "the week is over"}
+    assert "rolledBack" in page.locator("section:has(h2:text-is('Audit trail'))").inner_text()
+
+
+def test_a_process_admin_creates_a_table_and_sees_its_typed_errors(web, page):
+    name = f"webtest.created{uuid.uuid4().hex[:8]}"
+    web.open(page, "/admin/decisions", role="process_admin")
+    page.locator("details.dt-create > summary").click()
+    form = page.locator("form[aria-label='New decision table']")
+    form.get_by_label("Name", exact=True).fill("not a name!")
+    form.get_by_label("Input column 1: name").fill("segment")
+    form.get_by_label("Output column 1: name").fill("discount")
+    form.get_by_label("Output column 1: type").select_option("INTEGER")
+    form.get_by_label("Output column 1: default").fill("ten")
+    form.get_by_role("button", name="Create table").click()
+    page.locator(".dt-summary").wait_for()
+    assert "INVALID_TABLE_NAME" in page.locator(".dt-summary").inner_text()
+    assert form.get_by_label("Name", exact=True).get_attribute("aria-invalid") == "true"
+    assert form.get_by_label("Output column 1: default").get_attribute("aria-invalid") == "true"
+    assert "Output column 1 · default" in page.locator(".dt-summary").inner_text()
+    check_accessibility(page, "the create form with errors")
+    form.get_by_label("Name", exact=True).fill(name)
+    form.get_by_label("Output column 1: default").fill("0")
+    form.get_by_role("button", name="Add input column").click()
+    form.get_by_label("Input column 2: name").fill("quantity")
+    form.get_by_label("Input column 2: type").select_option("INTEGER")
+    form.get_by_role("button", name="Create table").click()
+    page.wait_for_selector('main[data-ready="true"][data-view="/admin/decisions/:name"]')
+    page.get_by_role("heading", name="Draft version 1").wait_for()
+    created = web.gql(
+        "process_admin",
+        "query($name: String!) { decisionTable(name: $name) { draft { number inputs { name type } outputs { name type default } } } }",
+        {"name": name},
+    )["decisionTable"]
+    assert created["draft"]["inputs"] == [{"name": "segment", "type": "STRING"}, {"name": "quantity", "type": "INTEGER"}]
+    assert created["draft"]["outputs"] == [{"name": "discount", "type": "INTEGER", "default": 0}]
+
+
+def test_the_admin_screens_run_under_the_content_security_policy(web, strict_page):
+    page = strict_page
+    web.open(page, "/admin/decisions/order.priority", role="process_admin")
+    page.get_by_role("button", name="Start a draft from version 1").click()
+    page.get_by_label("Rule 1, when daysToRequested: test").select_option("RANGE")
+    page.get_by_role("button", name="Add rule").click()
+    for path in ("/admin/decisions", "/admin/catalog", "/admin/packs"):
+        web.open(page, path)
 
 
 def test_a_stale_draft_is_refused_and_shown(web, page):
@@ -189,7 +246,10 @@ def test_other_staff_read_a_table_without_edit_controls(web, page):
 
 def test_the_catalog_shows_offerings_characteristics_and_prices(web, page):
     web.open(page, "/admin/catalog", role="process_admin")
-    fibre = page.locator('article[data-offering="fibre-broadband-500"]')
+    fibre = page.locator('details[data-offering="fibre-broadband-500"]')
+    assert fibre.get_attribute("open") is None
+    page.locator(".cat-keys").get_by_role("link", name="Fibre Broadband 500", exact=True).click()
+    assert fibre.get_attribute("open") == ""
     text = fibre.inner_text()
     for expected in (
         "Fibre Broadband 500",
@@ -203,9 +263,13 @@ def test_the_catalog_shows_offerings_characteristics_and_prices(web, page):
     assert "Fibre monthly fee" in text and "tsm.fibreMonthlyPrice" in text and "49.00" in text
     assert "month" in text and "tsm-standard-eur" in text
     # a dependent constraint (mobile: a port-in names its number)
+    page.get_by_role("button", name="Open all offerings").click()
     assert "when portIn is true" in page.locator("#cat-offerings").inner_text()
+    page.get_by_role("button", name="Close all offerings").click()
+    page.locator(".cat-keys").get_by_role("link", name="Fibre Broadband 500", exact=True).click()
     lists = page.locator("#cat-price-lists")
-    tsm = lists.locator('article[data-price-list="tsm-standard-eur"]').inner_text()
+    page.get_by_role("button", name="Open all price lists").click()
+    tsm = lists.locator('details[data-price-list="tsm-standard-eur"]').inner_text()
     assert "EUR" in tsm and "19 %" in tsm and "exclude tax" in tsm and "everyone" in tsm
     assert "volume" not in tsm  # prices shown as charges
     check_accessibility(page, "catalog")
@@ -217,7 +281,7 @@ def test_the_catalog_shows_offerings_characteristics_and_prices(web, page):
 
 def test_the_catalog_without_price_read_shows_no_price_list(web, page):
     web.open(page, "/admin/catalog", role="order_fulfillment_agent")
-    assert page.locator('article[data-offering="fibre-broadband-500"]').count() == 1
+    assert page.locator('details[data-offering="fibre-broadband-500"]').count() == 1
     assert page.locator("#cat-price-lists").count() == 0
     assert "price:read" in page.locator("main").inner_text()
 

@@ -4,7 +4,7 @@
 // are read with price:read; roles without it see the offerings only.
 
 import { gql } from "../gql.js";
-import { append, h, money, section, table, value } from "../ui.js";
+import { append, button, h, money, section, table, value } from "../ui.js";
 import { can } from "../session.js";
 
 const PRICE = `priceList name priceType recurringChargePeriod recurringChargePeriodLength unitOfMeasure
@@ -111,10 +111,17 @@ function pricesTable(caption, prices, { withList = true } = {}) {
 
 function offeringPanel(o) {
   const spec = o.productSpecification;
+  const n = o.characteristics.length;
+  const prices = o.productOfferingPrice.length;
   return h(
-    "article",
-    { class: "panel cat-offering", "data-offering": o.key, "aria-labelledby": `off-${o.key}` },
-    h("h3", { id: `off-${o.key}` }, o.name, " ", h("code", { class: "muted" }, o.key)),
+    "details",
+    { class: "panel cat-offering", "data-offering": o.key, id: `off-${o.key}` },
+    h(
+      "summary",
+      {},
+      h("h3", {}, o.name, " ", h("code", { class: "muted" }, o.key)),
+      h("span", { class: "muted" }, ` ${n} characteristic${n === 1 ? "" : "s"}, ${prices} price${prices === 1 ? "" : "s"}`),
+    ),
     h("p", {}, o.description || "—"),
     h(
       "dl",
@@ -143,10 +150,16 @@ function audience(p) {
 
 function priceListPanel(p) {
   const validity = p.validFrom || p.validTo ? `${p.validFrom ?? "always"} to ${p.validTo ?? "open end"}` : "always";
+  const n = p.productOfferingPrice.length;
   return h(
-    "article",
-    { class: "panel cat-pricelist", "data-price-list": p.key, "aria-labelledby": `pl-${p.key}` },
-    h("h3", { id: `pl-${p.key}` }, p.name, " ", h("code", { class: "muted" }, p.key)),
+    "details",
+    { class: "panel cat-pricelist", "data-price-list": p.key, id: `pl-${p.key}` },
+    h(
+      "summary",
+      {},
+      h("h3", {}, p.name, " ", h("code", { class: "muted" }, p.key)),
+      h("span", { class: "muted" }, ` ${p.currency}, ${p.taxRate} % tax, ${n} price${n === 1 ? "" : "s"}`),
+    ),
     h("p", {}, p.description || "—"),
     h(
       "dl",
@@ -187,6 +200,7 @@ export async function render(root) {
       "section",
       { id: "cat-offerings", "aria-labelledby": "cat-offerings-h" },
       h("h2", { id: "cat-offerings-h" }, "Offerings"),
+      expandAll("offerings"),
       items.length ? items.map(offeringPanel) : h("p", { class: "empty" }, "The catalog has no offering."),
     ),
     priceRead
@@ -194,10 +208,21 @@ export async function render(root) {
           "section",
           { id: "cat-price-lists", "aria-labelledby": "cat-price-lists-h" },
           h("h2", { id: "cat-price-lists-h" }, "Price lists"),
+      expandAll("price lists"),
           lists.length ? lists.map(priceListPanel) : h("p", { class: "empty" }, "No price list."),
         )
       : section("Price lists", h("p", { class: "muted" }, "Price lists take the price:read permission, which your role does not have.")),
   ]);
+}
+
+/** Open or close every panel of its section. */
+function expandAll(what) {
+  return h(
+    "div",
+    { class: "actions cat-expand" },
+    button(`Open all ${what}`, (e) => e.target.closest("section").querySelectorAll("details").forEach((d) => (d.open = true)), { class: "secondary small" }),
+    button(`Close all ${what}`, (e) => e.target.closest("section").querySelectorAll("details").forEach((d) => (d.open = false)), { class: "secondary small" }),
+  );
 }
 
 /** In-page links: the address's hash is the router's, so scroll instead of navigating. */
@@ -205,8 +230,14 @@ function jump(id) {
   return (event) => {
     event.preventDefault();
     const target = document.getElementById(id);
-    const heading = target?.matches("h2, h3") ? target : target?.querySelector("h2, h3");
-    if (!heading) return;
+    if (!target) return;
+    if (target.tagName === "DETAILS") {
+      target.open = true;
+      target.querySelector("summary").focus();
+      target.scrollIntoView();
+      return;
+    }
+    const heading = target.querySelector("h2");
     heading.setAttribute("tabindex", "-1");
     heading.scrollIntoView();
     heading.focus();

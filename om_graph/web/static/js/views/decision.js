@@ -146,7 +146,7 @@ export function rulesTable(version, { caption, matched = new Set() } = {}) {
     `Rules of version ${version.number}`,
     h(
       "table",
-      { class: "grid dt-rules" },
+      { class: "grid dt-rules", "data-version": version.number },
       h("caption", {}, caption ?? `Rules of version ${version.number}, hit policy ${version.hitPolicy.toLowerCase()}: ${HIT_POLICIES[version.hitPolicy]}`),
       h(
         "thead",
@@ -723,6 +723,16 @@ function testPanel(table) {
   );
   const showResult = (v, result) => {
     const rules = new Map(v.rules.map((r) => [r.index, r]));
+    // mark the matched rules in the version's rules table on this screen, too
+    const hits = new Set(result.hits.map((x) => x.rule));
+    for (const row of document.querySelectorAll("table.dt-rules tr[data-rule]")) {
+      row.classList.remove("dt-hit");
+      row.querySelector(".dt-hit-mark")?.remove();
+      if (row.closest("table").dataset.version === String(v.number) && hits.has(Number(row.dataset.rule))) {
+        row.classList.add("dt-hit");
+        row.querySelector("th").append(h("span", { class: "dt-hit-mark" }, " ✓ matched"));
+      }
+    }
     clear(
       results,
       h("h3", {}, `Result (version ${v.number})`),
