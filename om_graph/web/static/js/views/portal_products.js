@@ -142,9 +142,11 @@ export async function render(root, { signal }) {
       const changes = () => readFields(fields).characteristics.filter((c) => !same(c.value, current[c.name]));
       let timer = null;
       let seq = 0;
+      let checked = null; // the changes the last server check was for
       const check = async () => {
         const { errors: local } = readFields(fields);
         const changed = changes();
+        checked = JSON.stringify(changed);
         for (const f of fields) f.setError(local[f.name] ?? null);
         if (!changed.length) {
           send.disabled = true;
@@ -179,6 +181,8 @@ export async function render(root, { signal }) {
           "aria-label": `Change ${p.name}`,
           novalidate: true,
           oninput: () => {
+            if (checked !== null && JSON.stringify(changes()) === checked) return; // a change event on leaving the field
+            checked = null;
             clearTimeout(timer);
             const { errors: local } = readFields(fields);
             for (const f of fields) f.setError(local[f.name] ?? null);
