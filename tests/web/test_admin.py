@@ -271,7 +271,7 @@ def test_the_catalog_shows_offerings_characteristics_and_prices(web, page):
     page.get_by_role("button", name="Open all price lists").click()
     tsm = lists.locator('details[data-price-list="tsm-standard-eur"]').inner_text()
     assert "EUR" in tsm and "19 %" in tsm and "exclude tax" in tsm and "everyone" in tsm
-    assert "volume" not in tsm  # prices shown as charges
+    assert "Fibre Broadband 500\tFibre monthly fee" in tsm  # each price with its offering
     check_accessibility(page, "catalog")
     screenshot(page, "catalog")
     fibre.get_by_role("link", name="tsm.fibreMonthlyPrice").click()

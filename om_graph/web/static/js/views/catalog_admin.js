@@ -94,10 +94,11 @@ function amount(p) {
   return money(p.amount);
 }
 
-function pricesTable(caption, prices, { withList = true } = {}) {
+function pricesTable(caption, prices, { withList = true, withOffering = false } = {}) {
   return table(
     caption,
     [
+      withOffering ? { label: "Offering", cell: (p) => h("a", { href: `#off-${p.offering.key}`, onclick: jump(`off-${p.offering.key}`) }, p.offering.name) } : null,
       withList ? { label: "Price list", cell: (p) => h("code", {}, p.priceList) } : null,
       { label: "Charge", cell: (p) => p.name },
       { label: "Type", cell: (p) => `${p.priceType}${period(p)}` },
@@ -148,7 +149,21 @@ function audience(p) {
   return parts.join("; ") || "everyone";
 }
 
-function priceListPanel(p) {
+/** A price list's prices with the offering each is for. PriceList.productOfferingPrice does not
+ * name its offering, so they are taken from the offerings' own prices in this list when those are
+ * all of them (a list aimed at particular accounts is not among an offering's prices). */
+function priceListPrices(p, offerings) {
+  const derived = offerings.flatMap((o) => o.productOfferingPrice.filter((x) => x.priceList === p.key).map((x) => ({ ...x, offering: o })));
+  if (derived.length === p.productOfferingPrice.length) {
+    return pricesTable(`Prices in ${p.name}, by offering`, derived, { withList: false, withOffering: true });
+  }
+  return [
+    h("p", { class: "muted" }, "This list's prices are not among the offerings' own (the API does not say which offering each is for)."),
+    pricesTable(`Prices in ${p.name}`, p.productOfferingPrice, { withList: false }),
+  ];
+}
+
+function priceListPanel(p, offerings) {
   const validity = p.validFrom || p.validTo ? `${p.validFrom ?? "always"} to ${p.validTo ?? "open end"}` : "always";
   const n = p.productOfferingPrice.length;
   return h(
@@ -173,7 +188,7 @@ function priceListPanel(p) {
       h("dt", {}, "Tax"),
       h("dd", {}, `${p.taxRate} %, amounts ${p.taxIncluded ? "include" : "exclude"} tax`),
     ),
-    h("div", { class: "scroll" }, pricesTable(`Prices in ${p.name}`, p.productOfferingPrice, { withList: false })),
+    h("div", { class: "scroll" }, priceListPrices(p, offerings)),
   );
 }
 
@@ -209,7 +224,7 @@ export async function render(root) {
           { id: "cat-price-lists", "aria-labelledby": "cat-price-lists-h" },
           h("h2", { id: "cat-price-lists-h" }, "Price lists"),
       expandAll("price lists"),
-          lists.length ? lists.map(priceListPanel) : h("p", { class: "empty" }, "No price list."),
+          lists.length ? lists.map((p) => priceListPanel(p, items)) : h("p", { class: "empty" }, "No price list."),
         )
       : section("Price lists", h("p", { class: "muted" }, "Price lists take the price:read permission, which your role does not have.")),
   ]);
