@@ -21,6 +21,7 @@ mutation($input: OrderCreateInput!) {
 SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { code message } } }"
 QUEUE = """
 query($f: TaskQueueFilterInput) { tasks(filter: $f, first: 50) { edges { node { id key state assignee } } } }"""
+RELEASE = "mutation($id: ID!) { taskRelease(input: {id: $id}) { task { assignee } errors { code message } } }"
 TASK = "query($id: ID!) { node(id: $id) { ... on Task { id state completedBy attempts } } }"
 ORDER = "query($id: ID!) { order(id: $id) { id state stage version } }"
 PRODUCTS = "query($o: ID!) { products(orderId: $o) { edges { node { status characteristics { name value } } } } }"
@@ -73,6 +74,13 @@ def test_a_fulfilment_agent_completes_the_installation_work_order_from_their_que
         web.gql("order_fulfillment_agent", QUEUE, {"f": {"mine": True, "orderId": order_id}})["tasks"]["edges"][0]["node"]["id"]
         == install["id"]
     )
+    # Live: released elsewhere (the API), the row says so; then claimed again here.
+    released = web.gql("order_fulfillment_agent", RELEASE, {"id": install["id"]})["taskRelease"]
+    assert released["errors"] == []
+    row.locator('[data-action="claim"]').wait_for(timeout=20_000)
+    assert "unassigned" in row.inner_text()
+    row.locator('[data-action="claim"]').click()
+    row.locator('[data-action="release"]').wait_for()
 
     # The completion form: the access line's values, a further value the specification refuses
     # (a typed error on the form), then the serial the technician recorded.
@@ -126,16 +134,20 @@ def _discounted(web, customer: str) -> str:
 
 
 def test_an_approver_approves_one_order_and_rejects_another_with_a_reason(web, page):
-    approve_id = _discounted(web, "CUST-WEB-APPROVE")
-    reject_id = _discounted(web, "CUST-WEB-REJECT")
-    for order_id in (approve_id, reject_id):
+    def waiting(order_id):
         support.wait_for(
-            lambda oid=order_id: web.gql("order_approver", ORDER, {"id": oid})["order"]["stage"] == "APPROVAL_WAITING",
+            lambda: web.gql("order_approver", ORDER, {"id": order_id})["order"]["stage"] == "APPROVAL_WAITING",
             30,
             message="approval waiting",
         )
 
+    approve_id = _discounted(web, "CUST-WEB-APPROVE")
+    waiting(approve_id)
     sign_in(web, page, "order_approver", "/approvals")
+    page.locator(f'article[data-order="{approve_id}"]').wait_for()
+    # Live: an order submitted while the screen is open joins the list.
+    reject_id = _discounted(web, "CUST-WEB-REJECT")
+    waiting(reject_id)
     approve_card = page.locator(f'article[data-order="{approve_id}"]')
     reject_card = page.locator(f'article[data-order="{reject_id}"]')
     approve_card.wait_for()

@@ -311,13 +311,18 @@ export async function render(root, { query, signal, navigate }) {
   }
 
   let timer = null;
+  const live = () => {
+    status.className = "live";
+    status.textContent = "● live";
+  };
   subscribe(
     EVENTS,
     {},
     {
       connected: () => {
-        status.className = "live";
-        status.textContent = "● live";
+        live();
+        load();
+        loadRevisions();
       },
       reconnecting: () => {
         status.className = "live off";
@@ -328,6 +333,7 @@ export async function render(root, { query, signal, navigate }) {
         status.textContent = `live updates stopped: ${error.message}`;
       },
       next: ({ orderEvents: e }) => {
+        live();
         if (e.entityKind !== "order" && e.entityKind !== "revision" && !String(e.type).toLowerCase().includes("approv")) return;
         clearTimeout(timer);
         timer = setTimeout(() => {

@@ -447,13 +447,18 @@ export async function render(root, { query, signal, navigate }) {
 
   // -- live ---------------------------------------------------------------------------------------
   let timer = null;
+  const live = () => {
+    status.className = "live";
+    status.textContent = "● live";
+  };
   subscribe(
     EVENTS,
     {},
     {
       connected: () => {
-        status.className = "live";
-        status.textContent = "● live";
+        live();
+        loadList(currentAfter);
+        loadCounts();
       },
       reconnecting: () => {
         status.className = "live off";
@@ -464,6 +469,7 @@ export async function render(root, { query, signal, navigate }) {
         status.textContent = `live updates stopped: ${error.message}`;
       },
       next: ({ falloutEvents: e }) => {
+        live();
         clearTimeout(timer);
         timer = setTimeout(async () => {
           await Promise.all([loadList(currentAfter), loadCounts()]);

@@ -31,7 +31,7 @@ query Tasks($filter: TaskQueueFilterInput, $first: Int!, $after: String, $sort: 
     edges { node { ${TASK} } }
   }
 }`;
-const DOMAIN_ORDERS = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on DomainOrder { id kind specKey lineNumber characteristics { name value } } } }`;
+const DOMAIN_ORDERS = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on DomainOrder { id kind specKey lineNumber parentId characteristics { name value } } } }`;
 const SPECS = `{ productOfferings { key productSpecification { key characteristics { ${"name valueType required allowedValues minValue maxValue maxLength pattern description"} } }
   characteristics { name valueType required allowedValues minValue maxValue maxLength pattern description } } }`;
 const CLAIM = `mutation($id: ID!) { taskClaim(input: {id: $id}) { task { ${TASK} } errors { field code message } } }`;
@@ -179,6 +179,8 @@ function parse(spec, raw, field) {
 export function characteristicForm(specs, current = {}, { mode = "changed", prefix = "characteristics", extras = true, legend = "Values" } = {}) {
   const fields = [];
   const list = h("div", { class: "char-fields" });
+  const sharedList = h("div", { class: "char-fields" });
+  const shared = specs.filter((sp) => sp.shared);
   for (const spec of specs) {
     const raw = rawOf(current[spec.name], spec.valueType);
     const control = controlFor(spec, raw);
@@ -188,7 +190,7 @@ export function characteristicForm(specs, current = {}, { mode = "changed", pref
       .join(" · ");
     const wrapper = field(spec.name, control, hintText);
     fields.push({ spec, control, wrapper, initial: raw });
-    list.append(wrapper);
+    (spec.shared ? sharedList : list).append(wrapper);
   }
   const extraRows = [];
   const extraList = h("div", { class: "char-extras" });
@@ -212,7 +214,15 @@ export function characteristicForm(specs, current = {}, { mode = "changed", pref
     "fieldset",
     { class: "char-form" },
     h("legend", {}, legend),
-    specs.length ? list : h("p", { class: "muted" }, "The API names no values for this work: add the ones you recorded, if any."),
+    specs.length > shared.length ? list : h("p", { class: "muted" }, "No value of its own is known for this work: add the ones you recorded, if any."),
+    shared.length
+      ? h(
+          "details",
+          { class: "shared-values" },
+          h("summary", {}, `${shared.length} value${shared.length === 1 ? "" : "s"} shared with ${shared[0].sharedWith ?? "the order"} (usually left as they are)`),
+          sharedList,
+        )
+      : null,
     extras
       ? [extraList, button("Add a further value", () => addRow().focus(), { class: "secondary", "data-action": "add-value" })]
       : null,
@@ -239,11 +249,15 @@ export function characteristicForm(specs, current = {}, { mode = "changed", pref
   /** Mark the fields the errors name (field "characteristics.<name>"); the rest stay in the list. */
   function showErrors(errors) {
     clearMarks();
+    const open = (f) => f.wrapper.closest("details")?.setAttribute("open", "");
     for (const e of errors ?? []) {
       const name = e.field?.startsWith(`${prefix}.`) ? e.field.slice(prefix.length + 1) : null;
       if (!name) continue;
       const f = fields.find((x) => x.spec.name === name);
-      if (f) mark(f.control, f.wrapper, `${e.message} (${e.code})`);
+      if (f) {
+        mark(f.control, f.wrapper, `${e.message} (${e.code})`);
+        open(f);
+      }
       const r = extraRows.find((x) => x.name.value.trim() === name);
       if (r) mark(r.val, r.row, `${e.message} (${e.code})`);
     }
@@ -309,10 +323,18 @@ export async function domainOrderFields(domainOrderId) {
   if (!d) return { domainOrder: null, specs: [], current: {} };
   const current = Object.fromEntries((d.characteristics ?? []).map((c) => [c.name, c.value]));
   const published = catalog?.bySpec.get(d.specKey);
-  const specs = published
-    ? published
-    : Object.entries(current).map(([name, v]) => ({ name, valueType: inferType(v), required: false, description: "" }));
-  return { domainOrder: d, specs, current, published: Boolean(published) };
+  if (published) return { domainOrder: d, specs: published, current, published: true };
+  // Values its parent carries too came down from the order line: shown apart, folded.
+  let parent = null;
+  if (d.parentId) parent = (await gql(DOMAIN_ORDERS, { ids: [d.parentId] }).catch(() => ({ nodes: [] }))).nodes[0];
+  const inherited = new Map((parent?.characteristics ?? []).map((c) => [c.name, c.value]));
+  const specs = Object.entries(current)
+    .map(([name, v]) => {
+      const shared = inherited.has(name) && JSON.stringify(inherited.get(name)) === JSON.stringify(v);
+      return { name, valueType: inferType(v), required: false, description: "", shared, sharedWith: parent?.specKey };
+    })
+    .sort((a, b) => Number(a.shared) - Number(b.shared));
+  return { domainOrder: d, specs, current, published: false };
 }
 
 // -- the screen ----------------------------------------------------------------------------------
@@ -705,13 +727,16 @@ export async function render(root, { query, signal, navigate }) {
 
   // -- live ---------------------------------------------------------------------------------------
   let timer = null;
+  const live = () => {
+    status.className = "live";
+    status.textContent = "● live";
+  };
   subscribe(
     EVENTS,
     {},
     {
       connected: () => {
-        status.className = "live";
-        status.textContent = "● live";
+        live();
         load(currentAfter);
       },
       reconnecting: () => {
@@ -723,6 +748,7 @@ export async function render(root, { query, signal, navigate }) {
         status.textContent = `live updates stopped: ${error.message}`;
       },
       next: () => {
+        live();
         clearTimeout(timer);
         timer = setTimeout(() => {
           load(currentAfter);
