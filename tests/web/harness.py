@@ -65,7 +65,14 @@ class Web:
 
 def wait_ready(page, timeout: float = 15_000) -> None:
     """Until the screen in <main> has rendered (router.js sets data-ready)."""
-    page.wait_for_selector('main[data-ready="true"]', timeout=timeout)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector('main[data-ready="true"]', timeout=timeout)
+    except PlaywrightTimeout:
+        main = page.locator("main")
+        state = main.get_attribute("data-ready")
+        raise AssertionError(f"the screen did not render (data-ready={state!r}): {main.inner_text()[:2000]}") from None
 
 
 def render_time(page, view: str) -> float:

@@ -54,21 +54,28 @@ export function money(m) {
   }
 }
 
+/** A time from the API: without an offset it is UTC (the server stores naive UTC). */
+export function instant(value) {
+  if (value instanceof Date) return value;
+  const text = String(value);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) || !text.includes("T") ? text : `${text}Z`);
+}
+
 export function dateTime(value) {
   if (!value) return "—";
-  const d = new Date(value);
+  const d = instant(value);
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
 export function date(value) {
   if (!value) return "—";
-  return new Date(value).toLocaleDateString(undefined, { dateStyle: "medium" });
+  return instant(value).toLocaleDateString(undefined, { dateStyle: "medium" });
 }
 
 /** "5 min ago", "in 2 h", for ages and due times. */
 export function relative(value, now = Date.now()) {
   if (!value) return "—";
-  const seconds = Math.round((new Date(value).getTime() - now) / 1000);
+  const seconds = Math.round((instant(value).getTime() - now) / 1000);
   const abs = Math.abs(seconds);
   const [n, unit] =
     abs < 60 ? [abs, "s"] : abs < 3600 ? [Math.round(abs / 60), "min"] : abs < 86400 ? [Math.round(abs / 3600), "h"] : [Math.round(abs / 86400), "d"];

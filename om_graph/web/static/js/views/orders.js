@@ -184,6 +184,12 @@ export async function render(root, { query, signal, navigate }) {
       connected: () => {
         status.className = "live";
         status.textContent = "● live";
+        // The server starts streaming a moment after it acknowledged: read the visible rows again
+        // once it surely has, for a change committed in between (and after a reconnect).
+        setTimeout(() => {
+          for (const id of rows.keys()) pending.add(id);
+          refresh();
+        }, 1000);
       },
       reconnecting: () => {
         status.className = "live off";
