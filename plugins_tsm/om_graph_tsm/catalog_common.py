@@ -12,7 +12,8 @@ BILLING_TASK = TaskTemplate(
     actions=ALL_ACTIONS,
 )
 """Every TSM product specification ends with this task: once all its service and resource
-orders are done, billing starts (add), is re-rated (modify) or stops (delete)."""
+orders are done, billing starts (add), is re-rated (modify), pauses (suspend), restarts (resume)
+or stops (delete)."""
 
 ADD = ("add",)
 MODIFY = ("modify",)

@@ -23,7 +23,8 @@ from om_graph.api import (
 from om_graph_tsm import southbound as ids
 from om_graph_tsm.southbound import BILLING
 
-_BILLING_OPERATION = {"add": "start", "modify": "rerate", "delete": "stop"}
+# Every action the billing task template opts into (catalog_common.BILLING_TASK: ALL_ACTIONS).
+_BILLING_OPERATION = {"add": "start", "modify": "rerate", "delete": "stop", "suspend": "pause", "resume": "restart"}
 
 
 def billing_sync(ctx: TaskContext) -> TaskOutcome:

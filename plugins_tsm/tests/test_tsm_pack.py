@@ -207,6 +207,17 @@ def test_handlers_are_idempotent_and_deterministic(registry, handler_key, spec_k
     assert other.characteristics[output] != first.characteristics[output]
 
 
+def test_billing_handles_every_action_its_template_opts_into(registry):
+    template = next(t for s in registry.specifications.values() for t in s.tasks if t.key == "tsm.billing-sync")
+    handler = registry.handlers["tsm.billing-sync"]
+    references = {
+        action: handler.do(ctx("tsm.billing-sync", "tsm.fibre-broadband", f"k-{action}", action=action))
+        for action in template.actions
+    }
+    assert {"suspend", "resume"} <= set(references)
+    assert len({o.characteristics["billingEventReference"] for o in references.values()}) == len(references)
+
+
 def test_undo_releases_what_do_allocated_and_is_idempotent(registry):
     handler = registry.handlers["tsm.allocate-static-ip"]
     c = ctx("tsm.allocate-static-ip", "tsm.static-ip", "k-undo", staticIp=True)
