@@ -126,6 +126,7 @@ def test_the_manager_sees_the_gantt_with_the_critical_path_and_it_updates_live(w
 
     # The text alternative: a table of every task.
     page.locator("details.gantt-text summary").click()
+    page.locator("table.gantt-table tbody tr").first.wait_for()
     assert page.locator("table.gantt-table tbody tr").count() == len(tasks)
     page.locator(f'table.gantt-table tr[data-task="{installation["id"]}"] th button').click()
     assert page.evaluate("document.activeElement.dataset.task") == installation["id"]

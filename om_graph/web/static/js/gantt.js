@@ -78,6 +78,12 @@ export function seconds(value) {
 
 const words = (v) => (v ? String(v).toLowerCase().replaceAll("_", " ") : "—");
 
+/** "resource tsm.wan-link #3" (numbered when its line has several units). */
+export function domainName(domain, line) {
+  const units = line.domainOrders.some((d) => d.unitIndex > 0);
+  return `${words(domain.kind)} ${domain.specKey}${units ? ` #${domain.unitIndex + 1}` : ""}`;
+}
+
 // -- the model -----------------------------------------------------------------------------------
 
 /** Rows of the chart (line, domain order, task) and the tasks by id, dates as epoch ms. */
@@ -399,6 +405,8 @@ export class Gantt {
       el.setAttribute("tabindex", "-1");
       el.classList.remove("selected");
     }
+    this.svg.querySelector("text.selected")?.classList.remove("selected");
+    this.svg.querySelector(`text[data-label="${CSS.escape(row.task.id)}"]`)?.classList.add("selected");
     const el = this.barOf(row.task.id);
     el?.setAttribute("tabindex", "0");
     el?.classList.add("selected");
@@ -426,6 +434,7 @@ export class Gantt {
       const px = this.current.x(s) - LABEL_W;
       if (px < view.scrollLeft || px > view.scrollLeft + view.clientWidth - LABEL_W - 40) view.scrollLeft = Math.max(0, px - 40);
     }
+    view.scrollIntoView({ block: "nearest", inline: "nearest" }); // the chart itself in the window
   }
 
   /** Scroll so that a time (e.g. now) is in view. */
@@ -509,7 +518,7 @@ function label(row) {
     return svg(
       "text",
       { class: "label-domain", x, y: baseline },
-      clip(`${words(d.kind)} ${d.specKey}${d.unitIndex ? ` #${d.unitIndex + 1}` : ""} · ${words(d.state)}`, room),
+      clip(`${domainName(d, row.line)} · ${words(d.state)}`, room),
     );
   }
   const t = row.task;
@@ -689,7 +698,7 @@ export function details(row, tasks) {
   const d = row.dates;
   const pairs = [
     ["Task", `${t.name} (${t.key})`],
-    ["Line · domain order", `Line ${row.line.lineNumber} · ${words(row.domain.kind)} ${row.domain.specKey}${row.domain.unitIndex ? ` #${row.domain.unitIndex + 1}` : ""}`],
+    ["Line · domain order", `Line ${row.line.lineNumber} · ${domainName(row.domain, row.line)}`],
     ["State", `${STATE_GLYPH[t.state] ?? ""} ${words(t.state)} (${words(t.kind)})${t.finishBlocked ? " · finish held by a dependency" : ""}`],
     ["Critical path", t.critical ? "◆ yes (no float)" : `no · float ${seconds(t.totalFloat)}`],
     ["Jeopardy", t.jeopardy ? `⚠ ${words(t.jeopardy)}` : "none"],
@@ -721,7 +730,7 @@ export function taskTable(m, onShow) {
         "tr",
         { "data-task": t.id, class: t.critical ? "critical" : null },
         h("td", {}, String(row.line.lineNumber)),
-        h("td", {}, `${words(row.domain.kind)} ${row.domain.specKey}${row.domain.unitIndex ? ` #${row.domain.unitIndex + 1}` : ""}`),
+        h("td", {}, domainName(row.domain, row.line)),
         h("th", { scope: "row" }, onShow ? h("button", { type: "button", class: "link", onclick: () => onShow(t.id) }, t.name) : t.name),
         h("td", {}, words(t.state)),
         h("td", {}, t.critical ? "◆ yes" : "no"),

@@ -146,6 +146,7 @@ export async function render(root, { params, signal }) {
       return;
     }
     current = gantt.draw(t, { scale });
+    nowButton.hidden = !markers(t, Date.now()).some((mark) => mark.kind === "now");
     textSummary.textContent = `Tasks as a table (${count} task${count === 1 ? "" : "s"})`;
     if (textAlt.open) fillTable();
     const selected = selectedId && current.tasks.get(selectedId);
