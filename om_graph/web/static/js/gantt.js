@@ -92,10 +92,7 @@ export function model(timeline) {
   const tasks = new Map();
   for (const line of timeline?.lines ?? []) {
     rows.push({ kind: "line", line, depth: 0 });
-    const depthOf = new Map();
-    for (const d of line.domainOrders) {
-      const depth = d.parentId && depthOf.has(d.parentId) ? depthOf.get(d.parentId) + 1 : 0;
-      depthOf.set(d.id, depth);
+    for (const [d, depth] of tree(line.domainOrders)) {
       rows.push({ kind: "domain", line, domain: d, depth: depth + 1, dates: dates(d) });
       for (const t of d.tasks) {
         const row = { kind: "task", line, domain: d, task: t, depth: depth + 2, dates: dates(t), index: tasks.size };
@@ -105,6 +102,28 @@ export function model(timeline) {
     }
   }
   return { rows, tasks };
+}
+
+/** Domain orders depth first (each under its parent, siblings in the API's order), with depth. */
+function tree(domainOrders) {
+  const ids = new Set(domainOrders.map((d) => d.id));
+  const children = new Map();
+  const roots = [];
+  for (const d of domainOrders) {
+    if (d.parentId && ids.has(d.parentId)) {
+      if (!children.has(d.parentId)) children.set(d.parentId, []);
+      children.get(d.parentId).push(d);
+    } else roots.push(d);
+  }
+  const out = [];
+  const stack = roots.reverse().map((d) => [d, 0]);
+  while (stack.length) {
+    const [d, depth] = stack.pop();
+    out.push([d, depth]);
+    const kids = children.get(d.id) ?? [];
+    for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], depth + 1]);
+  }
+  return out;
 }
 
 function dates(x) {
