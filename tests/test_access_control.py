@@ -102,6 +102,8 @@ EXPECTED = {
 # core/notification/hub.py: only process admins see the event hub and retry or skip its deliveries.
 HUB_ADMIN = {"hubListeners", "hubDeliveries", "hubDeliveryRetry", "hubDeliverySkip"}
 EXPECTED["process_admin"] = EXPECTED["process_admin"] | HUB_ADMIN
+# om_graph/web: everyone signed in reads who they are; staff (decision:read) read the installed packs.
+EXPECTED = {role: ops | {"viewer"} | ({"installedPacks"} if "decisionTables" in ops else set()) for role, ops in EXPECTED.items()}
 HUB_M = """mutation { %s(input: {id: "999999"}) { delivery { id } errors { code } } }"""
 REVISE_M = """mutation($id: ID!) { orderRevise(input: {id: $id, reason: "acl"}) { revision { id } errors { code } } }"""
 REVISION_M = """mutation { %s(input: {id: "T3JkZXJSZXZpc2lvbjo5OTk5OTk="}) { revision { id } errors { code } } }"""
@@ -300,6 +302,8 @@ def _operation(client, runtime, headers, role, name, orders):
         "falloutGiveUp": (FALLOUT_M % ("falloutGiveUp", ""), {"id": MISSING_FALLOUT}),
         "domainOrderClose": (FALLOUT_M % ("domainOrderClose", ', reason: "acl"'), {"id": "RG9tYWluT3JkZXI6OTk5OTk5"}),
         "hubListeners": ("{ hubListeners { id } }", {}),
+        "viewer": ("{ viewer { id permissions } }", {}),
+        "installedPacks": ("{ installedPacks { name hooks } }", {}),
         "hubDeliveries": ("{ hubDeliveries { id } }", {}),
         "hubDeliveryRetry": (HUB_M % "hubDeliveryRetry", {}),
         "hubDeliverySkip": (HUB_M % "hubDeliverySkip", {}),

@@ -152,7 +152,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
         "pointOfNoReturn": P.ORDER_READ,  # core/change/ponr.py
     },
     "DomainOrder": {
-        **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber parentId completedAt tasks"),
+        **_same(P.ORDER_READ, "id kind specKey unitIndex state lineNumber orderId parentId completedAt tasks"),
         "characteristics": P.FULFILMENT_READ,  # technical data: ports, serials, addresses of kit
         "jeopardy": P.ORDER_READ,
         # schedule
@@ -163,7 +163,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     "Task": {
         **_same(
             P.ORDER_READ,
-            "id key name kind state attempts maxAttempts dependencies domainOrderId startedAt finishedAt dueAt jeopardy",
+            "id key name kind state attempts maxAttempts dependencies domainOrderId orderId startedAt finishedAt dueAt jeopardy",
         ),
         **_same(P.FULFILMENT_READ, "handler errorCode errorMessage outcome"),
         # core/fulfilment/schedule.py: dates for everyone who sees the task; the float is staff work

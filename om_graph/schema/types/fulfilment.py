@@ -58,6 +58,7 @@ class Task(relay.Node):
     max_attempts: int
     dependencies: list[TaskDependency]
     domain_order_id: relay.GlobalID
+    order_id: relay.GlobalID = strawberry.field(description="The customer order it is work for (a work queue links to it).")
     started_at: datetime | None
     finished_at: datetime | None
     due_at: datetime | None
@@ -108,6 +109,7 @@ class Task(relay.Node):
                 for p in sorted(related.dependencies.get(row.id, ()))
             ],
             domain_order_id=gid("DomainOrder", row.domain_order_id),
+            order_id=gid("Order", row.order_id),
             started_at=row.started_at,
             finished_at=row.finished_at,
             due_at=row.due_at,
@@ -143,6 +145,7 @@ class DomainOrder(relay.Node):
     unit_index: int
     state: DomainOrderState
     line_number: int
+    order_id: relay.GlobalID = strawberry.field(description="The customer order it decomposes.")
     parent_id: relay.GlobalID | None
     characteristics: list[Characteristic] | None
     completed_at: datetime | None
@@ -168,6 +171,7 @@ class DomainOrder(relay.Node):
             unit_index=row.unit_index,
             state=_DOMAIN_ORDER_STATES[row.state],
             line_number=row.line_number,
+            order_id=gid("Order", row.order_id),
             parent_id=gid("DomainOrder", row.parent_id) if row.parent_id else None,
             characteristics=characteristics(row.characteristics),
             completed_at=row.completed_at,

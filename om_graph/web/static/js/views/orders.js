@@ -2,6 +2,7 @@
 // and live state changes (orderEvents: a visible order's row is read again when it changes).
 
 import { gql, subscribe } from "../gql.js";
+import { can } from "../session.js";
 import { badge, button, clear, dateTime, errorList, field, h, jeopardyBadge, money, shortId, table } from "../ui.js";
 
 export const ORDER_STATES = [
@@ -11,16 +12,18 @@ export const ORDER_STATES = [
 const JEOPARDY = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
 const PAGE = 25;
 
-const ROW = `id state customerId description createdAt expectedCompletionDate jeopardy oneTimeTotal { amount currency } recurringTotal { amount currency }`;
-const LIST = `
+// Totals only for roles that read prices (a field beyond the role's permissions is an error).
+const ROW = () =>
+  `id state customerId description createdAt expectedCompletionDate jeopardy ${can("price:read") ? "oneTimeTotal { amount currency } recurringTotal { amount currency }" : ""}`;
+const LIST = () => `
 query Orders($first: Int!, $after: String, $states: [OrderState!], $customerId: String, $jeopardy: [JeopardyLevel!], $from: DateTime, $to: DateTime) {
   orders(first: $first, after: $after, states: $states, customerId: $customerId, jeopardy: $jeopardy, createdFrom: $from, createdTo: $to) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    edges { node { ${ROW} } }
+    edges { node { ${ROW()} } }
   }
 }`;
-const ONE = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Order { ${ROW} } } }`;
+const ONE = () => `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Order { ${ROW()} } } }`;
 const EVENTS = `subscription { orderEvents { orderId entityKind type toState } }`;
 
 function filtersFrom(query) {
@@ -106,14 +109,14 @@ export async function render(root, { query, signal, navigate }) {
     h("td", {}, badge(o.state), " ", jeopardyBadge(o.jeopardy)),
     h("td", {}, o.customerId),
     h("td", { class: "hide-narrow" }, o.description || "—"),
-    h("td", { class: "num" }, money(o.oneTimeTotal)),
-    h("td", { class: "num" }, money(o.recurringTotal)),
+    can("price:read") ? h("td", { class: "num" }, money(o.oneTimeTotal)) : null,
+    can("price:read") ? h("td", { class: "num" }, money(o.recurringTotal)) : null,
     h("td", {}, dateTime(o.createdAt)),
     h("td", { class: "hide-narrow" }, dateTime(o.expectedCompletionDate)),
   ];
 
   async function load(after) {
-    const data = await gql(LIST, variables(after));
+    const data = await gql(LIST(), variables(after));
     const page = data.orders;
     rows.clear();
     count.textContent = `${page.totalCount} order${page.totalCount === 1 ? "" : "s"}`;
@@ -127,8 +130,12 @@ export async function render(root, { query, signal, navigate }) {
           { label: "State", cell: () => "" },
           { label: "Customer", cell: () => "" },
           { label: "Description", cell: () => "", class: "hide-narrow" },
-          { label: "One-time", cell: () => "", class: "num" },
-          { label: "Recurring", cell: () => "", class: "num" },
+          ...(can("price:read")
+            ? [
+                { label: "One-time", cell: () => "", class: "num" },
+                { label: "Recurring", cell: () => "", class: "num" },
+              ]
+            : []),
           { label: "Created", cell: () => "" },
           { label: "Expected", cell: () => "", class: "hide-narrow" },
         ],
@@ -168,7 +175,7 @@ export async function render(root, { query, signal, navigate }) {
     pending.clear();
     if (!ids.length) return;
     try {
-      const data = await gql(ONE, { ids });
+      const data = await gql(ONE(), { ids });
       for (const o of data.nodes.filter(Boolean)) {
         const tr = rows.get(o.id);
         if (tr) tr.replaceChildren(...cells(o));
