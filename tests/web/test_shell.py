@@ -47,10 +47,12 @@ def test_sign_in_with_a_token_and_navigation_follow_the_role(web, page):
 
 
 def test_a_customer_gets_the_portal_and_no_workspace_screen(web, page):
-    web.open(page, "/orders", role="customer")
+    web.open(page, "/shop", role="customer")
+    page.goto(f"{web.url}/ui/#/orders")
+    page.wait_for_selector('main[data-ready="missing"]')
     assert page.locator("main h1").inner_text() == "Not found"
     nav = page.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link", name="Shop").is_visible() and nav.get_by_role("link", name="Orders").count() == 0
+    assert nav.get_by_role("link", name="Shop").is_visible() and nav.get_by_role("link", name="Orders", exact=True).count() == 0
 
 
 def test_the_workspace_runs_under_its_policy_and_no_request_leaves_the_server(web, strict_page):
