@@ -97,7 +97,8 @@ EXPECTED = {role: ops | {"orderVersionDiff"} for role, ops in EXPECTED.items()}
 for _role in ("order_agent", "order_manager", "service_account"):
     EXPECTED[_role] = EXPECTED[_role] | {"orderRevise"}
 EXPECTED = {
-    role: ops | ({"revisionApprove", "revisionReject"} if "orderApprove" in ops else set()) for role, ops in EXPECTED.items()
+    role: ops | ({"revisionApprove", "revisionReject", "revisionsAwaitingApproval"} if "orderApprove" in ops else set())
+    for role, ops in EXPECTED.items()
 }
 # core/notification/hub.py: only process admins see the event hub and retry or skip its deliveries.
 HUB_ADMIN = {"hubListeners", "hubDeliveries", "hubDeliveryRetry", "hubDeliverySkip"}
@@ -303,6 +304,7 @@ def _operation(client, runtime, headers, role, name, orders):
         "domainOrderClose": (FALLOUT_M % ("domainOrderClose", ', reason: "acl"'), {"id": "RG9tYWluT3JkZXI6OTk5OTk5"}),
         "hubListeners": ("{ hubListeners { id } }", {}),
         "viewer": ("{ viewer { id permissions } }", {}),
+        "revisionsAwaitingApproval": ("{ revisionsAwaitingApproval { id } }", {}),
         "installedPacks": ("{ installedPacks { name hooks } }", {}),
         "hubDeliveries": ("{ hubDeliveries { id } }", {}),
         "hubDeliveryRetry": (HUB_M % "hubDeliveryRetry", {}),

@@ -285,6 +285,8 @@ def test_a_revision_the_approval_policy_asks_for_waits_for_an_approver(make_runt
         assert waiting["version"] > order["version"] and waiting["revisions"][0]["state"] == "PENDING_APPROVAL"
         forbidden = client.post("/graphql", json={"query": APPROVE, "variables": {"id": revision["id"]}}).json()
         assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # order:approve
+        queue = "{ revisionsAwaitingApproval { id orderId state reason } }"
+        assert revision["id"] in [r["id"] for r in _gql(approver, queue)["revisionsAwaitingApproval"]]
 
         approved = _gql(approver, APPROVE, {"id": revision["id"]})["revisionApprove"]
         assert approved["errors"] == [], approved["errors"]
@@ -293,6 +295,7 @@ def test_a_revision_the_approval_policy_asks_for_waits_for_an_approver(make_runt
         events = [e["toState"] for e in order["events"] if e["type"] == "ProductOrderRevisionStateChangeEvent"]
         assert events[:3] == ["assessing", "pendingApproval", "inProgress"]
         assert [v["number"] for v in order["versions"]] == [1, 2]
+        assert revision["id"] not in [r["id"] for r in _gql(approver, queue)["revisionsAwaitingApproval"]]
 
 
 def test_a_revision_past_a_hard_point_of_no_return_is_refused_naming_the_task(client):

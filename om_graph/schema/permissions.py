@@ -86,6 +86,7 @@ OPERATIONS: dict[str, str | P] = {
     "Query.orderVersionDiff": P.ORDER_READ,
     # core/notification/hub.py: the event hub's listeners and deliveries (listeners register over TMF622).
     "Query.hubListeners": P.HUB_MANAGE,
+    "Query.revisionsAwaitingApproval": P.ORDER_APPROVE,  # core/change/revision.py: the approvers' queue
     "Query.viewer": AUTHENTICATED,  # om_graph/web: the caller's own roles and permissions
     "Query.installedPacks": P.DECISION_READ,  # staff: the process admin's packs screen
     "Query.hubDeliveries": P.HUB_MANAGE,

@@ -267,6 +267,18 @@ class RevisionService:
                 raise NotFound("no such revision", field="id", code=ChangeErrorCode.UNKNOWN_REVISION)
             return row
 
+    def awaiting_approval(self, actor: Actor, first: int) -> list[OrderRevision]:
+        """Revisions the approval policy holds (PENDING_APPROVAL), oldest first: the approvers' queue."""
+        require(actor, Permission.ORDER_APPROVE)
+        with self._uow(read_only=True) as uow:
+            stmt = (
+                select(OrderRevision)
+                .where(OrderRevision.state == RevisionStates.PENDING_APPROVAL)
+                .order_by(OrderRevision.id)
+                .limit(first)
+            )
+            return list(uow.session.scalars(stmt))
+
     def version_diff(self, actor: Actor, order_id: int, first: int, second: int) -> list[versions.Change]:
         """What changed from the order's version ``first`` to ``second`` (UNKNOWN_ORDER_VERSION)."""
         require(actor, Permission.ORDER_READ)

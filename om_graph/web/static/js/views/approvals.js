@@ -23,10 +23,9 @@ const APPROVE = `mutation($input: OrderApproveInput!) { orderApprove(input: $inp
 const REJECT = `mutation($input: OrderRejectInput!) { orderReject(input: $input) { order { id state stage version } errors { field code message } } }`;
 const REVISIONS = `
 query($first: Int!) {
-  orders(first: $first, states: [ACKNOWLEDGED, IN_PROGRESS, HELD, PENDING]) {
-    edges { node { id customerId state version revisions { id state reason baseVersion requestedBy createdAt pointOfNoReturnAcknowledged charges diff { path kind from to } } } }
-  }
+  revisionsAwaitingApproval(first: $first) { id orderId state reason baseVersion requestedBy createdAt pointOfNoReturnAcknowledged charges diff { path kind from to } }
 }`;
+const REVISED_ORDERS = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Order { id customerId state version } } }`;
 const REVISION_APPROVE = `mutation($input: RevisionDecisionInput!) { revisionApprove(input: $input) { revision { id state } order { id state } errors { field code message } } }`;
 const REVISION_REJECT = `mutation($input: RevisionDecisionInput!) { revisionReject(input: $input) { revision { id state } order { id state } errors { field code message } } }`;
 const EVENTS = `subscription { orderEvents { orderId entityKind type toState } }`;
@@ -96,7 +95,7 @@ export async function render(root, { query, signal, navigate }) {
     h("div", { class: "actions" }, count, status),
     errorsAt,
     section(queue ? `Orders waiting for ${queue}` : "Orders awaiting my approval", list),
-    section("Revisions awaiting approval", h("p", { class: "muted" }, "Changes to running orders the approval policy holds (the newest orders in flight)."), revisionsBox),
+    section("Revisions awaiting approval", h("p", { class: "muted" }, "Changes to running orders the approval policy holds, oldest first."), revisionsBox),
   );
 
   const cards = new Map(); // order id -> {version, el}
@@ -294,15 +293,18 @@ export async function render(root, { query, signal, navigate }) {
   }
 
   async function loadRevisions() {
-    let data;
+    let waiting;
     try {
-      data = await gql(REVISIONS, { first: 100 });
+      const { revisionsAwaitingApproval: revisions } = await gql(REVISIONS, { first: 100 });
+      const ids = [...new Set(revisions.map((r) => r.orderId))];
+      const orders = ids.length ? (await gql(REVISED_ORDERS, { ids })).nodes : [];
+      const byId = new Map(orders.filter(Boolean).map((o) => [o.id, o]));
+      waiting = revisions.filter((r) => byId.has(r.orderId)).map((r) => [byId.get(r.orderId), r]);
     } catch (error) {
       clear(revisionsBox, errorList(error));
       return;
     }
     if (signal.aborted) return;
-    const waiting = data.orders.edges.flatMap((e) => e.node.revisions.filter((r) => r.state === "PENDING_APPROVAL").map((r) => [e.node, r]));
     const els = waiting.map(([o, r]) => {
       if (!revisionCards.has(r.id)) revisionCards.set(r.id, revisionCard(o, r));
       return revisionCards.get(r.id);

@@ -22,7 +22,7 @@ const QUEUES = [
   ["all", "Every task I may see"],
 ];
 
-const TASK = `id key name kind state assignee assignmentGroup assignedAt dueAt jeopardy domainOrderId startedAt attempts
+const TASK = `id key name kind state assignee assignmentGroup assignedAt dueAt jeopardy domainOrderId orderId startedAt attempts
   errorCode errorMessage finishBlocked critical`;
 const LIST = `
 query Tasks($filter: TaskQueueFilterInput, $first: Int!, $after: String, $sort: TaskQueueSort!) {
@@ -485,7 +485,8 @@ export async function render(root, { query, signal, navigate }) {
       label: "Work for",
       cell: (t) => {
         const d = where.get(t.domainOrderId);
-        return d ? [h("span", {}, d.specKey), h("br"), h("small", { class: "muted" }, `line ${d.lineNumber} · ${words(d.kind)}`)] : h("span", { class: "muted" }, "—");
+        const order = h("a", { href: `#/orders/${encodeURIComponent(t.orderId)}` }, `Order #${shortId(t.orderId)}`);
+        return d ? [order, h("br"), h("span", {}, d.specKey), h("br"), h("small", { class: "muted" }, `line ${d.lineNumber} · ${words(d.kind)}`)] : order;
       },
     },
     {
