@@ -306,7 +306,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     ),
     "ProductOfferingPrice": _same(
         INHERIT,
-        "priceList name priceType recurringChargePeriod recurringChargePeriodLength unitOfMeasure amount tiers matrix",
+        "priceList offeringKey name priceType recurringChargePeriod recurringChargePeriodLength unitOfMeasure amount tiers matrix",
     ),
     "PriceTier": _same(INHERIT, "minQuantity amount"),
     # core/lifecycle: reached through Order.enrichmentTasks / enrichmentTasks (FULFILMENT_READ) and

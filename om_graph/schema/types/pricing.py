@@ -155,6 +155,7 @@ class PriceTier:
 @strawberry.type(description="TMF620 ProductOfferingPrice: one charge of an offering in a price list.")
 class ProductOfferingPrice:
     price_list: str
+    offering_key: str = strawberry.field(description="The offering this charge prices (ProductOffering.key).")
     name: str
     price_type: str = strawberry.field(description="oneTime, recurring or usage.")
     recurring_charge_period: str | None
@@ -169,6 +170,7 @@ class ProductOfferingPrice:
         recurring = p.price_type == "recurring"
         return cls(
             price_list=plist.key,
+            offering_key=p.offering,
             name=p.charge_name,
             price_type=p.price_type,
             recurring_charge_period=p.period if recurring else None,

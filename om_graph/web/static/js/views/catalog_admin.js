@@ -7,7 +7,7 @@ import { gql } from "../gql.js";
 import { append, button, h, money, section, table, value } from "../ui.js";
 import { can } from "../session.js";
 
-const PRICE = `priceList name priceType recurringChargePeriod recurringChargePeriodLength unitOfMeasure
+const PRICE = `priceList offeringKey name priceType recurringChargePeriod recurringChargePeriodLength unitOfMeasure
   amount { amount currency } tiers { minQuantity amount { amount currency } } matrix`;
 const OFFERINGS = `{ productOfferings { key name description recurringPeriod minQuantity maxQuantity
   productSpecification { key name version }
@@ -149,18 +149,12 @@ function audience(p) {
   return parts.join("; ") || "everyone";
 }
 
-/** A price list's prices with the offering each is for. PriceList.productOfferingPrice does not
- * name its offering, so they are taken from the offerings' own prices in this list when those are
- * all of them (a list aimed at particular accounts is not among an offering's prices). */
+/** A price list's prices, each with the offering it is for (by its offeringKey; one the catalog no
+ * longer sells is shown by its key). */
 function priceListPrices(p, offerings) {
-  const derived = offerings.flatMap((o) => o.productOfferingPrice.filter((x) => x.priceList === p.key).map((x) => ({ ...x, offering: o })));
-  if (derived.length === p.productOfferingPrice.length) {
-    return pricesTable(`Prices in ${p.name}, by offering`, derived, { withList: false, withOffering: true });
-  }
-  return [
-    h("p", { class: "muted" }, "This list's prices are not among the offerings' own (the API does not say which offering each is for)."),
-    pricesTable(`Prices in ${p.name}`, p.productOfferingPrice, { withList: false }),
-  ];
+  const byKey = new Map(offerings.map((o) => [o.key, o]));
+  const priced = p.productOfferingPrice.map((x) => ({ ...x, offering: byKey.get(x.offeringKey) ?? { key: x.offeringKey, name: x.offeringKey } }));
+  return pricesTable(`Prices in ${p.name}, by offering`, priced, { withList: false, withOffering: true });
 }
 
 function priceListPanel(p, offerings) {
