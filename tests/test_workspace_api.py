@@ -100,3 +100,12 @@ def test_demo_sign_in_answers_only_in_demo_mode(make_runtime, sqlite_url, tmp_pa
     assert client.post("/ui/demo-sign-in", json={"label": "order_manager"}).status_code == 404
     shell = client.get("/ui/")
     assert shell.status_code == 200 and "frame-ancestors 'none'" in shell.headers["content-security-policy"]
+
+
+def test_offerings_name_their_family_for_tier_changes(make_runtime, sqlite_url):
+    runtime = make_runtime(sqlite_url, load_entrypoints=True)  # the demo packs: fibre speed tiers
+    client = TestClient(create_app(runtime=runtime))
+    offerings = _post(client, support.bearer(runtime, "customer", account="ACCT-9"), "{ productOfferings { key family } }")
+    family = {o["key"]: o["family"] for o in offerings["data"]["productOfferings"]}
+    assert family["fibre-broadband-500"] and family["fibre-broadband-500"] == family["fibre-broadband-1000"]
+    assert family["test-internet"] is None

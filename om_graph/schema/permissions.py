@@ -193,7 +193,7 @@ FIELDS: dict[str, dict[str, str | P]] = {
     },
     "ProductOffering": _same(
         P.CATALOG_READ,
-        "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity productSpecification characteristics productOfferingPrice",
+        "id key name description oneTimePrice recurringPrice recurringPeriod minQuantity maxQuantity family productSpecification characteristics productOfferingPrice",
     ),
     "ProductSpecification": _same(P.CATALOG_READ, "key name version characteristics"),
     "CharacteristicSpecification": _same(

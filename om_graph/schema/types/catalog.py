@@ -126,6 +126,12 @@ class ProductOffering(relay.Node):
     recurring_period: str
     min_quantity: int
     max_quantity: int
+    family: str | None = strawberry.field(
+        description=(
+            "Offerings of one family (e.g. the fibre speed tiers) replace each other on an installed product: a "
+            "MODIFY line naming another offering of the product's family is a tier change. Null: none."
+        )
+    )
     product_specification: ProductSpecification | None
     characteristics: list[CharacteristicSpecification] = strawberry.field(
         description=(
@@ -156,6 +162,7 @@ class ProductOffering(relay.Node):
             recurring_period=row.recurring_period,
             min_quantity=row.min_quantity,
             max_quantity=row.max_quantity,
+            family=offering.family if (offering := registry.offerings.get(row.key)) is not None else None,
             product_specification=ProductSpecification.from_definition(spec) if spec is not None else None,
             characteristics=_characteristics(rules) if rules is not None else [],
             product_offering_price=[
