@@ -1,5 +1,7 @@
 // Small DOM helpers shared by every screen: elements from data (text is always text, never HTML),
-// formatting, state badges, tables, forms and the typed errors of a payload.
+// formatting, state badges, tables, forms, the typed errors of a payload and a screen's live updates.
+
+import { subscribe } from "./gql.js";
 
 /** h("a", {href: "#/x", class: "c", onclick: fn}, "text", child, [more]) */
 export function h(tag, attrs = {}, ...children) {
@@ -204,4 +206,44 @@ export async function act(buttonEl, errorsAt, run) {
   } finally {
     buttonEl.disabled = false;
   }
+}
+
+/**
+ * A screen's live updates: subscribe to `query` until `signal` aborts, and return the status line
+ * that says how they are ("connecting to live updates…", "● live", "reconnecting…", "live updates
+ * stopped: …"); the screen places it. The screen's own handlers run after the line is set:
+ * `connected` (also after a reconnect: reload what may have been missed), `next(data)` for each
+ * event (the line is marked live first, if it was not), and optional `reconnecting` and `error`.
+ * A screen may write more into the line (the orders list's "N new orders · Show").
+ */
+export function live(query, variables, { next, connected, reconnecting, error } = {}, signal) {
+  const status = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
+  const show = (className, text) => {
+    status.className = className;
+    status.textContent = text;
+  };
+  subscribe(
+    query,
+    variables,
+    {
+      connected: () => {
+        show("live", "● live");
+        connected?.();
+      },
+      reconnecting: () => {
+        show("live off", "reconnecting…");
+        reconnecting?.();
+      },
+      error: (e) => {
+        show("live off", `live updates stopped: ${e.message}`);
+        error?.(e);
+      },
+      next: (data) => {
+        if (status.classList.contains("off")) show("live", "● live");
+        next?.(data);
+      },
+    },
+    signal,
+  );
+  return status;
 }

@@ -4,9 +4,9 @@
 // the revisions of running orders that wait for approval (revisionApprove / revisionReject). The
 // list updates after each decision and live (orderEvents), keeping what is being typed.
 
-import { gql, mutate, subscribe } from "../gql.js";
+import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
-import { act, badge, button, clear, errorList, facts, field, h, money, section, shortId, table, toast, value, words } from "../ui.js";
+import { act, badge, button, clear, errorList, facts, field, h, live, money, section, shortId, table, toast, value, words } from "../ui.js";
 import { ago, at } from "./tasks.js";
 
 const MONEY = "amount currency";
@@ -84,15 +84,15 @@ export async function render(root, { query, signal, navigate }) {
     ),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Show")),
   );
-  const status = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const count = h("p", { class: "muted", "aria-live": "polite" });
   const errorsAt = h("div");
   const list = h("div", { class: "approval-list" });
   const revisionsBox = h("div");
+  const bar = h("div", { class: "actions" }, count);
   root.append(
     h("h1", {}, "Approvals"),
     chooser,
-    h("div", { class: "actions" }, count, status),
+    bar,
     errorsAt,
     section(queue ? `Orders waiting for ${queue}` : "Orders awaiting my approval", list),
     section("Revisions awaiting approval", h("p", { class: "muted" }, "Changes to running orders the approval policy holds, oldest first."), revisionsBox),
@@ -313,29 +313,15 @@ export async function render(root, { query, signal, navigate }) {
   }
 
   let timer = null;
-  const live = () => {
-    status.className = "live";
-    status.textContent = "● live";
-  };
-  subscribe(
+  const status = live(
     EVENTS,
     {},
     {
       connected: () => {
-        live();
         load();
         loadRevisions();
       },
-      reconnecting: () => {
-        status.className = "live off";
-        status.textContent = "reconnecting…";
-      },
-      error: (error) => {
-        status.className = "live off";
-        status.textContent = `live updates stopped: ${error.message}`;
-      },
       next: ({ orderEvents: e }) => {
-        live();
         if (e.entityKind !== "order" && e.entityKind !== "revision" && !String(e.type).toLowerCase().includes("approv")) return;
         clearTimeout(timer);
         timer = setTimeout(() => {
@@ -346,6 +332,7 @@ export async function render(root, { query, signal, navigate }) {
     },
     signal,
   );
+  bar.append(status);
   signal.addEventListener("abort", () => clearTimeout(timer));
   if (!can("order:approve")) return;
   await Promise.all([load(), loadRevisions()]);

@@ -4,9 +4,9 @@
 // state allow: take, hold, ask for information, retry, skip (with the outputs), resolve, close
 // (fallout:work); reassign and give up (fallout:manage). Live: falloutEvents reload it.
 
-import { gql, mutate, subscribe } from "../gql.js";
+import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
-import { act, badge, button, clear, errorList, facts, field, h, section, shortId, table, toast, value, words } from "../ui.js";
+import { act, badge, button, clear, errorList, facts, field, h, live, section, shortId, table, toast, value, words } from "../ui.js";
 import { ago, at, characteristicForm, domainOrderFields, when } from "./tasks.js";
 
 const STATES = ["OPEN", "IN_PROGRESS", "ON_HOLD", "AWAITING_INFORMATION", "RESOLVED", "CLOSED", "CANCELLED"];
@@ -161,17 +161,17 @@ export async function render(root, { query, signal, navigate }) {
     h("div", { class: "field checkbox" }, h("label", {}, h("input", { type: "checkbox", name: "mine", value: "1", checked: f.mine }), " Only mine")),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply"), button("Clear", () => navigate("/fallout"), { class: "secondary" })),
   );
-  const status = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const summary = h("p", { class: "summary", "aria-live": "polite" });
   const dashboard = h("div", { class: "charts" });
   const errorsAt = h("div");
   const results = h("div", { class: "scroll" });
   const pager = h("div", { class: "actions" });
   const work = h("div", { class: "work-area" });
+  const bar = h("div", { class: "actions" }, summary);
   root.append(
     h("h1", {}, "Fallout"),
     form,
-    h("div", { class: "actions" }, summary, status),
+    bar,
     errorsAt,
     section("Dashboard", dashboard),
     section("Records", h("p", { class: "muted" }, "Highest priority first, then oldest."), results, pager),
@@ -447,29 +447,15 @@ export async function render(root, { query, signal, navigate }) {
 
   // -- live ---------------------------------------------------------------------------------------
   let timer = null;
-  const live = () => {
-    status.className = "live";
-    status.textContent = "● live";
-  };
-  subscribe(
+  const status = live(
     EVENTS,
     {},
     {
       connected: () => {
-        live();
         loadList(currentAfter);
         loadCounts();
       },
-      reconnecting: () => {
-        status.className = "live off";
-        status.textContent = "reconnecting…";
-      },
-      error: (error) => {
-        status.className = "live off";
-        status.textContent = `live updates stopped: ${error.message}`;
-      },
       next: ({ falloutEvents: e }) => {
-        live();
         clearTimeout(timer);
         timer = setTimeout(async () => {
           await Promise.all([loadList(currentAfter), loadCounts()]);
@@ -479,6 +465,7 @@ export async function render(root, { query, signal, navigate }) {
     },
     signal,
   );
+  bar.append(status);
   signal.addEventListener("abort", () => clearTimeout(timer));
   await Promise.all([loadList(null), loadCounts()]);
 }

@@ -1,9 +1,9 @@
 // Orders: filters (state, customer, jeopardy, creation dates) kept in the address, keyset paging,
 // and live state changes (orderEvents: a visible order's row is read again when it changes).
 
-import { gql, subscribe } from "../gql.js";
+import { gql } from "../gql.js";
 import { can } from "../session.js";
-import { badge, button, clear, dateTime, errorList, field, h, jeopardyBadge, money, shortId, table } from "../ui.js";
+import { badge, button, clear, dateTime, errorList, field, h, jeopardyBadge, live, money, shortId, table } from "../ui.js";
 
 export const ORDER_STATES = [
   "DRAFT", "ACKNOWLEDGED", "PENDING", "IN_PROGRESS", "HELD", "ASSESSING_CANCELLATION", "PENDING_CANCELLATION",
@@ -85,11 +85,11 @@ export async function render(root, { query, signal, navigate }) {
     field("Created before", h("input", { name: "to", type: "date", value: filters.to ?? "" })),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply"), button("Clear", () => navigate("/orders"), { class: "secondary" })),
   );
-  const status = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const count = h("p", { class: "muted" });
   const results = h("div", { class: "scroll" });
   const pager = h("div", { class: "actions" });
-  root.append(h("h1", {}, "Orders"), form, h("div", { class: "actions" }, count, status), results, pager);
+  const bar = h("div", { class: "actions" }, count);
+  root.append(h("h1", {}, "Orders"), form, bar, results, pager);
 
   const cursors = [null]; // the `after` of each page seen, for "Previous"
   const rows = new Map(); // order id -> <tr>
@@ -184,23 +184,17 @@ export async function render(root, { query, signal, navigate }) {
       status.replaceChildren(errorList(error));
     }
   };
-  subscribe(
+  const status = live(
     EVENTS,
     {},
     {
       connected: () => {
-        status.className = "live";
-        status.textContent = "● live";
         // The server starts streaming a moment after it acknowledged: read the visible rows again
         // once it surely has, for a change committed in between (and after a reconnect).
         setTimeout(() => {
           for (const id of rows.keys()) pending.add(id);
           refresh();
         }, 1000);
-      },
-      reconnecting: () => {
-        status.className = "live off";
-        status.textContent = "reconnecting…";
       },
       next: ({ orderEvents: e }) => {
         if (rows.has(e.orderId)) {
@@ -218,6 +212,7 @@ export async function render(root, { query, signal, navigate }) {
     },
     signal,
   );
+  bar.append(status);
   signal.addEventListener("abort", () => clearTimeout(timer));
   await load(null);
 }

@@ -3,8 +3,8 @@
 // state and expected completion, what was ordered and what it costs. The orderEvents
 // subscription for this order reloads it as it moves, without a reload of the page.
 
-import { ApiError, gql, subscribe } from "../gql.js";
-import { badge, clear, errorList, h, money, shortId, words } from "../ui.js";
+import { ApiError, gql } from "../gql.js";
+import { badge, clear, errorList, h, live, money, shortId, words } from "../ui.js";
 import { priceList, when } from "./portal_configure.js";
 
 const MONEY = "{ amount currency }";
@@ -182,12 +182,12 @@ export async function render(root, { params, signal }) {
     return;
   }
 
-  const live = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const statusLine = h("p", { class: "order-status", role: "status" });
   const body = h("div");
+  const titleRow = h("div", { class: "title-row" }, h("h1", {}, `Order ${shortId(order.id)}`));
   root.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/my/orders" }, "My orders"), " › ", `Order ${shortId(order.id)}`),
-    h("div", { class: "title-row" }, h("h1", {}, `Order ${shortId(order.id)}`), live),
+    titleRow,
     statusLine,
     body,
   );
@@ -251,7 +251,7 @@ export async function render(root, { params, signal }) {
       const fresh = (await gql(ORDER, { id })).order;
       if (!signal.aborted && fresh) draw(fresh);
     } catch (error) {
-      if (!signal.aborted) clear(live, errorList(error));
+      if (!signal.aborted) clear(status, errorList(error));
     }
   };
   const soon = () => {
@@ -259,28 +259,20 @@ export async function render(root, { params, signal }) {
     timer = setTimeout(reload, 200);
   };
   let connectedOnce = false;
-  subscribe(
+  const status = live(
     EVENTS,
     { id },
     {
       connected: () => {
-        live.className = "live";
-        live.textContent = "● live";
         if (connectedOnce) soon(); // after a reconnect: read what may have been missed
         connectedOnce = true;
         soon();
       },
-      reconnecting: () => {
-        live.className = "live off";
-        live.textContent = "reconnecting…";
-      },
       next: () => soon(),
-      error: (error) => {
-        live.className = "live off";
-        clear(live, errorList(error));
-      },
+      error: (error) => clear(status, errorList(error)),
     },
     signal,
   );
+  titleRow.append(status);
   signal.addEventListener("abort", () => clearTimeout(timer));
 }

@@ -1,8 +1,8 @@
 // Portal: the customer's own orders (the API scopes `orders` to their account), newest first,
 // each with its state, progress and expected completion, kept live by orderEvents.
 
-import { gql, subscribe } from "../gql.js";
-import { badge, button, clear, errorList, h, money, shortId } from "../ui.js";
+import { gql } from "../gql.js";
+import { badge, button, clear, errorList, h, live, money, shortId } from "../ui.js";
 import { when } from "./portal_configure.js";
 
 const PAGE = 20;
@@ -21,12 +21,12 @@ export async function render(root, { signal }) {
   const catalog = await gql("{ productOfferings { key name } }");
   const names = new Map(catalog.productOfferings.map((o) => [o.key, o.name]));
   const count = h("p", { class: "muted" });
-  const live = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const list = h("ul", { class: "my-orders plain", "aria-label": "Your orders" });
   const more = h("div", { class: "actions" });
   const errors = h("div");
+  const titleRow = h("div", { class: "title-row" }, h("h1", {}, "My orders"));
   root.append(
-    h("div", { class: "title-row" }, h("h1", {}, "My orders"), live),
+    titleRow,
     h("div", { class: "actions" }, count, h("a", { class: "button-link secondary", href: "#/shop" }, "Order something new")),
     errors,
     list,
@@ -97,26 +97,20 @@ export async function render(root, { signal }) {
       clear(errors, errorList(error));
     }
   };
-  subscribe(
-    EVENTS,
-    {},
-    {
-      connected: () => {
-        live.className = "live";
-        live.textContent = "● live";
+  titleRow.append(
+    live(
+      EVENTS,
+      {},
+      {
+        next: ({ orderEvents: e }) => {
+          if (items.has(e.orderId)) pending.add(e.orderId);
+          else fresh = true; // a new order of this account
+          clearTimeout(timer);
+          timer = setTimeout(refresh, 250);
+        },
       },
-      reconnecting: () => {
-        live.className = "live off";
-        live.textContent = "reconnecting…";
-      },
-      next: ({ orderEvents: e }) => {
-        if (items.has(e.orderId)) pending.add(e.orderId);
-        else fresh = true; // a new order of this account
-        clearTimeout(timer);
-        timer = setTimeout(refresh, 250);
-      },
-    },
-    signal,
+      signal,
+    ),
   );
   signal.addEventListener("abort", () => clearTimeout(timer));
   await load(null);

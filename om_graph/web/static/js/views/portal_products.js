@@ -5,9 +5,9 @@
 // it costs (orderPreview). Requests in flight are shown on their product; orderEvents keeps the
 // page live.
 
-import { gql, mutate, subscribe } from "../gql.js";
+import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
-import { act, badge, button, clear, errorList, h, money, shortId, toast } from "../ui.js";
+import { act, badge, button, clear, errorList, h, live, money, shortId, toast } from "../ui.js";
 import { CHARACTERISTIC_SPEC, PREVIEW, characteristicField, day, newKey, priceList, readFields, splitErrors, when } from "./portal_configure.js";
 
 const MONEY = "{ amount currency }";
@@ -61,10 +61,10 @@ export async function render(root, { signal }) {
   const offerings = new Map(catalog.productOfferings.map((o) => [o.key, o]));
 
   const count = h("p", { class: "muted" });
-  const live = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const list = h("ul", { class: "plain my-products", "aria-label": "Your products" });
   const errors = h("div");
-  root.append(h("div", { class: "title-row" }, h("h1", {}, "My products"), live), count, errors, list);
+  const titleRow = h("div", { class: "title-row" }, h("h1", {}, "My products"));
+  root.append(titleRow, count, errors, list);
 
   const cards = new Map(); // product id -> {li, sig, editing}
 
@@ -321,23 +321,17 @@ export async function render(root, { signal }) {
       }
     }, 300);
   };
-  subscribe(
-    EVENTS,
-    {},
-    {
-      connected: () => {
-        live.className = "live";
-        live.textContent = "● live";
+  titleRow.append(
+    live(
+      EVENTS,
+      {},
+      {
+        next: ({ orderEvents: e }) => {
+          if (e.entityKind === "product" || e.entityKind === "order" || e.entityKind === "line") soon();
+        },
       },
-      reconnecting: () => {
-        live.className = "live off";
-        live.textContent = "reconnecting…";
-      },
-      next: ({ orderEvents: e }) => {
-        if (e.entityKind === "product" || e.entityKind === "order" || e.entityKind === "line") soon();
-      },
-    },
-    signal,
+      signal,
+    ),
   );
   signal.addEventListener("abort", () => clearTimeout(timer));
   await load();

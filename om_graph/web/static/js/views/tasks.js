@@ -5,10 +5,10 @@
 // (enrichmentTasks, enrichmentTaskComplete) for staff who may read them. Live: orderEvents reload
 // the queue (debounced).
 
-import { gql, mutate, subscribe } from "../gql.js";
+import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
 import {
-  act, append, badge, button, clear, dateTime, errorList, field, h, jeopardyBadge, relative, section, shortId, table, toast, words,
+  act, append, badge, button, clear, dateTime, errorList, field, h, jeopardyBadge, live, relative, section, shortId, table, toast, words,
 } from "../ui.js";
 
 const TASK_STATES = ["READY", "IN_PROGRESS", "PENDING", "ON_HOLD", "COMPLETED", "FAILED", "CANCELLED"];
@@ -422,7 +422,6 @@ export async function render(root, { query, signal, navigate }) {
     field("Sort", h("select", { name: "sort" }, [["DUE", "due first"], ["ID", "oldest first"]].map(([v, l]) => h("option", { value: v, selected: v === f.sort }, l)))),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Apply"), button("Clear", () => navigate("/tasks"), { class: "secondary" })),
   );
-  const status = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const count = h("p", { class: "muted" });
   const errorsAt = h("div");
   const results = h("div", { class: "scroll" });
@@ -431,11 +430,12 @@ export async function render(root, { query, signal, navigate }) {
   const orderLink = f.order
     ? h("p", {}, "Order ", h("a", { href: `#/orders/${encodeURIComponent(orderIdFrom(f.order))}` }, `#${shortId(orderIdFrom(f.order))}`))
     : null;
+  const bar = h("div", { class: "actions" }, count);
   append(root, [
     h("h1", {}, "My tasks"),
     form,
     orderLink,
-    h("div", { class: "actions" }, count, status),
+    bar,
     errorsAt,
     h("section", { class: "queue", "aria-label": "Work queue" }, results, pager),
     work,
@@ -728,28 +728,12 @@ export async function render(root, { query, signal, navigate }) {
 
   // -- live ---------------------------------------------------------------------------------------
   let timer = null;
-  const live = () => {
-    status.className = "live";
-    status.textContent = "● live";
-  };
-  subscribe(
+  const status = live(
     EVENTS,
     {},
     {
-      connected: () => {
-        live();
-        load(currentAfter);
-      },
-      reconnecting: () => {
-        status.className = "live off";
-        status.textContent = "reconnecting…";
-      },
-      error: (error) => {
-        status.className = "live off";
-        status.textContent = `live updates stopped: ${error.message}`;
-      },
+      connected: () => load(currentAfter),
       next: () => {
-        live();
         clearTimeout(timer);
         timer = setTimeout(() => {
           load(currentAfter);
@@ -759,6 +743,7 @@ export async function render(root, { query, signal, navigate }) {
     },
     signal,
   );
+  bar.append(status);
   signal.addEventListener("abort", () => clearTimeout(timer));
   await Promise.all([load(null), loadEnrichment()]);
 }

@@ -3,8 +3,8 @@
 // alternative. Live: orderEvents for the order re-read the timeline (debounced).
 
 import { Gantt, SCALES, details, legend, markers, model, ms, taskTable, when } from "../gantt.js";
-import { gql, subscribe } from "../gql.js";
-import { badge, button, clear, errorList, field, h, jeopardyBadge, shortId } from "../ui.js";
+import { gql } from "../gql.js";
+import { badge, button, clear, errorList, field, h, jeopardyBadge, live, shortId } from "../ui.js";
 
 const DATES = "plannedStartDate plannedEndDate estimatedStartDate estimatedEndDate actualStartDate actualEndDate";
 const TIMELINE = `
@@ -39,7 +39,6 @@ export async function render(root, { params, signal }) {
 
   const title = h("h1", {}, `Timeline · order #${shortId(orderId)}`);
   const facts = h("div", { class: "timeline-facts panel" });
-  const status = h("p", { class: "live off", "aria-live": "polite" }, "connecting to live updates…");
   const problems = h("div");
   const detailPanel = h(
     "section",
@@ -73,7 +72,6 @@ export async function render(root, { params, signal }) {
     { class: "timeline-controls" },
     field("Time scale", scaleSelect),
     nowButton,
-    status,
   );
 
   const textAlt = h("details", { class: "gantt-text" });
@@ -183,23 +181,17 @@ export async function render(root, { params, signal }) {
         });
     }, DEBOUNCE_MS);
   };
-  subscribe(
-    EVENTS,
-    { id: orderId },
-    {
-      connected: () => {
-        status.className = "live";
-        status.textContent = "● live";
-        refresh(); // (re)connected: read what may have changed before the subscription started
+  controls.append(
+    live(
+      EVENTS,
+      { id: orderId },
+      {
+        connected: () => refresh(), // (re)connected: read what may have changed before the subscription started
+        next: () => refresh(),
+        error: (error) => problems.replaceChildren(errorList(error)),
       },
-      reconnecting: () => {
-        status.className = "live off";
-        status.textContent = "reconnecting…";
-      },
-      next: () => refresh(),
-      error: (error) => problems.replaceChildren(errorList(error)),
-    },
-    signal,
+      signal,
+    ),
   );
   signal.addEventListener("abort", () => clearTimeout(timer));
 
