@@ -43,6 +43,7 @@ BENCHMARKS = {
     "timeline": "bench.timeline",
     "compensation": "bench.compensation",
     "tmf": "bench.tmf",
+    "ui": "bench.ui",
 }
 
 

@@ -210,3 +210,18 @@ def test_tmf(tmp_path):
     small, large = tmf.PARAMS["tiny"]["imports"]
     assert f"{large} created" in imported.data["large"]["summary"] and imported.data["small"]["maxrss_mb"] > 0
     assert len(hub.data["latencies_ms"]) == tmf.PARAMS["tiny"]["hub_orders"]  # every create event delivered
+
+
+def test_ui(tmp_path):
+    from bench import ui
+
+    results = ui.run("tiny", tmp_path)
+    if results[0].note.startswith("skipped"):
+        pytest.skip(results[0].note)
+    listing, detail, gantt = results
+    renders = ui.PARAMS["tiny"]["renders"]
+    assert listing.data["rows"] == ui.PARAMS["tiny"]["orders"] and len(listing.data["render_ms"]) == renders
+    assert len(detail.data["render_ms"]) == renders and detail.data["response_bytes"] > 0
+    assert all(r.figure > 0 and r.reference > 0 for r in results)
+    assert gantt.data["tasks"] == ui.SITES * ui.TASKS_PER_SITE * ui.PARAMS["tiny"]["sdwan_lines"]
+    assert len(gantt.data["draw_ms"]) == ui.PARAMS["tiny"]["redraws"] and gantt.data["rects"] >= gantt.data["tasks"]
