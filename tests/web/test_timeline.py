@@ -52,15 +52,20 @@ def place(web, customer: str, lines: list[dict]) -> str:
 
 
 def approve_all(web, order_id: str) -> None:
-    """Decide each pending approval level as the role it names (a large order asks for two)."""
-    for _ in range(5):
+    """Decide each pending approval level as the role it names (a large order asks for two), until
+    the order runs: the approval stage runs in the workers, a moment after the submit answered."""
+
+    def decided() -> bool:
         order = web.gql("order_manager", APPROVALS, {"id": order_id})["order"]
         pending = [a for a in order["approvals"] if a["state"] == "PENDING"]
-        if not pending:
-            return
-        level = min(pending, key=lambda a: a["level"])
-        answer = web.gql(level["role"], APPROVE, {"id": order_id})["orderApprove"]
-        assert answer["errors"] == [], answer["errors"]
+        if pending:
+            level = min(pending, key=lambda a: a["level"])
+            answer = web.gql(level["role"], APPROVE, {"id": order_id})["orderApprove"]
+            assert answer["errors"] == [], answer["errors"]
+            return False
+        return order["state"] == "IN_PROGRESS"
+
+    support.wait_for(decided, 90, message="the order approved and running")
 
 
 def test_the_manager_sees_the_gantt_with_the_critical_path_and_it_updates_live(web, page):

@@ -54,7 +54,7 @@ const MUTATIONS = {
   revise: `mutation($input: OrderReviseInput!) { orderRevise(input: $input) { revision { id state } errors { field code message } } }`,
 };
 const DIFF = `query($id: ID!, $from: Int!, $to: Int!) { orderVersionDiff(orderId: $id, from: $from, to: $to) { path kind from to } }`;
-const EVENTS = `subscription($id: ID) { orderEvents(orderId: $id) { id type entityKind toState } }`;
+const EVENTS = `subscription($id: ID, $after: ID) { orderEvents(orderId: $id, after: $after) { id type entityKind toState } }`;
 
 const RUNNING = new Set(["ACKNOWLEDGED", "PENDING", "IN_PROGRESS"]);
 const FINAL = new Set(["COMPLETED", "FAILED", "CANCELLED", "REJECTED", "PARTIAL"]);
@@ -104,6 +104,7 @@ function actionsPanel(order, reload) {
       const ok = await act(b, errors, async () => (await mutate(MUTATIONS[name], variables, PAYLOAD_FIELD[name])).errors);
       if (ok) {
         toast(`${label}: done`);
+        for (const input of b.closest(".action-group")?.querySelectorAll("input") ?? []) input.value = "";
         reload();
       }
     }, options.attrs ?? {});
@@ -153,15 +154,15 @@ const PAYLOAD_FIELD = {
   submit: "orderSubmit", approve: "orderApprove", reject: "orderReject", hold: "orderHold", resume: "orderResume",
 };
 
-function ponrBox() {
-  return h("input", { type: "checkbox", name: "acknowledge" });
+function ponrBox(name) {
+  return h("input", { type: "checkbox", name });
 }
 
 function cancelForm(order, errors, reload) {
   const reason = h("input", { name: "cancel-reason", required: true, maxlength: 500 });
   const type = h("select", { name: "reason-type" }, h("option", { value: "" }, "—"), ["COMMERCIAL", "TECHNICAL"].map((t) => h("option", { value: t }, words(t))));
   const when = h("input", { type: "date", name: "cancel-date" });
-  const ack = ponrBox();
+  const ack = ponrBox("cancel-acknowledge");
   const submit = h("button", { type: "submit", class: "danger" }, "Request cancellation");
   const form = h(
     "form",
@@ -180,6 +181,7 @@ function cancelForm(order, errors, reload) {
         const ok = await act(submit, errors, async () => (await mutate(MUTATIONS.cancel, { input }, "orderCancel")).errors);
         if (ok) {
           toast("Cancellation requested");
+          event.target.reset();
           reload();
         }
       },
@@ -201,7 +203,7 @@ function reviseForm(order, errors, reload) {
   const quantity = h("input", { type: "number", name: "revise-quantity", min: 1 });
   const completion = h("input", { type: "date", name: "revise-completion" });
   const reason = h("input", { name: "revise-reason", required: true, maxlength: 500 });
-  const ack = ponrBox();
+  const ack = ponrBox("revise-acknowledge");
   const submit = h("button", { type: "submit", class: "secondary" }, "Revise");
   return h(
     "form",
@@ -227,6 +229,7 @@ function reviseForm(order, errors, reload) {
         const ok = await act(submit, errors, async () => (await mutate(MUTATIONS.revise, { input }, "orderRevise")).errors);
         if (ok) {
           toast("Revision requested");
+          event.target.reset();
           reload();
         }
       },
@@ -243,24 +246,31 @@ function reviseForm(order, errors, reload) {
   );
 }
 
+// The diff the user asked for, kept across live redraws of the same order.
+let shownDiff = null; // {orderId, from, to, changes}
+
+function diffTable(changes) {
+  return table("Changes between the versions", [
+    { label: "Path", cell: (c) => h("code", {}, c.path) },
+    { label: "Change", cell: (c) => words(c.kind) },
+    { label: "From", cell: (c) => value(c.from) },
+    { label: "To", cell: (c) => value(c.to) },
+  ], changes, { empty: "No difference." });
+}
+
 function versionsSection(order) {
-  const out = h("div", { "aria-live": "polite" });
+  const kept = shownDiff?.orderId === order.id ? shownDiff : null;
+  const out = h("div", { "aria-live": "polite" }, kept ? diffTable(kept.changes) : null);
   const numbers = order.versions.map((v) => v.number);
-  const pick = (label, selected) => h("select", {}, numbers.map((n) => h("option", { value: n, selected: n === selected }, `v${n}`)));
-  const from = pick("From", numbers[0]);
-  const to = pick("To", numbers[numbers.length - 1]);
+  const pick = (name, selected) => h("select", { name }, numbers.map((n) => h("option", { value: n, selected: n === selected }, `v${n}`)));
+  const from = pick("diff-from", kept?.from ?? numbers[0]);
+  const to = pick("diff-to", kept?.to ?? numbers[numbers.length - 1]);
   const show = button("Show diff", async () => {
     try {
-      const data = await gql(DIFF, { id: order.id, from: Number(from.value), to: Number(to.value) });
-      clear(
-        out,
-        table("Changes between the versions", [
-          { label: "Path", cell: (c) => h("code", {}, c.path) },
-          { label: "Change", cell: (c) => words(c.kind) },
-          { label: "From", cell: (c) => value(c.from) },
-          { label: "To", cell: (c) => value(c.to) },
-        ], data.orderVersionDiff, { empty: "No difference." }),
-      );
+      const [a, b] = [Number(from.value), Number(to.value)];
+      const data = await gql(DIFF, { id: order.id, from: a, to: b });
+      shownDiff = { orderId: order.id, from: a, to: b, changes: data.orderVersionDiff };
+      clear(out, diffTable(data.orderVersionDiff));
     } catch (error) {
       clear(out, errorList(error));
     }
@@ -278,8 +288,28 @@ function versionsSection(order) {
   );
 }
 
+/** What the user has typed in the screen's forms (and where the focus is), to carry across a live
+ * redraw: the order changes under an agent who is filling in a hold reason or a revision. */
+function formState(root) {
+  const values = new Map();
+  for (const el of root.querySelectorAll("input[name], select[name], textarea[name]")) {
+    values.set(el.name, el.type === "checkbox" ? el.checked : el.value);
+  }
+  return { values, focused: document.activeElement?.closest?.("main") === root ? document.activeElement.name : null };
+}
+
+function restoreForms(root, { values, focused }) {
+  for (const el of root.querySelectorAll("input[name], select[name], textarea[name]")) {
+    if (!values.has(el.name)) continue;
+    if (el.type === "checkbox") el.checked = values.get(el.name);
+    else if (el.tagName !== "SELECT" || [...el.options].some((o) => o.value === values.get(el.name))) el.value = values.get(el.name);
+  }
+  if (focused) root.querySelector(`[name="${CSS.escape(focused)}"]`)?.focus();
+}
+
 function draw(root, order, reload) {
   const tasks = order.domainOrders.flatMap((d) => d.tasks);
+  const typed = formState(root);
   clear(
     root,
     h(
@@ -447,6 +477,7 @@ function draw(root, order, reload) {
       ),
     ),
   );
+  restoreForms(root, typed);
 }
 
 export async function render(root, { params, signal }) {
@@ -467,5 +498,8 @@ export async function render(root, { params, signal }) {
   };
   signal.addEventListener("abort", () => clearTimeout(timer));
   const order = await load();
-  if (order) subscribe(EVENTS, { id: params.id }, { next: reload, connected: reload }, signal);
+  // From the last event the page shows: the server replays whatever was committed since (also
+  // after a reconnect), so there is no gap between the first read and the stream.
+  const after = order?.events.at(-1)?.id ?? null;
+  if (order) subscribe(EVENTS, { id: params.id, after }, { next: reload, error: reload }, signal);
 }

@@ -184,6 +184,7 @@ export async function render(root, { query, signal, navigate }) {
       status.replaceChildren(errorList(error));
     }
   };
+  let catchUp = null;
   const status = live(
     EVENTS,
     {},
@@ -191,7 +192,8 @@ export async function render(root, { query, signal, navigate }) {
       connected: () => {
         // The server starts streaming a moment after it acknowledged: read the visible rows again
         // once it surely has, for a change committed in between (and after a reconnect).
-        setTimeout(() => {
+        clearTimeout(catchUp);
+        catchUp = setTimeout(() => {
           for (const id of rows.keys()) pending.add(id);
           refresh();
         }, 1000);
@@ -201,7 +203,7 @@ export async function render(root, { query, signal, navigate }) {
           pending.add(e.orderId);
           clearTimeout(timer);
           timer = setTimeout(refresh, 250);
-        } else if (e.entityKind === "order" && e.type === "created") {
+        } else if (e.type === "ProductOrderCreateEvent") {
           arrived += 1;
           status.replaceChildren(
             `● live · ${arrived} new order${arrived === 1 ? "" : "s"} `,
@@ -213,6 +215,9 @@ export async function render(root, { query, signal, navigate }) {
     signal,
   );
   bar.append(status);
-  signal.addEventListener("abort", () => clearTimeout(timer));
+  signal.addEventListener("abort", () => {
+    clearTimeout(timer);
+    clearTimeout(catchUp);
+  });
   await load(null);
 }
