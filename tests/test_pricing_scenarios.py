@@ -304,10 +304,14 @@ def test_customers_cannot_adjust_or_choose_a_segment_but_see_their_prices(runtim
         assert [(e["field"], e["code"]) for e in refused["orderCreate"]["errors"]] == [("segment", "FORBIDDEN")]
         order = gql(customer, CREATE, {"input": {"customerId": "ACME", "lines": [fibre_line()]}})["orderCreate"]["order"]
         assert order["channel"] == "portal" and order["orderTotalPrice"]
-        lists = gql(customer, "{ priceLists { key currency productOfferingPrice { offeringKey priceType matrix } } }")["priceLists"]
+        lists = gql(customer, "{ priceLists { key currency productOfferingPrice { offeringKey priceType matrix } } }")[
+            "priceLists"
+        ]
         assert {p["key"] for p in lists} >= {"tsm-standard-eur", "list.EUR"}
         standard = next(p for p in lists if p["key"] == "tsm-standard-eur")["productOfferingPrice"]
-        assert any(p["offeringKey"].startswith("fibre-broadband") and p["matrix"] for p in standard)  # each charge names its offering
+        assert any(
+            p["offeringKey"].startswith("fibre-broadband") and p["matrix"] for p in standard
+        )  # each charge names its offering
     with client(runtime, "order_fulfillment_agent") as fulfilment:  # no price:read
         body = fulfilment.post("/graphql", json={"query": "{ priceLists { key } }"}).json()
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
