@@ -121,11 +121,21 @@ def test_a_customer_configures_previews_places_and_tracks_a_fibre_order(web, pag
     check_accessibility(page, "portal products")
     screenshot(page, "portal-products")
 
+    # A tier change: the faster plan of the same family, priced before it is asked for.
+    card.get_by_role("button", name="Change").click()
+    card.get_by_label("Plan").select_option("fibre-broadband-1000")
+    card.get_by_text("Monthly price").wait_for()
+    card.get_by_role("button", name="Request this change").click()
+    tier = "query($id: ID!) { node(id: $id) { ... on Product { offeringKey status } } }"
+    support.wait_for(
+        lambda: web.gql("customer", tier, {"id": product["id"]})["node"]["offeringKey"] == "fibre-broadband-1000",
+        60,
+        message="the tier change to complete",
+    )
+
 
 def active_saas_product(web) -> str:
-    """A SaaS subscription of account A, ordered through the API: its product id once active. (The
-    demo fibre product cannot be suspended: the TSM pack's tsm.billing-sync opts into every action
-    but its handler refuses "suspend" with UNSUPPORTED_ACTION, so the request would end in fallout.)"""
+    """A SaaS subscription of account A, ordered through the API: its product id once active."""
     chars = [{"name": "companyName", "value": "Portal Test Ltd"}, {"name": "seats", "value": 5}]
     created = web.gql(
         "customer",

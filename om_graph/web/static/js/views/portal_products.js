@@ -7,7 +7,7 @@
 
 import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
-import { act, badge, button, clear, errorList, h, live, money, shortId, toast } from "../ui.js";
+import { act, badge, button, clear, errorList, field, h, live, money, shortId, toast } from "../ui.js";
 import { CHARACTERISTIC_SPEC, PREVIEW, characteristicField, day, newKey, priceList, readFields, splitErrors, when } from "./portal_configure.js";
 
 const MONEY = "{ amount currency }";
@@ -29,7 +29,7 @@ const OPEN = ["DRAFT", "ACKNOWLEDGED", "PENDING", "IN_PROGRESS", "HELD", "ASSESS
 const OPEN_ORDERS = `query OpenOrders($states: [OrderState!]) {
   orders(first: 100, states: $states) { edges { node { id state lines { action productId } } } }
 }`;
-const OFFERINGS = `{ productOfferings { key name characteristics { ${CHARACTERISTIC_SPEC} } } }`;
+const OFFERINGS = `{ productOfferings { key name family characteristics { ${CHARACTERISTIC_SPEC} } } }`;
 const CREATE = `mutation RequestChange($input: OrderCreateInput!) {
   orderCreate(input: $input) { order { id state } errors { field code message } }
 }`;
@@ -140,21 +140,35 @@ export async function render(root, { signal }) {
       const formErrors = h("div");
       const send = h("button", { type: "button", disabled: true }, "Request this change");
       const changes = () => readFields(fields).characteristics.filter((c) => !same(c.value, current[c.name]));
+      // A tier change: another offering of the product's family (e.g. a faster fibre tier).
+      const tiers = offering?.family ? [...offerings.values()].filter((o) => o.family === offering.family) : [];
+      const tierSelect =
+        tiers.length > 1
+          ? h("select", { name: "plan" }, tiers.map((o) => h("option", { value: o.key, selected: o.key === p.offeringKey }, o.key === p.offeringKey ? `${o.name} (current)` : o.name)))
+          : null;
+      const target = () => tierSelect?.value ?? p.offeringKey;
+      const changeLine = () => ({
+        action: "MODIFY",
+        productId: p.id,
+        characteristics: changes(),
+        ...(target() !== p.offeringKey ? { offering: target() } : {}),
+      });
+      const asked = () => JSON.stringify(changeLine());
       let timer = null;
       let seq = 0;
       let checked = null; // the changes the last server check was for
       const check = async () => {
         const { errors: local } = readFields(fields);
         const changed = changes();
-        checked = JSON.stringify(changed);
+        checked = asked();
         for (const f of fields) f.setError(local[f.name] ?? null);
-        if (!changed.length) {
+        if (!changed.length && target() === p.offeringKey) {
           send.disabled = true;
           clear(previewAt, h("p", { class: "muted" }, "Change a value to see what it costs."));
           return;
         }
         const mine = ++seq;
-        const payload = (await gql(PREVIEW, { input: { order: { customerId, lines: [{ action: "MODIFY", productId: p.id, characteristics: changed }] } } })).orderPreview;
+        const payload = (await gql(PREVIEW, { input: { order: { customerId, lines: [changeLine()] } } })).orderPreview;
         if (mine !== seq || signal.aborted) return;
         const { byField, rest } = splitErrors(payload.errors);
         const now = readFields(fields).errors;
@@ -181,7 +195,7 @@ export async function render(root, { signal }) {
           "aria-label": `Change ${p.name}`,
           novalidate: true,
           oninput: () => {
-            if (checked !== null && JSON.stringify(changes()) === checked) return; // a change event on leaving the field
+            if (checked !== null && asked() === checked) return; // a change event on leaving the field
             checked = null;
             clearTimeout(timer);
             const { errors: local } = readFields(fields);
@@ -191,7 +205,7 @@ export async function render(root, { signal }) {
           },
           onsubmit: (event) => event.preventDefault(),
         },
-        h("fieldset", {}, h("legend", {}, `Change ${p.name}`), fields.map((f) => f.node)),
+        h("fieldset", {}, h("legend", {}, `Change ${p.name}`), tierSelect ? field("Plan", tierSelect, "Another plan of the same product: a tier change.") : null, fields.map((f) => f.node)),
         formErrors,
         previewAt,
         h(
@@ -205,7 +219,10 @@ export async function render(root, { signal }) {
         ),
       );
       form.addEventListener("change", () => form.dispatchEvent(new Event("input")));
-      send.addEventListener("click", () => request(send, "MODIFY", { characteristics: changes() }));
+      send.addEventListener("click", () => {
+        const { action, productId, ...extra } = changeLine();
+        request(send, action, extra);
+      });
       signal.addEventListener("abort", () => clearTimeout(timer));
       check();
       return form;
@@ -261,7 +278,8 @@ export async function render(root, { signal }) {
     };
 
     for (const action of allowed) {
-      if (action === "MODIFY" && offering?.characteristics.length) actionsAt.append(button("Change", () => open("MODIFY"), { class: "secondary" }));
+      const hasTiers = Boolean(offering?.family) && [...offerings.values()].some((o) => o.family === offering.family && o.key !== offering.key);
+      if (action === "MODIFY" && (offering?.characteristics.length || hasTiers)) actionsAt.append(button("Change", () => open("MODIFY"), { class: "secondary" }));
       if (action === "SUSPEND") {
         const b = button("Suspend", () => request(b, "SUSPEND"), { class: "secondary", "data-action": "suspend" });
         actionsAt.append(b);
