@@ -6,6 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests import support
+from tests.test_security_modes import idp  # noqa: F401
 from tests.web.harness import check_accessibility, screenshot, wait_ready
 
 pytestmark = pytest.mark.slow
@@ -64,3 +66,28 @@ def test_the_workspace_runs_under_its_policy_and_no_request_leaves_the_server(we
     )
     web.open(page, "/orders", role="order_manager")
     assert foreign == []
+
+
+def test_sign_in_with_a_jwt_from_the_identity_provider(tmp_path, idp, page):  # noqa: F811
+    jwks, sign = idp
+    env = support.base_env(
+        tmp_path,
+        OM_GRAPH_DATABASE_URL=f"sqlite:///{tmp_path / 'om.db'}",
+        OM_GRAPH_JWT_ISSUER="https://sso.example.test",
+        OM_GRAPH_JWT_AUDIENCE="om-graph",
+        OM_GRAPH_JWT_KEYS=jwks,
+    )
+    server, url = support.start_server(env, tmp_path)
+    try:
+        page.goto(f"{url}/ui/#/signin")
+        wait_ready(page)
+        expired = sign({"roles": ["customer"], "account_id": "ACME-SSO", "exp": 1})
+        page.get_by_label("API token or JWT").fill(expired)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.get_by_role("alert").wait_for()
+        page.get_by_label("API token or JWT").fill(sign({"roles": ["customer"], "account_id": "ACME-SSO", "sub": "bob"}))
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_selector('main[data-ready="true"][data-view="/shop"]')
+        assert "Account ACME-SSO" in page.locator("#who").inner_text()
+    finally:
+        server.kill()
