@@ -86,15 +86,30 @@ def test_orders_filter_by_jeopardy_and_creation_dates(make_runtime, sqlite_url):
 
 def test_demo_sign_in_answers_only_in_demo_mode(make_runtime, sqlite_url, tmp_path):
     runtime = make_runtime(sqlite_url)
-    with TestClient(create_app(runtime=runtime)) as client:  # the lifespan issues the demo tokens
+    # The lifespan issues the demo tokens; the browser names the server by address (see below).
+    with TestClient(create_app(runtime=runtime), base_url="http://127.0.0.1:8000") as client:
         listed = client.get("/ui/demo-sign-in").json()
         assert listed["demo"] and "order_manager" in {r["label"] for r in listed["roles"]}
         token = client.post("/ui/demo-sign-in", json={"label": "customer"}).json()["token"]
         viewer = _post(client, {"Authorization": f"Bearer {token}"}, VIEWER)["data"]["viewer"]
         assert viewer["accountId"] == "DEMO-CUSTOMER-1"
-        assert client.post("/ui/demo-sign-in", content=b"not json").status_code == 400
+        assert (
+            client.post("/ui/demo-sign-in", content=b"not json", headers={"content-type": "application/json"}).status_code == 400
+        )
+
+        # Only named by address or localhost, and only as JSON: no page elsewhere takes a token.
+        rebound = client.post("/ui/demo-sign-in", json={"label": "process_admin"}, headers={"host": "attacker.example:8000"})
+        assert rebound.status_code == 403 and "token" not in rebound.json()
+        foreign = client.post("/ui/demo-sign-in", json={"label": "process_admin"}, headers={"origin": "http://evil.example"})
+        assert foreign.status_code == 403
+        form = client.post("/ui/demo-sign-in", content=b"label=process_admin", headers={"content-type": "text/plain"})
+        assert form.status_code == 403
+        assert client.post("/ui/demo-sign-in", json={"label": "viewer"}, headers={"host": "localhost:8000"}).status_code == 200
+        named = TestClient(client.app, base_url="http://om.example.test")  # by a DNS name: sign in with a token
+        assert named.post("/ui/demo-sign-in", json={"label": "viewer"}).status_code == 403
 
     production = make_runtime(f"sqlite:///{tmp_path / 'prod.db'}", mode="production")
+    production.demo_tokens = {"order_manager": "omg_left-over"}  # whatever is left: production never hands it out
     client = TestClient(create_app(runtime=production))
     assert client.get("/ui/demo-sign-in").json() == {"demo": False, "roles": []}
     assert client.post("/ui/demo-sign-in", json={"label": "order_manager"}).status_code == 404
@@ -109,3 +124,12 @@ def test_offerings_name_their_family_for_tier_changes(make_runtime, sqlite_url):
     family = {o["key"]: o["family"] for o in offerings["data"]["productOfferings"]}
     assert family["fibre-broadband-500"] and family["fibre-broadband-500"] == family["fibre-broadband-1000"]
     assert family["test-internet"] is None
+
+
+def test_the_revision_queue_refuses_a_page_out_of_range(make_runtime, sqlite_url):
+    runtime = make_runtime(sqlite_url)
+    client = TestClient(create_app(runtime=runtime))
+    approver = support.bearer(runtime, "order_approver")
+    assert _post(client, approver, "{ revisionsAwaitingApproval { id } }")["data"]["revisionsAwaitingApproval"] == []
+    refused = _post(client, approver, "{ revisionsAwaitingApproval(first: 101) { id } }")
+    assert refused["errors"][0]["extensions"]["code"] == "OUT_OF_RANGE"

@@ -10,14 +10,11 @@ from typing import Annotated
 import strawberry
 
 from om_graph.core.change.revision_input import LineRevision, RevisionInput
-from om_graph.core.kernel.error_codes import CommonErrorCode
 from om_graph.core.kernel.errors import FieldError, ValidationFailed
-from om_graph.core.reads.queries import MAX_PAGE
 from om_graph.schema.context import Info
 from om_graph.schema.input_conversion import prepared_input
 from om_graph.schema.inputs import CharacteristicInput, OrderLineInput, characteristic_map, node_id, to_lines, utc_naive
 from om_graph.schema.mutations import UserError, _mutation, _order_detail
-from om_graph.schema.queries import check_arguments
 from om_graph.schema.types.change import OrderRevision, VersionChange
 from om_graph.schema.types.ordering import Order
 
@@ -163,9 +160,6 @@ class RevisionQueries:
     async def revisions_awaiting_approval(
         self, info: Info, first: Annotated[int, strawberry.argument(description="At most this many (up to 100).")] = 50
     ) -> list[OrderRevision]:
-        check_arguments(
-            FieldError("first", f"between 1 and {MAX_PAGE}", CommonErrorCode.OUT_OF_RANGE) if not 1 <= first <= MAX_PAGE else None
-        )
         ctx = info.context
         rows = await ctx.call(ctx.services.revisions.awaiting_approval, ctx.acting, first)
         return [OrderRevision.from_row(r) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -20,7 +21,7 @@ UI_PATH = "/ui"
 # connections are to its own GraphQL endpoint (HTTP and websocket).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 _HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -45,6 +46,20 @@ class _UiFiles(StaticFiles):
         await super().__call__(scope, receive, send_with_headers)
 
 
+def _addressed_directly(request: Request) -> bool:
+    """The request names this server by an IP address or localhost, never by a DNS name: a page
+    elsewhere that re-points its own name at this server (DNS rebinding) cannot take a demo token,
+    and neither can another site's form or script (Origin). Reached by a name, sign in with a token."""
+    host = (request.url.hostname or "").strip("[]").lower()
+    try:
+        ipaddress.ip_address(host)
+        direct = True
+    except ValueError:
+        direct = host == "localhost"
+    origin = request.headers.get("origin")
+    return direct and (origin is None or origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}")
+
+
 def _demo_roles(runtime: Runtime) -> list[dict]:
     accounts = {label: account for label, account in DEMO_ACCOUNTS.items()}
     return [{"label": label, "account": accounts.get(label)} for label in runtime.demo_tokens]
@@ -62,6 +77,12 @@ def web_routes(runtime: Runtime) -> list[BaseRoute]:
             return JSONResponse({"demo": demo, "roles": _demo_roles(runtime) if demo else []}, headers=_HEADERS)
         if not demo:
             return JSONResponse({"error": "demo sign-in is off"}, status_code=404, headers=_HEADERS)
+        if not _addressed_directly(request) or request.headers.get("content-type", "").split(";")[0] != "application/json":
+            return JSONResponse(
+                {"error": "demo sign-in answers JSON requests that name this server by address or localhost"},
+                status_code=403,
+                headers=_HEADERS,
+            )
         try:
             label = (await request.json())["label"]
         except Exception:

@@ -60,15 +60,17 @@ class Web:
             page.locator(f'button[data-role="{role}"]').click()
             page.wait_for_selector('main[data-ready="true"]:not([data-view="/signin"])')
         page.goto(f"{self.url}/ui/#{path}")
-        wait_ready(page)
+        wait_ready(page, path=path)
 
 
-def wait_ready(page, timeout: float = 15_000) -> None:
-    """Until the screen in <main> has rendered (router.js sets data-ready)."""
+def wait_ready(page, timeout: float = 15_000, path: str | None = None) -> None:
+    """Until the screen in <main> has rendered (router.js sets data-ready), the one at ``path``
+    (its address after the #) when given: not the screen before it."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    selector = 'main[data-ready="true"]' + (f'[data-path="{path}"]' if path else "")
     try:
-        page.wait_for_selector('main[data-ready="true"]', timeout=timeout)
+        page.wait_for_selector(selector, timeout=timeout)
     except PlaywrightTimeout:
         main = page.locator("main")
         state = main.get_attribute("data-ready")

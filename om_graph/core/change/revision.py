@@ -89,6 +89,7 @@ log = logging.getLogger(__name__)
 
 REVISABLE_ORDER_STATES = frozenset({OrderStates.IN_PROGRESS, OrderStates.PENDING, OrderStates.HELD})
 REASON_MAX = 500
+MAX_REVISIONS_PAGE = 100  # revisionsAwaitingApproval's first
 _STALE_RETRIES = 3
 
 
@@ -270,14 +271,13 @@ class RevisionService:
     def awaiting_approval(self, actor: Actor, first: int) -> list[OrderRevision]:
         """Revisions the approval policy holds (PENDING_APPROVAL), oldest first: the approvers' queue."""
         require(actor, Permission.ORDER_APPROVE)
+        if not 1 <= first <= MAX_REVISIONS_PAGE:
+            raise ValidationFailed([FieldError("first", f"between 1 and {MAX_REVISIONS_PAGE}", CommonErrorCode.OUT_OF_RANGE)])
+        stmt = select(OrderRevision).where(OrderRevision.state == RevisionStates.PENDING_APPROVAL)
+        if actor.account_id is not None:  # row scoping, as every read here
+            stmt = stmt.join(Order, Order.id == OrderRevision.order_id).where(Order.customer_id == actor.account_id)
         with self._uow(read_only=True) as uow:
-            stmt = (
-                select(OrderRevision)
-                .where(OrderRevision.state == RevisionStates.PENDING_APPROVAL)
-                .order_by(OrderRevision.id)
-                .limit(first)
-            )
-            return list(uow.session.scalars(stmt))
+            return list(uow.session.scalars(stmt.order_by(OrderRevision.id).limit(first)))
 
     def version_diff(self, actor: Actor, order_id: int, first: int, second: int) -> list[versions.Change]:
         """What changed from the order's version ``first`` to ``second`` (UNKNOWN_ORDER_VERSION)."""

@@ -1,7 +1,7 @@
 // Hash routes -> screen modules. Each screen module exports `render(root, ctx)`; `ctx.signal`
 // aborts when the user leaves the screen (subscriptions and timers stop with it). When a screen
 // has rendered, <main> gets data-ready and its render time is kept in window.omRenderTimes
-// (the browser tests and bench/ui.py read it).
+// (the browser tests and bench/ui.py read it); data-path says which address it rendered.
 
 import { clear, errorList, h } from "./ui.js";
 
@@ -39,6 +39,7 @@ export async function render() {
   const { signal } = controller;
   const found = routes.find((r) => r.regex.test(path));
   main.removeAttribute("data-ready");
+  main.dataset.path = currentPath(); // which address the coming data-ready is for
   if (!found || (found.allowed && !found.allowed())) {
     clear(main, h("h1", {}, "Not found"), h("p", {}, "There is no such screen, or your role may not open it."));
     main.dataset.ready = "missing";

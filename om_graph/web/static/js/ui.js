@@ -182,6 +182,23 @@ export function errorList(errors) {
   );
 }
 
+/**
+ * A coalesced re-read for live screens: ``schedule()`` runs ``run`` once, ``ms`` after the first
+ * call since the last run (calls meanwhile join it), so a busy stream of events re-reads at most
+ * every ``ms`` and never waits for a quiet moment. Nothing runs after ``signal`` aborts.
+ */
+export function coalesce(run, ms, signal) {
+  let timer = null;
+  signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  return () => {
+    if (timer !== null || signal?.aborted) return;
+    timer = setTimeout(() => {
+      timer = null;
+      if (!signal?.aborted) run();
+    }, ms);
+  };
+}
+
 let toastTimer = null;
 /** A short status message in the page's live region. */
 export function toast(message, kind = "info") {

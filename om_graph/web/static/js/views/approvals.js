@@ -6,7 +6,7 @@
 
 import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
-import { act, badge, button, clear, errorList, facts, field, h, live, money, section, shortId, table, toast, value, words } from "../ui.js";
+import { act, badge, button, clear, coalesce, errorList, facts, field, h, live, money, section, shortId, table, toast, value, words } from "../ui.js";
 import { ago, at } from "./tasks.js";
 
 const MONEY = "amount currency";
@@ -312,7 +312,10 @@ export async function render(root, { query, signal, navigate }) {
     clear(revisionsBox, els.length ? els : h("p", { class: "empty" }, "No revision waits for approval."));
   }
 
-  let timer = null;
+  const reread = coalesce(() => {
+    load();
+    loadRevisions();
+  }, 400, signal);
   const status = live(
     EVENTS,
     {},
@@ -323,17 +326,12 @@ export async function render(root, { query, signal, navigate }) {
       },
       next: ({ orderEvents: e }) => {
         if (e.entityKind !== "order" && e.entityKind !== "revision" && !String(e.type).toLowerCase().includes("approv")) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          load();
-          loadRevisions();
-        }, 400);
+        reread();
       },
     },
     signal,
   );
   bar.append(status);
-  signal.addEventListener("abort", () => clearTimeout(timer));
   if (!can("order:approve")) return;
   await Promise.all([load(), loadRevisions()]);
 }

@@ -6,7 +6,7 @@
 
 import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
-import { act, badge, button, clear, errorList, facts, field, h, live, section, shortId, table, toast, value, words } from "../ui.js";
+import { act, badge, button, clear, coalesce, errorList, facts, field, h, live, section, shortId, table, toast, value, words } from "../ui.js";
 import { ago, at, characteristicForm, domainOrderFields, when } from "./tasks.js";
 
 const STATES = ["OPEN", "IN_PROGRESS", "ON_HOLD", "AWAITING_INFORMATION", "RESOLVED", "CLOSED", "CANCELLED"];
@@ -446,7 +446,17 @@ export async function render(root, { query, signal, navigate }) {
   }
 
   // -- live ---------------------------------------------------------------------------------------
-  let timer = null;
+  let selectedChanged = false; // an event for the open record since the last re-read
+  const reread = coalesce(async () => {
+    await Promise.all([loadList(currentAfter), loadCounts()]);
+    const again = selectedChanged;
+    selectedChanged = false;
+    // The open record is read again unless the user is working in its panel (typing a note).
+    const typing = work.contains(document.activeElement) || [...work.querySelectorAll("textarea, input[type=text]")].some((el) => el.value);
+    if (again && selected && !work.querySelector("details[open]") && !typing) {
+      await openRecord(selected, { keepFocus: true });
+    }
+  }, 400, signal);
   const status = live(
     EVENTS,
     {},
@@ -456,16 +466,12 @@ export async function render(root, { query, signal, navigate }) {
         loadCounts();
       },
       next: ({ falloutEvents: e }) => {
-        clearTimeout(timer);
-        timer = setTimeout(async () => {
-          await Promise.all([loadList(currentAfter), loadCounts()]);
-          if (selected && e.entityId === selected && !work.querySelector("details[open]")) await openRecord(selected, { keepFocus: true });
-        }, 400);
+        if (e.entityId === selected) selectedChanged = true;
+        reread();
       },
     },
     signal,
   );
   bar.append(status);
-  signal.addEventListener("abort", () => clearTimeout(timer));
   await Promise.all([loadList(null), loadCounts()]);
 }

@@ -5,7 +5,7 @@
 import { gql, mutate, subscribe } from "../gql.js";
 import { can } from "../session.js";
 import {
-  act, badge, button, clear, date, dateTime, errorList, facts, field, h, jeopardyBadge, money, section, shortId, table,
+  act, badge, button, clear, coalesce, date, dateTime, errorList, facts, field, h, jeopardyBadge, money, section, shortId, table,
   toast, value, words,
 } from "../ui.js";
 
@@ -25,13 +25,13 @@ function detailQuery() {
     jeopardy pausedAt pausedSeconds ${audit ? "createdBy" : ""} ${fulfilment ? "holdReason predictedLateness" : ""}
     pointOfNoReturn { kind reachedAt lineId task { key name } }
     ${prices ? `oneTimeTotal ${MONEY} recurringTotal ${MONEY} priceList manualDiscountPercent discountOverLimit orderTotalPrice ${PRICE}` : ""}
-    lines { id lineNumber action offeringKey quantity state productId jeopardy holdReason expectedCompletionDate informationRequired
+    lines { id lineNumber action offeringKey quantity state productId jeopardy ${fulfilment ? "holdReason" : ""} expectedCompletionDate informationRequired
       characteristics { name value }
       pointOfNoReturn { kind reachedAt task { key name } }
       ${prices ? `unitOneTimePrice ${MONEY} unitRecurringPrice ${MONEY} itemPrice ${PRICE}` : ""} }
     domainOrders { id kind specKey unitIndex state lineNumber jeopardy
       ${fulfilment ? "characteristics { name value }" : ""}
-      tasks { id key name kind mode state attempts maxAttempts startedAt finishedAt dueAt jeopardy assignee errorCode errorMessage
+      tasks { id key name kind mode state attempts maxAttempts startedAt finishedAt dueAt jeopardy ${fulfilment ? "assignee errorCode errorMessage" : ""}
         ${audit ? "completedBy" : ""} } }
     events { id type entityKind fromState toState actor occurredAt }
     ${can("inventory:read") ? "products { id name offeringKey status startDate characteristics { name value } }" : ""}
@@ -484,6 +484,7 @@ export async function render(root, { params, signal }) {
   const query = detailQuery();
   const load = async () => {
     const data = await gql(query, { id: params.id });
+    if (signal.aborted) return null; // the user has left: <main> is another screen's now
     if (!data.order) {
       clear(root, h("h1", {}, "Not found"), h("p", {}, "There is no such order, or you may not see it."));
       return null;
@@ -491,12 +492,7 @@ export async function render(root, { params, signal }) {
     draw(root, data.order, reload);
     return data.order;
   };
-  let timer = null;
-  const reload = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => load().catch((error) => root.prepend(errorList(error))), 200);
-  };
-  signal.addEventListener("abort", () => clearTimeout(timer));
+  const reload = coalesce(() => load().catch((error) => signal.aborted || root.prepend(errorList(error))), 200, signal);
   const order = await load();
   // From the last event the page shows: the server replays whatever was committed since (also
   // after a reconnect), so there is no gap between the first read and the stream.

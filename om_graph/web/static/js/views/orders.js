@@ -59,6 +59,7 @@ const dayStart = (value) => (value ? new Date(`${value}T00:00:00`).toISOString()
 
 export async function render(root, { query, signal, navigate }) {
   const filters = filtersFrom(query);
+  const unfiltered = !filters.states.length && !filters.jeopardy.length && !filters.customerId && !filters.from && !filters.to;
   const form = h(
     "form",
     {
@@ -115,10 +116,14 @@ export async function render(root, { query, signal, navigate }) {
     h("td", { class: "hide-narrow" }, dateTime(o.expectedCompletionDate)),
   ];
 
+  // Paging and "Show" read a page from a click: their errors are shown, not thrown away.
+  const show = (after) => load(after).catch((error) => clear(results, errorList(error)));
+
   async function load(after) {
     const data = await gql(LIST(), variables(after));
     const page = data.orders;
     rows.clear();
+    if (after === null) arrived = 0;
     count.textContent = `${page.totalCount} order${page.totalCount === 1 ? "" : "s"}`;
     const nodes = page.edges.map((e) => e.node);
     clear(
@@ -156,11 +161,11 @@ export async function render(root, { query, signal, navigate }) {
     const index = cursors.indexOf(after);
     clear(
       pager,
-      index > 0 ? button("Previous page", () => load(cursors[index - 1]), { class: "secondary" }) : null,
+      index > 0 ? button("Previous page", () => show(cursors[index - 1]), { class: "secondary" }) : null,
       page.pageInfo.hasNextPage
         ? button("Next page", () => {
             if (!cursors.includes(page.pageInfo.endCursor)) cursors.push(page.pageInfo.endCursor);
-            load(page.pageInfo.endCursor);
+            show(page.pageInfo.endCursor);
           }, { class: "secondary" })
         : null,
     );
@@ -203,11 +208,12 @@ export async function render(root, { query, signal, navigate }) {
           pending.add(e.orderId);
           clearTimeout(timer);
           timer = setTimeout(refresh, 250);
-        } else if (e.type === "ProductOrderCreateEvent") {
+        } else if (e.type === "ProductOrderCreateEvent" && unfiltered) {
+          // (a filtered list cannot tell from the event whether the new order matches it)
           arrived += 1;
           status.replaceChildren(
             `● live · ${arrived} new order${arrived === 1 ? "" : "s"} `,
-            button("Show", () => load(null), { class: "link" }),
+            button("Show", () => show(null), { class: "link" }),
           );
         }
       },

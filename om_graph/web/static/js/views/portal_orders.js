@@ -2,7 +2,7 @@
 // each with its state, progress and expected completion, kept live by orderEvents.
 
 import { gql } from "../gql.js";
-import { badge, button, clear, errorList, h, live, money, shortId } from "../ui.js";
+import { badge, button, clear, coalesce, errorList, h, live, money, shortId } from "../ui.js";
 import { when } from "./portal_configure.js";
 
 const PAGE = 20;
@@ -75,11 +75,11 @@ export async function render(root, { signal }) {
     count.textContent = `${data.totalCount} order${data.totalCount === 1 ? "" : "s"}`;
     list.append(...data.edges.map((e) => add(e.node)));
     if (!items.size) list.replaceChildren(h("li", { class: "empty" }, "You have no orders yet."));
-    clear(more, data.pageInfo.hasNextPage ? button("Show more", () => load(data.pageInfo.endCursor), { class: "secondary" }) : null);
+    clear(more, data.pageInfo.hasNextPage ? button("Show more", () => load(data.pageInfo.endCursor).catch((error) => clear(errors, errorList(error))), { class: "secondary" }) : null);
   }
 
   const pending = new Set();
-  let timer = null;
+  let connectedOnce = false;
   let fresh = false;
   const refresh = async () => {
     const ids = [...pending].filter((id) => items.has(id));
@@ -97,21 +97,29 @@ export async function render(root, { signal }) {
       clear(errors, errorList(error));
     }
   };
+  const reread = coalesce(refresh, 250, signal);
   titleRow.append(
     live(
       EVENTS,
       {},
       {
+        // (Re)connected: read the list again, for what changed while the socket was down.
+        connected: () => {
+          if (connectedOnce) {
+            fresh = true;
+            reread();
+          }
+          connectedOnce = true;
+        },
         next: ({ orderEvents: e }) => {
           if (items.has(e.orderId)) pending.add(e.orderId);
           else fresh = true; // a new order of this account
-          clearTimeout(timer);
-          timer = setTimeout(refresh, 250);
+          reread();
         },
       },
       signal,
     ),
   );
-  signal.addEventListener("abort", () => clearTimeout(timer));
+
   await load(null);
 }

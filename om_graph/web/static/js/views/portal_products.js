@@ -7,7 +7,7 @@
 
 import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
-import { act, badge, button, clear, errorList, field, h, live, money, shortId, toast } from "../ui.js";
+import { act, badge, button, clear, coalesce, errorList, field, h, live, money, shortId, toast } from "../ui.js";
 import { CHARACTERISTIC_SPEC, PREVIEW, characteristicField, day, newKey, priceList, readFields, splitErrors, when } from "./portal_configure.js";
 
 const MONEY = "{ amount currency }";
@@ -168,7 +168,13 @@ export async function render(root, { signal }) {
           return;
         }
         const mine = ++seq;
-        const payload = (await gql(PREVIEW, { input: { order: { customerId, lines: [changeLine()] } } })).orderPreview;
+        let payload;
+        try {
+          payload = (await gql(PREVIEW, { input: { order: { customerId, lines: [changeLine()] } } })).orderPreview;
+        } catch (error) {
+          if (mine === seq && !signal.aborted) clear(formErrors, errorList(error));
+          return;
+        }
         if (mine !== seq || signal.aborted) return;
         const { byField, rest } = splitErrors(payload.errors);
         const now = readFields(fields).errors;
@@ -327,23 +333,24 @@ export async function render(root, { signal }) {
     );
   }
 
-  let timer = null;
-  const soon = () => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      try {
-        await load();
-        errors.replaceChildren();
-      } catch (error) {
-        clear(errors, errorList(error));
-      }
-    }, 300);
-  };
+  const soon = coalesce(async () => {
+    try {
+      await load();
+      errors.replaceChildren();
+    } catch (error) {
+      clear(errors, errorList(error));
+    }
+  }, 300, signal);
+  let connectedOnce = false;
   titleRow.append(
     live(
       EVENTS,
       {},
       {
+        connected: () => {
+          if (connectedOnce) soon(); // reconnected: what changed while the socket was down
+          connectedOnce = true;
+        },
         next: ({ orderEvents: e }) => {
           if (e.entityKind === "product" || e.entityKind === "order" || e.entityKind === "line") soon();
         },
@@ -351,6 +358,5 @@ export async function render(root, { signal }) {
       signal,
     ),
   );
-  signal.addEventListener("abort", () => clearTimeout(timer));
   await load();
 }

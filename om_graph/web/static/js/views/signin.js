@@ -60,7 +60,9 @@ export async function render(root) {
                 method: "POST",
                 headers: { "Content-Type": "application/json" },
                 body: JSON.stringify({ label }),
-              }).then((r) => r.json());
+              })
+                .then((r) => r.json())
+                .catch(() => ({ error: "the server did not answer" }));
               if (answer.token) useToken(answer.token, errors);
               else clear(errors, errorList({ message: answer.error }));
             }, { "data-role": label }),

@@ -8,7 +8,7 @@
 import { gql, mutate } from "../gql.js";
 import { can, viewer } from "../session.js";
 import {
-  act, append, badge, button, clear, dateTime, errorList, field, h, jeopardyBadge, live, relative, section, shortId, table, toast, words,
+  act, append, badge, button, clear, coalesce, dateTime, errorList, field, h, jeopardyBadge, live, relative, section, shortId, table, toast, words,
 } from "../ui.js";
 
 const TASK_STATES = ["READY", "IN_PROGRESS", "PENDING", "ON_HOLD", "COMPLETED", "FAILED", "CANCELLED"];
@@ -727,23 +727,21 @@ export async function render(root, { query, signal, navigate }) {
   }
 
   // -- live ---------------------------------------------------------------------------------------
-  let timer = null;
+  const reread = coalesce(() => {
+    load(currentAfter);
+    loadEnrichment();
+  }, 400, signal);
   const status = live(
     EVENTS,
     {},
     {
       connected: () => load(currentAfter),
-      next: () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          load(currentAfter);
-          loadEnrichment();
-        }, 400);
+      next: ({ orderEvents: e }) => {
+        if (e.entityKind === "task" || e.entityKind === "order") reread();
       },
     },
     signal,
   );
   bar.append(status);
-  signal.addEventListener("abort", () => clearTimeout(timer));
   await Promise.all([load(null), loadEnrichment()]);
 }
