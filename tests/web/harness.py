@@ -7,6 +7,7 @@ Screenshots go to ``artifacts/screenshots`` (``OM_GRAPH_ARTIFACTS`` overrides th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -127,43 +128,41 @@ def browser():
             launched.close()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser context (its own session storage: its own sign-in). Script errors on the
-    page fail the test. The context bypasses the pages' Content-Security-Policy, which forbids
-    eval, so that Playwright may evaluate scripts in them; ``strict_page`` keeps it."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+@contextlib.contextmanager
+def _page(browser, *, strict: bool = False, **context_options):
+    """A fresh browser context (its own session storage: its own sign-in) and its page; script
+    errors on the page, and under ``strict`` CSP violations, fail the test."""
+    context = browser.new_context(**context_options, bypass_csp=not strict)
     context.set_default_timeout(20_000)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"script errors on the page: {errors}"
+    if strict:
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"script errors or CSP violations on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop page. It bypasses the pages' Content-Security-Policy, which forbids eval, so that
+    Playwright may evaluate scripts in them; ``strict_page`` keeps it."""
+    with _page(browser, viewport={"width": 1400, "height": 900}) as p:
+        yield p
 
 
 @pytest.fixture
 def strict_page(browser):
     """A page under the server's Content-Security-Policy as sent (Playwright may not evaluate
-    scripts in it: selectors only). CSP violations fail the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    yield page
-    context.close()
-    assert not errors, f"script errors or CSP violations on the page: {errors}"
+    scripts in it: selectors only)."""
+    with _page(browser, strict=True, viewport={"width": 1400, "height": 900}) as p:
+        yield p
 
 
 @pytest.fixture
 def phone_page(browser):
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, bypass_csp=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"script errors on the page: {errors}"
+    with _page(browser, viewport=PHONE, is_mobile=True, has_touch=True) as p:
+        yield p
