@@ -226,9 +226,20 @@ def roles(world: World):
     return st.sampled_from(sorted(world.headers))
 
 
+_DOCUMENTS: dict[tuple[int, Mode], st.SearchStrategy] = {}
+
+
 def _documents(world: World, mode: Mode):
-    scalars = _scalars(world)
-    return st.one_of(queries(SCHEMA, custom_scalars=scalars, mode=mode), mutations(SCHEMA, custom_scalars=scalars, mode=mode))
+    """Documents over the whole schema, the strategy built once per world and mode: hypothesis
+    validates a strategy the first time it is drawn from, which for the whole schema costs more
+    than the examples themselves."""
+    key = (id(world), mode)
+    if key not in _DOCUMENTS:
+        scalars = _scalars(world)
+        _DOCUMENTS[key] = st.one_of(
+            queries(SCHEMA, custom_scalars=scalars, mode=mode), mutations(SCHEMA, custom_scalars=scalars, mode=mode)
+        )
+    return _DOCUMENTS[key]
 
 
 @st.composite
