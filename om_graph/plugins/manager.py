@@ -126,11 +126,18 @@ def collect_registry(pm: pluggy.PluginManager) -> Registry:
         jeopardy_policies=_flatten(hook.om_register_jeopardy_policies()),
         decision_tables=[table for _, table in tables],
         decision_table_packs={table.name: pack for pack, table in tables},
-        installed_packs=[InstalledPack(p["name"], p["distribution"], tuple(p["hooks"])) for p in describe_plugins(pm)],
+        installed_packs=[InstalledPack(_public_name(p), p["distribution"], tuple(p["hooks"])) for p in describe_plugins(pm)],
         classify_fallout=(lambda failure: hook.om_classify_fallout(failure=failure))
         if hook.om_classify_fallout.get_hookimpls()
         else None,
     )
+
+
+def _public_name(plugin: dict) -> str:
+    """What the API calls a plugin: a pack's registered name; a plugin shipped without a
+    distribution (built in, or passed in by a test) by its module's last part, since module paths
+    never reach a client."""
+    return plugin["name"] if plugin["distribution"] != "built-in" else plugin["name"].rsplit(".", 1)[-1]
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
