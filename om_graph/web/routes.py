@@ -61,8 +61,7 @@ def _addressed_directly(request: Request) -> bool:
 
 
 def _demo_roles(runtime: Runtime) -> list[dict]:
-    accounts = {label: account for label, account in DEMO_ACCOUNTS.items()}
-    return [{"label": label, "account": accounts.get(label)} for label in runtime.demo_tokens]
+    return [{"label": label, "account": DEMO_ACCOUNTS.get(label)} for label in runtime.demo_tokens]
 
 
 def web_routes(runtime: Runtime) -> list[BaseRoute]:

@@ -31,6 +31,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
+ORDER_CREATE = """
+mutation($input: OrderCreateInput!) { orderCreate(input: $input) { order { id } errors { field code message } } }"""
+ORDER_SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { code message } } }"
+FIBRE_CHARACTERISTICS = [{"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": "12 Harbour Road, Leith"}]
 
 
 def chromium_path() -> str:
@@ -53,6 +57,16 @@ class Web:
     def gql(self, role: str, query: str, variables: dict | None = None) -> dict:
         """A GraphQL call as a demo role (setting up data the way any client could)."""
         return support.GraphQLClient(self.url, self.tokens[role])(query, variables or {})
+
+    def place(self, customer: str, lines: list[dict], *, role: str = "order_agent", submit: bool = True) -> str:
+        """An order created (and submitted) through the API, as any client would: its id."""
+        created = self.gql(role, ORDER_CREATE, {"input": {"customerId": customer, "lines": lines}})["orderCreate"]
+        assert created["errors"] == [], created["errors"]
+        order_id = created["order"]["id"]
+        if submit:
+            submitted = self.gql(role, ORDER_SUBMIT, {"id": order_id})["orderSubmit"]
+            assert submitted["errors"] == [] and submitted["order"]["state"] == "ACKNOWLEDGED", submitted
+        return order_id
 
     def open(self, page, path: str = "/", *, role: str | None = None) -> None:
         """Open a screen (``#/orders``), signed in as a demo role (the sign-in screen's buttons)."""

@@ -8,25 +8,15 @@ import uuid
 import pytest
 
 from tests import support
-from tests.web.harness import check_accessibility, render_time, screenshot, wait_ready
+from tests.web.harness import FIBRE_CHARACTERISTICS, ORDER_SUBMIT, check_accessibility, render_time, screenshot, wait_ready
 
 pytestmark = pytest.mark.slow
 
-CREATE = """
-mutation($input: OrderCreateInput!) { orderCreate(input: $input) { order { id } errors { field code message } } }"""
-SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { code message } } }"
 STATE = "query($id: ID!) { order(id: $id) { state version domainOrders { tasks { id key state } } } }"
-FIBRE = [{"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": "12 Harbour Road, Leith"}]
 
 
 def _draft(web, customer: str) -> str:
-    created = web.gql(
-        "order_agent",
-        CREATE,
-        {"input": {"customerId": customer, "lines": [{"offering": "fibre-broadband-500", "characteristics": FIBRE}]}},
-    )["orderCreate"]
-    assert created["errors"] == []
-    return created["order"]["id"]
+    return web.place(customer, [{"offering": "fibre-broadband-500", "characteristics": FIBRE_CHARACTERISTICS}], submit=False)
 
 
 def _state(web, order_id: str) -> dict:
@@ -52,7 +42,7 @@ def test_the_list_filters_pages_and_follows_state_changes_live(web, page):
     newest = drafts[-1]
     row = page.locator(f'tr[data-order="{newest}"]')
     assert "draft" in row.inner_text()
-    assert web.gql("order_agent", SUBMIT, {"id": newest})["orderSubmit"]["errors"] == []
+    assert web.gql("order_agent", ORDER_SUBMIT, {"id": newest})["orderSubmit"]["errors"] == []
     page.wait_for_function(
         "id => !document.querySelector(`tr[data-order=\"${id}\"]`).innerText.includes('draft')", arg=newest, timeout=20_000
     )
@@ -119,7 +109,7 @@ def test_a_viewer_sees_the_order_without_any_action(web, page):
 
 def test_an_agent_cancels_a_running_order_from_its_detail(web, page):
     order_id = _draft(web, f"WEB-{uuid.uuid4().hex[:8]}")
-    assert web.gql("order_agent", SUBMIT, {"id": order_id})["orderSubmit"]["errors"] == []
+    assert web.gql("order_agent", ORDER_SUBMIT, {"id": order_id})["orderSubmit"]["errors"] == []
     web.open(page, f"/orders/{order_id}", role="order_agent")
     assert page.get_by_role("button", name="Hold", exact=True).count() == 0  # order:hold is the managers'
     page.get_by_role("button", name="Request cancellation").click()

@@ -14,11 +14,6 @@ from tests.web.harness import check_accessibility, screenshot
 
 pytestmark = pytest.mark.slow
 
-CREATE = """
-mutation($input: OrderCreateInput!) {
-  orderCreate(input: $input) { order { id state } errors { field code message } }
-}"""
-SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { code message } } }"
 QUEUE = """
 query($f: TaskQueueFilterInput) { tasks(filter: $f, first: 50) { edges { node { id key state assignee } } } }"""
 RELEASE = "mutation($id: ID!) { taskRelease(input: {id: $id}) { task { assignee } errors { code message } } }"
@@ -31,29 +26,9 @@ FALLOUTS = """
 query($id: ID!) { order(id: $id) { fallouts { id state attempt version resolution note taskId } } }"""
 
 
-def sign_in(web, page, role: str, path: str) -> None:
-    """Demo sign-in, then the screen (whatever the role's home screen made of itself)."""
-    page.goto(f"{web.url}/ui/#/signin")
-    page.locator(f'button[data-role="{role}"]').click()
-    page.wait_for_selector('main[data-ready]:not([data-view="/signin"])')
-    page.goto(f"{web.url}/ui/#{path}")
-    view = path.split("?")[0]
-    page.wait_for_selector(f'main[data-ready="true"][data-view="{view}"]', timeout=20_000)
-
-
-def create(web, role: str, lines: list[dict], customer: str, submit: bool = True) -> str:
-    made = web.gql(role, CREATE, {"input": {"customerId": customer, "lines": lines}})["orderCreate"]
-    assert made["errors"] == [], made["errors"]
-    order_id = made["order"]["id"]
-    if submit:
-        submitted = web.gql(role, SUBMIT, {"id": order_id})["orderSubmit"]
-        assert submitted["errors"] == [], submitted["errors"]
-    return order_id
-
-
 def test_a_fulfilment_agent_completes_the_installation_work_order_from_their_queue(web, page):
     chars = [{"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": "7 Quay Street, Leith"}]
-    order_id = create(web, "order_agent", [{"offering": "fibre-broadband-500", "characteristics": chars}], "CUST-WEB-TASKS")
+    order_id = web.place("CUST-WEB-TASKS", [{"offering": "fibre-broadband-500", "characteristics": chars}])
 
     def ready():
         edges = web.gql("order_fulfillment_agent", QUEUE, {"f": {"orderId": order_id, "myGroups": True}})["tasks"]["edges"]
@@ -61,7 +36,7 @@ def test_a_fulfilment_agent_completes_the_installation_work_order_from_their_que
 
     [install] = support.wait_for(ready, 60, message="the on-site installation in the agents' queue")
 
-    sign_in(web, page, "order_fulfillment_agent", f"/tasks?order={quote(order_id)}")
+    web.open(page, f"/tasks?order={quote(order_id)}", role="order_fulfillment_agent")
     row = page.locator('tr[data-key="tsm.onsite-installation"]')
     row.wait_for()
     assert "unassigned" in row.inner_text() and "Due" in page.locator("table.grid thead").inner_text()
@@ -130,7 +105,7 @@ def _discounted(web, customer: str) -> str:
         "offering": "mobile-plan-20gb",
         "priceAdjustments": [{"kind": "DISCOUNT", "chargeType": "recurring", "percentage": "15", "reason": "retention offer"}],
     }
-    return create(web, "order_agent", [line], customer)
+    return web.place(customer, [line])
 
 
 def test_an_approver_approves_one_order_and_rejects_another_with_a_reason(web, page):
@@ -143,7 +118,7 @@ def test_an_approver_approves_one_order_and_rejects_another_with_a_reason(web, p
 
     approve_id = _discounted(web, "CUST-WEB-APPROVE")
     waiting(approve_id)
-    sign_in(web, page, "order_approver", "/approvals")
+    web.open(page, "/approvals", role="order_approver")
     page.locator(f'article[data-order="{approve_id}"]').wait_for()
     # Live: an order submitted while the screen is open joins the list.
     reject_id = _discounted(web, "CUST-WEB-REJECT")
@@ -183,7 +158,7 @@ def test_a_fallout_agent_retries_a_failed_task_from_the_dashboard_then_skips_it(
         {"name": "portInNumber", "value": "1234567"},  # passes the capture pattern, not E.164: the network refuses it
         {"name": "donorOperator", "value": "Odido"},
     ]
-    order_id = create(web, "order_agent", [{"offering": "mobile-plan-20gb", "characteristics": port_in}], "CUST-WEB-FALLOUT")
+    order_id = web.place("CUST-WEB-FALLOUT", [{"offering": "mobile-plan-20gb", "characteristics": port_in}])
     [record] = support.wait_for(
         lambda: [
             f for f in web.gql("order_fallout_agent", FALLOUTS, {"id": order_id})["order"]["fallouts"] if f["state"] == "OPEN"
@@ -193,7 +168,7 @@ def test_a_fallout_agent_retries_a_failed_task_from_the_dashboard_then_skips_it(
     )
     before = web.gql("order_fallout_agent", TASK, {"id": record["taskId"]})["node"]["attempts"]
 
-    sign_in(web, page, "order_fallout_agent", "/fallout")
+    web.open(page, "/fallout", role="order_fallout_agent")
     row = page.locator(f'tr[data-fallout-row="{record["id"]}"]')
     row.wait_for()
     assert "INVALID_NUMBER" in row.inner_text() and "attempt 1" in row.inner_text()

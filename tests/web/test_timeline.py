@@ -16,11 +16,6 @@ from tests.web.harness import ARTIFACTS, check_accessibility, screenshot
 
 pytestmark = pytest.mark.slow
 
-CREATE = """
-mutation($input: OrderCreateInput!) {
-  orderCreate(input: $input) { order { id state } errors { field code message } }
-}"""
-SUBMIT = "mutation($id: ID!) { orderSubmit(input: {id: $id}) { order { state } errors { code message } } }"
 APPROVE = "mutation($id: ID!) { orderApprove(input: {id: $id}) { order { state } errors { code message } } }"
 APPROVALS = "query($id: ID!) { order(id: $id) { state approvals { level role state } } }"
 COMPLETE = "mutation($id: ID!) { taskComplete(input: {id: $id}) { task { state } errors { code message } } }"
@@ -42,15 +37,6 @@ def tasks_of(web, order_id: str) -> list[dict]:
     return [t for line in timeline["lines"] for d in line["domainOrders"] for t in d["tasks"]]
 
 
-def place(web, customer: str, lines: list[dict]) -> str:
-    created = web.gql("order_agent", CREATE, {"input": {"customerId": customer, "lines": lines}})["orderCreate"]
-    assert created["errors"] == [], created["errors"]
-    order_id = created["order"]["id"]
-    submitted = web.gql("order_agent", SUBMIT, {"id": order_id})["orderSubmit"]
-    assert submitted["errors"] == [] and submitted["order"]["state"] == "ACKNOWLEDGED"
-    return order_id
-
-
 def approve_all(web, order_id: str) -> None:
     """Decide each pending approval level as the role it names (a large order asks for two), until
     the order runs: the approval stage runs in the workers, a moment after the submit answered."""
@@ -70,7 +56,7 @@ def approve_all(web, order_id: str) -> None:
 
 def test_the_manager_sees_the_gantt_with_the_critical_path_and_it_updates_live(web, page):
     chars = [{"name": "bandwidth", "value": 500}, {"name": "installationAddress", "value": "7 Gantt Lane, Leith"}]
-    order_id = place(web, "CUST-GANTT-LIVE", [{"offering": "fibre-broadband-500", "characteristics": chars}])
+    order_id = web.place("CUST-GANTT-LIVE", [{"offering": "fibre-broadband-500", "characteristics": chars}])
 
     def installation_ready():
         tasks = tasks_of(web, order_id)
@@ -165,7 +151,7 @@ def test_a_500_task_order_renders_without_freezing_the_page(web, page):
         {"name": "haPair", "value": True},
     ]
     customer = f"CUST-GANTT-{uuid.uuid4().hex[:8]}"
-    order_id = place(web, customer, [{"offering": "sdwan-site", "quantity": 12, "characteristics": site}] * 3)
+    order_id = web.place(customer, [{"offering": "sdwan-site", "quantity": 12, "characteristics": site}] * 3)
     approve_all(web, order_id)
     tasks = support.wait_for(
         lambda: (ts := tasks_of(web, order_id)) and len(ts) >= 500 and all(t["plannedStartDate"] for t in ts) and ts,
